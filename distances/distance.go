@@ -1,0 +1,94 @@
+package distances
+
+import (
+	"gonum.org/v1/gonum/mat"
+)
+
+// Distance mirrors PML's BaseDistance: a pairwise measure between query rows
+// and reference rows, with the vector-Jacobian products needed to
+// back-propagate a loss through it.
+//
+// A nil ref means "ref is query" (PML's ref_emb=None): the matrix is N×N and
+// the gradient of both roles lands in dQuery (dRef is nil). Inputs are
+// validated: an empty or non-finite matrix, or query and ref with different
+// column counts, give an error wrapping gometric.ErrShape or
+// gometric.ErrNonFinite.
+type Distance interface {
+	// Matrix returns the N×M matrix of distances (or similarities, when
+	// Settings().Inverted) between the rows of query and ref, after the
+	// optional normalisation and raised to Settings().Power. It mirrors
+	// BaseDistance.forward.
+	Matrix(query, ref *mat.Dense) (*mat.Dense, error)
+	// MatrixVJP returns d(loss)/d(query) and d(loss)/d(ref) given
+	// grad = d(loss)/d(Matrix(query, ref)). m may be the matrix Matrix
+	// returned for the same inputs, to save recomputing it, or nil. With a
+	// nil ref, dRef is nil and dQuery holds the gradient of both roles.
+	MatrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.Dense, err error)
+	// Pairwise returns the distance between row i of x and row i of y for
+	// every i (normalisation and power included), mirroring
+	// BaseDistance.pairwise_distance as PML's losses call it.
+	Pairwise(x, y *mat.Dense) ([]float64, error)
+	// PairwiseVJP returns d(loss)/dx and d(loss)/dy given
+	// grad[i] = d(loss)/d(Pairwise(x, y)[i]).
+	PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, err error)
+	// Settings returns the distance's settings.
+	Settings() Settings
+}
+
+// Settings are the attributes every PML distance has.
+type Settings struct {
+	// NormalizeEmbeddings: rows are divided by their P-norm first
+	// (PML's normalize_embeddings).
+	NormalizeEmbeddings bool
+	// P is the norm used for normalisation (and by Lp for the distance).
+	P float64
+	// Power raises every distance to this power.
+	Power float64
+	// Inverted is true for similarities: larger means closer
+	// (PML's is_inverted).
+	Inverted bool
+}
+
+// Margin mirrors BaseDistance.margin: how much farther y is than x, i.e.
+// x - y for a distance and y - x for a similarity.
+func Margin(d Distance, x, y float64) float64 {
+	if d.Settings().Inverted {
+		return y - x
+	}
+	return x - y
+}
+
+// Closer reports whether value a means "closer" than value b under d.
+func Closer(d Distance, a, b float64) bool {
+	if d.Settings().Inverted {
+		return a > b
+	}
+	return a < b
+}
+
+// Smallest mirrors BaseDistance.smallest_dist over one row: the value and
+// index of the closest entry (the maximum for a similarity, the minimum
+// otherwise). The first index wins ties. It returns (0, -1) for an empty
+// row.
+func Smallest(d Distance, row []float64) (float64, int) {
+	return extreme(row, d.Settings().Inverted)
+}
+
+// Largest mirrors BaseDistance.largest_dist over one row: the farthest
+// entry's value and index.
+func Largest(d Distance, row []float64) (float64, int) {
+	return extreme(row, !d.Settings().Inverted)
+}
+
+func extreme(row []float64, wantMax bool) (float64, int) {
+	if len(row) == 0 {
+		return 0, -1
+	}
+	best, bi := row[0], 0
+	for i, v := range row[1:] {
+		if (wantMax && v > best) || (!wantMax && v < best) {
+			best, bi = v, i+1
+		}
+	}
+	return best, bi
+}

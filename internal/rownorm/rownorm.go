@@ -1,0 +1,121 @@
+// Package rownorm computes row-wise Lp norms and Lp normalisation of
+// matrices, with their vector-Jacobian products, as torch.norm(x, p, dim=1)
+// and torch.nn.functional.normalize(x, p, dim=1) do.
+package rownorm
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Eps is the lower bound torch.nn.functional.normalize puts on a norm.
+const Eps = 1e-12
+
+// Norm returns the p-norm of x (p ≥ 1).
+func Norm(x []float64, p float64) float64 {
+	switch p {
+	case 2:
+		var s float64
+		for _, v := range x {
+			s += v * v
+		}
+		return math.Sqrt(s)
+	case 1:
+		var s float64
+		for _, v := range x {
+			s += math.Abs(v)
+		}
+		return s
+	}
+	var s float64
+	for _, v := range x {
+		s += math.Pow(math.Abs(v), p)
+	}
+	return math.Pow(s, 1/p)
+}
+
+// NormGrad adds g·∂‖x‖_p/∂x to dst, where n = ‖x‖_p. At n = 0 the gradient
+// is zero, as in torch.
+func NormGrad(dst, x []float64, p, n, g float64) {
+	if n == 0 || g == 0 {
+		return
+	}
+	switch p {
+	case 2:
+		s := g / n
+		for k, v := range x {
+			dst[k] += s * v
+		}
+	case 1:
+		for k, v := range x {
+			dst[k] += g * sign(v)
+		}
+	default:
+		s := g / math.Pow(n, p-1)
+		for k, v := range x {
+			dst[k] += s * sign(v) * math.Pow(math.Abs(v), p-1)
+		}
+	}
+}
+
+func sign(v float64) float64 {
+	switch {
+	case v > 0:
+		return 1
+	case v < 0:
+		return -1
+	}
+	return 0
+}
+
+// Norms returns the p-norm of every row of m.
+func Norms(m *mat.Dense, p float64) []float64 {
+	r, _ := m.Dims()
+	out := make([]float64, r)
+	for i := range out {
+		out[i] = Norm(m.RawRowView(i), p)
+	}
+	return out
+}
+
+// Normalize returns m with every row divided by max(‖row‖_p, Eps), and the
+// row norms.
+func Normalize(m *mat.Dense, p float64) (*mat.Dense, []float64) {
+	r, c := m.Dims()
+	out := mat.NewDense(r, c, nil)
+	norms := Norms(m, p)
+	for i := 0; i < r; i++ {
+		s := 1 / math.Max(norms[i], Eps)
+		src, dst := m.RawRowView(i), out.RawRowView(i)
+		for k, v := range src {
+			dst[k] = v * s
+		}
+	}
+	return out, norms
+}
+
+// NormalizeVJP returns d(loss)/dm given g = d(loss)/d(Normalize(m, p)) and
+// the norms Normalize returned.
+func NormalizeVJP(m, g *mat.Dense, p float64, norms []float64) *mat.Dense {
+	r, c := m.Dims()
+	out := mat.NewDense(r, c, nil)
+	for i := 0; i < r; i++ {
+		x, gi, dst := m.RawRowView(i), g.RawRowView(i), out.RawRowView(i)
+		n := norms[i]
+		if n <= Eps {
+			// The clamp is active: y = x / Eps, a linear map.
+			for k := range dst {
+				dst[k] = gi[k] / Eps
+			}
+			continue
+		}
+		var dot float64
+		for k, v := range x {
+			dot += gi[k] * v
+			dst[k] = gi[k] / n
+		}
+		NormGrad(dst, x, p, n, -dot/(n*n))
+	}
+	return out
+}

@@ -1,0 +1,89 @@
+package tuples
+
+import (
+	"fmt"
+
+	"github.com/gometric/gometric"
+)
+
+// Tuples is a set of mined index tuples: *Pairs or *Triplets (PML's
+// indices_tuple of length 4 or 3). A nil Tuples means "all", as PML's
+// indices_tuple=None does.
+type Tuples interface {
+	// Validate checks that the slices have matching lengths and that
+	// anchors index the query set [0, nQuery) and the others the
+	// reference set [0, nRef).
+	Validate(nQuery, nRef int) error
+	isTuples()
+}
+
+// Pairs mirrors PML's pair tuple (a1, p, a2, n): positive pairs (A1[i], P[i])
+// and negative pairs (A2[j], N[j]). Anchors index the query embeddings,
+// P and N the reference embeddings.
+type Pairs struct {
+	A1, P, A2, N []int
+}
+
+// Triplets mirrors PML's triplet tuple (a, p, n): anchor A[i] with positive
+// P[i] and negative N[i].
+type Triplets struct {
+	A, P, N []int
+}
+
+func (*Pairs) isTuples()    {}
+func (*Triplets) isTuples() {}
+
+// NumPos returns the number of positive pairs.
+func (p *Pairs) NumPos() int { return len(p.A1) }
+
+// NumNeg returns the number of negative pairs.
+func (p *Pairs) NumNeg() int { return len(p.A2) }
+
+// Len returns the number of triplets.
+func (t *Triplets) Len() int { return len(t.A) }
+
+// Validate implements Tuples.
+func (p *Pairs) Validate(nQuery, nRef int) error {
+	if len(p.A1) != len(p.P) {
+		return fmt.Errorf("tuples.Pairs: %d positive anchors but %d positives: %w", len(p.A1), len(p.P), gometric.ErrShape)
+	}
+	if len(p.A2) != len(p.N) {
+		return fmt.Errorf("tuples.Pairs: %d negative anchors but %d negatives: %w", len(p.A2), len(p.N), gometric.ErrShape)
+	}
+	for _, s := range []struct {
+		name string
+		idx  []int
+		n    int
+	}{{"A1", p.A1, nQuery}, {"P", p.P, nRef}, {"A2", p.A2, nQuery}, {"N", p.N, nRef}} {
+		if err := inRange("tuples.Pairs", s.name, s.idx, s.n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate implements Tuples.
+func (t *Triplets) Validate(nQuery, nRef int) error {
+	if len(t.A) != len(t.P) || len(t.A) != len(t.N) {
+		return fmt.Errorf("tuples.Triplets: lengths %d, %d, %d differ: %w", len(t.A), len(t.P), len(t.N), gometric.ErrShape)
+	}
+	for _, s := range []struct {
+		name string
+		idx  []int
+		n    int
+	}{{"A", t.A, nQuery}, {"P", t.P, nRef}, {"N", t.N, nRef}} {
+		if err := inRange("tuples.Triplets", s.name, s.idx, s.n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func inRange(component, name string, idx []int, n int) error {
+	for i, v := range idx {
+		if v < 0 || v >= n {
+			return fmt.Errorf("%s: %s[%d] = %d is outside [0, %d): %w", component, name, i, v, n, gometric.ErrIndex)
+		}
+	}
+	return nil
+}
