@@ -25,8 +25,11 @@ type Distance interface {
 	// nil ref, dRef is nil and dQuery holds the gradient of both roles.
 	MatrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.Dense, err error)
 	// Pairwise returns the distance between row i of x and row i of y for
-	// every i (normalisation and power included), mirroring
-	// BaseDistance.pairwise_distance as PML's losses call it.
+	// every i, mirroring BaseDistance.pairwise_distance exactly: as in PML,
+	// neither the normalisation nor Settings().Power is applied (callers
+	// such as AngularLoss normalise first themselves), and Lp adds PML's
+	// 1e-6 to the difference (torch's pairwise_distance), so Pairwise is
+	// not a diagonal of Matrix.
 	Pairwise(x, y *mat.Dense) ([]float64, error)
 	// PairwiseVJP returns d(loss)/dx and d(loss)/dy given
 	// grad[i] = d(loss)/d(Pairwise(x, y)[i]).

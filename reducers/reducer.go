@@ -2,8 +2,10 @@ package reducers
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/check"
 )
 
 // Kind is a sub-loss's reduction type (PML's "reduction_type").
@@ -82,7 +84,8 @@ type Batch struct {
 }
 
 // Reducer mirrors PML's BaseReducer: it turns one sub-loss into a scalar and
-// returns d(scalar)/d(Values).
+// returns d(scalar)/d(Values) (for PerAnchor with duplicated pairs, the
+// gradient PML's autograd returns; see PerAnchor).
 type Reducer interface {
 	// ReduceOne reduces one sub-loss. grad has len(l.Values) entries.
 	ReduceOne(l SubLoss, b Batch) (value float64, grad []float64, err error)
@@ -102,17 +105,32 @@ type Output struct {
 // functions do (one sub-loss: the reducer itself; several: MultipleReducers
 // with r for each). A Multiple reducer picks its reducer per sub-loss name.
 // The DoNothing reducer has no scalar: Reduce returns an error wrapping
-// gometric.ErrUnsupported for it (losses hand its records back unreduced).
+// gometric.ErrUnsupported for it (losses hand its records back unreduced;
+// see Passthrough).
+//
+// A nil r, a gradient of the wrong length from r (a user-defined reducer)
+// or a total that overflows is an error.
 func Reduce(r Reducer, losses []SubLoss, b Batch) (Output, error) {
+	const component = "reducers.Reduce"
+	if r == nil {
+		return Output{}, check.Settingf(component, "nil reducer")
+	}
 	out := Output{Parts: make([]float64, len(losses)), Grads: make([][]float64, len(losses))}
 	for i, l := range losses {
 		v, g, err := r.ReduceOne(l, b)
 		if err != nil {
 			return Output{}, err
 		}
+		if len(g) != len(l.Values) {
+			return Output{}, check.Errorf(component, gometric.ErrShape,
+				"reducer %T returned %d gradient entries for the %d values of sub-loss %q", r, len(g), len(l.Values), l.Name)
+		}
 		out.Parts[i] = v
 		out.Grads[i] = g
 		out.Loss += v
+	}
+	if math.IsNaN(out.Loss) || math.IsInf(out.Loss, 0) {
+		return Output{}, check.Errorf(component, gometric.ErrNonFinite, "the total %v overflowed", out.Loss)
 	}
 	return out, nil
 }

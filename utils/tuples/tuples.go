@@ -33,17 +33,36 @@ type Triplets struct {
 func (*Pairs) isTuples()    {}
 func (*Triplets) isTuples() {}
 
-// NumPos returns the number of positive pairs.
-func (p *Pairs) NumPos() int { return len(p.A1) }
+// NumPos returns the number of positive pairs (0 for a nil *Pairs).
+func (p *Pairs) NumPos() int {
+	if p == nil {
+		return 0
+	}
+	return len(p.A1)
+}
 
-// NumNeg returns the number of negative pairs.
-func (p *Pairs) NumNeg() int { return len(p.A2) }
+// NumNeg returns the number of negative pairs (0 for a nil *Pairs).
+func (p *Pairs) NumNeg() int {
+	if p == nil {
+		return 0
+	}
+	return len(p.A2)
+}
 
-// Len returns the number of triplets.
-func (t *Triplets) Len() int { return len(t.A) }
+// Len returns the number of triplets (0 for a nil *Triplets).
+func (t *Triplets) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.A)
+}
 
 // Validate implements Tuples.
+// A nil *Pairs is an error wrapping gometric.ErrShape.
 func (p *Pairs) Validate(nQuery, nRef int) error {
+	if p == nil {
+		return fmt.Errorf("tuples.Pairs: nil *Pairs: %w", gometric.ErrShape)
+	}
 	if len(p.A1) != len(p.P) {
 		return fmt.Errorf("tuples.Pairs: %d positive anchors but %d positives: %w", len(p.A1), len(p.P), gometric.ErrShape)
 	}
@@ -63,7 +82,11 @@ func (p *Pairs) Validate(nQuery, nRef int) error {
 }
 
 // Validate implements Tuples.
+// A nil *Triplets is an error wrapping gometric.ErrShape.
 func (t *Triplets) Validate(nQuery, nRef int) error {
+	if t == nil {
+		return fmt.Errorf("tuples.Triplets: nil *Triplets: %w", gometric.ErrShape)
+	}
 	if len(t.A) != len(t.P) || len(t.A) != len(t.N) {
 		return fmt.Errorf("tuples.Triplets: lengths %d, %d, %d differ: %w", len(t.A), len(t.P), len(t.N), gometric.ErrShape)
 	}

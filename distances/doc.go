@@ -1,0 +1,21 @@
+// Package distances mirrors pytorch-metric-learning's distances module:
+// LpDistance (Lp), CosineSimilarity, DotProductSimilarity, SNRDistance
+// (SNR) and BatchedDistance (Batched).
+//
+// Every distance implements Distance: the N×M matrix between query rows and
+// reference rows (after the optional row normalisation, raised to Power),
+// the row-by-row pairwise values PML's pairwise_distance returns, and the
+// vector-Jacobian products that carry a loss gradient back to the
+// embeddings. Inputs are float64 gonum matrices with one embedding per row.
+//
+// Matrices come from one GEMM (gonum BLAS) for the p = 2 Lp distance, the
+// dot-product similarities and SNR; entries where the GEMM formula would
+// cancel (near-identical rows, self-distances) are recomputed directly, so
+// a self-distance is exactly 0. Work that is split across goroutines uses
+// fixed blocks, so results do not depend on GOMAXPROCS.
+//
+// Settings are exported fields, checked at every call: an invalid setting
+// gives an error wrapping gometric.ErrSetting, bad input one wrapping
+// gometric.ErrShape or gometric.ErrNonFinite, each starting with the
+// component's name ("distances.Lp: ...").
+package distances

@@ -1,0 +1,185 @@
+package distances
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// DotProductSimilarity mirrors PML's DotProductSimilarity: the matrix is
+// query·refᵀ between the rows (each first divided by its P-norm when
+// NormalizeEmbeddings), raised to Power, from one GEMM. It is a similarity
+// (Settings().Inverted): larger means closer.
+type DotProductSimilarity struct {
+	// NormalizeEmbeddings divides every row by its P-norm first
+	// (PML's normalize_embeddings, default true).
+	NormalizeEmbeddings bool
+	// P is the norm of the normalisation: any finite real >= 1
+	// (PML's p, default 2).
+	P float64
+	// Power raises every similarity to this finite, non-zero power
+	// (PML's power, default 1).
+	Power float64
+}
+
+// NewDotProductSimilarity returns a DotProductSimilarity with PML 2.8.1's
+// defaults: normalised embeddings, P = 2, Power = 1.
+func NewDotProductSimilarity() *DotProductSimilarity {
+	return &DotProductSimilarity{NormalizeEmbeddings: true, P: 2, Power: 1}
+}
+
+func (d *DotProductSimilarity) spec() spec {
+	const name = "distances.DotProductSimilarity"
+	if d == nil {
+		return spec{name: name, nilRecv: true}
+	}
+	return spec{name: name, kind: kindDot, normalize: d.NormalizeEmbeddings, p: d.P, power: d.Power}
+}
+
+// Matrix returns the N×M matrix of dot products (to the power Power)
+// between the rows of query and ref (ref nil: query). It mirrors
+// DotProductSimilarity.forward.
+func (d *DotProductSimilarity) Matrix(query, ref *mat.Dense) (*mat.Dense, error) {
+	return d.spec().matrix(query, ref)
+}
+
+// MatrixVJP returns the gradients of a loss with respect to query and ref
+// given grad, the gradient with respect to Matrix(query, ref); m is that
+// matrix or nil.
+func (d *DotProductSimilarity) MatrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.Dense, err error) {
+	return d.spec().matrixVJP(query, ref, m, grad)
+}
+
+// Pairwise mirrors DotProductSimilarity.pairwise_distance: the dot product
+// of x_i and y_i for every row i, with neither normalisation nor Power, as
+// in PML.
+func (d *DotProductSimilarity) Pairwise(x, y *mat.Dense) ([]float64, error) {
+	return d.spec().pairwise(x, y)
+}
+
+// PairwiseVJP returns the gradients of a loss with respect to x and y given
+// grad[i], the gradient with respect to Pairwise(x, y)[i].
+func (d *DotProductSimilarity) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, err error) {
+	return d.spec().pairwiseVJP(x, y, grad)
+}
+
+// Settings returns the similarity's settings (Inverted is true).
+func (d *DotProductSimilarity) Settings() Settings {
+	if d == nil {
+		return Settings{Inverted: true}
+	}
+	return Settings{NormalizeEmbeddings: d.NormalizeEmbeddings, P: d.P, Power: d.Power, Inverted: true}
+}
+
+// CosineSimilarity mirrors PML's CosineSimilarity: a DotProductSimilarity
+// whose rows are always divided by their P-norm first, so for P = 2 the
+// matrix holds cosines. It is a similarity (Settings().Inverted).
+type CosineSimilarity struct {
+	// P is the norm of the normalisation: any finite real >= 1
+	// (PML's p, default 2).
+	P float64
+	// Power raises every similarity to this finite, non-zero power
+	// (PML's power, default 1).
+	Power float64
+}
+
+// NewCosineSimilarity returns a CosineSimilarity with PML 2.8.1's defaults:
+// P = 2, Power = 1.
+func NewCosineSimilarity() *CosineSimilarity { return &CosineSimilarity{P: 2, Power: 1} }
+
+func (d *CosineSimilarity) spec() spec {
+	const name = "distances.CosineSimilarity"
+	if d == nil {
+		return spec{name: name, nilRecv: true}
+	}
+	return spec{name: name, kind: kindDot, normalize: true, p: d.P, power: d.Power}
+}
+
+// Matrix returns the N×M matrix of cosine similarities (to the power
+// Power) between the rows of query and ref (ref nil: query). It mirrors
+// CosineSimilarity.forward.
+func (d *CosineSimilarity) Matrix(query, ref *mat.Dense) (*mat.Dense, error) {
+	return d.spec().matrix(query, ref)
+}
+
+// MatrixVJP returns the gradients of a loss with respect to query and ref
+// given grad, the gradient with respect to Matrix(query, ref); m is that
+// matrix or nil.
+func (d *CosineSimilarity) MatrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.Dense, err error) {
+	return d.spec().matrixVJP(query, ref, m, grad)
+}
+
+// Pairwise mirrors CosineSimilarity.pairwise_distance, which PML inherits
+// from DotProductSimilarity: the plain dot product of x_i and y_i, with
+// neither normalisation nor Power (pass normalised rows to get cosines).
+func (d *CosineSimilarity) Pairwise(x, y *mat.Dense) ([]float64, error) {
+	return d.spec().pairwise(x, y)
+}
+
+// PairwiseVJP returns the gradients of a loss with respect to x and y given
+// grad[i], the gradient with respect to Pairwise(x, y)[i].
+func (d *CosineSimilarity) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, err error) {
+	return d.spec().pairwiseVJP(x, y, grad)
+}
+
+// Settings returns the similarity's settings (NormalizeEmbeddings and
+// Inverted are true).
+func (d *CosineSimilarity) Settings() Settings {
+	if d == nil {
+		return Settings{NormalizeEmbeddings: true, Inverted: true}
+	}
+	return Settings{NormalizeEmbeddings: true, P: d.P, Power: d.Power, Inverted: true}
+}
+
+// dotVJP is the VJP of the dot-product matrix with respect to the
+// normalised rows: dQ = W·R and dR = Wᵀ·Q with W = grad ∘ d(m)/d(raw).
+func (s spec) dotVJP(in *inputs, m, g *mat.Dense) (dq, dr *mat.Dense) {
+	a, b := in.qn, in.rn
+	n, m2, d := in.n, in.m, in.d
+	w := g
+	if s.power != 1 {
+		// The raw similarity is needed for d(m)/d(raw). An even power hides
+		// its sign, so it is recomputed; otherwise it is m's root.
+		pw := s.power
+		even := pw == math.Trunc(pw) && math.Mod(pw, 2) == 0
+		odd := pw == math.Trunc(pw) && !even
+		var raw *mat.Dense
+		if even {
+			raw = gemmNT(a, b)
+		}
+		w = mat.NewDense(n, m2, nil)
+		parallelRows(n, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				gi, mi, wi := g.RawRowView(i)[:m2], m.RawRowView(i)[:m2], w.RawRowView(i)[:m2]
+				for j, gij := range gi {
+					if gij == 0 {
+						continue
+					}
+					var x float64
+					switch {
+					case even:
+						x = raw.RawRowView(i)[j]
+					case odd:
+						// An odd power's derivative is even in x: |x| will do.
+						x = root(math.Abs(mi[j]), pw)
+					default:
+						x = root(mi[j], pw)
+					}
+					wi[j] = gij * powGrad(x, pw)
+				}
+			}
+		})
+	} else if in.self {
+		w = mat.DenseCopyOf(g)
+	}
+	dq = mat.NewDense(n, d, nil)
+	if in.self {
+		symmetrize(w)
+		gemmAcc(dq, false, 1, w, a)
+		return dq, nil
+	}
+	gemmAcc(dq, false, 1, w, b)
+	dr = mat.NewDense(m2, d, nil)
+	gemmAcc(dr, true, 1, w, a)
+	return dq, dr
+}

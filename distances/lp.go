@@ -1,0 +1,273 @@
+package distances
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Lp mirrors PML's LpDistance: the matrix is torch.cdist(query, ref, p)
+// between the rows (each first divided by its P-norm when
+// NormalizeEmbeddings), raised to Power. It is a distance: smaller means
+// closer.
+//
+// For P = 2 the matrix comes from one GEMM (‖q‖² + ‖r‖² − 2q·r) with the
+// entries where that formula cancels recomputed directly; with Power = 2 the
+// squared distances are returned without a square root. Other values of P
+// use a blocked loop over pairs.
+type Lp struct {
+	// NormalizeEmbeddings divides every row by its P-norm first
+	// (PML's normalize_embeddings, default true).
+	NormalizeEmbeddings bool
+	// P is the norm of the distance and of the normalisation: any finite
+	// real >= 1 (PML's p, default 2).
+	P float64
+	// Power raises every distance to this finite, non-zero power
+	// (PML's power, default 1).
+	Power float64
+}
+
+// NewLp returns an Lp distance with PML 2.8.1's LpDistance defaults:
+// normalised embeddings, P = 2, Power = 1.
+func NewLp() *Lp { return &Lp{NormalizeEmbeddings: true, P: 2, Power: 1} }
+
+func (d *Lp) spec() spec {
+	if d == nil {
+		return spec{name: "distances.Lp", nilRecv: true}
+	}
+	return spec{name: "distances.Lp", kind: kindLp, normalize: d.NormalizeEmbeddings, p: d.P, power: d.Power}
+}
+
+// Matrix returns the N×M matrix of Lp distances (to the power Power)
+// between the rows of query and ref (ref nil: query). It mirrors
+// LpDistance.forward.
+func (d *Lp) Matrix(query, ref *mat.Dense) (*mat.Dense, error) {
+	return d.spec().matrix(query, ref)
+}
+
+// MatrixVJP returns the gradients of a loss with respect to query and ref
+// given grad, the gradient with respect to Matrix(query, ref); m is that
+// matrix or nil. As for torch.cdist, a zero distance contributes no
+// gradient.
+func (d *Lp) MatrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.Dense, err error) {
+	return d.spec().matrixVJP(query, ref, m, grad)
+}
+
+// Pairwise mirrors LpDistance.pairwise_distance, i.e.
+// torch.nn.functional.pairwise_distance(x, y, p): ‖x_i − y_i + 1e-6‖_p for
+// every row i, with neither normalisation nor Power, as in PML.
+func (d *Lp) Pairwise(x, y *mat.Dense) ([]float64, error) {
+	return d.spec().pairwise(x, y)
+}
+
+// PairwiseVJP returns the gradients of a loss with respect to x and y given
+// grad[i], the gradient with respect to Pairwise(x, y)[i].
+func (d *Lp) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, err error) {
+	return d.spec().pairwiseVJP(x, y, grad)
+}
+
+// Settings returns the distance's settings (Inverted is false).
+func (d *Lp) Settings() Settings {
+	if d == nil {
+		return Settings{}
+	}
+	return Settings{NormalizeEmbeddings: d.NormalizeEmbeddings, P: d.P, Power: d.Power}
+}
+
+// lpMatrix returns the matrix of p-norm distances between the rows of a and
+// b (b ignored when self) by a blocked loop over pairs. A self matrix is
+// computed once per pair and mirrored, with an exact zero diagonal.
+func lpMatrix(a, b *mat.Dense, p float64, self bool) *mat.Dense {
+	if self {
+		b = a
+	}
+	n, d := a.Dims()
+	m, _ := b.Dims()
+	out := mat.NewDense(n, m, nil)
+	raw := out.RawMatrix()
+	parallelRows(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ai := a.RawRowView(i)[:d]
+			row := out.RawRowView(i)[:m]
+			j0 := 0
+			if self {
+				j0 = i + 1
+			}
+			for j := j0; j < m; j++ {
+				v := lpDist(ai, b.RawRowView(j)[:d], p)
+				row[j] = v
+				if self {
+					raw.Data[j*raw.Stride+i] = v
+				}
+			}
+		}
+	})
+	return out
+}
+
+// lpDist returns (Σ|a−b|^p)^(1/p) for p != 2, as torch.cdist does.
+func lpDist(a, b []float64, p float64) float64 {
+	var s float64
+	switch p {
+	case 1:
+		for k, v := range a {
+			s += math.Abs(v - b[k])
+		}
+		return s
+	case 3:
+		for k, v := range a {
+			e := math.Abs(v - b[k])
+			s += e * e * e
+		}
+	default:
+		for k, v := range a {
+			s += math.Pow(math.Abs(v-b[k]), p)
+		}
+	}
+	return math.Pow(s, 1/p)
+}
+
+// accPhi adds c·sign(e)|e|^(p−1) to dst, e = x − y elementwise: c times the
+// gradient of Σ|e|^p / p.
+func accPhi(dst, x, y []float64, c, p float64) {
+	switch p {
+	case 1:
+		for k, v := range x {
+			e := v - y[k]
+			if e > 0 {
+				dst[k] += c
+			} else if e < 0 {
+				dst[k] -= c
+			}
+		}
+	case 3:
+		for k, v := range x {
+			e := v - y[k]
+			dst[k] += c * e * math.Abs(e)
+		}
+	default:
+		for k, v := range x {
+			e := v - y[k]
+			switch {
+			case e > 0:
+				dst[k] += c * math.Pow(e, p-1)
+			case e < 0:
+				dst[k] -= c * math.Pow(-e, p-1)
+			}
+		}
+	}
+}
+
+// lpVJP is the VJP of the Lp matrix for p != 2 (see lpMatrix), with respect
+// to the normalised rows.
+func lpVJP(in *inputs, m, g *mat.Dense, p, power float64) (dq, dr *mat.Dense) {
+	a, b := in.qn, in.rn
+	n, m2, d := in.n, in.m, in.d
+	// c_ij = g_ij · d(m)/d(dist) / dist^(p−1): the coefficient of
+	// sign(e)|e|^(p−1) in the gradient of entry (i, j).
+	c := mat.NewDense(n, m2, nil)
+	parallelRows(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			gi, mi, ci := g.RawRowView(i)[:m2], m.RawRowView(i)[:m2], c.RawRowView(i)[:m2]
+			for j, gij := range gi {
+				if gij == 0 {
+					continue
+				}
+				dist := root(mi[j], power)
+				if dist == 0 {
+					continue
+				}
+				w := gij * powGrad(dist, power)
+				if p != 1 {
+					w /= math.Pow(dist, p-1)
+				}
+				ci[j] = w
+			}
+		}
+	})
+	if in.self {
+		symmetrize(c)
+		b = a
+	}
+	dq = mat.NewDense(n, d, nil)
+	parallelRows(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ai, di, ci := a.RawRowView(i)[:d], dq.RawRowView(i)[:d], c.RawRowView(i)[:m2]
+			for j, cij := range ci {
+				if cij != 0 {
+					accPhi(di, ai, b.RawRowView(j)[:d], cij, p)
+				}
+			}
+		}
+	})
+	if in.self {
+		return dq, nil
+	}
+	ct := mat.DenseCopyOf(c.T())
+	dr = mat.NewDense(m2, d, nil)
+	parallelRows(m2, func(_, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			bj, dj, cj := b.RawRowView(j)[:d], dr.RawRowView(j)[:d], ct.RawRowView(j)[:n]
+			for i, cij := range cj {
+				if cij != 0 {
+					accPhi(dj, a.RawRowView(i)[:d], bj, -cij, p)
+				}
+			}
+		}
+	})
+	return dq, dr
+}
+
+// lp2VJP is the VJP of the p = 2 Lp matrix with respect to the normalised
+// rows: entry (i, j) contributes w_ij (q_i − r_j) with
+// w_ij = g_ij · d(m)/d(dist) / dist, gathered by one GEMM per output; the
+// entries where that form would cancel are added directly.
+func lp2VJP(in *inputs, m, g *mat.Dense, power float64) (dq, dr *mat.Dense) {
+	a, b := in.qn, in.rn
+	na := sqNorms(a)
+	nb := na
+	if !in.self {
+		nb = sqNorms(b)
+	}
+	m2 := in.m
+	w := mat.NewDense(in.n, m2, nil)
+	nears := make([][]near, numBlocks(in.n))
+	parallelRows(in.n, func(blk, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			gi, mi, wi := g.RawRowView(i)[:m2], m.RawRowView(i)[:m2], w.RawRowView(i)[:m2]
+			for j, gij := range gi {
+				if gij == 0 {
+					continue
+				}
+				var sq, wij float64
+				switch power {
+				case 2:
+					// m holds squared distances: d(m)/dq = 2(q − r).
+					sq, wij = mi[j], 2*gij
+					if sq == 0 {
+						continue
+					}
+				case 1:
+					dist := mi[j]
+					if dist == 0 {
+						// Coincident rows: no gradient, as for torch.cdist.
+						continue
+					}
+					sq, wij = dist*dist, gij/dist
+				default:
+					dist := root(mi[j], power)
+					if dist == 0 {
+						continue
+					}
+					sq, wij = dist*dist, gij*powGrad(dist, power)/dist
+				}
+				if sq < guardRatio*(na[i]+nb[j]) {
+					nears[blk] = append(nears[blk], near{i, j, wij})
+					continue
+				}
+				wi[j] = wij
+			}
+		}
+	})
+	return diffVJP(a, b, w, nears, in.self, nil, nil, nil)
+}

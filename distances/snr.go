@@ -1,0 +1,213 @@
+package distances
+
+import (
+	"gonum.org/v1/gonum/mat"
+)
+
+// SNR mirrors PML's SNRDistance, the signal-to-noise-ratio distance: entry
+// (i, j) is var(q_i − r_j) / var(q_i) between the rows (each first divided
+// by its P-norm when NormalizeEmbeddings), with torch's unbiased variance,
+// raised to Power. It is a distance: smaller means closer. Rows need at
+// least 2 columns, and a query row of zero variance is an error (PML would
+// return inf or NaN).
+//
+// The matrix comes from one GEMM on the centred rows; the entries where
+// that formula cancels are recomputed directly.
+type SNR struct {
+	// NormalizeEmbeddings divides every row by its P-norm first
+	// (PML's normalize_embeddings, default true).
+	NormalizeEmbeddings bool
+	// P is the norm of the normalisation: any finite real >= 1
+	// (PML's p, default 2).
+	P float64
+	// Power raises every distance to this finite, non-zero power
+	// (PML's power, default 1).
+	Power float64
+}
+
+// NewSNR returns an SNR distance with PML 2.8.1's SNRDistance defaults:
+// normalised embeddings, P = 2, Power = 1.
+func NewSNR() *SNR { return &SNR{NormalizeEmbeddings: true, P: 2, Power: 1} }
+
+func (d *SNR) spec() spec {
+	if d == nil {
+		return spec{name: "distances.SNR", nilRecv: true}
+	}
+	return spec{name: "distances.SNR", kind: kindSNR, normalize: d.NormalizeEmbeddings, p: d.P, power: d.Power}
+}
+
+// Matrix returns the N×M matrix of SNR distances (to the power Power)
+// between the rows of query and ref (ref nil: query). It mirrors
+// SNRDistance.forward.
+func (d *SNR) Matrix(query, ref *mat.Dense) (*mat.Dense, error) {
+	return d.spec().matrix(query, ref)
+}
+
+// MatrixVJP returns the gradients of a loss with respect to query and ref
+// given grad, the gradient with respect to Matrix(query, ref); m is that
+// matrix or nil.
+func (d *SNR) MatrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.Dense, err error) {
+	return d.spec().matrixVJP(query, ref, m, grad)
+}
+
+// Pairwise mirrors SNRDistance.pairwise_distance: var(x_i − y_i)/var(x_i)
+// for every row i, with neither normalisation nor Power, as in PML.
+func (d *SNR) Pairwise(x, y *mat.Dense) ([]float64, error) {
+	return d.spec().pairwise(x, y)
+}
+
+// PairwiseVJP returns the gradients of a loss with respect to x and y given
+// grad[i], the gradient with respect to Pairwise(x, y)[i].
+func (d *SNR) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, err error) {
+	return d.spec().pairwiseVJP(x, y, grad)
+}
+
+// Settings returns the distance's settings (Inverted is false).
+func (d *SNR) Settings() Settings {
+	if d == nil {
+		return Settings{}
+	}
+	return Settings{NormalizeEmbeddings: d.NormalizeEmbeddings, P: d.P, Power: d.Power}
+}
+
+// centred returns a copy of a with every row minus its mean.
+func centred(a *mat.Dense) *mat.Dense {
+	n, d := a.Dims()
+	out := mat.NewDense(n, d, nil)
+	for i := 0; i < n; i++ {
+		centre(out.RawRowView(i)[:d], a.RawRowView(i)[:d])
+	}
+	return out
+}
+
+// centre sets dst to src minus its mean (dst may be src). A constant row
+// becomes exactly zero.
+func centre(dst, src []float64) {
+	constant := true
+	for _, v := range src[1:] {
+		if v != src[0] {
+			constant = false
+			break
+		}
+	}
+	if constant {
+		clear(dst)
+		return
+	}
+	mu := mean(src)
+	// One correction step: mu + mean(x − mu) is the mean to about an ulp
+	// even when the plain sum rounds.
+	var c float64
+	for _, v := range src {
+		c += v - mu
+	}
+	mu += c / float64(len(src))
+	for k, v := range src {
+		dst[k] = v - mu
+	}
+}
+
+// centreRows subtracts its mean from every row of g in place: the VJP of
+// centring.
+func centreRows(g *mat.Dense) {
+	n, d := g.Dims()
+	for i := 0; i < n; i++ {
+		row := g.RawRowView(i)[:d]
+		mu := mean(row)
+		for k := range row {
+			row[k] -= mu
+		}
+	}
+}
+
+// snrParts returns the centred rows and their squared norms, checking the
+// query rows for zero variance.
+func (s spec) snrParts(in *inputs) (qc, rc *mat.Dense, a, b []float64, err error) {
+	qc = centred(in.qn)
+	a = sqNorms(qc)
+	for i, v := range a {
+		if v == 0 {
+			return nil, nil, nil, nil, s.zeroVariance("query", i)
+		}
+	}
+	rc, b = qc, a
+	if !in.self {
+		rc = centred(in.rn)
+		b = sqNorms(rc)
+	}
+	return qc, rc, a, b, nil
+}
+
+// snrMatrix returns the raw SNR matrix ‖qc_i − rc_j‖² / ‖qc_i‖² (the
+// (D−1) of both variances cancels).
+func (s spec) snrMatrix(in *inputs) (*mat.Dense, error) {
+	qc, rc, a, b, err := s.snrParts(in)
+	if err != nil {
+		return nil, err
+	}
+	_, d := in.qn.Dims()
+	out := sqDists(qc, rc, a, b, in.self, func(i, j int) float64 {
+		// As torch does: the variance of the difference itself, which is
+		// exact for near-identical rows.
+		return centredSqDiff(in.qn.RawRowView(i)[:d], in.rn.RawRowView(j)[:d])
+	})
+	m := in.m
+	parallelRows(in.n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := out.RawRowView(i)[:m]
+			for j := range row {
+				row[j] /= a[i]
+			}
+		}
+	})
+	return out, nil
+}
+
+// snrVJP is the VJP of the SNR matrix with respect to the normalised rows.
+// With raw_ij = ‖qc_i − rc_j‖²/A_i and v_ij = 2·g_ij·d(m)/d(raw)/A_i, entry
+// (i, j) contributes v_ij(qc_i − rc_j) − v_ij·raw_ij·qc_i to dqc_i and
+// −v_ij(qc_i − rc_j) to drc_j; the centring VJP follows.
+func (s spec) snrVJP(in *inputs, m, g *mat.Dense) (dq, dr *mat.Dense, err error) {
+	qc, rc, a, b, err := s.snrParts(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	m2 := in.m
+	v := mat.NewDense(in.n, m2, nil)
+	extra := make([]float64, in.n)
+	nears := make([][]near, numBlocks(in.n))
+	parallelRows(in.n, func(blk, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			gi, mi, vi := g.RawRowView(i)[:m2], m.RawRowView(i)[:m2], v.RawRowView(i)[:m2]
+			for j, gij := range gi {
+				if gij == 0 {
+					continue
+				}
+				raw, dm := mi[j], 1.0
+				if s.power != 1 {
+					raw = root(raw, s.power)
+					dm = powGrad(raw, s.power)
+				}
+				if raw == 0 {
+					// q_i − r_j is constant: no gradient.
+					continue
+				}
+				vij := 2 * gij * dm / a[i]
+				extra[i] -= vij * raw
+				if raw*a[i] < guardRatio*(a[i]+b[j]) {
+					nears[blk] = append(nears[blk], near{i, j, vij})
+					continue
+				}
+				vi[j] = vij
+			}
+		}
+	})
+	// Near entries use the uncentred rows, whose difference is exact; the
+	// centring VJP below removes its mean.
+	dq, dr = diffVJP(qc, rc, v, nears, in.self, extra, in.qn, in.rn)
+	centreRows(dq)
+	if dr != nil {
+		centreRows(dr)
+	}
+	return dq, dr, nil
+}

@@ -1,0 +1,52 @@
+package reducers
+
+import (
+	"fmt"
+
+	"github.com/gometric/gometric/internal/check"
+)
+
+// Multiple mirrors PML's MultipleReducers: each sub-loss is reduced by the
+// reducer registered under its name in Reducers, or by Default (nil means
+// Mean, PML's default MeanReducer) when there is none. Reduce then sums the
+// reduced sub-losses, as MultipleReducers.sub_loss_reduction does.
+//
+// A nil entry in Reducers is an error wrapping gometric.ErrSetting; errors
+// of the chosen reducer are returned wrapped, prefixed with the sub-loss
+// name.
+type Multiple struct {
+	// Reducers maps sub-loss names to their reducer.
+	Reducers map[string]Reducer
+	// Default reduces the sub-losses not in Reducers; nil means Mean.
+	Default Reducer
+}
+
+// NewMultiple returns a Multiple reducer with PML's default Default, Mean
+// (MultipleReducers(reducers)). The map is used, not copied.
+func NewMultiple(reducers map[string]Reducer) *Multiple {
+	return &Multiple{Reducers: reducers, Default: NewMean()}
+}
+
+// ReduceOne implements Reducer: it reduces l with the reducer chosen by
+// l.Name.
+func (m *Multiple) ReduceOne(l SubLoss, b Batch) (float64, []float64, error) {
+	const component = "reducers.Multiple"
+	if m == nil {
+		return 0, nil, check.Settingf(component, "nil *Multiple")
+	}
+	r, ok := m.Reducers[l.Name]
+	if ok && r == nil {
+		return 0, nil, check.Settingf(component, "the reducer for sub-loss %q is nil", l.Name)
+	}
+	if !ok {
+		r = m.Default
+		if r == nil {
+			r = &Mean{}
+		}
+	}
+	v, g, err := r.ReduceOne(l, b)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: sub-loss %q: %w", component, l.Name, err)
+	}
+	return v, g, nil
+}

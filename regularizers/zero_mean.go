@@ -1,0 +1,54 @@
+package regularizers
+
+import (
+	"math"
+
+	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/reducers"
+	"gonum.org/v1/gonum/mat"
+)
+
+// ZeroMean mirrors PML's ZeroMeanRegularizer: |Σ_k x_ik| for every row i,
+// reduced by Reducer (nil means PML's default, MeanReducer).
+type ZeroMean struct {
+	Reducer reducers.Reducer
+}
+
+// NewZeroMean returns a ZeroMean regularizer with PML's defaults.
+func NewZeroMean() *ZeroMean { return &ZeroMean{} }
+
+// Compute implements Regularizer.
+func (z *ZeroMean) Compute(x *mat.Dense) (float64, *mat.Dense, error) {
+	const name = "regularizers.ZeroMean"
+	if err := check.Matrix(name, "input", x); err != nil {
+		return 0, nil, err
+	}
+	n, c := x.Dims()
+	sums := make([]float64, n)
+	values := make([]float64, n)
+	for i := range sums {
+		for _, v := range x.RawRowView(i) {
+			sums[i] += v
+		}
+		values[i] = math.Abs(sums[i])
+	}
+	val, g, err := reduce(orMean(z.Reducer), values, n, 0, false)
+	if err != nil {
+		return 0, nil, err
+	}
+	grad := mat.NewDense(n, c, nil)
+	for i, s := range sums {
+		var d float64 // torch: d|s|/ds = sign(s), 0 at 0
+		switch {
+		case s > 0:
+			d = g[i]
+		case s < 0:
+			d = -g[i]
+		}
+		row := grad.RawRowView(i)
+		for k := range row {
+			row[k] = d
+		}
+	}
+	return finish(name, val, grad)
+}
