@@ -150,6 +150,7 @@ func (a Args) Tensor(name string) ([]float64, error) {
 	if err := json.Unmarshal(t.Tensor, &rows); err != nil {
 		return nil, fmt.Errorf("argument %q: %v", name, err)
 	}
+	flat = nil // the failed flat decode may have left partial values
 	for _, r := range rows {
 		flat = append(flat, r...)
 	}

@@ -1,0 +1,43 @@
+package check
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/gometric/gometric"
+	"gonum.org/v1/gonum/mat"
+)
+
+func TestChecks(t *testing.T) {
+	nan := mat.NewDense(2, 2, []float64{1, 2, math.NaN(), 4})
+	tests := []struct {
+		name     string
+		err      error
+		sentinel error
+	}{
+		{"nil", Matrix("c", "x", nil), gometric.ErrShape},
+		{"empty", Matrix("c", "x", &mat.Dense{}), gometric.ErrShape},
+		{"nan", Matrix("c", "x", nan), gometric.ErrNonFinite},
+		{"ok", Matrix("c", "x", mat.NewDense(1, 1, []float64{1})), nil},
+		{"cols", SameCols("c", "a", "b", mat.NewDense(1, 2, nil), mat.NewDense(1, 3, nil)), gometric.ErrShape},
+		{"shape", SameShape("c", "a", "b", mat.NewDense(1, 2, nil), mat.NewDense(2, 2, nil)), gometric.ErrShape},
+		{"dims", Dims("c", "a", mat.NewDense(1, 2, nil), 2, 2), gometric.ErrShape},
+		{"floats", Floats("c", "v", []float64{1, math.Inf(1)}), gometric.ErrNonFinite},
+		{"labels", Labels("c", "labels", []int{1}, 2), gometric.ErrLabels},
+		{"indices", Indices("c", "idx", []int{0, 5}, 3), gometric.ErrIndex},
+		{"setting", Settingf("c", "p = %v", 0.5), gometric.ErrSetting},
+	}
+	for _, tc := range tests {
+		if tc.sentinel == nil {
+			if tc.err != nil {
+				t.Errorf("%s: %v", tc.name, tc.err)
+			}
+			continue
+		}
+		if !errors.Is(tc.err, tc.sentinel) || !strings.HasPrefix(tc.err.Error(), "c: ") {
+			t.Errorf("%s: %v, want a \"c: \" error wrapping %v", tc.name, tc.err, tc.sentinel)
+		}
+	}
+}
