@@ -1,0 +1,171 @@
+package miners
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/distances"
+	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/utils/tuples"
+)
+
+// maxBins and maxDraws bound UniformHistogram's settings, so that absurd
+// values give an error instead of exhausting memory.
+const (
+	maxBins  = 1 << 24
+	maxDraws = 1 << 30
+)
+
+// UniformHistogram mirrors PML's UniformHistogramMiner: it splits the range
+// of the positive pairs' values into NumBins equal bins (torch.linspace
+// from the minimum to the maximum; each bin [lo, hi), the last [lo, hi])
+// and draws PosPerBin pairs, uniformly with replacement, from every
+// non-empty bin; the same for the negative pairs with NegPerBin. The pairs
+// come out bin by bin, in draw order.
+//
+// The bin edges follow torch's scalar linspace formula (start + step·i in
+// the first half, end − step·(steps − 1 − i) in the second), so the bins
+// match PML's. The draws come from Rand; they cannot reproduce torch's
+// random stream.
+type UniformHistogram struct {
+	// Distance is nil for PML's default, LpDistance (normalised, p = 2).
+	Distance distances.Distance
+	// NumBins is PML's num_bins (default 100), at least 1.
+	NumBins int
+	// PosPerBin is PML's pos_per_bin (default 10), at least 1.
+	PosPerBin int
+	// NegPerBin is PML's neg_per_bin (default 10), at least 1.
+	NegPerBin int
+	// Rand draws the pairs; it must be set (nil is an error wrapping
+	// gometric.ErrSetting).
+	Rand *rand.Rand
+}
+
+// NewUniformHistogram returns a UniformHistogram miner with PML's defaults
+// (UniformHistogramMiner(): num_bins 100, pos_per_bin 10, neg_per_bin 10).
+// Set Rand before mining.
+func NewUniformHistogram() *UniformHistogram {
+	return &UniformHistogram{NumBins: 100, PosPerBin: 10, NegPerBin: 10}
+}
+
+// Mine returns the sampled pairs (a *tuples.Pairs).
+func (u *UniformHistogram) Mine(in Input) (tuples.Tuples, error) {
+	const name = "miners.UniformHistogram"
+	if u == nil {
+		return nil, nilReceiver(name)
+	}
+	if u.Rand == nil {
+		return nil, check.Settingf(name, "Rand is nil")
+	}
+	if u.NumBins < 1 || u.NumBins > maxBins {
+		return nil, check.Settingf(name, "NumBins = %d, want 1 to %d", u.NumBins, maxBins)
+	}
+	if u.PosPerBin < 1 || u.NegPerBin < 1 {
+		return nil, check.Settingf(name, "PosPerBin = %d, NegPerBin = %d; both must be at least 1", u.PosPerBin, u.NegPerBin)
+	}
+	b, err := prepare(name, in, false)
+	if err != nil {
+		return nil, err
+	}
+	m, err := b.matrix(name, distanceOr(u.Distance, defaultLp))
+	if err != nil {
+		return nil, err
+	}
+	all, err := tuples.AllPairs(b.labels, b.refArg(), b.self)
+	if err != nil {
+		return nil, wrap(name, err)
+	}
+	out := &tuples.Pairs{}
+	raw := rawOf(m)
+	out.A1, out.P, err = u.sample(name, all.A1, all.P, raw, u.PosPerBin)
+	if err != nil {
+		return nil, err
+	}
+	out.A2, out.N, err = u.sample(name, all.A2, all.N, raw, u.NegPerBin)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// linspace computes torch.linspace(start, end, steps) one value at a time.
+type linspace struct {
+	start, end, step float64
+	steps, halfway   int
+}
+
+func newLinspace(name string, start, end float64, steps int) (linspace, error) {
+	step := (end - start) / float64(steps-1)
+	if math.IsNaN(step) || math.IsInf(step, 0) || math.IsNaN(start) || math.IsInf(start, 0) || math.IsNaN(end) || math.IsInf(end, 0) {
+		return linspace{}, check.Errorf(name, gometric.ErrNonFinite, "the range [%v, %v] of pair values is not finite", start, end)
+	}
+	return linspace{start: start, end: end, step: step, steps: steps, halfway: steps / 2}, nil
+}
+
+func (l linspace) at(i int) float64 {
+	if i < l.halfway {
+		return l.start + l.step*float64(i)
+	}
+	return l.end - l.step*float64(l.steps-i-1)
+}
+
+// sample mirrors get_uniformly_distributed_pairs for one kind of pair.
+func (u *UniformHistogram) sample(name string, a, o []int, m dense, perBin int) ([]int, []int, error) {
+	if len(a) == 0 {
+		return []int{}, []int{}, nil
+	}
+	vals := make([]float64, len(a))
+	for k := range a {
+		vals[k] = m.at(a[k], o[k])
+	}
+	ls, err := newLinspace(name, slices.Min(vals), slices.Max(vals), u.NumBins+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Pair positions sorted by value: the members of a bin [lo, hi) are a
+	// contiguous run of it, whatever the rounding of the edges.
+	order := make([]keyed, len(vals))
+	for k, v := range vals {
+		order[k] = keyed{key: floatKey(v), pos: k}
+	}
+	sortKeyed(order)
+	firstAtLeast := func(v float64) int {
+		return sort.Search(len(order), func(s int) bool { return vals[order[s].pos] >= v })
+	}
+	firstAbove := func(v float64) int {
+		return sort.Search(len(order), func(s int) bool { return vals[order[s].pos] > v })
+	}
+	outA, outO := []int{}, []int{}
+	var members []int
+	for i := range u.NumBins {
+		lo, hi := ls.at(i), ls.at(i+1)
+		s := firstAtLeast(lo)
+		var e int
+		if i == u.NumBins-1 {
+			e = firstAbove(hi)
+		} else {
+			e = firstAtLeast(hi)
+		}
+		if e <= s {
+			continue
+		}
+		// torch.where lists the bin's pairs in their original order.
+		members = members[:0]
+		for _, kd := range order[s:e] {
+			members = append(members, kd.pos)
+		}
+		slices.Sort(members)
+		if len(outA)+perBin > maxDraws {
+			return nil, nil, check.Settingf(name, "drawing %d pairs per bin would give more than %d pairs", perBin, maxDraws)
+		}
+		for range perBin {
+			k := members[u.Rand.IntN(len(members))]
+			outA = append(outA, a[k])
+			outO = append(outO, o[k])
+		}
+	}
+	return outA, outO, nil
+}
