@@ -46,13 +46,8 @@ func (l *Circle) Compute(b Batch) (Result, error) {
 		subLossNames:  []string{"loss"},
 		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
 		defReducer:    func() reducers.Reducer { return reducers.NewAvgNonZero() },
-		checkDistance: func(d distances.Distance) error {
-			if _, ok := d.(*distances.CosineSimilarity); !ok {
-				return check.Settingf(name, "distance %T, want *distances.CosineSimilarity (as PML asserts)", d)
-			}
-			return nil
-		},
-		compute: l.compute,
+		checkDistance: requireCosine(name),
+		compute:       l.compute,
 	}
 	return run(sp, &l.Base, b)
 }

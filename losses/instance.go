@@ -37,18 +37,13 @@ func NewInstance() *Instance {
 func (l *Instance) Compute(b Batch) (Result, error) {
 	const name = "losses.Instance"
 	sp := &spec{
-		name:         name,
-		needLabels:   true,
-		subLossNames: []string{"loss"},
-		defDistance:  func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: func(d distances.Distance) error {
-			if c, ok := d.(*distances.CosineSimilarity); !ok || c == nil {
-				return check.Settingf(name, "distance %T, want *distances.CosineSimilarity (as PML asserts)", d)
-			}
-			return nil
-		},
-		compute: l.compute,
+		name:          name,
+		needLabels:    true,
+		subLossNames:  []string{"loss"},
+		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+		checkDistance: requireCosine(name),
+		compute:       l.compute,
 	}
 	return run(sp, &l.Base, b)
 }

@@ -346,3 +346,14 @@ func wrap(name string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }
+
+// requireCosine is a spec.checkDistance that accepts only
+// CosineSimilarity, as PML's assert_distance_type(self, CosineSimilarity).
+func requireCosine(name string) func(distances.Distance) error {
+	return func(d distances.Distance) error {
+		if c, ok := d.(*distances.CosineSimilarity); !ok || c == nil {
+			return check.Settingf(name, "distance %T, want *distances.CosineSimilarity (as PML asserts)", d)
+		}
+		return nil
+	}
+}

@@ -73,18 +73,13 @@ const pnpName = "losses.PNP"
 // Compute implements Loss.
 func (l *PNP) Compute(b Batch) (Result, error) {
 	sp := &spec{
-		name:         pnpName,
-		needLabels:   true,
-		subLossNames: []string{"loss"},
-		defDistance:  func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: func(d distances.Distance) error {
-			if c, ok := d.(*distances.CosineSimilarity); !ok || c == nil {
-				return check.Settingf(pnpName, "distance %T, want *distances.CosineSimilarity (as PML asserts)", d)
-			}
-			return nil
-		},
-		compute: l.compute,
+		name:          pnpName,
+		needLabels:    true,
+		subLossNames:  []string{"loss"},
+		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+		checkDistance: requireCosine(pnpName),
+		compute:       l.compute,
 	}
 	return run(sp, &l.Base, b)
 }

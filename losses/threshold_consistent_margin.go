@@ -60,13 +60,8 @@ func (l *ThresholdConsistentMargin) Compute(b Batch) (Result, error) {
 		subLossNames:  []string{"loss"},
 		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
 		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: func(d distances.Distance) error {
-			if c, ok := d.(*distances.CosineSimilarity); !ok || c == nil {
-				return check.Settingf(name, "distance %T, want *distances.CosineSimilarity (as PML asserts)", d)
-			}
-			return nil
-		},
-		compute: l.compute,
+		checkDistance: requireCosine(name),
+		compute:       l.compute,
 	}
 	return run(sp, &l.Base, b)
 }
