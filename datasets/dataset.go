@@ -1,0 +1,340 @@
+package datasets
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/check"
+)
+
+// Dataset is a labelled set of fixed-shape samples that a trainer or a
+// tester reads in batches: the Go counterpart of a torch Dataset wrapped in
+// a DataLoader with a sampler. Images, ImageFiles and Features implement it.
+type Dataset interface {
+	// Len is the number of samples (PML datasets' __len__).
+	Len() int
+	// Labels returns one label per sample. The slice is shared with the
+	// dataset: read it, do not modify it.
+	Labels() []int
+	// SampleShape is the shape of one sample as the encoder sees it:
+	// [C, H, W] for images, [D] for feature vectors.
+	SampleShape() []int
+	// Batch writes the samples idx, in that order, as one contiguous
+	// float32 block of len(idx)·prod(SampleShape) values (NCHW for images)
+	// into dst, reallocating it when its capacity is too small, and returns
+	// it.
+	Batch(idx []int, dst []float32) ([]float32, error)
+}
+
+// ErrFormat is wrapped, through a *FileError, by every error that reports
+// a malformed data file (IDX, CUB index files, feature files). Such errors
+// also wrap one of the gometric sentinels: gometric.ErrShape for a broken
+// structure (bad magic, truncated data, count mismatch, malformed line),
+// gometric.ErrLabels for a label out of range, gometric.ErrUnsupported for
+// a valid but unsupported encoding, gometric.ErrNonFinite for NaN or ±Inf
+// features.
+var ErrFormat = errors.New("malformed data file")
+
+// FileError reports a malformed data file: which component read it, the
+// file, where in it (a 1-based line of a text file, or a byte offset of a
+// binary one), and what is wrong.
+type FileError struct {
+	Component string // e.g. "datasets.ReadIDX"
+	Path      string // the file; "" when read from an io.Reader
+	Line      int    // 1-based line of a text file; 0 when not applicable
+	Offset    int64  // byte offset in a binary file; -1 when not applicable
+	Msg       string // what is wrong
+	Err       error  // the gometric sentinel (ErrShape, ErrLabels, ...)
+}
+
+// Error formats the error as "component: path:line: msg: sentinel" or
+// "component: path: byte N: msg: sentinel".
+func (e *FileError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Component)
+	b.WriteString(": ")
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	} else if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Offset >= 0 && e.Line == 0 {
+		fmt.Fprintf(&b, "byte %d: ", e.Offset)
+	}
+	b.WriteString(e.Msg)
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrFormat and the sentinel, so errors.Is works for both.
+func (e *FileError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrFormat}
+	}
+	return []error{ErrFormat, e.Err}
+}
+
+// withPath sets the path of a *FileError inside err (if any) that has none.
+func withPath(err error, path string) error {
+	var fe *FileError
+	if errors.As(err, &fe) && fe.Path == "" {
+		fe.Path = path
+	}
+	return err
+}
+
+// Normalization constants. Fashion-MNIST's are the values the project's
+// protocol uses (mean and standard deviation of the training pixels scaled
+// to [0,1]); ImageNet's are torchvision's usual
+// Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]).
+const (
+	FashionMNISTMean = 0.2860
+	FashionMNISTStd  = 0.3530
+)
+
+// Normalize maps a pixel p (0–255) of channel c to
+// (p/255 − Mean[c]) / Std[c] in float32, which is torchvision's ToTensor
+// followed by Normalize(mean, std), operation for operation. Mean and Std
+// hold one value per channel, or one value for every channel. The zero
+// value (both empty) is ToTensor alone: pixels scaled to [0,1].
+type Normalize struct {
+	Mean, Std []float32
+}
+
+// FashionMNISTNormalize returns the Fashion-MNIST normalisation
+// (mean 0.2860, std 0.3530).
+func FashionMNISTNormalize() Normalize {
+	return Normalize{Mean: []float32{FashionMNISTMean}, Std: []float32{FashionMNISTStd}}
+}
+
+// ImageNetNormalize returns torchvision's ImageNet normalisation for RGB
+// images: mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225).
+func ImageNetNormalize() Normalize {
+	return Normalize{Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225}}
+}
+
+// table checks n for c channels and returns, per channel, the float32
+// value of each of the 256 pixel values.
+func (n Normalize) table(component string, c int) ([][256]float32, error) {
+	if len(n.Mean) != len(n.Std) {
+		return nil, check.Settingf(component, "Normalize has %d means and %d standard deviations", len(n.Mean), len(n.Std))
+	}
+	if len(n.Mean) > 1 && len(n.Mean) != c {
+		return nil, check.Settingf(component, "Normalize has %d means for %d channels", len(n.Mean), c)
+	}
+	for i := range n.Mean {
+		m, s := float64(n.Mean[i]), float64(n.Std[i])
+		if math.IsNaN(m) || math.IsInf(m, 0) || math.IsNaN(s) || math.IsInf(s, 0) || s <= 0 {
+			return nil, check.Settingf(component, "Normalize mean %v, std %v for channel %d: want finite values and std > 0", m, s, i)
+		}
+	}
+	t := make([][256]float32, c)
+	for ch := range t {
+		for p := range 256 {
+			v := float32(p) / 255
+			if len(n.Mean) > 0 {
+				k := 0
+				if len(n.Mean) > 1 {
+					k = ch
+				}
+				v = (v - n.Mean[k]) / n.Std[k]
+			}
+			t[ch][p] = v
+		}
+	}
+	return t, nil
+}
+
+// classFilter returns the positions of labels whose value is in classes,
+// in dataset order. Every class must occur at least once.
+func classFilter(component string, labels, classes []int) ([]int, error) {
+	if len(classes) == 0 {
+		return nil, check.Settingf(component, "no classes to keep")
+	}
+	want := make(map[int]bool, len(classes))
+	for _, c := range classes {
+		want[c] = true
+	}
+	seen := make(map[int]bool, len(classes))
+	var idx []int
+	for i, l := range labels {
+		if want[l] {
+			idx = append(idx, i)
+			seen[l] = true
+		}
+	}
+	for _, c := range classes {
+		if !seen[c] {
+			return nil, check.Errorf(component, gometric.ErrLabels, "class %d has no samples", c)
+		}
+	}
+	return idx, nil
+}
+
+// relabel maps labels to 0..k-1 in increasing order of the original label
+// and returns the new labels and the original label of each new one.
+func relabel(labels []int) (newLabels, orig []int) {
+	orig = slices.Clone(labels)
+	slices.Sort(orig)
+	orig = slices.Compact(orig)
+	pos := make(map[int]int, len(orig))
+	for i, l := range orig {
+		pos[l] = i
+	}
+	newLabels = make([]int, len(labels))
+	for i, l := range labels {
+		newLabels[i] = pos[l]
+	}
+	return newLabels, orig
+}
+
+// relabelNames returns the class names of the relabelled classes.
+func relabelNames(names []string, orig []int) []string {
+	if names == nil {
+		return nil
+	}
+	out := make([]string, len(orig))
+	for i, l := range orig {
+		if l >= 0 && l < len(names) {
+			out[i] = names[l]
+		}
+	}
+	return out
+}
+
+// firstPerClass returns the positions of the first k samples of each class,
+// in dataset order.
+func firstPerClass(component string, labels []int, k int) ([]int, error) {
+	if k <= 0 {
+		return nil, check.Settingf(component, "k = %d, want k > 0", k)
+	}
+	count := map[int]int{}
+	var idx []int
+	for i, l := range labels {
+		if count[l] < k {
+			count[l]++
+			idx = append(idx, i)
+		}
+	}
+	return idx, nil
+}
+
+// classCounts returns the number of samples of each label, indexed by
+// label (labels are non-negative).
+func classCounts(labels []int) []int {
+	m := 0
+	for _, l := range labels {
+		m = max(m, l+1)
+	}
+	c := make([]int, m)
+	for _, l := range labels {
+		c[l]++
+	}
+	return c
+}
+
+// subsetIndices checks idx against n.
+func subsetIndices(component string, idx []int, n int) error {
+	if len(idx) == 0 {
+		return check.Errorf(component, gometric.ErrShape, "empty subset")
+	}
+	return check.Indices(component, "idx", idx, n)
+}
+
+// growF32 returns dst resized to n values, reallocating when needed.
+func growF32(dst []float32, n int) []float32 {
+	if cap(dst) < n {
+		return make([]float32, n)
+	}
+	return dst[:n]
+}
+
+// ClassFilterer is a dataset that can keep only some classes; Images,
+// ImageFiles and Features are ClassFilterers of themselves.
+type ClassFilterer[D any] interface {
+	FilterClasses(classes []int) (D, error)
+}
+
+// ClassDisjoint returns the class-disjoint pair used in PML's CUB protocol
+// (train on classes 1–100, test on classes 101–200): the samples of train
+// whose class is in trainClasses, and those of test whose class is in
+// testClasses. The two class sets must not overlap. To split one dataset
+// by class, pass it as both train and test.
+func ClassDisjoint[D ClassFilterer[D]](train, test D, trainClasses, testClasses []int) (D, D, error) {
+	const comp = "datasets.ClassDisjoint"
+	var zero D
+	in := make(map[int]bool, len(trainClasses))
+	for _, c := range trainClasses {
+		in[c] = true
+	}
+	for _, c := range testClasses {
+		if in[c] {
+			return zero, zero, check.Settingf(comp, "class %d is in both the training and the test classes", c)
+		}
+	}
+	tr, err := train.FilterClasses(trainClasses)
+	if err != nil {
+		return zero, zero, fmt.Errorf("%s: training split: %w", comp, err)
+	}
+	te, err := test.FilterClasses(testClasses)
+	if err != nil {
+		return zero, zero, fmt.Errorf("%s: test split: %w", comp, err)
+	}
+	return tr, te, nil
+}
+
+// ParseClassList parses a list of class labels such as "0,1,2", "0-4" or
+// "0-4,7,9" (the form of the examples' -train-classes and -test-classes
+// flags) into sorted, distinct labels. Ranges are inclusive.
+func ParseClassList(s string) ([]int, error) {
+	const comp = "datasets.ParseClassList"
+	var out []int
+	if strings.TrimSpace(s) == "" {
+		return nil, check.Settingf(comp, "empty class list")
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(strings.TrimSpace(lo))
+		if err != nil || a < 0 {
+			return nil, check.Settingf(comp, "%q in %q is not a class label (a non-negative integer) or a range a-b", part, s)
+		}
+		b := a
+		if isRange {
+			b, err = strconv.Atoi(strings.TrimSpace(hi))
+			if err != nil || b < a {
+				return nil, check.Settingf(comp, "%q in %q is not a range a-b with a <= b", part, s)
+			}
+			if b-a > 1<<20 {
+				return nil, check.Settingf(comp, "range %q in %q is too long", part, s)
+			}
+		}
+		for c := a; c <= b; c++ {
+			out = append(out, c)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// The data sets implement Dataset and ClassFilterer.
+var (
+	_ Dataset                    = (*Images)(nil)
+	_ Dataset                    = (*ImageFiles)(nil)
+	_ Dataset                    = (*Features)(nil)
+	_ ClassFilterer[*Images]     = (*Images)(nil)
+	_ ClassFilterer[*ImageFiles] = (*ImageFiles)(nil)
+	_ ClassFilterer[*Features]   = (*Features)(nil)
+)

@@ -1,0 +1,39 @@
+// Package datasets reads the data sets gometric trains and evaluates on:
+// Fashion-MNIST (IDX files), CUB-200-2011 in its official layout (PML's
+// pytorch_metric_learning.datasets.CUB), generic image folders
+// (torchvision's ImageFolder) and precomputed feature files. PML's other
+// datasets (Cars196, Stanford Online Products, iNaturalist 2018) are not
+// ported yet.
+//
+// Every data set implements Dataset: Len, Labels (one []int label per
+// sample), SampleShape and Batch, which writes the samples asked for as
+// one float32 block (N×C×H×W for images) ready for an encoder — the work
+// of PML's torch Dataset, transforms and DataLoader. Index streams come
+// from package samplers.
+//
+//   - Images holds unsigned-byte images in memory. LoadFashionMNIST reads
+//     the 60,000 + 10,000 Fashion-MNIST images from the IDX files of
+//     Debian's dataset-fashion-mnist package (DefaultFashionMNISTDir), and
+//     Batch scales pixels to [0,1] and normalises them with Fashion-MNIST's
+//     mean 0.2860 and std 0.3530 (Norm), as torchvision's ToTensor and
+//     Normalize do. FashionMNISTSample returns a small real sample embedded
+//     in the package (2,000 + 1,000 images, balanced), and
+//     LoadFashionMNISTOrSample falls back to it where the package is not
+//     installed. The sample is written by
+//     `go run ./datasets/internal/gensample` (see datasets/sample/README.md).
+//   - ImageFiles decodes image files on demand (with an optional LRU cache)
+//     or all at once (Load), resized with golang.org/x/image/draw. NewCUB
+//     opens CUB-200-2011 with PML's class-disjoint split — classes 1–100
+//     for training, 101–200 for testing — and NewImageFolder a
+//     root/<class>/<image> tree.
+//   - Features holds precomputed feature vectors read from a small binary
+//     or CSV format, for training an MLP head.
+//
+// FilterClasses, Relabel and Subset derive new data sets; ClassDisjoint
+// builds a class-disjoint train/test pair (train on some classes, evaluate
+// retrieval on others); ParseClassList reads class lists such as "0-4".
+//
+// Errors for bad input wrap the gometric sentinels. A malformed file gives
+// a *FileError (wrapping ErrFormat and a sentinel) that names the file and
+// the byte offset of a binary file or the line of a text file.
+package datasets

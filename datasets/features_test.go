@@ -1,0 +1,162 @@
+package datasets
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gometric/gometric"
+)
+
+func toyFeatures(t testing.TB) *Features {
+	t.Helper()
+	f, err := NewFeatures(3, []float32{0.1, -2, 3.5e-8, 1, 2, 3, 1e30, -0, 0.333333343}, []int{4, 0, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestFeaturesRoundTrip(t *testing.T) {
+	f := toyFeatures(t)
+	for _, format := range []string{"binary", "csv"} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			var err error
+			if format == "binary" {
+				err = f.WriteBinary(&buf)
+			} else {
+				err = f.WriteCSV(&buf)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "f."+format)
+			os.WriteFile(path, buf.Bytes(), 0o644)
+			got, err := LoadFeatures(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Dim() != 3 || !slices.Equal(got.Labels(), f.Labels()) || !slices.Equal(got.Data(), f.Data()) {
+				t.Errorf("got %d %v %v", got.Dim(), got.Labels(), got.Data())
+			}
+		})
+	}
+	// The documented binary layout.
+	var buf bytes.Buffer
+	one, _ := NewFeatures(1, []float32{1}, []int{2})
+	one.WriteBinary(&buf)
+	want := append([]byte("GMFEATS1"), 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0x80, 0x3f)
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("binary % x, want % x", buf.Bytes(), want)
+	}
+	// CSV with comments, blank lines and spaces.
+	csv := "# label, features\n\n7, 1.5, -2\n 0,3,4e-1 \n"
+	g, err := ReadFeatures(strings.NewReader(csv))
+	if err != nil || !slices.Equal(g.Labels(), []int{7, 0}) || !slices.Equal(g.Data(), []float32{1.5, -2, 3, 0.4}) {
+		t.Errorf("CSV: %v %v", g, err)
+	}
+}
+
+func TestFeaturesDerived(t *testing.T) {
+	f := toyFeatures(t)
+	b, err := f.Batch([]int{2, 0}, nil)
+	if err != nil || !slices.Equal(b, []float32{1e30, 0, 0.333333343, 0.1, -2, 3.5e-8}) {
+		t.Errorf("Batch %v %v", b, err)
+	}
+	s, err := f.FilterClasses([]int{4})
+	if err != nil || !slices.Equal(s.Labels(), []int{4, 4}) || !slices.Equal(s.Row(1), f.Row(2)) {
+		t.Errorf("FilterClasses %v", err)
+	}
+	r, orig := f.Relabel()
+	if !slices.Equal(r.Labels(), []int{1, 0, 1}) || !slices.Equal(orig, []int{0, 4}) {
+		t.Errorf("Relabel %v %v", r.Labels(), orig)
+	}
+	sub, err := f.Subset([]int{1})
+	if err != nil || sub.Len() != 1 || !slices.Equal(sub.SampleShape(), []int{3}) || !slices.Equal(f.ClassCounts(), []int{1, 0, 0, 0, 2}) {
+		t.Errorf("Subset %v", err)
+	}
+	if _, err := f.Batch([]int{3}, nil); !errors.Is(err, gometric.ErrIndex) {
+		t.Errorf("Batch out of range: %v", err)
+	}
+	tests := []struct {
+		dim      int
+		data     []float32
+		labels   []int
+		sentinel error
+	}{
+		{0, nil, []int{0}, gometric.ErrShape},
+		{2, []float32{1, 2, 3}, []int{0, 1}, gometric.ErrShape},
+		{1, []float32{1}, []int{-1}, gometric.ErrLabels},
+		{1, []float32{float32(math.Inf(1))}, []int{0}, gometric.ErrNonFinite},
+	}
+	for i, tc := range tests {
+		if _, err := NewFeatures(tc.dim, tc.data, tc.labels); !errors.Is(err, tc.sentinel) {
+			t.Errorf("case %d: %v, want %v", i, err, tc.sentinel)
+		}
+	}
+}
+
+func TestFeaturesMalformed(t *testing.T) {
+	bin := func(n, d uint32, labels []int32, data []float32, extra ...byte) []byte {
+		b := []byte(FeaturesMagic)
+		b = binary.LittleEndian.AppendUint32(b, n)
+		b = binary.LittleEndian.AppendUint32(b, d)
+		for _, l := range labels {
+			b = binary.LittleEndian.AppendUint32(b, uint32(l))
+		}
+		for _, v := range data {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+		}
+		return append(b, extra...)
+	}
+	nan := float32(math.NaN())
+	tests := []struct {
+		name     string
+		data     []byte
+		offset   int64 // binary
+		line     int   // CSV
+		sentinel error
+	}{
+		{"short header", []byte(FeaturesMagic + "\x01\x00"), 10, 0, gometric.ErrShape},
+		{"zero samples", bin(0, 2, nil, nil), 8, 0, gometric.ErrShape},
+		{"huge", bin(1<<31, 1<<20, nil, nil), 8, 0, gometric.ErrShape},
+		{"truncated labels", bin(3, 1, []int32{1, 2}, nil), 24, 0, gometric.ErrShape},
+		{"negative label", bin(2, 1, []int32{1, -2}, []float32{1, 2}), 20, 0, gometric.ErrLabels},
+		{"truncated features", bin(2, 2, []int32{1, 2}, []float32{1, 2, 3}), 36, 0, gometric.ErrShape},
+		{"NaN feature", bin(2, 2, []int32{1, 2}, []float32{1, 2, 3, nan}), 36, 0, gometric.ErrNonFinite},
+		{"trailing", bin(1, 1, []int32{1}, []float32{1}, 9), 24, 0, gometric.ErrShape},
+		{"csv one field", []byte("1,2\n3\n"), -1, 2, gometric.ErrShape},
+		{"csv ragged", []byte("# c\n1,2,3\n\n3,4\n"), -1, 4, gometric.ErrShape},
+		{"csv bad label", []byte("x,1\n"), -1, 1, gometric.ErrShape},
+		{"csv negative label", []byte("1,1\n-1,2\n"), -1, 2, gometric.ErrLabels},
+		{"csv bad number", []byte("1,1\n2,1..5\n"), -1, 2, gometric.ErrShape},
+		{"csv NaN", []byte("1,NaN\n"), -1, 1, gometric.ErrNonFinite},
+		{"csv overflow", []byte("1,1e40\n"), -1, 1, gometric.ErrNonFinite},
+		{"csv empty", []byte("# nothing\n"), -1, 0, gometric.ErrShape},
+		{"csv long line", []byte("1," + strings.Repeat("1", maxCSVLine)), -1, 1, gometric.ErrShape},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "f")
+			os.WriteFile(path, tc.data, 0o644)
+			_, err := LoadFeatures(path)
+			var fe *FileError
+			if !errors.As(err, &fe) || !errors.Is(err, tc.sentinel) || fe.Path != path {
+				t.Fatalf("%v: want a *FileError for %s wrapping %v", err, path, tc.sentinel)
+			}
+			if (tc.offset >= 0 && fe.Offset != tc.offset) || fe.Line != tc.line {
+				t.Errorf("%v: want byte %d / line %d", err, tc.offset, tc.line)
+			}
+		})
+	}
+	if _, err := LoadFeatures(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing: %v", err)
+	}
+}
