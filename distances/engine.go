@@ -8,9 +8,8 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/gemm"
 	"github.com/gometric/gometric/internal/rownorm"
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -393,20 +392,36 @@ func mapInPlace(m *mat.Dense, f func(float64) float64) {
 
 // gemmNT returns a·bᵀ.
 func gemmNT(a, b *mat.Dense) *mat.Dense {
-	n, _ := a.Dims()
+	return scaledNT(1, a, b)
+}
+
+// scaledNT returns alpha·a·bᵀ from one internal/gemm call, whose result
+// does not depend on GOMAXPROCS. When b is a (the self case) only half of
+// the symmetric product is computed (gemm.Dsyrk) and the result is exactly
+// symmetric.
+func scaledNT(alpha float64, a, b *mat.Dense) *mat.Dense {
+	n, d := a.Dims()
 	m, _ := b.Dims()
 	out := mat.NewDense(n, m, nil)
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, a.RawMatrix(), b.RawMatrix(), 0, out.RawMatrix())
+	ra, rb, ro := a.RawMatrix(), b.RawMatrix(), out.RawMatrix()
+	if a == b {
+		gemm.Dsyrk(n, d, alpha, ra.Data, ra.Stride, ro.Data, ro.Stride)
+		return out
+	}
+	gemm.Dgemm(false, true, n, m, d, alpha, ra.Data, ra.Stride, rb.Data, rb.Stride, 0, ro.Data, ro.Stride)
 	return out
 }
 
 // gemmAcc sets out = alpha·op(w)·b, op(w) being w or wᵀ.
 func gemmAcc(out *mat.Dense, trans bool, alpha float64, w, b *mat.Dense) {
-	t := blas.NoTrans
+	r, c := out.Dims()
+	rw, cw := w.Dims()
+	k := cw
 	if trans {
-		t = blas.Trans
+		k = rw
 	}
-	blas64.Gemm(t, blas.NoTrans, alpha, w.RawMatrix(), b.RawMatrix(), 0, out.RawMatrix())
+	raw, rb, ro := w.RawMatrix(), b.RawMatrix(), out.RawMatrix()
+	gemm.Dgemm(trans, false, r, c, k, alpha, raw.Data, raw.Stride, rb.Data, rb.Stride, 0, ro.Data, ro.Stride)
 }
 
 // sqNorms returns the squared 2-norm of every row of a.
@@ -482,8 +497,7 @@ func sqDists(a, b *mat.Dense, na, nb []float64, self bool, exact func(i, j int) 
 	if exact == nil {
 		exact = func(i, j int) float64 { return sqDiff(a.RawRowView(i)[:d], b.RawRowView(j)[:d]) }
 	}
-	out := mat.NewDense(n, m, nil)
-	blas64.Gemm(blas.NoTrans, blas.Trans, -2, a.RawMatrix(), b.RawMatrix(), 0, out.RawMatrix())
+	out := scaledNT(-2, a, b)
 	parallelRows(n, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := out.RawRowView(i)[:m]

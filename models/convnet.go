@@ -1,0 +1,179 @@
+package models
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gometric/gometric"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Encoder maps a batch of inputs to float32 embeddings and learns from the
+// gradient of a loss on them. ConvNet and MLP implement it. Its methods
+// are safe for concurrent use (calls are serialised).
+//
+// A training iteration is
+//
+//	loss, err := enc.TrainStep(batch, lossFn) // forward, loss, backward; sets every gradient
+//	err = enc.Step(opt)                       // applies the optimizer; gradients back to 0
+//
+// TrainStep sets the gradients rather than adding to them, and resets the
+// Gorgonia tape machine after every run, so nothing carries over from one
+// iteration to the next.
+type Encoder interface {
+	// InputShape is the shape of one sample: [C H W] or [D].
+	InputShape() []int
+	// EmbeddingSize is E, the length of an embedding.
+	EmbeddingSize() int
+	// Embed returns the N×E embeddings of an N×InputShape batch.
+	Embed(x Tensor) (Tensor, error)
+	// TrainStep embeds x, calls loss on the embeddings and backpropagates
+	// its gradient, in one run of a Gorgonia graph; it returns the loss
+	// and leaves d(loss)/d(parameter) in every parameter's gradient.
+	TrainStep(x Tensor, loss LossFunc) (float32, error)
+	// Params returns the learnable parameters in a fixed order.
+	Params() []*Param
+	// ZeroGrad sets every gradient to 0.
+	ZeroGrad()
+	// Step applies opt to the parameters and leaves the gradients at 0.
+	Step(opt *Optimizer) error
+	// Save writes the weights (and the architecture) to path atomically.
+	Save(path string) error
+	// Load reads weights written by Save for the same architecture.
+	Load(path string) error
+}
+
+var (
+	_ Encoder = (*ConvNet)(nil)
+	_ Encoder = (*MLP)(nil)
+)
+
+// ConvNetConfig is the architecture of a ConvNet.
+type ConvNetConfig struct {
+	// Channels, Height and Width are the shape of an input image (C×H×W).
+	Channels, Height, Width int
+	// Blocks holds the output channels of each block conv3×3 (padding 1)
+	// → ReLU → max-pool 2×2; each block halves the height and width
+	// (rounding down, as torch's MaxPool2d(2)).
+	Blocks []int
+	// Embedding is the size of the dense layer that ends the network.
+	Embedding int
+	// Seed seeds the initialisation: the same seed gives the same weights.
+	Seed uint64
+}
+
+// ReferenceConvNetConfig returns the network of the Fashion-MNIST
+// benchmark (conv3×3(16)–ReLU–pool–conv3×3(32)–ReLU–pool–dense(64) on
+// 1×28×28 images) with the given seed.
+func ReferenceConvNetConfig(seed uint64) ConvNetConfig {
+	return ConvNetConfig{Channels: 1, Height: 28, Width: 28, Blocks: []int{16, 32}, Embedding: 64, Seed: seed}
+}
+
+// maxDim bounds every size of an architecture (channels, height, width,
+// features, embedding) so that shapes cannot overflow.
+const maxDim = 1 << 16
+
+// ConvNet is a convolutional encoder in Gorgonia (float32): for each block
+// a 3×3 convolution (padding 1, stride 1, with bias) → ReLU → 2×2 max-pool
+// (stride 2), then the flattened features go through a dense layer to the
+// embedding. It is the torch model
+//
+//	nn.Sequential(nn.Conv2d(C, b1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), ...,
+//	              nn.Flatten(), nn.Linear(F, E))
+//
+// with the same parameter names, shapes and initialisation distribution
+// (not the same random draws: see the package doc).
+type ConvNet struct {
+	*network[float32]
+	cfg ConvNetConfig
+}
+
+// NewConvNet builds a ConvNet with weights initialised from cfg.Seed.
+func NewConvNet(cfg ConvNetConfig) (*ConvNet, error) {
+	nw, err := newConvNetwork[float32](cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Blocks = slices.Clone(cfg.Blocks)
+	return &ConvNet{network: nw, cfg: cfg}, nil
+}
+
+// Config returns the architecture.
+func (m *ConvNet) Config() ConvNetConfig {
+	c := m.cfg
+	c.Blocks = slices.Clone(c.Blocks)
+	return c
+}
+
+func checkDim(component, what string, v int) error {
+	if v <= 0 || v > maxDim {
+		return fmt.Errorf("%s: %s = %d is outside [1, %d]: %w", component, what, v, maxDim, gometric.ErrSetting)
+	}
+	return nil
+}
+
+// convSpecs validates cfg and returns its parameters.
+func convSpecs(cfg ConvNetConfig) ([]paramSpec, int, error) {
+	const c = "models.ConvNet"
+	for _, d := range []struct {
+		what string
+		v    int
+	}{{"Channels", cfg.Channels}, {"Height", cfg.Height}, {"Width", cfg.Width}, {"Embedding", cfg.Embedding}} {
+		if err := checkDim(c, d.what, d.v); err != nil {
+			return nil, 0, err
+		}
+	}
+	if len(cfg.Blocks) == 0 || len(cfg.Blocks) > 16 {
+		return nil, 0, fmt.Errorf("%s: %d blocks, want 1 to 16: %w", c, len(cfg.Blocks), gometric.ErrSetting)
+	}
+	var specs []paramSpec
+	ch, h, w := cfg.Channels, cfg.Height, cfg.Width
+	for i, out := range cfg.Blocks {
+		if err := checkDim(c, fmt.Sprintf("Blocks[%d]", i), out); err != nil {
+			return nil, 0, err
+		}
+		if h < 2 || w < 2 {
+			return nil, 0, fmt.Errorf("%s: block %d gets %d×%d images, too small to pool 2×2: %w", c, i, h, w, gometric.ErrSetting)
+		}
+		fan := ch * 9
+		specs = append(specs,
+			paramSpec{fmt.Sprintf("conv%d.weight", i+1), []int{out, ch, 3, 3}, []int{out, ch, 3, 3}, fan},
+			paramSpec{fmt.Sprintf("conv%d.bias", i+1), []int{out}, []int{out}, fan})
+		ch, h, w = out, h/2, w/2
+	}
+	feat := ch * h * w
+	if feat > 1<<24 || feat*cfg.Embedding > 1<<28 {
+		return nil, 0, fmt.Errorf("%s: dense layer of %d×%d is too large: %w", c, cfg.Embedding, feat, gometric.ErrSetting)
+	}
+	specs = append(specs,
+		paramSpec{"fc.weight", []int{cfg.Embedding, feat}, []int{cfg.Embedding, feat}, feat},
+		paramSpec{"fc.bias", []int{cfg.Embedding}, []int{cfg.Embedding}, feat})
+	return specs, feat, nil
+}
+
+func newConvNetwork[T float](cfg ConvNetConfig) (*network[T], error) {
+	specs, feat, err := convSpecs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	blocks := slices.Clone(cfg.Blocks)
+	forward := func(x *G.Node, p []*G.Node, n int) (*G.Node, error) {
+		h := x
+		ch, hh, ww := cfg.Channels, cfg.Height, cfg.Width
+		var err error
+		for i, out := range blocks {
+			if h, err = G.ApplyOp(newBlockOp[T](n, ch, hh, ww, out, i > 0), h, p[2*i], p[2*i+1]); err != nil {
+				return nil, err
+			}
+			ch, hh, ww = out, hh/2, ww/2
+		}
+		if h, err = G.Reshape(h, tensor.Shape{n, feat}); err != nil {
+			return nil, err
+		}
+		k := 2 * len(blocks)
+		return G.ApplyOp(newLinearOp[T](n, feat, cfg.Embedding, true), h, p[k], p[k+1])
+	}
+	input := []int{cfg.Channels, cfg.Height, cfg.Width}
+	return newNetwork[T]("models.ConvNet", input, cfg.Embedding, specs, cfg.Seed, forward), nil
+}

@@ -1,0 +1,124 @@
+// Package models holds the encoders that metric learning trains: the
+// trunk/embedder models of PML's examples, in Gorgonia (gorgonia.org/gorgonia)
+// and float32.
+//
+//   - Encoder is the interface a trainer and a tester use: Embed (inference),
+//     TrainStep (forward, loss, backward), Params, ZeroGrad, Step, Save, Load.
+//   - ConvNet is a configurable CNN for C×H×W images: blocks of conv3×3
+//     (padding 1) → ReLU → max-pool 2×2, then a dense layer to the embedding.
+//     ReferenceConvNetConfig is the Fashion-MNIST benchmark's network.
+//   - MLP is a dense head for precomputed feature vectors.
+//   - Optimizer wraps Gorgonia's solvers (Adam, SGD with momentum, RMSProp),
+//     made by name with torch's defaults (NewOptimizer) and applied with
+//     Encoder.Step. NewDenseParam wraps a loss's float64 parameter (ArcFace's
+//     W, ProxyAnchor's proxies, ...) so that an Optimizer updates it too.
+//
+// # A training iteration
+//
+// The loss is pure Go and float64 (package losses); the encoder is a Gorgonia
+// graph in float32. They meet in TrainStep, whose LossFunc receives the
+// embeddings and returns the loss and d(loss)/d(embeddings):
+//
+//	enc, _ := models.NewConvNet(models.ReferenceConvNetConfig(seed))
+//	opt, _ := models.NewOptimizer("adam", 1e-3)
+//	for each batch {
+//		loss, err := enc.TrainStep(batch, func(emb []float32, n, e int) (float32, []float32, error) {
+//			// convert emb to a mat.Dense, run miner and loss, return the
+//			// loss and its gradient (n·e values, row-major)
+//		})
+//		err = enc.Step(opt)         // update; gradients back to 0
+//		err = lossOpt.Step(params)  // learnable loss parameters, if any (NewDenseParam)
+//	}
+//	emb, err := enc.Embed(testBatch) // N×E, for the tester
+//
+// TrainStep is one run of a Gorgonia graph: the network, then a custom op
+// (gorgonia.Op and gorgonia.SDOp; also gorgonia.ADOp) whose Do calls the
+// LossFunc and caches d(loss)/d(embeddings), and whose symbolic derivative
+// returns that cache times the incoming gradient, so gorgonia.Grad
+// backpropagates the pure-Go loss through the network in the same forward
+// pass. Each parameter's gradient is then read into the Param (set, not
+// accumulated) and the tape machine is reset, so no gradient or state
+// carries over between iterations: there is nothing to forget to zero. A
+// failed TrainStep leaves the gradients at 0.
+//
+// An encoder compiles one graph per batch size and mode (training or
+// inference) and keeps the last few; the weights are shared by all of them.
+// Embed runs batches of more than 256 samples in chunks.
+//
+// # Layers
+//
+// The layers are Gorgonia ops written for this package, with torch's
+// semantics and parameter layouts (conv weight out×in×3×3, dense weight
+// out×in):
+//
+//   - a conv block, Conv2d(3, padding=1) → ReLU → MaxPool2d(2), is one op:
+//     im2col and one GEMM for the whole batch give the pre-activations
+//     channel by channel, then one pass adds the bias, pools (floor mode,
+//     first maximum of a window, NaN propagating) and applies the ReLU,
+//     writing NCHW directly; its gradient ops route each output gradient to
+//     its window's argmax (0 where the ReLU is off, as torch's
+//     threshold_backward), then two GEMMs and col2im give the weight and
+//     input gradients;
+//   - a dense layer (torch's Linear) is one GEMM plus the bias; ReLU (MLP) is
+//     its own op.
+//
+// Composing Gorgonia's generic ops (Conv2d, Rectify, MaxPool2D, Mul,
+// BroadcastAdd) instead costs a transpose of every activation, broadcast
+// copies of the biases and separate ReLU passes, and gorgonia.Mul treats a
+// 1×k matrix as a vector; the fused op avoids all of that. Every product
+// goes through the BLAS Gorgonia uses (gorgonia.WhichBLAS). The ops are
+// checked against a loop-by-loop transcription of torch's semantics on
+// small integers (exact, with ties everywhere), the gradients against
+// finite differences (in float64 networks), and the float32 encoders
+// against those networks.
+//
+// # Initialisation
+//
+// Weights and biases are drawn as torch initialises Conv2d and Linear:
+// kaiming_uniform_(a=√5) for a weight, which is U(−1/√fan_in, 1/√fan_in),
+// and U(−1/√fan_in, 1/√fan_in) for a bias, fan_in being in·3·3 for a
+// convolution and in for a dense layer. The draws come from math/rand/v2's
+// PCG seeded with (Seed, 0x676f6d6574726963), parameter by parameter in the
+// order of Params, each row-major, as float64 values rounded to float32. The
+// same seed gives the same weights on every platform; they are not torch's
+// draws (a different generator), only the same distribution.
+//
+// # Weight files
+//
+// Save writes, and Load and LoadEncoder read, this format (all integers and
+// floats little-endian):
+//
+//	offset  size  content
+//	0       8     magic "GMWEIGHT"
+//	8       4     format version, uint32 = 1
+//	12      4     header length L, uint32
+//	16      L     header, JSON: {"kind": "ConvNet"|"MLP", "config": the
+//	              ConvNetConfig or MLPConfig, "params": [{"name", "shape"}, ...]}
+//	16+L    4·P   the parameters in header order, each row-major float32
+//	              (P values in all)
+//	end−4   4     CRC-32 (IEEE) of every preceding byte
+//
+// Parameter names and shapes are torch's state_dict keys and shapes
+// ("conv1.weight" [16 1 3 3], "conv1.bias" [16], ..., "fc.weight" [64 1568],
+// "fc.bias" [64] for the reference network; "fc1.weight", "fc1.bias", ... for
+// an MLP). Save writes a temporary file in the target's directory, syncs
+// and renames it, so a checkpoint is either the old file or the new one.
+// Reading checks everything (magic, version, header, sizes, checksum,
+// architecture, finite values) before changing a weight; errors name the
+// path and the byte offset and wrap ErrWeightFile. The optimizer's state is
+// not saved.
+//
+// # BLAS
+//
+// Importing the package installs the library's GEMM (internal/gemm, with its
+// SIMD kernels when built with GOEXPERIMENT=simd on a CPU that has them) as
+// Gorgonia's BLAS with gorgonia.Use. Set GOMETRIC_BLAS=gonum to keep gonum's
+// pure-Go BLAS (Gorgonia's default); UseFastBLAS and UseGonumBLAS switch at
+// run time and BLASName reports the current one.
+//
+// # Differences from torch
+//
+// Optimizer "rmsprop" is Gorgonia's, which divides by √(v+ε) where torch
+// divides by √v + ε. The random draws of the initialisation differ (see
+// above). Everything else is computed as torch does, in float32.
+package models

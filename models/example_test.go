@@ -1,0 +1,117 @@
+package models_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gometric/gometric/models"
+)
+
+// A training loop: TrainStep runs forward, loss and backward in one pass
+// of the Gorgonia graph; Step applies the optimizer.
+func ExampleConvNet() {
+	enc, err := models.NewConvNet(models.ReferenceConvNetConfig(0))
+	if err != nil {
+		panic(err)
+	}
+	for _, p := range enc.Params() {
+		fmt.Println(p.Name(), p.Shape())
+	}
+	opt, err := models.NewOptimizer("adam", 1e-3)
+	if err != nil {
+		panic(err)
+	}
+	// Two images; the loss pulls every embedding towards 0.
+	batch := models.Tensor{Shape: []int{2, 1, 28, 28}, Data: make([]float32, 2*28*28)}
+	for i := range batch.Data {
+		batch.Data[i] = float32(i%28) / 28
+	}
+	loss := func(emb []float32, n, e int) (float32, []float32, error) {
+		var l float32
+		grad := make([]float32, len(emb))
+		for i, v := range emb {
+			l += v * v
+			grad[i] = 2 * v
+		}
+		return l, grad, nil
+	}
+	first, err := enc.TrainStep(batch, loss)
+	if err != nil {
+		panic(err)
+	}
+	if err := enc.Step(opt); err != nil {
+		panic(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := enc.TrainStep(batch, loss); err != nil {
+			panic(err)
+		}
+		if err := enc.Step(opt); err != nil {
+			panic(err)
+		}
+	}
+	last, _ := enc.TrainStep(batch, loss)
+	emb, _ := enc.Embed(batch)
+	fmt.Println("embeddings:", emb.Shape)
+	fmt.Println("loss fell:", last < first)
+	// Output:
+	// conv1.weight [16 1 3 3]
+	// conv1.bias [16]
+	// conv2.weight [32 16 3 3]
+	// conv2.bias [32]
+	// fc.weight [64 1568]
+	// fc.bias [64]
+	// embeddings: [2 64]
+	// loss fell: true
+}
+
+// An MLP head on precomputed features, saved and loaded back.
+func ExampleMLP() {
+	enc, err := models.NewMLP(models.MLPConfig{Sizes: []int{512, 64}, Seed: 1})
+	if err != nil {
+		panic(err)
+	}
+	features := models.Tensor{Shape: []int{3, 512}, Data: make([]float32, 3*512)}
+	for i := range features.Data {
+		features.Data[i] = float32(i%7) - 3
+	}
+	emb, _ := enc.Embed(features)
+
+	dir, _ := os.MkdirTemp("", "models-example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "head.gmw")
+	if err := enc.Save(path); err != nil {
+		panic(err)
+	}
+	back, err := models.LoadEncoder(path)
+	if err != nil {
+		panic(err)
+	}
+	emb2, _ := back.Embed(features)
+	same := true
+	for i := range emb.Data {
+		same = same && emb.Data[i] == emb2.Data[i]
+	}
+	fmt.Println(emb.Shape, back.InputShape(), back.EmbeddingSize(), same)
+	// Output:
+	// [3 64] [512] 64 true
+}
+
+// Optimizers by name, with torch's defaults.
+func ExampleNewOptimizer() {
+	adam, _ := models.NewOptimizer("adam", 1e-3)
+	fmt.Println(adam.Name(), adam.LR, adam.Beta1, adam.Beta2, adam.Eps)
+	sgd, _ := models.NewOptimizer("sgd", 0.01)
+	sgd.Momentum = 0.9 // set before the first Step
+	fmt.Println(sgd.Name(), sgd.LR, sgd.Momentum)
+	rms, _ := models.NewOptimizer("rmsprop", 0.01)
+	fmt.Println(rms.Name(), rms.LR, rms.Alpha, rms.Eps)
+	_, err := models.NewOptimizer("lbfgs", 1)
+	fmt.Println(err)
+	// Output:
+	// adam 0.001 0.9 0.999 1e-08
+	// sgd 0.01 0.9
+	// rmsprop 0.01 0.99 1e-08
+	// models.NewOptimizer: unknown optimizer "lbfgs" (want one of [adam sgd rmsprop]): invalid setting
+}

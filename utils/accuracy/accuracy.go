@@ -1,0 +1,804 @@
+package accuracy
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/utils/knn"
+)
+
+const component = "accuracy.Calculator"
+
+// The names of the built-in metrics, as PML spells them (the keys of
+// get_accuracy's result and the values Include and Exclude take).
+const (
+	NamePrecisionAt1            = "precision_at_1"
+	NameRPrecision              = "r_precision"
+	NameMeanAveragePrecisionAtR = "mean_average_precision_at_r"
+	NameMeanAveragePrecision    = "mean_average_precision"
+	NameMeanReciprocalRank      = "mean_reciprocal_rank"
+	NameNMI                     = "NMI"
+	NameAMI                     = "AMI"
+)
+
+// kMode says how a K resolves.
+type kMode uint8
+
+const (
+	kAll kMode = iota
+	kInt
+	kMaxBinCount
+)
+
+// K is the number of neighbours the kNN metrics use: PML's k argument of
+// AccuracyCalculator (an int, None or "max_bin_count"). The zero value is
+// KAll, PML's default.
+type K struct {
+	mode kMode
+	n    int
+}
+
+// KInt is a fixed number of neighbours, PML's k=n. n must be at least 1,
+// and at most the number of references (one less when the reference
+// includes the query); Calculator reports it otherwise.
+func KInt(n int) K { return K{mode: kInt, n: n} }
+
+// KAll uses every reference (all but the query itself when the reference
+// includes the query), PML's k=None.
+func KAll() K { return K{mode: kAll} }
+
+// KMaxBinCount uses the largest number of references that share a query
+// label (less the query itself when the reference includes the query),
+// PML's k="max_bin_count": the smallest k for which r_precision and
+// mean_average_precision_at_r are exact.
+func KMaxBinCount() K { return K{mode: kMaxBinCount} }
+
+// String returns the K as PML writes it: the number, "None" or
+// "max_bin_count".
+func (k K) String() string {
+	switch k.mode {
+	case kInt:
+		return fmt.Sprint(k.n)
+	case kMaxBinCount:
+		return "max_bin_count"
+	}
+	return "None"
+}
+
+// KNNFunc finds the k nearest references of every query, nearest first: it
+// plays the role of PML's knn_func. The Calculator asks for one more
+// neighbour when the reference includes the query and removes the self
+// match itself, so a KNNFunc never needs to know about it. The returned
+// Result must have K = k, Q·k indices in [0, reference.Rows) and either no
+// distances or Q·k of them.
+type KNNFunc func(query, reference knn.Matrix, k int) (knn.Result, error)
+
+// KMeansFunc clusters the rows of x into k clusters and returns the
+// cluster of every row: it plays the role of PML's kmeans_func.
+type KMeansFunc func(x knn.Matrix, k int) ([]int, error)
+
+// Value is the result of one metric.
+type Value struct {
+	// Scalar is the metric. For a metric returned per class it is the mean
+	// of PerClass (what AvgOfAvgs would give); NaN when the metric is
+	// undefined (e.g. every query is lone, as PML returns NaN).
+	Scalar float64
+	// Classes and PerClass are set when the metric was returned per class
+	// (Calculator.ReturnPerClass, PML's return_per_class): PerClass[i] is
+	// the metric over the queries labelled Classes[i], in ascending label
+	// order.
+	Classes  []int64
+	PerClass []float64
+}
+
+// Results maps metric names to their values, PML's get_accuracy result.
+type Results map[string]Value
+
+// Names returns the metric names of r in sorted order (PML's dict order).
+func (r Results) Names() []string {
+	names := make([]string, 0, len(r))
+	for n := range r {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Metric is a metric the Calculator can compute: the built-in ones and
+// user-defined ones (PML's calculate_<name> methods of an AccuracyCalculator
+// subclass, with requires_knn / requires_clustering).
+type Metric interface {
+	// Name is the metric's key in Results and its name in Include and
+	// Exclude. A user metric with a built-in name replaces the built-in
+	// one, as overriding calculate_<name> does in PML.
+	Name() string
+	// RequiresKNN reports that Compute reads the neighbour fields of
+	// Inputs (PML's requires_knn).
+	RequiresKNN() bool
+	// RequiresClustering reports that Compute reads Inputs.ClusterLabels
+	// (PML's requires_clustering).
+	RequiresClustering() bool
+	// Compute returns the metric.
+	Compute(in *Inputs) (Value, error)
+}
+
+// CustomMetric is a Metric made of a function, for user-defined metrics.
+type CustomMetric struct {
+	// MetricName is returned by Name.
+	MetricName string
+	// KNN and Clustering are returned by RequiresKNN and
+	// RequiresClustering.
+	KNN, Clustering bool
+	// Func computes the metric.
+	Func func(in *Inputs) (Value, error)
+}
+
+// Name returns m.MetricName.
+func (m CustomMetric) Name() string { return m.MetricName }
+
+// RequiresKNN returns m.KNN.
+func (m CustomMetric) RequiresKNN() bool { return m.KNN }
+
+// RequiresClustering returns m.Clustering.
+func (m CustomMetric) RequiresClustering() bool { return m.Clustering }
+
+// Compute calls m.Func.
+func (m CustomMetric) Compute(in *Inputs) (Value, error) {
+	if m.Func == nil {
+		return Value{}, check.Settingf(component, "metric %q has no Func", m.MetricName)
+	}
+	return m.Func(in)
+}
+
+// Inputs is what a Metric computes from: PML's keyword arguments to the
+// calculate_<name> methods. Metrics must not modify it.
+type Inputs struct {
+	// Query and Reference are the embeddings (empty in FromKNN).
+	Query, Reference knn.Matrix
+	// QueryLabels and ReferenceLabels label their rows.
+	QueryLabels, ReferenceLabels []int64
+	// RefIncludesQuery says that the first rows of the reference are the
+	// queries.
+	RefIncludesQuery bool
+	// Compare is the label comparison (never nil: equality by default).
+	Compare func(query, reference int64) bool
+	// AvgOfAvgs and ReturnPerClass are the Calculator's settings; Average
+	// applies them.
+	AvgOfAvgs, ReturnPerClass bool
+
+	// The fields below are set when a metric requires kNN.
+
+	// KNN holds the K nearest references of every query, the self match
+	// removed (PML's knn_indices and knn_distances).
+	KNN knn.Result
+	// KNNLabels[q*K+j] is the label of query q's j-th neighbour.
+	KNNLabels []int64
+	// UniqueLabels are the distinct query labels in ascending order and
+	// MatchCounts[i] the number of references that match UniqueLabels[i]
+	// (PML's label_counts).
+	UniqueLabels []int64
+	MatchCounts  []int
+	// LoneLabels are the query labels without another match in the
+	// reference and NotLone[q] is false for the queries that carry one
+	// (PML's lone_query_labels and not_lone_query_mask).
+	LoneLabels []int64
+	NotLone    []bool
+
+	// ClusterLabels is the k-means cluster of every query, set when a
+	// metric requires clustering.
+	ClusterLabels []int
+
+	custom   bool   // Compare was supplied by the user
+	labelIdx []int  // query → index into UniqueLabels
+	rel      []int  // query → number of relevant references (PML's max_column)
+	same     []bool // same[q*K+j] = Compare(query label, neighbour label)
+	kept     []int  // the not-lone queries, in order
+}
+
+// Average turns per-sample values into a metric value with the Calculator's
+// averaging settings, PML's maybe_get_avg_of_avgs: the plain mean; with
+// AvgOfAvgs the mean of the per-label means; with ReturnPerClass the
+// per-label means. labels[i] is the label of perSample[i].
+func (in *Inputs) Average(perSample []float64, labels []int64) Value {
+	return average(perSample, labels, in.AvgOfAvgs, in.ReturnPerClass)
+}
+
+func average(perSample []float64, labels []int64, avgOfAvgs, perClass bool) Value {
+	if !avgOfAvgs && !perClass {
+		return Value{Scalar: mean(perSample)}
+	}
+	classes := sortedUnique(labels)
+	sums := make([]float64, len(classes))
+	counts := make([]float64, len(classes))
+	for i, v := range perSample {
+		c, _ := slices.BinarySearch(classes, labels[i])
+		sums[c] += v
+		counts[c]++
+	}
+	for c := range sums {
+		sums[c] /= counts[c]
+	}
+	v := Value{Scalar: mean(sums)}
+	if perClass {
+		v.Classes, v.PerClass = classes, sums
+	}
+	return v
+}
+
+// mean is the arithmetic mean; NaN for no values, as torch.mean.
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// nanValue is PML's nan_accuracy: the value of a kNN metric when every
+// query is lone.
+func (in *Inputs) nanValue() Value {
+	v := Value{Scalar: math.NaN()}
+	if in.ReturnPerClass {
+		v.Classes = slices.Clone(in.UniqueLabels)
+		v.PerClass = make([]float64, len(in.UniqueLabels))
+		for i := range v.PerClass {
+			v.PerClass[i] = math.NaN()
+		}
+	}
+	return v
+}
+
+// Calculator computes PML's accuracy metrics: AccuracyCalculator. Its
+// fields are its settings; they are checked when it computes (the zero
+// value is ready to use, and equals NewCalculator()).
+//
+// A Calculator is safe for concurrent use as long as its fields are not
+// modified meanwhile.
+type Calculator struct {
+	// K is the number of neighbours of the kNN metrics (PML's k; default
+	// KAll, PML's None).
+	K K
+	// Include, when not empty, restricts the metrics to these names;
+	// Exclude removes names (PML's include and exclude). Unknown names are
+	// an error.
+	Include, Exclude []string
+	// AvgOfAvgs averages the kNN metrics per label first (PML's
+	// avg_of_avgs).
+	AvgOfAvgs bool
+	// ReturnPerClass returns the kNN metrics per label (PML's
+	// return_per_class). It excludes AvgOfAvgs.
+	ReturnPerClass bool
+	// Compare reports whether a reference label matches a query label
+	// (PML's label_comparison_fn); nil means equality. With a custom
+	// Compare, as in PML, the number of relevant references R of a query
+	// labelled l is the number of references r with Compare(l, r) (less
+	// one when the reference includes the query), a label is lone when no
+	// reference other than itself matches it, and NMI and AMI are
+	// unsupported.
+	Compare func(query, reference int64) bool
+	// Metrics are user-defined metrics, computed alongside the built-in
+	// ones and selected by Include / Exclude like them.
+	Metrics []Metric
+	// KNN finds neighbours (PML's knn_func); nil means ExactKNN.
+	KNN KNNFunc
+	// KMeans clusters the queries for NMI and AMI (PML's kmeans_func); nil
+	// means DefaultKMeans.
+	KMeans KMeansFunc
+}
+
+// NewCalculator returns a Calculator with PML 2.8.1's defaults: all seven
+// metrics, k = None (every reference), plain averages, label equality,
+// exact L2 kNN and the default k-means.
+func NewCalculator() *Calculator { return &Calculator{} }
+
+// builtins returns the built-in metrics in PML's order (sorted by name).
+func builtins() []Metric {
+	return []Metric{
+		clusterMetric{NameAMI, AMI},
+		clusterMetric{NameNMI, NMI},
+		knnMetric{NameMeanAveragePrecision, mapRow},
+		knnMetric{NameMeanAveragePrecisionAtR, mapAtRRow},
+		knnMetric{NameMeanReciprocalRank, mrrRow},
+		knnMetric{NamePrecisionAt1, precisionAt1Row},
+		knnMetric{NameRPrecision, rPrecisionRow},
+	}
+}
+
+// plan is the work one call does.
+type plan struct {
+	metrics      []Metric
+	needKNN      bool
+	needClusters bool
+}
+
+// available returns every metric the calculator knows (built-in ones,
+// replaced or joined by c.Metrics), sorted by name.
+func (c *Calculator) available() ([]Metric, error) {
+	all := builtins()
+	seen := map[string]bool{}
+	for i, m := range c.Metrics {
+		if m == nil {
+			return nil, check.Settingf(component, "Metrics[%d] is nil", i)
+		}
+		name := m.Name()
+		if name == "" {
+			return nil, check.Settingf(component, "Metrics[%d] has an empty name", i)
+		}
+		if seen[name] {
+			return nil, check.Settingf(component, "two user metrics are named %q", name)
+		}
+		seen[name] = true
+		j := slices.IndexFunc(all, func(b Metric) bool { return b.Name() == name })
+		if j >= 0 {
+			all[j] = m
+		} else {
+			all = append(all, m)
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Name() < all[j].Name() })
+	return all, nil
+}
+
+// plan checks the settings and selects the metrics.
+func (c *Calculator) plan() (plan, error) {
+	var p plan
+	if c.AvgOfAvgs && c.ReturnPerClass {
+		return p, check.Settingf(component, "AvgOfAvgs and ReturnPerClass are mutually exclusive")
+	}
+	switch c.K.mode {
+	case kAll, kMaxBinCount:
+	case kInt:
+		if c.K.n < 1 {
+			return p, check.Settingf(component, "k = %d, want an integer of at least 1, KAll or KMaxBinCount", c.K.n)
+		}
+	default:
+		return p, check.Settingf(component, "unknown k mode %d", c.K.mode)
+	}
+	all, err := c.available()
+	if err != nil {
+		return p, err
+	}
+	names := make([]string, len(all))
+	for i, m := range all {
+		names[i] = m.Name()
+	}
+	for _, list := range []struct {
+		what  string
+		names []string
+	}{{"Include", c.Include}, {"Exclude", c.Exclude}} {
+		for _, n := range list.names {
+			if !slices.Contains(names, n) {
+				return p, check.Settingf(component, "%s has unknown metric %q; metrics are %s", list.what, n, strings.Join(names, ", "))
+			}
+		}
+	}
+	for _, m := range all {
+		if len(c.Include) > 0 && !slices.Contains(c.Include, m.Name()) {
+			continue
+		}
+		if slices.Contains(c.Exclude, m.Name()) {
+			continue
+		}
+		p.metrics = append(p.metrics, m)
+		p.needKNN = p.needKNN || m.RequiresKNN()
+		p.needClusters = p.needClusters || m.RequiresClustering()
+	}
+	if c.Compare != nil && p.needClusters {
+		return p, fmt.Errorf("%s: clustering metrics with a custom label comparison (exclude %s and %s, or set Compare to nil): %w",
+			component, NameNMI, NameAMI, gometric.ErrUnsupported)
+	}
+	return p, nil
+}
+
+// MetricNames returns the names of the metrics the calculator computes with
+// its current settings, sorted (PML's get_curr_metrics).
+func (c *Calculator) MetricNames() ([]string, error) {
+	p, err := c.plan()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(p.metrics))
+	for i, m := range p.metrics {
+		names[i] = m.Name()
+	}
+	return names, nil
+}
+
+// SelfAccuracy computes the metrics with the queries as their own
+// reference: PML's get_accuracy(query, query_labels) with no reference,
+// which sets ref_includes_query.
+func (c *Calculator) SelfAccuracy(query knn.Matrix, labels []int64) (Results, error) {
+	return c.Accuracy(query, labels, query, labels, true)
+}
+
+// Accuracy computes the metrics of query against reference: PML's
+// get_accuracy. When refIncludesQuery is true the first query.Rows rows of
+// reference (and labels) must be the queries (equal within torch.allclose's
+// tolerance), and every query's own match is removed from its neighbours.
+//
+// It fails, wrapping a gometric sentinel, on an empty or non-finite input,
+// a dimension mismatch, a label count that does not match its embeddings,
+// a reference that does not start with the queries when refIncludesQuery,
+// a k below 1 or above the number of references, k = KMaxBinCount when
+// every query is lone, and invalid settings.
+func (c *Calculator) Accuracy(query knn.Matrix, queryLabels []int64, reference knn.Matrix, referenceLabels []int64, refIncludesQuery bool) (Results, error) {
+	p, err := c.plan()
+	if err != nil {
+		return nil, err
+	}
+	if err := query.Validate(component, "query"); err != nil {
+		return nil, err
+	}
+	same := sameMatrix(query, reference)
+	if !same {
+		if err := reference.Validate(component, "reference"); err != nil {
+			return nil, err
+		}
+	}
+	if query.Cols != reference.Cols {
+		return nil, fmt.Errorf("%s: query has dimension %d but reference has %d: %w", component, query.Cols, reference.Cols, gometric.ErrShape)
+	}
+	if err := checkLabels(queryLabels, query.Rows, referenceLabels, reference.Rows); err != nil {
+		return nil, err
+	}
+	if refIncludesQuery && !(same && sameLabels(queryLabels, referenceLabels)) {
+		if err := checkRefIncludesQuery(query, queryLabels, reference, referenceLabels); err != nil {
+			return nil, err
+		}
+	}
+	in := c.inputs(queryLabels, referenceLabels, refIncludesQuery)
+	in.Query, in.Reference = query, reference
+	if p.needKNN {
+		in.prepareLabels()
+		k, err := c.resolveK(in, reference.Rows)
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.search(query, reference, k, refIncludesQuery)
+		if err != nil {
+			return nil, err
+		}
+		in.KNN = res
+		in.prepareNeighbours()
+	}
+	if p.needClusters {
+		km := c.KMeans
+		if km == nil {
+			km = DefaultKMeans
+		}
+		clusters, err := km(query, len(sortedUnique(queryLabels)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: k-means: %w", component, err)
+		}
+		if len(clusters) != query.Rows {
+			return nil, fmt.Errorf("%s: k-means returned %d cluster labels for %d queries: %w", component, len(clusters), query.Rows, gometric.ErrShape)
+		}
+		in.ClusterLabels = clusters
+	}
+	return compute(p, in)
+}
+
+// Precomputed is the input of FromKNN: labels with neighbours and cluster
+// labels computed elsewhere (for instance recorded from PML).
+type Precomputed struct {
+	// QueryLabels and ReferenceLabels label the queries and references.
+	QueryLabels, ReferenceLabels []int64
+	// RefIncludesQuery says that the reference starts with the queries;
+	// it changes the relevant counts and lone labels, as in Accuracy.
+	RefIncludesQuery bool
+	// KNN holds the neighbours of every query, nearest first, the self
+	// match already removed (PML's knn_indices after return_results).
+	// Needed when a kNN metric is computed; its K is used as is.
+	KNN knn.Result
+	// ClusterLabels is the cluster of every query, needed for NMI / AMI.
+	ClusterLabels []int
+}
+
+// FromKNN computes the metrics from precomputed neighbours and clusters
+// instead of searching and clustering: the metric half of PML's
+// get_accuracy. The K setting is not used (p.KNN.K is), and Inputs.Query
+// and Inputs.Reference are empty for user metrics.
+func (c *Calculator) FromKNN(p Precomputed) (Results, error) {
+	pl, err := c.plan()
+	if err != nil {
+		return nil, err
+	}
+	nq, nr := len(p.QueryLabels), len(p.ReferenceLabels)
+	if nq == 0 {
+		return nil, fmt.Errorf("%s: no query labels: %w", component, gometric.ErrShape)
+	}
+	if nr == 0 {
+		return nil, fmt.Errorf("%s: no reference labels: %w", component, gometric.ErrShape)
+	}
+	if p.RefIncludesQuery {
+		if nr < nq {
+			return nil, fmt.Errorf("%s: reference has %d labels, fewer than the %d queries it includes: %w", component, nr, nq, gometric.ErrShape)
+		}
+		if !slices.Equal(p.QueryLabels, p.ReferenceLabels[:nq]) {
+			return nil, fmt.Errorf("%s: reference labels do not start with the query labels although RefIncludesQuery: %w", component, gometric.ErrLabels)
+		}
+	}
+	in := c.inputs(p.QueryLabels, p.ReferenceLabels, p.RefIncludesQuery)
+	if pl.needKNN {
+		if err := checkResult(p.KNN, p.KNN.K, nq, nr, "precomputed neighbours"); err != nil {
+			return nil, err
+		}
+		if p.KNN.K < 1 {
+			return nil, fmt.Errorf("%s: precomputed neighbours have K = %d, want at least 1: %w", component, p.KNN.K, gometric.ErrShape)
+		}
+		in.prepareLabels()
+		in.KNN = p.KNN
+		in.prepareNeighbours()
+	}
+	if pl.needClusters {
+		if len(p.ClusterLabels) != nq {
+			return nil, fmt.Errorf("%s: %d cluster labels for %d queries: %w", component, len(p.ClusterLabels), nq, gometric.ErrLabels)
+		}
+		in.ClusterLabels = p.ClusterLabels
+	}
+	return compute(pl, in)
+}
+
+// inputs starts the Inputs of a call.
+func (c *Calculator) inputs(ql, rl []int64, refIncludesQuery bool) *Inputs {
+	in := &Inputs{
+		QueryLabels:      ql,
+		ReferenceLabels:  rl,
+		RefIncludesQuery: refIncludesQuery,
+		Compare:          c.Compare,
+		AvgOfAvgs:        c.AvgOfAvgs,
+		ReturnPerClass:   c.ReturnPerClass,
+		custom:           c.Compare != nil,
+	}
+	if in.Compare == nil {
+		in.Compare = func(a, b int64) bool { return a == b }
+	}
+	return in
+}
+
+// compute runs the planned metrics.
+func compute(p plan, in *Inputs) (Results, error) {
+	out := make(Results, len(p.metrics))
+	for _, m := range p.metrics {
+		v, err := m.Compute(in)
+		if err != nil {
+			return nil, fmt.Errorf("%s: metric %q: %w", component, m.Name(), err)
+		}
+		out[m.Name()] = v
+	}
+	return out, nil
+}
+
+// checkLabels checks the label counts.
+func checkLabels(ql []int64, nq int, rl []int64, nr int) error {
+	if len(ql) != nq {
+		return fmt.Errorf("%s: %d query labels for %d queries: %w", component, len(ql), nq, gometric.ErrLabels)
+	}
+	if len(rl) != nr {
+		return fmt.Errorf("%s: %d reference labels for %d references: %w", component, len(rl), nr, gometric.ErrLabels)
+	}
+	return nil
+}
+
+// sameMatrix reports whether a and b are the same matrix in memory (as in
+// SelfAccuracy), so that checks of b can be skipped.
+func sameMatrix(a, b knn.Matrix) bool {
+	return a.Rows == b.Rows && a.Cols == b.Cols && len(a.Data) == len(b.Data) && len(a.Data) > 0 && &a.Data[0] == &b.Data[0]
+}
+
+// sameLabels reports whether a and b are the same slice in memory.
+func sameLabels(a, b []int64) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// checkRefIncludesQuery checks that the reference starts with the queries,
+// with torch.allclose's default tolerance (rtol 1e-5, atol 1e-8) as PML.
+func checkRefIncludesQuery(q knn.Matrix, ql []int64, r knn.Matrix, rl []int64) error {
+	if r.Rows < q.Rows {
+		return fmt.Errorf("%s: reference has %d rows, fewer than the %d queries it should include: %w", component, r.Rows, q.Rows, gometric.ErrShape)
+	}
+	for i, a := range q.Data {
+		b := r.Data[i]
+		if math.Abs(float64(a)-float64(b)) > 1e-8+1e-5*math.Abs(float64(b)) {
+			return fmt.Errorf("%s: RefIncludesQuery but reference row %d differs from query row %d at column %d (%v vs %v): %w",
+				component, i/q.Cols, i/q.Cols, i%q.Cols, b, a, gometric.ErrShape)
+		}
+	}
+	for i, l := range ql {
+		if rl[i] != l {
+			return fmt.Errorf("%s: RefIncludesQuery but reference label %d is %d, query label is %d: %w", component, i, rl[i], l, gometric.ErrLabels)
+		}
+	}
+	return nil
+}
+
+// prepareLabels computes the label statistics of the kNN metrics (PML's
+// get_label_match_counts and get_lone_query_labels).
+func (in *Inputs) prepareLabels() {
+	ql, rl := in.QueryLabels, in.ReferenceLabels
+	in.UniqueLabels = sortedUnique(ql)
+	in.MatchCounts = make([]int, len(in.UniqueLabels))
+	if in.custom {
+		for i, u := range in.UniqueLabels {
+			n := 0
+			for _, r := range rl {
+				if in.Compare(u, r) {
+					n++
+				}
+			}
+			in.MatchCounts[i] = n
+		}
+	} else {
+		for _, r := range rl {
+			if i, ok := slices.BinarySearch(in.UniqueLabels, r); ok {
+				in.MatchCounts[i]++
+			}
+		}
+	}
+	self := 0
+	if in.RefIncludesQuery {
+		self = 1
+	}
+	lone := make([]bool, len(in.UniqueLabels))
+	in.LoneLabels = nil
+	for i, u := range in.UniqueLabels {
+		if in.RefIncludesQuery {
+			matchesItself := 0
+			if in.Compare(u, u) {
+				matchesItself = 1
+			}
+			lone[i] = in.MatchCounts[i]-matchesItself <= 0
+		} else {
+			lone[i] = in.MatchCounts[i] == 0
+		}
+		if lone[i] {
+			in.LoneLabels = append(in.LoneLabels, u)
+		}
+	}
+	in.labelIdx = make([]int, len(ql))
+	in.NotLone = make([]bool, len(ql))
+	in.rel = make([]int, len(ql))
+	in.kept = in.kept[:0]
+	for q, l := range ql {
+		i, _ := slices.BinarySearch(in.UniqueLabels, l)
+		in.labelIdx[q] = i
+		in.NotLone[q] = !lone[i]
+		in.rel[q] = in.MatchCounts[i] - self
+		if !lone[i] {
+			in.kept = append(in.kept, q)
+		}
+	}
+}
+
+// resolveK turns the K setting into a number of neighbours (PML's
+// determine_k) and checks it against the reference.
+func (c *Calculator) resolveK(in *Inputs, nr int) (int, error) {
+	self := 0
+	if in.RefIncludesQuery {
+		self = 1
+	}
+	var k int
+	switch c.K.mode {
+	case kMaxBinCount:
+		k = slices.Max(in.MatchCounts) - self
+		if k < 1 {
+			return 0, fmt.Errorf("%s: k = \"max_bin_count\" resolves to %d: no query label has a match in the reference other than the query itself (every query is lone): %w",
+				component, k, gometric.ErrLabels)
+		}
+	case kAll:
+		k = nr - self
+		if k < 1 {
+			return 0, fmt.Errorf("%s: k = None resolves to %d: the reference holds only the query itself: %w", component, k, gometric.ErrShape)
+		}
+	default:
+		k = c.K.n
+	}
+	if k+self > nr {
+		if self == 1 {
+			return 0, check.Settingf(component, "k = %d is larger than the reference: %d references, one of them the query itself", k, nr)
+		}
+		return 0, check.Settingf(component, "k = %d is larger than the reference (%d references)", k, nr)
+	}
+	return k, nil
+}
+
+// search runs the kNN function and removes self matches (PML's knn_func
+// with return_results).
+func (c *Calculator) search(query, reference knn.Matrix, k int, refIncludesQuery bool) (knn.Result, error) {
+	fn := c.KNN
+	if fn == nil {
+		fn = ExactKNN
+	}
+	kk := k
+	if refIncludesQuery {
+		kk++
+	}
+	res, err := fn(query, reference, kk)
+	if err != nil {
+		return knn.Result{}, fmt.Errorf("%s: kNN search: %w", component, err)
+	}
+	if err := checkResult(res, kk, query.Rows, reference.Rows, "kNN result"); err != nil {
+		return knn.Result{}, err
+	}
+	if refIncludesQuery {
+		res = removeSelf(res)
+	}
+	return res, nil
+}
+
+// checkResult checks a kNN result for nq queries over nr references.
+func checkResult(res knn.Result, k, nq, nr int, what string) error {
+	if res.K != k {
+		return fmt.Errorf("%s: %s has K = %d, want %d: %w", component, what, res.K, k, gometric.ErrShape)
+	}
+	if len(res.Indices) != nq*k {
+		return fmt.Errorf("%s: %s has %d indices, want %d×%d: %w", component, what, len(res.Indices), nq, k, gometric.ErrShape)
+	}
+	if res.Distances != nil && len(res.Distances) != nq*k {
+		return fmt.Errorf("%s: %s has %d distances, want %d×%d: %w", component, what, len(res.Distances), nq, k, gometric.ErrShape)
+	}
+	return check.Indices(component, what+" indices", res.Indices, nr)
+}
+
+// removeSelf drops every query's own index from its neighbours, or its
+// farthest neighbour when the query is not among them (PML's
+// return_results with ref_includes_query).
+func removeSelf(res knn.Result) knn.Result {
+	k := res.K
+	nq := len(res.Indices) / k
+	out := knn.Result{K: k - 1, Indices: make([]int, nq*(k-1))}
+	if res.Distances != nil {
+		out.Distances = make([]float32, nq*(k-1))
+	}
+	for q := range nq {
+		row := res.Indices[q*k : (q+1)*k]
+		drop := slices.Index(row, q)
+		if drop < 0 {
+			drop = k - 1
+		}
+		dst := out.Indices[q*(k-1) : (q+1)*(k-1)]
+		copy(dst, row[:drop])
+		copy(dst[drop:], row[drop+1:])
+		if res.Distances != nil {
+			drow := res.Distances[q*k : (q+1)*k]
+			ddst := out.Distances[q*(k-1) : (q+1)*(k-1)]
+			copy(ddst, drow[:drop])
+			copy(ddst[drop:], drow[drop+1:])
+		}
+	}
+	return out
+}
+
+// prepareNeighbours looks up the neighbours' labels and compares them with
+// the query labels.
+func (in *Inputs) prepareNeighbours() {
+	k := in.KNN.K
+	in.KNNLabels = make([]int64, len(in.KNN.Indices))
+	in.same = make([]bool, len(in.KNN.Indices))
+	for q, l := range in.QueryLabels {
+		for j := q * k; j < (q+1)*k; j++ {
+			r := in.ReferenceLabels[in.KNN.Indices[j]]
+			in.KNNLabels[j] = r
+			if in.custom {
+				in.same[j] = in.Compare(l, r)
+			} else {
+				in.same[j] = l == r
+			}
+		}
+	}
+}
+
+// sortedUnique returns the distinct values of xs in ascending order.
+func sortedUnique(xs []int64) []int64 {
+	u := slices.Clone(xs)
+	slices.Sort(u)
+	return slices.Compact(u)
+}

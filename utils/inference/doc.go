@@ -1,0 +1,34 @@
+// Package inference mirrors PML's utils/inference: MatchFinder, which
+// decides whether embeddings match by thresholding a distance or
+// similarity, and InferenceModel (Model here), which embeds inputs of any
+// type with a user function, keeps reference embeddings in a kNN index
+// (knn.Exact by default, any knn.Index such as knn.Faiss through
+// Model.NewIndex), finds nearest neighbours and matches, and saves and
+// loads the index.
+//
+// It adds what PML lacks: Calibrate chooses, from labelled validation
+// pairs, the threshold that maximises the F1 score of "match" and reports
+// precision and recall at it (MatchFinder.Calibrate and Model.Calibrate
+// set the threshold they find).
+//
+// Semantics follow PML 2.8.1 exactly. A pair matches when its distance is
+// <= the threshold, or its similarity >= the threshold for an inverted
+// distance such as CosineSimilarity. Mask and Matches threshold the
+// distance's matrix (with its normalisation and power); IsMatch
+// thresholds the distance's pairwise values, which in PML apply neither,
+// so IsMatch with the default CosineSimilarity compares dot products of
+// the rows as given. Model normalises embeddings to unit length by
+// default, which makes the two agree.
+//
+// Save and Load use this package's own file format (see WriteIndex): a
+// versioned header, the float32 vectors, optional int64 labels and a
+// CRC-32C checksum; files are written atomically (temporary file and
+// rename), and a truncated or corrupted file gives an error naming the
+// file and the byte offset, wrapping ErrCorrupt. PML saves FAISS's own
+// index format instead.
+//
+// Errors for bad input start with the component ("inference.Model: ...")
+// and wrap gometric's sentinels: ErrShape (empty inputs, dimension
+// mismatch), ErrNonFinite (NaN or ±Inf), ErrLabels (label count
+// mismatch), ErrSetting (invalid settings, k outside [1, Len()]).
+package inference

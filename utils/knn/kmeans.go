@@ -1,0 +1,269 @@
+package knn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/gometric/gometric"
+)
+
+// DefaultKMeansIter is the number of Lloyd iterations KMeans runs when
+// KMeansOptions.Iter is 0: PML's FaissKMeans passes niter=20 to faiss.Kmeans.
+const DefaultKMeansIter = 20
+
+// KMeansOptions are the settings of KMeans. The zero value runs
+// DefaultKMeansIter iterations from seed 0.
+type KMeansOptions struct {
+	// Iter is the number of Lloyd iterations (assignment, then centroid
+	// update); 0 means DefaultKMeansIter. KMeans stops earlier when an
+	// iteration leaves every assignment unchanged, which cannot change the
+	// result.
+	Iter int
+	// Seed seeds the k-means++ initialisation (math/rand/v2's PCG). FAISS
+	// seeds its own sampler with 1234 by default; the two generators differ,
+	// so no seed reproduces FAISS's clustering.
+	Seed uint64
+}
+
+// kmeansSplitEps is the relative perturbation that separates a split
+// cluster from its donor (FAISS's EPS of 1/1024).
+const kmeansSplitEps = 1.0 / 1024
+
+// kmeansBlock is the number of points per parallel task of the k-means++
+// distance updates (fixed, so results never depend on GOMAXPROCS).
+const kmeansBlock = 1024
+
+// KMeans clusters the rows of x into k clusters by squared L2 distance and
+// returns the cluster of every row and the k×Cols centroids. It is the pure
+// Go counterpart of PML's FaissKMeans (faiss.Kmeans(d, k, niter=20) trained
+// on x, then every row assigned to its nearest centroid), which the
+// AccuracyCalculator uses for NMI and AMI.
+//
+// The algorithm: k-means++ initialisation (the first centroid a uniformly
+// drawn row, each next one a row drawn with probability proportional to its
+// squared distance to the nearest centroid so far, in float64), then
+// opt.Iter Lloyd iterations: assign every row to its nearest centroid with
+// the exact search of Exact (ties to the smaller centroid index), then move
+// every centroid to the mean of its rows (summed in float64). A cluster left
+// empty takes half of the largest cluster (ties to the smaller index), as
+// FAISS does: it gets a copy of that centroid, and the two copies are pushed
+// apart by a relative 1/1024, in opposite directions, coordinate by
+// coordinate; FAISS chooses the cluster to split at random, KMeans the
+// largest. The returned assignment is the one to the final centroids. A
+// cluster can still end empty when x has fewer than k distinct rows.
+//
+// The result depends only on x, k and opt: not on GOMAXPROCS. It cannot
+// equal FAISS's (FAISS initialises with a random sample of rows, not
+// k-means++, subsamples x above 256 rows per centroid, and draws from its
+// own generator), but on well-separated data both find the same clusters.
+//
+// KMeans fails, wrapping a gometric sentinel, when x is empty or has a
+// non-finite or overflowing value, when k is outside [1, x.Rows] (FAISS
+// also needs at least k points) or when opt.Iter is negative.
+func KMeans(x Matrix, k int, opt KMeansOptions) (assign []int, centroids Matrix, err error) {
+	const name = "knn.KMeans"
+	if err := x.Validate(name, "x"); err != nil {
+		return nil, Matrix{}, err
+	}
+	norms := make([]float32, x.Rows)
+	if err := sqNorms(name, "x", x, norms); err != nil {
+		return nil, Matrix{}, err
+	}
+	if k < 1 || k > x.Rows {
+		return nil, Matrix{}, fmt.Errorf("%s: k = %d clusters is outside [1, %d] (the number of points): %w", name, k, x.Rows, gometric.ErrSetting)
+	}
+	iter := opt.Iter
+	if iter < 0 {
+		return nil, Matrix{}, fmt.Errorf("%s: Iter = %d is negative: %w", name, iter, gometric.ErrSetting)
+	}
+	if iter == 0 {
+		iter = DefaultKMeansIter
+	}
+	dim := x.Cols
+	centroids = Matrix{Rows: k, Cols: dim, Data: make([]float32, k*dim)}
+	kmeansPlusPlus(x, centroids, rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15)))
+
+	cnorms := make([]float32, k)
+	nearest := func() ([]int, error) {
+		// Centroids are means of rows, or copies pushed out by 1/1024:
+		// only repeated splits of rows near the norm limit can pass it.
+		for j := range k {
+			s := sqNorm(centroids.Row(j))
+			if s >= maxSqNorm {
+				return nil, fmt.Errorf("%s: centroid %d has squared norm %.3g, too large for float32 distances: %w", name, j, s, gometric.ErrNonFinite)
+			}
+			cnorms[j] = float32(s)
+		}
+		res, err := search(name, x, centroids.Data, cnorms, k, dim, 1, L2)
+		return res.Indices, err
+	}
+	sums := make([]float64, k*dim)
+	counts := make([]int, k)
+	split := true // the centroids are not the means of an assignment yet
+	for range iter {
+		a, err := nearest()
+		if err != nil {
+			return nil, Matrix{}, err
+		}
+		if !split && slices.Equal(a, assign) {
+			return assign, centroids, nil // a fixed point
+		}
+		assign = a
+		split = updateCentroids(x, assign, centroids, sums, counts)
+	}
+	if assign, err = nearest(); err != nil {
+		return nil, Matrix{}, err
+	}
+	return assign, centroids, nil
+}
+
+// kmeansPlusPlus writes k-means++ initial centroids (rows of x) to c.
+func kmeansPlusPlus(x, c Matrix, rng *rand.Rand) {
+	n, k := x.Rows, c.Rows
+	d2 := make([]float64, n)
+	for i := range d2 {
+		d2[i] = -1 // no centroid yet
+	}
+	pick := rng.IntN(n)
+	for j := range k {
+		if j > 0 {
+			pick = sampleD2(d2, rng)
+		}
+		copy(c.Row(j), x.Row(pick))
+		updateD2(x, c.Row(j), d2)
+	}
+}
+
+// sampleD2 draws an index with probability proportional to d2 (uniformly
+// when every d2 is 0: x has fewer distinct rows than clusters).
+func sampleD2(d2 []float64, rng *rand.Rand) int {
+	var total float64
+	for _, v := range d2 {
+		total += v
+	}
+	if total <= 0 {
+		return rng.IntN(len(d2))
+	}
+	r := rng.Float64() * total
+	last := 0
+	var cum float64
+	for i, v := range d2 {
+		if v <= 0 {
+			continue
+		}
+		cum += v
+		last = i
+		if r < cum {
+			return i
+		}
+	}
+	return last // r reached the sum by rounding
+}
+
+// updateD2 lowers d2[i] to the squared distance from row i of x to the new
+// centroid c (in float64), in parallel over fixed blocks of rows.
+func updateD2(x Matrix, c []float32, d2 []float64) {
+	blocks := (x.Rows + kmeansBlock - 1) / kmeansBlock
+	do := func(b int) {
+		for i := b * kmeansBlock; i < min((b+1)*kmeansBlock, x.Rows); i++ {
+			s := sqDist64(x.Row(i), c)
+			if d2[i] < 0 || s < d2[i] {
+				d2[i] = s
+			}
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), blocks)
+	if workers <= 1 {
+		for b := range blocks {
+			do(b)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for b := w; b < blocks; b += workers {
+				do(b)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// updateCentroids moves every centroid to the mean of its rows and splits
+// the largest cluster for every empty one. It reports whether it split.
+func updateCentroids(x Matrix, assign []int, c Matrix, sums []float64, counts []int) bool {
+	dim, k := x.Cols, c.Rows
+	clear(sums)
+	clear(counts)
+	for i, a := range assign {
+		counts[a]++
+		s := sums[a*dim : (a+1)*dim]
+		for l, v := range x.Row(i) {
+			s[l] += float64(v)
+		}
+	}
+	for j := range k {
+		if counts[j] == 0 {
+			continue
+		}
+		s, row := sums[j*dim:(j+1)*dim], c.Row(j)
+		for l := range row {
+			row[l] = float32(s[l] / float64(counts[j]))
+		}
+	}
+	split := false
+	for j := range k {
+		if counts[j] > 0 {
+			continue
+		}
+		donor := 0
+		for i := range k {
+			if counts[i] > counts[donor] {
+				donor = i
+			}
+		}
+		if counts[donor] < 2 {
+			continue // cannot happen while k ≤ rows, kept for safety
+		}
+		split = true
+		counts[j] = counts[donor] / 2
+		counts[donor] -= counts[j]
+		src, dst := c.Row(donor), c.Row(j)
+		for l := range dst {
+			v := src[l]
+			if l%2 == 0 {
+				dst[l], src[l] = v*(1+kmeansSplitEps), v*(1-kmeansSplitEps)
+			} else {
+				dst[l], src[l] = v*(1-kmeansSplitEps), v*(1+kmeansSplitEps)
+			}
+		}
+	}
+	return split
+}
+
+// sqDist64 is Σ(aᵢ−bᵢ)² in float64, over four interleaved partial sums
+// (a fixed order, so the result is deterministic).
+func sqDist64(a, b []float32) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	l := 0
+	for ; l+4 <= len(a); l += 4 {
+		t0 := float64(a[l]) - float64(b[l])
+		t1 := float64(a[l+1]) - float64(b[l+1])
+		t2 := float64(a[l+2]) - float64(b[l+2])
+		t3 := float64(a[l+3]) - float64(b[l+3])
+		s0 += t0 * t0
+		s1 += t1 * t1
+		s2 += t2 * t2
+		s3 += t3 * t3
+	}
+	for ; l < len(a); l++ {
+		t := float64(a[l]) - float64(b[l])
+		s0 += t * t
+	}
+	return (s0 + s1) + (s2 + s3)
+}
