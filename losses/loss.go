@@ -104,6 +104,20 @@ type grads struct {
 	params map[string]*mat.Dense
 }
 
+// param returns the gradient accumulator of the named parameter, an r×c
+// matrix created on first use.
+func (g *grads) param(name string, r, c int) *mat.Dense {
+	if g.params == nil {
+		g.params = make(map[string]*mat.Dense)
+	}
+	m, ok := g.params[name]
+	if !ok {
+		m = mat.NewDense(r, c, nil)
+		g.params[name] = m
+	}
+	return m
+}
+
 // term is what one loss class computes: its sub-losses and a backward
 // function that, given d(total)/d(values) per sub-loss, adds the gradient
 // w.r.t. the embeddings into g.

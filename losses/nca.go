@@ -62,6 +62,13 @@ func (l *NCA) compute(in *input) (*term, error) {
 	if in.n <= 1 {
 		return nil, nil
 	}
+	return l.computation(in)
+}
+
+// computation is PML's NCALoss.nca_computation (ProxyNCA calls it with the
+// proxies as ref).
+func (l *NCA) computation(in *input) (*term, error) {
+	const name = "losses.NCA"
 	if in.labels == nil {
 		return nil, check.Errorf(name, gometric.ErrLabels, "labels are required")
 	}

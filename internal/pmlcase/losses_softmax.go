@@ -1,0 +1,167 @@
+package pmlcase
+
+import (
+	"fmt"
+
+	"github.com/gometric/gometric/losses"
+)
+
+// intMargin reads LargeMarginSoftmaxLoss's margin, which PML passes
+// through int() (truncation toward zero).
+func intMargin(a Args, def int) (int, error) {
+	v, err := a.Float("margin", float64(def))
+	if err != nil {
+		return 0, err
+	}
+	return int(v), nil
+}
+
+func init() {
+	registerLoss("LargeMarginSoftmaxLoss", func(a Args) (losses.Loss, error) {
+		const class = "LargeMarginSoftmaxLoss"
+		if err := known(a, class, append([]string{"num_classes", "embedding_size", "margin", "scale"}, weightRegArgs...)...); err != nil {
+			return nil, err
+		}
+		s, err := sizes(a, class, "num_classes", "embedding_size")
+		if err != nil {
+			return nil, err
+		}
+		l, err := losses.NewLargeMarginSoftmax(s[0], s[1], nil)
+		if err != nil {
+			return nil, err
+		}
+		if l.Margin, err = intMargin(a, l.Margin); err != nil {
+			return nil, err
+		}
+		if l.Scale, err = a.Float("scale", l.Scale); err != nil {
+			return nil, err
+		}
+		if err := setWeightReg(a, class, &l.WeightReg); err != nil {
+			return nil, err
+		}
+		return l, setBase(a, &l.Base)
+	})
+	registerLoss("SphereFaceLoss", func(a Args) (losses.Loss, error) {
+		const class = "SphereFaceLoss"
+		if err := known(a, class, append([]string{"num_classes", "embedding_size", "margin", "scale"}, weightRegArgs...)...); err != nil {
+			return nil, err
+		}
+		s, err := sizes(a, class, "num_classes", "embedding_size")
+		if err != nil {
+			return nil, err
+		}
+		l, err := losses.NewSphereFace(s[0], s[1], nil)
+		if err != nil {
+			return nil, err
+		}
+		if l.Margin, err = intMargin(a, l.Margin); err != nil {
+			return nil, err
+		}
+		if l.Scale, err = a.Float("scale", l.Scale); err != nil {
+			return nil, err
+		}
+		if err := setWeightReg(a, class, &l.WeightReg); err != nil {
+			return nil, err
+		}
+		return l, setBase(a, &l.Base)
+	})
+	registerLoss("ArcFaceLoss", func(a Args) (losses.Loss, error) {
+		const class = "ArcFaceLoss"
+		if err := known(a, class, append([]string{"num_classes", "embedding_size", "margin", "scale"}, weightRegArgs...)...); err != nil {
+			return nil, err
+		}
+		s, err := sizes(a, class, "num_classes", "embedding_size")
+		if err != nil {
+			return nil, err
+		}
+		l, err := losses.NewArcFace(s[0], s[1], nil)
+		if err != nil {
+			return nil, err
+		}
+		if l.Margin, err = a.Float("margin", l.Margin); err != nil {
+			return nil, err
+		}
+		if l.Scale, err = a.Float("scale", l.Scale); err != nil {
+			return nil, err
+		}
+		if err := setWeightReg(a, class, &l.WeightReg); err != nil {
+			return nil, err
+		}
+		return l, setBase(a, &l.Base)
+	})
+	registerLoss("CosFaceLoss", func(a Args) (losses.Loss, error) {
+		const class = "CosFaceLoss"
+		if err := known(a, class, append([]string{"num_classes", "embedding_size", "margin", "scale"}, weightRegArgs...)...); err != nil {
+			return nil, err
+		}
+		s, err := sizes(a, class, "num_classes", "embedding_size")
+		if err != nil {
+			return nil, err
+		}
+		l, err := losses.NewCosFace(s[0], s[1], nil)
+		if err != nil {
+			return nil, err
+		}
+		if l.Margin, err = a.Float("margin", l.Margin); err != nil {
+			return nil, err
+		}
+		if l.Scale, err = a.Float("scale", l.Scale); err != nil {
+			return nil, err
+		}
+		if err := setWeightReg(a, class, &l.WeightReg); err != nil {
+			return nil, err
+		}
+		return l, setBase(a, &l.Base)
+	})
+	registerLoss("NormalizedSoftmaxLoss", func(a Args) (losses.Loss, error) {
+		const class = "NormalizedSoftmaxLoss"
+		if err := known(a, class, append([]string{"num_classes", "embedding_size", "temperature"}, weightRegArgs...)...); err != nil {
+			return nil, err
+		}
+		s, err := sizes(a, class, "num_classes", "embedding_size")
+		if err != nil {
+			return nil, err
+		}
+		l, err := losses.NewNormalizedSoftmax(s[0], s[1], nil)
+		if err != nil {
+			return nil, err
+		}
+		if l.Temperature, err = a.Float("temperature", l.Temperature); err != nil {
+			return nil, err
+		}
+		if err := setWeightReg(a, class, &l.WeightReg); err != nil {
+			return nil, err
+		}
+		return l, setBase(a, &l.Base)
+	})
+}
+
+func init() {
+	registerLoss("SubCenterArcFaceLoss", func(a Args) (losses.Loss, error) {
+		const class = "SubCenterArcFaceLoss"
+		// PML's constructor passes only these to ArcFaceLoss; any other
+		// argument would be silently ignored there, so it is rejected.
+		if err := a.Known(class, "num_classes", "embedding_size", "margin", "scale", "sub_centers"); err != nil {
+			return nil, err
+		}
+		s, err := sizes(a, class, "num_classes", "embedding_size")
+		if err != nil {
+			return nil, err
+		}
+		sub, err := a.Int("sub_centers", 3)
+		if err != nil {
+			return nil, err
+		}
+		l, err := losses.NewSubCenterArcFace(s[0], s[1], sub, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", class, err)
+		}
+		if l.Margin, err = a.Float("margin", l.Margin); err != nil {
+			return nil, err
+		}
+		if l.Scale, err = a.Float("scale", l.Scale); err != nil {
+			return nil, err
+		}
+		return l, nil
+	})
+}

@@ -1,0 +1,183 @@
+package losses
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/reducers"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/mat"
+)
+
+// P2SGrad mirrors PML's P2SGradLoss (Zhang et al., "P2SGrad: Refined
+// Gradients for Optimizing Deep Face Models", CVPR 2019): the mean, over
+// the N×C entries, of (cos θ_ic − onehot(y_i)_c)², where cos θ_ic is the
+// product of embedding i with column c of Weight (D×C; PML's parameter
+// "weight") divided by the embedding's norm, clamped to [−1, 1]. One
+// already reduced sub-loss "loss".
+//
+// As in PML, every Compute first renormalises the columns of Weight in
+// place (torch's renorm(2, 1, 1e-5)·1e5: a column of norm r > 1e-5 is
+// scaled by 1e-5/(r + 1e-7)·1e5, any other multiplied by 1e5), checks that
+// each column then has unit norm within 1e-5 (PML asserts it; an error
+// here), and the gradient in Result.ParamGrads is with respect to the
+// renormalised Weight. Labels are required and must lie in [0, NumClasses);
+// ref embeddings and tuples are not supported (as in PML). The distance and
+// reducer of Base are not used (PML ignores them too).
+type P2SGrad struct {
+	Base
+	// NumClasses is PML's num_classes; Weight must be D×NumClasses.
+	NumClasses int
+	// Weight is the D×C parameter "weight". New draws it uniform in
+	// [−1, 1) and renormalises its columns, as PML's constructor.
+	Weight *mat.Dense
+}
+
+// NewP2SGrad returns a P2SGrad loss for PML's P2SGradLoss(descriptors_dim,
+// num_classes). Weight is drawn from rng (nil: a fixed seed); the random
+// stream differs from torch's. Both sizes must be positive.
+func NewP2SGrad(descriptorsDim, numClasses int, rng *rand.Rand) (*P2SGrad, error) {
+	const name = "losses.P2SGrad"
+	if err := checkSizes(name, descriptorsDim, numClasses); err != nil {
+		return nil, err
+	}
+	w := mat.NewDense(descriptorsDim, numClasses, nil)
+	fillUniform(orFixedRand(rng), w, -1, 1)
+	renormColumns(w)
+	return &P2SGrad{Base: defaultBase(), NumClasses: numClasses, Weight: w}, nil
+}
+
+// Params implements Learnable: "weight" (D×C).
+func (l *P2SGrad) Params() []*Param { return []*Param{{Name: "weight", Value: l.Weight}} }
+
+// renormColumns is torch's w.renorm(2, 1, 1e-5).mul(1e5) in place.
+func renormColumns(w *mat.Dense) {
+	r, c := w.Dims()
+	raw := w.RawMatrix()
+	for j := range c {
+		var s float64
+		for i := range r {
+			v := raw.Data[i*raw.Stride+j]
+			s += v * v
+		}
+		norm := math.Sqrt(s)
+		f := 1.0
+		if norm > 1e-5 {
+			f = 1e-5 / (norm + 1e-7)
+		}
+		for i := range r {
+			raw.Data[i*raw.Stride+j] = raw.Data[i*raw.Stride+j] * f * 1e5
+		}
+	}
+}
+
+// Compute implements Loss. It renormalises Weight in place first.
+func (l *P2SGrad) Compute(b Batch) (Result, error) {
+	sp := &spec{
+		name:         "losses.P2SGrad",
+		needLabels:   true,
+		subLossNames: []string{"loss"},
+		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
+		compute:      l.compute,
+	}
+	switch {
+	case b.Ref != nil || b.RefLabels != nil:
+		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "ref embeddings are not supported")
+	case b.Tuples != nil:
+		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "tuples are not supported")
+	}
+	return run(sp, &l.Base, b)
+}
+
+func (l *P2SGrad) compute(in *input) (*term, error) {
+	const name = "losses.P2SGrad"
+	c := l.NumClasses
+	if err := checkParam(name, "Weight", l.Weight, in.d, c); err != nil {
+		return nil, err
+	}
+	if err := checkClassLabels(name, in.labels, c); err != nil {
+		return nil, err
+	}
+	renormColumns(l.Weight)
+	w := l.Weight
+	wraw := w.RawMatrix()
+	for j := range c {
+		var s float64
+		for i := range in.d {
+			v := wraw.Data[i*wraw.Stride+j]
+			s += v * v
+		}
+		if m := math.Sqrt(s); !(math.Abs(m-1) < 1e-5) {
+			return nil, check.Errorf(name, gometric.ErrNonFinite, "column %d of Weight has norm %v after renormalisation, want 1 (PML asserts this; a zero or tiny column cannot be renormalised)", j, m)
+		}
+	}
+	n := in.n
+	xm := make([]float64, n)
+	for i := range n {
+		var s float64
+		for _, v := range in.emb.RawRowView(i) {
+			s += v * v
+		}
+		xm[i] = math.Sqrt(s)
+		if xm[i] == 0 {
+			return nil, check.Errorf(name, gometric.ErrNonFinite, "embedding %d has norm 0 (PML divides by it)", i)
+		}
+	}
+	z := mat.NewDense(n, c, nil)
+	z.Mul(in.emb, w)
+	cos := mat.NewDense(n, c, nil)
+	var sum float64
+	for i := range n {
+		zr, cr := z.RawRowView(i), cos.RawRowView(i)
+		for j := range c {
+			v := math.Max(-1, math.Min(1, zr[j]/xm[i]))
+			cr[j] = v
+			if j == in.labels[i] {
+				v--
+			}
+			sum += v * v
+		}
+	}
+	count := float64(n * c)
+	return &term{
+		subLosses: []reducers.SubLoss{{Name: "loss", Values: []float64{sum / count}, Kind: reducers.AlreadyReduced}},
+		backward: func(dv [][]float64, g *grads) error {
+			scale := dv[0][0] * 2 / count
+			dz := mat.NewDense(n, c, nil)
+			dxm := make([]float64, n)
+			for i := range n {
+				zr, cr, dr := z.RawRowView(i), cos.RawRowView(i), dz.RawRowView(i)
+				for j := range c {
+					r := zr[j] / xm[i]
+					if r < -1 || r > 1 {
+						continue // clamped: no gradient
+					}
+					t := 0.0
+					if j == in.labels[i] {
+						t = 1
+					}
+					dc := scale * (cr[j] - t)
+					dr[j] = dc / xm[i]
+					dxm[i] -= dc * zr[j] / (xm[i] * xm[i])
+				}
+			}
+			// dX = dz·Wᵀ + (dxm_i/‖x_i‖)·x_i ; dW = Xᵀ·dz.
+			blas64.Gemm(blas.NoTrans, blas.Trans, 1, dz.RawMatrix(), wraw, 1, g.q.RawMatrix())
+			for i := range n {
+				f := dxm[i] / xm[i]
+				row, x := g.q.RawRowView(i), in.emb.RawRowView(i)
+				for k, v := range x {
+					row[k] += f * v
+				}
+			}
+			pg := g.param("weight", in.d, c)
+			var dw mat.Dense
+			dw.Mul(in.emb.T(), dz)
+			pg.Add(pg, &dw)
+			return nil
+		},
+	}, nil
+}

@@ -1,0 +1,58 @@
+package losses
+
+import (
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// SphereFace mirrors PML's SphereFaceLoss (Liu et al., "SphereFace: Deep
+// Hypersphere Embedding for Face Recognition", 2017): a
+// LargeMarginSoftmax (same multiple-angle margin) whose logits are
+// multiplied by ‖x_i‖₂·Scale only (the class weight norms are left out).
+//
+// W is EmbeddingSize×NumClasses ("W"); distance, reducer, sub-losses,
+// tuples and labels are as in LargeMarginSoftmax.
+type SphereFace struct {
+	Base
+	WeightReg
+	// Margin is the integer angle multiplier (PML's margin, default 4). It
+	// must be at least 1.
+	Margin int
+	// Scale multiplies every logit (PML's scale, default 1). It must be
+	// finite.
+	Scale float64
+	// W holds the class weights, EmbeddingSize×NumClasses (PML's W).
+	W *mat.Dense
+}
+
+// NewSphereFace returns a SphereFace loss with PML's defaults
+// (SphereFaceLoss(num_classes, embedding_size): margin 4, scale 1) and W
+// drawn from the standard normal distribution using rng (PML's
+// torch.nn.init.normal_; the random stream differs from torch's; nil rng:
+// a fixed seed). numClasses and embeddingSize must be positive.
+func NewSphereFace(numClasses, embeddingSize int, rng *rand.Rand) (*SphereFace, error) {
+	w, err := initWeights("losses.SphereFace", embeddingSize, numClasses, rng)
+	if err != nil {
+		return nil, err
+	}
+	return &SphereFace{Base: defaultBase(), WeightReg: defaultWeightReg(), Margin: 4, Scale: 1, W: w}, nil
+}
+
+// Params implements Learnable: PML's "W" (EmbeddingSize×NumClasses).
+func (l *SphereFace) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
+
+// Compute implements Loss.
+func (l *SphereFace) Compute(b Batch) (Result, error) { return l.head().run(b) }
+
+// Logits mirrors SphereFaceLoss.get_logits: the N×NumClasses cosines
+// between the embeddings and the class weights times ‖x_i‖₂·Scale (no
+// margin).
+func (l *SphereFace) Logits(embeddings *mat.Dense) (*mat.Dense, error) {
+	return l.head().logits(embeddings)
+}
+
+func (l *SphereFace) head() *marginHead {
+	return &marginHead{name: "losses.SphereFace", kind: headSphere, base: &l.Base, wr: &l.WeightReg,
+		w: l.W, sub: 1, intMargin: l.Margin, scale: l.Scale}
+}
