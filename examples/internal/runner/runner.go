@@ -1,0 +1,315 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/losses"
+	"github.com/gometric/gometric/models"
+	"github.com/gometric/gometric/samplers"
+	"github.com/gometric/gometric/testers"
+	"github.com/gometric/gometric/trainers"
+	"github.com/gometric/gometric/utils/accuracy"
+)
+
+// The files a run writes into its output directory.
+const (
+	CSVFile         = "run.csv"
+	PNGFile         = "run.png"
+	CheckpointFile  = "checkpoint.gmw"
+	InterruptedFile = "interrupted.gmw"
+)
+
+// Metrics are the metrics the examples print, in order, with their short
+// names.
+var Metrics = []struct{ Name, Short string }{
+	{accuracy.NamePrecisionAt1, "P@1"},
+	{accuracy.NameRPrecision, "R-Precision"},
+	{accuracy.NameMeanAveragePrecisionAtR, "MAP@R"},
+}
+
+// Options are the settings every example takes as flags.
+type Options struct {
+	Loss, Miner string
+	Epochs      int
+	Batch, M    int
+	Iterations  int
+	LR, LossLR  float64
+	Seed        uint64
+	Out         string
+	Threads     int
+	EvalBatch   int
+	Quiet       bool
+}
+
+// Defaults are the benchmark protocol's settings (../shared/bench/
+// pml-fashionmnist.json): TripletMargin(0.1) + MultiSimilarity miner,
+// MPerClass m = 8, batch 64, Adam lr 1e-3 (1e-2 for loss parameters), seed
+// 0, one epoch of len(train)/64 iterations.
+func Defaults() Options {
+	return Options{
+		Loss: "triplet", Miner: "multisimilarity",
+		Epochs: 1, Batch: 64, M: 8,
+		LR: 1e-3, LossLR: 1e-2,
+		Out: "out", EvalBatch: 256,
+	}
+}
+
+// Register defines the flags of o on fs, with o's current values as
+// defaults.
+func (o *Options) Register(fs *flag.FlagSet) {
+	fs.StringVar(&o.Loss, "loss", o.Loss, "loss, by its lower-case Go name: "+strings.Join(LossNames(), ", ")+
+		fmt.Sprintf(" (triplet is TripletMargin with margin %g; every other name, tripletmargin included, has PML's defaults)", DefaultTripletMargin))
+	fs.StringVar(&o.Miner, "miner", o.Miner, "miner: "+strings.Join(MinerNames(), ", "))
+	fs.IntVar(&o.Epochs, "epochs", o.Epochs, "number of training epochs (0: evaluate only)")
+	fs.IntVar(&o.Batch, "batch", o.Batch, "batch size")
+	fs.IntVar(&o.M, "m", o.M, "samples per class in a batch (MPerClass sampler); divides -batch")
+	fs.IntVar(&o.Iterations, "iters", o.Iterations, "iterations per epoch (0: one pass, training-set size / batch)")
+	fs.Float64Var(&o.LR, "lr", o.LR, "Adam learning rate of the encoder")
+	fs.Float64Var(&o.LossLR, "loss-lr", o.LossLR, "Adam learning rate of a loss's learnable parameters, if any")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the initialisation, the sampler and random miners")
+	fs.StringVar(&o.Out, "out", o.Out, "output directory: "+CSVFile+", "+PNGFile+", "+CheckpointFile)
+	fs.IntVar(&o.Threads, "threads", o.Threads, "threads (GOMAXPROCS; 0: all cores)")
+	fs.IntVar(&o.EvalBatch, "eval-batch", o.EvalBatch, "batch size of the evaluation")
+	fs.BoolVar(&o.Quiet, "quiet", o.Quiet, "no progress bars")
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf(format+": %w", append(a, gometric.ErrSetting)...)
+	}
+	l, tuples, err := NewLoss(o.Loss)
+	if err != nil {
+		return fmt.Errorf("-loss: %w", err)
+	}
+	m, err := NewMiner(o.Miner, o.Seed)
+	if err != nil {
+		return fmt.Errorf("-miner: %w", err)
+	}
+	if m != nil && !tuples {
+		return bad("-loss %s does not take mined tuples (as in PML); use -miner none", o.Loss)
+	}
+	if _, ok := l.(losses.Learnable); ok && !(o.LossLR > 0) {
+		return bad("-loss-lr %v: want a positive learning rate", o.LossLR)
+	}
+	switch {
+	case o.Epochs < 0:
+		return bad("-epochs %d: want at least 0", o.Epochs)
+	case o.Batch < 1:
+		return bad("-batch %d: want at least 1", o.Batch)
+	case o.M < 1:
+		return bad("-m %d: want at least 1", o.M)
+	case o.Batch%o.M != 0:
+		return bad("-batch %d is not a multiple of -m %d (MPerClass needs whole groups of m samples)", o.Batch, o.M)
+	case o.Iterations < 0:
+		return bad("-iters %d: want at least 0", o.Iterations)
+	case !(o.LR > 0):
+		return bad("-lr %v: want a positive learning rate", o.LR)
+	case o.Out == "":
+		return bad("-out: empty directory name")
+	case o.Threads < 0:
+		return bad("-threads %d: want at least 0", o.Threads)
+	case o.EvalBatch < 1:
+		return bad("-eval-batch %d: want at least 1", o.EvalBatch)
+	}
+	return nil
+}
+
+// ParseFlags parses args into o with fs (which must have o registered)
+// and validates them; positional arguments are an error.
+func (o *Options) ParseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags only; see -h): %w", fs.Arg(0), gometric.ErrSetting)
+	}
+	if o.Threads > 0 {
+		runtime.GOMAXPROCS(o.Threads)
+	}
+	return o.Validate()
+}
+
+// Run is one training run of an example.
+type Run struct {
+	Options
+	// Encoder is the model to train.
+	Encoder models.Encoder
+	// Train and Test are the training set and the retrieval test set
+	// (query = reference).
+	Train, Test datasets.Dataset
+	// Stdout receives the results; Stderr the progress bars.
+	Stdout, Stderr io.Writer
+}
+
+// Row is one line of the run's record: epoch 0 is before training.
+type Row struct {
+	Epoch       int
+	Train       *trainers.EpochInfo // nil for epoch 0
+	Metrics     accuracy.Results
+	EvalSeconds float64
+}
+
+// Execute trains and evaluates as the options say, printing a line per
+// evaluation, and writes the CSV, the PNG and the checkpoints into Out.
+// On cancellation it saves the current weights to InterruptedFile and
+// returns the context's error; the last epoch's checkpoint stays as it was.
+func (r *Run) Execute(ctx context.Context) ([]Row, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if r.Encoder == nil || r.Train == nil || r.Test == nil {
+		return nil, fmt.Errorf("runner: encoder or data set missing: %w", gometric.ErrSetting)
+	}
+	if err := os.MkdirAll(r.Out, 0o755); err != nil {
+		return nil, err
+	}
+	loss, _, err := NewLoss(r.Loss)
+	if err != nil {
+		return nil, err
+	}
+	miner, err := NewMiner(r.Miner, r.Seed)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := models.NewOptimizer("adam", r.LR)
+	if err != nil {
+		return nil, err
+	}
+	var progress io.Writer
+	if !r.Quiet {
+		progress = r.Stderr
+	}
+	t := trainers.NewMetricLossOnly(r.Encoder, opt, r.Batch, loss, r.Train)
+	t.Miner = miner
+	t.Sampler = &samplers.MPerClass{Labels: r.Train.Labels(), M: r.M, BatchSize: r.Batch, LengthBeforeNewIter: r.Train.Len()}
+	t.IterationsPerEpoch = r.Iterations
+	t.Seed = r.Seed
+	t.Progress = progress
+	if _, ok := loss.(losses.Learnable); ok {
+		if t.LossOptimizer, err = models.NewOptimizer("adam", r.LossLR); err != nil {
+			return nil, err
+		}
+	}
+	ipe := r.Iterations
+	if ipe == 0 {
+		ipe = t.Sampler.Len() / r.Batch
+	}
+	fmt.Fprintf(r.Stdout, "loss %s, miner %s, MPerClass m=%d, batch %d, Adam lr %g, seed %d, %d epoch(s) of %d iterations, %d threads, BLAS %s\n",
+		r.Loss, r.Miner, r.M, r.Batch, r.LR, r.Seed, r.Epochs, ipe, runtime.GOMAXPROCS(0), models.BLASName())
+
+	tester := testers.NewGlobalEmbeddingSpace()
+	tester.BatchSize = r.EvalBatch
+	tester.Calculator = &accuracy.Calculator{K: accuracy.KMaxBinCount()}
+	for _, m := range Metrics {
+		tester.Calculator.Include = append(tester.Calculator.Include, m.Name)
+	}
+	tester.Progress = progress
+	evaluate := func() (accuracy.Results, float64, error) {
+		start := time.Now()
+		res, err := tester.Test(ctx, r.Encoder, map[string]datasets.Dataset{"test": r.Test})
+		if err != nil {
+			return nil, 0, err
+		}
+		return res["test"], time.Since(start).Seconds(), nil
+	}
+
+	ckpt := filepath.Join(r.Out, CheckpointFile)
+	var rows []Row
+	save := func() error {
+		if err := WriteCSV(filepath.Join(r.Out, CSVFile), rows); err != nil {
+			return err
+		}
+		return WritePNG(filepath.Join(r.Out, PNGFile), rows)
+	}
+	interrupted := func(err error, epoch int, done int) ([]Row, error) {
+		path := filepath.Join(r.Out, InterruptedFile)
+		if serr := r.Encoder.Save(path); serr != nil {
+			return rows, errors.Join(err, serr)
+		}
+		fmt.Fprintf(r.Stdout, "interrupted in epoch %d after %d iterations: weights saved to %s; %s holds the last complete epoch\n", epoch, done, path, ckpt)
+		return rows, err
+	}
+
+	// Epoch 0: the untrained encoder.
+	if err := r.Encoder.Save(ckpt); err != nil {
+		return nil, err
+	}
+	res, evalSec, err := evaluate()
+	if err != nil {
+		if ctx.Err() != nil {
+			return interrupted(ctx.Err(), 0, 0)
+		}
+		return nil, err
+	}
+	rows = append(rows, Row{Epoch: 0, Metrics: res, EvalSeconds: evalSec})
+	fmt.Fprintln(r.Stdout, rows[0].Line())
+	if err := save(); err != nil {
+		return rows, err
+	}
+
+	for epoch := 1; epoch <= r.Epochs; epoch++ {
+		eps, err := t.Train(ctx, epoch, epoch)
+		if err != nil {
+			done := 0
+			if len(eps) > 0 {
+				done = eps[0].Iterations
+			}
+			if ctx.Err() != nil {
+				return interrupted(err, epoch, done)
+			}
+			return rows, err
+		}
+		info := eps[0]
+		if err := r.Encoder.Save(ckpt); err != nil {
+			return rows, err
+		}
+		res, evalSec, err := evaluate()
+		if err != nil {
+			if ctx.Err() != nil {
+				return interrupted(ctx.Err(), epoch, info.Iterations)
+			}
+			return rows, err
+		}
+		rows = append(rows, Row{Epoch: epoch, Train: &info, Metrics: res, EvalSeconds: evalSec})
+		fmt.Fprintln(r.Stdout, rows[len(rows)-1].Line())
+		if err := save(); err != nil {
+			return rows, err
+		}
+	}
+	fmt.Fprintf(r.Stdout, "wrote %s, %s and %s\n",
+		filepath.Join(r.Out, CSVFile), filepath.Join(r.Out, PNGFile), ckpt)
+	return rows, nil
+}
+
+// Line is the printed form of a row:
+//
+//	epoch 0  P@1 0.7932  R-Precision 0.4334  MAP@R 0.2989  (eval 8.1 s)
+//	epoch 1  loss 0.1032  P@1 0.8601  R-Precision 0.7570  MAP@R 0.6792  (train 18.2 s, eval 10.2 s)
+func (row Row) Line() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "epoch %d", row.Epoch)
+	if row.Train != nil {
+		fmt.Fprintf(&b, "  loss %.4f", row.Train.LossMean)
+	}
+	for _, m := range Metrics {
+		fmt.Fprintf(&b, "  %s %.4f", m.Short, row.Metrics[m.Name].Scalar)
+	}
+	if row.Train != nil {
+		fmt.Fprintf(&b, "  (train %.1f s, eval %.1f s)", row.Train.Duration.Seconds(), row.EvalSeconds)
+	} else {
+		fmt.Fprintf(&b, "  (eval %.1f s)", row.EvalSeconds)
+	}
+	return b.String()
+}

@@ -1,0 +1,277 @@
+package testers
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/models"
+	"github.com/gometric/gometric/utils/accuracy"
+	"github.com/gometric/gometric/utils/knn"
+	"github.com/schollz/progressbar/v3"
+)
+
+const name = "testers.GlobalEmbeddingSpace"
+
+// normEps is torch.nn.functional.normalize's default eps.
+const normEps = 1e-12
+
+// GlobalEmbeddingSpace mirrors PML's GlobalEmbeddingSpaceTester: retrieval
+// and clustering metrics computed in the embedding space of the whole
+// encoder. Its fields are its settings, checked at every call.
+type GlobalEmbeddingSpace struct {
+	// Calculator computes the metrics (PML's accuracy_calculator); nil
+	// means accuracy.NewCalculator(), PML's default AccuracyCalculator().
+	Calculator *accuracy.Calculator
+	// Normalize L2-normalises the embeddings before the metrics (PML's
+	// normalize_embeddings, default true).
+	Normalize bool
+	// BatchSize is the number of samples embedded at once (PML's
+	// batch_size, default 32). It changes the speed, not the result.
+	BatchSize int
+	// Progress, when not nil, receives a progress bar while a split is
+	// embedded (PML's tqdm bar).
+	Progress io.Writer
+}
+
+// NewGlobalEmbeddingSpace returns a tester with PML's defaults:
+// normalised embeddings, batches of 32, the default AccuracyCalculator.
+func NewGlobalEmbeddingSpace() *GlobalEmbeddingSpace {
+	return &GlobalEmbeddingSpace{Normalize: true, BatchSize: 32}
+}
+
+// Eval is one entry of PML's splits_to_eval: a query split and the splits
+// whose union is its reference. When the query is among its references, the
+// query comes first in the reference and the reference includes the query
+// (PML's ref_includes_query).
+type Eval struct {
+	Query      string
+	References []string
+}
+
+// Test embeds the splits that evals name and computes the metrics of every
+// Eval (PML's tester.test(dataset_dict, epoch, trunk_model)). With no evals,
+// every split is evaluated against itself (PML's splits_to_eval=None). The
+// result maps each query split to its metrics. A query split may appear in
+// only one Eval (PML asserts the same).
+func (g *GlobalEmbeddingSpace) Test(ctx context.Context, enc models.Encoder, splits map[string]datasets.Dataset, evals ...Eval) (map[string]accuracy.Results, error) {
+	if err := g.check(ctx, enc); err != nil {
+		return nil, err
+	}
+	if len(splits) == 0 {
+		return nil, fmt.Errorf("%s: no split to evaluate: %w", name, gometric.ErrSetting)
+	}
+	names := make([]string, 0, len(splits))
+	for s := range splits {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	if len(evals) == 0 {
+		for _, s := range names {
+			evals = append(evals, Eval{Query: s, References: []string{s}})
+		}
+	}
+	// Normalise the evals (query first in its reference) and find the
+	// splits to embed.
+	plan := make([]Eval, len(evals))
+	need := map[string]bool{}
+	seen := map[string]bool{}
+	for i, e := range evals {
+		if seen[e.Query] {
+			return nil, fmt.Errorf("%s: split %q is a query more than once: %w", name, e.Query, gometric.ErrSetting)
+		}
+		seen[e.Query] = true
+		if len(e.References) == 0 {
+			return nil, fmt.Errorf("%s: query split %q has no reference split: %w", name, e.Query, gometric.ErrSetting)
+		}
+		refs := []string{}
+		includes := false
+		for _, r := range e.References {
+			if r == e.Query {
+				includes = true
+				continue
+			}
+			if slices.Contains(refs, r) {
+				return nil, fmt.Errorf("%s: reference split %q listed twice for query %q: %w", name, r, e.Query, gometric.ErrSetting)
+			}
+			refs = append(refs, r)
+		}
+		if includes {
+			refs = append([]string{e.Query}, refs...)
+		}
+		plan[i] = Eval{Query: e.Query, References: refs}
+		for _, s := range append([]string{e.Query}, refs...) {
+			if splits[s] == nil {
+				return nil, fmt.Errorf("%s: unknown split %q: %w", name, s, gometric.ErrSetting)
+			}
+			need[s] = true
+		}
+	}
+	type embedded struct {
+		m      knn.Matrix
+		labels []int64
+	}
+	emb := map[string]embedded{}
+	for _, s := range names {
+		if !need[s] {
+			continue
+		}
+		m, l, err := g.embed(ctx, enc, splits[s], s)
+		if err != nil {
+			return nil, err
+		}
+		emb[s] = embedded{m, l}
+	}
+	calc := g.Calculator
+	if calc == nil {
+		calc = accuracy.NewCalculator()
+	}
+	out := make(map[string]accuracy.Results, len(plan))
+	for _, e := range plan {
+		q := emb[e.Query]
+		ref, refLabels := q.m, q.labels
+		if len(e.References) > 1 || e.References[0] != e.Query {
+			ref, refLabels = knn.Matrix{Cols: q.m.Cols}, nil
+			for _, r := range e.References {
+				ref.Data = append(ref.Data, emb[r].m.Data...)
+				ref.Rows += emb[r].m.Rows
+				refLabels = append(refLabels, emb[r].labels...)
+			}
+		}
+		includes := e.References[0] == e.Query
+		res, err := calc.Accuracy(q.m, q.labels, ref, refLabels, includes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: split %q: %w", name, e.Query, err)
+		}
+		out[e.Query] = res
+	}
+	return out, nil
+}
+
+// Embeddings returns the embeddings of every sample of ds, in order,
+// L2-normalised when Normalize is set, and their labels (PML's
+// get_all_embeddings).
+func (g *GlobalEmbeddingSpace) Embeddings(ctx context.Context, enc models.Encoder, ds datasets.Dataset) (knn.Matrix, []int64, error) {
+	if err := g.check(ctx, enc); err != nil {
+		return knn.Matrix{}, nil, err
+	}
+	if ds == nil {
+		return knn.Matrix{}, nil, fmt.Errorf("%s: nil dataset: %w", name, gometric.ErrSetting)
+	}
+	return g.embed(ctx, enc, ds, "")
+}
+
+func (g *GlobalEmbeddingSpace) check(ctx context.Context, enc models.Encoder) error {
+	switch {
+	case ctx == nil:
+		return fmt.Errorf("%s: nil context: %w", name, gometric.ErrSetting)
+	case enc == nil:
+		return fmt.Errorf("%s: nil encoder: %w", name, gometric.ErrSetting)
+	case g.BatchSize < 1:
+		return fmt.Errorf("%s: BatchSize = %d, want at least 1: %w", name, g.BatchSize, gometric.ErrSetting)
+	}
+	return nil
+}
+
+// embed computes the embeddings of ds batch by batch.
+func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc models.Encoder, ds datasets.Dataset, split string) (knn.Matrix, []int64, error) {
+	what := name
+	if split != "" {
+		what = fmt.Sprintf("%s: split %q", name, split)
+	}
+	n := ds.Len()
+	if n < 1 {
+		return knn.Matrix{}, nil, fmt.Errorf("%s: empty dataset: %w", what, gometric.ErrShape)
+	}
+	all := ds.Labels()
+	if len(all) != n {
+		return knn.Matrix{}, nil, fmt.Errorf("%s: %d samples but %d labels: %w", what, n, len(all), gometric.ErrLabels)
+	}
+	shape := ds.SampleShape()
+	if es := enc.InputShape(); !slices.Equal(shape, es) {
+		return knn.Matrix{}, nil, fmt.Errorf("%s: the samples are %v but the encoder takes %v: %w", what, shape, es, gometric.ErrShape)
+	}
+	e := enc.EmbeddingSize()
+	out := knn.Matrix{Rows: n, Cols: e, Data: make([]float32, n*e)}
+	labels := make([]int64, n)
+	for i, l := range all {
+		labels[i] = int64(l)
+	}
+	var bar *progressbar.ProgressBar
+	if g.Progress != nil {
+		desc := "embedding"
+		if split != "" {
+			desc = "embedding " + split
+		}
+		bar = progressbar.NewOptions(n,
+			progressbar.OptionSetWriter(g.Progress),
+			progressbar.OptionSetDescription(desc),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetWidth(20),
+			progressbar.OptionThrottle(200*time.Millisecond),
+		)
+		defer func() {
+			_ = bar.Exit()
+			fmt.Fprintln(g.Progress)
+		}()
+	}
+	var buf []float32
+	idx := make([]int, 0, g.BatchSize)
+	xshape := append([]int{0}, shape...)
+	for s := 0; s < n; s += g.BatchSize {
+		if err := ctx.Err(); err != nil {
+			return knn.Matrix{}, nil, err
+		}
+		end := min(s+g.BatchSize, n)
+		idx = idx[:0]
+		for i := s; i < end; i++ {
+			idx = append(idx, i)
+		}
+		var err error
+		if buf, err = ds.Batch(idx, buf); err != nil {
+			return knn.Matrix{}, nil, fmt.Errorf("%s: %w", what, err)
+		}
+		xshape[0] = end - s
+		y, err := enc.Embed(models.Tensor{Shape: xshape, Data: buf})
+		if err != nil {
+			return knn.Matrix{}, nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if len(y.Data) != (end-s)*e {
+			return knn.Matrix{}, nil, fmt.Errorf("%s: the encoder returned %d values for %d×%d embeddings: %w", what, len(y.Data), end-s, e, gometric.ErrShape)
+		}
+		copy(out.Data[s*e:end*e], y.Data)
+		if bar != nil {
+			_ = bar.Add(end - s)
+		}
+	}
+	if g.Normalize {
+		normalize(out)
+	}
+	if err := out.Validate(what, "embeddings"); err != nil {
+		return knn.Matrix{}, nil, err
+	}
+	return out, labels, nil
+}
+
+// normalize divides every row by max(‖row‖₂, 1e-12), as
+// torch.nn.functional.normalize does.
+func normalize(m knn.Matrix) {
+	for i := 0; i < m.Rows; i++ {
+		row := m.Row(i)
+		var s float64
+		for _, v := range row {
+			s += float64(v) * float64(v)
+		}
+		d := float32(math.Max(math.Sqrt(s), normEps))
+		for j := range row {
+			row[j] /= d
+		}
+	}
+}

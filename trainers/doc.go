@@ -1,0 +1,46 @@
+// Package trainers runs training loops, the Go counterpart of PML's
+// pytorch_metric_learning.trainers.
+//
+// MetricLossOnly mirrors PML's MetricLossOnly trainer (a BaseTrainer whose
+// only loss is the metric loss): at every iteration it takes the next batch
+// from a sampler, embeds it with a models.Encoder, lets an optional miner
+// pick pairs or triplets from the embeddings, computes the loss on them
+// (package losses, float64) and back-propagates its gradient through the
+// encoder in the same forward pass (Encoder.TrainStep), then applies the
+// optimizers: the encoder's and, when the loss has learnable parameters
+// (losses.Learnable), the loss's.
+//
+//	t := trainers.NewMetricLossOnly(enc, opt, 64, loss, trainSet)
+//	t.Miner = miners.NewMultiSimilarity()
+//	t.Sampler = &samplers.MPerClass{Labels: trainSet.Labels(), M: 8, BatchSize: 64, LengthBeforeNewIter: trainSet.Len()}
+//	t.EndOfEpochHook = func(t *trainers.MetricLossOnly, ep trainers.EpochInfo) bool {
+//		// test, save a checkpoint; return false to stop training
+//		return true
+//	}
+//	epochs, err := t.Train(ctx, 1, 10)
+//
+// As in PML, the batches come from the sampler through a loader that drops
+// the last incomplete batch (torch's DataLoader with drop_last=True) and
+// restarts the sampler when a pass runs out, so an epoch is
+// IterationsPerEpoch iterations whatever the sampler's length; without a
+// sampler the data set is shuffled at every pass (shuffle=True).
+//
+// Training is reproducible: the sampler's random draws come from a PCG
+// generator seeded with Seed and the number of the pass over the sampler,
+// so the same Seed, encoder initialisation and settings give the same
+// batches, losses and weights, and a run resumed at a later start epoch
+// draws the batches a continuous run would have drawn. Random miners and
+// losses (DistanceWeighted, UniformHistogram, TripletMargin with random
+// triplets) draw from their own Rand field, which the caller seeds.
+//
+// Train stops cleanly between two iterations when its context is cancelled
+// (returning ctx.Err()) or when a hook returns false, shows a progress bar
+// with the loss, the miner's counts and the speed when Progress is set, and
+// reports every epoch (mean and last loss, iterations whose loss was 0, mean
+// miner counts, wall time) as an EpochInfo.
+//
+// What PML's BaseTrainer has and MetricLossOnly does not: loss weights,
+// learning-rate schedulers, gradient clippers, frozen models, a
+// subset-batch miner, label hierarchy levels and separate trunk and
+// embedder models (an Encoder is the whole network).
+package trainers

@@ -1,0 +1,76 @@
+package trainers_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/losses"
+	"github.com/gometric/gometric/miners"
+	"github.com/gometric/gometric/models"
+	"github.com/gometric/gometric/samplers"
+	"github.com/gometric/gometric/testers"
+	"github.com/gometric/gometric/trainers"
+	"github.com/gometric/gometric/utils/accuracy"
+)
+
+// ExampleMetricLossOnly trains an MLP head with TripletMargin loss and a
+// MultiSimilarity miner on feature vectors of four classes, testing it at
+// the end of every epoch.
+func ExampleMetricLossOnly() {
+	// 4 classes of 8-dimensional features, 40 samples each.
+	rng := rand.New(rand.NewPCG(1, 2))
+	var data []float32
+	var labels []int
+	for i := 0; i < 160; i++ {
+		c := i % 4
+		for j := 0; j < 8; j++ {
+			v := 1.2 * rng.NormFloat64()
+			if j == c || j == c+4 {
+				v += 2
+			}
+			data = append(data, float32(v))
+		}
+		labels = append(labels, c)
+	}
+	ds, err := datasets.NewFeatures(8, data, labels)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	enc, _ := models.NewMLP(models.MLPConfig{Sizes: []int{8, 32, 16}, Seed: 0})
+	opt, _ := models.NewOptimizer("adam", 1e-2)
+	loss := losses.NewTripletMargin()
+	loss.Margin = 0.1
+	t := trainers.NewMetricLossOnly(enc, opt, 32, loss, ds)
+	t.Miner = miners.NewMultiSimilarity()
+	t.Sampler = &samplers.MPerClass{Labels: labels, M: 8, BatchSize: 32, LengthBeforeNewIter: len(labels)}
+
+	tester := testers.NewGlobalEmbeddingSpace()
+	tester.Calculator = &accuracy.Calculator{K: accuracy.KMaxBinCount()}
+	mapAtR := func() float64 {
+		res, err := tester.Test(context.Background(), enc, map[string]datasets.Dataset{"train": ds})
+		if err != nil {
+			return -1
+		}
+		return res["train"][accuracy.NameMeanAveragePrecisionAtR].Scalar
+	}
+	before := mapAtR()
+	var after float64
+	t.EndOfEpochHook = func(_ *trainers.MetricLossOnly, ep trainers.EpochInfo) bool {
+		after = mapAtR()
+		return after < 0.95 // stop early once retrieval is nearly perfect
+	}
+	epochs, err := t.Train(context.Background(), 1, 20)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("iterations per epoch: %d\n", epochs[0].IterationsPerEpoch)
+	fmt.Printf("MAP@R improved by more than 0.2: %v\n", after > before+0.2)
+	// Output:
+	// iterations per epoch: 5
+	// MAP@R improved by more than 0.2: true
+}

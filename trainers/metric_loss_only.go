@@ -1,0 +1,575 @@
+package trainers
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/losses"
+	"github.com/gometric/gometric/miners"
+	"github.com/gometric/gometric/models"
+	"github.com/gometric/gometric/samplers"
+	"github.com/gometric/gometric/utils/tuples"
+	"github.com/schollz/progressbar/v3"
+	"gonum.org/v1/gonum/mat"
+)
+
+const name = "trainers.MetricLossOnly"
+
+// seedStream is the second word of the PCG state of the sampler's
+// generator: the pass over the sampler is added to it.
+const seedStream = 0x747261696e657273 // "trainers"
+
+// MetricLossOnly mirrors PML's trainers.MetricLossOnly: it trains an encoder
+// with one metric loss and an optional tuple miner. Its fields are its
+// settings (PML's constructor arguments); they are checked when Train
+// starts. NewMetricLossOnly fills the required ones.
+type MetricLossOnly struct {
+	// Encoder is the model being trained (PML's models["trunk"] followed by
+	// models["embedder"]).
+	Encoder models.Encoder
+	// Loss is the metric loss (PML's loss_funcs["metric_loss"]).
+	Loss losses.Loss
+	// Miner, when not nil, picks the pairs or triplets the loss uses
+	// (PML's mining_funcs["tuple_miner"]).
+	Miner miners.Miner
+	// Dataset is the training set (PML's dataset).
+	Dataset datasets.Dataset
+	// Optimizer updates the encoder (PML's trunk_optimizer and
+	// embedder_optimizer).
+	Optimizer *models.Optimizer
+	// LossOptimizer updates the loss's learnable parameters (PML's
+	// metric_loss_optimizer). It is required when Loss implements
+	// losses.Learnable with at least one parameter, and ignored otherwise.
+	LossOptimizer *models.Optimizer
+
+	// Sampler yields the dataset indices of a pass (PML's sampler), cut
+	// into batches of BatchSize with the last incomplete batch dropped. A
+	// nil Sampler and BatchSampler mean a random permutation of the
+	// dataset at every pass (torch's shuffle=True).
+	Sampler samplers.Sampler
+	// BatchSampler yields whole batches (PML's sampler when it is a
+	// torch BatchSampler, e.g. samplers.Hierarchical); BatchSize is then
+	// not used. At most one of Sampler and BatchSampler may be set.
+	BatchSampler samplers.BatchSampler
+	// BatchSize is PML's batch_size.
+	BatchSize int
+	// IterationsPerEpoch is PML's iterations_per_epoch; 0 means the number
+	// of batches in one pass over the sampler (PML's len(dataloader)).
+	IterationsPerEpoch int
+
+	// Seed seeds the sampler's random draws (see the package doc).
+	Seed uint64
+
+	// EndOfIterationHook, when not nil, runs after every iteration
+	// (PML's end_of_iteration_hook); returning false stops training.
+	EndOfIterationHook func(t *MetricLossOnly, it IterationInfo) bool
+	// EndOfEpochHook, when not nil, runs after every complete epoch
+	// (PML's end_of_epoch_hook); returning false stops training, as PML's
+	// hook returning False does.
+	EndOfEpochHook func(t *MetricLossOnly, ep EpochInfo) bool
+
+	// Progress, when not nil, receives a progress bar per epoch (PML's
+	// tqdm bar) with the loss, the miner's counts and the speed.
+	Progress io.Writer
+}
+
+// NewMetricLossOnly returns a MetricLossOnly trainer with PML's required
+// arguments — the encoder (models), its optimizer (optimizers), the batch
+// size, the loss (loss_funcs) and the training set (dataset) — and PML's
+// defaults otherwise: no miner, no sampler (shuffled passes), one pass per
+// epoch, no hooks.
+func NewMetricLossOnly(enc models.Encoder, opt *models.Optimizer, batchSize int, loss losses.Loss, dataset datasets.Dataset) *MetricLossOnly {
+	return &MetricLossOnly{Encoder: enc, Optimizer: opt, BatchSize: batchSize, Loss: loss, Dataset: dataset}
+}
+
+// IterationInfo describes one training iteration, as an end-of-iteration
+// hook sees it.
+type IterationInfo struct {
+	// Epoch is the epoch (from 1), Iteration the iteration within it
+	// (from 0) and GlobalIteration the iteration counted from the start
+	// of epoch 1 (PML's get_global_iteration).
+	Epoch, Iteration, GlobalIteration int
+	// Loss is the loss of the batch (PML's losses["total_loss"]) and Parts
+	// its sub-losses after reduction.
+	Loss  float64
+	Parts map[string]float64
+	// Mined counts the miner's output (zero without a miner), as PML's
+	// miners record num_pos_pairs, num_neg_pairs and num_triplets.
+	Mined miners.Counts
+	// BatchSize is the number of samples in the batch.
+	BatchSize int
+	// Duration is the wall time of the iteration, loading included.
+	Duration time.Duration
+}
+
+// EpochInfo summarises one epoch. Train returns one for every epoch it
+// started, the last one possibly incomplete (Iterations <
+// IterationsPerEpoch) when training was stopped or cancelled.
+type EpochInfo struct {
+	// Epoch is the epoch number (from 1).
+	Epoch int
+	// Iterations is the number of iterations done, out of
+	// IterationsPerEpoch.
+	Iterations, IterationsPerEpoch int
+	// LossMean is the mean loss of the epoch's iterations and LossLast
+	// the loss of its last iteration; ZeroLossIterations counts the
+	// iterations whose loss was 0 (nothing mined, or no violation).
+	LossMean, LossLast float64
+	ZeroLossIterations int
+	// MeanPosPairs, MeanNegPairs and MeanTriplets are the miner's mean
+	// counts per iteration (0 without a miner).
+	MeanPosPairs, MeanNegPairs, MeanTriplets float64
+	// Duration is the wall time of the epoch's iterations (the
+	// end-of-epoch hook excluded).
+	Duration time.Duration
+}
+
+// Complete reports whether every iteration of the epoch ran.
+func (e EpochInfo) Complete() bool { return e.Iterations == e.IterationsPerEpoch }
+
+// Train runs epochs startEpoch to numEpochs inclusive (PML's
+// train(start_epoch, num_epochs)) and returns a summary of every epoch it
+// started. It returns early, with a nil error, when a hook returns false; with
+// ctx.Err() when ctx is cancelled (checked before every iteration, so the
+// encoder is never left half-updated); and with an error when a setting is
+// invalid or an iteration fails (the encoder then keeps the weights of the
+// last successful iteration). numEpochs < startEpoch trains nothing.
+func (t *MetricLossOnly) Train(ctx context.Context, startEpoch, numEpochs int) ([]EpochInfo, error) {
+	if ctx == nil {
+		return nil, fmt.Errorf("%s: nil context: %w", name, gometric.ErrSetting)
+	}
+	if startEpoch < 1 {
+		return nil, fmt.Errorf("%s: start epoch %d, want at least 1: %w", name, startEpoch, gometric.ErrSetting)
+	}
+	if err := t.validate(); err != nil {
+		return nil, err
+	}
+	lp, err := t.lossParams()
+	if err != nil {
+		return nil, err
+	}
+	ld, err := newLoader(t)
+	if err != nil {
+		return nil, err
+	}
+	ipe := t.IterationsPerEpoch
+	if ipe == 0 {
+		ipe = ld.perPass
+	}
+	if err := ld.seek(uint64(startEpoch-1) * uint64(ipe)); err != nil {
+		return nil, err
+	}
+	var infos []EpochInfo
+	for epoch := startEpoch; epoch <= numEpochs; epoch++ {
+		info, cont, err := t.epoch(ctx, ld, lp, epoch, ipe)
+		infos = append(infos, info)
+		if err != nil || !cont {
+			return infos, err
+		}
+		if t.EndOfEpochHook != nil && !t.EndOfEpochHook(t, info) {
+			return infos, nil
+		}
+	}
+	return infos, nil
+}
+
+// validate checks the settings.
+func (t *MetricLossOnly) validate() error {
+	switch {
+	case t.Encoder == nil:
+		return fmt.Errorf("%s: Encoder is nil: %w", name, gometric.ErrSetting)
+	case t.Loss == nil:
+		return fmt.Errorf("%s: Loss is nil: %w", name, gometric.ErrSetting)
+	case t.Dataset == nil:
+		return fmt.Errorf("%s: Dataset is nil: %w", name, gometric.ErrSetting)
+	case t.Optimizer == nil:
+		return fmt.Errorf("%s: Optimizer is nil: %w", name, gometric.ErrSetting)
+	case t.Sampler != nil && t.BatchSampler != nil:
+		return fmt.Errorf("%s: both Sampler and BatchSampler are set: %w", name, gometric.ErrSetting)
+	case t.BatchSampler == nil && t.BatchSize < 1:
+		return fmt.Errorf("%s: BatchSize = %d, want at least 1: %w", name, t.BatchSize, gometric.ErrSetting)
+	case t.IterationsPerEpoch < 0:
+		return fmt.Errorf("%s: IterationsPerEpoch = %d, want at least 0: %w", name, t.IterationsPerEpoch, gometric.ErrSetting)
+	}
+	if ds, es := t.Dataset.SampleShape(), t.Encoder.InputShape(); !slices.Equal(ds, es) {
+		return fmt.Errorf("%s: the dataset's samples are %v but the encoder takes %v: %w", name, ds, es, gometric.ErrShape)
+	}
+	if len(t.Dataset.Labels()) != t.Dataset.Len() {
+		return fmt.Errorf("%s: the dataset has %d samples but %d labels: %w", name, t.Dataset.Len(), len(t.Dataset.Labels()), gometric.ErrLabels)
+	}
+	return nil
+}
+
+// learnable holds the loss's parameters wrapped for an Optimizer.
+type learnable struct {
+	names  []string
+	grads  []*mat.Dense
+	params []*models.Param
+}
+
+// lossParams wraps the loss's learnable parameters, if any.
+func (t *MetricLossOnly) lossParams() (*learnable, error) {
+	l, ok := t.Loss.(losses.Learnable)
+	if !ok {
+		return nil, nil
+	}
+	ps := l.Params()
+	if len(ps) == 0 {
+		return nil, nil
+	}
+	if t.LossOptimizer == nil {
+		return nil, fmt.Errorf("%s: the loss %T has learnable parameters but LossOptimizer is nil: %w", name, t.Loss, gometric.ErrSetting)
+	}
+	lp := &learnable{}
+	for _, p := range ps {
+		if p == nil || p.Value == nil || p.Value.IsEmpty() {
+			return nil, fmt.Errorf("%s: the loss %T has an empty learnable parameter: %w", name, t.Loss, gometric.ErrShape)
+		}
+		r, c := p.Value.Dims()
+		g := mat.NewDense(r, c, nil)
+		mp, err := models.NewDenseParam(p.Name, p.Value, g)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		lp.names = append(lp.names, p.Name)
+		lp.grads = append(lp.grads, g)
+		lp.params = append(lp.params, mp)
+	}
+	return lp, nil
+}
+
+// setGrads copies a loss call's parameter gradients into the wrapped
+// parameters (0 for a parameter the call did not touch).
+func (lp *learnable) setGrads(res *losses.Result) error {
+	for i, n := range lp.names {
+		g := lp.grads[i]
+		pg, ok := res.ParamGrads[n]
+		if !ok || pg == nil {
+			g.Zero()
+			continue
+		}
+		r, c := g.Dims()
+		if pr, pc := pg.Dims(); pr != r || pc != c {
+			return fmt.Errorf("%s: the gradient of loss parameter %q is %d×%d, want %d×%d: %w", name, n, pr, pc, r, c, gometric.ErrShape)
+		}
+		g.Copy(pg)
+	}
+	return nil
+}
+
+// batch is one loaded batch.
+type batch struct {
+	idx    []int
+	data   []float32
+	labels []int
+	err    error
+}
+
+// epoch runs one epoch. cont is false when a hook asked to stop.
+func (t *MetricLossOnly) epoch(ctx context.Context, ld *loader, lp *learnable, epoch, ipe int) (EpochInfo, bool, error) {
+	info := EpochInfo{Epoch: epoch, IterationsPerEpoch: ipe}
+	start := time.Now()
+	var bar *progressbar.ProgressBar
+	if t.Progress != nil {
+		bar = progressbar.NewOptions(ipe,
+			progressbar.OptionSetWriter(t.Progress),
+			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d", epoch)),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("it"),
+			progressbar.OptionSetWidth(20),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionSetPredictTime(true),
+		)
+	}
+	finish := func() {
+		info.Duration = time.Since(start)
+		if n := float64(info.Iterations); n > 0 {
+			info.LossMean /= n
+			info.MeanPosPairs /= n
+			info.MeanNegPairs /= n
+			info.MeanTriplets /= n
+		}
+		if bar != nil {
+			_ = bar.Exit()
+			fmt.Fprintln(t.Progress)
+		}
+	}
+	shape := append([]int{0}, t.Dataset.SampleShape()...)
+	var bufs [2][]float32
+	load := func(idx []int, slot int) batch {
+		b := batch{idx: idx, labels: make([]int, len(idx))}
+		all := t.Dataset.Labels()
+		for i, j := range idx {
+			if j < 0 || j >= len(all) {
+				b.err = fmt.Errorf("%s: sampled index %d outside the dataset of %d samples: %w", name, j, len(all), gometric.ErrIndex)
+				return b
+			}
+			b.labels[i] = all[j]
+		}
+		b.data, b.err = t.Dataset.Batch(idx, bufs[slot])
+		if b.err == nil {
+			bufs[slot] = b.data
+		}
+		return b
+	}
+	// The next batch is loaded while the current one trains.
+	idx, err := ld.next()
+	if err != nil {
+		finish()
+		return info, false, err
+	}
+	cur := load(idx, 0)
+	for it := 0; it < ipe; it++ {
+		if err := ctx.Err(); err != nil {
+			finish()
+			return info, false, err
+		}
+		itStart := time.Now()
+		if cur.err != nil {
+			finish()
+			return info, false, fmt.Errorf("%s: epoch %d, iteration %d: loading a batch: %w", name, epoch, it, cur.err)
+		}
+		var next chan batch
+		if it+1 < ipe {
+			idx, err := ld.next()
+			if err != nil {
+				finish()
+				return info, false, err
+			}
+			next = make(chan batch, 1)
+			slot := (it + 1) % 2
+			go func() { next <- load(idx, slot) }()
+		}
+		bsz := len(cur.idx)
+		res, mined, err := t.step(cur, shape, lp)
+		if next != nil {
+			cur = <-next
+		}
+		if err != nil {
+			finish()
+			return info, false, fmt.Errorf("%s: epoch %d, iteration %d: %w", name, epoch, it, err)
+		}
+		info.Iterations++
+		info.LossMean += res.Loss
+		info.LossLast = res.Loss
+		if res.Loss == 0 {
+			info.ZeroLossIterations++
+		}
+		info.MeanPosPairs += float64(mined.PosPairs)
+		info.MeanNegPairs += float64(mined.NegPairs)
+		info.MeanTriplets += float64(mined.Triplets)
+		if bar != nil {
+			bar.Describe(describe(epoch, res.Loss, t.Miner != nil, mined))
+			_ = bar.Add(1)
+		}
+		if t.EndOfIterationHook != nil {
+			ii := IterationInfo{
+				Epoch: epoch, Iteration: it, GlobalIteration: (epoch-1)*ipe + it,
+				Loss: res.Loss, Parts: res.Parts, Mined: mined, BatchSize: bsz,
+				Duration: time.Since(itStart),
+			}
+			if !t.EndOfIterationHook(t, ii) {
+				finish()
+				return info, false, nil
+			}
+		}
+	}
+	finish()
+	return info, true, nil
+}
+
+// describe is the progress bar's description.
+func describe(epoch int, loss float64, miner bool, c miners.Counts) string {
+	s := fmt.Sprintf("epoch %d loss=%.5f", epoch, loss)
+	switch {
+	case !miner:
+	case c.Triplets > 0 || (c.PosPairs == 0 && c.NegPairs == 0):
+		s += fmt.Sprintf(" triplets=%d", c.Triplets)
+	default:
+		s += fmt.Sprintf(" pos=%d neg=%d", c.PosPairs, c.NegPairs)
+	}
+	return s
+}
+
+// step runs one iteration on a loaded batch: PML's forward_and_backward
+// followed by step_optimizers.
+func (t *MetricLossOnly) step(b batch, shape []int, lp *learnable) (losses.Result, miners.Counts, error) {
+	var (
+		res   losses.Result
+		mined miners.Counts
+		e64   []float64
+		g32   []float32
+	)
+	n := len(b.idx)
+	shape[0] = n
+	x := models.Tensor{Shape: shape, Data: b.data}
+	lossFn := func(emb []float32, n, e int) (float32, []float32, error) {
+		if len(emb) != n*e {
+			return 0, nil, fmt.Errorf("%d embedding values for %d×%d: %w", len(emb), n, e, gometric.ErrShape)
+		}
+		e64 = slices.Grow(e64[:0], len(emb))[:len(emb)]
+		for i, v := range emb {
+			e64[i] = float64(v)
+		}
+		emat := mat.NewDense(n, e, e64)
+		var tup tuples.Tuples
+		if t.Miner != nil {
+			var err error
+			tup, err = t.Miner.Mine(miners.Input{Embeddings: emat, Labels: b.labels})
+			if err != nil {
+				return 0, nil, err
+			}
+			mined = miners.CountOf(tup)
+		}
+		var err error
+		res, err = t.Loss.Compute(losses.Batch{Embeddings: emat, Labels: b.labels, Tuples: tup})
+		if err != nil {
+			return 0, nil, err
+		}
+		if res.Grad == nil {
+			return 0, nil, fmt.Errorf("the loss %T returned no gradient (a reducers.DoNothing reducer cannot train): %w", t.Loss, gometric.ErrSetting)
+		}
+		if r, c := res.Grad.Dims(); r != n || c != e {
+			return 0, nil, fmt.Errorf("the loss %T returned a %d×%d gradient for %d×%d embeddings: %w", t.Loss, r, c, n, e, gometric.ErrShape)
+		}
+		if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
+			return 0, nil, fmt.Errorf("the loss is %v: %w", res.Loss, gometric.ErrNonFinite)
+		}
+		g32 = slices.Grow(g32[:0], n*e)[:n*e]
+		for i := 0; i < n; i++ {
+			row := res.Grad.RawRowView(i)
+			for j, v := range row {
+				g32[i*e+j] = float32(v)
+			}
+		}
+		return float32(res.Loss), g32, nil
+	}
+	if _, err := t.Encoder.TrainStep(x, lossFn); err != nil {
+		return res, mined, err
+	}
+	if lp != nil {
+		if err := lp.setGrads(&res); err != nil {
+			t.Encoder.ZeroGrad()
+			return res, mined, err
+		}
+	}
+	if err := t.Encoder.Step(t.Optimizer); err != nil {
+		return res, mined, err
+	}
+	if lp != nil {
+		if err := t.LossOptimizer.Step(lp.params); err != nil {
+			return res, mined, err
+		}
+	}
+	return res, mined, nil
+}
+
+// loader is PML's train dataloader: batches from the sampler, the last
+// incomplete one dropped, the sampler restarted when a pass runs out.
+type loader struct {
+	t       *MetricLossOnly
+	perPass int // batches in a pass
+	pass    uint64
+	batches [][]int
+	pos     int
+}
+
+func newLoader(t *MetricLossOnly) (*loader, error) {
+	ld := &loader{t: t}
+	switch {
+	case t.BatchSampler != nil:
+		ld.perPass = t.BatchSampler.NumBatches()
+		if ld.perPass == 0 {
+			// Let the sampler say what is wrong.
+			if _, err := t.BatchSampler.EpochBatches(rand.New(rand.NewPCG(t.Seed, seedStream))); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	case t.Sampler != nil:
+		n := t.Sampler.Len()
+		if n == 0 {
+			if _, err := t.Sampler.Epoch(rand.New(rand.NewPCG(t.Seed, seedStream))); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		ld.perPass = n / t.BatchSize
+	default:
+		ld.perPass = t.Dataset.Len() / t.BatchSize
+	}
+	if ld.perPass < 1 {
+		return nil, fmt.Errorf("%s: a pass over the sampler holds no complete batch of %d samples (the last incomplete batch is dropped, as PML's loader does): %w", name, t.BatchSize, gometric.ErrSetting)
+	}
+	return ld, nil
+}
+
+// seek positions the loader at global iteration g, as if g batches had
+// been drawn since the start of the first pass.
+func (ld *loader) seek(g uint64) error {
+	ld.pass = g / uint64(ld.perPass)
+	if err := ld.draw(); err != nil {
+		return err
+	}
+	ld.pos = int(g % uint64(ld.perPass))
+	if ld.pos > len(ld.batches) {
+		ld.pos = len(ld.batches)
+	}
+	return nil
+}
+
+// draw draws the batches of pass ld.pass and advances the pass counter.
+func (ld *loader) draw() error {
+	t := ld.t
+	rng := rand.New(rand.NewPCG(t.Seed, seedStream+ld.pass))
+	ld.pass++
+	ld.pos = 0
+	ld.batches = ld.batches[:0]
+	switch {
+	case t.BatchSampler != nil:
+		bs, err := t.BatchSampler.EpochBatches(rng)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		for _, b := range bs {
+			if len(b) > 0 { // an empty batch trains nothing
+				ld.batches = append(ld.batches, b)
+			}
+		}
+	default:
+		var idx []int
+		if t.Sampler != nil {
+			var err error
+			if idx, err = t.Sampler.Epoch(rng); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		} else {
+			idx = rng.Perm(t.Dataset.Len())
+		}
+		for i := 0; i+t.BatchSize <= len(idx); i += t.BatchSize {
+			ld.batches = append(ld.batches, idx[i:i+t.BatchSize])
+		}
+	}
+	if len(ld.batches) == 0 {
+		return fmt.Errorf("%s: the sampler yielded no complete batch: %w", name, gometric.ErrSetting)
+	}
+	return nil
+}
+
+// next returns the indices of the next batch.
+func (ld *loader) next() ([]int, error) {
+	if ld.pos >= len(ld.batches) {
+		if err := ld.draw(); err != nil {
+			return nil, err
+		}
+	}
+	b := ld.batches[ld.pos]
+	ld.pos++
+	return b, nil
+}
