@@ -145,7 +145,7 @@ func TestBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-loss", "nosuchloss"}, "valid names: angular, circle, contrastive"},
+		{[]string{"-loss", "nosuchloss"}, "valid names: angular, arcface, circle, contrastive"},
 		{[]string{"-miner", "nosuchminer"}, "valid names: angular, batcheasyhard"},
 		{[]string{"-loss", "fastap", "-miner", "batchhard", "-epochs", "0"}, ""},
 		{[]string{"-loss", "pnp"}, "use -miner none"},

@@ -20,6 +20,9 @@ import (
 // lossEntry describes a loss the examples can train with.
 type lossEntry struct {
 	make func() losses.Loss
+	// learnable builds a loss with parameters for numClasses classes and
+	// embeddings of size dim, drawing its initial parameters from rng.
+	learnable func(numClasses, dim int, rng *rand.Rand) (losses.Loss, error)
 	// tuples reports that the loss accepts mined tuples (a miner).
 	tuples bool
 }
@@ -30,31 +33,42 @@ type lossEntry struct {
 const DefaultTripletMargin = 0.1
 
 // lossTable holds every loss of package losses that trains on labels
-// alone and has no learnable parameter, by its lower-case Go name. Left
-// out: RankedList (its margin and Tn have no defaults in PML) and VICReg
-// (it takes two views, not labels).
+// alone, by its lower-case Go name; the losses with learnable parameters
+// are built for the data set's classes and the encoder's embedding size.
+// Left out: RankedList (its margin and Tn have no defaults in PML), VICReg
+// (it takes two views, not labels), Manifold (it takes meta-classes) and
+// the wrappers.
 var lossTable = map[string]lossEntry{
-	"angular":                       {func() losses.Loss { return losses.NewAngular() }, true},
-	"circle":                        {func() losses.Loss { return losses.NewCircle() }, true},
-	"contrastive":                   {func() losses.Loss { return losses.NewContrastive() }, true},
-	"dynamicsoftmargin":             {func() losses.Loss { return losses.NewDynamicSoftMargin() }, true},
-	"fastap":                        {func() losses.Loss { return losses.NewFastAP() }, true},
-	"generalizedliftedstructure":    {func() losses.Loss { return losses.NewGeneralizedLiftedStructure() }, true},
-	"histogram":                     {func() losses.Loss { return losses.NewHistogram() }, true},
-	"instance":                      {func() losses.Loss { return losses.NewInstance() }, false},
-	"intrapairvariance":             {func() losses.Loss { return losses.NewIntraPairVariance() }, true},
-	"liftedstructure":               {func() losses.Loss { return losses.NewLiftedStructure() }, true},
-	"multisimilarity":               {func() losses.Loss { return losses.NewMultiSimilarity() }, true},
-	"nca":                           {func() losses.Loss { return losses.NewNCA() }, true},
-	"npairs":                        {func() losses.Loss { return losses.NewNPairs() }, true},
-	"ntxent":                        {func() losses.Loss { return losses.NewNTXent() }, true},
-	"pnp":                           {func() losses.Loss { return losses.NewPNP() }, false},
-	"signaltonoiseratiocontrastive": {func() losses.Loss { return losses.NewSignalToNoiseRatioContrastive() }, true},
-	"supcon":                        {func() losses.Loss { return losses.NewSupCon() }, true},
-	"thresholdconsistentmargin":     {func() losses.Loss { return losses.NewThresholdConsistentMargin() }, true},
-	"triplet":                       {newTriplet, true},
-	"tripletmargin":                 {newTriplet, true},
-	"tupletmargin":                  {func() losses.Loss { return losses.NewTupletMargin() }, true},
+	"angular":                       {make: func() losses.Loss { return losses.NewAngular() }, tuples: true},
+	"circle":                        {make: func() losses.Loss { return losses.NewCircle() }, tuples: true},
+	"contrastive":                   {make: func() losses.Loss { return losses.NewContrastive() }, tuples: true},
+	"dynamicsoftmargin":             {make: func() losses.Loss { return losses.NewDynamicSoftMargin() }, tuples: true},
+	"fastap":                        {make: func() losses.Loss { return losses.NewFastAP() }, tuples: true},
+	"generalizedliftedstructure":    {make: func() losses.Loss { return losses.NewGeneralizedLiftedStructure() }, tuples: true},
+	"histogram":                     {make: func() losses.Loss { return losses.NewHistogram() }, tuples: true},
+	"instance":                      {make: func() losses.Loss { return losses.NewInstance() }, tuples: false},
+	"intrapairvariance":             {make: func() losses.Loss { return losses.NewIntraPairVariance() }, tuples: true},
+	"liftedstructure":               {make: func() losses.Loss { return losses.NewLiftedStructure() }, tuples: true},
+	"multisimilarity":               {make: func() losses.Loss { return losses.NewMultiSimilarity() }, tuples: true},
+	"nca":                           {make: func() losses.Loss { return losses.NewNCA() }, tuples: true},
+	"npairs":                        {make: func() losses.Loss { return losses.NewNPairs() }, tuples: true},
+	"ntxent":                        {make: func() losses.Loss { return losses.NewNTXent() }, tuples: true},
+	"pnp":                           {make: func() losses.Loss { return losses.NewPNP() }, tuples: false},
+	"signaltonoiseratiocontrastive": {make: func() losses.Loss { return losses.NewSignalToNoiseRatioContrastive() }, tuples: true},
+	"supcon":                        {make: func() losses.Loss { return losses.NewSupCon() }, tuples: true},
+	"thresholdconsistentmargin":     {make: func() losses.Loss { return losses.NewThresholdConsistentMargin() }, tuples: true},
+	"arcface":                       {learnable: func(c, d int, rng *rand.Rand) (losses.Loss, error) { return losses.NewArcFace(c, d, rng) }, tuples: true},
+	"cosface":                       {learnable: func(c, d int, rng *rand.Rand) (losses.Loss, error) { return losses.NewCosFace(c, d, rng) }, tuples: true},
+	"largemarginsoftmax":            {learnable: func(c, d int, rng *rand.Rand) (losses.Loss, error) { return losses.NewLargeMarginSoftmax(c, d, rng) }, tuples: true},
+	"normalizedsoftmax":             {learnable: func(c, d int, rng *rand.Rand) (losses.Loss, error) { return losses.NewNormalizedSoftmax(c, d, rng) }, tuples: true},
+	"proxyanchor":                   {learnable: func(c, d int, rng *rand.Rand) (losses.Loss, error) { return losses.NewProxyAnchor(c, d, rng) }, tuples: true},
+	"proxynca":                      {learnable: func(c, d int, rng *rand.Rand) (losses.Loss, error) { return losses.NewProxyNCA(c, d, rng) }, tuples: true},
+	"sphereface":                    {learnable: func(c, d int, rng *rand.Rand) (losses.Loss, error) { return losses.NewSphereFace(c, d, rng) }, tuples: true},
+	"softtriple":                    {learnable: func(c, d int, rng *rand.Rand) (losses.Loss, error) { return losses.NewSoftTriple(c, d, 10, rng) }, tuples: true},
+	"subcenterarcface":              {learnable: func(c, d int, rng *rand.Rand) (losses.Loss, error) { return losses.NewSubCenterArcFace(c, d, 3, rng) }, tuples: true},
+	"triplet":                       {make: newTriplet, tuples: true},
+	"tripletmargin":                 {make: newTriplet, tuples: true},
+	"tupletmargin":                  {make: func() losses.Loss { return losses.NewTupletMargin() }, tuples: true},
 }
 
 func newTriplet() losses.Loss {
@@ -69,13 +83,29 @@ func LossNames() []string { return sortedKeys(lossTable) }
 // NewLoss returns the loss of the given lower-case Go name, and whether it
 // accepts mined tuples. "triplet" is TripletMargin with the benchmark's
 // margin 0.1; every other name, "tripletmargin" included, gives the loss
-// with PML's defaults.
-func NewLoss(name string) (losses.Loss, bool, error) {
+// with PML's defaults. A loss with learnable parameters (arcface,
+// proxyanchor, ...) is built for numClasses classes and embeddings of size
+// dim, its parameters drawn from a generator seeded with seed.
+func NewLoss(name string, numClasses, dim int, seed uint64) (losses.Loss, bool, error) {
 	e, ok := lossTable[strings.ToLower(name)]
 	if !ok {
 		return nil, false, fmt.Errorf("unknown loss %q; valid names: %s: %w", name, strings.Join(LossNames(), ", "), gometric.ErrSetting)
 	}
+	if e.learnable != nil {
+		l, err := e.learnable(numClasses, dim, rand.New(rand.NewPCG(seed, 0x6c6f7373)))
+		return l, e.tuples, err
+	}
 	return e.make(), e.tuples, nil
+}
+
+// LossInfo reports whether the named loss accepts mined tuples and whether
+// it has learnable parameters.
+func LossInfo(name string) (tuples, learnable bool, err error) {
+	e, ok := lossTable[strings.ToLower(name)]
+	if !ok {
+		return false, false, fmt.Errorf("unknown loss %q; valid names: %s: %w", name, strings.Join(LossNames(), ", "), gometric.ErrSetting)
+	}
+	return e.tuples, e.learnable != nil, nil
 }
 
 // minerTable holds every miner of package miners that mines from labels,

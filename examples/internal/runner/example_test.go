@@ -9,7 +9,7 @@ import (
 // ExampleNewLoss builds the loss and miner of the quick-start's defaults.
 func ExampleNewLoss() {
 	o := runner.Defaults()
-	loss, takesTuples, err := runner.NewLoss(o.Loss)
+	loss, takesTuples, err := runner.NewLoss(o.Loss, 10, 8, 0)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -89,7 +89,7 @@ func (o *Options) Validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf(format+": %w", append(a, gometric.ErrSetting)...)
 	}
-	l, tuples, err := NewLoss(o.Loss)
+	tuples, learnable, err := LossInfo(o.Loss)
 	if err != nil {
 		return fmt.Errorf("-loss: %w", err)
 	}
@@ -100,7 +100,7 @@ func (o *Options) Validate() error {
 	if m != nil && !tuples {
 		return bad("-loss %s does not take mined tuples (as in PML); use -miner none", o.Loss)
 	}
-	if _, ok := l.(losses.Learnable); ok && !(o.LossLR > 0) {
+	if learnable && !(o.LossLR > 0) {
 		return bad("-loss-lr %v: want a positive learning rate", o.LossLR)
 	}
 	switch {
@@ -175,7 +175,11 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if err := os.MkdirAll(r.Out, 0o755); err != nil {
 		return nil, err
 	}
-	loss, _, err := NewLoss(r.Loss)
+	numClasses := 0
+	for _, c := range r.Train.Labels() {
+		numClasses = max(numClasses, c+1)
+	}
+	loss, _, err := NewLoss(r.Loss, numClasses, r.Encoder.EmbeddingSize(), r.Seed)
 	if err != nil {
 		return nil, err
 	}

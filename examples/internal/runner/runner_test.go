@@ -51,7 +51,7 @@ func blobs(t testing.TB, seed uint64, n, d, k int) *datasets.Features {
 func TestEveryLossTrains(t *testing.T) {
 	ds := blobs(t, 1, 64, 8, 4)
 	for _, name := range LossNames() {
-		_, tuples, err := NewLoss(name)
+		_, tuples, err := NewLoss(name, 10, 8, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func TestEveryLossTrains(t *testing.T) {
 		}
 		for _, mn := range minerNames {
 			t.Run(name+"/"+mn, func(t *testing.T) {
-				loss, _, _ := NewLoss(name)
+				loss, _, _ := NewLoss(name, 10, 8, 0)
 				miner, err := NewMiner(mn, 0)
 				if err != nil {
 					t.Fatal(err)
@@ -73,6 +73,9 @@ func TestEveryLossTrains(t *testing.T) {
 				opt, _ := models.NewOptimizer("adam", 1e-3)
 				tr := trainers.NewMetricLossOnly(enc, opt, 16, loss, ds)
 				tr.Miner = miner
+				if _, ok := loss.(losses.Learnable); ok {
+					tr.LossOptimizer, _ = models.NewOptimizer("adam", 1e-2)
+				}
 				tr.Sampler = &samplers.MPerClass{Labels: ds.Labels(), M: 4, BatchSize: 16, LengthBeforeNewIter: 64}
 				eps, err := tr.Train(context.Background(), 1, 1)
 				if err != nil {
@@ -99,7 +102,7 @@ func TestEveryMiner(t *testing.T) {
 }
 
 func TestUnknownNames(t *testing.T) {
-	_, _, err := NewLoss("arcfacex")
+	_, _, err := NewLoss("arcfacex", 10, 8, 0)
 	if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "tripletmargin") || !strings.Contains(err.Error(), "ntxent") {
 		t.Errorf("unknown loss: %v", err)
 	}
@@ -107,7 +110,7 @@ func TestUnknownNames(t *testing.T) {
 	if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "batchhard") {
 		t.Errorf("unknown miner: %v", err)
 	}
-	l, tuples, err := NewLoss("Triplet")
+	l, tuples, err := NewLoss("Triplet", 10, 8, 0)
 	if err != nil || !tuples {
 		t.Fatalf("triplet: %v %v", tuples, err)
 	}
@@ -161,7 +164,7 @@ func TestDefaultsAreTheProtocol(t *testing.T) {
 	if o.Loss != "triplet" || o.Miner != "multisimilarity" || o.M != 8 || o.Batch != 64 || o.LR != 1e-3 || o.Seed != 0 || o.Epochs != 1 || o.Iterations != 0 {
 		t.Errorf("defaults %+v", o)
 	}
-	l, _, _ := NewLoss(o.Loss)
+	l, _, _ := NewLoss(o.Loss, 10, 8, 0)
 	if tl, ok := l.(*losses.TripletMargin); !ok || tl.Margin != 0.1 {
 		t.Errorf("default loss %#v, want TripletMargin(margin 0.1)", l)
 	}
