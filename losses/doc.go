@@ -11,6 +11,17 @@
 // default for that class. New<Name> returns the loss with PML 2.8.1's
 // defaults.
 //
+// Losses with learnable parameters (ArcFace's W, ProxyAnchor's proxies,
+// SoftTriple's centres, Margin's beta, ...) implement Learnable: Params
+// returns them with PML's names and shapes, each call returns their
+// gradients in Result.ParamGrads, an optimizer updates Param.Value in place,
+// and SaveParams / LoadParams keep them between runs. WeightReg adds PML's
+// weight regularizer term ("weight_reg_loss").
+//
+// The wrappers CrossBatchMemory (a ring-buffer memory of past embeddings),
+// Multiple (PML's MultipleLosses) and SelfSupervised (PML's
+// SelfSupervisedLoss) compose other losses.
+//
 // Go names drop the Loss suffix: PML's TripletMarginLoss is
 // losses.TripletMargin.
 package losses
