@@ -82,31 +82,25 @@ func (l *TripletMargin) compute(in *input) (*term, error) {
 		ev := l.evaluator(in, m)
 		st := &streamTerm{
 			s: reducers.Stream{Name: "loss", Kind: reducers.Triplet, Len: count,
-				Each: func(yield func(v float64, anchor int) error) error {
+				Each: func(yield func(values []float64, anchor int) error) error {
+					buf := make([]float64, in.m)
 					return tuples.EachAnchor(in.labels, in.refLabels, in.refIsQuery, func(a int, pos, neg []int) error {
-						if ev.plain() {
-							// relu(s·(ap - an) + margin) with s = ±1.
-							row := ev.data[a*ev.stride:]
-							for _, p := range pos {
+						vals := buf[:len(neg)]
+						row := ev.data[a*ev.stride:]
+						for _, p := range pos {
+							if ev.plain() {
+								// relu(s·(ap - an) + margin) with s = ±1.
 								base := ev.sign*row[p] + ev.margin
-								for _, n := range neg {
-									v := base - ev.sign*row[n]
-									if v < 0 {
-										v = 0
-									}
-									if err := yield(v, a); err != nil {
-										return err
-									}
+								for j, n := range neg {
+									vals[j] = max(base-ev.sign*row[n], 0)
+								}
+							} else {
+								for j, n := range neg {
+									vals[j], _, _, _ = ev.eval(a, p, n)
 								}
 							}
-							return nil
-						}
-						for _, p := range pos {
-							for _, n := range neg {
-								v, _, _, _ := ev.eval(a, p, n)
-								if err := yield(v, a); err != nil {
-									return err
-								}
+							if err := yield(vals, a); err != nil {
+								return err
 							}
 						}
 						return nil

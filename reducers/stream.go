@@ -20,10 +20,11 @@ type Stream struct {
 	HasDivisor bool
 	// Len is the number of values Each yields.
 	Len int
-	// Each calls yield for every value in order, with the value and its
-	// first index (the element, or the anchor of a pair or triplet). It
-	// returns yield's first error.
-	Each func(yield func(v float64, anchor int) error) error
+	// Each calls yield with the values in order, in runs that share their
+	// first index (the element, or the anchor of a pair or triplet): each
+	// call passes a run of values and that index. yield must not retain
+	// the slice. Each returns yield's first error.
+	Each func(yield func(values []float64, anchor int) error) error
 }
 
 // Streamer is implemented by reducers whose gradient for a value depends
@@ -68,14 +69,16 @@ func streamStats(component string, s Stream, keep func(v float64) bool) (n int, 
 		return 0, 0, nil
 	}
 	i := 0
-	err = s.Each(func(v float64, _ int) error {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return check.Errorf(component, gometric.ErrNonFinite, "sub-loss %q value %d is %v", s.Name, i, v)
-		}
-		i++
-		if keep == nil || keep(v) {
-			n++
-			sum += v
+	err = s.Each(func(vals []float64, _ int) error {
+		for _, v := range vals {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return check.Errorf(component, gometric.ErrNonFinite, "sub-loss %q value %d is %v", s.Name, i, v)
+			}
+			i++
+			if keep == nil || keep(v) {
+				n++
+				sum += v
+			}
 		}
 		return nil
 	})
@@ -170,7 +173,7 @@ func (c *ClassWeighted) ReduceStream(s Stream, b Batch) (float64, func(float64, 
 		return 0, nil, err
 	}
 	var sum float64
-	err := s.Each(func(v float64, a int) error {
+	err := s.Each(func(vals []float64, a int) error {
 		if a < 0 || a >= b.N {
 			return check.Errorf(component, gometric.ErrIndex, "sub-loss %q anchor %d is outside [0, %d)", s.Name, a, b.N)
 		}
@@ -178,7 +181,9 @@ func (c *ClassWeighted) ReduceStream(s Stream, b Batch) (float64, func(float64, 
 		if lab < 0 || lab >= len(c.Weights) {
 			return check.Errorf(component, gometric.ErrIndex, "label %d of batch element %d is outside the %d class weights", lab, a, len(c.Weights))
 		}
-		sum += v * c.Weights[lab]
+		for _, v := range vals {
+			sum += v * c.Weights[lab]
+		}
 		return nil
 	})
 	if err != nil {

@@ -55,9 +55,9 @@ func TestReduceStreamMatchesReduce(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := reducers.Stream{Name: "loss", Kind: kind, Divisor: 7, HasDivisor: true, Len: size,
-					Each: func(yield func(float64, int) error) error {
-						for i, v := range vals {
-							if err := yield(v, idx[0][i]); err != nil {
+					Each: func(yield func([]float64, int) error) error {
+						for i := range vals {
+							if err := yield(vals[i:i+1], idx[0][i]); err != nil {
 								return err
 							}
 						}
@@ -83,14 +83,9 @@ func TestReduceStreamMatchesReduce(t *testing.T) {
 }
 
 func TestReduceStreamFallbackAndErrors(t *testing.T) {
-	each := func(vals ...float64) func(func(float64, int) error) error {
-		return func(yield func(float64, int) error) error {
-			for _, v := range vals {
-				if err := yield(v, 0); err != nil {
-					return err
-				}
-			}
-			return nil
+	each := func(vals ...float64) func(func([]float64, int) error) error {
+		return func(yield func([]float64, int) error) error {
+			return yield(vals, 0)
 		}
 	}
 	b := reducers.Batch{N: 1, Labels: []int{0}}
