@@ -60,8 +60,9 @@ func ReduceStream(r Reducer, s Stream, b Batch) (value float64, grad func(v floa
 }
 
 // streamStats is one pass over a stream: the count and sum of the values
-// that keep(v) accepts, with a check that every value is finite.
-func streamStats(component string, s Stream, keep func(v float64) bool) (n int, sum float64, err error) {
+// strictly between low and high (±Inf: no bound), with a check that every
+// value is finite.
+func streamStats(component string, s Stream, low, high float64) (n int, sum float64, err error) {
 	if s.Kind == AlreadyReduced || validKind(component, s.Kind) != nil {
 		return 0, 0, check.Settingf(component, "cannot stream a %v sub-loss", s.Kind)
 	}
@@ -70,16 +71,16 @@ func streamStats(component string, s Stream, keep func(v float64) bool) (n int, 
 	}
 	i := 0
 	err = s.Each(func(vals []float64, _ int) error {
-		for _, v := range vals {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return check.Errorf(component, gometric.ErrNonFinite, "sub-loss %q value %d is %v", s.Name, i, v)
+		for k, v := range vals {
+			if v != v || v > math.MaxFloat64 || v < -math.MaxFloat64 {
+				return check.Errorf(component, gometric.ErrNonFinite, "sub-loss %q value %d is %v", s.Name, i+k, v)
 			}
-			i++
-			if keep == nil || keep(v) {
+			if v > low && v < high {
 				n++
 				sum += v
 			}
 		}
+		i += len(vals)
 		return nil
 	})
 	if err == nil && i != s.Len {
@@ -92,7 +93,7 @@ func constGrad(w float64) func(float64, int) float64 { return func(float64, int)
 
 // ReduceStream implements Streamer.
 func (*Mean) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) float64, error) {
-	n, sum, err := streamStats("reducers.Mean", s, nil)
+	n, sum, err := streamStats("reducers.Mean", s, math.Inf(-1), math.Inf(1))
 	if err != nil || n == 0 {
 		return 0, constGrad(0), err
 	}
@@ -101,7 +102,7 @@ func (*Mean) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) float6
 
 // ReduceStream implements Streamer.
 func (*Sum) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) float64, error) {
-	_, sum, err := streamStats("reducers.Sum", s, nil)
+	_, sum, err := streamStats("reducers.Sum", s, math.Inf(-1), math.Inf(1))
 	return sum, constGrad(1), err
 }
 
@@ -126,7 +127,7 @@ func thresholdStream(component string, low, high float64, s Stream) (float64, fu
 		return 0, nil, check.Settingf(component, "neither low nor high is set (low = -Inf, high = +Inf)")
 	}
 	keep := func(v float64) bool { return v > low && v < high }
-	n, sum, err := streamStats(component, s, keep)
+	n, sum, err := streamStats(component, s, low, high)
 	if err != nil || n == 0 {
 		return 0, constGrad(0), err
 	}
@@ -150,7 +151,7 @@ func (*Divisor) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) flo
 	case d < 0:
 		return 0, nil, check.Settingf(component, "sub-loss %q has negative divisor %v", s.Name, d)
 	}
-	_, sum, err := streamStats(component, s, nil)
+	_, sum, err := streamStats(component, s, math.Inf(-1), math.Inf(1))
 	if err != nil || s.Divisor == 0 {
 		return 0, constGrad(0), err
 	}
@@ -166,7 +167,7 @@ func (c *ClassWeighted) ReduceStream(s Stream, b Batch) (float64, func(float64, 
 	if err := check.Floats(component, "weights", c.Weights); err != nil {
 		return 0, nil, err
 	}
-	if _, _, err := streamStats(component, s, nil); err != nil || s.Len == 0 {
+	if _, _, err := streamStats(component, s, math.Inf(-1), math.Inf(1)); err != nil || s.Len == 0 {
 		return 0, constGrad(0), err
 	}
 	if err := check.Labels(component, "labels", b.Labels, b.N); err != nil {
