@@ -65,54 +65,20 @@ func init() {
 		}
 		return l, setBase(a, &l.Base)
 	})
-	registerLoss("ArcFaceLoss", func(a Args) (losses.Loss, error) {
-		const class = "ArcFaceLoss"
-		if err := known(a, class, append([]string{"num_classes", "embedding_size", "margin", "scale"}, weightRegArgs...)...); err != nil {
-			return nil, err
-		}
-		s, err := sizes(a, class, "num_classes", "embedding_size")
+	registerLoss("ArcFaceLoss", marginScaleBuilder("ArcFaceLoss", func(c, d int) (losses.Loss, marginScaleFields, error) {
+		l, err := losses.NewArcFace(c, d, nil)
 		if err != nil {
-			return nil, err
+			return nil, marginScaleFields{}, err
 		}
-		l, err := losses.NewArcFace(s[0], s[1], nil)
+		return l, marginScaleFields{&l.Margin, &l.Scale, &l.WeightReg, &l.Base}, nil
+	}))
+	registerLoss("CosFaceLoss", marginScaleBuilder("CosFaceLoss", func(c, d int) (losses.Loss, marginScaleFields, error) {
+		l, err := losses.NewCosFace(c, d, nil)
 		if err != nil {
-			return nil, err
+			return nil, marginScaleFields{}, err
 		}
-		if l.Margin, err = a.Float("margin", l.Margin); err != nil {
-			return nil, err
-		}
-		if l.Scale, err = a.Float("scale", l.Scale); err != nil {
-			return nil, err
-		}
-		if err := setWeightReg(a, class, &l.WeightReg); err != nil {
-			return nil, err
-		}
-		return l, setBase(a, &l.Base)
-	})
-	registerLoss("CosFaceLoss", func(a Args) (losses.Loss, error) {
-		const class = "CosFaceLoss"
-		if err := known(a, class, append([]string{"num_classes", "embedding_size", "margin", "scale"}, weightRegArgs...)...); err != nil {
-			return nil, err
-		}
-		s, err := sizes(a, class, "num_classes", "embedding_size")
-		if err != nil {
-			return nil, err
-		}
-		l, err := losses.NewCosFace(s[0], s[1], nil)
-		if err != nil {
-			return nil, err
-		}
-		if l.Margin, err = a.Float("margin", l.Margin); err != nil {
-			return nil, err
-		}
-		if l.Scale, err = a.Float("scale", l.Scale); err != nil {
-			return nil, err
-		}
-		if err := setWeightReg(a, class, &l.WeightReg); err != nil {
-			return nil, err
-		}
-		return l, setBase(a, &l.Base)
-	})
+		return l, marginScaleFields{&l.Margin, &l.Scale, &l.WeightReg, &l.Base}, nil
+	}))
 	registerLoss("NormalizedSoftmaxLoss", func(a Args) (losses.Loss, error) {
 		const class = "NormalizedSoftmaxLoss"
 		if err := known(a, class, append([]string{"num_classes", "embedding_size", "temperature"}, weightRegArgs...)...); err != nil {
@@ -164,4 +130,40 @@ func init() {
 		}
 		return l, nil
 	})
+}
+
+// marginScaleFields points at the settings a case may change in a loss
+// with float Margin and Scale fields: ArcFace and CosFace.
+type marginScaleFields struct {
+	margin, scale *float64
+	wr            *losses.WeightReg
+	base          *losses.Base
+}
+
+// marginScaleBuilder builds ArcFaceLoss / CosFaceLoss from num_classes,
+// embedding_size, margin, scale and the regularizer arguments.
+func marginScaleBuilder(class string, newLoss func(c, d int) (losses.Loss, marginScaleFields, error)) func(Args) (losses.Loss, error) {
+	return func(a Args) (losses.Loss, error) {
+		if err := known(a, class, append([]string{"num_classes", "embedding_size", "margin", "scale"}, weightRegArgs...)...); err != nil {
+			return nil, err
+		}
+		s, err := sizes(a, class, "num_classes", "embedding_size")
+		if err != nil {
+			return nil, err
+		}
+		l, f, err := newLoss(s[0], s[1])
+		if err != nil {
+			return nil, err
+		}
+		if *f.margin, err = a.Float("margin", *f.margin); err != nil {
+			return nil, err
+		}
+		if *f.scale, err = a.Float("scale", *f.scale); err != nil {
+			return nil, err
+		}
+		if err := setWeightReg(a, class, f.wr); err != nil {
+			return nil, err
+		}
+		return l, setBase(a, f.base)
+	}
 }
