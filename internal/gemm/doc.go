@@ -6,45 +6,52 @@
 // BLAS, gonum's BLAS with Dgemm and Sgemm swapped in, for blas64.Use,
 // blas32.Use or Gorgonia's gorgonia.Use.
 //
-// # Two paths
+// # Three paths
 //
-// The SIMD path is compiled only with GOEXPERIMENT=simd on amd64 (files
-// under the goexperiment.simd build tag, using Go 1.26's experimental
-// simd/archsimd package) and used when the CPU reports AVX2 and FMA
-// (Impl reports which path is active):
+// All three run one blocked driver in the GotoBLAS/BLIS style. For each
+// block of kc = 256 of the inner dimension, op(A) is packed once into
+// micro-panels of mr rows; tasks (a block of columns × a run of rows) each
+// pack a kc×nc block of op(B), sized for L2, into micro-panels of nr
+// columns and sweep it row of tiles by row of tiles with a micro-kernel
+// that keeps an mr×nr tile of accumulators in registers. Impl reports
+// which path is active.
+//
+// The assembly path is the default build on amd64 when the CPU reports
+// AVX2 and FMA (asm_amd64.s; leave it out with -tags purego). Its kernels
+// hold a 6×8 float64 or 6×16 float32 tile in twelve YMM registers, as
+// BLIS's Haswell kernels do, and update them with fused multiply-adds. On
+// the development machine (2 cores of an AMD EPYC Zen 3, AVX2, no
+// AVX-512, shared with other jobs) Dgemm reached 35–62 GFLOP/s and Sgemm
+// 55–112 on both cores (bench_test.go), against gonum's 6–8 and 12–13.
+//
+// The SIMD path replaces it when built with GOEXPERIMENT=simd (files under
+// the goexperiment.simd build tag, using Go 1.26's experimental
+// simd/archsimd package):
 //
 //	GOEXPERIMENT=simd go build ./...
 //	GOEXPERIMENT=simd go test ./internal/gemm
 //
-// It is a blocked GEMM in the GotoBLAS/BLIS style. For each block of
-// kc = 256 of the inner dimension, op(A) is packed once into micro-panels
-// of 4 rows; tasks (a block of columns × a run of rows) each pack a kc×nc
-// block of op(B), sized for L2, into micro-panels of 8 (float64) or 16
-// (float32) columns and sweep it row of tiles by row of tiles. The
-// micro-kernel keeps a 4×8 tile of Float64x4 or a 4×16 tile of Float32x8
-// accumulators in registers and updates them with fused multiply-adds.
-// Larger tiles were slower: the compiler emits the 213 form of FMA, which
-// costs a register copy per product, and spills beyond 8 accumulators.
-// On the development machine (2 cores of an AMD EPYC Zen 3, AVX2, no
-// AVX-512, shared with other jobs) it reached, per core, about 20–38
-// GFLOP/s in float64 and 35–70 in float32, against gonum's 5–12 and 8–19
-// (bench_test.go).
+// Its compiled kernels keep a 4×8 tile of Float64x4 or a 4×16 tile of
+// Float32x8: larger tiles were slower, since the compiler emits the 213
+// form of FMA, which costs a register copy per product, and spills beyond
+// 8 accumulators. Both fast paths compute every entry as the same chain of
+// fused multiply-adds in order of the inner index, so they give the same
+// bits.
 //
-// The portable path is the default build, and the SIMD build's fallback on
-// a CPU without AVX2 and FMA. It runs the same blocked driver with a
-// pure-Go 2×4 scalar micro-kernel (larger scalar tiles spill), but gonum's
-// SSE2 assembly kernels measured as fast or faster at every size tried
-// (about 5–11 against 5–12 GFLOP/s in float64, 2–10 against 8–19 in
-// float32), so on this path Dgemm and Sgemm delegate to
-// gonum.org/v1/gonum/blas/gonum. Dsyrk and Ssyrk use the pure-Go kernel
-// there: computing half of the tiles beats gonum's full product.
+// The portable path serves other architectures, CPUs without AVX2 and
+// FMA, and -tags purego. It runs the driver with a pure-Go 2×4 scalar
+// micro-kernel (larger scalar tiles spill), but gonum's SSE2 assembly
+// measured as fast or faster at every size tried, so on this path Dgemm
+// and Sgemm delegate to gonum.org/v1/gonum/blas/gonum. Dsyrk and Ssyrk use
+// the pure-Go kernel there: computing half of the tiles beats gonum's full
+// product.
 //
 // # Numbers
 //
 // Each entry of C is one dot product summed in order of the inner index
 // within each kc block, the blocks added to C in order; alpha·(block sum)
 // and beta·C are rounded separately and added (no FMA there), so a full
-// tile and an edge tile give the same bits. The SIMD and portable paths
+// tile and an edge tile give the same bits. The fast and portable paths
 // round differently (FMA against a separate multiply and add, gonum's own
 // order), so their results differ in the last bits. Neither depends on
 // GOMAXPROCS: C is split into blocks that one goroutine each computes whole

@@ -88,11 +88,12 @@ func syrk[T float](kn *kernel[T], fn string, n, k int, alpha T, a []T, lda int, 
 	}
 }
 
-// Impl names the code that Dgemm and Sgemm use on this build and CPU:
-// "archsimd-avx2-fma" for the SIMD path, "portable" otherwise.
+// Impl names the code that Dgemm and Sgemm use on this build and CPU: the
+// micro-kernel of the fast path ("asm-avx2fma-6x8" in the default build
+// on amd64, "avx2fma-4x8" with GOEXPERIMENT=simd), or "portable".
 func Impl() string {
 	if fast64 != nil {
-		return "archsimd-avx2-fma"
+		return fast64.name
 	}
 	return "portable"
 }

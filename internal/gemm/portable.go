@@ -56,3 +56,10 @@ func trans(t bool) blas.Transpose {
 	}
 	return blas.NoTrans
 }
+
+// putTile returns a put for a full mr×nr tile: update over the whole tile.
+func putTile[T float](mr, nr int) func(t, c []T, ldc int, alpha, beta T, mode int) {
+	return func(t, c []T, ldc int, alpha, beta T, mode int) {
+		update(t, nr, c, ldc, mr, nr, alpha, beta, mode)
+	}
+}

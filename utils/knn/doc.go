@@ -8,9 +8,10 @@
 // IndexFlatL2 and IndexFlatIP: squared L2 distances computed as
 // ‖q‖² + ‖r‖² − 2q·r from the float32 GEMM of internal/gemm, as FAISS does,
 // or inner products. Its results do not depend on the number of threads,
-// and ties go to the smaller reference index. Build with
-// GOEXPERIMENT=simd to use the AVX2/FMA GEMM kernel and vector heap scans;
-// the default build is portable Go.
+// and ties go to the smaller reference index. On amd64 with AVX2 and FMA
+// the GEMM runs internal/gemm's assembly kernels; build with
+// GOEXPERIMENT=simd to use its archsimd kernels and vector heap scans
+// instead.
 //
 // KMeans is a pure-Go k-means (k-means++ seeding, Lloyd iterations,
 // deterministic for a seed) in place of faiss.Kmeans; it cannot reproduce

@@ -49,16 +49,18 @@ const maxSqNorm = math.MaxFloat32 / 8
 // by distance ascending (L2) or inner product descending (InnerProduct),
 // then by reference index ascending.
 //
-// How a distance is rounded depends on the GEMM. With GOEXPERIMENT=simd
-// (AVX2/FMA) each product q·r depends only on q and r, so identical
-// references always tie exactly and a query gets the same bits in any
-// batch. In the default build internal/gemm delegates to gonum's Sgemm,
-// whose assembly dot product starts at the first 16-byte-aligned element
-// of the reference row and sums long rows in chunks of 64 only when the
-// GEMM is large enough to run in parallel: there the product can differ in
-// the last bit with the reference's memory alignment and with the size of
-// the query batch and reference tile, so identical references need not tie
-// exactly (FAISS's products likewise depend on its BLAS's blocking).
+// How a distance is rounded depends on the GEMM (gemm.Impl). With its
+// AVX2/FMA kernels (the default build on amd64, and GOEXPERIMENT=simd)
+// each product q·r depends only on q and r, so identical references always
+// tie exactly and a query gets the same bits in any batch. On the portable
+// path (another architecture, an older CPU, -tags purego) internal/gemm
+// delegates to gonum's Sgemm, whose assembly dot product starts at the
+// first 16-byte-aligned element of the reference row and sums long rows in
+// chunks of 64 only when the GEMM is large enough to run in parallel:
+// there the product can differ in the last bit with the reference's memory
+// alignment and with the size of the query batch and reference tile, so
+// identical references need not tie exactly (FAISS's products likewise
+// depend on its BLAS's blocking).
 //
 // Search may be called from several goroutines at once; Add must not run
 // concurrently with Search or Add.

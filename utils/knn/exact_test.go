@@ -240,11 +240,11 @@ func TestExactTies(t *testing.T) {
 
 // TestExactDuplicatesTie checks that identical references with arbitrary
 // values tie exactly, wherever they sit (different tiles, different memory
-// alignments), so the smaller index comes first. Only the SIMD GEMM
-// promises that (see Exact).
+// alignments), so the smaller index comes first. Only the AVX2/FMA GEMM
+// kernels promise that (see Exact).
 func TestExactDuplicatesTie(t *testing.T) {
 	if gemm.Impl() == "portable" {
-		t.Skip("gonum's Sgemm rounds a product by the alignment of its row (see Exact); run with GOEXPERIMENT=simd")
+		t.Skip("gonum's Sgemm rounds a product by the alignment of its row (see Exact); run without -tags purego on an AVX2/FMA CPU")
 	}
 	rng := rand.New(rand.NewPCG(13, 14))
 	const dim = 37
@@ -276,7 +276,7 @@ func TestExactDuplicatesTie(t *testing.T) {
 }
 
 // TestExactDeterminism checks that results are the same bits with 1 and 2
-// threads, and with the SIMD GEMM with any tiling.
+// threads, and with the AVX2/FMA GEMM with any tiling.
 func TestExactDeterminism(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	query, ref := randMatrix(1030, 6, rng), randMatrix(1100, 6, rng) // 3 query blocks, 2 tiles
@@ -292,8 +292,8 @@ func TestExactDeterminism(t *testing.T) {
 			results = append(results, res)
 		}
 		if gemm.Impl() != "portable" {
-			// Only the SIMD GEMM rounds a product independently of the
-			// shape of the call (see Exact).
+			// Only the AVX2/FMA GEMM kernels round a product
+			// independently of the shape of the call (see Exact).
 			withTiles(50, 300, func() {
 				res, err := Search(query, ref, 5, metric)
 				if err != nil {

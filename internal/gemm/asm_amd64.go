@@ -1,0 +1,54 @@
+//go:build !purego && !goexperiment.simd
+
+package gemm
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The assembly kernels of the default build on amd64 (asm_amd64.s): the
+// same blocked driver as the other paths with a 6×8 float64 or 6×16
+// float32 tile of fused multiply-add accumulators held in the 12 spare
+// YMM registers — the register blocking of BLIS's Haswell kernels, which
+// hand-written assembly can use fully (the archsimd build's compiled
+// kernels spill past 8 accumulators). Each entry of a tile is the FMA
+// chain over the packed panels in order of l, as in the archsimd kernels,
+// so both builds give the same bits. Build with -tags purego to leave
+// them out.
+var (
+	asm64 = kernel[float64]{name: "asm-avx2fma-6x8", mr: 6, nr: 8, kc: 256, nc: 128, dot: dotD6x8, put: putTile[float64](6, 8)}
+	asm32 = kernel[float32]{name: "asm-avx2fma-6x16", mr: 6, nr: 16, kc: 256, nc: 256, dot: dotS6x16, put: putTile[float32](6, 16)}
+)
+
+func init() {
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		fast64, fast32 = &asm64, &asm32
+	}
+}
+
+// kernD6x8 is dotD6x8 without bounds checks: the 6×8 product of the
+// packed panels at a (kc×6) and b (kc×8), times *alpha unless alpha is
+// nil, stored to the 6 rows of c, ldc elements apart.
+//
+//go:noescape
+func kernD6x8(kc int, a, b, c *float64, ldc int, alpha *float64)
+
+// kernS6x16 is kernD6x8 for float32 with a 6×16 tile.
+//
+//go:noescape
+func kernS6x16(kc int, a, b, c *float32, ldc int, alpha *float32)
+
+// dotD6x8 checks that the panels and the rows of c are in bounds, then
+// runs the assembly kernel.
+func dotD6x8(kc int, a, b, c []float64, ldc int, alpha *float64) {
+	a, b, c = a[:6*kc], b[:8*kc], c[:5*ldc+8]
+	kernD6x8(kc, unsafe.SliceData(a), unsafe.SliceData(b), &c[0], ldc, alpha)
+}
+
+// dotS6x16 is dotD6x8 for float32.
+func dotS6x16(kc int, a, b, c []float32, ldc int, alpha *float32) {
+	a, b, c = a[:6*kc], b[:16*kc], c[:5*ldc+16]
+	kernS6x16(kc, unsafe.SliceData(a), unsafe.SliceData(b), &c[0], ldc, alpha)
+}
