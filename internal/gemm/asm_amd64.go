@@ -2,11 +2,7 @@
 
 package gemm
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/cpu"
-)
+import "golang.org/x/sys/cpu"
 
 // The assembly kernels of the default build on amd64 (asm_amd64.s): the
 // same blocked driver as the other paths with a 6×8 float64 or 6×16
@@ -29,26 +25,37 @@ func init() {
 }
 
 // kernD6x8 is dotD6x8 without bounds checks: the 6×8 product of the
-// packed panels at a (kc×6) and b (kc×8), times *alpha unless alpha is
-// nil, stored to the 6 rows of c, ldc elements apart.
+// panels at a (kc steps of 6 values, sa elements apart) and b (kc steps of
+// 8, sb apart), times *alpha unless alpha is nil, stored to the 6 rows of
+// c, ldc elements apart.
 //
 //go:noescape
-func kernD6x8(kc int, a, b, c *float64, ldc int, alpha *float64)
+func kernD6x8(kc int, a *float64, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
 
 // kernS6x16 is kernD6x8 for float32 with a 6×16 tile.
 //
 //go:noescape
-func kernS6x16(kc int, a, b, c *float32, ldc int, alpha *float32)
+func kernS6x16(kc int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
 
 // dotD6x8 checks that the panels and the rows of c are in bounds, then
 // runs the assembly kernel.
-func dotD6x8(kc int, a, b, c []float64, ldc int, alpha *float64) {
-	a, b, c = a[:6*kc], b[:8*kc], c[:5*ldc+8]
-	kernD6x8(kc, unsafe.SliceData(a), unsafe.SliceData(b), &c[0], ldc, alpha)
+func dotD6x8(kc int, a []float64, sa int, b []float64, sb int, c []float64, ldc int, alpha *float64) {
+	if kc <= 0 {
+		kc, a, b = 0, a[:1], b[:1] // the kernel reads nothing
+	} else {
+		a, b = a[:(kc-1)*sa+6], b[:(kc-1)*sb+8]
+	}
+	c = c[:5*ldc+8]
+	kernD6x8(kc, &a[0], sa, &b[0], sb, &c[0], ldc, alpha)
 }
 
 // dotS6x16 is dotD6x8 for float32.
-func dotS6x16(kc int, a, b, c []float32, ldc int, alpha *float32) {
-	a, b, c = a[:6*kc], b[:16*kc], c[:5*ldc+16]
-	kernS6x16(kc, unsafe.SliceData(a), unsafe.SliceData(b), &c[0], ldc, alpha)
+func dotS6x16(kc int, a []float32, sa int, b []float32, sb int, c []float32, ldc int, alpha *float32) {
+	if kc <= 0 {
+		kc, a, b = 0, a[:1], b[:1]
+	} else {
+		a, b = a[:(kc-1)*sa+6], b[:(kc-1)*sb+16]
+	}
+	c = c[:5*ldc+16]
+	kernS6x16(kc, &a[0], sa, &b[0], sb, &c[0], ldc, alpha)
 }

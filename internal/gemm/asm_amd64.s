@@ -2,18 +2,23 @@
 
 #include "textflag.h"
 
-// func kernD6x8(kc int, a, b, c *float64, ldc int, alpha *float64)
+// func kernD6x8(kc int, a *float64, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
 //
 // Y0, Y1: a row of the B panel; Y2, Y3: broadcast A values; Y4–Y15: the
-// 6×8 tile, two registers per row. Requires AVX2 and FMA.
-TEXT ·kernD6x8(SB), NOSPLIT, $0-48
+// 6×8 tile, two registers per row. SI and DI step by sa and sb elements
+// (R10, R11 in bytes). Requires AVX2 and FMA.
+TEXT ·kernD6x8(SB), NOSPLIT, $0-64
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	MOVQ alpha+40(FP), R9
+	MOVQ sa+16(FP), R10
+	MOVQ b+24(FP), DI
+	MOVQ sb+32(FP), R11
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
+	MOVQ alpha+56(FP), R9
 	SHLQ $3, R8
+	SHLQ $3, R10
+	SHLQ $3, R11
 	VXORPD Y4, Y4, Y4
 	VXORPD Y5, Y5, Y5
 	VXORPD Y6, Y6, Y6
@@ -50,8 +55,8 @@ dloop:
 	VFMADD231PD  Y1, Y2, Y13
 	VFMADD231PD  Y0, Y3, Y14
 	VFMADD231PD  Y1, Y3, Y15
-	ADDQ         $48, SI
-	ADDQ         $64, DI
+	ADDQ         R10, SI
+	ADDQ         R11, DI
 	DECQ         CX
 	JNZ          dloop
 
@@ -93,15 +98,19 @@ dnoscale:
 	VZEROUPPER
 	RET
 
-// func kernS6x16(kc int, a, b, c *float32, ldc int, alpha *float32)
-TEXT ·kernS6x16(SB), NOSPLIT, $0-48
+// func kernS6x16(kc int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
+TEXT ·kernS6x16(SB), NOSPLIT, $0-64
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	MOVQ alpha+40(FP), R9
+	MOVQ sa+16(FP), R10
+	MOVQ b+24(FP), DI
+	MOVQ sb+32(FP), R11
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
+	MOVQ alpha+56(FP), R9
 	SHLQ $2, R8
+	SHLQ $2, R10
+	SHLQ $2, R11
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -138,8 +147,8 @@ sloop:
 	VFMADD231PS  Y1, Y2, Y13
 	VFMADD231PS  Y0, Y3, Y14
 	VFMADD231PS  Y1, Y3, Y15
-	ADDQ         $24, SI
-	ADDQ         $64, DI
+	ADDQ         R10, SI
+	ADDQ         R11, DI
 	DECQ         CX
 	JNZ          sloop
 

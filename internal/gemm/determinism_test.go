@@ -14,6 +14,8 @@ import (
 // blocks.
 func TestGOMAXPROCSBitIdentical(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	defer func(old int) { parallelMin = old }(parallelMin)
+	parallelMin = 1 << 15 // small problems, run in parallel
 	dims := [][3]int{{160, 150, 96}, {70, 60, 300}, {20, 150, 520}, {300, 9, 90}}
 	if raceEnabled {
 		// Still above parallelMin, with several tasks and kc blocks.

@@ -56,7 +56,7 @@
 // order), so their results differ in the last bits. Neither depends on
 // GOMAXPROCS: C is split into blocks that one goroutine each computes whole
 // in an order fixed by the problem, so a result is bit-identical whatever
-// the number of goroutines. Problems under 2^17 multiply-adds run on the
+// the number of goroutines. Problems under 2^22 multiply-adds run on the
 // calling goroutine. The extra memory is the packed copy of A (at most
 // 2^20 elements, rows being taken in chunks) and a kc×nc block per worker.
 //

@@ -27,12 +27,14 @@ type kernel[T float] struct {
 	mr, nr int // the tile the micro-kernel computes
 	kc     int // depth of a block of k: fixed, it decides the rounding
 	nc     int // most columns of B per task: a kc×nc packed block fits L2
-	// dot writes the mr×nr product of the packed panels a (kc×mr) and b
-	// (kc×nr), times *alpha unless alpha is nil, to the rows of c (stride
-	// ldc): modeSet for a full tile, without a round trip through a tile
-	// buffer. alpha is a pointer so that the kernel reads it after its
-	// loop instead of holding a register through it.
-	dot func(kc int, a, b, c []T, ldc int, alpha *T)
+	// dot writes the mr×nr product of the panels a and b, times *alpha
+	// unless alpha is nil, to the rows of c (stride ldc): modeSet for a
+	// full tile, without a round trip through a tile buffer. Step l of the
+	// panels is a[l·sa:][:mr] and b[l·sb:][:nr]: sa = mr and sb = nr for
+	// packed panels, the matrix's stride for panels read in place. alpha
+	// is a pointer so that the kernel reads it after its loop instead of
+	// holding a register through it.
+	dot func(kc int, a []T, sa int, b []T, sb int, c []T, ldc int, alpha *T)
 	// put combines a full tile t with the mr×nr block of C at c (stride
 	// ldc) as mode says, with the arithmetic of update.
 	put  func(t, c []T, ldc int, alpha, beta T, mode int)
@@ -46,8 +48,11 @@ type workspace[T float] struct {
 }
 
 // parallelMin is the number of multiply-adds (m·n·k) below which a GEMM
-// runs on the calling goroutine only.
-const parallelMin = 1 << 17
+// runs on the calling goroutine only. Below about 4M (a 256×128×128
+// product) the second goroutine's start, its packing of B and the barrier
+// cost more than they save: the 256×32×128 products of the class-head
+// losses measured 60–125 µs on two goroutines against 60–80 on one.
+var parallelMin = 1 << 22 // a variable for tests
 
 // maxPackedA bounds the packed copy of op(A) (in elements): rows are taken
 // in chunks of at most maxPackedA/kc, so the extra memory stays at a few
@@ -67,6 +72,11 @@ func run[T float](kn *kernel[T], p *problem[T]) {
 	if p.m*p.n*p.k >= parallelMin {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	// A serial product reads in place the operands whose panels are
+	// strided runs of the stored matrix (op(A) = Aᵀ, op(B) = B): packing
+	// them costs about as much as the kernel on the small products of a
+	// loss, and nothing is gained from it there.
+	p.inPlace = workers == 1
 	own := getWorkspace(kn)
 	defer kn.pool.Put(own)
 	chunk := max(kn.mr, maxPackedA/kn.kc/kn.mr*kn.mr)
@@ -105,7 +115,12 @@ func runRows[T float](kn *kernel[T], p *problem[T], own *workspace[T], workers, 
 		// Packing A here, before the tasks start, costs a small fraction of
 		// the product and saves a round of goroutines and a barrier.
 		packed := own.a[:roundUp(m, mr)*kc] // packed row r0+i at i·kc
-		packA(packed, p, r0, m, p0, kc, mr)
+		if full := m / mr * mr; p.inPlace && p.transA {
+			// Only the last, partial panel is packed (zero-padded).
+			packA(packed[full*kc:], p, r0+full, m-full, p0, kc, mr)
+		} else {
+			packA(packed, p, r0, m, p0, kc, mr)
+		}
 		mode := modeAdd
 		if p0 == 0 {
 			switch p.beta {
@@ -199,7 +214,12 @@ func grow[T float](s []T, n int) []T {
 func sweep[T float](kn *kernel[T], p *problem[T], ws *workspace[T], packedA []T, p0, kc, i0, mc, j0, nc, mode int) {
 	mr, nr := kn.mr, kn.nr
 	ws.b = grow(ws.b, roundUp(nc, nr)*kc)
-	packB(ws.b, p, p0, kc, j0, nc, nr)
+	inA, inB := p.inPlace && p.transA, p.inPlace && !p.transB
+	if full := nc / nr * nr; inB {
+		packB(ws.b[full*kc:], p, p0, kc, j0+full, nc-full, nr)
+	} else {
+		packB(ws.b, p, p0, kc, j0, nc, nr)
+	}
 	var alpha *T
 	if p.alpha != 1 {
 		alpha = &p.alpha
@@ -207,7 +227,10 @@ func sweep[T float](kn *kernel[T], p *problem[T], ws *workspace[T], packedA []T,
 	c, ldc := p.c, p.ldc
 	for ir := i0; ir < i0+mc; ir += mr {
 		rows := min(mr, i0+mc-ir)
-		ap := packedA[(ir-i0)*kc : (ir-i0+mr)*kc]
+		ap, sa := packedA[(ir-i0)*kc:(ir-i0+mr)*kc], mr
+		if inA && rows == mr {
+			ap, sa = p.a[p0*p.lda+ir:], p.lda // op(A)[ir+r][p0+l] = a[(p0+l)·lda + ir+r]
+		}
 		jr := 0
 		if p.sym {
 			// Skip the tiles wholly below the diagonal (mirrored later).
@@ -215,14 +238,17 @@ func sweep[T float](kn *kernel[T], p *problem[T], ws *workspace[T], packedA []T,
 		}
 		for ; jr < nc; jr += nr {
 			cols := min(nr, nc-jr)
-			bp := ws.b[jr*kc : (jr+nr)*kc]
+			bp, sb := ws.b[jr*kc:(jr+nr)*kc], nr
+			if inB && cols == nr {
+				bp, sb = p.b[p0*p.ldb+j0+jr:], p.ldb // op(B)[p0+l][j] = b[(p0+l)·ldb + j]
+			}
 			off := ir*ldc + j0 + jr
 			full := rows == mr && cols == nr
 			if full && mode == modeSet {
-				kn.dot(kc, ap, bp, c[off:], ldc, alpha)
+				kn.dot(kc, ap, sa, bp, sb, c[off:], ldc, alpha)
 				continue
 			}
-			kn.dot(kc, ap, bp, ws.tile, nr, nil)
+			kn.dot(kc, ap, sa, bp, sb, ws.tile, nr, nil)
 			if full {
 				kn.put(ws.tile, c[off:], ldc, p.alpha, p.beta, mode)
 			} else {

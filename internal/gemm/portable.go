@@ -21,13 +21,14 @@ var (
 )
 
 // dot2x4 is the portable micro-kernel: a 2×4 tile of scalar accumulators,
-// each a plain sum of products in order of l, times *alpha into c.
-func dot2x4[T float](kc int, a, b, c []T, ldc int, alpha *T) {
+// each a plain sum of products in order of l, times *alpha into c. Step l
+// of the panels is a[l·sa:][:2] and b[l·sb:][:4].
+func dot2x4[T float](kc int, a []T, sa int, b []T, sb int, c []T, ldc int, alpha *T) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 T
-	a, b = a[:2*kc], b[:4*kc]
-	for len(a) >= 2 && len(b) >= 4 {
-		b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
-		a0, a1 := a[0], a[1]
+	for l := range kc {
+		bl, al := b[l*sb:][:4], a[l*sa:][:2]
+		b0, b1, b2, b3 := bl[0], bl[1], bl[2], bl[3]
+		a0, a1 := al[0], al[1]
 		c00 += T(a0 * b0)
 		c01 += T(a0 * b1)
 		c02 += T(a0 * b2)
@@ -36,7 +37,6 @@ func dot2x4[T float](kc int, a, b, c []T, ldc int, alpha *T) {
 		c11 += T(a1 * b1)
 		c12 += T(a1 * b2)
 		c13 += T(a1 * b3)
-		a, b = a[2:], b[4:]
 	}
 	t := [8]T{c00, c01, c02, c03, c10, c11, c12, c13}
 	al := T(1)

@@ -23,7 +23,8 @@ func init() {
 }
 
 // dotD4x8 writes *alpha (1 if alpha is nil) times the 4×8 product of the
-// packed panels a (kc×4) and b (kc×8) to the rows of c (stride ldc). It is
+// panels a (kc steps of 4 values, sa elements apart) and b (kc steps of 8,
+// sb apart) to the rows of c (stride ldc). It is
 // kept out of line so that its loop has the registers to itself, and it
 // clears the upper halves of the vector registers before returning: the
 // compiler's scalar float code is legacy SSE, which would otherwise wait
@@ -35,10 +36,10 @@ func init() {
 //
 //go:noinline
 //go:nocheckptr
-func dotD4x8(kc int, a, b, c []float64, ldc int, alpha *float64) {
+func dotD4x8(kc int, a []float64, sa int, b []float64, sb int, c []float64, ldc int, alpha *float64) {
 	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float64x4
-	a, b = a[:4*kc], b[:8*kc]
 	if kc > 0 {
+		a, b = a[:(kc-1)*sa+4], b[:(kc-1)*sb+8]
 		pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
 		// Pointers advance by one step of the panels; the last step does
 		// not advance them, so they never point past the panels' end.
@@ -60,7 +61,7 @@ func dotD4x8(kc int, a, b, c []float64, ldc int, alpha *float64) {
 			if l == kc {
 				break
 			}
-			pa, pb = unsafe.Add(pa, 32), unsafe.Add(pb, 64)
+			pa, pb = unsafe.Add(pa, sa*8), unsafe.Add(pb, sb*8)
 		}
 	}
 	if alpha != nil {
@@ -122,14 +123,15 @@ func putD4x8(t, c []float64, ldc int, alpha, beta float64, mode int) {
 func loadD(s []float64) archsimd.Float64x4 { return archsimd.LoadFloat64x4((*[4]float64)(s)) }
 
 // dotS4x16 writes *alpha (1 if alpha is nil) times the 4×16 product of
-// the packed panels a (kc×4) and b (kc×16) to the rows of c (stride ldc).
+// the panels a (kc steps of 4 values, sa elements apart) and b (kc steps
+// of 16, sb apart) to the rows of c (stride ldc).
 //
 //go:noinline
 //go:nocheckptr
-func dotS4x16(kc int, a, b, c []float32, ldc int, alpha *float32) {
+func dotS4x16(kc int, a []float32, sa int, b []float32, sb int, c []float32, ldc int, alpha *float32) {
 	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x8
-	a, b = a[:4*kc], b[:16*kc]
 	if kc > 0 {
+		a, b = a[:(kc-1)*sa+4], b[:(kc-1)*sb+16]
 		pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
 		// Pointers advance by one step of the panels; the last step does
 		// not advance them, so they never point past the panels' end.
@@ -151,7 +153,7 @@ func dotS4x16(kc int, a, b, c []float32, ldc int, alpha *float32) {
 			if l == kc {
 				break
 			}
-			pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 64)
+			pa, pb = unsafe.Add(pa, sa*4), unsafe.Add(pb, sb*4)
 		}
 	}
 	if alpha != nil {

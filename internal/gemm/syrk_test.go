@@ -37,6 +37,8 @@ func syrkCases() []syrkCase {
 // 1 and 2.
 func checkSyrk[T float](t *testing.T, kn *kernel[T], tol float64) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	defer func(old int) { parallelMin = old }(parallelMin)
+	parallelMin = 1 << 15 // small problems, run in parallel
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, sc := range syrkCases() {
 		// A is n×k with stride k+padA (operands builds op(A) as m×k).
