@@ -131,11 +131,15 @@ func (d *CosineSimilarity) Settings() Settings {
 	return Settings{NormalizeEmbeddings: true, P: d.P, Power: d.Power, Inverted: true}
 }
 
-// dotVJP is the VJP of the dot-product matrix with respect to the
-// normalised rows: dQ = W·R and dR = Wᵀ·Q with W = grad ∘ d(m)/d(raw).
-func (s spec) dotVJP(in *inputs, m, g *mat.Dense) (dq, dr *mat.Dense) {
+// dotVJP adds the VJP of the dot-product matrix with respect to the
+// normalised rows to dq and dr (nil when self): dQ = W·R and dR = Wᵀ·Q
+// with W = grad ∘ d(m)/d(raw), from one GEMM per output, or entry by entry
+// when few entries of W are non-zero.
+func (s spec) dotVJP(in *inputs, m, g, dq, dr *mat.Dense, ar *arena) {
 	a, b := in.qn, in.rn
 	n, m2, d := in.n, in.m, in.d
+	es := newEntries(n, m2)
+	defer putEntries(es)
 	w := g
 	if s.power != 1 {
 		// The raw similarity is needed for d(m)/d(raw). An even power hides
@@ -145,13 +149,16 @@ func (s spec) dotVJP(in *inputs, m, g *mat.Dense) (dq, dr *mat.Dense) {
 		odd := pw == math.Trunc(pw) && !even
 		var raw *mat.Dense
 		if even {
-			raw = gemmNT(a, b)
+			raw = ar.dirty(n, m2)
+			scaledNT(raw, 1, a, b)
 		}
-		w = mat.NewDense(n, m2, nil)
-		parallelRows(n, func(_, lo, hi int) {
+		w = ar.dirty(n, m2)
+		parallelRows(n, m2, func(blk, lo, hi int) {
+			e := &es[blk]
 			for i := lo; i < hi; i++ {
 				gi, mi, wi := g.RawRowView(i)[:m2], m.RawRowView(i)[:m2], w.RawRowView(i)[:m2]
 				for j, gij := range gi {
+					wi[j] = 0
 					if gij == 0 {
 						continue
 					}
@@ -166,20 +173,80 @@ func (s spec) dotVJP(in *inputs, m, g *mat.Dense) (dq, dr *mat.Dense) {
 						x = root(mi[j], pw)
 					}
 					wi[j] = gij * powGrad(x, pw)
+					if wi[j] != 0 {
+						e.add(i, j, wi[j])
+					}
 				}
 			}
 		})
-	} else if in.self {
-		w = mat.DenseCopyOf(g)
+	} else {
+		parallelRows(n, m2, func(blk, lo, hi int) {
+			e := &es[blk]
+			for i := lo; i < hi; i++ {
+				for j, gij := range g.RawRowView(i)[:m2] {
+					if gij != 0 {
+						if e.add(i, j, gij); e.dense {
+							break
+						}
+					}
+				}
+				if e.dense {
+					return
+				}
+			}
+		})
 	}
-	dq = mat.NewDense(n, d, nil)
+	if sparse(es) {
+		for bi := range es {
+			for _, e := range es[bi].sparse {
+				if in.self {
+					var ok bool
+					if e.w, ok = mirrored(w, e); !ok {
+						continue
+					}
+				}
+				qi, rj := a.RawRowView(e.i)[:d], b.RawRowView(e.j)[:d]
+				gi := dq.RawRowView(e.i)[:d]
+				var gj []float64
+				if in.self {
+					gj = dq.RawRowView(e.j)[:d]
+				} else {
+					gj = dr.RawRowView(e.j)[:d]
+				}
+				qi, gi, gj = qi[:len(rj)], gi[:len(rj)], gj[:len(rj)]
+				for k, v := range rj {
+					gi[k] += e.w * v
+					gj[k] += e.w * qi[k]
+				}
+			}
+		}
+		return
+	}
 	if in.self {
+		if w == g {
+			w = ar.dirty(n, m2)
+			w.Copy(g)
+		}
 		symmetrize(w)
 		gemmAcc(dq, false, 1, w, a)
-		return dq, nil
+		return
 	}
 	gemmAcc(dq, false, 1, w, b)
-	dr = mat.NewDense(m2, d, nil)
 	gemmAcc(dr, true, 1, w, a)
-	return dq, dr
+}
+
+// dotRaw returns the raw dot product behind the entry mij = raw^power of
+// the matrix, for the derivative of the power: recomputed from the rows
+// q and r for an even power, which hides the sign, else mij's root (|mij|
+// for an odd power, whose derivative is even).
+func dotRaw(q, r []float64, mij, power float64) float64 {
+	even := power == math.Trunc(power) && math.Mod(power, 2) == 0
+	odd := power == math.Trunc(power) && !even
+	switch {
+	case even:
+		return dot(q, r)
+	case odd:
+		return root(math.Abs(mij), power)
+	}
+	return root(mij, power)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/internal/gemm"
+	"github.com/gometric/gometric/internal/pairdist"
 	"github.com/gometric/gometric/internal/rownorm"
 	"gonum.org/v1/gonum/mat"
 )
@@ -64,24 +65,34 @@ type inputs struct {
 	q, r           *mat.Dense // as given; r == q when self
 	qn, rn         *mat.Dense // normalised copies, or q and r
 	qNorms, rNorms []float64  // row norms when normalised
+	qSq, rSq       []float64  // squared 2-norms of qn and rn, once computed
 	self           bool
 	n, m, d        int
 }
 
-func (s spec) prepare(query, ref *mat.Dense) (*inputs, error) {
+// prepare validates query and ref (nil: query) and normalises them, the
+// normalised copies coming from ar.
+func (s spec) prepare(query, ref *mat.Dense, ar *arena) (*inputs, error) {
 	if err := check.Matrix(s.name, "query", query); err != nil {
 		return nil, err
 	}
-	in := &inputs{q: query, r: ref, self: ref == nil}
-	if in.self {
-		in.r = query
-	} else {
+	if ref != nil {
 		if err := check.Matrix(s.name, "ref", ref); err != nil {
 			return nil, err
 		}
 		if err := check.SameCols(s.name, "query", "ref", query, ref); err != nil {
 			return nil, err
 		}
+	}
+	return s.inputs(query, ref, ar)
+}
+
+// inputs is prepare without the validation of query and ref, which the
+// caller has done.
+func (s spec) inputs(query, ref *mat.Dense, ar *arena) (*inputs, error) {
+	in := &inputs{q: query, r: ref, self: ref == nil}
+	if in.self {
+		in.r = query
 	}
 	in.n, in.d = query.Dims()
 	in.m, _ = in.r.Dims()
@@ -90,51 +101,159 @@ func (s spec) prepare(query, ref *mat.Dense) (*inputs, error) {
 	}
 	in.qn, in.rn = in.q, in.r
 	if s.normalize {
-		in.qn, in.qNorms = rownorm.Normalize(in.q, s.p)
-		in.rn, in.rNorms = in.qn, in.qNorms
+		in.qn, in.qNorms, in.qSq = normalize(in.q, s.p, ar)
+		in.rn, in.rNorms, in.rSq = in.qn, in.qNorms, in.qSq
 		if !in.self {
-			in.rn, in.rNorms = rownorm.Normalize(in.r, s.p)
+			in.rn, in.rNorms, in.rSq = normalize(in.r, s.p, ar)
 		}
 	}
 	return in, nil
+}
+
+// normalize returns x with every row divided by max(‖row‖_p, rownorm.Eps),
+// in a matrix from ar, the row norms (the values of rownorm.Normalize, for
+// p = 2 up to the order of the sum of squares) and the squared 2-norms of
+// the normalised rows, taken while they are in cache.
+func normalize(x *mat.Dense, p float64, ar *arena) (xn *mat.Dense, norms, sq []float64) {
+	r, c := x.Dims()
+	out := ar.dirty(r, c)
+	norms, sq = make([]float64, r), make([]float64, r)
+	for i := range norms {
+		src, dst := x.RawRowView(i)[:c], out.RawRowView(i)[:c]
+		s := 0.0
+		if p == 2 {
+			ss := dot(src, src)
+			norms[i] = math.Sqrt(ss)
+			s = 1 / math.Max(norms[i], rownorm.Eps)
+			// ‖x·s‖² without another pass: it differs from the sum of the
+			// squares of the normalised row by an ulp or so, less than the
+			// rounding of the GEMM it is combined with.
+			sq[i] = ss * s * s
+		} else {
+			norms[i] = rownorm.Norm(src, p)
+			s = 1 / math.Max(norms[i], rownorm.Eps)
+		}
+		for k, v := range src {
+			dst[k] = v * s
+		}
+		if p != 2 {
+			sq[i] = dot(dst, dst)
+		}
+	}
+	return out, norms, sq
+}
+
+// normalizeVJPAdd adds to dst the VJP of normalize at x given g, the
+// gradient with respect to the normalised rows, with the arithmetic of
+// rownorm.NormalizeVJP (for p = 2 up to the order of a sum and a product
+// by 1/n for a quotient by n), in parallel over blocks of rows. It does
+// not check the result: the public path checks dst, a loss its gradient.
+func normalizeVJPAdd(dst, x, g *mat.Dense, p float64, norms []float64) {
+	r, c := x.Dims()
+	rows := func(lo, hi int) {
+		var tmp []float64
+		for i := lo; i < hi; i++ {
+			xi, gi, di := x.RawRowView(i)[:c], g.RawRowView(i)[:c], dst.RawRowView(i)[:c]
+			n := norms[i]
+			switch {
+			case n <= rownorm.Eps:
+				// The clamp is active: y = x / Eps, a linear map.
+				for k, v := range gi {
+					di[k] += v / rownorm.Eps
+				}
+			case p == 2:
+				// g/n − (g·x) x/n³.
+				inv, sc := 1/n, 0.0
+				if w := -dot(gi, xi) / (n * n); w != 0 {
+					sc = w / n
+				}
+				addCombined(di, gi, xi, inv, sc)
+			default:
+				if tmp == nil {
+					tmp = make([]float64, c)
+				}
+				dot := 0.0
+				for k, v := range xi {
+					dot += gi[k] * v
+					tmp[k] = gi[k] / n
+				}
+				rownorm.NormGrad(tmp, xi, p, n, -dot/(n*n))
+				for k, v := range tmp {
+					di[k] += v
+				}
+			}
+		}
+	}
+	parallelRows(r, c, func(_, lo, hi int) { rows(lo, hi) })
+}
+
+// addCombined adds a·s + b·t to dst elementwise.
+func addCombined(dst, a, b []float64, s, t float64) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for k := range dst {
+		dst[k] += a[k]*s + b[k]*t
+	}
+}
+
+// addTo adds src to dst.
+func addTo(dst, src *mat.Dense) {
+	r, c := src.Dims()
+	for i := 0; i < r; i++ {
+		si, di := src.RawRowView(i)[:c], dst.RawRowView(i)[:c]
+		for k, v := range si {
+			di[k] += v
+		}
+	}
 }
 
 func (s spec) matrix(query, ref *mat.Dense) (*mat.Dense, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
-	in, err := s.prepare(query, ref)
+	var ar arena
+	defer ar.release()
+	in, err := s.prepare(query, ref, &ar)
 	if err != nil {
 		return nil, err
 	}
-	return s.compute(in)
+	out := mat.NewDense(in.n, in.m, nil)
+	if _, err := s.compute(in, out, &ar, false); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-// compute returns the matrix (power applied) for prepared inputs.
-func (s spec) compute(in *inputs) (*mat.Dense, error) {
-	var out *mat.Dense
-	powered := false
+// compute sets out (N×M, any content) to the matrix (power applied) for
+// prepared inputs, checking that it is finite. With upper, a self Lp
+// matrix for P = 2 and Power 1 or 2 may be left with only its entries on
+// and above the diagonal set (complete false; mirrorUpper completes it).
+func (s spec) compute(in *inputs, out *mat.Dense, ar *arena, upper bool) (complete bool, err error) {
+	powered, finite := false, false
+	complete = true
 	switch s.kind {
 	case kindLp:
 		if s.p == 2 {
-			out = sqDists(in.qn, in.rn, sqNorms(in.qn), nil, in.self, nil)
-			if s.power == 2 {
-				powered = true // the squared distances are the answer
-			} else {
-				mapInPlace(out, math.Sqrt)
-			}
+			// With Power 2 the squared distances are the answer; otherwise
+			// the square roots are taken in the same pass.
+			powered = s.power == 2
+			complete = !upper || !in.self || (s.power != 1 && !powered)
+			na, nb := in.sqNorms()
+			finite = sqDists(out, in.qn, in.rn, na, nb, in.self, nil, s.power != 2, complete)
 		} else {
-			out = lpMatrix(in.qn, in.rn, s.p, in.self)
+			lpMatrix(out, in.qn, in.rn, s.p, in.self)
 		}
 	case kindDot:
-		out = gemmNT(in.qn, in.rn)
+		scaledNT(out, 1, in.qn, in.rn)
+		// Normalised rows have entries of magnitude at most 1, so their
+		// dot products are bounded by D.
+		finite = s.normalize
 	case kindSNR:
-		var err error
-		if out, err = s.snrMatrix(in); err != nil {
-			return nil, err
+		if err := s.snrMatrix(in, out, ar); err != nil {
+			return true, err
 		}
 	}
 	if !powered && s.power != 1 {
+		finite = false
 		pw := s.power
 		if pw == 2 {
 			mapInPlace(out, func(v float64) float64 { return v * v })
@@ -142,17 +261,22 @@ func (s spec) compute(in *inputs) (*mat.Dense, error) {
 			mapInPlace(out, func(v float64) float64 { return math.Pow(v, pw) })
 		}
 	}
-	if err := s.finite("matrix", out); err != nil {
-		return nil, err
+	if finite {
+		return complete, nil
 	}
-	return out, nil
+	if !complete {
+		mirrorUpper(out)
+	}
+	return true, s.finite("matrix", out)
 }
 
 func (s spec) matrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.Dense, err error) {
 	if err := s.validate(); err != nil {
 		return nil, nil, err
 	}
-	in, err := s.prepare(query, ref)
+	var ar arena
+	defer ar.release()
+	in, err := s.prepare(query, ref, &ar)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -163,7 +287,8 @@ func (s spec) matrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.Dense
 		return nil, nil, err
 	}
 	if m == nil {
-		if m, err = s.compute(in); err != nil {
+		m = ar.dirty(in.n, in.m)
+		if _, err := s.compute(in, m, &ar, false); err != nil {
 			return nil, nil, err
 		}
 	} else {
@@ -174,26 +299,27 @@ func (s spec) matrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.Dense
 			return nil, nil, err
 		}
 	}
-	var dq, dr *mat.Dense
-	switch s.kind {
-	case kindLp:
-		if s.p == 2 {
-			dq, dr = lp2VJP(in, m, grad, s.power)
-		} else {
-			dq, dr = lpVJP(in, m, grad, s.p, s.power)
-		}
-	case kindDot:
-		dq, dr = s.dotVJP(in, m, grad)
-	case kindSNR:
-		if dq, dr, err = s.snrVJP(in, m, grad); err != nil {
-			return nil, nil, err
-		}
+	dq := mat.NewDense(in.n, in.d, nil)
+	var dr *mat.Dense
+	if !in.self {
+		dr = mat.NewDense(in.m, in.d, nil)
 	}
 	if s.normalize {
-		dq = rownorm.NormalizeVJP(in.q, dq, s.p, in.qNorms)
+		// The VJP with respect to the normalised rows is scratch.
+		dqn := ar.zeroed(in.n, in.d)
+		var drn *mat.Dense
 		if !in.self {
-			dr = rownorm.NormalizeVJP(in.r, dr, s.p, in.rNorms)
+			drn = ar.zeroed(in.m, in.d)
 		}
+		if err := s.vjp(in, m, grad, dqn, drn, &ar); err != nil {
+			return nil, nil, err
+		}
+		normalizeVJPAdd(dq, in.q, dqn, s.p, in.qNorms)
+		if !in.self {
+			normalizeVJPAdd(dr, in.r, drn, s.p, in.rNorms)
+		}
+	} else if err := s.vjp(in, m, grad, dq, dr, &ar); err != nil {
+		return nil, nil, err
 	}
 	if err := s.finite("query gradient", dq); err != nil {
 		return nil, nil, err
@@ -207,17 +333,34 @@ func (s spec) matrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.Dense
 	return dq, dr, nil
 }
 
+// vjp adds the VJP of the matrix m with respect to the normalised rows to
+// dA and dB (nil when self) given g = d(loss)/d(m); g is not modified.
+func (s spec) vjp(in *inputs, m, g, dA, dB *mat.Dense, ar *arena) error {
+	switch s.kind {
+	case kindLp:
+		if s.p == 2 {
+			lp2VJP(in, m, g, s.power, dA, dB, ar)
+		} else {
+			lpVJP(in, m, g, s.p, s.power, dA, dB, ar)
+		}
+	case kindDot:
+		s.dotVJP(in, m, g, dA, dB, ar)
+	case kindSNR:
+		return s.snrVJP(in, m, g, dA, dB, ar)
+	}
+	return nil
+}
+
 // finite checks a result for NaN and ±Inf, which come from overflow or from
 // a power that is undefined at the value (a negative power of 0, a
 // fractional power of a negative similarity).
 func (s spec) finite(what string, m *mat.Dense) error {
 	r, c := m.Dims()
 	for i := 0; i < r; i++ {
-		for j, v := range m.RawRowView(i)[:c] {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return check.Errorf(s.name, gometric.ErrNonFinite,
-					"%s entry (%d, %d) is %v (overflow, or Power %v undefined at this value)", what, i, j, v, s.power)
-			}
+		row := m.RawRowView(i)[:c]
+		if j := check.NonFinite(row); j >= 0 {
+			return check.Errorf(s.name, gometric.ErrNonFinite,
+				"%s entry (%d, %d) is %v (overflow, or Power %v undefined at this value)", what, i, j, row[j], s.power)
 		}
 	}
 	return nil
@@ -349,38 +492,48 @@ func (s spec) zeroVariance(what string, row int) error {
 
 // parallelRows calls fn(b, lo, hi) for the fixed blocks [lo, hi) of
 // blockRows rows covering [0, n), b being the block's number, on up to
-// GOMAXPROCS goroutines. fn must only write data owned by its block.
-func parallelRows(n int, fn func(b, lo, hi int)) {
+// GOMAXPROCS goroutines (the caller's among them) when the pass is large:
+// cols is the work per row, in matrix entries. fn must only write data
+// owned by its block.
+func parallelRows(n, cols int, fn func(b, lo, hi int)) {
 	nb := numBlocks(n)
 	workers := min(runtime.GOMAXPROCS(0), nb)
-	if workers <= 1 {
+	if workers <= 1 || n*cols < parallelWork {
 		for b := 0; b < nb; b++ {
 			fn(b, b*blockRows, min(n, (b+1)*blockRows))
 		}
 		return
 	}
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				b := int(next.Add(1) - 1)
-				if b >= nb {
-					return
-				}
-				fn(b, b*blockRows, min(n, (b+1)*blockRows))
+	loop := func() {
+		for {
+			b := int(next.Add(1) - 1)
+			if b >= nb {
+				return
 			}
-		})
+			fn(b, b*blockRows, min(n, (b+1)*blockRows))
+		}
 	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(loop)
+	}
+	loop()
 	wg.Wait()
 }
+
+// parallelWork is the number of matrix entries below which a pass runs on
+// the calling goroutine only: waking another thread costs more than it
+// saves on smaller passes (on a 2-vCPU VM, a pass over a 256×256 matrix
+// ran slower on two goroutines than on one). A variable for tests.
+var parallelWork = 1 << 18
 
 func numBlocks(n int) int { return (n + blockRows - 1) / blockRows }
 
 // mapInPlace replaces every entry v of m by f(v).
 func mapInPlace(m *mat.Dense, f func(float64) float64) {
 	r, c := m.Dims()
-	parallelRows(r, func(_, lo, hi int) {
+	parallelRows(r, c, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := m.RawRowView(i)[:c]
 			for j, v := range row {
@@ -390,29 +543,22 @@ func mapInPlace(m *mat.Dense, f func(float64) float64) {
 	})
 }
 
-// gemmNT returns a·bᵀ.
-func gemmNT(a, b *mat.Dense) *mat.Dense {
-	return scaledNT(1, a, b)
-}
-
-// scaledNT returns alpha·a·bᵀ from one internal/gemm call, whose result
-// does not depend on GOMAXPROCS. When b is a (the self case) only half of
-// the symmetric product is computed (gemm.Dsyrk) and the result is exactly
-// symmetric.
-func scaledNT(alpha float64, a, b *mat.Dense) *mat.Dense {
+// scaledNT sets out to alpha·a·bᵀ from one internal/gemm call, whose
+// result does not depend on GOMAXPROCS. When b is a (the self case) only
+// half of the symmetric product is computed (gemm.Dsyrk) and the result is
+// exactly symmetric.
+func scaledNT(out *mat.Dense, alpha float64, a, b *mat.Dense) {
 	n, d := a.Dims()
 	m, _ := b.Dims()
-	out := mat.NewDense(n, m, nil)
 	ra, rb, ro := a.RawMatrix(), b.RawMatrix(), out.RawMatrix()
 	if a == b {
 		gemm.Dsyrk(n, d, alpha, ra.Data, ra.Stride, ro.Data, ro.Stride)
-		return out
+		return
 	}
 	gemm.Dgemm(false, true, n, m, d, alpha, ra.Data, ra.Stride, rb.Data, rb.Stride, 0, ro.Data, ro.Stride)
-	return out
 }
 
-// gemmAcc sets out = alpha·op(w)·b, op(w) being w or wᵀ.
+// gemmAcc adds alpha·op(w)·b to out, op(w) being w or wᵀ.
 func gemmAcc(out *mat.Dense, trans bool, alpha float64, w, b *mat.Dense) {
 	r, c := out.Dims()
 	rw, cw := w.Dims()
@@ -421,7 +567,20 @@ func gemmAcc(out *mat.Dense, trans bool, alpha float64, w, b *mat.Dense) {
 		k = rw
 	}
 	raw, rb, ro := w.RawMatrix(), b.RawMatrix(), out.RawMatrix()
-	gemm.Dgemm(trans, false, r, c, k, alpha, raw.Data, raw.Stride, rb.Data, rb.Stride, 0, ro.Data, ro.Stride)
+	gemm.Dgemm(trans, false, r, c, k, alpha, raw.Data, raw.Stride, rb.Data, rb.Stride, 1, ro.Data, ro.Stride)
+}
+
+// sqNorms returns the squared 2-norms of the rows of qn and rn, computed
+// once.
+func (in *inputs) sqNorms() (na, nb []float64) {
+	if in.qSq == nil {
+		in.qSq = sqNorms(in.qn)
+		in.rSq = in.qSq
+		if !in.self {
+			in.rSq = sqNorms(in.rn)
+		}
+	}
+	return in.qSq, in.rSq
 }
 
 // sqNorms returns the squared 2-norm of every row of a.
@@ -435,12 +594,23 @@ func sqNorms(a *mat.Dense) []float64 {
 	return out
 }
 
+// dot returns a·b, summed in four interleaved lanes: a single running sum
+// is a chain of dependent additions, four times slower.
 func dot(a, b []float64) float64 {
-	var s float64
-	for k, v := range a {
-		s += v * b[k]
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	k := 0
+	for ; k+4 <= len(a); k += 4 {
+		x, y := a[k:k+4:k+4], b[k:k+4:k+4]
+		s0 += x[0] * y[0]
+		s1 += x[1] * y[1]
+		s2 += x[2] * y[2]
+		s3 += x[3] * y[3]
 	}
-	return s
+	for ; k < len(a); k++ {
+		s0 += a[k] * b[k]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // centredSqDiff returns Σ(e − mean(e))² for e = a − b, without storing e
@@ -477,12 +647,20 @@ func mean(x []float64) float64 {
 	return s / float64(len(x))
 }
 
-// sqDists returns the matrix of squared Euclidean distances between the
-// rows of a and b (b ignored when self) from one GEMM, na and nb being the
-// rows' squared norms (nb nil: na). Entries where the formula cancels are
-// recomputed directly by exact(i, j) (nil: Σ(a_i − b_j)²), so identical
-// rows give exactly 0.
-func sqDists(a, b *mat.Dense, na, nb []float64, self bool, exact func(i, j int) float64) *mat.Dense {
+// sqDists sets out (any content on entry) to the matrix of squared
+// Euclidean distances between the rows of a and b (b ignored when self),
+// or with root to the distances themselves, from one GEMM; na and nb are
+// the rows' squared norms (nb nil: na). Entries where the formula cancels
+// are recomputed directly by exact(i, j) (nil: Σ(a_i − b_j)²), so
+// identical rows give exactly 0. It reports whether every entry is finite.
+//
+// When self, the GEMM result is exactly symmetric and so is every step
+// after it (na[i]+na[j] = na[j]+na[i]; exact(i, j) = exact(j, i) for the
+// exact functions used here), so only the upper triangle is computed and
+// then mirrored (unless mirror is false: see mirrorUpper): the same bits
+// for half the square roots. The diagonal, whose formula always cancels,
+// is exactly 0 (exact(i, i) = 0).
+func sqDists(out, a, b *mat.Dense, na, nb []float64, self bool, exact func(i, j int) float64, root, mirror bool) bool {
 	if self {
 		b = a
 	}
@@ -497,52 +675,215 @@ func sqDists(a, b *mat.Dense, na, nb []float64, self bool, exact func(i, j int) 
 	if exact == nil {
 		exact = func(i, j int) float64 { return sqDiff(a.RawRowView(i)[:d], b.RawRowView(j)[:d]) }
 	}
-	out := scaledNT(-2, a, b)
-	parallelRows(n, func(_, lo, hi int) {
+	scaledNT(out, -2, a, b)
+	raw := out.RawMatrix()
+	bad := make([]bool, numBlocks(n))
+	parallelRows(n, m, func(blk, lo, hi int) {
+		ok := true
 		for i := lo; i < hi; i++ {
-			row := out.RawRowView(i)[:m]
-			for j, v := range row {
-				scale := na[i] + nb[j]
-				s := scale + v
-				if s < guardRatio*scale {
-					s = exact(i, j)
+			row := raw.Data[i*raw.Stride : i*raw.Stride+m]
+			j0 := 0
+			if self {
+				row[i] = 0
+				j0 = i + 1
+			}
+			near, fin := guardRow(row[j0:], nb[j0:m], na[i], root)
+			ok = ok && fin
+			if near == 0 {
+				continue
+			}
+			for j := j0; j < m; j++ {
+				if row[j] < 0 {
+					s := exact(i, j)
+					if root {
+						s = math.Sqrt(s)
+					}
+					ok = ok && s <= math.MaxFloat64
+					row[j] = s
 				}
-				row[j] = s
 			}
 		}
+		bad[blk] = !ok
 	})
-	return out
+	if self && mirror {
+		mirrorUpper(out)
+	}
+	for _, b := range bad {
+		if b {
+			return false
+		}
+	}
+	return true
 }
 
-// near is a matrix entry whose VJP contribution w·(a_i − b_j) is added
-// directly rather than through the GEMM, because the GEMM form would
-// cancel.
+// guardRow turns a row of −2·a_i·b_j into the squared distances
+// na + nb_j − 2·a_i·b_j (their square roots with root), except the entries
+// where that formula cancels, which it sets to −1 and counts. It reports
+// whether the other entries are finite.
+func guardRow(row, nb []float64, na float64, root bool) (near int, finite bool) {
+	nb = nb[:len(row)]
+	bad := false
+	for j, v := range row {
+		scale := na + nb[j]
+		s := scale + v
+		if s < guardRatio*scale {
+			row[j] = -1
+			near++
+			continue
+		}
+		if root {
+			s = math.Sqrt(s)
+		}
+		bad = bad || !(s <= math.MaxFloat64)
+		row[j] = s
+	}
+	return near, !bad
+}
+
+// mirrorBlock is the side of the square tiles mirrorUpper copies.
+const mirrorBlock = 32
+
+// mirrorUpper copies the upper triangle of the square matrix m onto the
+// lower one, a tile at a time so that the transposed reads stay in cache.
+func mirrorUpper(m *mat.Dense) {
+	n, _ := m.Dims()
+	raw := m.RawMatrix()
+	data, ld := raw.Data, raw.Stride
+	for i0 := 0; i0 < n; i0 += mirrorBlock {
+		i1 := min(n, i0+mirrorBlock)
+		for j0 := 0; j0 <= i0; j0 += mirrorBlock {
+			for i := i0; i < i1; i++ {
+				row := data[i*ld : i*ld+min(i, j0+mirrorBlock)]
+				for j := j0; j < len(row); j++ {
+					row[j] = data[j*ld+i]
+				}
+			}
+		}
+	}
+}
+
+// near is a matrix entry whose VJP contribution is added directly rather
+// than through the GEMM.
 type near struct {
 	i, j int
 	w    float64
 }
 
-// diffVJP returns dA and dB with
+// sparseDiv decides when a VJP weight matrix is sparse enough to skip the
+// GEMM: when at most one entry in sparseDiv is non-zero, the entries are
+// added one by one (2·D multiply-adds each, against 2·N·M·D for the GEMM,
+// which runs about sparseDiv times faster per multiply-add).
+const sparseDiv = 16
+
+// entries collects the non-zero entries of a VJP weight matrix for one
+// block of rows, written by one goroutine: the near entries, which are
+// always added directly, and, while there are few, all the others, so that
+// a sparse weight matrix can skip the GEMM.
+type entries struct {
+	near, sparse []near
+	dense        bool // too many entries for the sparse path
+	limit        int  // most sparse entries the block keeps
+}
+
+// newEntries returns one entries per block of rows of an n×m weight
+// matrix, with the sparse limit set; putEntries hands it back.
+func newEntries(n, m int) []entries {
+	nb := numBlocks(n)
+	var es []entries
+	if p, ok := entriesPool.Get().(*[]entries); ok && cap(*p) >= nb {
+		es = (*p)[:nb]
+	} else {
+		es = make([]entries, nb)
+	}
+	for b := range es {
+		rows := min(n, (b+1)*blockRows) - b*blockRows
+		es[b] = entries{near: es[b].near[:0], sparse: es[b].sparse[:0], limit: rows * m / sparseDiv}
+	}
+	return es
+}
+
+var entriesPool sync.Pool // *[]entries
+
+func putEntries(es []entries) { entriesPool.Put(&es) }
+
+// add records a non-near entry, which is also in the weight matrix.
+func (e *entries) add(i, j int, w float64) {
+	if e.dense {
+		return
+	}
+	if len(e.sparse) >= e.limit {
+		e.dense = true
+		return
+	}
+	e.sparse = append(e.sparse, near{i, j, w})
+}
+
+// sparse reports whether every block kept all its entries.
+func sparse(es []entries) bool {
+	for i := range es {
+		if es[i].dense {
+			return false
+		}
+	}
+	return true
+}
+
+// diffVJP adds to dA and dB
 //
 //	dA_i = Σ_j w_ij (a_i − b_j) + extra_i a_i,   dB_j = −Σ_i w_ij (a_i − b_j)
 //
-// computed by one GEMM each, plus the listed near entries (whose w_ij must
-// be 0 in w) added directly as w·(ea_i − eb_j); ea and eb (nil: a and b)
+// where w holds the non-near entries and es the near ones (whose w_ij must
+// be 0 in w), added directly as w·(ea_i − eb_j); ea and eb (nil: a and b)
 // are rows whose difference is a_i − b_j, or equals it up to a component
-// the caller projects out afterwards. With self, b is a and dA holds both
-// sums (dB is nil). w is overwritten. extra may be nil.
-func diffVJP(a, b, w *mat.Dense, nears [][]near, self bool, extra []float64, ea, eb *mat.Dense) (dA, dB *mat.Dense) {
+// the caller projects out afterwards. With self, b is a and dA receives
+// both sums (dB is nil). When every block kept its entries (see entries)
+// they are all added directly; otherwise the sums come from one GEMM per
+// output and w is overwritten. extra may be nil.
+func diffVJP(a, b, w *mat.Dense, es []entries, self bool, extra []float64, ea, eb, dA, dB *mat.Dense) {
 	if ea == nil {
 		ea, eb = a, b
 	}
 	if self {
-		eb = ea
-	}
-	if self {
-		b = a
+		b, eb = a, ea
 	}
 	n, d := a.Dims()
 	m, _ := b.Dims()
+	direct := func(e near) {
+		ai, bj := ea.RawRowView(e.i)[:d], eb.RawRowView(e.j)[:d]
+		gi := dA.RawRowView(e.i)[:d]
+		var gj []float64
+		if self {
+			gj = dA.RawRowView(e.j)[:d]
+		} else {
+			gj = dB.RawRowView(e.j)[:d]
+		}
+		bj, gi, gj = bj[:len(ai)], gi[:len(ai)], gj[:len(ai)]
+		for k, v := range ai {
+			t := e.w * (v - bj[k])
+			gi[k] += t
+			gj[k] -= t
+		}
+	}
+	if sparse(es) {
+		if extra != nil {
+			addScaledRows(dA, a, extra)
+		}
+		for bi := range es {
+			for _, e := range es[bi].sparse {
+				if self {
+					var ok bool
+					if e.w, ok = mirrored(w, e); !ok {
+						continue
+					}
+				}
+				direct(e)
+			}
+			for _, e := range es[bi].near {
+				direct(e)
+			}
+		}
+		return
+	}
 	rs := make([]float64, n)
 	cs := make([]float64, m)
 	for i := 0; i < n; i++ {
@@ -557,7 +898,6 @@ func diffVJP(a, b, w *mat.Dense, nears [][]near, self bool, extra []float64, ea,
 			rs[i] += extra[i]
 		}
 	}
-	dA = mat.NewDense(n, d, nil)
 	if self {
 		for i := range rs {
 			rs[i] += cs[i]
@@ -566,29 +906,31 @@ func diffVJP(a, b, w *mat.Dense, nears [][]near, self bool, extra []float64, ea,
 		gemmAcc(dA, false, -1, w, a)
 	} else {
 		gemmAcc(dA, false, -1, w, b)
-		dB = mat.NewDense(m, d, nil)
 		gemmAcc(dB, true, -1, w, a)
 		addScaledRows(dB, b, cs)
 	}
 	addScaledRows(dA, a, rs)
-	for _, blk := range nears {
-		for _, e := range blk {
-			ai, bj := ea.RawRowView(e.i)[:d], eb.RawRowView(e.j)[:d]
-			gi := dA.RawRowView(e.i)
-			var gj []float64
-			if self {
-				gj = dA.RawRowView(e.j)
-			} else {
-				gj = dB.RawRowView(e.j)
-			}
-			for k, v := range ai {
-				t := e.w * (v - bj[k])
-				gi[k] += t
-				gj[k] -= t
-			}
+	for bi := range es {
+		for _, e := range es[bi].near {
+			direct(e)
 		}
 	}
-	return dA, dB
+}
+
+// mirrored returns the weight with which the sparse entry e of a self VJP
+// weight matrix w is added: entries (i, j) and (j, i) weigh the same
+// difference (or product), so they are added once, together, as the one
+// above the diagonal. It returns false for an entry its mirror carries.
+func mirrored(w *mat.Dense, e near) (float64, bool) {
+	if e.i == e.j {
+		return e.w, true
+	}
+	raw := w.RawMatrix()
+	o := raw.Data[e.j*raw.Stride+e.i]
+	if e.i > e.j {
+		return e.w, o == 0
+	}
+	return e.w + o, true
 }
 
 // symmetrize replaces the square matrix w by w + wᵀ.
@@ -639,4 +981,32 @@ func powGrad(x, power float64) float64 {
 		return 2 * x
 	}
 	return power * math.Pow(x, power-1)
+}
+
+// arena hands out the scratch matrices of one call from the shared pool
+// (internal/pairdist) and hands them all back in release.
+type arena struct {
+	mats []*mat.Dense
+}
+
+// dirty returns an r×c scratch matrix of arbitrary content.
+func (a *arena) dirty(r, c int) *mat.Dense {
+	m := pairdist.DirtyDense(r, c)
+	a.mats = append(a.mats, m)
+	return m
+}
+
+// zeroed returns a zeroed r×c scratch matrix.
+func (a *arena) zeroed(r, c int) *mat.Dense {
+	m := pairdist.Dense(r, c)
+	a.mats = append(a.mats, m)
+	return m
+}
+
+// release recycles every matrix the arena handed out.
+func (a *arena) release() {
+	for _, m := range a.mats {
+		pairdist.Recycle(m)
+	}
+	a.mats = nil
 }

@@ -74,23 +74,24 @@ func (d *Lp) Settings() Settings {
 	return Settings{NormalizeEmbeddings: d.NormalizeEmbeddings, P: d.P, Power: d.Power}
 }
 
-// lpMatrix returns the matrix of p-norm distances between the rows of a and
-// b (b ignored when self) by a blocked loop over pairs. A self matrix is
-// computed once per pair and mirrored, with an exact zero diagonal.
-func lpMatrix(a, b *mat.Dense, p float64, self bool) *mat.Dense {
+// lpMatrix sets out (any content on entry) to the matrix of p-norm
+// distances between the rows of a and b (b ignored when self) by a blocked
+// loop over pairs. A self matrix is computed once per pair and mirrored,
+// with an exact zero diagonal.
+func lpMatrix(out, a, b *mat.Dense, p float64, self bool) {
 	if self {
 		b = a
 	}
 	n, d := a.Dims()
 	m, _ := b.Dims()
-	out := mat.NewDense(n, m, nil)
 	raw := out.RawMatrix()
-	parallelRows(n, func(_, lo, hi int) {
+	parallelRows(n, m*d, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			ai := a.RawRowView(i)[:d]
 			row := out.RawRowView(i)[:m]
 			j0 := 0
 			if self {
+				row[i] = 0
 				j0 = i + 1
 			}
 			for j := j0; j < m; j++ {
@@ -102,7 +103,6 @@ func lpMatrix(a, b *mat.Dense, p float64, self bool) *mat.Dense {
 			}
 		}
 	})
-	return out
 }
 
 // lpDist returns (Σ|a−b|^p)^(1/p) for p != 2, as torch.cdist does.
@@ -158,15 +158,15 @@ func accPhi(dst, x, y []float64, c, p float64) {
 	}
 }
 
-// lpVJP is the VJP of the Lp matrix for p != 2 (see lpMatrix), with respect
-// to the normalised rows.
-func lpVJP(in *inputs, m, g *mat.Dense, p, power float64) (dq, dr *mat.Dense) {
+// lpVJP adds the VJP of the Lp matrix for p != 2 (see lpMatrix), with
+// respect to the normalised rows, to dq and dr (nil when self).
+func lpVJP(in *inputs, m, g *mat.Dense, p, power float64, dq, dr *mat.Dense, ar *arena) {
 	a, b := in.qn, in.rn
 	n, m2, d := in.n, in.m, in.d
 	// c_ij = g_ij · d(m)/d(dist) / dist^(p−1): the coefficient of
 	// sign(e)|e|^(p−1) in the gradient of entry (i, j).
-	c := mat.NewDense(n, m2, nil)
-	parallelRows(n, func(_, lo, hi int) {
+	c := ar.zeroed(n, m2)
+	parallelRows(n, m2, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			gi, mi, ci := g.RawRowView(i)[:m2], m.RawRowView(i)[:m2], c.RawRowView(i)[:m2]
 			for j, gij := range gi {
@@ -189,8 +189,7 @@ func lpVJP(in *inputs, m, g *mat.Dense, p, power float64) (dq, dr *mat.Dense) {
 		symmetrize(c)
 		b = a
 	}
-	dq = mat.NewDense(n, d, nil)
-	parallelRows(n, func(_, lo, hi int) {
+	parallelRows(n, m2*d, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			ai, di, ci := a.RawRowView(i)[:d], dq.RawRowView(i)[:d], c.RawRowView(i)[:m2]
 			for j, cij := range ci {
@@ -201,11 +200,11 @@ func lpVJP(in *inputs, m, g *mat.Dense, p, power float64) (dq, dr *mat.Dense) {
 		}
 	})
 	if in.self {
-		return dq, nil
+		return
 	}
-	ct := mat.DenseCopyOf(c.T())
-	dr = mat.NewDense(m2, d, nil)
-	parallelRows(m2, func(_, lo, hi int) {
+	ct := ar.dirty(m2, n)
+	ct.Copy(c.T())
+	parallelRows(m2, n*d, func(_, lo, hi int) {
 		for j := lo; j < hi; j++ {
 			bj, dj, cj := b.RawRowView(j)[:d], dr.RawRowView(j)[:d], ct.RawRowView(j)[:n]
 			for i, cij := range cj {
@@ -215,59 +214,67 @@ func lpVJP(in *inputs, m, g *mat.Dense, p, power float64) (dq, dr *mat.Dense) {
 			}
 		}
 	})
-	return dq, dr
 }
 
-// lp2VJP is the VJP of the p = 2 Lp matrix with respect to the normalised
-// rows: entry (i, j) contributes w_ij (q_i − r_j) with
-// w_ij = g_ij · d(m)/d(dist) / dist, gathered by one GEMM per output; the
-// entries where that form would cancel are added directly.
-func lp2VJP(in *inputs, m, g *mat.Dense, power float64) (dq, dr *mat.Dense) {
+// lp2VJP adds the VJP of the p = 2 Lp matrix with respect to the
+// normalised rows to dq and dr (nil when self): entry (i, j) contributes
+// w_ij (q_i − r_j) with w_ij = g_ij · d(m)/d(dist) / dist, gathered by one
+// GEMM per output, or added entry by entry when few are non-zero; the
+// entries where the GEMM form would cancel are always added directly.
+func lp2VJP(in *inputs, m, g *mat.Dense, power float64, dq, dr *mat.Dense, ar *arena) {
 	a, b := in.qn, in.rn
-	na := sqNorms(a)
-	nb := na
-	if !in.self {
-		nb = sqNorms(b)
-	}
+	na, nb := in.sqNorms()
 	m2 := in.m
-	w := mat.NewDense(in.n, m2, nil)
-	nears := make([][]near, numBlocks(in.n))
-	parallelRows(in.n, func(blk, lo, hi int) {
+	w := ar.dirty(in.n, m2)
+	es := newEntries(in.n, m2)
+	defer putEntries(es)
+	parallelRows(in.n, m2, func(blk, lo, hi int) {
+		e := &es[blk]
 		for i := lo; i < hi; i++ {
 			gi, mi, wi := g.RawRowView(i)[:m2], m.RawRowView(i)[:m2], w.RawRowView(i)[:m2]
 			for j, gij := range gi {
+				wi[j] = 0
 				if gij == 0 {
 					continue
 				}
-				var sq, wij float64
+				wij, ok := lp2Weight(gij, mi[j], power)
+				if !ok {
+					continue
+				}
+				var sq float64
 				switch power {
 				case 2:
-					// m holds squared distances: d(m)/dq = 2(q − r).
-					sq, wij = mi[j], 2*gij
-					if sq == 0 {
-						continue
-					}
+					sq = mi[j]
 				case 1:
-					dist := mi[j]
-					if dist == 0 {
-						// Coincident rows: no gradient, as for torch.cdist.
-						continue
-					}
-					sq, wij = dist*dist, gij/dist
+					sq = mi[j] * mi[j]
 				default:
 					dist := root(mi[j], power)
-					if dist == 0 {
-						continue
-					}
-					sq, wij = dist*dist, gij*powGrad(dist, power)/dist
+					sq = dist * dist
 				}
 				if sq < guardRatio*(na[i]+nb[j]) {
-					nears[blk] = append(nears[blk], near{i, j, wij})
+					e.near = append(e.near, near{i, j, wij})
 					continue
 				}
 				wi[j] = wij
+				e.add(i, j, wij)
 			}
 		}
 	})
-	return diffVJP(a, b, w, nears, in.self, nil, nil, nil)
+	diffVJP(a, b, w, es, in.self, nil, nil, nil, dq, dr)
+}
+
+// lp2Weight returns w such that entry (i, j) of the p = 2 Lp matrix,
+// m_ij, contributes w·(q_i − r_j) to the gradient of q_i given
+// g = d(loss)/d(m_ij): g·d(m)/d(dist)/dist. It returns false at a zero
+// distance, where there is no gradient (as for torch.cdist).
+func lp2Weight(g, mij, power float64) (float64, bool) {
+	switch power {
+	case 2:
+		// m holds squared distances: d(m)/dq = 2(q − r).
+		return 2 * g, mij != 0
+	case 1:
+		return g / mij, mij != 0
+	}
+	dist := root(mij, power)
+	return g * powGrad(dist, power) / dist, dist != 0
 }

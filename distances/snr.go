@@ -70,10 +70,10 @@ func (d *SNR) Settings() Settings {
 	return Settings{NormalizeEmbeddings: d.NormalizeEmbeddings, P: d.P, Power: d.Power}
 }
 
-// centred returns a copy of a with every row minus its mean.
-func centred(a *mat.Dense) *mat.Dense {
+// centred returns a copy of a, from ar, with every row minus its mean.
+func centred(a *mat.Dense, ar *arena) *mat.Dense {
 	n, d := a.Dims()
-	out := mat.NewDense(n, d, nil)
+	out := ar.dirty(n, d)
 	for i := 0; i < n; i++ {
 		centre(out.RawRowView(i)[:d], a.RawRowView(i)[:d])
 	}
@@ -122,8 +122,8 @@ func centreRows(g *mat.Dense) {
 
 // snrParts returns the centred rows and their squared norms, checking the
 // query rows for zero variance.
-func (s spec) snrParts(in *inputs) (qc, rc *mat.Dense, a, b []float64, err error) {
-	qc = centred(in.qn)
+func (s spec) snrParts(in *inputs, ar *arena) (qc, rc *mat.Dense, a, b []float64, err error) {
+	qc = centred(in.qn, ar)
 	a = sqNorms(qc)
 	for i, v := range a {
 		if v == 0 {
@@ -132,27 +132,27 @@ func (s spec) snrParts(in *inputs) (qc, rc *mat.Dense, a, b []float64, err error
 	}
 	rc, b = qc, a
 	if !in.self {
-		rc = centred(in.rn)
+		rc = centred(in.rn, ar)
 		b = sqNorms(rc)
 	}
 	return qc, rc, a, b, nil
 }
 
-// snrMatrix returns the raw SNR matrix ‖qc_i − rc_j‖² / ‖qc_i‖² (the
+// snrMatrix sets out to the raw SNR matrix ‖qc_i − rc_j‖² / ‖qc_i‖² (the
 // (D−1) of both variances cancels).
-func (s spec) snrMatrix(in *inputs) (*mat.Dense, error) {
-	qc, rc, a, b, err := s.snrParts(in)
+func (s spec) snrMatrix(in *inputs, out *mat.Dense, ar *arena) error {
+	qc, rc, a, b, err := s.snrParts(in, ar)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	_, d := in.qn.Dims()
-	out := sqDists(qc, rc, a, b, in.self, func(i, j int) float64 {
+	sqDists(out, qc, rc, a, b, in.self, func(i, j int) float64 {
 		// As torch does: the variance of the difference itself, which is
 		// exact for near-identical rows.
 		return centredSqDiff(in.qn.RawRowView(i)[:d], in.rn.RawRowView(j)[:d])
-	})
+	}, false, true)
 	m := in.m
-	parallelRows(in.n, func(_, lo, hi int) {
+	parallelRows(in.n, m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := out.RawRowView(i)[:m]
 			for j := range row {
@@ -160,26 +160,30 @@ func (s spec) snrMatrix(in *inputs) (*mat.Dense, error) {
 			}
 		}
 	})
-	return out, nil
+	return nil
 }
 
-// snrVJP is the VJP of the SNR matrix with respect to the normalised rows.
-// With raw_ij = ‖qc_i − rc_j‖²/A_i and v_ij = 2·g_ij·d(m)/d(raw)/A_i, entry
-// (i, j) contributes v_ij(qc_i − rc_j) − v_ij·raw_ij·qc_i to dqc_i and
-// −v_ij(qc_i − rc_j) to drc_j; the centring VJP follows.
-func (s spec) snrVJP(in *inputs, m, g *mat.Dense) (dq, dr *mat.Dense, err error) {
-	qc, rc, a, b, err := s.snrParts(in)
+// snrVJP adds the VJP of the SNR matrix with respect to the normalised
+// rows to dq and dr (nil when self). With raw_ij = ‖qc_i − rc_j‖²/A_i and
+// v_ij = 2·g_ij·d(m)/d(raw)/A_i, entry (i, j) contributes
+// v_ij(qc_i − rc_j) − v_ij·raw_ij·qc_i to dqc_i and −v_ij(qc_i − rc_j) to
+// drc_j; the centring VJP follows.
+func (s spec) snrVJP(in *inputs, m, g, dq, dr *mat.Dense, ar *arena) error {
+	qc, rc, a, b, err := s.snrParts(in, ar)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	m2 := in.m
-	v := mat.NewDense(in.n, m2, nil)
+	v := ar.dirty(in.n, m2)
 	extra := make([]float64, in.n)
-	nears := make([][]near, numBlocks(in.n))
-	parallelRows(in.n, func(blk, lo, hi int) {
+	es := newEntries(in.n, m2)
+	defer putEntries(es)
+	parallelRows(in.n, m2, func(blk, lo, hi int) {
+		e := &es[blk]
 		for i := lo; i < hi; i++ {
 			gi, mi, vi := g.RawRowView(i)[:m2], m.RawRowView(i)[:m2], v.RawRowView(i)[:m2]
 			for j, gij := range gi {
+				vi[j] = 0
 				if gij == 0 {
 					continue
 				}
@@ -195,19 +199,21 @@ func (s spec) snrVJP(in *inputs, m, g *mat.Dense) (dq, dr *mat.Dense, err error)
 				vij := 2 * gij * dm / a[i]
 				extra[i] -= vij * raw
 				if raw*a[i] < guardRatio*(a[i]+b[j]) {
-					nears[blk] = append(nears[blk], near{i, j, vij})
+					e.near = append(e.near, near{i, j, vij})
 					continue
 				}
 				vi[j] = vij
+				e.add(i, j, vij)
 			}
 		}
 	})
-	// Near entries use the uncentred rows, whose difference is exact; the
-	// centring VJP below removes its mean.
-	dq, dr = diffVJP(qc, rc, v, nears, in.self, extra, in.qn, in.rn)
+	// Near (and sparse) entries use the uncentred rows, whose difference is
+	// exact; the centring VJP below removes its mean. dq and dr hold only
+	// this VJP: the caller passes them zeroed.
+	diffVJP(qc, rc, v, es, in.self, extra, in.qn, in.rn, dq, dr)
 	centreRows(dq)
 	if dr != nil {
 		centreRows(dr)
 	}
-	return dq, dr, nil
+	return nil
 }

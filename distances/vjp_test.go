@@ -446,6 +446,8 @@ func naiveVJP(kind string, q, r, g *mat.Dense) (dq, dr *mat.Dense) {
 // results with 1 and 2 threads, at shapes that take the parallel paths.
 func TestGOMAXPROCS(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
+	// Every pass takes the parallel path.
+	defer distances.SetParallelWork(1)()
 	q := randDense(rng, 150, 24)
 	r := randDense(rng, 140, 24)
 	// A few near-duplicates exercise the cancellation guard.

@@ -7,6 +7,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/lse"
 	"github.com/gometric/gometric/internal/rownorm"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/utils/tuples"
@@ -116,6 +117,9 @@ type marginHead struct {
 	intMargin int        // headLargeMargin, headSphere
 	margin    float64    // headArc: radians; headCos: additive
 	scale     float64
+	// cosM and sinM are cos and sin of the margin (headArc; set by
+	// compute for modify).
+	cosM, sinM float64
 }
 
 func (h *marginHead) spec() *spec {
@@ -168,10 +172,11 @@ func (h *marginHead) validate(d int) (int, error) {
 }
 
 // cosines returns the N×(C·sub) cosine matrix between emb and the columns
-// of W, Wᵀ, and (with sub-centres) the N×C per-class maxima and the index
-// of the column each came from. Without sub-centres cos is all.
+// of W, and (with sub-centres) the N×C per-class maxima and the index of
+// the column each came from. Without sub-centres cos is cm.m. The caller
+// releases cm.
 func (h *marginHead) cosines(dist distances.Distance, emb *mat.Dense, c int) (cm *classMatrix, cos *mat.Dense, arg []int, err error) {
-	cm, err = newClassMatrix(h.name, dist, emb, mat.DenseCopyOf(h.w.T()))
+	cm, err = newClassMatrix(h.name, dist, emb, h.w, true)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -204,6 +209,20 @@ func (h *marginHead) modify(c float64) (float64, float64) {
 	case headCos:
 		return c - h.margin, 1
 	case headArc:
+		if m := h.margin; c > -1 && c < 1 && m >= 0 && m <= math.Pi {
+			// With θ = acos c in (0, π): cos(θ + m) = c·cos m − sin θ·sin m,
+			// sin θ = √(1 − c²), and θ ≤ π − m ⇔ c ≥ −cos m; the identities
+			// give the values below up to rounding without acos, cos and
+			// sin. Within 1e-12 of the switch the angle decides, as below.
+			cm, sm := h.cosM, h.sinM
+			if d := c + cm; d > 1e-12 || d < -1e-12 {
+				s := math.Sqrt(1 - c*c)
+				if d > 0 {
+					return c*cm - s*sm, (s*cm + c*sm) / s
+				}
+				return c - m*sm, 1
+			}
+		}
 		angle, dAngle := acosClamped(c)
 		if angle <= math.Pi-h.margin {
 			return math.Cos(angle + h.margin), -math.Sin(angle+h.margin) * dAngle
@@ -240,6 +259,57 @@ func (h *marginHead) modify(c float64) (float64, float64) {
 	return sign*v - 2*k, sign * dv
 }
 
+// crossEntropyUnit is the forward loop of compute for a factor of 1
+// (ArcFace, CosFace): for every row i of cos (N×C) with the target's
+// logit replaced by lgY[i], values[i] = weights[i] × crossEntropyRow of
+// the logits times Scale, whose gradient goes to row i of pg. The
+// operations are those of crossEntropyRow (v·1·Scale = v·Scale), in passes
+// over the whole matrix: one call of lse.Exps instead of one per row.
+func (h *marginHead) crossEntropyUnit(cos *mat.Dense, labels []int, lgY, weights, pg, values []float64) {
+	n, c := cos.Dims()
+	// values holds each row's maximum until the last pass.
+	for i := range n {
+		y, row := labels[i], pg[i*c:(i+1)*c]
+		mx := math.Inf(-1)
+		for j, v := range cos.RawRowView(i)[:len(row)] {
+			x := v * h.scale
+			if j == y {
+				x = lgY[i] * h.scale
+			}
+			row[j] = x
+			if x > mx {
+				mx = x
+			}
+		}
+		for j := range row {
+			row[j] -= mx
+		}
+		values[i] = mx
+	}
+	lse.Exps(pg[:n*c])
+	for i := range n {
+		y, row, mx := labels[i], pg[i*c:(i+1)*c], values[i]
+		var s float64
+		for _, e := range row {
+			s += e
+		}
+		inv := 1 / s
+		for j := range row {
+			row[j] *= inv
+		}
+		row[y]--
+		values[i] = (mx + math.Log(s) - lgY[i]*h.scale) * weights[i]
+	}
+}
+
+// infiniteGrad is the error for a non-finite gradient of the target
+// logit of embedding i: PML's gradient is infinite too, acos having an
+// infinite derivative at cos θ = ±1.
+func (h *marginHead) infiniteGrad(i int, dl, cos float64) error {
+	return check.Errorf(h.name, gometric.ErrNonFinite,
+		"the gradient of embedding %d is %v: its cosine to its class is %v, where acos has an infinite derivative", i, dl, cos)
+}
+
 // acosClamped is torch.acos(torch.clamp(c, −1, 1)) and its derivative
 // (0 outside [−1, 1], −Inf at ±1 as in torch).
 func acosClamped(c float64) (float64, float64) {
@@ -258,17 +328,19 @@ func binomial(n, k int) float64 {
 	return math.Round(r)
 }
 
-// norms returns the embedding norms (and W column norms) scale_logits uses
-// for the head's kind; nil where unused.
-func (h *marginHead) norms(dist distances.Distance, emb, wt *mat.Dense) (en, wn []float64, p float64) {
+// norms returns the embedding norms and W column norms scale_logits uses
+// for the head's kind (nil where unused), with Wᵀ when the column norms are
+// used.
+func (h *marginHead) norms(dist distances.Distance, emb *mat.Dense) (en, wn []float64, wt *mat.Dense, p float64) {
 	switch h.kind {
 	case headLargeMargin:
 		p = dist.Settings().P
-		return rownorm.Norms(emb, p), rownorm.Norms(wt, p), p
+		wt = mat.DenseCopyOf(h.w.T())
+		return rownorm.Norms(emb, p), rownorm.Norms(wt, p), wt, p
 	case headSphere:
-		return rownorm.Norms(emb, 2), nil, 2
+		return rownorm.Norms(emb, 2), nil, nil, 2
 	}
-	return nil, nil, 0
+	return nil, nil, nil, 0
 }
 
 // factor is the multiplier scale_logits applies to logit (i, j).
@@ -303,7 +375,8 @@ func (h *marginHead) logits(emb *mat.Dense) (*mat.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	en, wn, _ := h.norms(dist, emb, cm.ref)
+	defer cm.release()
+	en, wn, _, _ := h.norms(dist, emb)
 	n, _ := emb.Dims()
 	out := mat.NewDense(n, c, nil)
 	for i := 0; i < n; i++ {
@@ -335,28 +408,38 @@ func (h *marginHead) compute(in *input) (*term, error) {
 	if err != nil {
 		return nil, err
 	}
-	wt := cm.ref
-	en, wn, p := h.norms(in.dist, in.emb, wt)
+	h.cosM, h.sinM = math.Cos(h.margin), math.Sin(h.margin)
+	en, wn, wt, p := h.norms(in.dist, in.emb)
 	n, k := in.n, c*h.sub
-	// lg holds the logits before scaling; pg the gradient of each row's
-	// cross entropy with respect to its scaled logits.
-	lg := mat.NewDense(n, c, nil)
-	pg := mat.NewDense(n, c, nil)
-	sc := make([]float64, c)
+	// pg holds, row by row (N×C), the gradient of each row's cross entropy
+	// with respect to its scaled logits; lgY the target's logit after the
+	// margin (before scaling), dMod its derivative with respect to cos θ.
+	pg := cm.scratch(0)[:n*c]
+	lgY := make([]float64, n)
 	dMod := make([]float64, n)
 	values := make([]float64, n)
 	for i := 0; i < n; i++ {
 		y := in.labels[i]
-		row := lg.RawRowView(i)
-		copy(row, cos.RawRowView(i))
-		cy := row[y]
+		cy := cos.At(i, y)
 		mod, dm := h.modify(cy)
-		row[y] = cy + (mod - cy)
-		dMod[i] = dm
-		for j, v := range row {
-			sc[j] = v * h.factor(en, wn, i, j) * h.scale
+		lgY[i], dMod[i] = cy+(mod-cy), dm
+	}
+	if en == nil {
+		h.crossEntropyUnit(cos, in.labels, lgY, weights, pg, values)
+	} else {
+		for i := 0; i < n; i++ {
+			y := in.labels[i]
+			// The scaled logits are written to the row of pg, which
+			// crossEntropyRow then overwrites with their gradient.
+			row := pg[i*c : (i+1)*c]
+			for j, v := range cos.RawRowView(i) {
+				if j == y {
+					v = lgY[i]
+				}
+				row[j] = v * h.factor(en, wn, i, j) * h.scale
+			}
+			values[i] = crossEntropyRow(row, y, row) * weights[i]
 		}
-		values[i] = crossEntropyRow(sc, y, pg.RawRowView(i)) * weights[i]
 	}
 	idx := make([]int, n)
 	for i := range idx {
@@ -364,7 +447,9 @@ func (h *marginHead) compute(in *input) (*term, error) {
 	}
 	t := &term{subLosses: []reducers.SubLoss{{Name: "loss", Values: values, Indices: [][]int{idx}, Kind: reducers.Element}}}
 	t.backward = func(dv [][]float64, g *grads) error {
-		dAll := mat.NewDense(n, k, nil)
+		defer cm.release()
+		// dAll is d(loss)/d(cosines), N×(C·sub); every entry is written.
+		dAll := cm.scratch(1)[:n*k]
 		var den, dwn []float64
 		if en != nil {
 			den = make([]float64, n)
@@ -373,27 +458,52 @@ func (h *marginHead) compute(in *input) (*term, error) {
 			dwn = make([]float64, c)
 		}
 		for i := 0; i < n; i++ {
+			dst := dAll[i*k : (i+1)*k]
 			gi := dv[0][i] * weights[i]
+			if gi == 0 || arg != nil {
+				clear(dst)
+			}
 			if gi == 0 {
 				continue
 			}
 			y := in.labels[i]
-			row, pr := lg.RawRowView(i), pg.RawRowView(i)
-			dst := dAll.RawRowView(i)
-			for j, v := range row {
+			src, pr := cos.RawRowView(i), pg[i*c:(i+1)*c]
+			if en == nil && arg == nil {
+				// ArcFace, CosFace: the general loop below without the
+				// factor (1) and the norms; a zero ds gives a zero dl.
+				for j, p := range pr {
+					dst[j] = gi * p * h.scale
+				}
+				if ds := gi * pr[y]; ds != 0 {
+					dl := ds * h.scale * dMod[i]
+					if math.IsInf(dl, 0) || math.IsNaN(dl) {
+						return h.infiniteGrad(i, dl, src[y])
+					}
+					dst[y] = dl
+				}
+				continue
+			}
+			for j, v := range src {
 				ds := gi * pr[j] // d/d(scaled logit)
 				if ds == 0 {
+					if arg == nil {
+						dst[j] = 0
+					}
 					continue
 				}
 				dl := ds * h.factor(en, wn, i, j) * h.scale
 				if j == y {
+					v = lgY[i]
 					dl *= dMod[i]
+					if math.IsInf(dl, 0) || math.IsNaN(dl) {
+						return h.infiniteGrad(i, dl, src[j])
+					}
 				}
-				col := j
 				if arg != nil {
-					col = arg[i*c+j]
+					dst[arg[i*c+j]] += dl
+				} else {
+					dst[j] = dl
 				}
-				dst[col] += dl
 				switch h.kind {
 				case headLargeMargin:
 					dp := ds * v * h.scale
@@ -404,21 +514,22 @@ func (h *marginHead) compute(in *input) (*term, error) {
 				}
 			}
 		}
-		dq, dwt, err := cm.vjp(name, dAll)
-		if err != nil {
+		gw := g.param("W", in.d, k)
+		if err := cm.addVJP(name, mat.NewDense(n, k, dAll), g.q, gw); err != nil {
 			return err
 		}
-		for i := 0; i < n; i++ {
-			if den != nil {
-				rownorm.NormGrad(dq.RawRowView(i), in.emb.RawRowView(i), p, en[i], den[i])
+		for i := range den {
+			rownorm.NormGrad(g.q.RawRowView(i), in.emb.RawRowView(i), p, en[i], den[i])
+		}
+		if dwn != nil {
+			// The norms are of the columns of W: their gradients go
+			// through a transposed buffer.
+			dwt := mat.NewDense(c, in.d, nil)
+			for j := range dwn {
+				rownorm.NormGrad(dwt.RawRowView(j), wt.RawRowView(j), p, wn[j], dwn[j])
 			}
+			gw.Add(gw, dwt.T())
 		}
-		for j := range dwn {
-			rownorm.NormGrad(dwt.RawRowView(j), wt.RawRowView(j), p, wn[j], dwn[j])
-		}
-		g.q.Add(g.q, dq)
-		gw := g.param("W", in.d, k)
-		gw.Add(gw, dwt.T())
 		return nil
 	}
 	return h.wr.addTo(name, t, h.wr.names("loss"), "W", h.w, true)

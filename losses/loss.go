@@ -7,6 +7,8 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/pairdist"
+	"github.com/gometric/gometric/internal/streamband"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
 	"github.com/gometric/gometric/utils/tuples"
@@ -94,6 +96,13 @@ type input struct {
 	tuples            tuples.Tuples
 	n, m, d           int
 	dist              distances.Distance
+	// sessions are the distance sessions matrix opened, with their
+	// matrices; matrixBackward uses the one whose matrix it is given.
+	sessions []openSession
+	// pooled (spec.pooled) lets release hand the sessions' buffers and
+	// the scratch matrices back to the pool.
+	pooled  bool
+	scratch []*mat.Dense
 }
 
 // grads accumulates the gradient of a loss w.r.t. the query and ref
@@ -124,18 +133,48 @@ func (g *grads) param(name string, r, c int) *mat.Dense {
 type term struct {
 	subLosses []reducers.SubLoss
 	backward  func(dv [][]float64, g *grads) error
-	// stream, when set, replaces subLosses and backward by a single
-	// streamed sub-loss (all triplets of a large batch), reduced without
-	// holding its values when the reducer can stream.
+	// stream, when set, replaces subLosses and backward by sub-losses
+	// produced on demand (all triplets of a large batch, all pairs),
+	// reduced without holding their values when the reducer can stream
+	// them all.
 	stream *streamTerm
 }
 
-// streamTerm is a sub-loss produced on demand. When the reducer cannot
-// stream, materialise builds the equivalent ordinary term.
+// streamTerm is a set of sub-losses produced on demand. backward receives
+// the gradient of the reduction of each part, in order. When the reducer
+// cannot stream every part, materialise builds the equivalent ordinary
+// term.
 type streamTerm struct {
-	s           reducers.Stream
-	backward    func(grad func(v float64, anchor int) float64, g *grads) error
+	parts       []streamPart
+	backward    func(grads []streamGrad, g *grads) error
 	materialise func() (*term, error)
+}
+
+// streamPart is one streamed sub-loss. stats, when set, computes what a
+// reducer's pass over Each would (see internal/streamband): the number n
+// of values strictly between low and high and their lane sum, with the
+// position and value of the first non-finite value (at -1: none), in the
+// loop that produces the values.
+type streamPart struct {
+	reducers.Stream
+	stats func(low, high float64) (n int, sum float64, at int, bad float64)
+}
+
+// streamGrad is the gradient of a streamed part's reduction with respect
+// to its value v of anchor a: band.At(v) when banded (the reducers of
+// package reducers, see internal/streamband), else fn(v, a).
+type streamGrad struct {
+	fn     func(v float64, anchor int) float64
+	band   streamband.Band
+	banded bool
+}
+
+// at returns the gradient for the value v of anchor a.
+func (sg *streamGrad) at(v float64, a int) float64 {
+	if sg.banded {
+		return sg.band.At(v)
+	}
+	return sg.fn(v, a)
 }
 
 // spec describes one loss class to the pipeline.
@@ -150,6 +189,10 @@ type spec struct {
 	// checkDistance validates the distance as PML's assert_distance_type.
 	checkDistance func(d distances.Distance) error
 	compute       func(in *input) (*term, error)
+	// pooled says that the loss keeps no reference to its distance
+	// matrices or scratch matrices (input.matrix, input.scratchMatrix)
+	// once run returns, so that their buffers can be reused.
+	pooled bool
 }
 
 // run is PML's BaseMetricLossFunction.forward for one loss class.
@@ -158,6 +201,8 @@ func run(sp *spec, base *Base, b Batch) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	in.pooled = sp.pooled
+	defer in.release()
 	t, err := sp.compute(in)
 	if err != nil {
 		return Result{}, err
@@ -170,16 +215,27 @@ func run(sp *spec, base *Base, b Batch) (Result, error) {
 		red = sp.defReducer()
 	}
 	rb := reducers.Batch{N: in.n, Labels: in.labels}
-	var streamed *streamResult
-	if t.stream != nil {
-		v, gf, ok, err := reducers.ReduceStream(red, t.stream.s, rb)
-		if err != nil {
-			return Result{}, fmt.Errorf("%s: %w", sp.name, err)
+	var streamed *streamTerm
+	var streamVals []float64
+	var streamGrads []streamGrad
+	if st := t.stream; st != nil {
+		ok := true
+		for _, part := range st.parts {
+			v, sg, partOK, err := reduceStream(red, part, rb)
+			if err != nil {
+				return Result{}, fmt.Errorf("%s: %w", sp.name, err)
+			}
+			if !partOK {
+				ok = false
+				break
+			}
+			streamVals = append(streamVals, v)
+			streamGrads = append(streamGrads, sg)
 		}
 		if ok {
-			streamed = &streamResult{name: t.stream.s.Name, value: v, grad: gf, backward: t.stream.backward}
+			streamed = st
 			t = &term{}
-		} else if t, err = t.stream.materialise(); err != nil {
+		} else if t, err = st.materialise(); err != nil {
 			return Result{}, err
 		}
 	}
@@ -202,7 +258,16 @@ func run(sp *spec, base *Base, b Batch) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", sp.name, err)
 	}
-	res := Result{Loss: out.Loss, Parts: make(map[string]float64, len(subs)+1)}
+	res := Result{Parts: make(map[string]float64, len(subs)+len(streamVals))}
+	if streamed != nil {
+		// The streamed parts come first in PML's loss dictionary, so they
+		// are summed first.
+		for i, part := range streamed.parts {
+			res.Loss += streamVals[i]
+			res.Parts[part.Name] = streamVals[i]
+		}
+	}
+	res.Loss += out.Loss
 	for i, s := range subs {
 		res.Parts[s.Name] = out.Parts[i]
 	}
@@ -211,9 +276,7 @@ func run(sp *spec, base *Base, b Batch) (Result, error) {
 		g.r = mat.NewDense(in.m, in.d, nil)
 	}
 	if streamed != nil {
-		res.Loss += streamed.value
-		res.Parts[streamed.name] = streamed.value
-		if err := streamed.backward(streamed.grad, g); err != nil {
+		if err := streamed.backward(streamGrads, g); err != nil {
 			return Result{}, err
 		}
 	}
@@ -225,7 +288,12 @@ func run(sp *spec, base *Base, b Batch) (Result, error) {
 	if regGrad != nil {
 		w := out.Grads[len(subs)-1][0] * base.EmbeddingRegWeight
 		if w != 0 {
-			g.q.Apply(func(i, j int, v float64) float64 { return v + w*regGrad.At(i, j) }, g.q)
+			for i := 0; i < in.n; i++ {
+				gi, ri := g.q.RawRowView(i)[:in.d], regGrad.RawRowView(i)[:in.d]
+				for k, v := range ri {
+					gi[k] += w * v
+				}
+			}
 		}
 	}
 	res.Grad, res.RefGrad, res.ParamGrads = g.q, g.r, g.params
@@ -248,12 +316,25 @@ func run(sp *spec, base *Base, b Batch) (Result, error) {
 	return res, nil
 }
 
-// streamResult is a reduced streamed sub-loss awaiting its backward pass.
-type streamResult struct {
-	name     string
-	value    float64
-	grad     func(v float64, anchor int) float64
-	backward func(grad func(v float64, anchor int) float64, g *grads) error
+// reduceStream reduces one streamed part with red: from the part's own
+// statistics when it has them and red has a plan, else through Each;
+// ok is false when red cannot stream it.
+func reduceStream(red reducers.Reducer, part streamPart, rb reducers.Batch) (float64, streamGrad, bool, error) {
+	if part.stats != nil {
+		if p, ok := streamband.PlanFor(red, part.Stream); ok {
+			n, sum, at, bad := part.stats(p.Low, p.High)
+			if at >= 0 {
+				return 0, streamGrad{}, true, check.Errorf(p.Component, gometric.ErrNonFinite, "sub-loss %q value %d is %v", part.Name, at, bad)
+			}
+			v, band := p.Finish(n, sum)
+			return v, streamGrad{band: band, banded: true}, true, nil
+		}
+	}
+	if v, band, ok, err := streamband.Reduce(red, part.Stream); ok || err != nil {
+		return v, streamGrad{band: band, banded: true}, true, err
+	}
+	v, fn, ok, err := reducers.ReduceStream(red, part.Stream, rb)
+	return v, streamGrad{fn: fn}, ok, err
 }
 
 // zeroTerm is PML's zero_losses(): every sub-loss a literal zero.
@@ -337,11 +418,63 @@ func (in *input) refArg() *mat.Dense {
 	return in.ref
 }
 
-// matrix computes the distance matrix between embeddings and ref.
-func (in *input) matrix() (*mat.Dense, error) { return in.dist.Matrix(in.emb, in.refArg()) }
+// openSession is a distance session with its matrix.
+type openSession struct {
+	pairdist.Session
+	m *mat.Dense
+}
 
-// matrixBackward back-propagates gm = d/d(matrix) into g.
+// matrix computes the distance matrix between embeddings and ref. For the
+// distances of package distances it opens a session (internal/pairdist),
+// which keeps what the VJP needs and skips validating the inputs again.
+func (in *input) matrix() (*mat.Dense, error) {
+	m, _, err := in.matrixUpper()
+	if err != nil || m == nil {
+		return m, err
+	}
+	return in.complete(m), nil
+}
+
+// matrixUpper is matrix for a loss that only reads the entries on and
+// above the diagonal of a symmetric matrix (sym true; see
+// pairdist.Session.Upper); complete gives the whole matrix.
+func (in *input) matrixUpper() (m *mat.Dense, sym bool, err error) {
+	s, ok, err := pairdist.Open(in.dist, in.emb, in.refArg())
+	if err != nil {
+		return nil, false, err
+	}
+	if !ok {
+		m, err := in.dist.Matrix(in.emb, in.refArg())
+		return m, false, err
+	}
+	in.sessions = append(in.sessions, openSession{s, s.Upper()})
+	return s.Upper(), s.Symmetric(), nil
+}
+
+// session returns the session of the matrix m, or nil.
+func (in *input) session(m *mat.Dense) pairdist.Session {
+	for _, s := range in.sessions {
+		if s.m == m {
+			return s.Session
+		}
+	}
+	return nil
+}
+
+// complete returns the matrix m of matrixUpper with all its entries set.
+func (in *input) complete(m *mat.Dense) *mat.Dense {
+	if s := in.session(m); s != nil {
+		return s.Matrix()
+	}
+	return m
+}
+
+// matrixBackward back-propagates gm = d/d(matrix) into g; m is the matrix
+// matrix returned. gm is not modified.
 func (in *input) matrixBackward(m, gm *mat.Dense, g *grads) error {
+	if s := in.session(m); s != nil {
+		return s.Backward(gm, g.q, g.r)
+	}
 	dq, dr, err := in.dist.MatrixVJP(in.emb, in.refArg(), m, gm)
 	if err != nil {
 		return err
@@ -351,6 +484,46 @@ func (in *input) matrixBackward(m, gm *mat.Dense, g *grads) error {
 		g.r.Add(g.r, dr)
 	}
 	return nil
+}
+
+// matrixBackwardEntries is matrixBackward for a gradient given by its
+// non-zero entries (see pairdist.Session.BackwardEntries: for a symmetric
+// matrix, an entry may carry its mirror's gradient too).
+func (in *input) matrixBackwardEntries(m *mat.Dense, entries []pairdist.Entry, g *grads) error {
+	if s := in.session(m); s != nil {
+		return s.BackwardEntries(entries, g.q, g.r)
+	}
+	gm := in.scratchMatrix(in.n, in.m)
+	raw := gm.RawMatrix()
+	for _, e := range entries {
+		raw.Data[e.I*raw.Stride+e.J] += e.G
+	}
+	return in.matrixBackward(m, gm, g)
+}
+
+// scratchMatrix returns a zeroed r×c matrix for the call, from the pool
+// when the loss is pooled (then it must not be used once run returns).
+func (in *input) scratchMatrix(r, c int) *mat.Dense {
+	if !in.pooled {
+		return mat.NewDense(r, c, nil)
+	}
+	m := pairdist.Dense(r, c)
+	in.scratch = append(in.scratch, m)
+	return m
+}
+
+// release ends the call: for a pooled loss the buffers of its sessions
+// and scratch matrices go back to the pool.
+func (in *input) release() {
+	if in.pooled {
+		for _, s := range in.sessions {
+			s.Release()
+		}
+		for _, m := range in.scratch {
+			pairdist.Recycle(m)
+		}
+	}
+	in.sessions, in.scratch = nil, nil
 }
 
 // wrap prefixes an error from a lower package with the loss's name.

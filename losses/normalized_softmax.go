@@ -85,6 +85,7 @@ func (l *NormalizedSoftmax) Logits(embeddings *mat.Dense) (*mat.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.cm.release()
 	return f.logits, nil
 }
 
@@ -123,7 +124,7 @@ func (l *NormalizedSoftmax) forward(dist distances.Distance, emb *mat.Dense, d i
 	f.wt = mat.DenseCopyOf(l.W.T())
 	f.nwt, f.norms = rownorm.Normalize(f.wt, f.p)
 	var err error
-	if f.cm, err = newClassMatrix(nsName, dist, emb, f.nwt); err != nil {
+	if f.cm, err = newClassMatrix(nsName, dist, emb, f.nwt, false); err != nil {
 		return nil, err
 	}
 	n, c := f.cm.m.Dims()
@@ -168,22 +169,23 @@ func (l *NormalizedSoftmax) compute(in *input) (*term, error) {
 	temp := l.Temperature
 	t := &term{subLosses: []reducers.SubLoss{{Name: "loss", Values: values, Indices: [][]int{idx}, Kind: reducers.Element}}}
 	t.backward = func(dv [][]float64, g *grads) error {
-		dm := mat.NewDense(n, c, nil)
+		defer f.cm.release()
+		dm := mat.NewDense(n, c, f.cm.scratch(0))
 		for i := 0; i < n; i++ {
 			gi := dv[0][i] * weights[i] * f.sign / temp
+			dst := dm.RawRowView(i)
 			if gi == 0 {
+				clear(dst)
 				continue
 			}
-			dst := dm.RawRowView(i)
 			for j, v := range pg.RawRowView(i) {
 				dst[j] = gi * v
 			}
 		}
-		dq, dnwt, err := f.cm.vjp(nsName, dm)
-		if err != nil {
+		dnwt := mat.NewDense(c, in.d, nil)
+		if err := f.cm.addVJP(nsName, dm, g.q, dnwt); err != nil {
 			return err
 		}
-		g.q.Add(g.q, dq)
 		dwt := rownorm.NormalizeVJP(f.wt, dnwt, f.p, f.norms)
 		gw := g.param("W", in.d, c)
 		gw.Add(gw, dwt.T())

@@ -80,3 +80,122 @@ func relu(x float64) (float64, float64) {
 	}
 	return 0, 0
 }
+
+// allPairs describes PML's get_all_pairs_indices without listing the
+// pairs: for anchor a, same[a] holds the ascending reference indices with
+// a's label (a itself among them when ref is query). The positives of a
+// are same[a] without a; its negatives are the complement of same[a] in
+// [0, m). Both are in PML's order (by anchor, then by reference index).
+type allPairs struct {
+	same       [][]int
+	m          int
+	refIsQuery bool
+	nPos, nNeg int
+}
+
+// newAllPairs groups the reference indices by label. The labels have been
+// validated by prepare; a ref without labels is the error tuples.ToPairs
+// reports.
+func (in *input) allPairs(name string) (*allPairs, error) {
+	if !in.refIsQuery && in.refLabels == nil {
+		_, err := tuples.ToPairs(nil, in.labels, in.refLabels, in.refIsQuery)
+		return nil, wrap(name, err)
+	}
+	ap := &allPairs{same: sameLabel(in.labels, in.refLabels), m: in.m, refIsQuery: in.refIsQuery}
+	for a, s := range ap.same {
+		p := ap.pos(a, s)
+		ap.nPos += p
+		ap.nNeg += in.m - len(s)
+	}
+	return ap, nil
+}
+
+// pos returns the number of positives of anchor a, whose same-label list
+// is s.
+func (ap *allPairs) pos(a int, s []int) int {
+	if ap.refIsQuery {
+		return len(s) - 1
+	}
+	return len(s)
+}
+
+// tooFew is tooFewPairs for all pairs.
+func (ap *allPairs) tooFew() bool { return ap.nPos <= 1 && ap.nNeg <= 1 }
+
+// sameLabel returns, for every label of labels, the ascending indices of
+// refLabels equal to it (nil when there is none); entries for equal labels
+// share one slice.
+func sameLabel(labels, refLabels []int) [][]int {
+	same := make([][]int, len(labels))
+	if len(refLabels) == 0 {
+		return same
+	}
+	lo, hi := refLabels[0], refLabels[0]
+	for _, l := range refLabels {
+		lo, hi = min(lo, l), max(hi, l)
+	}
+	if span := uint(hi - lo); span < uint(4*len(refLabels)+64) {
+		// Small label range: a counting sort.
+		start := make([]int, span+2)
+		for _, l := range refLabels {
+			start[l-lo+1]++
+		}
+		for k := 1; k < len(start); k++ {
+			start[k] += start[k-1]
+		}
+		flat := make([]int, len(refLabels))
+		next := append([]int(nil), start...)
+		for j, l := range refLabels {
+			flat[next[l-lo]] = j
+			next[l-lo]++
+		}
+		for i, l := range labels {
+			if l >= lo && l <= hi {
+				if k := l - lo; start[k] < start[k+1] {
+					same[i] = flat[start[k]:start[k+1]:start[k+1]]
+				}
+			}
+		}
+		return same
+	}
+	byLabel := make(map[int][]int)
+	for j, l := range refLabels {
+		byLabel[l] = append(byLabel[l], j)
+	}
+	for i, l := range labels {
+		same[i] = byLabel[l]
+	}
+	return same
+}
+
+// eachTripletAnchor calls fn(a, pos, neg) for every anchor a with at least
+// one positive and one negative, in order, with its positives and
+// negatives ascending: PML's all triplets are (a, p, n) for p in pos, n in
+// neg. The slices are reused from call to call.
+func (ap *allPairs) eachTripletAnchor(fn func(a int, pos, neg []int) error) error {
+	pos := make([]int, 0, ap.m)
+	neg := make([]int, 0, ap.m)
+	for a, same := range ap.same {
+		if len(same) == ap.m || ap.pos(a, same) == 0 {
+			continue
+		}
+		pos, neg = pos[:0], neg[:0]
+		lo := 0
+		for _, j := range same {
+			for ; lo < j; lo++ {
+				neg = append(neg, lo)
+			}
+			lo = j + 1
+			if j != a || !ap.refIsQuery {
+				pos = append(pos, j)
+			}
+		}
+		for ; lo < ap.m; lo++ {
+			neg = append(neg, lo)
+		}
+		if err := fn(a, pos, neg); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -108,42 +108,88 @@ func (l *ProxyAnchor) compute(in *input) (*term, error) {
 	for i := range mw {
 		mw[i]--
 	}
-	cos, err := in.dist.Matrix(in.emb, l.Proxies)
+	cm, err := newClassMatrix(name, in.dist, in.emb, l.Proxies, false)
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, err
 	}
 	n, alpha, mg := in.n, l.Alpha, l.Margin
-	inv := in.dist.Settings().Inverted
 	// dsign is d(margin(s, Margin))/ds; d(margin(−Margin, s))/ds = −dsign.
 	dsign := 1.0
-	if inv {
+	if in.dist.Settings().Inverted {
 		dsign = -1
 	}
 	labels := in.labels
-	posX, negX := make([]float64, n), make([]float64, n)
-	posKeep, negKeep := make([]bool, n), make([]bool, n)
-	// wPos and wNeg hold, column by column (C×N), the logsumexp weights.
-	wPos, wNeg := mat.NewDense(c, n, nil), mat.NewDense(c, n, nil)
+	// PML's masked logsumexp (add_one) of every class over its embeddings
+	// (pos) and over the others (neg) is computed for all classes at once,
+	// row by row: entry (i, labels[i]) is the only positive one of row i,
+	// and the loops over the negatives skip it. Every sum still runs over
+	// the embeddings in order, as it would class by class.
+	// margin(s, Margin) = dsign·(s − Margin); margin(−Margin, s) =
+	// dsign·(−Margin − s).
+	sim := cm.m.RawMatrix()
+	e := cm.scratch(0)[:n*c] // the exponents, then the exponentials
+	pm, nm := make([]float64, c), make([]float64, c)
+	ps, ns := make([]float64, c), make([]float64, c)
+	count := make([]int, c)
+	for k := range c {
+		pm[k], nm[k] = math.Inf(-1), math.Inf(-1)
+	}
+	for i := range n {
+		y, wi := labels[i], mw[i]
+		si, ei := sim.Data[i*sim.Stride:i*sim.Stride+c], e[i*c:(i+1)*c]
+		for k, v := range si {
+			x := alpha*(dsign*(-mg-v)) + wi
+			ei[k] = x
+			if x > nm[k] && k != y {
+				nm[k] = x
+			}
+		}
+		x := alpha*(dsign*(si[y]-mg)) + wi
+		ei[y] = x
+		if x > pm[y] {
+			pm[y] = x
+		}
+		count[y]++
+	}
+	// pm and nm become the shifts: the maxima, at least 0 for the added one.
+	for k := range c {
+		if pm[k] < 0 {
+			pm[k] = 0
+		}
+		if nm[k] < 0 {
+			nm[k] = 0
+		}
+	}
+	for i := range n {
+		y, ei := labels[i], e[i*c:(i+1)*c]
+		py := ei[y] - pm[y]
+		for k := range ei {
+			ei[k] -= nm[k]
+		}
+		ei[y] = py
+		lse.Exps(ei)
+		for k, v := range ei[:y] {
+			ns[k] += v
+		}
+		for k, v := range ei[y+1:] {
+			ns[y+1+k] += v
+		}
+		ps[y] += ei[y]
+	}
+	// lse.Row: shift + log(Σ exp(x − shift) + exp(−shift)); an empty
+	// class gives 0. cp and cn turn the exponentials into the gradient.
 	pos, neg := make([]float64, c), make([]float64, c)
 	withPos := 0
-	raw := cos.RawMatrix()
 	for k := range c {
-		has := false
-		for i := range n {
-			s := raw.Data[i*raw.Stride+k]
-			posKeep[i] = labels[i] == k
-			negKeep[i] = !posKeep[i]
-			has = has || posKeep[i]
-			// margin(s, Margin) = dsign·(s − Margin); margin(−Margin, s) =
-			// dsign·(−Margin − s).
-			posX[i] = alpha*(dsign*(s-mg)) + mw[i]
-			negX[i] = alpha*(dsign*(-mg-s)) + mw[i]
-		}
-		if has {
+		if count[k] > 0 {
 			withPos++
+			ps[k] += lse.Exp(-pm[k])
+			pos[k] = pm[k] + math.Log(ps[k])
 		}
-		pos[k] = lse.Row(posX, posKeep, true, wPos.RawRowView(k))
-		neg[k] = lse.Row(negX, negKeep, true, wNeg.RawRowView(k))
+		if count[k] < n {
+			ns[k] += lse.Exp(-nm[k])
+			neg[k] = nm[k] + math.Log(ns[k])
+		}
 	}
 	idx := make([]int, c)
 	for k := range idx {
@@ -155,26 +201,26 @@ func (l *ProxyAnchor) compute(in *input) (*term, error) {
 			{Name: "neg_loss", Values: neg, Indices: [][]int{idx}, Kind: reducers.Element, Divisor: float64(c), HasDivisor: true},
 		},
 		backward: func(dv [][]float64, g *grads) error {
-			gm := mat.NewDense(n, c, nil)
-			graw := gm.RawMatrix()
+			defer cm.release()
+			// d(pos_k)/d(x_ik) = exp_ik / ps_k, and x_ik = Alpha·dsign·s_ik + …
+			cp, cn := make([]float64, c), make([]float64, c)
 			for k := range c {
-				dp, dn := dv[0][k]*alpha*dsign, -dv[1][k]*alpha*dsign
-				if dp == 0 && dn == 0 {
-					continue
+				if count[k] > 0 {
+					cp[k] = dv[0][k] * alpha * dsign / ps[k]
 				}
-				wp, wn := wPos.RawRowView(k), wNeg.RawRowView(k)
-				for i := range n {
-					graw.Data[i*graw.Stride+k] = dp*wp[i] + dn*wn[i]
+				if count[k] < n {
+					cn[k] = -dv[1][k] * alpha * dsign / ns[k]
 				}
 			}
-			dq, dp, err := in.dist.MatrixVJP(in.emb, l.Proxies, cos, gm)
-			if err != nil {
-				return wrap(name, err)
+			gm := cm.scratch(1)[:n*c]
+			for i := range n {
+				y, ei, gi := labels[i], e[i*c:(i+1)*c], gm[i*c:(i+1)*c]
+				for k, v := range ei {
+					gi[k] = cn[k] * v
+				}
+				gi[y] = cp[y] * ei[y]
 			}
-			g.q.Add(g.q, dq)
-			pg := g.param("proxies", c, in.d)
-			pg.Add(pg, dp)
-			return nil
+			return cm.addVJP(name, mat.NewDense(n, c, gm), g.q, g.param("proxies", c, in.d))
 		},
 	}
 	return l.WeightReg.addTo(name, t, l.WeightReg.names("pos_loss", "neg_loss"), "proxies", l.Proxies, false)

@@ -55,6 +55,7 @@ func (l *TripletMargin) Compute(b Batch) (Result, error) {
 		defDistance:   func() distances.Distance { return distances.NewLp() },
 		defReducer:    func() reducers.Reducer { return reducers.NewAvgNonZero() },
 		compute:       l.compute,
+		pooled:        true,
 	}
 	return run(sp, &l.Base, b)
 }
@@ -65,101 +66,7 @@ func (l *TripletMargin) compute(in *input) (*term, error) {
 		return nil, check.Settingf(name, "Margin = %v", l.Margin)
 	}
 	if in.tuples == nil && l.TripletsPerAnchor == tuples.AllPerAnchor {
-		count, err := tuples.CountAllTriplets(in.labels, in.refLabels, in.refIsQuery)
-		if err != nil {
-			return nil, wrap(name, err)
-		}
-		if count == 0 {
-			return nil, nil
-		}
-		m, err := in.matrix()
-		if err != nil {
-			return nil, err
-		}
-		if err := l.checkSwap(in, nil); err != nil {
-			return nil, err
-		}
-		ev := l.evaluator(in, m)
-		st := &streamTerm{
-			s: reducers.Stream{Name: "loss", Kind: reducers.Triplet, Len: count,
-				Each: func(yield func(values []float64, anchor int) error) error {
-					buf := make([]float64, in.m)
-					return tuples.EachAnchor(in.labels, in.refLabels, in.refIsQuery, func(a int, pos, neg []int) error {
-						vals := buf[:len(neg)]
-						row := ev.data[a*ev.stride:]
-						for _, p := range pos {
-							if ev.plain() {
-								// relu(s·(ap - an) + margin) with s = ±1.
-								base := ev.sign*row[p] + ev.margin
-								for j, n := range neg {
-									vals[j] = max(base-ev.sign*row[n], 0)
-								}
-							} else {
-								for j, n := range neg {
-									vals[j], _, _, _ = ev.eval(a, p, n)
-								}
-							}
-							if err := yield(vals, a); err != nil {
-								return err
-							}
-						}
-						return nil
-					})
-				}},
-			backward: func(grad func(float64, int) float64, g *grads) error {
-				gm := mat.NewDense(in.n, in.m, nil)
-				gr := gm.RawMatrix()
-				err := tuples.EachAnchor(in.labels, in.refLabels, in.refIsQuery, func(a int, pos, neg []int) error {
-					grow := gr.Data[a*gr.Stride : a*gr.Stride+in.m]
-					for _, p := range pos {
-						if l.Swap {
-							for _, n := range neg {
-								v, dap, dan, dpn := ev.eval(a, p, n)
-								ev.accumulate(gr, grad(v, a), a, p, n, dap, dan, dpn)
-							}
-							continue
-						}
-						// Without swap, d/d(a,n) = -d/d(a,p): sum the
-						// anchor-positive part once per positive.
-						var sum float64
-						if ev.plain() {
-							row := ev.data[a*ev.stride:]
-							base := ev.sign*row[p] + ev.margin
-							for _, n := range neg {
-								if v := base - ev.sign*row[n]; v > 0 {
-									w := grad(v, a) * ev.sign
-									sum += w
-									grow[n] -= w
-								}
-							}
-							grow[p] += sum
-							continue
-						}
-						for _, n := range neg {
-							v, dap, _, _ := ev.eval(a, p, n)
-							if w := grad(v, a) * dap; w != 0 {
-								sum += w
-								grow[n] -= w
-							}
-						}
-						grow[p] += sum
-					}
-					return nil
-				})
-				if err != nil {
-					return err
-				}
-				return in.matrixBackward(m, gm, g)
-			},
-			materialise: func() (*term, error) {
-				t, err := tuples.AllTriplets(in.labels, in.refLabels, in.refIsQuery)
-				if err != nil {
-					return nil, wrap(name, err)
-				}
-				return l.materialised(in, m, t), nil
-			},
-		}
-		return &term{stream: st}, nil
+		return l.allTriplets(name, in)
 	}
 	t, err := in.triplets(name, l.TripletsPerAnchor, l.Rand)
 	if err != nil {
@@ -205,7 +112,7 @@ func (l *TripletMargin) materialised(in *input, m *mat.Dense, t *tuples.Triplets
 	return &term{
 		subLosses: []reducers.SubLoss{{Name: "loss", Values: vals, Indices: [][]int{t.A, t.P, t.N}, Kind: reducers.Triplet}},
 		backward: func(dv [][]float64, g *grads) error {
-			gm := mat.NewDense(in.n, in.m, nil)
+			gm := in.scratchMatrix(in.n, in.m)
 			gr := gm.RawMatrix()
 			for i, a := range t.A {
 				_, dap, dan, dpn := ev.eval(a, t.P[i], t.N[i])

@@ -86,10 +86,7 @@ func finish(component string, v float64, g []float64) (float64, []float64, error
 
 // mean returns the mean of vals and its gradient 1/n.
 func mean(vals []float64) (float64, []float64) {
-	s := 0.0
-	for _, x := range vals {
-		s += x
-	}
+	s := laneSum(vals)
 	n := float64(len(vals))
 	g := make([]float64, len(vals))
 	for i := range g {
@@ -100,11 +97,9 @@ func mean(vals []float64) (float64, []float64) {
 
 // sum returns the sum of vals and its gradient 1.
 func sum(vals []float64) (float64, []float64) {
-	s := 0.0
 	g := make([]float64, len(vals))
-	for i, x := range vals {
-		s += x
+	for i := range g {
 		g[i] = 1
 	}
-	return s, g
+	return laneSum(vals), g
 }

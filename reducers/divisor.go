@@ -47,10 +47,8 @@ func (*Divisor) ReduceOne(l SubLoss, _ Batch) (float64, []float64, error) {
 	if l.Divisor == 0 {
 		return 0, g, nil
 	}
-	s := 0.0
-	for i, x := range l.Values {
-		s += x
+	for i := range g {
 		g[i] = 1 / l.Divisor
 	}
-	return finish(component, s/l.Divisor, g)
+	return finish(component, laneSum(l.Values)/l.Divisor, g)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/streamband"
 )
 
 // Stream is a sub-loss too large to hold in memory — all triplets of a
@@ -41,17 +42,7 @@ type Streamer interface {
 // Multiple whose reducer for s.Name is one); ok is false when it cannot and
 // the caller must materialise the sub-loss and use Reduce instead.
 func ReduceStream(r Reducer, s Stream, b Batch) (value float64, grad func(v float64, anchor int) float64, ok bool, err error) {
-	if m, isMultiple := r.(*Multiple); isMultiple && m != nil {
-		sub, found := m.Reducers[s.Name]
-		if !found {
-			sub = m.Default
-			if sub == nil {
-				sub = &Mean{}
-			}
-		}
-		r = sub
-	}
-	st, isStreamer := r.(Streamer)
+	st, isStreamer := resolve(r, s.Name).(Streamer)
 	if !isStreamer {
 		return 0, nil, false, nil
 	}
@@ -62,100 +53,224 @@ func ReduceStream(r Reducer, s Stream, b Batch) (value float64, grad func(v floa
 // streamStats is one pass over a stream: the count and sum of the values
 // strictly between low and high (±Inf: no bound), with a check that every
 // value is finite.
+// forStream returns the reducer a Multiple applies to the sub-loss name.
+func (m *Multiple) forStream(name string) Reducer {
+	sub, found := m.Reducers[name]
+	if !found {
+		sub = m.Default
+		if sub == nil {
+			sub = &Mean{}
+		}
+	}
+	return sub
+}
+
 func streamStats(component string, s Stream, low, high float64) (n int, sum float64, err error) {
-	if s.Kind == AlreadyReduced || validKind(component, s.Kind) != nil {
-		return 0, 0, check.Settingf(component, "cannot stream a %v sub-loss", s.Kind)
+	if err := checkKind(component, s); err != nil {
+		return 0, 0, err
 	}
 	if s.Each == nil || s.Len == 0 {
 		return 0, 0, nil
 	}
 	i := 0
+	var acc [4]float64
 	err = s.Each(func(vals []float64, _ int) error {
-		for k, v := range vals {
-			if v != v || v > math.MaxFloat64 || v < -math.MaxFloat64 {
-				return check.Errorf(component, gometric.ErrNonFinite, "sub-loss %q value %d is %v", s.Name, i+k, v)
-			}
-			if v > low && v < high {
-				n++
-				sum += v
-			}
+		if k := check.NonFinite(vals); k >= 0 {
+			return check.Errorf(component, gometric.ErrNonFinite, "sub-loss %q value %d is %v", s.Name, i+k, vals[k])
 		}
+		n += bandSum(&acc, i, vals, low, high)
 		i += len(vals)
 		return nil
 	})
 	if err == nil && i != s.Len {
 		err = check.Errorf(component, gometric.ErrShape, "sub-loss %q streamed %d values, Len is %d", s.Name, i, s.Len)
 	}
-	return n, sum, err
+	return n, laneTotal(&acc), err
 }
 
 func constGrad(w float64) func(float64, int) float64 { return func(float64, int) float64 { return w } }
 
-// ReduceStream implements Streamer.
-func (*Mean) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) float64, error) {
-	n, sum, err := streamStats("reducers.Mean", s, math.Inf(-1), math.Inf(1))
-	if err != nil || n == 0 {
-		return 0, constGrad(0), err
+func init() { streamband.Register(reduceBand, planFor) }
+
+// planned is a reducer whose stream reduction is a streamband.Plan.
+type planned interface {
+	plan(s Stream) (streamband.Plan, error)
+}
+
+// resolve returns the reducer r applies to the stream named name.
+func resolve(r Reducer, name string) Reducer {
+	if m, isMultiple := r.(*Multiple); isMultiple && m != nil {
+		return m.forStream(name)
 	}
-	return sum / float64(n), constGrad(1 / float64(n)), nil
+	return r
+}
+
+// planFor is the streamband.PlanFunc of this package.
+func planFor(r, s any) (streamband.Plan, bool) {
+	st, ok := s.(Stream)
+	red, isReducer := r.(Reducer)
+	if !ok || !isReducer {
+		return streamband.Plan{}, false
+	}
+	pr, ok := resolve(red, st.Name).(planned)
+	if !ok {
+		return streamband.Plan{}, false
+	}
+	p, err := pr.plan(st)
+	return p, err == nil
+}
+
+// reduceBand is the streamband.ReduceFunc of this package: the plan
+// carried out over the stream's Each.
+func reduceBand(r, s any) (float64, streamband.Band, bool, error) {
+	st, ok := s.(Stream)
+	red, isReducer := r.(Reducer)
+	if !ok || !isReducer {
+		return 0, streamband.Band{}, false, nil
+	}
+	pr, ok := resolve(red, st.Name).(planned)
+	if !ok {
+		return 0, streamband.Band{}, false, nil
+	}
+	v, band, err := runPlan(pr, st)
+	return v, band, true, err
+}
+
+// runPlan reduces s by the plan of r over its Each.
+func runPlan(r planned, s Stream) (float64, streamband.Band, error) {
+	p, err := r.plan(s)
+	if err != nil {
+		return 0, streamband.Band{}, err
+	}
+	n, sum, err := streamStats(p.Component, s, p.Low, p.High)
+	if err != nil {
+		return 0, streamband.Band{}, err
+	}
+	v, band := p.Finish(n, sum)
+	return v, band, nil
+}
+
+// streamGrad is runPlan with the gradient as the function of Streamer.
+func streamGrad(r planned, s Stream) (float64, func(float64, int) float64, error) {
+	v, b, err := runPlan(r, s)
+	if err != nil {
+		return 0, nil, err
+	}
+	return v, func(x float64, _ int) float64 { return b.At(x) }, nil
+}
+
+// checkKind rejects the kinds a stream cannot have.
+func checkKind(component string, s Stream) error {
+	if s.Kind == AlreadyReduced || validKind(component, s.Kind) != nil {
+		return check.Settingf(component, "cannot stream a %v sub-loss", s.Kind)
+	}
+	return nil
+}
+
+// all is the band of every finite value.
+func all(w float64) streamband.Band {
+	return streamband.Band{Low: math.Inf(-1), High: math.Inf(1), Weight: w}
+}
+
+// perCount finishes a mean over the counted values: 0, with a zero
+// gradient, when there is none.
+func perCount(low, high float64) func(int, float64) (float64, streamband.Band) {
+	return func(n int, sum float64) (float64, streamband.Band) {
+		if n == 0 {
+			return 0, all(0)
+		}
+		return sum / float64(n), streamband.Band{Low: low, High: high, Weight: 1 / float64(n)}
+	}
 }
 
 // ReduceStream implements Streamer.
-func (*Sum) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) float64, error) {
-	_, sum, err := streamStats("reducers.Sum", s, math.Inf(-1), math.Inf(1))
-	return sum, constGrad(1), err
+func (r *Mean) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) float64, error) {
+	return streamGrad(r, s)
+}
+
+func (*Mean) plan(s Stream) (streamband.Plan, error) {
+	const component = "reducers.Mean"
+	if err := checkKind(component, s); err != nil {
+		return streamband.Plan{}, err
+	}
+	lo, hi := math.Inf(-1), math.Inf(1)
+	return streamband.Plan{Component: component, Low: lo, High: hi, Finish: perCount(lo, hi)}, nil
 }
 
 // ReduceStream implements Streamer.
-func (*AvgNonZero) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) float64, error) {
-	return thresholdStream("reducers.AvgNonZero", 0, math.Inf(1), s)
+func (r *Sum) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) float64, error) {
+	return streamGrad(r, s)
+}
+
+func (*Sum) plan(s Stream) (streamband.Plan, error) {
+	const component = "reducers.Sum"
+	if err := checkKind(component, s); err != nil {
+		return streamband.Plan{}, err
+	}
+	return streamband.Plan{Component: component, Low: math.Inf(-1), High: math.Inf(1),
+		Finish: func(_ int, sum float64) (float64, streamband.Band) { return sum, all(1) }}, nil
+}
+
+// ReduceStream implements Streamer.
+func (r *AvgNonZero) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) float64, error) {
+	return streamGrad(r, s)
+}
+
+func (*AvgNonZero) plan(s Stream) (streamband.Plan, error) {
+	return thresholdPlan("reducers.AvgNonZero", 0, math.Inf(1), s)
 }
 
 // ReduceStream implements Streamer.
 func (t *Threshold) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) float64, error) {
-	if t == nil {
-		return 0, nil, check.Settingf("reducers.Threshold", "nil *Threshold")
-	}
-	return thresholdStream("reducers.Threshold", t.Low, t.High, s)
+	return streamGrad(t, s)
 }
 
-func thresholdStream(component string, low, high float64, s Stream) (float64, func(float64, int) float64, error) {
+func (t *Threshold) plan(s Stream) (streamband.Plan, error) {
+	if t == nil {
+		return streamband.Plan{}, check.Settingf("reducers.Threshold", "nil *Threshold")
+	}
+	return thresholdPlan("reducers.Threshold", t.Low, t.High, s)
+}
+
+func thresholdPlan(component string, low, high float64, s Stream) (streamband.Plan, error) {
 	if math.IsNaN(low) || math.IsNaN(high) {
-		return 0, nil, check.Settingf(component, "low = %v, high = %v: a bound is NaN", low, high)
+		return streamband.Plan{}, check.Settingf(component, "low = %v, high = %v: a bound is NaN", low, high)
 	}
 	if math.IsInf(low, -1) && math.IsInf(high, 1) {
-		return 0, nil, check.Settingf(component, "neither low nor high is set (low = -Inf, high = +Inf)")
+		return streamband.Plan{}, check.Settingf(component, "neither low nor high is set (low = -Inf, high = +Inf)")
 	}
-	keep := func(v float64) bool { return v > low && v < high }
-	n, sum, err := streamStats(component, s, low, high)
-	if err != nil || n == 0 {
-		return 0, constGrad(0), err
+	if err := checkKind(component, s); err != nil {
+		return streamband.Plan{}, err
 	}
-	w := 1 / float64(n)
-	return sum / float64(n), func(v float64, _ int) float64 {
-		if keep(v) {
-			return w
-		}
-		return 0
-	}, nil
+	return streamband.Plan{Component: component, Low: low, High: high, Finish: perCount(low, high)}, nil
 }
 
 // ReduceStream implements Streamer.
-func (*Divisor) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) float64, error) {
+func (r *Divisor) ReduceStream(s Stream, _ Batch) (float64, func(float64, int) float64, error) {
+	return streamGrad(r, s)
+}
+
+func (*Divisor) plan(s Stream) (streamband.Plan, error) {
 	const component = "reducers.Divisor"
 	switch d := s.Divisor; {
 	case !s.HasDivisor:
-		return 0, nil, check.Settingf(component, "%s sub-loss %q has no divisor", s.Kind, s.Name)
+		return streamband.Plan{}, check.Settingf(component, "%s sub-loss %q has no divisor", s.Kind, s.Name)
 	case math.IsNaN(d) || math.IsInf(d, 0):
-		return 0, nil, check.Errorf(component, gometric.ErrNonFinite, "sub-loss %q has divisor %v", s.Name, d)
+		return streamband.Plan{}, check.Errorf(component, gometric.ErrNonFinite, "sub-loss %q has divisor %v", s.Name, d)
 	case d < 0:
-		return 0, nil, check.Settingf(component, "sub-loss %q has negative divisor %v", s.Name, d)
+		return streamband.Plan{}, check.Settingf(component, "sub-loss %q has negative divisor %v", s.Name, d)
 	}
-	_, sum, err := streamStats(component, s, math.Inf(-1), math.Inf(1))
-	if err != nil || s.Divisor == 0 {
-		return 0, constGrad(0), err
+	if err := checkKind(component, s); err != nil {
+		return streamband.Plan{}, err
 	}
-	return sum / s.Divisor, constGrad(1 / s.Divisor), nil
+	d := s.Divisor
+	return streamband.Plan{Component: component, Low: math.Inf(-1), High: math.Inf(1),
+		Finish: func(_ int, sum float64) (float64, streamband.Band) {
+			if d == 0 {
+				return 0, all(0)
+			}
+			return sum / d, all(1 / d)
+		}}, nil
 }
 
 // ReduceStream implements Streamer.

@@ -63,13 +63,9 @@ func threshold(component string, low, high float64, l SubLoss) (float64, []float
 		return v, g, err
 	}
 	g = make([]float64, len(l.Values))
-	s, k := 0.0, 0
-	for _, x := range l.Values {
-		if x > low && x < high {
-			s += x
-			k++
-		}
-	}
+	var acc [4]float64
+	k := bandSum(&acc, 0, l.Values, low, high)
+	s := laneTotal(&acc)
 	if k == 0 {
 		return 0, g, nil
 	}

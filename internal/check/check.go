@@ -21,13 +21,31 @@ func Matrix(component, what string, m *mat.Dense) error {
 	raw := m.RawMatrix()
 	for i := 0; i < r; i++ {
 		row := raw.Data[i*raw.Stride : i*raw.Stride+c]
-		for j, v := range row {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("%s: %s has %v at row %d, column %d: %w", component, what, v, i, j, gometric.ErrNonFinite)
-			}
+		if j := NonFinite(row); j >= 0 {
+			return fmt.Errorf("%s: %s has %v at row %d, column %d: %w", component, what, row[j], i, j, gometric.ErrNonFinite)
 		}
 	}
 	return nil
+}
+
+// NonFinite returns the index of the first NaN or ±Inf of xs, or -1.
+func NonFinite(xs []float64) int {
+	// v − v is 0 for a finite v and NaN otherwise, so a sum of such
+	// differences is 0 exactly when all the values are finite: four
+	// values per branch instead of three comparisons per value.
+	i := 0
+	for ; i+4 <= len(xs); i += 4 {
+		x := xs[i : i+4 : i+4]
+		if (x[0]-x[0])+(x[1]-x[1])+((x[2]-x[2])+(x[3]-x[3])) != 0 {
+			break
+		}
+	}
+	for ; i < len(xs); i++ {
+		if v := xs[i]; math.IsNaN(v) || math.IsInf(v, 0) {
+			return i
+		}
+	}
+	return -1
 }
 
 // SameCols checks that a and b have the same number of columns.
@@ -64,10 +82,8 @@ func Dims(component, what string, m *mat.Dense, r, c int) error {
 
 // Floats checks that every value of xs is finite.
 func Floats(component, what string, xs []float64) error {
-	for i, v := range xs {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%s: %s[%d] is %v: %w", component, what, i, v, gometric.ErrNonFinite)
-		}
+	if i := NonFinite(xs); i >= 0 {
+		return fmt.Errorf("%s: %s[%d] is %v: %w", component, what, i, xs[i], gometric.ErrNonFinite)
 	}
 	return nil
 }

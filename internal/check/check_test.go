@@ -41,3 +41,30 @@ func TestChecks(t *testing.T) {
 		}
 	}
 }
+
+func TestNonFinite(t *testing.T) {
+	for n := 0; n < 11; n++ {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = float64(i) - 3.5
+		}
+		if got := NonFinite(xs); got != -1 {
+			t.Errorf("n=%d all finite: %d", n, got)
+		}
+		for pos := 0; pos < n; pos++ {
+			for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+				ys := append([]float64(nil), xs...)
+				ys[pos] = bad
+				if pos+2 < n {
+					ys[pos+2] = math.NaN()
+				}
+				if got := NonFinite(ys); got != pos {
+					t.Errorf("n=%d %v at %d: got %d", n, bad, pos, got)
+				}
+			}
+		}
+	}
+	if NonFinite([]float64{math.MaxFloat64, -math.MaxFloat64, 0, math.SmallestNonzeroFloat64, 1}) != -1 {
+		t.Error("extreme finite values flagged")
+	}
+}

@@ -2,6 +2,7 @@ package lse
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -36,6 +37,42 @@ func TestRow(t *testing.T) {
 			num := (Row(xp, tc.keep, tc.addOne, nil) - Row(xm, tc.keep, tc.addOne, nil)) / (2 * h)
 			if math.Abs(num-w[i]) > 1e-6 {
 				t.Errorf("%s: d/dx[%d] = %v, finite difference %v", tc.name, i, w[i], num)
+			}
+		}
+	}
+}
+
+// TestRowPaths: the unmasked path with weights, the chunked path without
+// them, an all-true mask and w aliasing x all give the same bits.
+func TestRowPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 3, 4, 63, 64, 65, 200} {
+		for _, addOne := range []bool{false, true} {
+			x := make([]float64, n)
+			for i := range x {
+				x[i] = 40*rng.NormFloat64() - 20
+			}
+			if n > 2 {
+				x[1] = math.Inf(-1)
+			}
+			keep := make([]bool, n)
+			for i := range keep {
+				keep[i] = true
+			}
+			w1, w2 := make([]float64, n), make([]float64, n)
+			v1 := Row(x, nil, addOne, w1)
+			v2 := Row(x, keep, addOne, w2)
+			v3 := Row(x, nil, addOne, nil)
+			v4 := Row(x, keep, addOne, nil)
+			alias := append([]float64(nil), x...)
+			v5 := Row(alias, nil, addOne, alias)
+			if v1 != v2 || v1 != v3 || v1 != v4 || v1 != v5 {
+				t.Errorf("n=%d addOne=%v: %v %v %v %v %v", n, addOne, v1, v2, v3, v4, v5)
+			}
+			for i := range w1 {
+				if w1[i] != w2[i] || w1[i] != alias[i] {
+					t.Fatalf("n=%d addOne=%v: weight %d: %v %v %v", n, addOne, i, w1[i], w2[i], alias[i])
+				}
 			}
 		}
 	}

@@ -6,6 +6,7 @@ package rownorm
 import (
 	"math"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -95,6 +96,26 @@ func Normalize(m *mat.Dense, p float64) (*mat.Dense, []float64) {
 	return out, norms
 }
 
+// NormalizeInto is Normalize for p = 2 into caller-owned storage, so that a
+// hot loop can reuse its buffers: dst (at least r·c, written with stride c)
+// receives the normalised rows of the r×c matrix m and norms (at least r)
+// the row norms. The values are those of Normalize(m, 2) up to the order
+// of the sums of squares.
+func NormalizeInto(dst, norms []float64, m *mat.Dense) {
+	r, c := m.Dims()
+	raw := m.RawMatrix()
+	for i := 0; i < r; i++ {
+		src := raw.Data[i*raw.Stride : i*raw.Stride+c]
+		n := Norm2(src)
+		norms[i] = n
+		s := 1 / math.Max(n, Eps)
+		out := dst[i*c : (i+1)*c]
+		for k, v := range src {
+			out[k] = v * s
+		}
+	}
+}
+
 // NormalizeVJP returns d(loss)/dm given g = d(loss)/d(Normalize(m, p)) and
 // the norms Normalize returned.
 func NormalizeVJP(m, g *mat.Dense, p float64, norms []float64) *mat.Dense {
@@ -119,3 +140,7 @@ func NormalizeVJP(m, g *mat.Dense, p float64, norms []float64) *mat.Dense {
 	}
 	return out
 }
+
+// Norm2 is Norm(x, 2) up to the order of the sum of squares, which is
+// gonum's vectorised dot product (faster than one running sum).
+func Norm2(x []float64) float64 { return math.Sqrt(floats.Dot(x, x)) }

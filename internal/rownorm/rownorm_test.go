@@ -74,3 +74,32 @@ func mulElem(a, b *mat.Dense) *mat.Dense {
 	out.MulElem(a, b)
 	return &out
 }
+
+// TestNormalizeInto: NormalizeInto and Norm2 agree with Normalize and Norm
+// up to the order of the sums, for rows of every length mod 4 and a zero
+// row, and read a strided view.
+func TestNormalizeInto(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 3))
+	for d := 1; d <= 9; d++ {
+		big := mat.NewDense(4, d+2, nil)
+		for i := 0; i < 3; i++ {
+			for j := 0; j < d+2; j++ {
+				big.Set(i, j, rng.NormFloat64())
+			}
+		}
+		x := big.Slice(0, 4, 1, 1+d).(*mat.Dense) // row 3 is zero
+		want, wantNorms := Normalize(x, 2)
+		got, norms := make([]float64, 4*d), make([]float64, 4)
+		NormalizeInto(got, norms, x)
+		for i := 0; i < 4; i++ {
+			if n := Norm2(x.RawRowView(i)); math.Abs(n-wantNorms[i]) > 1e-15*wantNorms[i] || n != norms[i] {
+				t.Errorf("d=%d row %d: norm %v, NormalizeInto %v, want %v", d, i, n, norms[i], wantNorms[i])
+			}
+			for j := 0; j < d; j++ {
+				if math.Abs(got[i*d+j]-want.At(i, j)) > 1e-15 {
+					t.Errorf("d=%d (%d, %d): %v, want %v", d, i, j, got[i*d+j], want.At(i, j))
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,271 @@
+package losses
+
+import (
+	"math"
+
+	"github.com/gometric/gometric/reducers"
+	"github.com/gometric/gometric/utils/tuples"
+)
+
+// allTriplets is TripletMargin over every triplet of the batch, streamed
+// anchor by anchor: memory stays O(N·M) however many triplets there are,
+// as long as the reducer can stream (reducers.Streamer); otherwise the
+// triplets are materialised.
+//
+// For the plain loss (neither swap nor smoothing) reduced by one of
+// package reducers' own reducers (internal/streamband), the statistics
+// and the gradient are computed without a call per triplet, four
+// positives of an anchor at a time against each of its negatives.
+func (l *TripletMargin) allTriplets(name string, in *input) (*term, error) {
+	count, err := tuples.CountAllTriplets(in.labels, in.refLabels, in.refIsQuery)
+	if err != nil {
+		return nil, wrap(name, err)
+	}
+	if count == 0 {
+		return nil, nil
+	}
+	ap, err := in.allPairs(name)
+	if err != nil {
+		return nil, err
+	}
+	m, err := in.matrix()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.checkSwap(in, nil); err != nil {
+		return nil, err
+	}
+	ev := l.evaluator(in, m)
+	each := ap.eachTripletAnchor
+	// gather sets negv[j] = s·an_j for the anchor's negatives: the plain
+	// value is relu(s·ap + margin − s·an) with s = ±1.
+	gather := func(negv []float64, a int, neg []int) []float64 {
+		row, negv := ev.data[a*ev.stride:], negv[:len(neg)]
+		for j, n := range neg {
+			negv[j] = ev.sign * row[n]
+		}
+		return negv
+	}
+	// bases returns s·ap + margin for the positives pos[q:q+4], padded with
+	// -Inf (which puts a triplet in no band above 0), and how many are real.
+	bases := func(a int, pos []int, q int) ([4]float64, int) {
+		row := ev.data[a*ev.stride:]
+		b := [4]float64{math.Inf(-1), math.Inf(-1), math.Inf(-1), math.Inf(-1)}
+		k := min(4, len(pos)-q)
+		for i := range k {
+			b[i] = ev.sign*row[pos[q+i]] + ev.margin
+		}
+		return b, k
+	}
+	each1 := func(yield func(values []float64, anchor int) error) error {
+		vals, negv := make([]float64, in.m), make([]float64, in.m)
+		return each(func(a int, pos, neg []int) error {
+			vals := vals[:len(neg)]
+			if !ev.plain() {
+				for _, p := range pos {
+					for j, n := range neg {
+						vals[j], _, _, _ = ev.eval(a, p, n)
+					}
+					if err := yield(vals, a); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			negv := gather(negv, a, neg)
+			row := ev.data[a*ev.stride:]
+			for _, p := range pos {
+				base := ev.sign*row[p] + ev.margin
+				for j, x := range negv {
+					vals[j] = max(base-x, 0)
+				}
+				if err := yield(vals, a); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	part := streamPart{Stream: reducers.Stream{Name: "loss", Kind: reducers.Triplet, Len: count, Each: each1}}
+	if ev.plain() {
+		part.stats = func(lo, hi float64) (int, float64, int, float64) {
+			var acc [4]float64
+			var n, inf uint64
+			negv := make([]float64, in.m)
+			_ = each(func(a int, pos, neg []int) error {
+				negv := gather(negv, a, neg)
+				for q := 0; q < len(pos); q += 4 {
+					b, k := bases(a, pos, q)
+					dn, dinf := tripletStats(&acc, b, k, negv, lo, hi)
+					n, inf = n+dn, inf|dinf
+				}
+				return nil
+			})
+			sum := (acc[0] + acc[1]) + (acc[2] + acc[3])
+			if inf == 0 && sum-sum == 0 {
+				return int(n), sum, -1, 0
+			}
+			// A value or the sum overflowed: find the first non-finite
+			// value as the reducer's pass would.
+			b := newBandAcc(lo, hi)
+			_ = each(func(a int, pos, neg []int) error {
+				negv := gather(negv, a, neg)
+				for _, p := range pos {
+					b.reluRun(ev.sign*ev.data[a*ev.stride+p]+ev.margin, 1, negv)
+				}
+				return nil
+			})
+			if b.at >= 0 {
+				return 0, 0, b.at, b.bad
+			}
+			return int(n), sum, -1, 0
+		}
+	}
+	st := &streamTerm{
+		parts: []streamPart{part},
+		backward: func(grads []streamGrad, g *grads) error {
+			sg := &grads[0]
+			gm := in.scratchMatrix(in.n, in.m)
+			gr := gm.RawMatrix()
+			negv, gneg := make([]float64, in.m), make([]float64, in.m)
+			counts := make([]uint64, in.m)
+			err := each(func(a int, pos, neg []int) error {
+				grow := gr.Data[a*gr.Stride : a*gr.Stride+in.m]
+				if l.Swap {
+					for _, p := range pos {
+						for _, n := range neg {
+							v, dap, dan, dpn := ev.eval(a, p, n)
+							ev.accumulate(gr, sg.at(v, a), a, p, n, dap, dan, dpn)
+						}
+					}
+					return nil
+				}
+				// Without swap, d/d(a,n) = -d/d(a,p): the anchor-positive
+				// part is summed once per positive, the anchor-negative
+				// parts once per negative over all positives.
+				if ev.plain() && sg.banded {
+					// A constant weight on a band: count, per positive and
+					// per negative, the triplets with relu' = 1 (a value
+					// above 0) in the band.
+					negv := gather(negv, a, neg)
+					bd := sg.band
+					w, lo := bd.Weight*ev.sign, max(bd.Low, 0)
+					counts := counts[:len(neg)]
+					clear(counts)
+					for q := 0; q < len(pos); q += 4 {
+						b, k := bases(a, pos, q)
+						c := tripletCounts(b, negv, lo, bd.High, counts)
+						for i := range k {
+							grow[pos[q+i]] += float64(c[i]) * w
+						}
+					}
+					for j, n := range neg {
+						grow[n] -= float64(counts[j]) * w
+					}
+					return nil
+				}
+				gneg := gneg[:len(neg)]
+				clear(gneg)
+				for _, p := range pos {
+					var sum float64
+					for j, n := range neg {
+						v, dap, _, _ := ev.eval(a, p, n)
+						if w := sg.at(v, a) * dap; w != 0 {
+							sum += w
+							gneg[j] -= w
+						}
+					}
+					grow[p] += sum
+				}
+				for j, n := range neg {
+					grow[n] += gneg[j]
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			return in.matrixBackward(m, gm, g)
+		},
+		materialise: func() (*term, error) {
+			t, err := tuples.AllTriplets(in.labels, in.refLabels, in.refIsQuery)
+			if err != nil {
+				return nil, wrap(name, err)
+			}
+			return l.materialised(in, m, t), nil
+		},
+	}
+	return &term{stream: st}, nil
+}
+
+// tripletStats adds to the lanes acc (one per positive) the values
+// v = max(b_i − x, 0) of the first k bases b against every x of negv that
+// lie strictly between lo and hi, and returns their number and whether
+// one of them was +Inf (an overflow). Bases beyond k are -Inf.
+func tripletStats(acc *[4]float64, b [4]float64, k int, negv []float64, lo, hi float64) (n, inf uint64) {
+	s0, s1, s2, s3 := acc[0], acc[1], acc[2], acc[3]
+	b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+	if lo >= 0 && math.IsInf(hi, 1) {
+		// v > lo ≥ 0 exactly when b − x > lo, and then v = b − x; a +Inf
+		// value makes its lane +Inf, which the caller sees in the sum.
+		for _, x := range negv {
+			t0, t1, t2, t3 := b0-x, b1-x, b2-x, b3-x
+			k0, k1, k2, k3 := b2u(t0 > lo), b2u(t1 > lo), b2u(t2 > lo), b2u(t3 > lo)
+			n += k0 + k1 + k2 + k3
+			s0 += mask(t0, k0)
+			s1 += mask(t1, k1)
+			s2 += mask(t2, k2)
+			s3 += mask(t3, k3)
+		}
+		acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
+		return n, 0
+	}
+	var valid [4]uint64
+	for i := range k {
+		valid[i] = 1
+	}
+	for _, x := range negv {
+		v0, v1, v2, v3 := max(b0-x, 0), max(b1-x, 0), max(b2-x, 0), max(b3-x, 0)
+		k0 := b2u(v0 > lo) & b2u(v0 < hi) & valid[0]
+		k1 := b2u(v1 > lo) & b2u(v1 < hi) & valid[1]
+		k2 := b2u(v2 > lo) & b2u(v2 < hi) & valid[2]
+		k3 := b2u(v3 > lo) & b2u(v3 < hi) & valid[3]
+		n += k0 + k1 + k2 + k3
+		inf |= b2u(v0 > math.MaxFloat64) | b2u(v1 > math.MaxFloat64) | b2u(v2 > math.MaxFloat64) | b2u(v3 > math.MaxFloat64)
+		s0 += mask(v0, k0)
+		s1 += mask(v1, k1)
+		s2 += mask(v2, k2)
+		s3 += mask(v3, k3)
+	}
+	acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
+	return n, inf
+}
+
+// tripletCounts counts, for the four bases b against every x of negv, the
+// triplets whose b_i − x lies strictly between lo ≥ 0 and hi: per base
+// (returned) and per negative (added to counts). A -Inf base counts
+// nothing. There is no branch per triplet: whether one is active is
+// unpredictable.
+func tripletCounts(b [4]float64, negv []float64, lo, hi float64, counts []uint64) (c [4]uint64) {
+	counts = counts[:len(negv)]
+	b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+	var c0, c1, c2, c3 uint64
+	if math.IsInf(hi, 1) {
+		for j, x := range negv {
+			k0, k1, k2, k3 := b2u(b0-x > lo), b2u(b1-x > lo), b2u(b2-x > lo), b2u(b3-x > lo)
+			c0, c1, c2, c3 = c0+k0, c1+k1, c2+k2, c3+k3
+			counts[j] += k0 + k1 + k2 + k3
+		}
+		return [4]uint64{c0, c1, c2, c3}
+	}
+	for j, x := range negv {
+		t0, t1, t2, t3 := b0-x, b1-x, b2-x, b3-x
+		k0 := b2u(t0 > lo) & b2u(t0 < hi)
+		k1 := b2u(t1 > lo) & b2u(t1 < hi)
+		k2 := b2u(t2 > lo) & b2u(t2 < hi)
+		k3 := b2u(t3 > lo) & b2u(t3 < hi)
+		c0, c1, c2, c3 = c0+k0, c1+k1, c2+k2, c3+k3
+		counts[j] += k0 + k1 + k2 + k3
+	}
+	return [4]uint64{c0, c1, c2, c3}
+}
