@@ -19,6 +19,9 @@ func Matrix(component, what string, m *mat.Dense) error {
 	}
 	r, c := m.Dims()
 	raw := m.RawMatrix()
+	if raw.Stride == c && NonFinite(raw.Data[:r*c]) < 0 {
+		return nil // contiguous and finite: one scan
+	}
 	for i := 0; i < r; i++ {
 		row := raw.Data[i*raw.Stride : i*raw.Stride+c]
 		if j := NonFinite(row); j >= 0 {
@@ -31,18 +34,31 @@ func Matrix(component, what string, m *mat.Dense) error {
 // NonFinite returns the index of the first NaN or ±Inf of xs, or -1.
 func NonFinite(xs []float64) int {
 	// v − v is 0 for a finite v and NaN otherwise, so a sum of such
-	// differences is 0 exactly when all the values are finite: four
-	// values per branch instead of three comparisons per value.
-	i := 0
-	for ; i+4 <= len(xs); i += 4 {
-		x := xs[i : i+4 : i+4]
-		if (x[0]-x[0])+(x[1]-x[1])+((x[2]-x[2])+(x[3]-x[3])) != 0 {
-			break
+	// differences is 0 exactly when all the values are finite. Blocks are
+	// summed on four independent accumulators without a branch; only a
+	// block whose sum is not 0 is searched value by value.
+	const block = 512
+	for base := 0; base < len(xs); base += block {
+		x := xs[base:min(base+block, len(xs))]
+		var s0, s1, s2, s3 float64
+		i := 0
+		for ; i+4 <= len(x); i += 4 {
+			y := x[i : i+4 : i+4]
+			s0 += y[0] - y[0]
+			s1 += y[1] - y[1]
+			s2 += y[2] - y[2]
+			s3 += y[3] - y[3]
 		}
-	}
-	for ; i < len(xs); i++ {
-		if v := xs[i]; math.IsNaN(v) || math.IsInf(v, 0) {
-			return i
+		for ; i < len(x); i++ {
+			s0 += x[i] - x[i]
+		}
+		if (s0+s1)+(s2+s3) == 0 {
+			continue
+		}
+		for j, v := range x {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return base + j
+			}
 		}
 	}
 	return -1

@@ -14,8 +14,8 @@ import "golang.org/x/sys/cpu"
 // so both builds give the same bits. Build with -tags purego to leave
 // them out.
 var (
-	asm64 = kernel[float64]{name: "asm-avx2fma-6x8", mr: 6, nr: 8, kc: 256, nc: 128, dot: dotD6x8, put: putTile[float64](6, 8)}
-	asm32 = kernel[float32]{name: "asm-avx2fma-6x16", mr: 6, nr: 16, kc: 256, nc: 256, dot: dotS6x16, put: putTile[float32](6, 16)}
+	asm64 = kernel[float64]{name: "asm-avx2fma-6x8", mr: 6, nr: 8, kc: 256, nc: 128, dot: dotD6x8, dotRows: dotD6x8r, put: putTile[float64](6, 8)}
+	asm32 = kernel[float32]{name: "asm-avx2fma-6x16", mr: 6, nr: 16, kc: 256, nc: 256, dot: dotS6x16, dotRows: dotS6x16r, put: putTile[float32](6, 16)}
 )
 
 func init() {
@@ -58,4 +58,37 @@ func dotS6x16(kc int, a []float32, sa int, b []float32, sb int, c []float32, ldc
 	}
 	c = c[:5*ldc+16]
 	kernS6x16(kc, &a[0], sa, &b[0], sb, &c[0], ldc, alpha)
+}
+
+// kernD6x8r is kernD6x8 with the A panel read in place: row r of the
+// tile takes a[r·lda + l] at step l.
+//
+//go:noescape
+func kernD6x8r(kc int, a *float64, lda int, b *float64, sb int, c *float64, ldc int, alpha *float64)
+
+// kernS6x16r is kernD6x8r for float32.
+//
+//go:noescape
+func kernS6x16r(kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha *float32)
+
+// dotD6x8r checks bounds and runs kernD6x8r.
+func dotD6x8r(kc int, a []float64, lda int, b []float64, sb int, c []float64, ldc int, alpha *float64) {
+	if kc <= 0 {
+		kc, a, b = 0, a[:1], b[:1] // the kernel reads nothing
+	} else {
+		a, b = a[:5*lda+kc], b[:(kc-1)*sb+8]
+	}
+	c = c[:5*ldc+8]
+	kernD6x8r(kc, &a[0], lda, &b[0], sb, &c[0], ldc, alpha)
+}
+
+// dotS6x16r checks bounds and runs kernS6x16r.
+func dotS6x16r(kc int, a []float32, lda int, b []float32, sb int, c []float32, ldc int, alpha *float32) {
+	if kc <= 0 {
+		kc, a, b = 0, a[:1], b[:1]
+	} else {
+		a, b = a[:5*lda+kc], b[:(kc-1)*sb+16]
+	}
+	c = c[:5*ldc+16]
+	kernS6x16r(kc, &a[0], lda, &b[0], sb, &c[0], ldc, alpha)
 }

@@ -189,3 +189,197 @@ snoscale:
 	VMOVUPS Y15, 32(DX)
 	VZEROUPPER
 	RET
+
+// func kernD6x8r(kc int, a *float64, lda int, b *float64, sb int, c *float64, ldc int, alpha *float64)
+//
+// As kernD6x8, with A read in place from 6 rows lda elements apart
+// (R10 = lda, R12 = 3·lda, R13 = 5·lda in bytes), stepping one element.
+TEXT ·kernD6x8r(SB), NOSPLIT, $0-64
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R10
+	MOVQ b+24(FP), DI
+	MOVQ sb+32(FP), R11
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
+	MOVQ alpha+56(FP), R9
+	SHLQ $3, R8
+	SHLQ $3, R10
+	SHLQ $3, R11
+	LEAQ (R10)(R10*2), R12
+	LEAQ (R10)(R10*4), R13
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	VXORPD Y13, Y13, Y13
+	VXORPD Y14, Y14, Y14
+	VXORPD Y15, Y15, Y15
+	TESTQ CX, CX
+	JLE   drstore
+
+drloop:
+	VMOVUPD      0(DI), Y0
+	VMOVUPD      32(DI), Y1
+	VBROADCASTSD (SI), Y2
+	VBROADCASTSD (SI)(R10*1), Y3
+	VFMADD231PD  Y0, Y2, Y4
+	VFMADD231PD  Y1, Y2, Y5
+	VFMADD231PD  Y0, Y3, Y6
+	VFMADD231PD  Y1, Y3, Y7
+	VBROADCASTSD (SI)(R10*2), Y2
+	VBROADCASTSD (SI)(R12*1), Y3
+	VFMADD231PD  Y0, Y2, Y8
+	VFMADD231PD  Y1, Y2, Y9
+	VFMADD231PD  Y0, Y3, Y10
+	VFMADD231PD  Y1, Y3, Y11
+	VBROADCASTSD (SI)(R10*4), Y2
+	VBROADCASTSD (SI)(R13*1), Y3
+	VFMADD231PD  Y0, Y2, Y12
+	VFMADD231PD  Y1, Y2, Y13
+	VFMADD231PD  Y0, Y3, Y14
+	VFMADD231PD  Y1, Y3, Y15
+	ADDQ         $8, SI
+	ADDQ         R11, DI
+	DECQ         CX
+	JNZ          drloop
+
+drstore:
+	TESTQ R9, R9
+	JZ    drnoscale
+	VBROADCASTSD (R9), Y0
+	VMULPD       Y0, Y4, Y4
+	VMULPD       Y0, Y5, Y5
+	VMULPD       Y0, Y6, Y6
+	VMULPD       Y0, Y7, Y7
+	VMULPD       Y0, Y8, Y8
+	VMULPD       Y0, Y9, Y9
+	VMULPD       Y0, Y10, Y10
+	VMULPD       Y0, Y11, Y11
+	VMULPD       Y0, Y12, Y12
+	VMULPD       Y0, Y13, Y13
+	VMULPD       Y0, Y14, Y14
+	VMULPD       Y0, Y15, Y15
+
+drnoscale:
+	VMOVUPD Y4, 0(DX)
+	VMOVUPD Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPD Y6, 0(DX)
+	VMOVUPD Y7, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPD Y8, 0(DX)
+	VMOVUPD Y9, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPD Y10, 0(DX)
+	VMOVUPD Y11, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPD Y12, 0(DX)
+	VMOVUPD Y13, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPD Y14, 0(DX)
+	VMOVUPD Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+// func kernS6x16r(kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha *float32)
+//
+// As kernS6x16, with A read in place from 6 rows lda elements apart
+// (R10 = lda, R12 = 3·lda, R13 = 5·lda in bytes), stepping one element.
+TEXT ·kernS6x16r(SB), NOSPLIT, $0-64
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R10
+	MOVQ b+24(FP), DI
+	MOVQ sb+32(FP), R11
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
+	MOVQ alpha+56(FP), R9
+	SHLQ $2, R8
+	SHLQ $2, R10
+	SHLQ $2, R11
+	LEAQ (R10)(R10*2), R12
+	LEAQ (R10)(R10*4), R13
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	TESTQ CX, CX
+	JLE   srstore
+
+srloop:
+	VMOVUPS      0(DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VBROADCASTSS (SI)(R10*1), Y3
+	VFMADD231PS  Y0, Y2, Y4
+	VFMADD231PS  Y1, Y2, Y5
+	VFMADD231PS  Y0, Y3, Y6
+	VFMADD231PS  Y1, Y3, Y7
+	VBROADCASTSS (SI)(R10*2), Y2
+	VBROADCASTSS (SI)(R12*1), Y3
+	VFMADD231PS  Y0, Y2, Y8
+	VFMADD231PS  Y1, Y2, Y9
+	VFMADD231PS  Y0, Y3, Y10
+	VFMADD231PS  Y1, Y3, Y11
+	VBROADCASTSS (SI)(R10*4), Y2
+	VBROADCASTSS (SI)(R13*1), Y3
+	VFMADD231PS  Y0, Y2, Y12
+	VFMADD231PS  Y1, Y2, Y13
+	VFMADD231PS  Y0, Y3, Y14
+	VFMADD231PS  Y1, Y3, Y15
+	ADDQ         $4, SI
+	ADDQ         R11, DI
+	DECQ         CX
+	JNZ          srloop
+
+srstore:
+	TESTQ R9, R9
+	JZ    srnoscale
+	VBROADCASTSS (R9), Y0
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	VMULPS       Y0, Y9, Y9
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y0, Y11, Y11
+	VMULPS       Y0, Y12, Y12
+	VMULPS       Y0, Y13, Y13
+	VMULPS       Y0, Y14, Y14
+	VMULPS       Y0, Y15, Y15
+
+srnoscale:
+	VMOVUPS Y4, 0(DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y6, 0(DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y8, 0(DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y10, 0(DX)
+	VMOVUPS Y11, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y12, 0(DX)
+	VMOVUPS Y13, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y14, 0(DX)
+	VMOVUPS Y15, 32(DX)
+	VZEROUPPER
+	RET

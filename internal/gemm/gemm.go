@@ -112,9 +112,10 @@ type problem[T float] struct {
 	// sym: b is a, op(B) = Aᵀ, beta = 0, so C is symmetric; only the
 	// tiles that reach the diagonal or above are computed, then mirrored.
 	sym bool
-	// inPlace: the product runs serially, and panels of op(A) = Aᵀ and of
-	// op(B) = B are read from the stored matrices instead of packed copies
-	// (same values, same order of products: the same bits).
+	// inPlace: the product runs serially, and panels of op(A) = Aᵀ, of
+	// op(B) = B and (with kernel.dotRows) of op(A) = A are read from the
+	// stored matrices instead of packed copies (same values, same order of
+	// products: the same bits).
 	inPlace bool
 }
 
