@@ -675,8 +675,14 @@ func sqDists(out, a, b *mat.Dense, na, nb []float64, self bool, exact func(i, j 
 	if exact == nil {
 		exact = func(i, j int) float64 { return sqDiff(a.RawRowView(i)[:d], b.RawRowView(j)[:d]) }
 	}
-	scaledNT(out, -2, a, b)
 	raw := out.RawMatrix()
+	if self {
+		// Only the upper triangle is read below (and mirrored at the end).
+		ra := a.RawMatrix()
+		gemm.DsyrkUpper(n, d, -2, ra.Data, ra.Stride, raw.Data, raw.Stride)
+	} else {
+		scaledNT(out, -2, a, b)
+	}
 	bad := make([]bool, numBlocks(n))
 	parallelRows(n, m, func(blk, lo, hi int) {
 		ok := true

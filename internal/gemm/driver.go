@@ -88,7 +88,7 @@ func run[T float](kn *kernel[T], p *problem[T]) {
 	for i0 := 0; i0 < p.m; i0 += chunk {
 		runRows(kn, p, own, workers, i0, min(chunk, p.m-i0))
 	}
-	if p.sym {
+	if p.sym && !p.upper {
 		if p.m*p.m < 1<<20 {
 			workers = 1 // a copy this small is not worth a barrier
 		}

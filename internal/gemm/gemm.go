@@ -71,6 +71,21 @@ func Dsyrk(n, k int, alpha float64, a []float64, lda int, c []float64, ldc int) 
 	syrk(kn, "Dsyrk", n, k, alpha, a, lda, c, ldc)
 }
 
+// DsyrkUpper is Dsyrk that writes only the upper triangle of C, the
+// diagonal included, with the same bits; the entries below the diagonal
+// are left unspecified (some hold products, some their old values). It
+// saves the mirror copy where the caller reads only i ≤ j.
+func DsyrkUpper(n, k int, alpha float64, a []float64, lda int, c []float64, ldc int) {
+	kn := fast64
+	if kn == nil {
+		kn = &portable64
+	}
+	p := problem[float64]{transB: true, m: n, n: n, k: k, alpha: alpha, a: a, lda: lda, b: a, ldb: lda, c: c, ldc: ldc, sym: true, upper: true}
+	if p.prepare("DsyrkUpper") {
+		run(kn, &p)
+	}
+}
+
 // Ssyrk is Dsyrk for float32.
 func Ssyrk(n, k int, alpha float32, a []float32, lda int, c []float32, ldc int) {
 	kn := fast32
@@ -112,6 +127,8 @@ type problem[T float] struct {
 	// sym: b is a, op(B) = Aᵀ, beta = 0, so C is symmetric; only the
 	// tiles that reach the diagonal or above are computed, then mirrored.
 	sym bool
+	// upper: with sym, the lower triangle is not mirrored.
+	upper bool
 	// inPlace: the product runs serially, and panels of op(A) = Aᵀ, of
 	// op(B) = B and (with kernel.dotRows) of op(A) = A are read from the
 	// stored matrices instead of packed copies (same values, same order of

@@ -125,3 +125,24 @@ func TestSyrkExported(t *testing.T) {
 		t.Errorf("Ssyrk differs from the %s GEMM at %d", kn32.name, idx)
 	}
 }
+
+// TestDsyrkUpper checks that DsyrkUpper writes Dsyrk's bits on and above
+// the diagonal.
+func TestDsyrkUpper(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, sc := range syrkCases() {
+		a, lda, _, _, _, _ := operands[float64](shape{m: sc.n, n: 1, k: sc.k, padA: sc.padA}, rng)
+		ldc := sc.n + sc.padC
+		want := make([]float64, (sc.n-1)*ldc+sc.n)
+		got := slices.Clone(want)
+		Dsyrk(sc.n, sc.k, sc.alpha, a, lda, want, ldc)
+		DsyrkUpper(sc.n, sc.k, sc.alpha, a, lda, got, ldc)
+		for i := range sc.n {
+			for j := i; j < sc.n; j++ {
+				if w, g := want[i*ldc+j], got[i*ldc+j]; math.Float64bits(w) != math.Float64bits(g) {
+					t.Fatalf("%+v: (%d, %d) = %v, Dsyrk gives %v", sc, i, j, g, w)
+				}
+			}
+		}
+	}
+}
