@@ -80,9 +80,10 @@ type matRow struct {
 	i          int
 	pos, neg   []bool // the row's masks (len M)
 	nPos, nNeg int
-	// keep and f are scratch: M bools and 4·M floats.
+	// keep, f and idx are scratch: M bools, 4·M floats and M ints.
 	keep []bool
 	f    []float64
+	idx  []int
 	// posBuf and negBuf back pos and neg for all pairs.
 	posBuf, negBuf []bool
 }
@@ -130,11 +131,23 @@ const matParallelMin = 1 << 14
 // eachRow calls fn for every row, in parallel for large matrices. Each
 // worker has its own matRow; fn must only write to row r.i of shared
 // outputs.
-func (mp *matPairs) eachRow(fn func(r *matRow)) {
+func (mp *matPairs) eachRow(fn func(r *matRow)) { mp.eachRowOf(true, fn) }
+
+// eachRowOf is eachRow; without masks, the rows get only their index set
+// (r.i) and the scratch f and idx, for a loss that reads the masks or
+// labels of mp itself.
+func (mp *matPairs) eachRowOf(masks bool, fn func(r *matRow)) {
+	load := mp.load
+	if !masks {
+		load = func(r *matRow, i int) { r.i = i }
+	}
 	newRow := func() *matRow {
-		r := &matRow{keep: make([]bool, mp.m), f: make([]float64, 4*mp.m)}
-		if mp.pos == nil {
-			r.posBuf, r.negBuf = make([]bool, mp.m), make([]bool, mp.m)
+		r := &matRow{f: make([]float64, 4*mp.m), idx: make([]int, mp.m)}
+		if masks {
+			r.keep = make([]bool, mp.m)
+			if mp.pos == nil {
+				r.posBuf, r.negBuf = make([]bool, mp.m), make([]bool, mp.m)
+			}
 		}
 		return r
 	}
@@ -143,28 +156,31 @@ func (mp *matPairs) eachRow(fn func(r *matRow)) {
 	if mp.n*mp.m < matParallelMin || workers < 2 {
 		r := newRow()
 		for i := range mp.n {
-			mp.load(r, i)
+			load(r, i)
 			fn(r)
 		}
 		return
 	}
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			r := newRow()
-			for {
-				b := int(next.Add(1)) - 1
-				if b >= blocks {
-					return
-				}
-				for i := b * matRowBlock; i < min((b+1)*matRowBlock, mp.n); i++ {
-					mp.load(r, i)
-					fn(r)
-				}
+	work := func() {
+		r := newRow()
+		for {
+			b := int(next.Add(1)) - 1
+			if b >= blocks {
+				return
 			}
-		})
+			for i := b * matRowBlock; i < min((b+1)*matRowBlock, mp.n); i++ {
+				load(r, i)
+				fn(r)
+			}
+		}
 	}
+	// The calling goroutine is one of the workers.
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 }
 
