@@ -8,9 +8,8 @@
 // vector-Jacobian products that carry a loss gradient back to the
 // embeddings. Inputs are float64 gonum matrices with one embedding per row.
 //
-// Matrices come from one GEMM (internal/gemm: gonum's on the default build,
-// an AVX2/FMA kernel with GOEXPERIMENT=simd; half of it for a batch against
-// itself) for the p = 2 Lp distance, the dot-product similarities and SNR;
+// Matrices come from one GEMM (internal/gemm: AVX2/FMA kernels on amd64,
+// gonum's elsewhere; half of it for a batch against itself) for the p = 2 Lp distance, the dot-product similarities and SNR;
 // entries where the GEMM formula would cancel (near-identical rows,
 // self-distances) are recomputed directly, so a self-distance is exactly 0. Work that is split across goroutines uses
 // fixed blocks, so results do not depend on GOMAXPROCS.

@@ -111,7 +111,7 @@
 // # BLAS
 //
 // Importing the package installs the library's GEMM (internal/gemm, with its
-// SIMD kernels when built with GOEXPERIMENT=simd on a CPU that has them) as
+// AVX2/FMA kernels on a CPU that has them) as
 // Gorgonia's BLAS with gorgonia.Use. Set GOMETRIC_BLAS=gonum to keep gonum's
 // pure-Go BLAS (Gorgonia's default); UseFastBLAS and UseGonumBLAS switch at
 // run time and BLASName reports the current one.
