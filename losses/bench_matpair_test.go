@@ -20,10 +20,5 @@ func BenchmarkMultiSimilarity(b *testing.B) {
 	}
 	loss := losses.NewMultiSimilarity()
 	batch := losses.Batch{Embeddings: emb, Labels: labels}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := loss.Compute(batch); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchLoss(b, loss, batch)
 }

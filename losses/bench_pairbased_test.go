@@ -19,10 +19,5 @@ func BenchmarkNTXent(b *testing.B) {
 	}
 	loss := losses.NewNTXent()
 	batch := losses.Batch{Embeddings: emb, Labels: labels}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := loss.Compute(batch); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchLoss(b, loss, batch)
 }

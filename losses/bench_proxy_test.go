@@ -12,10 +12,5 @@ func BenchmarkProxyAnchor(b *testing.B) {
 	rng := proxyRng(71)
 	l := newProxyAnchor(b, 32, 128, nil)
 	batch := losses.Batch{Embeddings: randEmb(rng, 256, 128), Labels: randLabels(rng, 256, 32)}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := l.Compute(batch); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchLoss(b, l, batch)
 }

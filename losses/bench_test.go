@@ -19,11 +19,17 @@ func benchBatch(n, d int) losses.Batch {
 	return losses.Batch{Embeddings: randEmb(rng, n, d), Labels: labels}
 }
 
+// benchLoss times forward + backward calls as a training loop makes them:
+// each call reuses the previous result's gradient matrices (Batch.Reuse),
+// as torch's caching allocator reuses the memory of PML's gradients.
 func benchLoss(b *testing.B, loss losses.Loss, batch losses.Batch) {
 	b.Helper()
 	b.ReportAllocs()
+	var res losses.Result
 	for b.Loop() {
-		if _, err := loss.Compute(batch); err != nil {
+		batch.Reuse = &res
+		var err error
+		if res, err = loss.Compute(batch); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -30,6 +30,16 @@ type Batch struct {
 	RefLabels []int
 	// Tuples are mined pairs or triplets; nil means all.
 	Tuples tuples.Tuples
+	// Reuse, when non-nil, is an earlier Result whose gradient matrices
+	// (Grad, RefGrad, ParamGrads) this call overwrites and returns instead
+	// of allocating new ones, where their shapes fit: a training loop
+	// saves an allocation of the size of the embeddings per step with
+	//
+	//	res, err = loss.Compute(losses.Batch{..., Reuse: &res})
+	//
+	// The reused matrices must not alias the embeddings or any other
+	// input; after an error their contents are unspecified.
+	Reuse *Result
 }
 
 // Result is the output of one loss call.
@@ -111,6 +121,26 @@ type grads struct {
 	q, r *mat.Dense
 	// params holds the gradient of each learnable parameter, by name.
 	params map[string]*mat.Dense
+	// reuse holds the caller's matrices for params (Batch.Reuse).
+	reuse map[string]*mat.Dense
+}
+
+// reuseDense returns m zeroed when it is a contiguous r×c matrix that is
+// not one of the inputs, else a new zero r×c matrix.
+func reuseDense(m *mat.Dense, r, c int, inputs ...*mat.Dense) *mat.Dense {
+	if m == nil {
+		return mat.NewDense(r, c, nil)
+	}
+	if mr, mc := m.Dims(); mr != r || mc != c || m.RawMatrix().Stride != c {
+		return mat.NewDense(r, c, nil)
+	}
+	for _, in := range inputs {
+		if in == m {
+			return mat.NewDense(r, c, nil)
+		}
+	}
+	clear(m.RawMatrix().Data[:r*c])
+	return m
 }
 
 // param returns the gradient accumulator of the named parameter, an r×c
@@ -121,7 +151,7 @@ func (g *grads) param(name string, r, c int) *mat.Dense {
 	}
 	m, ok := g.params[name]
 	if !ok {
-		m = mat.NewDense(r, c, nil)
+		m = reuseDense(g.reuse[name], r, c)
 		g.params[name] = m
 	}
 	return m
@@ -271,9 +301,13 @@ func run(sp *spec, base *Base, b Batch) (Result, error) {
 	for i, s := range subs {
 		res.Parts[s.Name] = out.Parts[i]
 	}
-	g := &grads{q: mat.NewDense(in.n, in.d, nil)}
+	var reuse Result
+	if b.Reuse != nil {
+		reuse = *b.Reuse
+	}
+	g := &grads{q: reuseDense(reuse.Grad, in.n, in.d, b.Embeddings, b.Ref), reuse: reuse.ParamGrads}
 	if !in.refIsQuery {
-		g.r = mat.NewDense(in.m, in.d, nil)
+		g.r = reuseDense(reuse.RefGrad, in.m, in.d, b.Embeddings, b.Ref, g.q)
 	}
 	if streamed != nil {
 		if err := streamed.backward(streamGrads, g); err != nil {
