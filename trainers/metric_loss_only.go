@@ -78,6 +78,10 @@ type MetricLossOnly struct {
 	// Progress, when not nil, receives a progress bar per epoch (PML's
 	// tqdm bar) with the loss, the miner's counts and the speed.
 	Progress io.Writer
+
+	// last is the previous iteration's loss result, whose gradient
+	// matrices the next one reuses (losses.Batch.Reuse).
+	last losses.Result
 }
 
 // NewMetricLossOnly returns a MetricLossOnly trainer with PML's required
@@ -430,10 +434,12 @@ func (t *MetricLossOnly) step(b batch, shape []int, lp *learnable) (losses.Resul
 			mined = miners.CountOf(tup)
 		}
 		var err error
-		res, err = t.Loss.Compute(losses.Batch{Embeddings: emat, Labels: b.labels, Tuples: tup})
+		res, err = t.Loss.Compute(losses.Batch{Embeddings: emat, Labels: b.labels, Tuples: tup, Reuse: &t.last})
 		if err != nil {
+			t.last = losses.Result{} // its matrices' contents are unspecified now
 			return 0, nil, err
 		}
+		t.last = res
 		if res.Grad == nil {
 			return 0, nil, fmt.Errorf("the loss %T returned no gradient (a reducers.DoNothing reducer cannot train): %w", t.Loss, gometric.ErrSetting)
 		}
