@@ -90,3 +90,25 @@ func ExampleVICReg() {
 	// variance_loss2 1.1978
 	// covariance_loss 0.6963
 }
+
+// A training loop hands each call the previous result, whose gradient
+// matrices the call overwrites instead of allocating new ones.
+func ExampleBatch_reuse() {
+	loss := losses.NewContrastive()
+	emb := mat.NewDense(4, 2, []float64{1, 0, 0.6, 0.8, 0, 1, 0.8, 0.6})
+	labels := []int{0, 0, 1, 1}
+	var res losses.Result
+	var grads []*mat.Dense
+	for range 3 {
+		var err error
+		res, err = loss.Compute(losses.Batch{Embeddings: emb, Labels: labels, Reuse: &res})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		grads = append(grads, res.Grad)
+	}
+	fmt.Printf("loss %.4f, one gradient matrix: %v\n", res.Loss, grads[0] == grads[1] && grads[1] == grads[2])
+	// Output:
+	// loss 1.3785, one gradient matrix: true
+}
