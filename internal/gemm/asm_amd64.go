@@ -61,15 +61,15 @@ func dotS6x16(kc int, a []float32, sa int, b []float32, sb int, c []float32, ldc
 }
 
 // kernD6x8r is kernD6x8 with the A panel read in place: row r of the
-// tile takes a[r·lda + l] at step l.
+// tile takes a[r·sa + l] at step l (sa is the row stride).
 //
 //go:noescape
-func kernD6x8r(kc int, a *float64, lda int, b *float64, sb int, c *float64, ldc int, alpha *float64)
+func kernD6x8r(kc int, a *float64, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
 
 // kernS6x16r is kernD6x8r for float32.
 //
 //go:noescape
-func kernS6x16r(kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha *float32)
+func kernS6x16r(kc int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
 
 // dotD6x8r checks bounds and runs kernD6x8r.
 func dotD6x8r(kc int, a []float64, lda int, b []float64, sb int, c []float64, ldc int, alpha *float64) {

@@ -2,384 +2,175 @@
 
 #include "textflag.h"
 
+// The four kernels share one register plan: Y0, Y1 hold a step of the B
+// panel (two vectors), Y2, Y3 broadcast A values, Y4–Y15 the 6-row tile
+// (two registers per row). Arguments: CX = kc, SI = a, R10 = sa (the row
+// stride for the r kernels), DI = b, R11 = sb, DX = c, R8 = ldc, R9 =
+// alpha; strides in bytes. They require AVX2 and FMA.
+
+// ARGS loads the arguments and turns the strides into bytes (SH is log2 of
+// the element size).
+#define ARGS(SH) \
+	MOVQ kc+0(FP), CX; \
+	MOVQ a+8(FP), SI; \
+	MOVQ sa+16(FP), R10; \
+	MOVQ b+24(FP), DI; \
+	MOVQ sb+32(FP), R11; \
+	MOVQ c+40(FP), DX; \
+	MOVQ ldc+48(FP), R8; \
+	MOVQ alpha+56(FP), R9; \
+	SHLQ $SH, R8; \
+	SHLQ $SH, R10; \
+	SHLQ $SH, R11
+
+// ZERO clears the tile.
+#define ZERO(XOR) \
+	XOR Y4, Y4, Y4; XOR Y5, Y5, Y5; XOR Y6, Y6, Y6; XOR Y7, Y7, Y7; \
+	XOR Y8, Y8, Y8; XOR Y9, Y9, Y9; XOR Y10, Y10, Y10; XOR Y11, Y11, Y11; \
+	XOR Y12, Y12, Y12; XOR Y13, Y13, Y13; XOR Y14, Y14, Y14; XOR Y15, Y15, Y15
+
+// LOADB loads a step of the B panel and advances DI by sb.
+#define LOADB(MOV) \
+	MOV 0(DI), Y0; \
+	MOV 32(DI), Y1; \
+	ADDQ R11, DI
+
+// ROWS2 updates two rows of the tile (C0–C3) with the A values at M0, M1.
+#define ROWS2(BC, FMA, M0, M1, C0, C1, C2, C3) \
+	BC M0, Y2; \
+	BC M1, Y3; \
+	FMA Y0, Y2, C0; \
+	FMA Y1, Y2, C1; \
+	FMA Y0, Y3, C2; \
+	FMA Y1, Y3, C3
+
+// SCALE multiplies the tile by *alpha (R9).
+#define SCALE(BC, MUL) \
+	BC (R9), Y0; \
+	MUL Y0, Y4, Y4; MUL Y0, Y5, Y5; MUL Y0, Y6, Y6; MUL Y0, Y7, Y7; \
+	MUL Y0, Y8, Y8; MUL Y0, Y9, Y9; MUL Y0, Y10, Y10; MUL Y0, Y11, Y11; \
+	MUL Y0, Y12, Y12; MUL Y0, Y13, Y13; MUL Y0, Y14, Y14; MUL Y0, Y15, Y15
+
+// STORE writes the tile to the 6 rows of C and clears the upper halves of
+// the vector registers for the SSE code that follows.
+#define STORE(MOV) \
+	MOV Y4, 0(DX); MOV Y5, 32(DX); ADDQ R8, DX; \
+	MOV Y6, 0(DX); MOV Y7, 32(DX); ADDQ R8, DX; \
+	MOV Y8, 0(DX); MOV Y9, 32(DX); ADDQ R8, DX; \
+	MOV Y10, 0(DX); MOV Y11, 32(DX); ADDQ R8, DX; \
+	MOV Y12, 0(DX); MOV Y13, 32(DX); ADDQ R8, DX; \
+	MOV Y14, 0(DX); MOV Y15, 32(DX); \
+	VZEROUPPER
+
 // func kernD6x8(kc int, a *float64, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
 //
-// Y0, Y1: a row of the B panel; Y2, Y3: broadcast A values; Y4–Y15: the
-// 6×8 tile, two registers per row. SI and DI step by sa and sb elements
-// (R10, R11 in bytes). Requires AVX2 and FMA.
+// The 6×8 float64 tile of packed panels: A steps by sa, B by sb.
 TEXT ·kernD6x8(SB), NOSPLIT, $0-64
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ sa+16(FP), R10
-	MOVQ b+24(FP), DI
-	MOVQ sb+32(FP), R11
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R8
-	MOVQ alpha+56(FP), R9
-	SHLQ $3, R8
-	SHLQ $3, R10
-	SHLQ $3, R11
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
-	VXORPD Y8, Y8, Y8
-	VXORPD Y9, Y9, Y9
-	VXORPD Y10, Y10, Y10
-	VXORPD Y11, Y11, Y11
-	VXORPD Y12, Y12, Y12
-	VXORPD Y13, Y13, Y13
-	VXORPD Y14, Y14, Y14
-	VXORPD Y15, Y15, Y15
+	ARGS(3)
+	ZERO(VXORPD)
 	TESTQ CX, CX
-	JLE   dstore
+	JLE   kernd6x8store
 
-dloop:
-	VMOVUPD      0(DI), Y0
-	VMOVUPD      32(DI), Y1
-	VBROADCASTSD 0(SI), Y2
-	VBROADCASTSD 8(SI), Y3
-	VFMADD231PD  Y0, Y2, Y4
-	VFMADD231PD  Y1, Y2, Y5
-	VFMADD231PD  Y0, Y3, Y6
-	VFMADD231PD  Y1, Y3, Y7
-	VBROADCASTSD 16(SI), Y2
-	VBROADCASTSD 24(SI), Y3
-	VFMADD231PD  Y0, Y2, Y8
-	VFMADD231PD  Y1, Y2, Y9
-	VFMADD231PD  Y0, Y3, Y10
-	VFMADD231PD  Y1, Y3, Y11
-	VBROADCASTSD 32(SI), Y2
-	VBROADCASTSD 40(SI), Y3
-	VFMADD231PD  Y0, Y2, Y12
-	VFMADD231PD  Y1, Y2, Y13
-	VFMADD231PD  Y0, Y3, Y14
-	VFMADD231PD  Y1, Y3, Y15
-	ADDQ         R10, SI
-	ADDQ         R11, DI
-	DECQ         CX
-	JNZ          dloop
+kernd6x8loop:
+	LOADB(VMOVUPD)
+	ROWS2(VBROADCASTSD, VFMADD231PD, 0(SI), 8(SI), Y4, Y5, Y6, Y7)
+	ROWS2(VBROADCASTSD, VFMADD231PD, 16(SI), 24(SI), Y8, Y9, Y10, Y11)
+	ROWS2(VBROADCASTSD, VFMADD231PD, 32(SI), 40(SI), Y12, Y13, Y14, Y15)
+	ADDQ R10, SI
+	DECQ CX
+	JNZ  kernd6x8loop
 
-dstore:
+kernd6x8store:
 	TESTQ R9, R9
-	JZ    dnoscale
-	VBROADCASTSD (R9), Y0
-	VMULPD       Y0, Y4, Y4
-	VMULPD       Y0, Y5, Y5
-	VMULPD       Y0, Y6, Y6
-	VMULPD       Y0, Y7, Y7
-	VMULPD       Y0, Y8, Y8
-	VMULPD       Y0, Y9, Y9
-	VMULPD       Y0, Y10, Y10
-	VMULPD       Y0, Y11, Y11
-	VMULPD       Y0, Y12, Y12
-	VMULPD       Y0, Y13, Y13
-	VMULPD       Y0, Y14, Y14
-	VMULPD       Y0, Y15, Y15
+	JZ    kernd6x8noscale
+	SCALE(VBROADCASTSD, VMULPD)
 
-dnoscale:
-	VMOVUPD Y4, 0(DX)
-	VMOVUPD Y5, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPD Y6, 0(DX)
-	VMOVUPD Y7, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPD Y8, 0(DX)
-	VMOVUPD Y9, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPD Y10, 0(DX)
-	VMOVUPD Y11, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPD Y12, 0(DX)
-	VMOVUPD Y13, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPD Y14, 0(DX)
-	VMOVUPD Y15, 32(DX)
-	VZEROUPPER
+kernd6x8noscale:
+	STORE(VMOVUPD)
 	RET
 
 // func kernS6x16(kc int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
+//
+// The 6×16 float32 tile of packed panels: A steps by sa, B by sb.
 TEXT ·kernS6x16(SB), NOSPLIT, $0-64
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ sa+16(FP), R10
-	MOVQ b+24(FP), DI
-	MOVQ sb+32(FP), R11
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R8
-	MOVQ alpha+56(FP), R9
-	SHLQ $2, R8
-	SHLQ $2, R10
-	SHLQ $2, R11
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	VXORPS Y12, Y12, Y12
-	VXORPS Y13, Y13, Y13
-	VXORPS Y14, Y14, Y14
-	VXORPS Y15, Y15, Y15
+	ARGS(2)
+	ZERO(VXORPS)
 	TESTQ CX, CX
-	JLE   sstore
+	JLE   kerns6x16store
 
-sloop:
-	VMOVUPS      0(DI), Y0
-	VMOVUPS      32(DI), Y1
-	VBROADCASTSS 0(SI), Y2
-	VBROADCASTSS 4(SI), Y3
-	VFMADD231PS  Y0, Y2, Y4
-	VFMADD231PS  Y1, Y2, Y5
-	VFMADD231PS  Y0, Y3, Y6
-	VFMADD231PS  Y1, Y3, Y7
-	VBROADCASTSS 8(SI), Y2
-	VBROADCASTSS 12(SI), Y3
-	VFMADD231PS  Y0, Y2, Y8
-	VFMADD231PS  Y1, Y2, Y9
-	VFMADD231PS  Y0, Y3, Y10
-	VFMADD231PS  Y1, Y3, Y11
-	VBROADCASTSS 16(SI), Y2
-	VBROADCASTSS 20(SI), Y3
-	VFMADD231PS  Y0, Y2, Y12
-	VFMADD231PS  Y1, Y2, Y13
-	VFMADD231PS  Y0, Y3, Y14
-	VFMADD231PS  Y1, Y3, Y15
-	ADDQ         R10, SI
-	ADDQ         R11, DI
-	DECQ         CX
-	JNZ          sloop
+kerns6x16loop:
+	LOADB(VMOVUPS)
+	ROWS2(VBROADCASTSS, VFMADD231PS, 0(SI), 4(SI), Y4, Y5, Y6, Y7)
+	ROWS2(VBROADCASTSS, VFMADD231PS, 8(SI), 12(SI), Y8, Y9, Y10, Y11)
+	ROWS2(VBROADCASTSS, VFMADD231PS, 16(SI), 20(SI), Y12, Y13, Y14, Y15)
+	ADDQ R10, SI
+	DECQ CX
+	JNZ  kerns6x16loop
 
-sstore:
+kerns6x16store:
 	TESTQ R9, R9
-	JZ    snoscale
-	VBROADCASTSS (R9), Y0
-	VMULPS       Y0, Y4, Y4
-	VMULPS       Y0, Y5, Y5
-	VMULPS       Y0, Y6, Y6
-	VMULPS       Y0, Y7, Y7
-	VMULPS       Y0, Y8, Y8
-	VMULPS       Y0, Y9, Y9
-	VMULPS       Y0, Y10, Y10
-	VMULPS       Y0, Y11, Y11
-	VMULPS       Y0, Y12, Y12
-	VMULPS       Y0, Y13, Y13
-	VMULPS       Y0, Y14, Y14
-	VMULPS       Y0, Y15, Y15
+	JZ    kerns6x16noscale
+	SCALE(VBROADCASTSS, VMULPS)
 
-snoscale:
-	VMOVUPS Y4, 0(DX)
-	VMOVUPS Y5, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y6, 0(DX)
-	VMOVUPS Y7, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y8, 0(DX)
-	VMOVUPS Y9, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y10, 0(DX)
-	VMOVUPS Y11, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y12, 0(DX)
-	VMOVUPS Y13, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y14, 0(DX)
-	VMOVUPS Y15, 32(DX)
-	VZEROUPPER
+kerns6x16noscale:
+	STORE(VMOVUPS)
 	RET
 
-// func kernD6x8r(kc int, a *float64, lda int, b *float64, sb int, c *float64, ldc int, alpha *float64)
+// func kernD6x8r(kc int, a *float64, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
 //
-// As kernD6x8, with A read in place from 6 rows lda elements apart
-// (R10 = lda, R12 = 3·lda, R13 = 5·lda in bytes), stepping one element.
+// kernD6x8 with A read in place from 6 rows sa apart (R12 = 3·sa,
+// R13 = 5·sa in bytes), one element per step.
 TEXT ·kernD6x8r(SB), NOSPLIT, $0-64
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R10
-	MOVQ b+24(FP), DI
-	MOVQ sb+32(FP), R11
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R8
-	MOVQ alpha+56(FP), R9
-	SHLQ $3, R8
-	SHLQ $3, R10
-	SHLQ $3, R11
+	ARGS(3)
 	LEAQ (R10)(R10*2), R12
 	LEAQ (R10)(R10*4), R13
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
-	VXORPD Y8, Y8, Y8
-	VXORPD Y9, Y9, Y9
-	VXORPD Y10, Y10, Y10
-	VXORPD Y11, Y11, Y11
-	VXORPD Y12, Y12, Y12
-	VXORPD Y13, Y13, Y13
-	VXORPD Y14, Y14, Y14
-	VXORPD Y15, Y15, Y15
+	ZERO(VXORPD)
 	TESTQ CX, CX
-	JLE   drstore
+	JLE   kernd6x8rstore
 
-drloop:
-	VMOVUPD      0(DI), Y0
-	VMOVUPD      32(DI), Y1
-	VBROADCASTSD (SI), Y2
-	VBROADCASTSD (SI)(R10*1), Y3
-	VFMADD231PD  Y0, Y2, Y4
-	VFMADD231PD  Y1, Y2, Y5
-	VFMADD231PD  Y0, Y3, Y6
-	VFMADD231PD  Y1, Y3, Y7
-	VBROADCASTSD (SI)(R10*2), Y2
-	VBROADCASTSD (SI)(R12*1), Y3
-	VFMADD231PD  Y0, Y2, Y8
-	VFMADD231PD  Y1, Y2, Y9
-	VFMADD231PD  Y0, Y3, Y10
-	VFMADD231PD  Y1, Y3, Y11
-	VBROADCASTSD (SI)(R10*4), Y2
-	VBROADCASTSD (SI)(R13*1), Y3
-	VFMADD231PD  Y0, Y2, Y12
-	VFMADD231PD  Y1, Y2, Y13
-	VFMADD231PD  Y0, Y3, Y14
-	VFMADD231PD  Y1, Y3, Y15
-	ADDQ         $8, SI
-	ADDQ         R11, DI
-	DECQ         CX
-	JNZ          drloop
+kernd6x8rloop:
+	LOADB(VMOVUPD)
+	ROWS2(VBROADCASTSD, VFMADD231PD, (SI), (SI)(R10*1), Y4, Y5, Y6, Y7)
+	ROWS2(VBROADCASTSD, VFMADD231PD, (SI)(R10*2), (SI)(R12*1), Y8, Y9, Y10, Y11)
+	ROWS2(VBROADCASTSD, VFMADD231PD, (SI)(R10*4), (SI)(R13*1), Y12, Y13, Y14, Y15)
+	ADDQ $8, SI
+	DECQ CX
+	JNZ  kernd6x8rloop
 
-drstore:
+kernd6x8rstore:
 	TESTQ R9, R9
-	JZ    drnoscale
-	VBROADCASTSD (R9), Y0
-	VMULPD       Y0, Y4, Y4
-	VMULPD       Y0, Y5, Y5
-	VMULPD       Y0, Y6, Y6
-	VMULPD       Y0, Y7, Y7
-	VMULPD       Y0, Y8, Y8
-	VMULPD       Y0, Y9, Y9
-	VMULPD       Y0, Y10, Y10
-	VMULPD       Y0, Y11, Y11
-	VMULPD       Y0, Y12, Y12
-	VMULPD       Y0, Y13, Y13
-	VMULPD       Y0, Y14, Y14
-	VMULPD       Y0, Y15, Y15
+	JZ    kernd6x8rnoscale
+	SCALE(VBROADCASTSD, VMULPD)
 
-drnoscale:
-	VMOVUPD Y4, 0(DX)
-	VMOVUPD Y5, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPD Y6, 0(DX)
-	VMOVUPD Y7, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPD Y8, 0(DX)
-	VMOVUPD Y9, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPD Y10, 0(DX)
-	VMOVUPD Y11, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPD Y12, 0(DX)
-	VMOVUPD Y13, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPD Y14, 0(DX)
-	VMOVUPD Y15, 32(DX)
-	VZEROUPPER
+kernd6x8rnoscale:
+	STORE(VMOVUPD)
 	RET
 
-// func kernS6x16r(kc int, a *float32, lda int, b *float32, sb int, c *float32, ldc int, alpha *float32)
+// func kernS6x16r(kc int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
 //
-// As kernS6x16, with A read in place from 6 rows lda elements apart
-// (R10 = lda, R12 = 3·lda, R13 = 5·lda in bytes), stepping one element.
+// kernS6x16 with A read in place from 6 rows sa apart.
 TEXT ·kernS6x16r(SB), NOSPLIT, $0-64
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R10
-	MOVQ b+24(FP), DI
-	MOVQ sb+32(FP), R11
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R8
-	MOVQ alpha+56(FP), R9
-	SHLQ $2, R8
-	SHLQ $2, R10
-	SHLQ $2, R11
+	ARGS(2)
 	LEAQ (R10)(R10*2), R12
 	LEAQ (R10)(R10*4), R13
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	VXORPS Y12, Y12, Y12
-	VXORPS Y13, Y13, Y13
-	VXORPS Y14, Y14, Y14
-	VXORPS Y15, Y15, Y15
+	ZERO(VXORPS)
 	TESTQ CX, CX
-	JLE   srstore
+	JLE   kerns6x16rstore
 
-srloop:
-	VMOVUPS      0(DI), Y0
-	VMOVUPS      32(DI), Y1
-	VBROADCASTSS (SI), Y2
-	VBROADCASTSS (SI)(R10*1), Y3
-	VFMADD231PS  Y0, Y2, Y4
-	VFMADD231PS  Y1, Y2, Y5
-	VFMADD231PS  Y0, Y3, Y6
-	VFMADD231PS  Y1, Y3, Y7
-	VBROADCASTSS (SI)(R10*2), Y2
-	VBROADCASTSS (SI)(R12*1), Y3
-	VFMADD231PS  Y0, Y2, Y8
-	VFMADD231PS  Y1, Y2, Y9
-	VFMADD231PS  Y0, Y3, Y10
-	VFMADD231PS  Y1, Y3, Y11
-	VBROADCASTSS (SI)(R10*4), Y2
-	VBROADCASTSS (SI)(R13*1), Y3
-	VFMADD231PS  Y0, Y2, Y12
-	VFMADD231PS  Y1, Y2, Y13
-	VFMADD231PS  Y0, Y3, Y14
-	VFMADD231PS  Y1, Y3, Y15
-	ADDQ         $4, SI
-	ADDQ         R11, DI
-	DECQ         CX
-	JNZ          srloop
+kerns6x16rloop:
+	LOADB(VMOVUPS)
+	ROWS2(VBROADCASTSS, VFMADD231PS, (SI), (SI)(R10*1), Y4, Y5, Y6, Y7)
+	ROWS2(VBROADCASTSS, VFMADD231PS, (SI)(R10*2), (SI)(R12*1), Y8, Y9, Y10, Y11)
+	ROWS2(VBROADCASTSS, VFMADD231PS, (SI)(R10*4), (SI)(R13*1), Y12, Y13, Y14, Y15)
+	ADDQ $4, SI
+	DECQ CX
+	JNZ  kerns6x16rloop
 
-srstore:
+kerns6x16rstore:
 	TESTQ R9, R9
-	JZ    srnoscale
-	VBROADCASTSS (R9), Y0
-	VMULPS       Y0, Y4, Y4
-	VMULPS       Y0, Y5, Y5
-	VMULPS       Y0, Y6, Y6
-	VMULPS       Y0, Y7, Y7
-	VMULPS       Y0, Y8, Y8
-	VMULPS       Y0, Y9, Y9
-	VMULPS       Y0, Y10, Y10
-	VMULPS       Y0, Y11, Y11
-	VMULPS       Y0, Y12, Y12
-	VMULPS       Y0, Y13, Y13
-	VMULPS       Y0, Y14, Y14
-	VMULPS       Y0, Y15, Y15
+	JZ    kerns6x16rnoscale
+	SCALE(VBROADCASTSS, VMULPS)
 
-srnoscale:
-	VMOVUPS Y4, 0(DX)
-	VMOVUPS Y5, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y6, 0(DX)
-	VMOVUPS Y7, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y8, 0(DX)
-	VMOVUPS Y9, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y10, 0(DX)
-	VMOVUPS Y11, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y12, 0(DX)
-	VMOVUPS Y13, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y14, 0(DX)
-	VMOVUPS Y15, 32(DX)
-	VZEROUPPER
+kerns6x16rnoscale:
+	STORE(VMOVUPS)
 	RET
