@@ -38,7 +38,8 @@ type Batch struct {
 	//	res, err = loss.Compute(losses.Batch{..., Reuse: &res})
 	//
 	// The reused matrices must not alias the embeddings or any other
-	// input; after an error their contents are unspecified.
+	// input; after an error their contents are unspecified. The wrappers
+	// (CrossBatchMemory, Multiple, SelfSupervised) allocate as before.
 	Reuse *Result
 }
 
