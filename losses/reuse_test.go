@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric/losses"
+	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -117,6 +118,44 @@ func same(t *testing.T, what string, got, want, reused *mat.Dense) {
 			if math.Float64bits(got.At(i, j)) != math.Float64bits(want.At(i, j)) {
 				t.Fatalf("%s (%d, %d) = %v, fresh %v", what, i, j, got.At(i, j), want.At(i, j))
 			}
+		}
+	}
+}
+
+// TestPooledRecordsSurvive checks that the unreduced records a pooled
+// loss returns (reducers.DoNothing) own their memory: a later call on
+// other inputs leaves them unchanged.
+func TestPooledRecordsSurvive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	labels := benchBatch(24, 6).Labels
+	first := losses.Batch{Embeddings: randEmb(rng, 24, 6), Labels: labels}
+	second := losses.Batch{Embeddings: randEmb(rng, 24, 6), Labels: labels}
+	for _, mk := range []func() losses.Loss{
+		func() losses.Loss { l := losses.NewContrastive(); l.Reducer = reducers.NewDoNothing(); return l },
+		func() losses.Loss { l := losses.NewMultiSimilarity(); l.Reducer = reducers.NewDoNothing(); return l },
+		func() losses.Loss { l := losses.NewTripletMargin(); l.Reducer = reducers.NewDoNothing(); return l },
+	} {
+		loss := mk()
+		res, err := loss.Compute(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var saved [][]float64
+		for _, r := range res.Records {
+			saved = append(saved, append([]float64(nil), r.Values...))
+		}
+		if _, err := loss.Compute(second); err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res.Records {
+			for j, v := range r.Values {
+				if math.Float64bits(v) != math.Float64bits(saved[i][j]) {
+					t.Fatalf("%T: record %s value %d changed from %v to %v by a later call", loss, r.Name, j, saved[i][j], v)
+				}
+			}
+		}
+		if len(res.Records) == 0 || len(res.Records[0].Values) == 0 {
+			t.Fatalf("%T: no records", loss)
 		}
 	}
 }
