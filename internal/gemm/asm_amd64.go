@@ -14,8 +14,8 @@ import "golang.org/x/sys/cpu"
 // so both builds give the same bits. Build with -tags purego to leave
 // them out.
 var (
-	asm64 = kernel[float64]{name: "asm-avx2fma-6x8", mr: 6, nr: 8, kc: 256, nc: 128, dot: dotD6x8, dotRows: dotD6x8r, put: putTile[float64](6, 8)}
-	asm32 = kernel[float32]{name: "asm-avx2fma-6x16", mr: 6, nr: 16, kc: 256, nc: 256, dot: dotS6x16, dotRows: dotS6x16r, put: putTile[float32](6, 16)}
+	asm64 = kernel[float64]{name: "asm-avx2fma-6x8", mr: 6, nr: 8, kc: 256, nc: 128, dot: dotD6x8, put: putTile[float64](6, 8)}
+	asm32 = kernel[float32]{name: "asm-avx2fma-6x16", mr: 6, nr: 16, kc: 256, nc: 256, dot: dotS6x16, put: putTile[float32](6, 16)}
 )
 
 func init() {
@@ -24,71 +24,38 @@ func init() {
 	}
 }
 
-// kernD6x8 is dotD6x8 without bounds checks: the 6×8 product of the
-// panels at a (kc steps of 6 values, sa elements apart) and b (kc steps of
-// 8, sb apart), times *alpha unless alpha is nil, stored to the 6 rows of
-// c, ldc elements apart.
+// kernD6x8 is dotD6x8 without bounds checks: *alpha (1 if alpha is nil)
+// times the 6×8 product of the A panel (row r, step l at a[r·ra + l·sa])
+// and the B panel (step l at b[l·sb:][:8]), stored to the 6 rows of c,
+// ldc elements apart.
 //
 //go:noescape
-func kernD6x8(kc int, a *float64, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
+func kernD6x8(kc int, a *float64, ra, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
 
 // kernS6x16 is kernD6x8 for float32 with a 6×16 tile.
 //
 //go:noescape
-func kernS6x16(kc int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
+func kernS6x16(kc int, a *float32, ra, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
 
 // dotD6x8 checks that the panels and the rows of c are in bounds, then
 // runs the assembly kernel.
-func dotD6x8(kc int, a []float64, sa int, b []float64, sb int, c []float64, ldc int, alpha *float64) {
+func dotD6x8(kc int, a []float64, ra, sa int, b []float64, sb int, c []float64, ldc int, alpha *float64) {
 	if kc <= 0 {
 		kc, a, b = 0, a[:1], b[:1] // the kernel reads nothing
 	} else {
-		a, b = a[:(kc-1)*sa+6], b[:(kc-1)*sb+8]
+		a, b = a[:5*ra+(kc-1)*sa+1], b[:(kc-1)*sb+8]
 	}
 	c = c[:5*ldc+8]
-	kernD6x8(kc, &a[0], sa, &b[0], sb, &c[0], ldc, alpha)
+	kernD6x8(kc, &a[0], ra, sa, &b[0], sb, &c[0], ldc, alpha)
 }
 
 // dotS6x16 is dotD6x8 for float32.
-func dotS6x16(kc int, a []float32, sa int, b []float32, sb int, c []float32, ldc int, alpha *float32) {
+func dotS6x16(kc int, a []float32, ra, sa int, b []float32, sb int, c []float32, ldc int, alpha *float32) {
 	if kc <= 0 {
 		kc, a, b = 0, a[:1], b[:1]
 	} else {
-		a, b = a[:(kc-1)*sa+6], b[:(kc-1)*sb+16]
+		a, b = a[:5*ra+(kc-1)*sa+1], b[:(kc-1)*sb+16]
 	}
 	c = c[:5*ldc+16]
-	kernS6x16(kc, &a[0], sa, &b[0], sb, &c[0], ldc, alpha)
-}
-
-// kernD6x8r is kernD6x8 with the A panel read in place: row r of the
-// tile takes a[r·sa + l] at step l (sa is the row stride).
-//
-//go:noescape
-func kernD6x8r(kc int, a *float64, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
-
-// kernS6x16r is kernD6x8r for float32.
-//
-//go:noescape
-func kernS6x16r(kc int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
-
-// dotD6x8r checks bounds and runs kernD6x8r.
-func dotD6x8r(kc int, a []float64, lda int, b []float64, sb int, c []float64, ldc int, alpha *float64) {
-	if kc <= 0 {
-		kc, a, b = 0, a[:1], b[:1] // the kernel reads nothing
-	} else {
-		a, b = a[:5*lda+kc], b[:(kc-1)*sb+8]
-	}
-	c = c[:5*ldc+8]
-	kernD6x8r(kc, &a[0], lda, &b[0], sb, &c[0], ldc, alpha)
-}
-
-// dotS6x16r checks bounds and runs kernS6x16r.
-func dotS6x16r(kc int, a []float32, lda int, b []float32, sb int, c []float32, ldc int, alpha *float32) {
-	if kc <= 0 {
-		kc, a, b = 0, a[:1], b[:1]
-	} else {
-		a, b = a[:5*lda+kc], b[:(kc-1)*sb+16]
-	}
-	c = c[:5*ldc+16]
-	kernS6x16r(kc, &a[0], lda, &b[0], sb, &c[0], ldc, alpha)
+	kernS6x16(kc, &a[0], ra, sa, &b[0], sb, &c[0], ldc, alpha)
 }

@@ -2,26 +2,31 @@
 
 #include "textflag.h"
 
-// The four kernels share one register plan: Y0, Y1 hold a step of the B
-// panel (two vectors), Y2, Y3 broadcast A values, Y4–Y15 the 6-row tile
-// (two registers per row). Arguments: CX = kc, SI = a, R10 = sa (the row
-// stride for the r kernels), DI = b, R11 = sb, DX = c, R8 = ldc, R9 =
-// alpha; strides in bytes. They require AVX2 and FMA.
+// Both kernels share one register plan: Y0, Y1 hold a step of the B panel
+// (two vectors), Y2, Y3 broadcast A values, Y4–Y15 the 6-row tile (two
+// registers per row). Arguments: CX = kc, SI = a, R10 = ra (A's row
+// stride; R12 = 3·ra, R13 = 5·ra), AX = sa (A's step), DI = b, R11 = sb,
+// DX = c, R8 = ldc, R9 = alpha; strides in bytes. They require AVX2 and
+// FMA.
 
 // ARGS loads the arguments and turns the strides into bytes (SH is log2 of
 // the element size).
 #define ARGS(SH) \
 	MOVQ kc+0(FP), CX; \
 	MOVQ a+8(FP), SI; \
-	MOVQ sa+16(FP), R10; \
-	MOVQ b+24(FP), DI; \
-	MOVQ sb+32(FP), R11; \
-	MOVQ c+40(FP), DX; \
-	MOVQ ldc+48(FP), R8; \
-	MOVQ alpha+56(FP), R9; \
+	MOVQ ra+16(FP), R10; \
+	MOVQ sa+24(FP), AX; \
+	MOVQ b+32(FP), DI; \
+	MOVQ sb+40(FP), R11; \
+	MOVQ c+48(FP), DX; \
+	MOVQ ldc+56(FP), R8; \
+	MOVQ alpha+64(FP), R9; \
 	SHLQ $SH, R8; \
 	SHLQ $SH, R10; \
-	SHLQ $SH, R11
+	SHLQ $SH, AX; \
+	SHLQ $SH, R11; \
+	LEAQ (R10)(R10*2), R12; \
+	LEAQ (R10)(R10*4), R13
 
 // ZERO clears the tile.
 #define ZERO(XOR) \
@@ -62,10 +67,10 @@
 	MOV Y14, 0(DX); MOV Y15, 32(DX); \
 	VZEROUPPER
 
-// func kernD6x8(kc int, a *float64, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
+// func kernD6x8(kc int, a *float64, ra, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
 //
-// The 6×8 float64 tile of packed panels: A steps by sa, B by sb.
-TEXT ·kernD6x8(SB), NOSPLIT, $0-64
+// The 6×8 float64 tile.
+TEXT ·kernD6x8(SB), NOSPLIT, $0-72
 	ARGS(3)
 	ZERO(VXORPD)
 	TESTQ CX, CX
@@ -73,10 +78,10 @@ TEXT ·kernD6x8(SB), NOSPLIT, $0-64
 
 kernd6x8loop:
 	LOADB(VMOVUPD)
-	ROWS2(VBROADCASTSD, VFMADD231PD, 0(SI), 8(SI), Y4, Y5, Y6, Y7)
-	ROWS2(VBROADCASTSD, VFMADD231PD, 16(SI), 24(SI), Y8, Y9, Y10, Y11)
-	ROWS2(VBROADCASTSD, VFMADD231PD, 32(SI), 40(SI), Y12, Y13, Y14, Y15)
-	ADDQ R10, SI
+	ROWS2(VBROADCASTSD, VFMADD231PD, (SI), (SI)(R10*1), Y4, Y5, Y6, Y7)
+	ROWS2(VBROADCASTSD, VFMADD231PD, (SI)(R10*2), (SI)(R12*1), Y8, Y9, Y10, Y11)
+	ROWS2(VBROADCASTSD, VFMADD231PD, (SI)(R10*4), (SI)(R13*1), Y12, Y13, Y14, Y15)
+	ADDQ AX, SI
 	DECQ CX
 	JNZ  kernd6x8loop
 
@@ -89,10 +94,10 @@ kernd6x8noscale:
 	STORE(VMOVUPD)
 	RET
 
-// func kernS6x16(kc int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
+// func kernS6x16(kc int, a *float32, ra, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
 //
-// The 6×16 float32 tile of packed panels: A steps by sa, B by sb.
-TEXT ·kernS6x16(SB), NOSPLIT, $0-64
+// The 6×16 float32 tile.
+TEXT ·kernS6x16(SB), NOSPLIT, $0-72
 	ARGS(2)
 	ZERO(VXORPS)
 	TESTQ CX, CX
@@ -100,10 +105,10 @@ TEXT ·kernS6x16(SB), NOSPLIT, $0-64
 
 kerns6x16loop:
 	LOADB(VMOVUPS)
-	ROWS2(VBROADCASTSS, VFMADD231PS, 0(SI), 4(SI), Y4, Y5, Y6, Y7)
-	ROWS2(VBROADCASTSS, VFMADD231PS, 8(SI), 12(SI), Y8, Y9, Y10, Y11)
-	ROWS2(VBROADCASTSS, VFMADD231PS, 16(SI), 20(SI), Y12, Y13, Y14, Y15)
-	ADDQ R10, SI
+	ROWS2(VBROADCASTSS, VFMADD231PS, (SI), (SI)(R10*1), Y4, Y5, Y6, Y7)
+	ROWS2(VBROADCASTSS, VFMADD231PS, (SI)(R10*2), (SI)(R12*1), Y8, Y9, Y10, Y11)
+	ROWS2(VBROADCASTSS, VFMADD231PS, (SI)(R10*4), (SI)(R13*1), Y12, Y13, Y14, Y15)
+	ADDQ AX, SI
 	DECQ CX
 	JNZ  kerns6x16loop
 
@@ -113,64 +118,5 @@ kerns6x16store:
 	SCALE(VBROADCASTSS, VMULPS)
 
 kerns6x16noscale:
-	STORE(VMOVUPS)
-	RET
-
-// func kernD6x8r(kc int, a *float64, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
-//
-// kernD6x8 with A read in place from 6 rows sa apart (R12 = 3·sa,
-// R13 = 5·sa in bytes), one element per step.
-TEXT ·kernD6x8r(SB), NOSPLIT, $0-64
-	ARGS(3)
-	LEAQ (R10)(R10*2), R12
-	LEAQ (R10)(R10*4), R13
-	ZERO(VXORPD)
-	TESTQ CX, CX
-	JLE   kernd6x8rstore
-
-kernd6x8rloop:
-	LOADB(VMOVUPD)
-	ROWS2(VBROADCASTSD, VFMADD231PD, (SI), (SI)(R10*1), Y4, Y5, Y6, Y7)
-	ROWS2(VBROADCASTSD, VFMADD231PD, (SI)(R10*2), (SI)(R12*1), Y8, Y9, Y10, Y11)
-	ROWS2(VBROADCASTSD, VFMADD231PD, (SI)(R10*4), (SI)(R13*1), Y12, Y13, Y14, Y15)
-	ADDQ $8, SI
-	DECQ CX
-	JNZ  kernd6x8rloop
-
-kernd6x8rstore:
-	TESTQ R9, R9
-	JZ    kernd6x8rnoscale
-	SCALE(VBROADCASTSD, VMULPD)
-
-kernd6x8rnoscale:
-	STORE(VMOVUPD)
-	RET
-
-// func kernS6x16r(kc int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
-//
-// kernS6x16 with A read in place from 6 rows sa apart.
-TEXT ·kernS6x16r(SB), NOSPLIT, $0-64
-	ARGS(2)
-	LEAQ (R10)(R10*2), R12
-	LEAQ (R10)(R10*4), R13
-	ZERO(VXORPS)
-	TESTQ CX, CX
-	JLE   kerns6x16rstore
-
-kerns6x16rloop:
-	LOADB(VMOVUPS)
-	ROWS2(VBROADCASTSS, VFMADD231PS, (SI), (SI)(R10*1), Y4, Y5, Y6, Y7)
-	ROWS2(VBROADCASTSS, VFMADD231PS, (SI)(R10*2), (SI)(R12*1), Y8, Y9, Y10, Y11)
-	ROWS2(VBROADCASTSS, VFMADD231PS, (SI)(R10*4), (SI)(R13*1), Y12, Y13, Y14, Y15)
-	ADDQ $4, SI
-	DECQ CX
-	JNZ  kerns6x16rloop
-
-kerns6x16rstore:
-	TESTQ R9, R9
-	JZ    kerns6x16rnoscale
-	SCALE(VBROADCASTSS, VMULPS)
-
-kerns6x16rnoscale:
 	STORE(VMOVUPS)
 	RET

@@ -29,16 +29,12 @@ type kernel[T float] struct {
 	nc     int // most columns of B per task: a kc×nc packed block fits L2
 	// dot writes the mr×nr product of the panels a and b, times *alpha
 	// unless alpha is nil, to the rows of c (stride ldc): modeSet for a
-	// full tile, without a round trip through a tile buffer. Step l of the
-	// panels is a[l·sa:][:mr] and b[l·sb:][:nr]: sa = mr and sb = nr for
-	// packed panels, the matrix's stride for panels read in place. alpha
-	// is a pointer so that the kernel reads it after its loop instead of
-	// holding a register through it.
-	dot func(kc int, a []T, sa int, b []T, sb int, c []T, ldc int, alpha *T)
-	// dotRows, where the kernel has it, is dot with the A panel read in
-	// place from mr rows of a row-major op(A): row r of the tile takes
-	// a[r·sa + l] at step l (sa is the row stride).
-	dotRows func(kc int, a []T, sa int, b []T, sb int, c []T, ldc int, alpha *T)
+	// full tile, without a round trip through a tile buffer. Row r of the
+	// A panel takes a[r·ra + l·sa] at step l and the B panel b[l·sb:][:nr]:
+	// ra = 1, sa = mr, sb = nr for packed panels; the matrix's strides for
+	// panels read in place. alpha is a pointer so that the kernel reads it
+	// after its loop instead of holding a register through it.
+	dot func(kc int, a []T, ra, sa int, b []T, sb int, c []T, ldc int, alpha *T)
 	// put combines a full tile t with the mr×nr block of C at c (stride
 	// ldc) as mode says, with the arithmetic of update.
 	put  func(t, c []T, ldc int, alpha, beta T, mode int)
@@ -76,11 +72,9 @@ func run[T float](kn *kernel[T], p *problem[T]) {
 	if p.m*p.n*p.k >= parallelMin {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	// A serial product reads in place the operands whose panels are
-	// strided runs of the stored matrix (op(A) = Aᵀ, op(B) = B), and the
-	// rows of op(A) = A where the kernel has dotRows: packing them costs
-	// about as much as the kernel on the small products of a loss, and
-	// nothing is gained from it there.
+	// A serial product reads op(A) (either way) and op(B) = B in place:
+	// packing them costs about as much as the kernel on the small products
+	// of a loss, and nothing is gained from it there.
 	p.inPlace = workers == 1
 	own := getWorkspace(kn)
 	defer kn.pool.Put(own)
@@ -120,7 +114,7 @@ func runRows[T float](kn *kernel[T], p *problem[T], own *workspace[T], workers, 
 		// Packing A here, before the tasks start, costs a small fraction of
 		// the product and saves a round of goroutines and a barrier.
 		packed := own.a[:roundUp(m, mr)*kc] // packed row r0+i at i·kc
-		if full := m / mr * mr; p.inPlace && (p.transA || kn.dotRows != nil) {
+		if full := m / mr * mr; p.inPlace {
 			// Only the last, partial panel is packed (zero-padded).
 			packA(packed[full*kc:], p, r0+full, m-full, p0, kc, mr)
 		} else {
@@ -219,8 +213,7 @@ func grow[T float](s []T, n int) []T {
 func sweep[T float](kn *kernel[T], p *problem[T], ws *workspace[T], packedA []T, p0, kc, i0, mc, j0, nc, mode int) {
 	mr, nr := kn.mr, kn.nr
 	ws.b = grow(ws.b, roundUp(nc, nr)*kc)
-	inA, inB := p.inPlace && p.transA, p.inPlace && !p.transB
-	rowsA := p.inPlace && !p.transA && kn.dotRows != nil
+	inB := p.inPlace && !p.transB
 	if full := nc / nr * nr; inB {
 		packB(ws.b[full*kc:], p, p0, kc, j0+full, nc-full, nr)
 	} else {
@@ -233,12 +226,13 @@ func sweep[T float](kn *kernel[T], p *problem[T], ws *workspace[T], packedA []T,
 	c, ldc := p.c, p.ldc
 	for ir := i0; ir < i0+mc; ir += mr {
 		rows := min(mr, i0+mc-ir)
-		ap, sa, dot := packedA[(ir-i0)*kc:(ir-i0+mr)*kc], mr, kn.dot
+		ap, ra, sa := packedA[(ir-i0)*kc:(ir-i0+mr)*kc], 1, mr
 		switch {
-		case inA && rows == mr:
+		case !p.inPlace || rows < mr:
+		case p.transA:
 			ap, sa = p.a[p0*p.lda+ir:], p.lda // op(A)[ir+r][p0+l] = a[(p0+l)·lda + ir+r]
-		case rowsA && rows == mr:
-			ap, sa, dot = p.a[ir*p.lda+p0:], p.lda, kn.dotRows // op(A)[ir+r][p0+l] = a[(ir+r)·lda + p0+l]
+		default:
+			ap, ra, sa = p.a[ir*p.lda+p0:], p.lda, 1 // op(A)[ir+r][p0+l] = a[(ir+r)·lda + p0+l]
 		}
 		jr := 0
 		if p.sym {
@@ -254,10 +248,10 @@ func sweep[T float](kn *kernel[T], p *problem[T], ws *workspace[T], packedA []T,
 			off := ir*ldc + j0 + jr
 			full := rows == mr && cols == nr
 			if full && mode == modeSet {
-				dot(kc, ap, sa, bp, sb, c[off:], ldc, alpha)
+				kn.dot(kc, ap, ra, sa, bp, sb, c[off:], ldc, alpha)
 				continue
 			}
-			dot(kc, ap, sa, bp, sb, ws.tile, nr, nil)
+			kn.dot(kc, ap, ra, sa, bp, sb, ws.tile, nr, nil)
 			if full {
 				kn.put(ws.tile, c[off:], ldc, p.alpha, p.beta, mode)
 			} else {

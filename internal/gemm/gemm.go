@@ -129,10 +129,9 @@ type problem[T float] struct {
 	sym bool
 	// upper: with sym, the lower triangle is not mirrored.
 	upper bool
-	// inPlace: the product runs serially, and panels of op(A) = Aᵀ, of
-	// op(B) = B and (with kernel.dotRows) of op(A) = A are read from the
-	// stored matrices instead of packed copies (same values, same order of
-	// products: the same bits).
+	// inPlace: the product runs serially, and the panels of op(A) and of
+	// op(B) = B are read from the stored matrices instead of packed copies
+	// (same values, same order of products: the same bits).
 	inPlace bool
 }
 

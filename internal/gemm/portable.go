@@ -22,13 +22,13 @@ var (
 
 // dot2x4 is the portable micro-kernel: a 2×4 tile of scalar accumulators,
 // each a plain sum of products in order of l, times *alpha into c. Step l
-// of the panels is a[l·sa:][:2] and b[l·sb:][:4].
-func dot2x4[T float](kc int, a []T, sa int, b []T, sb int, c []T, ldc int, alpha *T) {
+// of the panels is a[l·sa], a[l·sa + ra] and b[l·sb:][:4].
+func dot2x4[T float](kc int, a []T, ra, sa int, b []T, sb int, c []T, ldc int, alpha *T) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 T
 	for l := range kc {
-		bl, al := b[l*sb:][:4], a[l*sa:][:2]
+		bl, al := b[l*sb:][:4], a[l*sa:]
 		b0, b1, b2, b3 := bl[0], bl[1], bl[2], bl[3]
-		a0, a1 := al[0], al[1]
+		a0, a1 := al[0], al[ra]
 		c00 += T(a0 * b0)
 		c01 += T(a0 * b1)
 		c02 += T(a0 * b2)

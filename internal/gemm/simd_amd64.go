@@ -12,8 +12,8 @@ import (
 // measured slower here: the compiler's 213-form FMA costs a register copy
 // per product, and with more accumulators it spills.
 var (
-	simd64 = kernel[float64]{name: "avx2fma-4x8", mr: 4, nr: 8, kc: 256, nc: 128, dot: dotD4x8, dotRows: dotD4x8r, put: putD4x8}
-	simd32 = kernel[float32]{name: "avx2fma-4x16", mr: 4, nr: 16, kc: 256, nc: 256, dot: dotS4x16, dotRows: dotS4x16r, put: putS4x16}
+	simd64 = kernel[float64]{name: "avx2fma-4x8", mr: 4, nr: 8, kc: 256, nc: 128, dot: dotD4x8, put: putD4x8}
+	simd32 = kernel[float32]{name: "avx2fma-4x16", mr: 4, nr: 16, kc: 256, nc: 256, dot: dotS4x16, put: putS4x16}
 )
 
 func init() {
@@ -23,8 +23,8 @@ func init() {
 }
 
 // dotD4x8 writes *alpha (1 if alpha is nil) times the 4×8 product of the
-// panels a (kc steps of 4 values, sa elements apart) and b (kc steps of 8,
-// sb apart) to the rows of c (stride ldc). It is
+// A panel (row r, step l at a[r·ra + l·sa]) and the B panel (step l at
+// b[l·sb:][:8]) to the rows of c (stride ldc). It is
 // kept out of line so that its loop has the registers to itself, and it
 // clears the upper halves of the vector registers before returning: the
 // compiler's scalar float code is legacy SSE, which would otherwise wait
@@ -36,10 +36,11 @@ func init() {
 //
 //go:noinline
 //go:nocheckptr
-func dotD4x8(kc int, a []float64, sa int, b []float64, sb int, c []float64, ldc int, alpha *float64) {
+func dotD4x8(kc int, a []float64, ra, sa int, b []float64, sb int, c []float64, ldc int, alpha *float64) {
 	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float64x4
 	if kc > 0 {
-		a, b = a[:(kc-1)*sa+4], b[:(kc-1)*sb+8]
+		a, b = a[:3*ra+(kc-1)*sa+1], b[:(kc-1)*sb+8]
+		rb := uintptr(ra) * 8
 		pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
 		// Pointers advance by one step of the panels; the last step does
 		// not advance them, so they never point past the panels' end.
@@ -49,13 +50,13 @@ func dotD4x8(kc int, a []float64, sa int, b []float64, sb int, c []float64, ldc 
 			x := archsimd.BroadcastFloat64x4(*(*float64)(pa))
 			c00 = x.MulAdd(b0, c00)
 			c01 = x.MulAdd(b1, c01)
-			x = archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pa, 8)))
+			x = archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pa, rb)))
 			c10 = x.MulAdd(b0, c10)
 			c11 = x.MulAdd(b1, c11)
-			x = archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pa, 16)))
+			x = archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pa, 2*rb)))
 			c20 = x.MulAdd(b0, c20)
 			c21 = x.MulAdd(b1, c21)
-			x = archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pa, 24)))
+			x = archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pa, 3*rb)))
 			c30 = x.MulAdd(b0, c30)
 			c31 = x.MulAdd(b1, c31)
 			if l == kc {
@@ -122,16 +123,15 @@ func putD4x8(t, c []float64, ldc int, alpha, beta float64, mode int) {
 
 func loadD(s []float64) archsimd.Float64x4 { return archsimd.LoadFloat64x4((*[4]float64)(s)) }
 
-// dotS4x16 writes *alpha (1 if alpha is nil) times the 4×16 product of
-// the panels a (kc steps of 4 values, sa elements apart) and b (kc steps
-// of 16, sb apart) to the rows of c (stride ldc).
+// dotS4x16 is dotD4x8 for float32 with a 4×16 tile.
 //
 //go:noinline
 //go:nocheckptr
-func dotS4x16(kc int, a []float32, sa int, b []float32, sb int, c []float32, ldc int, alpha *float32) {
+func dotS4x16(kc int, a []float32, ra, sa int, b []float32, sb int, c []float32, ldc int, alpha *float32) {
 	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x8
 	if kc > 0 {
-		a, b = a[:(kc-1)*sa+4], b[:(kc-1)*sb+16]
+		a, b = a[:3*ra+(kc-1)*sa+1], b[:(kc-1)*sb+16]
+		rb := uintptr(ra) * 4
 		pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
 		// Pointers advance by one step of the panels; the last step does
 		// not advance them, so they never point past the panels' end.
@@ -141,13 +141,13 @@ func dotS4x16(kc int, a []float32, sa int, b []float32, sb int, c []float32, ldc
 			x := archsimd.BroadcastFloat32x8(*(*float32)(pa))
 			c00 = x.MulAdd(b0, c00)
 			c01 = x.MulAdd(b1, c01)
-			x = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, 4)))
+			x = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, rb)))
 			c10 = x.MulAdd(b0, c10)
 			c11 = x.MulAdd(b1, c11)
-			x = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, 8)))
+			x = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, 2*rb)))
 			c20 = x.MulAdd(b0, c20)
 			c21 = x.MulAdd(b1, c21)
-			x = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, 12)))
+			x = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, 3*rb)))
 			c30 = x.MulAdd(b0, c30)
 			c31 = x.MulAdd(b1, c31)
 			if l == kc {
@@ -212,101 +212,3 @@ func putS4x16(t, c []float32, ldc int, alpha, beta float32, mode int) {
 }
 
 func loadS(s []float32) archsimd.Float32x8 { return archsimd.LoadFloat32x8((*[8]float32)(s)) }
-
-// dotD4x8r is dotD4x8 with the A panel read in place: row r of the tile
-// takes a[r·sa + l] at step l (sa is the row stride).
-//
-//go:noinline
-//go:nocheckptr
-func dotD4x8r(kc int, a []float64, sa int, b []float64, sb int, c []float64, ldc int, alpha *float64) {
-	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float64x4
-	if kc > 0 {
-		a, b = a[:3*sa+kc], b[:(kc-1)*sb+8]
-		pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
-		ra := uintptr(sa) * 8
-		// As in dotD4x8, the last step does not advance the pointers.
-		for l := 1; ; l++ {
-			b0 := archsimd.LoadFloat64x4((*[4]float64)(pb))
-			b1 := archsimd.LoadFloat64x4((*[4]float64)(unsafe.Add(pb, 32)))
-			x := archsimd.BroadcastFloat64x4(*(*float64)(pa))
-			c00 = x.MulAdd(b0, c00)
-			c01 = x.MulAdd(b1, c01)
-			x = archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pa, ra)))
-			c10 = x.MulAdd(b0, c10)
-			c11 = x.MulAdd(b1, c11)
-			x = archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pa, 2*ra)))
-			c20 = x.MulAdd(b0, c20)
-			c21 = x.MulAdd(b1, c21)
-			x = archsimd.BroadcastFloat64x4(*(*float64)(unsafe.Add(pa, 3*ra)))
-			c30 = x.MulAdd(b0, c30)
-			c31 = x.MulAdd(b1, c31)
-			if l == kc {
-				break
-			}
-			pa, pb = unsafe.Add(pa, 8), unsafe.Add(pb, sb*8)
-		}
-	}
-	if alpha != nil {
-		al := archsimd.BroadcastFloat64x4(*alpha)
-		c00, c01, c10, c11 = c00.Mul(al), c01.Mul(al), c10.Mul(al), c11.Mul(al)
-		c20, c21, c30, c31 = c20.Mul(al), c21.Mul(al), c30.Mul(al), c31.Mul(al)
-	}
-	c = c[:3*ldc+8]
-	c00.Store((*[4]float64)(c[0:4]))
-	c01.Store((*[4]float64)(c[4:8]))
-	c10.Store((*[4]float64)(c[ldc : ldc+4]))
-	c11.Store((*[4]float64)(c[ldc+4 : ldc+8]))
-	c20.Store((*[4]float64)(c[2*ldc : 2*ldc+4]))
-	c21.Store((*[4]float64)(c[2*ldc+4 : 2*ldc+8]))
-	c30.Store((*[4]float64)(c[3*ldc : 3*ldc+4]))
-	c31.Store((*[4]float64)(c[3*ldc+4 : 3*ldc+8]))
-	archsimd.ClearAVXUpperBits()
-}
-
-// dotS4x16r is dotD4x8r for float32 with a 4×16 tile.
-//
-//go:noinline
-//go:nocheckptr
-func dotS4x16r(kc int, a []float32, sa int, b []float32, sb int, c []float32, ldc int, alpha *float32) {
-	var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x8
-	if kc > 0 {
-		a, b = a[:3*sa+kc], b[:(kc-1)*sb+16]
-		pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
-		ra := uintptr(sa) * 4
-		for l := 1; ; l++ {
-			b0 := archsimd.LoadFloat32x8((*[8]float32)(pb))
-			b1 := archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(pb, 32)))
-			x := archsimd.BroadcastFloat32x8(*(*float32)(pa))
-			c00 = x.MulAdd(b0, c00)
-			c01 = x.MulAdd(b1, c01)
-			x = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, ra)))
-			c10 = x.MulAdd(b0, c10)
-			c11 = x.MulAdd(b1, c11)
-			x = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, 2*ra)))
-			c20 = x.MulAdd(b0, c20)
-			c21 = x.MulAdd(b1, c21)
-			x = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pa, 3*ra)))
-			c30 = x.MulAdd(b0, c30)
-			c31 = x.MulAdd(b1, c31)
-			if l == kc {
-				break
-			}
-			pa, pb = unsafe.Add(pa, 4), unsafe.Add(pb, sb*4)
-		}
-	}
-	if alpha != nil {
-		al := archsimd.BroadcastFloat32x8(*alpha)
-		c00, c01, c10, c11 = c00.Mul(al), c01.Mul(al), c10.Mul(al), c11.Mul(al)
-		c20, c21, c30, c31 = c20.Mul(al), c21.Mul(al), c30.Mul(al), c31.Mul(al)
-	}
-	c = c[:3*ldc+16]
-	c00.Store((*[8]float32)(c[0:8]))
-	c01.Store((*[8]float32)(c[8:16]))
-	c10.Store((*[8]float32)(c[ldc : ldc+8]))
-	c11.Store((*[8]float32)(c[ldc+8 : ldc+16]))
-	c20.Store((*[8]float32)(c[2*ldc : 2*ldc+8]))
-	c21.Store((*[8]float32)(c[2*ldc+8 : 2*ldc+16]))
-	c30.Store((*[8]float32)(c[3*ldc : 3*ldc+8]))
-	c31.Store((*[8]float32)(c[3*ldc+8 : 3*ldc+16]))
-	archsimd.ClearAVXUpperBits()
-}
