@@ -56,15 +56,8 @@ func (l *Contrastive) compute(name string, in *input) (*term, error) {
 	if in.tuples == nil {
 		return l.allPairs(name, in)
 	}
-	pairs, err := in.pairs(name)
-	if err != nil {
-		return nil, err
-	}
-	if tooFewPairs(pairs) {
-		return nil, nil
-	}
-	m, err := in.matrix()
-	if err != nil {
+	pairs, m, err := in.pairMatrix(name)
+	if pairs == nil {
 		return nil, err
 	}
 	return l.materialised(in, m, pairs), nil

@@ -49,15 +49,8 @@ func (l *IntraPairVariance) compute(in *input) (*term, error) {
 			return nil, check.Settingf(name, "PosEps = %v, NegEps = %v must be finite", l.PosEps, l.NegEps)
 		}
 	}
-	pairs, err := in.pairs(name)
-	if err != nil {
-		return nil, err
-	}
-	if tooFewPairs(pairs) {
-		return nil, nil
-	}
-	m, err := in.matrix()
-	if err != nil {
+	pairs, m, err := in.pairMatrix(name)
+	if pairs == nil {
 		return nil, err
 	}
 	inv := in.dist.Settings().Inverted

@@ -56,15 +56,8 @@ func (l *LiftedStructure) compute(in *input) (*term, error) {
 			return nil, check.Settingf(name, "margins NegMargin = %v, PosMargin = %v must be finite", l.NegMargin, l.PosMargin)
 		}
 	}
-	pairs, err := in.pairs(name)
-	if err != nil {
-		return nil, err
-	}
-	if tooFewPairs(pairs) {
-		return nil, nil
-	}
-	m, err := in.matrix()
-	if err != nil {
+	pairs, m, err := in.pairMatrix(name)
+	if pairs == nil {
 		return nil, err
 	}
 	if len(pairs.A1) == 0 || len(pairs.A2) == 0 {

@@ -62,15 +62,8 @@ func (l *NTXent) compute(in *input) (*term, error) {
 	if math.IsNaN(t) || math.IsInf(t, 0) || t == 0 {
 		return nil, check.Settingf(name, "Temperature = %v, want a finite non-zero value", t)
 	}
-	pairs, err := in.pairs(name)
-	if err != nil {
-		return nil, err
-	}
-	if tooFewPairs(pairs) {
-		return nil, nil
-	}
-	m, err := in.matrix()
-	if err != nil {
+	pairs, m, err := in.pairMatrix(name)
+	if pairs == nil {
 		return nil, err
 	}
 	if len(pairs.A1) == 0 || len(pairs.A2) == 0 {

@@ -49,6 +49,21 @@ func (in *input) triplets(name string, perAnchor int, rng *rand.Rand) (*tuples.T
 	return tr, wrap(name, err)
 }
 
+// pairMatrix is GenericPairLoss's preamble: the batch's pairs (pairs) and
+// the distance matrix, or nil pairs (and no matrix) for its early exit,
+// when there are too few pairs to give anything but zero losses.
+func (in *input) pairMatrix(name string) (*tuples.Pairs, *mat.Dense, error) {
+	pairs, err := in.pairs(name)
+	if err != nil || tooFewPairs(pairs) {
+		return nil, nil, err
+	}
+	m, err := in.matrix()
+	if err != nil {
+		return nil, nil, err
+	}
+	return pairs, m, nil
+}
+
 // tooFewPairs is GenericPairLoss's early exit: every index list has at most
 // one entry (so one positive and one negative pair give PML's zero loss).
 func tooFewPairs(p *tuples.Pairs) bool {

@@ -67,15 +67,8 @@ func (l *TupletMargin) compute(in *input) (*term, error) {
 			return nil, check.Settingf(name, "Margin = %v, Scale = %v must be finite", l.Margin, l.Scale)
 		}
 	}
-	pairs, err := in.pairs(name)
-	if err != nil {
-		return nil, err
-	}
-	if tooFewPairs(pairs) {
-		return nil, nil
-	}
-	m, err := in.matrix()
-	if err != nil {
+	pairs, m, err := in.pairMatrix(name)
+	if pairs == nil {
 		return nil, err
 	}
 	if len(pairs.A1) == 0 || len(pairs.A2) == 0 {
