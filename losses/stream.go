@@ -1,6 +1,10 @@
 package losses
 
-import "math"
+import (
+	"math"
+
+	"github.com/gometric/gometric/internal/streamband"
+)
 
 // bandAcc computes a streamed sub-loss's statistics for a reducer's plan
 // (internal/streamband) in the loop that produces the values: the number
@@ -48,7 +52,7 @@ func (b *bandAcc) reluRun(c, sigma float64, y []float64) {
 	case math.IsInf(b.hi, 1) && b.lo >= 0:
 		n = marginAbove4(&b.lanes, c, sigma, body, b.lo)
 		// A +Inf value makes its lane +Inf.
-		inf = b2u(!(b.lanes[0]+b.lanes[1]+b.lanes[2]+b.lanes[3] <= math.MaxFloat64))
+		inf = streamband.Bit(!(b.lanes[0]+b.lanes[1]+b.lanes[2]+b.lanes[3] <= math.MaxFloat64))
 	case math.IsInf(b.hi, 1):
 		n, inf = reluAbove4(&b.lanes, c, sigma, body, b.lo)
 	default:
@@ -76,12 +80,12 @@ func marginAbove4(acc *[4]float64, c, sigma float64, y []float64, lo float64) (n
 	for i := 0; i+4 <= len(y); i += 4 {
 		q := y[i : i+4 : i+4]
 		t0, t1, t2, t3 := c-sigma*q[0], c-sigma*q[1], c-sigma*q[2], c-sigma*q[3]
-		k0, k1, k2, k3 := b2u(t0 > lo), b2u(t1 > lo), b2u(t2 > lo), b2u(t3 > lo)
+		k0, k1, k2, k3 := streamband.Bit(t0 > lo), streamband.Bit(t1 > lo), streamband.Bit(t2 > lo), streamband.Bit(t3 > lo)
 		n += k0 + k1 + k2 + k3
-		s0 += mask(t0, k0)
-		s1 += mask(t1, k1)
-		s2 += mask(t2, k2)
-		s3 += mask(t3, k3)
+		s0 += streamband.Mask(t0, k0)
+		s1 += streamband.Mask(t1, k1)
+		s2 += streamband.Mask(t2, k2)
+		s3 += streamband.Mask(t3, k3)
 	}
 	acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
 	return n
@@ -95,13 +99,13 @@ func reluAbove4(acc *[4]float64, c, sigma float64, y []float64, lo float64) (n, 
 	for i := 0; i+4 <= len(y); i += 4 {
 		q := y[i : i+4 : i+4]
 		v0, v1, v2, v3 := max(c-sigma*q[0], 0), max(c-sigma*q[1], 0), max(c-sigma*q[2], 0), max(c-sigma*q[3], 0)
-		k0, k1, k2, k3 := b2u(v0 > lo), b2u(v1 > lo), b2u(v2 > lo), b2u(v3 > lo)
+		k0, k1, k2, k3 := streamband.Bit(v0 > lo), streamband.Bit(v1 > lo), streamband.Bit(v2 > lo), streamband.Bit(v3 > lo)
 		n += k0 + k1 + k2 + k3
-		inf |= b2u(v0 > math.MaxFloat64) | b2u(v1 > math.MaxFloat64) | b2u(v2 > math.MaxFloat64) | b2u(v3 > math.MaxFloat64)
-		s0 += mask(v0, k0)
-		s1 += mask(v1, k1)
-		s2 += mask(v2, k2)
-		s3 += mask(v3, k3)
+		inf |= streamband.Bit(v0 > math.MaxFloat64) | streamband.Bit(v1 > math.MaxFloat64) | streamband.Bit(v2 > math.MaxFloat64) | streamband.Bit(v3 > math.MaxFloat64)
+		s0 += streamband.Mask(v0, k0)
+		s1 += streamband.Mask(v1, k1)
+		s2 += streamband.Mask(v2, k2)
+		s3 += streamband.Mask(v3, k3)
 	}
 	acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
 	return n, inf
@@ -113,31 +117,17 @@ func reluBetween4(acc *[4]float64, c, sigma float64, y []float64, lo, hi float64
 	for i := 0; i+4 <= len(y); i += 4 {
 		q := y[i : i+4 : i+4]
 		v0, v1, v2, v3 := max(c-sigma*q[0], 0), max(c-sigma*q[1], 0), max(c-sigma*q[2], 0), max(c-sigma*q[3], 0)
-		k0 := b2u(v0 > lo) & b2u(v0 < hi)
-		k1 := b2u(v1 > lo) & b2u(v1 < hi)
-		k2 := b2u(v2 > lo) & b2u(v2 < hi)
-		k3 := b2u(v3 > lo) & b2u(v3 < hi)
+		k0 := streamband.Bit(v0 > lo) & streamband.Bit(v0 < hi)
+		k1 := streamband.Bit(v1 > lo) & streamband.Bit(v1 < hi)
+		k2 := streamband.Bit(v2 > lo) & streamband.Bit(v2 < hi)
+		k3 := streamband.Bit(v3 > lo) & streamband.Bit(v3 < hi)
 		n += k0 + k1 + k2 + k3
-		inf |= b2u(v0 > math.MaxFloat64) | b2u(v1 > math.MaxFloat64) | b2u(v2 > math.MaxFloat64) | b2u(v3 > math.MaxFloat64)
-		s0 += mask(v0, k0)
-		s1 += mask(v1, k1)
-		s2 += mask(v2, k2)
-		s3 += mask(v3, k3)
+		inf |= streamband.Bit(v0 > math.MaxFloat64) | streamband.Bit(v1 > math.MaxFloat64) | streamband.Bit(v2 > math.MaxFloat64) | streamband.Bit(v3 > math.MaxFloat64)
+		s0 += streamband.Mask(v0, k0)
+		s1 += streamband.Mask(v1, k1)
+		s2 += streamband.Mask(v2, k2)
+		s3 += streamband.Mask(v3, k3)
 	}
 	acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
 	return n, inf
-}
-
-// b2u is 1 for true and 0 for false (compiled to a SETcc, no branch).
-func b2u(b bool) uint64 {
-	var k uint64
-	if b {
-		k = 1
-	}
-	return k
-}
-
-// mask returns v when k is 1 and +0 when k is 0.
-func mask(v float64, k uint64) float64 {
-	return math.Float64frombits(math.Float64bits(v) & -k)
 }

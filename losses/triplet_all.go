@@ -3,6 +3,7 @@ package losses
 import (
 	"math"
 
+	"github.com/gometric/gometric/internal/streamband"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/utils/tuples"
 )
@@ -210,12 +211,12 @@ func tripletStats(acc *[4]float64, b [4]float64, k int, negv []float64, lo, hi f
 		// value makes its lane +Inf, which the caller sees in the sum.
 		for _, x := range negv {
 			t0, t1, t2, t3 := b0-x, b1-x, b2-x, b3-x
-			k0, k1, k2, k3 := b2u(t0 > lo), b2u(t1 > lo), b2u(t2 > lo), b2u(t3 > lo)
+			k0, k1, k2, k3 := streamband.Bit(t0 > lo), streamband.Bit(t1 > lo), streamband.Bit(t2 > lo), streamband.Bit(t3 > lo)
 			n += k0 + k1 + k2 + k3
-			s0 += mask(t0, k0)
-			s1 += mask(t1, k1)
-			s2 += mask(t2, k2)
-			s3 += mask(t3, k3)
+			s0 += streamband.Mask(t0, k0)
+			s1 += streamband.Mask(t1, k1)
+			s2 += streamband.Mask(t2, k2)
+			s3 += streamband.Mask(t3, k3)
 		}
 		acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
 		return n, 0
@@ -226,16 +227,16 @@ func tripletStats(acc *[4]float64, b [4]float64, k int, negv []float64, lo, hi f
 	}
 	for _, x := range negv {
 		v0, v1, v2, v3 := max(b0-x, 0), max(b1-x, 0), max(b2-x, 0), max(b3-x, 0)
-		k0 := b2u(v0 > lo) & b2u(v0 < hi) & valid[0]
-		k1 := b2u(v1 > lo) & b2u(v1 < hi) & valid[1]
-		k2 := b2u(v2 > lo) & b2u(v2 < hi) & valid[2]
-		k3 := b2u(v3 > lo) & b2u(v3 < hi) & valid[3]
+		k0 := streamband.Bit(v0 > lo) & streamband.Bit(v0 < hi) & valid[0]
+		k1 := streamband.Bit(v1 > lo) & streamband.Bit(v1 < hi) & valid[1]
+		k2 := streamband.Bit(v2 > lo) & streamband.Bit(v2 < hi) & valid[2]
+		k3 := streamband.Bit(v3 > lo) & streamband.Bit(v3 < hi) & valid[3]
 		n += k0 + k1 + k2 + k3
-		inf |= b2u(v0 > math.MaxFloat64) | b2u(v1 > math.MaxFloat64) | b2u(v2 > math.MaxFloat64) | b2u(v3 > math.MaxFloat64)
-		s0 += mask(v0, k0)
-		s1 += mask(v1, k1)
-		s2 += mask(v2, k2)
-		s3 += mask(v3, k3)
+		inf |= streamband.Bit(v0 > math.MaxFloat64) | streamband.Bit(v1 > math.MaxFloat64) | streamband.Bit(v2 > math.MaxFloat64) | streamband.Bit(v3 > math.MaxFloat64)
+		s0 += streamband.Mask(v0, k0)
+		s1 += streamband.Mask(v1, k1)
+		s2 += streamband.Mask(v2, k2)
+		s3 += streamband.Mask(v3, k3)
 	}
 	acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
 	return n, inf
@@ -252,7 +253,7 @@ func tripletCounts(b [4]float64, negv []float64, lo, hi float64, counts []uint64
 	var c0, c1, c2, c3 uint64
 	if math.IsInf(hi, 1) {
 		for j, x := range negv {
-			k0, k1, k2, k3 := b2u(b0-x > lo), b2u(b1-x > lo), b2u(b2-x > lo), b2u(b3-x > lo)
+			k0, k1, k2, k3 := streamband.Bit(b0-x > lo), streamband.Bit(b1-x > lo), streamband.Bit(b2-x > lo), streamband.Bit(b3-x > lo)
 			c0, c1, c2, c3 = c0+k0, c1+k1, c2+k2, c3+k3
 			counts[j] += k0 + k1 + k2 + k3
 		}
@@ -260,10 +261,10 @@ func tripletCounts(b [4]float64, negv []float64, lo, hi float64, counts []uint64
 	}
 	for j, x := range negv {
 		t0, t1, t2, t3 := b0-x, b1-x, b2-x, b3-x
-		k0 := b2u(t0 > lo) & b2u(t0 < hi)
-		k1 := b2u(t1 > lo) & b2u(t1 < hi)
-		k2 := b2u(t2 > lo) & b2u(t2 < hi)
-		k3 := b2u(t3 > lo) & b2u(t3 < hi)
+		k0 := streamband.Bit(t0 > lo) & streamband.Bit(t0 < hi)
+		k1 := streamband.Bit(t1 > lo) & streamband.Bit(t1 < hi)
+		k2 := streamband.Bit(t2 > lo) & streamband.Bit(t2 < hi)
+		k3 := streamband.Bit(t3 > lo) & streamband.Bit(t3 < hi)
 		c0, c1, c2, c3 = c0+k0, c1+k1, c2+k2, c3+k3
 		counts[j] += k0 + k1 + k2 + k3
 	}

@@ -1,6 +1,10 @@
 package reducers
 
-import "math"
+import (
+	"math"
+
+	"github.com/gometric/gometric/internal/streamband"
+)
 
 // Sums of many values are taken in four interleaved lanes — value k of a
 // sequence goes to lane k mod 4 and the total is (l0 + l1) + (l2 + l3) —
@@ -72,12 +76,12 @@ func above4(acc *[4]float64, q []float64, low float64) int {
 	var n uint64
 	for i := 0; i+4 <= len(q); i += 4 {
 		x := q[i : i+4 : i+4]
-		k0, k1, k2, k3 := b2u(x[0] > low), b2u(x[1] > low), b2u(x[2] > low), b2u(x[3] > low)
+		k0, k1, k2, k3 := streamband.Bit(x[0] > low), streamband.Bit(x[1] > low), streamband.Bit(x[2] > low), streamband.Bit(x[3] > low)
 		n += k0 + k1 + k2 + k3
-		s0 += mask(x[0], k0)
-		s1 += mask(x[1], k1)
-		s2 += mask(x[2], k2)
-		s3 += mask(x[3], k3)
+		s0 += streamband.Mask(x[0], k0)
+		s1 += streamband.Mask(x[1], k1)
+		s2 += streamband.Mask(x[2], k2)
+		s3 += streamband.Mask(x[3], k3)
 	}
 	acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
 	return int(n)
@@ -88,12 +92,12 @@ func below4(acc *[4]float64, q []float64, high float64) int {
 	var n uint64
 	for i := 0; i+4 <= len(q); i += 4 {
 		x := q[i : i+4 : i+4]
-		k0, k1, k2, k3 := b2u(x[0] < high), b2u(x[1] < high), b2u(x[2] < high), b2u(x[3] < high)
+		k0, k1, k2, k3 := streamband.Bit(x[0] < high), streamband.Bit(x[1] < high), streamband.Bit(x[2] < high), streamband.Bit(x[3] < high)
 		n += k0 + k1 + k2 + k3
-		s0 += mask(x[0], k0)
-		s1 += mask(x[1], k1)
-		s2 += mask(x[2], k2)
-		s3 += mask(x[3], k3)
+		s0 += streamband.Mask(x[0], k0)
+		s1 += streamband.Mask(x[1], k1)
+		s2 += streamband.Mask(x[2], k2)
+		s3 += streamband.Mask(x[3], k3)
 	}
 	acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
 	return int(n)
@@ -104,30 +108,16 @@ func between4(acc *[4]float64, q []float64, low, high float64) int {
 	var n uint64
 	for i := 0; i+4 <= len(q); i += 4 {
 		x := q[i : i+4 : i+4]
-		k0 := b2u(x[0] > low) & b2u(x[0] < high)
-		k1 := b2u(x[1] > low) & b2u(x[1] < high)
-		k2 := b2u(x[2] > low) & b2u(x[2] < high)
-		k3 := b2u(x[3] > low) & b2u(x[3] < high)
+		k0 := streamband.Bit(x[0] > low) & streamband.Bit(x[0] < high)
+		k1 := streamband.Bit(x[1] > low) & streamband.Bit(x[1] < high)
+		k2 := streamband.Bit(x[2] > low) & streamband.Bit(x[2] < high)
+		k3 := streamband.Bit(x[3] > low) & streamband.Bit(x[3] < high)
 		n += k0 + k1 + k2 + k3
-		s0 += mask(x[0], k0)
-		s1 += mask(x[1], k1)
-		s2 += mask(x[2], k2)
-		s3 += mask(x[3], k3)
+		s0 += streamband.Mask(x[0], k0)
+		s1 += streamband.Mask(x[1], k1)
+		s2 += streamband.Mask(x[2], k2)
+		s3 += streamband.Mask(x[3], k3)
 	}
 	acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
 	return int(n)
-}
-
-// b2u is 1 for true and 0 for false (compiled to a SETcc, no branch).
-func b2u(b bool) uint64 {
-	var k uint64
-	if b {
-		k = 1
-	}
-	return k
-}
-
-// mask returns v when k is 1 and +0 when k is 0.
-func mask(v float64, k uint64) float64 {
-	return math.Float64frombits(math.Float64bits(v) & -k)
 }

@@ -19,6 +19,23 @@
 // same bits.
 package streamband
 
+import "math"
+
+// Bit is 1 for true and 0 for false (compiled to a SETcc, no branch): the
+// lane loops of losses and reducers count values inside a band with it.
+func Bit(b bool) uint64 {
+	var k uint64
+	if b {
+		k = 1
+	}
+	return k
+}
+
+// Mask returns v when k is 1 and +0 when k is 0, without a branch.
+func Mask(v float64, k uint64) float64 {
+	return math.Float64frombits(math.Float64bits(v) & -k)
+}
+
 // Band is the gradient of a reduction with respect to a value v: Weight
 // when Low < v < High (±Inf: no bound), else 0.
 type Band struct {
