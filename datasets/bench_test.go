@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gometric/gometric"
 )
 
 // BenchmarkImagesBatch normalises a batch of 64 Fashion-MNIST images.
@@ -21,10 +23,10 @@ func BenchmarkImagesBatch(b *testing.B) {
 	for i := range idx {
 		idx[i] = i * 31
 	}
-	var dst []float32
+	var dst gometric.Matrix
 	b.SetBytes(64 * 784)
 	for b.Loop() {
-		if dst, err = train.Batch(idx, dst); err != nil {
+		if dst, _, err = train.Batch(idx, dst); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -57,9 +59,9 @@ func BenchmarkCUBBatch(b *testing.B) {
 		for _, interp := range []Interpolation{CatmullRom, BiLinear} {
 			b.Run(fmt.Sprintf("size=%d/interp=%d", size, interp), func(b *testing.B) {
 				d.Width, d.Height, d.Interpolation = size, size, interp
-				var dst []float32
+				var dst gometric.Matrix
 				for b.Loop() {
-					if dst, err = d.Batch(idx, dst); err != nil {
+					if dst, _, err = d.Batch(idx, dst); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -172,7 +172,7 @@ func TestCUBBatch(t *testing.T) {
 	}
 	d.Width, d.Height = 6, 5
 	d.Norm = Normalize{}
-	got, err := d.Batch([]int{5, 0, 1}, nil)
+	got, err := batchData(d.Batch([]int{5, 0, 1}, gometric.Matrix{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestCUBBatch(t *testing.T) {
 	}
 	// ImageNet normalisation of the same batch.
 	d.Norm = ImageNetNormalize()
-	norm, _ := d.Batch([]int{5, 0, 1}, nil)
+	norm, _ := batchData(d.Batch([]int{5, 0, 1}, gometric.Matrix{}))
 	for j := range norm {
 		ch := (j / hw) % 3
 		want := (got[j] - d.Norm.Mean[ch]) / d.Norm.Std[ch]
@@ -209,11 +209,11 @@ func TestCUBBatch(t *testing.T) {
 	// cache, and Load gives the same images.
 	idx := []int{0, 1, 2, 3, 4, 5, 2}
 	d.Workers = 1
-	one, _ := d.Batch(idx, nil)
+	one, _ := batchData(d.Batch(idx, gometric.Matrix{}))
 	d.Workers = 4
 	d.CacheSize = 3
-	four, _ := d.Batch(idx, nil)
-	again, _ := d.Batch(idx, nil)
+	four, _ := batchData(d.Batch(idx, gometric.Matrix{}))
+	again, _ := batchData(d.Batch(idx, gometric.Matrix{}))
 	if !slices.Equal(one, four) || !slices.Equal(one, again) {
 		t.Error("Batch depends on Workers or the cache")
 	}
@@ -228,7 +228,7 @@ func TestCUBBatch(t *testing.T) {
 	if err != nil || calls != 6 {
 		t.Fatalf("Load: %v, %d Progress calls", err, calls)
 	}
-	fromLoad, _ := all.Batch(idx, nil)
+	fromLoad, _ := batchData(all.Batch(idx, gometric.Matrix{}))
 	if !slices.Equal(one, fromLoad) || !slices.Equal(all.Labels(), d.Labels()) {
 		t.Error("Load differs from Batch")
 	}
@@ -248,14 +248,14 @@ func TestCUBBatch(t *testing.T) {
 	} {
 		f, _ := d.Subset([]int{0})
 		mod(f)
-		if _, err := f.Batch([]int{0}, nil); !errors.Is(err, gometric.ErrSetting) {
+		if _, err := batchData(f.Batch([]int{0}, gometric.Matrix{})); !errors.Is(err, gometric.ErrSetting) {
 			t.Errorf("bad setting: %v", err)
 		}
 		if _, err := f.Load(context.Background()); !errors.Is(err, gometric.ErrSetting) {
 			t.Errorf("bad setting in Load: %v", err)
 		}
 	}
-	if _, err := d.Batch([]int{6}, nil); !errors.Is(err, gometric.ErrIndex) {
+	if _, err := batchData(d.Batch([]int{6}, gometric.Matrix{})); !errors.Is(err, gometric.ErrIndex) {
 		t.Errorf("index out of range: %v", err)
 	}
 }
@@ -267,35 +267,35 @@ func TestImageFilesCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Width, d.Height, d.CacheSize, d.Workers = 4, 4, 2, 1
-	first, err := d.Batch([]int{0, 1, 2}, nil) // the cache keeps 1 and 2
+	first, err := batchData(d.Batch([]int{0, 1, 2}, gometric.Matrix{})) // the cache keeps 1 and 2
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range d.Paths() {
 		os.Remove(p)
 	}
-	cached, err := d.Batch([]int{2, 1}, nil)
+	cached, err := batchData(d.Batch([]int{2, 1}, gometric.Matrix{}))
 	if err != nil || !slices.Equal(cached, append(slices.Clone(first[2*48:3*48]), first[48:2*48]...)) {
 		t.Fatalf("cached images: %v", err)
 	}
-	_, err = d.Batch([]int{0}, nil)
+	_, err = batchData(d.Batch([]int{0}, gometric.Matrix{}))
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), d.Paths()[0]) {
 		t.Errorf("evicted image: %v", err)
 	}
 	// A new size empties the cache.
 	d.Width = 5
-	if _, err := d.Batch([]int{1}, nil); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := batchData(d.Batch([]int{1}, gometric.Matrix{})); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("resized: %v", err)
 	}
 	// A corrupt image names its path.
 	os.WriteFile(d.Paths()[3], []byte("\xff\xd8\xff garbage"), 0o644)
-	_, err = d.Batch([]int{3}, nil)
+	_, err = batchData(d.Batch([]int{3}, gometric.Matrix{}))
 	var fe *FileError
 	if !errors.As(err, &fe) || fe.Path != d.Paths()[3] {
 		t.Errorf("corrupt JPEG: %v", err)
 	}
 	os.WriteFile(d.Paths()[3], []byte("not an image"), 0o644)
-	if _, err = d.Batch([]int{3}, nil); !errors.Is(err, gometric.ErrUnsupported) {
+	if _, err = batchData(d.Batch([]int{3}, gometric.Matrix{})); !errors.Is(err, gometric.ErrUnsupported) {
 		t.Errorf("unknown format: %v", err)
 	}
 }
@@ -454,7 +454,7 @@ func TestImageFolder(t *testing.T) {
 		t.Errorf("paths %v labels %v classes %v; want %v", rel, d.Labels(), d.Classes(), wantRel)
 	}
 	d.Width, d.Height, d.Norm, d.Fit = 3, 2, Normalize{}, Stretch
-	got, err := d.Batch([]int{2, 5}, nil)
+	got, err := batchData(d.Batch([]int{2, 5}, gometric.Matrix{}))
 	if err != nil || got[0] != 20.0/255 || got[18] != 40.0/255 || got[18+17] != 40.0/255 {
 		t.Errorf("Batch: %v %v", got, err)
 	}

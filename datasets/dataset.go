@@ -24,11 +24,33 @@ type Dataset interface {
 	// SampleShape is the shape of one sample as the encoder sees it:
 	// [C, H, W] for images, [D] for feature vectors.
 	SampleShape() []int
-	// Batch writes the samples idx, in that order, as one contiguous
-	// float32 block of len(idx)·prod(SampleShape) values (NCHW for images)
-	// into dst, reallocating it when its capacity is too small, and returns
-	// it.
-	Batch(idx []int, dst []float32) ([]float32, error)
+	// Batch returns the samples idx, in that order, as the rows of a
+	// len(idx)×prod(SampleShape) matrix — one flattened sample per row,
+	// an image's C·H·W values in NCHW order — with their labels. The
+	// matrix reuses dst.Data when its capacity suffices (pass the previous
+	// batch to recycle it) and is allocated otherwise; the labels are a
+	// new slice. An index outside [0, Len()) is an error wrapping
+	// gometric.ErrIndex.
+	Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error)
+}
+
+// batchOf is Dataset.Batch for a data set whose fill writes the samples
+// idx (validating them) into a reused buffer.
+func batchOf(ds Dataset, idx []int, dst gometric.Matrix, fill func(idx []int, dst []float32) ([]float32, error)) (gometric.Matrix, []int, error) {
+	data, err := fill(idx, dst.Data)
+	if err != nil {
+		return gometric.Matrix{}, nil, err
+	}
+	all := ds.Labels()
+	labels := make([]int, len(idx))
+	for k, i := range idx {
+		labels[k] = all[i]
+	}
+	per := 1
+	for _, d := range ds.SampleShape() {
+		per *= d
+	}
+	return gometric.Matrix{Rows: len(idx), Cols: per, Data: data}, labels, nil
 }
 
 // ErrFormat is wrapped, through a *FileError, by every error that reports

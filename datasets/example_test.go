@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing/fstest"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
 )
 
@@ -23,16 +24,16 @@ func ExampleFashionMNISTSample() {
 	fmt.Println(train.Len(), test.Len(), train.SampleShape())
 	fmt.Println(train.ClassCounts())
 	fmt.Println(train.ClassName(train.Labels()[0]))
-	batch, err := train.Batch([]int{0, 1}, nil)
+	batch, labels, err := train.Batch([]int{0, 1}, gometric.Matrix{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("%d values, first %.4f\n", len(batch), batch[0])
+	fmt.Printf("%d×%d, labels %v, first %.4f\n", batch.Rows, batch.Cols, labels, batch.Data[0])
 	// Output:
 	// 2000 1000 [1 28 28]
 	// [200 200 200 200 200 200 200 200 200 200]
 	// Ankle boot
-	// 1568 values, first -0.8102
+	// 2×784, labels [9 0], first -0.8102
 }
 
 // The quick-start's loading step: the full data set where Debian's
@@ -100,14 +101,14 @@ func ExampleNewCUBFS() {
 	}
 	fmt.Println(train.Labels(), test.Labels(), test.ClassName(150))
 	train.Width, train.Height = 32, 32 // ImageNet normalisation by default
-	batch, err := train.Batch([]int{1}, nil)
+	batch, _, err := train.Batch([]int{1}, gometric.Matrix{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("%d values, red channel %.3f\n", len(batch), batch[0])
+	fmt.Printf("%d×%d, red channel %.3f\n", batch.Rows, batch.Cols, batch.Data[0])
 	// Output:
 	// [1 1] [150] 150.Sparrow
-	// 3072 values, red channel 2.249
+	// 1×3072, red channel 2.249
 }
 
 // Precomputed features in the CSV format; the binary format holds the

@@ -109,9 +109,15 @@ func (f *Features) Row(i int) []float32 { return f.data[i*f.dim : (i+1)*f.dim : 
 // label.
 func (f *Features) ClassCounts() []int { return classCounts(f.labels) }
 
-// Batch copies samples idx into dst (reallocated when too small) as a
+// Batch returns samples idx as the rows of an N×D matrix, with their
+// labels (see Dataset).
+func (f *Features) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
+	return batchOf(f, idx, dst, f.fill)
+}
+
+// fill copies samples idx into dst (reallocated when too small) as a
 // float32 N×D block and returns it.
-func (f *Features) Batch(idx []int, dst []float32) ([]float32, error) {
+func (f *Features) fill(idx []int, dst []float32) ([]float32, error) {
 	if err := check.Indices("datasets.Features.Batch", "idx", idx, f.Len()); err != nil {
 		return dst, err
 	}

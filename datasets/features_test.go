@@ -23,6 +23,9 @@ func toyFeatures(t testing.TB) *Features {
 	return f
 }
 
+// batchData returns the data of a Dataset.Batch result.
+func batchData(m gometric.Matrix, _ []int, err error) ([]float32, error) { return m.Data, err }
+
 func TestFeaturesRoundTrip(t *testing.T) {
 	f := toyFeatures(t)
 	for _, format := range []string{"binary", "csv"} {
@@ -66,7 +69,7 @@ func TestFeaturesRoundTrip(t *testing.T) {
 
 func TestFeaturesDerived(t *testing.T) {
 	f := toyFeatures(t)
-	b, err := f.Batch([]int{2, 0}, nil)
+	b, err := batchData(f.Batch([]int{2, 0}, gometric.Matrix{}))
 	if err != nil || !slices.Equal(b, []float32{1e30, 0, 0.333333343, 0.1, -2, 3.5e-8}) {
 		t.Errorf("Batch %v %v", b, err)
 	}
@@ -82,7 +85,7 @@ func TestFeaturesDerived(t *testing.T) {
 	if err != nil || sub.Len() != 1 || !slices.Equal(sub.SampleShape(), []int{3}) || !slices.Equal(f.ClassCounts(), []int{1, 0, 0, 0, 2}) {
 		t.Errorf("Subset %v", err)
 	}
-	if _, err := f.Batch([]int{3}, nil); !errors.Is(err, gometric.ErrIndex) {
+	if _, err := batchData(f.Batch([]int{3}, gometric.Matrix{})); !errors.Is(err, gometric.ErrIndex) {
 		t.Errorf("Batch out of range: %v", err)
 	}
 	tests := []struct {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+
+	"github.com/gometric/gometric"
 )
 
 // gzPool reuses gzip writers (each holds several hundred KB of state).
@@ -74,7 +76,7 @@ func FuzzIDX(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := m.Batch([]int{0, m.Len() - 1}, nil); err != nil {
+		if _, err := batchData(m.Batch([]int{0, m.Len() - 1}, gometric.Matrix{})); err != nil {
 			t.Fatal(err)
 		}
 	})

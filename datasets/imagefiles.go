@@ -207,12 +207,18 @@ func (f *ImageFiles) workers(n int) int {
 	return max(1, min(w, n))
 }
 
-// Batch decodes images idx (or takes them from the cache) and writes them
-// as a float32 N×3×Height×Width block normalised by Norm into dst
-// (reallocated when too small). The images are decoded in parallel; the
-// result does not depend on the number of workers. An unreadable image
-// gives an error naming its path.
-func (f *ImageFiles) Batch(idx []int, dst []float32) ([]float32, error) {
+// Batch decodes images idx (or takes them from the cache) and returns
+// them, normalised by Norm, as the rows of an N×(3·Height·Width) matrix
+// (each row in CHW order), with their labels (see Dataset). The images are
+// decoded in parallel; the result does not depend on the number of
+// workers. An unreadable image gives an error naming its path.
+func (f *ImageFiles) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
+	return batchOf(f, idx, dst, f.fill)
+}
+
+// fill writes images idx as a float32 N×3×Height×Width block normalised
+// by Norm into dst (reallocated when too small) and returns it.
+func (f *ImageFiles) fill(idx []int, dst []float32) ([]float32, error) {
 	const comp = "datasets.ImageFiles.Batch"
 	t, sc, err := f.settings(comp)
 	if err != nil {

@@ -187,9 +187,15 @@ func (m *Images) Relabel() (*Images, []int) {
 	return &out, orig
 }
 
-// Batch writes images idx as a float32 N×C×H×W block normalised by Norm
+// Batch returns images idx, normalised by Norm, as the rows of an
+// N×(C·H·W) matrix, with their labels (see Dataset).
+func (m *Images) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
+	return batchOf(m, idx, dst, m.fill)
+}
+
+// fill writes images idx as a float32 N×C×H×W block normalised by Norm
 // into dst (reallocated when too small) and returns it.
-func (m *Images) Batch(idx []int, dst []float32) ([]float32, error) {
+func (m *Images) fill(idx []int, dst []float32) ([]float32, error) {
 	const comp = "datasets.Images.Batch"
 	if err := check.Indices(comp, "idx", idx, m.Len()); err != nil {
 		return dst, err
@@ -222,7 +228,7 @@ func (m *Images) ToFloat32() ([]float32, error) {
 	for i := range idx {
 		idx[i] = i
 	}
-	out, err := m.Batch(idx, nil)
+	out, err := m.fill(idx, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func TestImagesBatchNormalize(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m.Norm = tc.norm
-			got, err := m.Batch([]int{0}, nil)
+			got, err := batchData(m.Batch([]int{0}, gometric.Matrix{}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +92,7 @@ func TestImagesBatchNormalize(t *testing.T) {
 	// Three channels with per-channel statistics.
 	rgb, _ := NewImages(3, 1, 1, []uint8{255, 255, 255}, []int{0}, nil)
 	rgb.Norm = ImageNetNormalize()
-	got, err := rgb.Batch([]int{0}, make([]float32, 0, 10))
+	got, err := batchData(rgb.Batch([]int{0}, gometric.Matrix{Data: make([]float32, 0, 10)}))
 	want := []float32{(1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225}
 	if err != nil || !slices.Equal(got, want) || cap(got) != 10 {
 		t.Errorf("ImageNet: %v %v (cap %d), want %v in the given buffer", got, err, cap(got), want)
@@ -105,12 +105,12 @@ func TestImagesBatchNormalize(t *testing.T) {
 	}
 	for i, n := range bad {
 		m.Norm = n
-		if _, err := m.Batch([]int{0}, nil); !errors.Is(err, gometric.ErrSetting) {
+		if _, err := batchData(m.Batch([]int{0}, gometric.Matrix{})); !errors.Is(err, gometric.ErrSetting) {
 			t.Errorf("bad Normalize %d: %v, want ErrSetting", i, err)
 		}
 	}
 	m.Norm = Normalize{}
-	if _, err := m.Batch([]int{1}, nil); !errors.Is(err, gometric.ErrIndex) {
+	if _, err := batchData(m.Batch([]int{1}, gometric.Matrix{})); !errors.Is(err, gometric.ErrIndex) {
 		t.Errorf("index out of range: %v", err)
 	}
 }

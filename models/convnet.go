@@ -26,12 +26,13 @@ type Encoder interface {
 	InputShape() []int
 	// EmbeddingSize is E, the length of an embedding.
 	EmbeddingSize() int
-	// Embed returns the N×E embeddings of an N×InputShape batch.
-	Embed(x Tensor) (Tensor, error)
+	// Embed returns the N×E embeddings of x, N samples of InputShape,
+	// one flattened sample per row (x.Cols is the product of InputShape).
+	Embed(x gometric.Matrix) (gometric.Matrix, error)
 	// TrainStep embeds x, calls loss on the embeddings and backpropagates
 	// its gradient, in one run of a Gorgonia graph; it returns the loss
 	// and leaves d(loss)/d(parameter) in every parameter's gradient.
-	TrainStep(x Tensor, loss LossFunc) (float32, error)
+	TrainStep(x gometric.Matrix, loss LossFunc) (float32, error)
 	// Params returns the learnable parameters in a fixed order.
 	Params() []*Param
 	// ZeroGrad sets every gradient to 0.

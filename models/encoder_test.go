@@ -12,21 +12,23 @@ import (
 	"github.com/gometric/gometric"
 )
 
-func randTensor(seed uint64, shape ...int) Tensor {
+// randTensor returns a batch of shape[0] random samples of shape
+// shape[1:], one flattened sample per row.
+func randTensor(seed uint64, shape ...int) gometric.Matrix {
 	rng := rand.New(rand.NewPCG(seed, 99))
-	n := 1
-	for _, d := range shape {
-		n *= d
+	per := 1
+	for _, d := range shape[1:] {
+		per *= d
 	}
-	return Tensor{Shape: shape, Data: randSlice[float32](rng, n, 1)}
+	return gometric.Matrix{Rows: shape[0], Cols: per, Data: randSlice[float32](rng, shape[0]*per, 1)}
 }
 
-func sumSquares(emb []float32, n, e int) (float32, []float32, error) {
+func sumSquares(emb gometric.Matrix) (float32, gometric.Matrix, error) {
 	var l float32
-	g := make([]float32, len(emb))
-	for i, v := range emb {
+	g := gometric.Matrix{Rows: emb.Rows, Cols: emb.Cols, Data: make([]float32, len(emb.Data))}
+	for i, v := range emb.Data {
 		l += v * v / 2
-		g[i] = v
+		g.Data[i] = v
 	}
 	return l, g, nil
 }
@@ -88,8 +90,8 @@ func TestShapes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !slices.Equal(e.Shape, []int{n, tc.emb}) || len(e.Data) != n*tc.emb || e.Rows() != n || len(e.Row(n-1)) != tc.emb {
-					t.Fatalf("n=%d: embeddings %v with %d values", n, e.Shape, len(e.Data))
+				if e.Rows != n || e.Cols != tc.emb || len(e.Data) != n*tc.emb || len(e.Row(n-1)) != tc.emb {
+					t.Fatalf("n=%d: embeddings %d×%d with %d values", n, e.Rows, e.Cols, len(e.Data))
 				}
 				if _, err := enc.TrainStep(x, sumSquares); err != nil {
 					t.Fatal(err)
@@ -190,7 +192,7 @@ func TestTrainStepSetsGradients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l, _, _ := sumSquares(e.Data, 3, 3); l != la1 {
+	if l, _, _ := sumSquares(e); l != la1 {
 		t.Fatalf("TrainStep loss %v, loss of Embed %v", la1, l)
 	}
 	m.ZeroGrad()
@@ -233,7 +235,7 @@ func TestGraphsShareWeights(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, k := range []int{1, 2, 5, 6, 7, 8} { // more sizes than the cache holds
-			part, err := m.Embed(Tensor{Shape: []int{k, 3}, Data: x.Data[3*(n-k):]})
+			part, err := m.Embed(gometric.Matrix{Rows: k, Cols: 3, Data: x.Data[3*(n-k):]})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,7 +249,7 @@ func TestGraphsShareWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.TrainStep(Tensor{Shape: []int{2, 3}, Data: x.Data[:6]}, sumSquares); err != nil {
+	if _, err := m.TrainStep(gometric.Matrix{Rows: 2, Cols: 3, Data: x.Data[:6]}, sumSquares); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := m.Embed(x)
@@ -318,16 +320,17 @@ func TestInputErrors(t *testing.T) {
 	nan.Data[20] = float32(math.NaN())
 	tests := []struct {
 		name     string
-		x        Tensor
+		x        gometric.Matrix
 		sentinel error
 	}{
-		{"no shape", Tensor{Data: good.Data}, gometric.ErrShape},
-		{"wrong rank", Tensor{Shape: []int{2, 16}, Data: good.Data}, gometric.ErrShape},
-		{"wrong size", Tensor{Shape: []int{2, 1, 4, 5}, Data: good.Data}, gometric.ErrShape},
-		{"zero samples", Tensor{Shape: []int{0, 1, 4, 4}}, gometric.ErrShape},
-		{"short data", Tensor{Shape: []int{3, 1, 4, 4}, Data: good.Data}, gometric.ErrShape},
-		{"long data", Tensor{Shape: []int{1, 1, 4, 4}, Data: good.Data}, gometric.ErrShape},
-		{"huge n", Tensor{Shape: []int{math.MaxInt / 8, 1, 4, 4}, Data: good.Data}, gometric.ErrShape},
+		{"no shape", gometric.Matrix{Data: good.Data}, gometric.ErrShape},
+		{"wrong width", gometric.Matrix{Rows: 1, Cols: 32, Data: good.Data}, gometric.ErrShape},
+		{"wrong size", gometric.Matrix{Rows: 2, Cols: 20, Data: good.Data}, gometric.ErrShape},
+		{"zero samples", gometric.Matrix{Rows: 0, Cols: 16}, gometric.ErrShape},
+		{"negative samples", gometric.Matrix{Rows: -2, Cols: 16, Data: good.Data}, gometric.ErrShape},
+		{"short data", gometric.Matrix{Rows: 3, Cols: 16, Data: good.Data}, gometric.ErrShape},
+		{"long data", gometric.Matrix{Rows: 1, Cols: 16, Data: good.Data}, gometric.ErrShape},
+		{"huge n", gometric.Matrix{Rows: math.MaxInt / 8, Cols: 16, Data: good.Data}, gometric.ErrShape},
 		{"nan", nan, gometric.ErrNonFinite},
 	}
 	for _, tc := range tests {
@@ -353,15 +356,20 @@ func TestInputErrors(t *testing.T) {
 		fn       LossFunc
 		sentinel error
 	}{
-		{"error", func([]float32, int, int) (float32, []float32, error) { return 0, nil, errLoss }, errLoss},
-		{"short grad", func(e []float32, n, d int) (float32, []float32, error) { return 1, make([]float32, n*d-1), nil }, gometric.ErrShape},
-		{"nan grad", func(e []float32, n, d int) (float32, []float32, error) {
-			g := make([]float32, n*d)
-			g[3] = float32(math.Inf(1))
+		{"error", func(gometric.Matrix) (float32, gometric.Matrix, error) { return 0, gometric.Matrix{}, errLoss }, errLoss},
+		{"short grad", func(e gometric.Matrix) (float32, gometric.Matrix, error) {
+			return 1, gometric.Matrix{Rows: e.Rows, Cols: e.Cols, Data: make([]float32, len(e.Data)-1)}, nil
+		}, gometric.ErrShape},
+		{"one-row grad", func(e gometric.Matrix) (float32, gometric.Matrix, error) {
+			return 1, gometric.Matrix{Rows: 1, Cols: len(e.Data), Data: make([]float32, len(e.Data))}, nil
+		}, gometric.ErrShape},
+		{"nan grad", func(e gometric.Matrix) (float32, gometric.Matrix, error) {
+			g := gometric.Matrix{Rows: e.Rows, Cols: e.Cols, Data: make([]float32, len(e.Data))}
+			g.Data[3] = float32(math.Inf(1))
 			return 1, g, nil
 		}, gometric.ErrNonFinite},
-		{"nan loss", func(e []float32, n, d int) (float32, []float32, error) {
-			return float32(math.NaN()), make([]float32, n*d), nil
+		{"nan loss", func(e gometric.Matrix) (float32, gometric.Matrix, error) {
+			return float32(math.NaN()), gometric.Matrix{Rows: e.Rows, Cols: e.Cols, Data: make([]float32, len(e.Data))}, nil
 		}, gometric.ErrNonFinite},
 	}
 	for _, tc := range losses {
@@ -385,7 +393,7 @@ func TestInputErrors(t *testing.T) {
 				t.Errorf("recovered %v, want the loss function's panic", r)
 			}
 		}()
-		_, _ = m.TrainStep(good, func([]float32, int, int) (float32, []float32, error) { panic("boom") })
+		_, _ = m.TrainStep(good, func(gometric.Matrix) (float32, gometric.Matrix, error) { panic("boom") })
 	}()
 	// The encoder still works after failures.
 	if _, err := m.TrainStep(good, sumSquares); err != nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/models"
 )
 
@@ -22,17 +23,18 @@ func ExampleConvNet() {
 	if err != nil {
 		panic(err)
 	}
-	// Two images; the loss pulls every embedding towards 0.
-	batch := models.Tensor{Shape: []int{2, 1, 28, 28}, Data: make([]float32, 2*28*28)}
+	// The loss pulls every embedding towards 0.
+	// Two 1×28×28 images, one flattened image per row.
+	batch := gometric.Matrix{Rows: 2, Cols: 28 * 28, Data: make([]float32, 2*28*28)}
 	for i := range batch.Data {
 		batch.Data[i] = float32(i%28) / 28
 	}
-	loss := func(emb []float32, n, e int) (float32, []float32, error) {
+	loss := func(emb gometric.Matrix) (float32, gometric.Matrix, error) {
 		var l float32
-		grad := make([]float32, len(emb))
-		for i, v := range emb {
+		grad := emb.Clone()
+		for i, v := range emb.Data {
 			l += v * v
-			grad[i] = 2 * v
+			grad.Data[i] = 2 * v
 		}
 		return l, grad, nil
 	}
@@ -53,7 +55,7 @@ func ExampleConvNet() {
 	}
 	last, _ := enc.TrainStep(batch, loss)
 	emb, _ := enc.Embed(batch)
-	fmt.Println("embeddings:", emb.Shape)
+	fmt.Println("embeddings:", emb.Rows, emb.Cols)
 	fmt.Println("loss fell:", last < first)
 	// Output:
 	// conv1.weight [16 1 3 3]
@@ -62,7 +64,7 @@ func ExampleConvNet() {
 	// conv2.bias [32]
 	// fc.weight [64 1568]
 	// fc.bias [64]
-	// embeddings: [2 64]
+	// embeddings: 2 64
 	// loss fell: true
 }
 
@@ -72,7 +74,7 @@ func ExampleMLP() {
 	if err != nil {
 		panic(err)
 	}
-	features := models.Tensor{Shape: []int{3, 512}, Data: make([]float32, 3*512)}
+	features := gometric.Matrix{Rows: 3, Cols: 512, Data: make([]float32, 3*512)}
 	for i := range features.Data {
 		features.Data[i] = float32(i%7) - 3
 	}
@@ -93,9 +95,9 @@ func ExampleMLP() {
 	for i := range emb.Data {
 		same = same && emb.Data[i] == emb2.Data[i]
 	}
-	fmt.Println(emb.Shape, back.InputShape(), back.EmbeddingSize(), same)
+	fmt.Println(emb.Rows, emb.Cols, back.InputShape(), back.EmbeddingSize(), same)
 	// Output:
-	// [3 64] [512] 64 true
+	// 3 64 [512] 64 true
 }
 
 // Optimizers by name, with torch's defaults.

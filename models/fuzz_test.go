@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gometric/gometric"
 )
 
 // FuzzWeightFile feeds arbitrary bytes to the weight-file readers
@@ -47,12 +49,11 @@ func checkWeightFile(conv *ConvNet, mlp *MLP) func(*testing.T, []byte) {
 	return func(t *testing.T, data []byte) {
 		enc, err := decodeEncoder("fuzz.gmw", data)
 		if err == nil {
-			x := Tensor{Shape: append([]int{1}, enc.InputShape()...)}
 			n := 1
 			for _, d := range enc.InputShape() {
 				n *= d
 			}
-			x.Data = make([]float32, n)
+			x := gometric.Matrix{Rows: 1, Cols: n, Data: make([]float32, n)}
 			if _, err := enc.Embed(x); err != nil {
 				t.Fatalf("a loaded encoder fails: %v", err)
 			}

@@ -10,13 +10,16 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// LossFunc computes a loss on a batch of embeddings and its gradient. emb
-// holds the n×e embeddings row-major (a copy the function may keep or
-// change); grad must hold n·e values, d(loss)/d(emb) in the same layout.
-// It is how a pure-Go loss (the losses package, in float64) enters
-// Gorgonia's backpropagation: Encoder.TrainStep calls it once, inside the
-// forward pass of its Gorgonia graph.
-type LossFunc func(emb []float32, n, e int) (loss float32, grad []float32, err error)
+// LossFunc computes a loss on a batch of N×E embeddings and its gradient
+// d(loss)/d(emb), an N×E matrix. emb is a copy the function may keep or
+// change; the gradient is copied before the function is called again. It
+// is how a pure-Go loss (the losses package, in float64) enters Gorgonia's
+// backpropagation: Encoder.TrainStep and the node of LossNode call it once
+// per run, inside the forward pass of the Gorgonia graph.
+// losses.Objective.Compute, with the batch's labels bound, is one:
+//
+//	func(emb gometric.Matrix) (float32, gometric.Matrix, error) { return obj.Compute(emb, labels) }
+type LossFunc func(emb gometric.Matrix) (loss float32, grad gometric.Matrix, err error)
 
 // lossFn is LossFunc over either element type.
 type lossFn[T float] func(emb []T, n, e int) (T, []T, error)

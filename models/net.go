@@ -11,27 +11,6 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Tensor is a dense row-major float32 tensor: a batch of inputs (N×C×H×W
-// images, N×D feature vectors) or of embeddings (N×E).
-type Tensor struct {
-	Shape []int
-	Data  []float32
-}
-
-// Rows returns the number of samples, Shape[0] (0 for an empty tensor).
-func (t Tensor) Rows() int {
-	if len(t.Shape) == 0 {
-		return 0
-	}
-	return t.Shape[0]
-}
-
-// Row returns sample i's values (a slice of Data).
-func (t Tensor) Row(i int) []float32 {
-	s := len(t.Data) / max(1, t.Rows())
-	return t.Data[i*s : (i+1)*s]
-}
-
 // maxCachedGraphs bounds the graphs an encoder keeps per mode (training,
 // inference): one per batch size seen, least recently used dropped first.
 const maxCachedGraphs = 4
@@ -145,30 +124,24 @@ func (nw *network[T]) Step(opt *Optimizer) error {
 	return nil
 }
 
-// checkInput validates a batch of inputs and returns its size.
-func (nw *network[T]) checkInput(method string, x Tensor) (int, error) {
+// checkInput validates a batch of inputs (one flattened sample per row)
+// and returns its size.
+func (nw *network[T]) checkInput(method string, x gometric.Matrix) (int, error) {
 	c := nw.component + "." + method
-	if len(x.Shape) != len(nw.input)+1 {
-		return 0, fmt.Errorf("%s: input has shape %v, want [N %v]: %w", c, x.Shape, shapeString(nw.input), gometric.ErrShape)
-	}
-	n := x.Shape[0]
-	if n <= 0 {
-		return 0, fmt.Errorf("%s: input has %d samples: %w", c, n, gometric.ErrShape)
-	}
-	if !slices.Equal(x.Shape[1:], nw.input) {
-		return 0, fmt.Errorf("%s: input has shape %v, want [N %v]: %w", c, x.Shape, shapeString(nw.input), gometric.ErrShape)
-	}
 	per := 1
 	for _, d := range nw.input {
 		per *= d
 	}
-	if n > len(x.Data)/per || len(x.Data) != n*per {
-		return 0, fmt.Errorf("%s: input of shape %v has %d values: %w", c, x.Shape, len(x.Data), gometric.ErrShape)
+	if x.Cols != per {
+		return 0, fmt.Errorf("%s: input rows have %d values, want %d (one sample of shape [%s] per row): %w", c, x.Cols, per, shapeString(nw.input), gometric.ErrShape)
+	}
+	if err := x.CheckShape(c, "input"); err != nil {
+		return 0, err
 	}
 	if i := firstNonFinite(x.Data); i >= 0 {
 		return 0, fmt.Errorf("%s: input sample %d has %v at offset %d: %w", c, i/per, x.Data[i], i%per, gometric.ErrNonFinite)
 	}
-	return n, nil
+	return x.Rows, nil
 }
 
 func shapeString(s []int) string {
@@ -330,29 +303,30 @@ func (nw *network[T]) trainStep(x []T, n int, fn lossFn[T]) (T, error) {
 	return gr.loss.loss, nil
 }
 
-// Embed returns the N×E embeddings of x (inference: no gradient).
-func (nw *network[T]) Embed(x Tensor) (Tensor, error) {
+// Embed returns the N×E embeddings of x, an N×prod(InputShape) batch
+// (inference: no gradient).
+func (nw *network[T]) Embed(x gometric.Matrix) (gometric.Matrix, error) {
 	n, err := nw.checkInput("Embed", x)
 	if err != nil {
-		return Tensor{}, err
+		return gometric.Matrix{}, err
 	}
 	nw.mu.Lock()
 	defer nw.mu.Unlock()
 	out, err := nw.embed(toT[T](x.Data), n)
 	if err != nil {
-		return Tensor{}, err
+		return gometric.Matrix{}, err
 	}
-	return Tensor{Shape: []int{n, nw.embedding}, Data: toF32(out)}, nil
+	return gometric.Matrix{Rows: n, Cols: nw.embedding, Data: toF32(out)}, nil
 }
 
-// TrainStep runs one forward pass of x, calls loss on the embeddings and
-// backpropagates its gradient, all in one run of the training graph. On
-// success every parameter's gradient holds d(loss)/d(parameter) for this
-// batch (set, not accumulated) and the loss is returned; apply it with
-// Step. On failure the gradients are 0. If loss panics, TrainStep panics
-// with the same value (on the caller's goroutine; Gorgonia runs the graph
-// on its own).
-func (nw *network[T]) TrainStep(x Tensor, loss LossFunc) (float32, error) {
+// TrainStep runs one forward pass of x, an N×prod(InputShape) batch,
+// calls loss on the embeddings and backpropagates its gradient, all in one
+// run of the training graph. On success every parameter's gradient holds
+// d(loss)/d(parameter) for this batch (set, not accumulated) and the loss
+// is returned; apply it with Step. On failure the gradients are 0. If loss
+// panics, TrainStep panics with the same value (on the caller's goroutine;
+// Gorgonia runs the graph on its own).
+func (nw *network[T]) TrainStep(x gometric.Matrix, loss LossFunc) (float32, error) {
 	n, err := nw.checkInput("TrainStep", x)
 	if err != nil {
 		return 0, err
@@ -363,8 +337,14 @@ func (nw *network[T]) TrainStep(x Tensor, loss LossFunc) (float32, error) {
 	nw.mu.Lock()
 	defer nw.mu.Unlock()
 	fn := func(emb []T, n, e int) (T, []T, error) {
-		l, g, err := loss(toF32(emb), n, e)
-		return T(l), toT[T](g), err
+		l, g, err := loss(gometric.Matrix{Rows: n, Cols: e, Data: toF32(emb)})
+		if err != nil {
+			return 0, nil, err
+		}
+		if g.Rows != n || g.Cols != e || len(g.Data) != n*e {
+			return 0, nil, fmt.Errorf("the loss function returned a %d×%d gradient (%d values) for %d×%d embeddings: %w", g.Rows, g.Cols, len(g.Data), n, e, gometric.ErrShape)
+		}
+		return T(l), toT[T](g.Data), nil
 	}
 	l, err := nw.trainStep(toT[T](x.Data), n, fn)
 	return float32(l), err

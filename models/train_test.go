@@ -4,12 +4,15 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/gometric/gometric"
 )
 
 // crossEntropy treats the embeddings as class logits: the mean softmax
 // cross-entropy and its gradient.
 func crossEntropy(labels []int) LossFunc {
-	return func(emb []float32, n, e int) (float32, []float32, error) {
+	return func(m gometric.Matrix) (float32, gometric.Matrix, error) {
+		n, e, emb := m.Rows, m.Cols, m.Data
 		g := make([]float32, len(emb))
 		var loss float64
 		for i := 0; i < n; i++ {
@@ -31,14 +34,14 @@ func crossEntropy(labels []int) LossFunc {
 				g[i*e+j] = float32(p / float64(n))
 			}
 		}
-		return float32(loss / float64(n)), g, nil
+		return float32(loss / float64(n)), gometric.Matrix{Rows: n, Cols: e, Data: g}, nil
 	}
 }
 
 // stripes makes n 1×8×8 images of 3 classes: a bright horizontal band in
 // the top, middle or bottom third, plus noise.
-func stripes(rng *rand.Rand, n int) (Tensor, []int) {
-	x := Tensor{Shape: []int{n, 1, 8, 8}, Data: make([]float32, n*64)}
+func stripes(rng *rand.Rand, n int) (gometric.Matrix, []int) {
+	x := gometric.Matrix{Rows: n, Cols: 64, Data: make([]float32, n*64)}
 	labels := make([]int, n)
 	for i := range labels {
 		c := i % 3
@@ -56,7 +59,7 @@ func stripes(rng *rand.Rand, n int) (Tensor, []int) {
 	return x, labels
 }
 
-func accuracy(t *testing.T, enc Encoder, x Tensor, labels []int) float64 {
+func accuracy(t *testing.T, enc Encoder, x gometric.Matrix, labels []int) float64 {
 	e, err := enc.Embed(x)
 	if err != nil {
 		t.Fatal(err)
@@ -125,12 +128,11 @@ func TestTrainingLowersLoss(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		flat := func(x Tensor) Tensor { return Tensor{Shape: []int{x.Shape[0], 64}, Data: x.Data} }
 		testX, testY := stripes(rng, 30)
 		var first, last float32
 		for step := 0; step < 30; step++ {
 			x, y := stripes(rng, 12)
-			l, err := enc.TrainStep(flat(x), crossEntropy(y))
+			l, err := enc.TrainStep(x, crossEntropy(y))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,7 +144,7 @@ func TestTrainingLowersLoss(t *testing.T) {
 			}
 			last = l
 		}
-		if acc := accuracy(t, enc, flat(testX), testY); !(last < first/4) || acc < 0.9 {
+		if acc := accuracy(t, enc, (testX), testY); !(last < first/4) || acc < 0.9 {
 			t.Fatalf("loss %v → %v, held-out accuracy %v", first, last, acc)
 		}
 	})

@@ -16,7 +16,7 @@ import (
 )
 
 // train takes a few Adam steps so the weights are not the initial ones.
-func train(t *testing.T, enc Encoder, x Tensor, steps int) {
+func train(t *testing.T, enc Encoder, x gometric.Matrix, steps int) {
 	t.Helper()
 	opt, err := NewOptimizer("adam", 1e-2)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/testers"
@@ -23,12 +24,14 @@ type rawDataset struct {
 func (r *rawDataset) Len() int           { return len(r.labels) }
 func (r *rawDataset) Labels() []int      { return r.labels }
 func (r *rawDataset) SampleShape() []int { return []int{r.dim} }
-func (r *rawDataset) Batch(idx []int, dst []float32) ([]float32, error) {
-	dst = dst[:0]
-	for _, i := range idx {
-		dst = append(dst, r.data[i*r.dim:(i+1)*r.dim]...)
+func (r *rawDataset) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
+	out := gometric.Matrix{Rows: len(idx), Cols: r.dim, Data: dst.Data[:0]}
+	labels := make([]int, len(idx))
+	for k, i := range idx {
+		out.Data = append(out.Data, r.data[i*r.dim:(i+1)*r.dim]...)
+		labels[k] = r.labels[i]
 	}
-	return dst, nil
+	return out, labels, nil
 }
 
 // FuzzTest evaluates arbitrary features and labels, split in two: Test must

@@ -4,23 +4,32 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"sort"
 	"time"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
-	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/utils/accuracy"
-	"github.com/gometric/gometric/utils/knn"
 	"github.com/schollz/progressbar/v3"
 )
 
 const name = "testers.GlobalEmbeddingSpace"
 
-// normEps is torch.nn.functional.normalize's default eps.
-const normEps = 1e-12
+// Embedder maps a batch of inputs — one flattened sample per row, as
+// datasets.Dataset.Batch returns them — to their embeddings, one per row.
+// It is all a tester needs of a model: a models.Encoder is one, and
+// EmbedFunc makes one of any function, so evaluation does not depend on how
+// the embeddings are made.
+type Embedder interface {
+	Embed(x gometric.Matrix) (gometric.Matrix, error)
+}
+
+// EmbedFunc adapts a function to the Embedder interface.
+type EmbedFunc func(x gometric.Matrix) (gometric.Matrix, error)
+
+// Embed calls f(x).
+func (f EmbedFunc) Embed(x gometric.Matrix) (gometric.Matrix, error) { return f(x) }
 
 // GlobalEmbeddingSpace mirrors PML's GlobalEmbeddingSpaceTester: retrieval
 // and clustering metrics computed in the embedding space of the whole
@@ -60,7 +69,7 @@ type Eval struct {
 // every split is evaluated against itself (PML's splits_to_eval=None). The
 // result maps each query split to its metrics. A query split may appear in
 // only one Eval (PML asserts the same).
-func (g *GlobalEmbeddingSpace) Test(ctx context.Context, enc models.Encoder, splits map[string]datasets.Dataset, evals ...Eval) (map[string]accuracy.Results, error) {
+func (g *GlobalEmbeddingSpace) Test(ctx context.Context, enc Embedder, splits map[string]datasets.Dataset, evals ...Eval) (map[string]accuracy.Results, error) {
 	if err := g.check(ctx, enc); err != nil {
 		return nil, err
 	}
@@ -114,8 +123,8 @@ func (g *GlobalEmbeddingSpace) Test(ctx context.Context, enc models.Encoder, spl
 		}
 	}
 	type embedded struct {
-		m      knn.Matrix
-		labels []int64
+		m      gometric.Matrix
+		labels []int
 	}
 	emb := map[string]embedded{}
 	for _, s := range names {
@@ -137,7 +146,7 @@ func (g *GlobalEmbeddingSpace) Test(ctx context.Context, enc models.Encoder, spl
 		q := emb[e.Query]
 		ref, refLabels := q.m, q.labels
 		if len(e.References) > 1 || e.References[0] != e.Query {
-			ref, refLabels = knn.Matrix{Cols: q.m.Cols}, nil
+			ref, refLabels = gometric.Matrix{Cols: q.m.Cols}, nil
 			for _, r := range e.References {
 				ref.Data = append(ref.Data, emb[r].m.Data...)
 				ref.Rows += emb[r].m.Rows
@@ -157,17 +166,17 @@ func (g *GlobalEmbeddingSpace) Test(ctx context.Context, enc models.Encoder, spl
 // Embeddings returns the embeddings of every sample of ds, in order,
 // L2-normalised when Normalize is set, and their labels (PML's
 // get_all_embeddings).
-func (g *GlobalEmbeddingSpace) Embeddings(ctx context.Context, enc models.Encoder, ds datasets.Dataset) (knn.Matrix, []int64, error) {
+func (g *GlobalEmbeddingSpace) Embeddings(ctx context.Context, enc Embedder, ds datasets.Dataset) (gometric.Matrix, []int, error) {
 	if err := g.check(ctx, enc); err != nil {
-		return knn.Matrix{}, nil, err
+		return gometric.Matrix{}, nil, err
 	}
 	if ds == nil {
-		return knn.Matrix{}, nil, fmt.Errorf("%s: nil dataset: %w", name, gometric.ErrSetting)
+		return gometric.Matrix{}, nil, fmt.Errorf("%s: nil dataset: %w", name, gometric.ErrSetting)
 	}
 	return g.embed(ctx, enc, ds, "")
 }
 
-func (g *GlobalEmbeddingSpace) check(ctx context.Context, enc models.Encoder) error {
+func (g *GlobalEmbeddingSpace) check(ctx context.Context, enc Embedder) error {
 	switch {
 	case ctx == nil:
 		return fmt.Errorf("%s: nil context: %w", name, gometric.ErrSetting)
@@ -180,29 +189,21 @@ func (g *GlobalEmbeddingSpace) check(ctx context.Context, enc models.Encoder) er
 }
 
 // embed computes the embeddings of ds batch by batch.
-func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc models.Encoder, ds datasets.Dataset, split string) (knn.Matrix, []int64, error) {
+func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc Embedder, ds datasets.Dataset, split string) (gometric.Matrix, []int, error) {
 	what := name
 	if split != "" {
 		what = fmt.Sprintf("%s: split %q", name, split)
 	}
 	n := ds.Len()
 	if n < 1 {
-		return knn.Matrix{}, nil, fmt.Errorf("%s: empty dataset: %w", what, gometric.ErrShape)
+		return gometric.Matrix{}, nil, fmt.Errorf("%s: empty dataset: %w", what, gometric.ErrShape)
 	}
 	all := ds.Labels()
 	if len(all) != n {
-		return knn.Matrix{}, nil, fmt.Errorf("%s: %d samples but %d labels: %w", what, n, len(all), gometric.ErrLabels)
+		return gometric.Matrix{}, nil, fmt.Errorf("%s: %d samples but %d labels: %w", what, n, len(all), gometric.ErrLabels)
 	}
-	shape := ds.SampleShape()
-	if es := enc.InputShape(); !slices.Equal(shape, es) {
-		return knn.Matrix{}, nil, fmt.Errorf("%s: the samples are %v but the encoder takes %v: %w", what, shape, es, gometric.ErrShape)
-	}
-	e := enc.EmbeddingSize()
-	out := knn.Matrix{Rows: n, Cols: e, Data: make([]float32, n*e)}
-	labels := make([]int64, n)
-	for i, l := range all {
-		labels[i] = int64(l)
-	}
+	labels := slices.Clone(all)
+	var out gometric.Matrix
 	var bar *progressbar.ProgressBar
 	if g.Progress != nil {
 		desc := "embedding"
@@ -222,12 +223,11 @@ func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc models.Encoder, ds
 			fmt.Fprintln(g.Progress)
 		}()
 	}
-	var buf []float32
+	var x gometric.Matrix
 	idx := make([]int, 0, g.BatchSize)
-	xshape := append([]int{0}, shape...)
 	for s := 0; s < n; s += g.BatchSize {
 		if err := ctx.Err(); err != nil {
-			return knn.Matrix{}, nil, err
+			return gometric.Matrix{}, nil, err
 		}
 		end := min(s+g.BatchSize, n)
 		idx = idx[:0]
@@ -235,16 +235,22 @@ func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc models.Encoder, ds
 			idx = append(idx, i)
 		}
 		var err error
-		if buf, err = ds.Batch(idx, buf); err != nil {
-			return knn.Matrix{}, nil, fmt.Errorf("%s: %w", what, err)
+		if x, _, err = ds.Batch(idx, x); err != nil {
+			return gometric.Matrix{}, nil, fmt.Errorf("%s: %w", what, err)
 		}
-		xshape[0] = end - s
-		y, err := enc.Embed(models.Tensor{Shape: xshape, Data: buf})
+		y, err := enc.Embed(x)
 		if err != nil {
-			return knn.Matrix{}, nil, fmt.Errorf("%s: %w", what, err)
+			return gometric.Matrix{}, nil, fmt.Errorf("%s: %w", what, err)
 		}
-		if len(y.Data) != (end-s)*e {
-			return knn.Matrix{}, nil, fmt.Errorf("%s: the encoder returned %d values for %d×%d embeddings: %w", what, len(y.Data), end-s, e, gometric.ErrShape)
+		if s == 0 {
+			if y.Cols < 1 {
+				return gometric.Matrix{}, nil, fmt.Errorf("%s: the embedder returned %d×%d embeddings for %d samples: %w", what, y.Rows, y.Cols, end-s, gometric.ErrShape)
+			}
+			out = gometric.Matrix{Rows: n, Cols: y.Cols, Data: make([]float32, n*y.Cols)}
+		}
+		e := out.Cols
+		if y.Rows != end-s || y.Cols != e || len(y.Data) != (end-s)*e {
+			return gometric.Matrix{}, nil, fmt.Errorf("%s: the embedder returned %d×%d embeddings (%d values) for %d samples, want %d columns: %w", what, y.Rows, y.Cols, len(y.Data), end-s, e, gometric.ErrShape)
 		}
 		copy(out.Data[s*e:end*e], y.Data)
 		if bar != nil {
@@ -252,26 +258,10 @@ func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc models.Encoder, ds
 		}
 	}
 	if g.Normalize {
-		normalize(out)
+		out.L2Normalize()
 	}
 	if err := out.Validate(what, "embeddings"); err != nil {
-		return knn.Matrix{}, nil, err
+		return gometric.Matrix{}, nil, err
 	}
 	return out, labels, nil
-}
-
-// normalize divides every row by max(‖row‖₂, 1e-12), as
-// torch.nn.functional.normalize does.
-func normalize(m knn.Matrix) {
-	for i := 0; i < m.Rows; i++ {
-		row := m.Row(i)
-		var s float64
-		for _, v := range row {
-			s += float64(v) * float64(v)
-		}
-		d := float32(math.Max(math.Sqrt(s), normEps))
-		for j := range row {
-			row[j] /= d
-		}
-	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/testers"
 	"github.com/gometric/gometric/utils/accuracy"
-	"github.com/gometric/gometric/utils/knn"
 )
 
 // blobs makes n feature vectors of dim d in k classes around random
@@ -57,10 +57,10 @@ func encoder(t testing.TB, d, e int) models.Encoder {
 }
 
 // direct embeds ds in one call, normalises as torch's F.normalize, and
-// returns the embeddings with int64 labels.
-func direct(t *testing.T, enc models.Encoder, ds *datasets.Features, normalize bool) (knn.Matrix, []int64) {
+// returns the embeddings with their labels.
+func direct(t *testing.T, enc models.Encoder, ds *datasets.Features, normalize bool) (gometric.Matrix, []int) {
 	t.Helper()
-	y, err := enc.Embed(models.Tensor{Shape: []int{ds.Len(), ds.Dim()}, Data: append([]float32(nil), ds.Data()...)})
+	y, err := enc.Embed(gometric.Matrix{Rows: ds.Len(), Cols: ds.Dim(), Data: append([]float32(nil), ds.Data()...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +77,7 @@ func direct(t *testing.T, enc models.Encoder, ds *datasets.Features, normalize b
 			}
 		}
 	}
-	labels := make([]int64, ds.Len())
-	for i, l := range ds.Labels() {
-		labels[i] = int64(l)
-	}
-	return knn.Matrix{Rows: ds.Len(), Cols: e, Data: y.Data}, labels
+	return gometric.Matrix{Rows: ds.Len(), Cols: e, Data: y.Data}, slices.Clone(ds.Labels())
 }
 
 func TestMatchesCalculator(t *testing.T) {
@@ -106,8 +102,8 @@ func TestMatchesCalculator(t *testing.T) {
 			qe, ql := direct(t, enc, test, normalize)
 			re, rl := direct(t, enc, train, normalize)
 			// The query split comes first in its reference.
-			ref := knn.Matrix{Rows: qe.Rows + re.Rows, Cols: qe.Cols, Data: append(append([]float32(nil), qe.Data...), re.Data...)}
-			want, err := calc.Accuracy(qe, ql, ref, append(append([]int64(nil), ql...), rl...), true)
+			ref := gometric.Matrix{Rows: qe.Rows + re.Rows, Cols: qe.Cols, Data: append(append([]float32(nil), qe.Data...), re.Data...)}
+			want, err := calc.Accuracy(qe, ql, ref, append(slices.Clone(ql), rl...), true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -216,12 +212,12 @@ type fakeDataset struct {
 func (f fakeDataset) Len() int           { return f.n }
 func (f fakeDataset) Labels() []int      { return f.labels }
 func (f fakeDataset) SampleShape() []int { return f.shape }
-func (f fakeDataset) Batch(idx []int, dst []float32) ([]float32, error) {
-	out := make([]float32, len(idx)*f.shape[0])
-	for i := range out {
-		out[i] = float32(math.NaN())
+func (f fakeDataset) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
+	out := gometric.Matrix{Rows: len(idx), Cols: f.shape[0], Data: make([]float32, len(idx)*f.shape[0])}
+	for i := range out.Data {
+		out.Data[i] = float32(math.NaN())
 	}
-	return out, nil
+	return out, make([]int, len(idx)), nil
 }
 
 func TestErrors(t *testing.T) {

@@ -3,9 +3,11 @@ package trainers_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"testing"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
@@ -24,12 +26,17 @@ type rawDataset struct {
 func (r *rawDataset) Len() int           { return len(r.labels) }
 func (r *rawDataset) Labels() []int      { return r.labels }
 func (r *rawDataset) SampleShape() []int { return []int{r.dim} }
-func (r *rawDataset) Batch(idx []int, dst []float32) ([]float32, error) {
-	dst = dst[:0]
-	for _, i := range idx {
-		dst = append(dst, r.data[i*r.dim:(i+1)*r.dim]...)
+func (r *rawDataset) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
+	out := gometric.Matrix{Rows: len(idx), Cols: r.dim, Data: dst.Data[:0]}
+	labels := make([]int, len(idx))
+	for k, i := range idx {
+		if i < 0 || i >= len(r.labels) {
+			return gometric.Matrix{}, nil, fmt.Errorf("rawDataset: index %d: %w", i, gometric.ErrIndex)
+		}
+		out.Data = append(out.Data, r.data[i*r.dim:(i+1)*r.dim]...)
+		labels[k] = r.labels[i]
 	}
-	return dst, nil
+	return out, labels, nil
 }
 
 // FuzzTrain trains a small MLP on arbitrary features, labels and settings:

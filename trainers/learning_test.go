@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
@@ -107,11 +108,10 @@ func TestLearnsFashionMNISTSample(t *testing.T) {
 	for i := range idx {
 		idx[i] = i * 10
 	}
-	x, err := test.Batch(idx, nil)
+	xt, _, err := test.Batch(idx, gometric.Matrix{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	xt := models.Tensor{Shape: []int{len(idx), 1, 28, 28}, Data: x}
 	want, err := enc.Embed(xt)
 	if err != nil {
 		t.Fatal(err)

@@ -271,7 +271,7 @@ func (lp *learnable) setGrads(res *losses.Result) error {
 // batch is one loaded batch.
 type batch struct {
 	idx    []int
-	data   []float32
+	x      gometric.Matrix
 	labels []int
 	err    error
 }
@@ -306,21 +306,12 @@ func (t *MetricLossOnly) epoch(ctx context.Context, ld *loader, lp *learnable, e
 			fmt.Fprintln(t.Progress)
 		}
 	}
-	shape := append([]int{0}, t.Dataset.SampleShape()...)
-	var bufs [2][]float32
+	var bufs [2]gometric.Matrix
 	load := func(idx []int, slot int) batch {
-		b := batch{idx: idx, labels: make([]int, len(idx))}
-		all := t.Dataset.Labels()
-		for i, j := range idx {
-			if j < 0 || j >= len(all) {
-				b.err = fmt.Errorf("%s: sampled index %d outside the dataset of %d samples: %w", name, j, len(all), gometric.ErrIndex)
-				return b
-			}
-			b.labels[i] = all[j]
-		}
-		b.data, b.err = t.Dataset.Batch(idx, bufs[slot])
+		b := batch{idx: idx}
+		b.x, b.labels, b.err = t.Dataset.Batch(idx, bufs[slot])
 		if b.err == nil {
-			bufs[slot] = b.data
+			bufs[slot] = b.x
 		}
 		return b
 	}
@@ -353,7 +344,7 @@ func (t *MetricLossOnly) epoch(ctx context.Context, ld *loader, lp *learnable, e
 			go func() { next <- load(idx, slot) }()
 		}
 		bsz := len(cur.idx)
-		res, mined, err := t.step(cur, shape, lp)
+		res, mined, err := t.step(cur, lp)
 		if next != nil {
 			cur = <-next
 		}
@@ -405,19 +396,17 @@ func describe(epoch int, loss float64, miner bool, c miners.Counts) string {
 
 // step runs one iteration on a loaded batch: PML's forward_and_backward
 // followed by step_optimizers.
-func (t *MetricLossOnly) step(b batch, shape []int, lp *learnable) (losses.Result, miners.Counts, error) {
+func (t *MetricLossOnly) step(b batch, lp *learnable) (losses.Result, miners.Counts, error) {
 	var (
 		res   losses.Result
 		mined miners.Counts
 		e64   []float64
 		g32   []float32
 	)
-	n := len(b.idx)
-	shape[0] = n
-	x := models.Tensor{Shape: shape, Data: b.data}
-	lossFn := func(emb []float32, n, e int) (float32, []float32, error) {
+	lossFn := func(m gometric.Matrix) (float32, gometric.Matrix, error) {
+		n, e, emb := m.Rows, m.Cols, m.Data
 		if len(emb) != n*e {
-			return 0, nil, fmt.Errorf("%d embedding values for %d×%d: %w", len(emb), n, e, gometric.ErrShape)
+			return 0, gometric.Matrix{}, fmt.Errorf("%d embedding values for %d×%d: %w", len(emb), n, e, gometric.ErrShape)
 		}
 		e64 = slices.Grow(e64[:0], len(emb))[:len(emb)]
 		for i, v := range emb {
@@ -429,7 +418,7 @@ func (t *MetricLossOnly) step(b batch, shape []int, lp *learnable) (losses.Resul
 			var err error
 			tup, err = t.Miner.Mine(miners.Input{Embeddings: emat, Labels: b.labels})
 			if err != nil {
-				return 0, nil, err
+				return 0, gometric.Matrix{}, err
 			}
 			mined = miners.CountOf(tup)
 		}
@@ -437,17 +426,17 @@ func (t *MetricLossOnly) step(b batch, shape []int, lp *learnable) (losses.Resul
 		res, err = t.Loss.Compute(losses.Batch{Embeddings: emat, Labels: b.labels, Tuples: tup, Reuse: &t.last})
 		if err != nil {
 			t.last = losses.Result{} // its matrices' contents are unspecified now
-			return 0, nil, err
+			return 0, gometric.Matrix{}, err
 		}
 		t.last = res
 		if res.Grad == nil {
-			return 0, nil, fmt.Errorf("the loss %T returned no gradient (a reducers.DoNothing reducer cannot train): %w", t.Loss, gometric.ErrSetting)
+			return 0, gometric.Matrix{}, fmt.Errorf("the loss %T returned no gradient (a reducers.DoNothing reducer cannot train): %w", t.Loss, gometric.ErrSetting)
 		}
 		if r, c := res.Grad.Dims(); r != n || c != e {
-			return 0, nil, fmt.Errorf("the loss %T returned a %d×%d gradient for %d×%d embeddings: %w", t.Loss, r, c, n, e, gometric.ErrShape)
+			return 0, gometric.Matrix{}, fmt.Errorf("the loss %T returned a %d×%d gradient for %d×%d embeddings: %w", t.Loss, r, c, n, e, gometric.ErrShape)
 		}
 		if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
-			return 0, nil, fmt.Errorf("the loss is %v: %w", res.Loss, gometric.ErrNonFinite)
+			return 0, gometric.Matrix{}, fmt.Errorf("the loss is %v: %w", res.Loss, gometric.ErrNonFinite)
 		}
 		g32 = slices.Grow(g32[:0], n*e)[:n*e]
 		for i := 0; i < n; i++ {
@@ -456,9 +445,9 @@ func (t *MetricLossOnly) step(b batch, shape []int, lp *learnable) (losses.Resul
 				g32[i*e+j] = float32(v)
 			}
 		}
-		return float32(res.Loss), g32, nil
+		return float32(res.Loss), gometric.Matrix{Rows: n, Cols: e, Data: g32}, nil
 	}
-	if _, err := t.Encoder.TrainStep(x, lossFn); err != nil {
+	if _, err := t.Encoder.TrainStep(b.x, lossFn); err != nil {
 		return res, mined, err
 	}
 	if lp != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/gometric/gometric/samplers"
 	"github.com/gometric/gometric/trainers"
 	"github.com/gometric/gometric/utils/accuracy"
-	"github.com/gometric/gometric/utils/knn"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -322,16 +321,12 @@ func TestLossWithoutParams(t *testing.T) {
 // mapAtR is MAP@R of the dataset against itself in the encoder's space.
 func mapAtR(t *testing.T, enc models.Encoder, ds *datasets.Features) float64 {
 	t.Helper()
-	y, err := enc.Embed(models.Tensor{Shape: []int{ds.Len(), ds.Dim()}, Data: ds.Data()})
+	y, err := enc.Embed(gometric.Matrix{Rows: ds.Len(), Cols: ds.Dim(), Data: ds.Data()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	labels := make([]int64, ds.Len())
-	for i, l := range ds.Labels() {
-		labels[i] = int64(l)
-	}
 	c := &accuracy.Calculator{K: accuracy.KMaxBinCount(), Include: []string{accuracy.NameMeanAveragePrecisionAtR}}
-	r, err := c.SelfAccuracy(knn.Matrix{Rows: ds.Len(), Cols: enc.EmbeddingSize(), Data: y.Data}, labels)
+	r, err := c.SelfAccuracy(y, ds.Labels())
 	if err != nil {
 		t.Fatal(err)
 	}

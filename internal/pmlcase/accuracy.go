@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/utils/accuracy"
-	"github.com/gometric/gometric/utils/knn"
 )
 
 // AccuracyCalculator builds the accuracy.Calculator of an AccuracyCalculator
@@ -69,10 +69,10 @@ func accuracyK(a Args) (accuracy.K, error) {
 // AccuracyData is the input of an accuracy case, converted as PML's
 // get_accuracy converts it: embeddings to float32, labels kept as integers.
 type AccuracyData struct {
-	Query            knn.Matrix
-	QueryLabels      []int64
-	Reference        knn.Matrix // the query when the case has no ref_emb
-	ReferenceLabels  []int64
+	Query            gometric.Matrix
+	QueryLabels      []int
+	Reference        gometric.Matrix // the query when the case has no ref_emb
+	ReferenceLabels  []int
 	RefIncludesQuery bool
 	// SelfReference is true when the case has no ref_emb (PML's
 	// get_accuracy(query, labels) with no reference).
@@ -106,18 +106,18 @@ func (c *Case) AccuracyInput() (AccuracyData, error) {
 	return d, nil
 }
 
-// float32Matrix decodes a nested-list input matrix into a knn.Matrix,
+// float32Matrix decodes a nested-list input matrix into a gometric.Matrix,
 // rounding every value to float32 as get_accuracy's .type(torch.float).
-func (c *Case) float32Matrix(name string) (knn.Matrix, error) {
+func (c *Case) float32Matrix(name string) (gometric.Matrix, error) {
 	m, err := c.Matrix(name)
 	if err != nil {
-		return knn.Matrix{}, err
+		return gometric.Matrix{}, err
 	}
 	if m == nil {
-		return knn.Matrix{}, fmt.Errorf("%s: input %q is missing", c.Name(), name)
+		return gometric.Matrix{}, fmt.Errorf("%s: input %q is missing", c.Name(), name)
 	}
 	r, k := m.Dims()
-	out := knn.Matrix{Rows: r, Cols: k, Data: make([]float32, r*k)}
+	out := gometric.Matrix{Rows: r, Cols: k, Data: make([]float32, r*k)}
 	for i := range r {
 		for j := range k {
 			out.Data[i*k+j] = float32(m.At(i, j))

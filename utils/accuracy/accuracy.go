@@ -76,11 +76,11 @@ func (k K) String() string {
 // match itself, so a KNNFunc never needs to know about it. The returned
 // Result must have K = k, Q·k indices in [0, reference.Rows) and either no
 // distances or Q·k of them.
-type KNNFunc func(query, reference knn.Matrix, k int) (knn.Result, error)
+type KNNFunc func(query, reference gometric.Matrix, k int) (knn.Result, error)
 
 // KMeansFunc clusters the rows of x into k clusters and returns the
 // cluster of every row: it plays the role of PML's kmeans_func.
-type KMeansFunc func(x knn.Matrix, k int) ([]int, error)
+type KMeansFunc func(x gometric.Matrix, k int) ([]int, error)
 
 // Value is the result of one metric.
 type Value struct {
@@ -92,7 +92,7 @@ type Value struct {
 	// (Calculator.ReturnPerClass, PML's return_per_class): PerClass[i] is
 	// the metric over the queries labelled Classes[i], in ascending label
 	// order.
-	Classes  []int64
+	Classes  []int
 	PerClass []float64
 }
 
@@ -159,14 +159,14 @@ func (m CustomMetric) Compute(in *Inputs) (Value, error) {
 // calculate_<name> methods. Metrics must not modify it.
 type Inputs struct {
 	// Query and Reference are the embeddings (empty in FromKNN).
-	Query, Reference knn.Matrix
+	Query, Reference gometric.Matrix
 	// QueryLabels and ReferenceLabels label their rows.
-	QueryLabels, ReferenceLabels []int64
+	QueryLabels, ReferenceLabels []int
 	// RefIncludesQuery says that the first rows of the reference are the
 	// queries.
 	RefIncludesQuery bool
 	// Compare is the label comparison (never nil: equality by default).
-	Compare func(query, reference int64) bool
+	Compare func(query, reference int) bool
 	// AvgOfAvgs and ReturnPerClass are the Calculator's settings; Average
 	// applies them.
 	AvgOfAvgs, ReturnPerClass bool
@@ -177,16 +177,16 @@ type Inputs struct {
 	// removed (PML's knn_indices and knn_distances).
 	KNN knn.Result
 	// KNNLabels[q*K+j] is the label of query q's j-th neighbour.
-	KNNLabels []int64
+	KNNLabels []int
 	// UniqueLabels are the distinct query labels in ascending order and
 	// MatchCounts[i] the number of references that match UniqueLabels[i]
 	// (PML's label_counts).
-	UniqueLabels []int64
+	UniqueLabels []int
 	MatchCounts  []int
 	// LoneLabels are the query labels without another match in the
 	// reference and NotLone[q] is false for the queries that carry one
 	// (PML's lone_query_labels and not_lone_query_mask).
-	LoneLabels []int64
+	LoneLabels []int
 	NotLone    []bool
 
 	// ClusterLabels is the k-means cluster of every query, set when a
@@ -204,11 +204,11 @@ type Inputs struct {
 // averaging settings, PML's maybe_get_avg_of_avgs: the plain mean; with
 // AvgOfAvgs the mean of the per-label means; with ReturnPerClass the
 // per-label means. labels[i] is the label of perSample[i].
-func (in *Inputs) Average(perSample []float64, labels []int64) Value {
+func (in *Inputs) Average(perSample []float64, labels []int) Value {
 	return average(perSample, labels, in.AvgOfAvgs, in.ReturnPerClass)
 }
 
-func average(perSample []float64, labels []int64, avgOfAvgs, perClass bool) Value {
+func average(perSample []float64, labels []int, avgOfAvgs, perClass bool) Value {
 	if !avgOfAvgs && !perClass {
 		return Value{Scalar: mean(perSample)}
 	}
@@ -283,7 +283,7 @@ type Calculator struct {
 	// one when the reference includes the query), a label is lone when no
 	// reference other than itself matches it, and NMI and AMI are
 	// unsupported.
-	Compare func(query, reference int64) bool
+	Compare func(query, reference int) bool
 	// Metrics are user-defined metrics, computed alongside the built-in
 	// ones and selected by Include / Exclude like them.
 	Metrics []Metric
@@ -415,7 +415,7 @@ func (c *Calculator) MetricNames() ([]string, error) {
 // SelfAccuracy computes the metrics with the queries as their own
 // reference: PML's get_accuracy(query, query_labels) with no reference,
 // which sets ref_includes_query.
-func (c *Calculator) SelfAccuracy(query knn.Matrix, labels []int64) (Results, error) {
+func (c *Calculator) SelfAccuracy(query gometric.Matrix, labels []int) (Results, error) {
 	return c.Accuracy(query, labels, query, labels, true)
 }
 
@@ -429,7 +429,7 @@ func (c *Calculator) SelfAccuracy(query knn.Matrix, labels []int64) (Results, er
 // a reference that does not start with the queries when refIncludesQuery,
 // a k below 1 or above the number of references, k = KMaxBinCount when
 // every query is lone, and invalid settings.
-func (c *Calculator) Accuracy(query knn.Matrix, queryLabels []int64, reference knn.Matrix, referenceLabels []int64, refIncludesQuery bool) (Results, error) {
+func (c *Calculator) Accuracy(query gometric.Matrix, queryLabels []int, reference gometric.Matrix, referenceLabels []int, refIncludesQuery bool) (Results, error) {
 	p, err := c.plan()
 	if err != nil {
 		return nil, err
@@ -490,7 +490,7 @@ func (c *Calculator) Accuracy(query knn.Matrix, queryLabels []int64, reference k
 // labels computed elsewhere (for instance recorded from PML).
 type Precomputed struct {
 	// QueryLabels and ReferenceLabels label the queries and references.
-	QueryLabels, ReferenceLabels []int64
+	QueryLabels, ReferenceLabels []int
 	// RefIncludesQuery says that the reference starts with the queries;
 	// it changes the relevant counts and lone labels, as in Accuracy.
 	RefIncludesQuery bool
@@ -548,7 +548,7 @@ func (c *Calculator) FromKNN(p Precomputed) (Results, error) {
 }
 
 // inputs starts the Inputs of a call.
-func (c *Calculator) inputs(ql, rl []int64, refIncludesQuery bool) *Inputs {
+func (c *Calculator) inputs(ql, rl []int, refIncludesQuery bool) *Inputs {
 	in := &Inputs{
 		QueryLabels:      ql,
 		ReferenceLabels:  rl,
@@ -559,7 +559,7 @@ func (c *Calculator) inputs(ql, rl []int64, refIncludesQuery bool) *Inputs {
 		custom:           c.Compare != nil,
 	}
 	if in.Compare == nil {
-		in.Compare = func(a, b int64) bool { return a == b }
+		in.Compare = func(a, b int) bool { return a == b }
 	}
 	return in
 }
@@ -578,7 +578,7 @@ func compute(p plan, in *Inputs) (Results, error) {
 }
 
 // checkLabels checks the label counts.
-func checkLabels(ql []int64, nq int, rl []int64, nr int) error {
+func checkLabels(ql []int, nq int, rl []int, nr int) error {
 	if len(ql) != nq {
 		return fmt.Errorf("%s: %d query labels for %d queries: %w", component, len(ql), nq, gometric.ErrLabels)
 	}
@@ -590,18 +590,18 @@ func checkLabels(ql []int64, nq int, rl []int64, nr int) error {
 
 // sameMatrix reports whether a and b are the same matrix in memory (as in
 // SelfAccuracy), so that checks of b can be skipped.
-func sameMatrix(a, b knn.Matrix) bool {
+func sameMatrix(a, b gometric.Matrix) bool {
 	return a.Rows == b.Rows && a.Cols == b.Cols && len(a.Data) == len(b.Data) && len(a.Data) > 0 && &a.Data[0] == &b.Data[0]
 }
 
 // sameLabels reports whether a and b are the same slice in memory.
-func sameLabels(a, b []int64) bool {
+func sameLabels(a, b []int) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // checkRefIncludesQuery checks that the reference starts with the queries,
 // with torch.allclose's default tolerance (rtol 1e-5, atol 1e-8) as PML.
-func checkRefIncludesQuery(q knn.Matrix, ql []int64, r knn.Matrix, rl []int64) error {
+func checkRefIncludesQuery(q gometric.Matrix, ql []int, r gometric.Matrix, rl []int) error {
 	if r.Rows < q.Rows {
 		return fmt.Errorf("%s: reference has %d rows, fewer than the %d queries it should include: %w", component, r.Rows, q.Rows, gometric.ErrShape)
 	}
@@ -712,7 +712,7 @@ func (c *Calculator) resolveK(in *Inputs, nr int) (int, error) {
 
 // search runs the kNN function and removes self matches (PML's knn_func
 // with return_results).
-func (c *Calculator) search(query, reference knn.Matrix, k int, refIncludesQuery bool) (knn.Result, error) {
+func (c *Calculator) search(query, reference gometric.Matrix, k int, refIncludesQuery bool) (knn.Result, error) {
 	fn := c.KNN
 	if fn == nil {
 		fn = ExactKNN
@@ -781,7 +781,7 @@ func removeSelf(res knn.Result) knn.Result {
 // the query labels.
 func (in *Inputs) prepareNeighbours() {
 	k := in.KNN.K
-	in.KNNLabels = make([]int64, len(in.KNN.Indices))
+	in.KNNLabels = make([]int, len(in.KNN.Indices))
 	in.same = make([]bool, len(in.KNN.Indices))
 	for q, l := range in.QueryLabels {
 		for j := q * k; j < (q+1)*k; j++ {
@@ -797,7 +797,7 @@ func (in *Inputs) prepareNeighbours() {
 }
 
 // sortedUnique returns the distinct values of xs in ascending order.
-func sortedUnique(xs []int64) []int64 {
+func sortedUnique(xs []int) []int {
 	u := slices.Clone(xs)
 	slices.Sort(u)
 	return slices.Compact(u)

@@ -13,14 +13,14 @@ import (
 )
 
 // column returns the n×1 matrix of xs.
-func column(xs ...float32) knn.Matrix {
-	return knn.Matrix{Rows: len(xs), Cols: 1, Data: xs}
+func column(xs ...float32) gometric.Matrix {
+	return gometric.Matrix{Rows: len(xs), Cols: 1, Data: xs}
 }
 
 // byLabel is a KMeansFunc for tests that "clusters" rows by a fixed
 // assignment, so clustering metrics are predictable.
 func byLabel(assign []int) accuracy.KMeansFunc {
-	return func(x knn.Matrix, k int) ([]int, error) { return slices.Clone(assign), nil }
+	return func(x gometric.Matrix, k int) ([]int, error) { return slices.Clone(assign), nil }
 }
 
 // want is a table of expected metric values.
@@ -53,7 +53,7 @@ func checkResults(t *testing.T, got accuracy.Results, w want) {
 //	q4 (8, l2): 7 3 1 0 20 → labels 1 2 1 1 3 (R = 1)
 var (
 	handX      = column(0, 1, 3, 7, 8, 20)
-	handLabels = []int64{1, 1, 2, 1, 2, 3}
+	handLabels = []int{1, 1, 2, 1, 2, 3}
 )
 
 func TestHandSelf(t *testing.T) {
@@ -117,8 +117,8 @@ func TestHandSelf(t *testing.T) {
 //	q2 l4: lone
 //	q3 l2: 0 1 5 → labels 1 1 3 → F F F
 var handPre = accuracy.Precomputed{
-	QueryLabels:     []int64{1, 2, 4, 2},
-	ReferenceLabels: []int64{1, 1, 2, 2, 2, 3},
+	QueryLabels:     []int{1, 2, 4, 2},
+	ReferenceLabels: []int{1, 1, 2, 2, 2, 3},
 	KNN:             knn.Result{K: 3, Indices: []int{2, 0, 1, 2, 5, 3, 0, 1, 2, 0, 1, 5}},
 	ClusterLabels:   []int{0, 1, 1, 1},
 }
@@ -188,7 +188,7 @@ func TestHandPrecomputed(t *testing.T) {
 					}
 					continue
 				}
-				if !slices.Equal(v.Classes, []int64{1, 2}) || len(v.PerClass) != len(pc) {
+				if !slices.Equal(v.Classes, []int{1, 2}) || len(v.PerClass) != len(pc) {
 					t.Fatalf("%s: classes %v, per class %v", name, v.Classes, v.PerClass)
 				}
 				for i := range pc {
@@ -214,14 +214,14 @@ func TestHandPrecomputed(t *testing.T) {
 // With equality, labels 1, 2 and 9 are lone and only q2, q3 count.
 func TestCustomCompare(t *testing.T) {
 	pre := accuracy.Precomputed{
-		QueryLabels:      []int64{1, 2, 5, 5, 9},
-		ReferenceLabels:  []int64{1, 2, 5, 5, 9},
+		QueryLabels:      []int{1, 2, 5, 5, 9},
+		ReferenceLabels:  []int{1, 2, 5, 5, 9},
 		RefIncludesQuery: true,
 		KNN:              knn.Result{K: 2, Indices: []int{1, 2, 2, 0, 3, 0, 4, 2, 3, 2}},
 	}
-	near := func(a, b int64) bool { return a-b <= 1 && b-a <= 1 }
+	near := func(a, b int) bool { return a-b <= 1 && b-a <= 1 }
 	c := &accuracy.Calculator{Compare: near, Exclude: []string{accuracy.NameNMI, accuracy.NameAMI}}
-	var lone []int64
+	var lone []int
 	var counts []int
 	c.Metrics = []accuracy.Metric{accuracy.CustomMetric{MetricName: "lone", KNN: true, Func: func(in *accuracy.Inputs) (accuracy.Value, error) {
 		lone, counts = in.LoneLabels, in.MatchCounts
@@ -239,7 +239,7 @@ func TestCustomCompare(t *testing.T) {
 		accuracy.NameMeanReciprocalRank:      0.75,
 		"lone":                               1,
 	})
-	if !slices.Equal(lone, []int64{9}) || !slices.Equal(counts, []int{2, 2, 2, 1}) {
+	if !slices.Equal(lone, []int{9}) || !slices.Equal(counts, []int{2, 2, 2, 1}) {
 		t.Errorf("lone labels %v, match counts %v", lone, counts)
 	}
 
@@ -256,7 +256,7 @@ func TestCustomCompare(t *testing.T) {
 		accuracy.NameMeanReciprocalRank:      0.75,
 		"lone":                               3,
 	})
-	if !slices.Equal(lone, []int64{1, 2, 9}) || !slices.Equal(counts, []int{1, 1, 2, 1}) {
+	if !slices.Equal(lone, []int{1, 2, 9}) || !slices.Equal(counts, []int{1, 1, 2, 1}) {
 		t.Errorf("equality: lone labels %v, match counts %v", lone, counts)
 	}
 
@@ -308,7 +308,7 @@ func TestIncludeExclude(t *testing.T) {
 func TestUserMetrics(t *testing.T) {
 	recallAt2 := accuracy.CustomMetric{MetricName: "recall_at_2", KNN: true, Func: func(in *accuracy.Inputs) (accuracy.Value, error) {
 		var per []float64
-		var labels []int64
+		var labels []int
 		for q, keep := range in.NotLone {
 			if !keep {
 				continue
@@ -354,7 +354,7 @@ func TestUserMetrics(t *testing.T) {
 
 func TestLoneQueries(t *testing.T) {
 	x := column(0, 1, 2)
-	labels := []int64{7, 8, 9} // every label is lone
+	labels := []int{7, 8, 9} // every label is lone
 	for _, perClass := range []bool{false, true} {
 		c := &accuracy.Calculator{K: accuracy.KInt(1), ReturnPerClass: perClass, Exclude: []string{"NMI", "AMI"}}
 		got, err := c.SelfAccuracy(x, labels)
@@ -372,7 +372,7 @@ func TestLoneQueries(t *testing.T) {
 	}
 	// Lone queries do not count, the others do.
 	c := &accuracy.Calculator{K: accuracy.KInt(1), Include: []string{accuracy.NamePrecisionAt1}}
-	got, err := c.Accuracy(column(0, 5), []int64{1, 2}, column(0.5, 9), []int64{1, 1}, false)
+	got, err := c.Accuracy(column(0, 5), []int{1, 2}, column(0.5, 9), []int{1, 1}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ func TestSelfRemoval(t *testing.T) {
 	rows := [][]int{{1, 0, 2}, {0, 2, 1}, {0, 1, 2}}
 	c := &accuracy.Calculator{
 		K: accuracy.KInt(2),
-		KNN: func(q, r knn.Matrix, k int) (knn.Result, error) {
+		KNN: func(q, r gometric.Matrix, k int) (knn.Result, error) {
 			if k != 3 {
 				t.Errorf("searched k = %d, want 3", k)
 			}
@@ -400,7 +400,7 @@ func TestSelfRemoval(t *testing.T) {
 		return accuracy.Value{}, nil
 	}}}
 	c.Include = []string{"capture"}
-	if _, err := c.SelfAccuracy(column(0, 0, 1), []int64{1, 1, 1}); err != nil {
+	if _, err := c.SelfAccuracy(column(0, 0, 1), []int{1, 1, 1}); err != nil {
 		t.Fatal(err)
 	}
 	// Row 0 drops index 0 (position 1), row 1 drops 1 (position 2), row 2
@@ -413,10 +413,10 @@ func TestSelfRemoval(t *testing.T) {
 
 	// A row without its own index loses its last neighbour (rows 0 and 2).
 	c.K = accuracy.KInt(1)
-	c.KNN = func(q, r knn.Matrix, k int) (knn.Result, error) {
+	c.KNN = func(q, r gometric.Matrix, k int) (knn.Result, error) {
 		return knn.Result{K: 2, Indices: []int{1, 2, 1, 0, 3, 0, 3, 2}}, nil
 	}
-	if _, err := c.SelfAccuracy(column(0, 0, 1, 1), []int64{1, 1, 1, 1}); err != nil {
+	if _, err := c.SelfAccuracy(column(0, 0, 1, 1), []int{1, 1, 1, 1}); err != nil {
 		t.Fatal(err)
 	}
 	if want := []int{1, 0, 3, 2}; got.K != 1 || !slices.Equal(got.Indices, want) || got.Distances != nil {
@@ -463,9 +463,9 @@ func TestKString(t *testing.T) {
 func TestErrors(t *testing.T) {
 	nan := column(0, float32(math.NaN()), 2)
 	inf := column(0, 1, float32(math.Inf(1)))
-	two := knn.Matrix{Rows: 2, Cols: 2, Data: []float32{0, 0, 1, 1}}
-	l3 := []int64{1, 1, 2}
-	failKNN := func(knn.Matrix, knn.Matrix, int) (knn.Result, error) {
+	two := gometric.Matrix{Rows: 2, Cols: 2, Data: []float32{0, 0, 1, 1}}
+	l3 := []int{1, 1, 2}
+	failKNN := func(gometric.Matrix, gometric.Matrix, int) (knn.Result, error) {
 		return knn.Result{}, errors.New("search failed")
 	}
 	noKM := []string{"NMI", "AMI"}
@@ -477,14 +477,14 @@ func TestErrors(t *testing.T) {
 		msg      string
 	}{
 		{"dimension mismatch", accuracy.Calculator{}, func(c *accuracy.Calculator) error {
-			_, err := c.Accuracy(column(0, 1), []int64{1, 1}, two, []int64{1, 1}, false)
+			_, err := c.Accuracy(column(0, 1), []int{1, 1}, two, []int{1, 1}, false)
 			return err
 		}, gometric.ErrShape, "dimension"},
 		{"k = 0", accuracy.Calculator{K: accuracy.KInt(0)}, self(handX, handLabels), gometric.ErrSetting, "k = 0"},
 		{"k < 0", accuracy.Calculator{K: accuracy.KInt(-3)}, self(handX, handLabels), gometric.ErrSetting, "k = -3"},
 		{"k too large (self)", accuracy.Calculator{K: accuracy.KInt(6), Exclude: noKM}, self(handX, handLabels), gometric.ErrSetting, "larger than the reference"},
 		{"k too large", accuracy.Calculator{K: accuracy.KInt(3), Exclude: noKM}, func(c *accuracy.Calculator) error {
-			_, err := c.Accuracy(column(0), []int64{1}, column(1, 2), []int64{1, 1}, false)
+			_, err := c.Accuracy(column(0), []int{1}, column(1, 2), []int{1, 1}, false)
 			return err
 		}, gometric.ErrSetting, "larger than the reference"},
 		{"NaN query", accuracy.Calculator{}, self(nan, l3), gometric.ErrNonFinite, "query"},
@@ -492,23 +492,23 @@ func TestErrors(t *testing.T) {
 			_, err := c.Accuracy(column(0, 1, 2), l3, inf, l3, false)
 			return err
 		}, gometric.ErrNonFinite, "reference"},
-		{"empty query", accuracy.Calculator{}, self(knn.Matrix{}, nil), gometric.ErrShape, "empty"},
+		{"empty query", accuracy.Calculator{}, self(gometric.Matrix{}, nil), gometric.ErrShape, "empty"},
 		{"empty reference", accuracy.Calculator{}, func(c *accuracy.Calculator) error {
-			_, err := c.Accuracy(column(0), []int64{1}, knn.Matrix{Cols: 1}, nil, false)
+			_, err := c.Accuracy(column(0), []int{1}, gometric.Matrix{Cols: 1}, nil, false)
 			return err
 		}, gometric.ErrShape, "reference is empty"},
-		{"ragged data", accuracy.Calculator{}, self(knn.Matrix{Rows: 2, Cols: 2, Data: []float32{1}}, []int64{1, 1}), gometric.ErrShape, "values"},
+		{"ragged data", accuracy.Calculator{}, self(gometric.Matrix{Rows: 2, Cols: 2, Data: []float32{1}}, []int{1, 1}), gometric.ErrShape, "values"},
 		{"query label count", accuracy.Calculator{}, self(handX, handLabels[:5]), gometric.ErrLabels, "query labels"},
 		{"reference label count", accuracy.Calculator{}, func(c *accuracy.Calculator) error {
-			_, err := c.Accuracy(column(0), []int64{1}, column(1, 2), []int64{1}, false)
+			_, err := c.Accuracy(column(0), []int{1}, column(1, 2), []int{1}, false)
 			return err
 		}, gometric.ErrLabels, "reference labels"},
-		{"max_bin_count, all lone (self)", accuracy.Calculator{K: accuracy.KMaxBinCount(), Exclude: noKM}, self(column(0, 1, 2), []int64{1, 2, 3}), gometric.ErrLabels, "lone"},
+		{"max_bin_count, all lone (self)", accuracy.Calculator{K: accuracy.KMaxBinCount(), Exclude: noKM}, self(column(0, 1, 2), []int{1, 2, 3}), gometric.ErrLabels, "lone"},
 		{"max_bin_count, all lone", accuracy.Calculator{K: accuracy.KMaxBinCount(), Exclude: noKM}, func(c *accuracy.Calculator) error {
-			_, err := c.Accuracy(column(0, 1), []int64{1, 2}, column(1, 2), []int64{3, 4}, false)
+			_, err := c.Accuracy(column(0, 1), []int{1, 2}, column(1, 2), []int{3, 4}, false)
 			return err
 		}, gometric.ErrLabels, "lone"},
-		{"k = None, single reference", accuracy.Calculator{Exclude: noKM}, self(column(0), []int64{1}), gometric.ErrShape, "None"},
+		{"k = None, single reference", accuracy.Calculator{Exclude: noKM}, self(column(0), []int{1}), gometric.ErrShape, "None"},
 		{"unknown include", accuracy.Calculator{Include: []string{"precision_at_2"}}, self(handX, handLabels), gometric.ErrSetting, "precision_at_2"},
 		{"unknown exclude", accuracy.Calculator{Exclude: []string{"nmi"}}, self(handX, handLabels), gometric.ErrSetting, `"nmi"`},
 		{"avg_of_avgs and return_per_class", accuracy.Calculator{AvgOfAvgs: true, ReturnPerClass: true}, self(handX, handLabels), gometric.ErrSetting, "mutually exclusive"},
@@ -517,58 +517,58 @@ func TestErrors(t *testing.T) {
 		{"duplicate metric", accuracy.Calculator{Metrics: []accuracy.Metric{accuracy.CustomMetric{MetricName: "a"}, accuracy.CustomMetric{MetricName: "a"}}}, self(handX, handLabels), gometric.ErrSetting, "two user metrics"},
 		{"metric without func", accuracy.Calculator{Metrics: []accuracy.Metric{accuracy.CustomMetric{MetricName: "a"}}, Include: []string{"a"}}, self(handX, handLabels), gometric.ErrSetting, "no Func"},
 		{"reference does not start with query", accuracy.Calculator{}, func(c *accuracy.Calculator) error {
-			_, err := c.Accuracy(column(0, 1), []int64{1, 1}, column(0, 1.5, 2), []int64{1, 1, 1}, true)
+			_, err := c.Accuracy(column(0, 1), []int{1, 1}, column(0, 1.5, 2), []int{1, 1, 1}, true)
 			return err
 		}, gometric.ErrShape, "differs"},
 		{"reference labels do not start with query labels", accuracy.Calculator{}, func(c *accuracy.Calculator) error {
-			_, err := c.Accuracy(column(0, 1), []int64{1, 1}, column(0, 1, 2), []int64{1, 2, 1}, true)
+			_, err := c.Accuracy(column(0, 1), []int{1, 1}, column(0, 1, 2), []int{1, 2, 1}, true)
 			return err
 		}, gometric.ErrLabels, "reference label 1"},
 		{"reference shorter than query", accuracy.Calculator{}, func(c *accuracy.Calculator) error {
-			_, err := c.Accuracy(column(0, 1), []int64{1, 1}, column(0), []int64{1}, true)
+			_, err := c.Accuracy(column(0, 1), []int{1, 1}, column(0), []int{1}, true)
 			return err
 		}, gometric.ErrShape, "fewer"},
 		{"knn fails", accuracy.Calculator{KNN: failKNN, Exclude: noKM}, self(handX, handLabels), nil, "search failed"},
-		{"knn wrong K", accuracy.Calculator{Exclude: noKM, KNN: func(q, r knn.Matrix, k int) (knn.Result, error) {
+		{"knn wrong K", accuracy.Calculator{Exclude: noKM, KNN: func(q, r gometric.Matrix, k int) (knn.Result, error) {
 			return knn.Result{K: k - 1, Indices: make([]int, q.Rows*(k-1))}, nil
 		}}, self(handX, handLabels), gometric.ErrShape, "K ="},
-		{"knn short", accuracy.Calculator{Exclude: noKM, KNN: func(q, r knn.Matrix, k int) (knn.Result, error) {
+		{"knn short", accuracy.Calculator{Exclude: noKM, KNN: func(q, r gometric.Matrix, k int) (knn.Result, error) {
 			return knn.Result{K: k, Indices: make([]int, 1)}, nil
 		}}, self(handX, handLabels), gometric.ErrShape, "indices"},
-		{"knn bad distances", accuracy.Calculator{Exclude: noKM, KNN: func(q, r knn.Matrix, k int) (knn.Result, error) {
+		{"knn bad distances", accuracy.Calculator{Exclude: noKM, KNN: func(q, r gometric.Matrix, k int) (knn.Result, error) {
 			return knn.Result{K: k, Indices: make([]int, q.Rows*k), Distances: []float32{1}}, nil
 		}}, self(handX, handLabels), gometric.ErrShape, "distances"},
-		{"knn index out of range", accuracy.Calculator{Exclude: noKM, KNN: func(q, r knn.Matrix, k int) (knn.Result, error) {
+		{"knn index out of range", accuracy.Calculator{Exclude: noKM, KNN: func(q, r gometric.Matrix, k int) (knn.Result, error) {
 			idx := make([]int, q.Rows*k)
 			idx[3] = r.Rows
 			return knn.Result{K: k, Indices: idx}, nil
 		}}, self(handX, handLabels), gometric.ErrIndex, "outside"},
-		{"kmeans fails", accuracy.Calculator{Include: []string{"NMI"}, KMeans: func(knn.Matrix, int) ([]int, error) {
+		{"kmeans fails", accuracy.Calculator{Include: []string{"NMI"}, KMeans: func(gometric.Matrix, int) ([]int, error) {
 			return nil, errors.New("no convergence")
 		}}, self(handX, handLabels), nil, "no convergence"},
 		{"kmeans wrong length", accuracy.Calculator{Include: []string{"AMI"}, KMeans: byLabel([]int{1})}, self(handX, handLabels), gometric.ErrShape, "cluster labels"},
 		{"FromKNN no neighbours", accuracy.Calculator{Exclude: noKM}, func(c *accuracy.Calculator) error {
-			_, err := c.FromKNN(accuracy.Precomputed{QueryLabels: []int64{1}, ReferenceLabels: []int64{1}})
+			_, err := c.FromKNN(accuracy.Precomputed{QueryLabels: []int{1}, ReferenceLabels: []int{1}})
 			return err
 		}, gometric.ErrShape, "K = 0"},
 		{"FromKNN no queries", accuracy.Calculator{}, func(c *accuracy.Calculator) error {
-			_, err := c.FromKNN(accuracy.Precomputed{ReferenceLabels: []int64{1}})
+			_, err := c.FromKNN(accuracy.Precomputed{ReferenceLabels: []int{1}})
 			return err
 		}, gometric.ErrShape, "no query labels"},
 		{"FromKNN no references", accuracy.Calculator{}, func(c *accuracy.Calculator) error {
-			_, err := c.FromKNN(accuracy.Precomputed{QueryLabels: []int64{1}})
+			_, err := c.FromKNN(accuracy.Precomputed{QueryLabels: []int{1}})
 			return err
 		}, gometric.ErrShape, "no reference labels"},
 		{"FromKNN cluster count", accuracy.Calculator{Include: []string{"NMI"}}, func(c *accuracy.Calculator) error {
-			_, err := c.FromKNN(accuracy.Precomputed{QueryLabels: []int64{1, 2}, ReferenceLabels: []int64{1}, ClusterLabels: []int{0}})
+			_, err := c.FromKNN(accuracy.Precomputed{QueryLabels: []int{1, 2}, ReferenceLabels: []int{1}, ClusterLabels: []int{0}})
 			return err
 		}, gometric.ErrLabels, "cluster labels"},
 		{"FromKNN index out of range", accuracy.Calculator{Exclude: noKM}, func(c *accuracy.Calculator) error {
-			_, err := c.FromKNN(accuracy.Precomputed{QueryLabels: []int64{1}, ReferenceLabels: []int64{1, 1}, KNN: knn.Result{K: 1, Indices: []int{2}}})
+			_, err := c.FromKNN(accuracy.Precomputed{QueryLabels: []int{1}, ReferenceLabels: []int{1, 1}, KNN: knn.Result{K: 1, Indices: []int{2}}})
 			return err
 		}, gometric.ErrIndex, "outside"},
 		{"FromKNN labels not a prefix", accuracy.Calculator{Exclude: noKM}, func(c *accuracy.Calculator) error {
-			_, err := c.FromKNN(accuracy.Precomputed{QueryLabels: []int64{1}, ReferenceLabels: []int64{2, 1}, RefIncludesQuery: true, KNN: knn.Result{K: 1, Indices: []int{1}}})
+			_, err := c.FromKNN(accuracy.Precomputed{QueryLabels: []int{1}, ReferenceLabels: []int{2, 1}, RefIncludesQuery: true, KNN: knn.Result{K: 1, Indices: []int{1}}})
 			return err
 		}, gometric.ErrLabels, "start with"},
 	}
@@ -590,7 +590,7 @@ func TestErrors(t *testing.T) {
 }
 
 // self runs SelfAccuracy on x and labels.
-func self(x knn.Matrix, labels []int64) func(c *accuracy.Calculator) error {
+func self(x gometric.Matrix, labels []int) func(c *accuracy.Calculator) error {
 	return func(c *accuracy.Calculator) error {
 		_, err := c.SelfAccuracy(x, labels)
 		return err
@@ -600,7 +600,7 @@ func self(x knn.Matrix, labels []int64) func(c *accuracy.Calculator) error {
 // TestLargeLabels shows that labels above 2^24 stay distinct (PML's float32
 // cast would merge 16777216 and 16777217).
 func TestLargeLabels(t *testing.T) {
-	labels := []int64{1 << 24, 1<<24 + 1, 1 << 24, 1<<24 + 1}
+	labels := []int{1 << 24, 1<<24 + 1, 1 << 24, 1<<24 + 1}
 	c := &accuracy.Calculator{K: accuracy.KInt(1), Include: []string{accuracy.NamePrecisionAt1}}
 	got, err := c.SelfAccuracy(column(0, 1, 10, 11), labels)
 	if err != nil {

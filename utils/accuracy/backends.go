@@ -3,6 +3,7 @@ package accuracy
 import (
 	"io"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/utils/knn"
 )
@@ -14,7 +15,7 @@ const PMLKMeansIter = 20
 // ExactKNN is the default KNNFunc: the exact pure-Go search
 // knn.Search(query, reference, k, knn.L2), the equivalent of PML's default
 // FaissKNN (an IndexFlatL2).
-func ExactKNN(query, reference knn.Matrix, k int) (knn.Result, error) {
+func ExactKNN(query, reference gometric.Matrix, k int) (knn.Result, error) {
 	return knn.Search(query, reference, k, knn.L2)
 }
 
@@ -23,7 +24,7 @@ func ExactKNN(query, reference knn.Matrix, k int) (knn.Result, error) {
 // counterpart of PML's default FaissKMeans(niter=20). It cannot reproduce
 // FAISS's clustering draw for draw, so NMI and AMI can differ slightly from
 // PML's on data without clear clusters; FaissKMeans matches PML's.
-func DefaultKMeans(x knn.Matrix, k int) ([]int, error) {
+func DefaultKMeans(x gometric.Matrix, k int) ([]int, error) {
 	assign, _, err := knn.KMeans(x, k, knn.KMeansOptions{Iter: PMLKMeansIter})
 	return assign, err
 }
@@ -31,7 +32,7 @@ func DefaultKMeans(x knn.Matrix, k int) ([]int, error) {
 // FaissKNN is PML's default knn_func, FaissKNN(): an exact FAISS
 // IndexFlatL2 ("Flat") built for every call. It needs the faiss build tag;
 // otherwise it returns an error wrapping gometric.ErrUnsupported.
-func FaissKNN(query, reference knn.Matrix, k int) (knn.Result, error) {
+func FaissKNN(query, reference gometric.Matrix, k int) (knn.Result, error) {
 	return IndexKNN(func(dim int) (knn.Index, error) { return knn.NewFaiss("Flat", dim, knn.L2) })(query, reference, k)
 }
 
@@ -39,7 +40,7 @@ func FaissKNN(query, reference knn.Matrix, k int) (knn.Result, error) {
 // k-means with its default seed, then every row assigned to its nearest
 // centroid. It needs the faiss build tag; otherwise it returns an error
 // wrapping gometric.ErrUnsupported.
-func FaissKMeans(x knn.Matrix, k int) ([]int, error) {
+func FaissKMeans(x gometric.Matrix, k int) ([]int, error) {
 	assign, _, err := knn.FaissKMeans(x, k, PMLKMeansIter, knn.FaissKMeansSeed)
 	return assign, err
 }
@@ -51,7 +52,7 @@ func FaissKMeans(x knn.Matrix, k int) ([]int, error) {
 //
 //	func(d int) (knn.Index, error) { return knn.NewExact(d, knn.InnerProduct), nil }
 func IndexKNN(newIndex func(dim int) (knn.Index, error)) KNNFunc {
-	return func(query, reference knn.Matrix, k int) (res knn.Result, err error) {
+	return func(query, reference gometric.Matrix, k int) (res knn.Result, err error) {
 		if newIndex == nil {
 			return knn.Result{}, check.Settingf("accuracy.IndexKNN", "newIndex is nil")
 		}

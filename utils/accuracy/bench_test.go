@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/utils/accuracy"
 	"github.com/gometric/gometric/utils/knn"
 )
@@ -12,18 +13,18 @@ import (
 // clusteredData is PML's benchmark set (../shared/tools/pml_bench.py):
 // classes×perClass rows of dimension d, each a random normal class centre
 // plus 1.5 × normal noise, labels in blocks.
-func clusteredData(classes, perClass, d int, seed uint64) (knn.Matrix, []int64) {
+func clusteredData(classes, perClass, d int, seed uint64) (gometric.Matrix, []int) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	centres := make([]float64, classes*d)
 	for i := range centres {
 		centres[i] = rng.NormFloat64()
 	}
 	n := classes * perClass
-	x := knn.Matrix{Rows: n, Cols: d, Data: make([]float32, n*d)}
-	labels := make([]int64, n)
+	x := gometric.Matrix{Rows: n, Cols: d, Data: make([]float32, n*d)}
+	labels := make([]int, n)
 	for i := range n {
 		c := i / perClass
-		labels[i] = int64(c)
+		labels[i] = int(c)
 		for j := range d {
 			x.Data[i*d+j] = float32(centres[c*d+j] + 1.5*rng.NormFloat64())
 		}
@@ -46,12 +47,12 @@ func benchCalculator10k(b *testing.B, search accuracy.KNNFunc, kmeans accuracy.K
 	var tKNN, tKMeans time.Duration
 	calc := &accuracy.Calculator{
 		K: accuracy.KMaxBinCount(),
-		KNN: func(q, r knn.Matrix, k int) (knn.Result, error) {
+		KNN: func(q, r gometric.Matrix, k int) (knn.Result, error) {
 			t0 := time.Now()
 			defer func() { tKNN += time.Since(t0) }()
 			return search(q, r, k)
 		},
-		KMeans: func(x knn.Matrix, k int) ([]int, error) {
+		KMeans: func(x gometric.Matrix, k int) ([]int, error) {
 			t0 := time.Now()
 			defer func() { tKMeans += time.Since(t0) }()
 			return kmeans(x, k)

@@ -20,10 +20,10 @@
 // first; ReturnPerClass returns one value per class; Compare replaces label
 // equality; user metrics plug in through the Metric interface.
 //
-// Labels are int64 from end to end. PML casts labels (and embeddings) to
+// Labels are []int, as everywhere in gometric. PML casts labels (and embeddings) to
 // float32 inside get_accuracy, so distinct labels above 2^24 can collide
 // there (16777217 and 16777216 become the same float32); they never do
-// here. Embeddings are float32 (knn.Matrix), as in PML's get_accuracy.
+// here. Embeddings are float32 (gometric.Matrix), as in PML's get_accuracy.
 //
 // NMI and AMI are also exported as functions (NMI, AMI) on given labels and
 // cluster assignments, and FromKNN computes every metric from precomputed

@@ -3,6 +3,7 @@ package accuracy_test
 import (
 	"fmt"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/utils/accuracy"
 	"github.com/gometric/gometric/utils/knn"
 )
@@ -10,11 +11,11 @@ import (
 // Two well-separated classes in 2-D, evaluated against themselves (PML's
 // get_accuracy(query, labels)) with every metric.
 func ExampleCalculator_SelfAccuracy() {
-	emb := knn.Matrix{Rows: 6, Cols: 2, Data: []float32{
+	emb := gometric.Matrix{Rows: 6, Cols: 2, Data: []float32{
 		0, 0, 0.1, 0, 0, 0.2, // class 1
 		5, 5, 5.2, 5, 9, 9, // class 2, its last point far out
 	}}
-	labels := []int64{1, 1, 1, 2, 2, 2}
+	labels := []int{1, 1, 1, 2, 2, 2}
 	calc := accuracy.NewCalculator()
 	calc.K = accuracy.KMaxBinCount()
 	res, err := calc.SelfAccuracy(emb, labels)
@@ -42,8 +43,8 @@ func ExampleCalculator_FromKNN() {
 		Include:        []string{accuracy.NamePrecisionAt1, accuracy.NameMeanReciprocalRank},
 	}
 	res, err := calc.FromKNN(accuracy.Precomputed{
-		QueryLabels:     []int64{1, 1, 2},
-		ReferenceLabels: []int64{1, 2, 2, 1},
+		QueryLabels:     []int{1, 1, 2},
+		ReferenceLabels: []int{1, 2, 2, 1},
 		// Two neighbours per query, nearest first.
 		KNN: knn.Result{K: 2, Indices: []int{0, 1, 1, 3, 0, 2}},
 	})
@@ -67,7 +68,7 @@ func ExampleCustomMetric() {
 		KNN:        true,
 		Func: func(in *accuracy.Inputs) (accuracy.Value, error) {
 			var per []float64
-			var labels []int64
+			var labels []int
 			for q, keep := range in.NotLone {
 				if !keep {
 					continue
@@ -88,8 +89,8 @@ func ExampleCustomMetric() {
 		Metrics: []accuracy.Metric{recallAt2},
 		Include: []string{"recall_at_2", accuracy.NamePrecisionAt1},
 	}
-	emb := knn.Matrix{Rows: 5, Cols: 1, Data: []float32{0, 1, 3, 4.5, 5}}
-	res, err := calc.SelfAccuracy(emb, []int64{1, 2, 1, 2, 2})
+	emb := gometric.Matrix{Rows: 5, Cols: 1, Data: []float32{0, 1, 3, 4.5, 5}}
+	res, err := calc.SelfAccuracy(emb, []int{1, 2, 1, 2, 2})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -100,7 +101,7 @@ func ExampleCustomMetric() {
 }
 
 func ExampleNMI() {
-	labels := []int64{0, 0, 0, 1, 1, 1}
+	labels := []int{0, 0, 0, 1, 1, 1}
 	clusters := []int{0, 0, 1, 1, 2, 2}
 	nmi, _ := accuracy.NMI(labels, clusters)
 	ami, _ := accuracy.AMI(labels, clusters)

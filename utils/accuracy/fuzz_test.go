@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/utils/accuracy"
 	"github.com/gometric/gometric/utils/knn"
 )
@@ -36,18 +37,18 @@ func (r *fuzzReader) float() float32 {
 	}
 }
 
-func (r *fuzzReader) matrix(rows, cols int) knn.Matrix {
-	m := knn.Matrix{Rows: rows, Cols: cols, Data: make([]float32, rows*cols)}
+func (r *fuzzReader) matrix(rows, cols int) gometric.Matrix {
+	m := gometric.Matrix{Rows: rows, Cols: cols, Data: make([]float32, rows*cols)}
 	for i := range m.Data {
 		m.Data[i] = r.float()
 	}
 	return m
 }
 
-func (r *fuzzReader) labels(n int) []int64 {
-	l := make([]int64, n)
+func (r *fuzzReader) labels(n int) []int {
+	l := make([]int, n)
 	for i := range l {
-		l[i] = int64(r.next()%4) - 1
+		l[i] = int(r.next()%4) - 1
 	}
 	return l
 }
@@ -84,7 +85,7 @@ func FuzzCalculator(f *testing.F) {
 			c.K = accuracy.KInt(int(kByte))
 		}
 		if flags&8 != 0 {
-			c.Compare = func(a, b int64) bool { return a-b <= 1 && b-a <= 1 }
+			c.Compare = func(a, b int) bool { return a-b <= 1 && b-a <= 1 }
 			c.Exclude = []string{accuracy.NameNMI, accuracy.NameAMI}
 		}
 		if flags&64 != 0 {
@@ -95,8 +96,8 @@ func FuzzCalculator(f *testing.F) {
 		var res accuracy.Results
 		var err error
 		if selfRef {
-			ref := knn.Matrix{Rows: nq + extra, Cols: d, Data: append(append([]float32{}, query.Data...), r.matrix(extra, d).Data...)}
-			rl := append(append([]int64{}, ql...), r.labels(extra)...)
+			ref := gometric.Matrix{Rows: nq + extra, Cols: d, Data: append(append([]float32{}, query.Data...), r.matrix(extra, d).Data...)}
+			rl := append(append([]int{}, ql...), r.labels(extra)...)
 			if flags&128 != 0 {
 				res, err = c.SelfAccuracy(query, ql)
 			} else {

@@ -23,7 +23,7 @@ func (m knnMetric) Compute(in *Inputs) (Value, error) {
 	}
 	k := in.KNN.K
 	per := make([]float64, len(in.kept))
-	labels := make([]int64, len(in.kept))
+	labels := make([]int, len(in.kept))
 	for i, q := range in.kept {
 		per[i] = m.row(in.same[q*k:(q+1)*k], in.rel[q])
 		labels[i] = in.QueryLabels[q]
@@ -103,7 +103,7 @@ func mrrRow(same []bool, _ int) float64 {
 // clusters of the queries.
 type clusterMetric struct {
 	name string
-	fn   func(labels []int64, clusters []int) (float64, error)
+	fn   func(labels []int, clusters []int) (float64, error)
 }
 
 func (m clusterMetric) Name() string             { return m.name }

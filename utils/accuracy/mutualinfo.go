@@ -25,7 +25,7 @@ type cell struct {
 	v    int64
 }
 
-func newContingency(labels []int64, clusters []int) contingency {
+func newContingency(labels []int, clusters []int) contingency {
 	rows := sortedUnique(labels)
 	cols := slices.Clone(clusters)
 	slices.Sort(cols)
@@ -141,7 +141,7 @@ func (ct contingency) expectedMutualInfo() float64 {
 // checkClusterings checks that the two labelings have the same length and
 // reports scikit-learn's special case: both with a single label or both
 // empty, a perfect match.
-func checkClusterings(name string, labels []int64, clusters []int) (contingency, bool, error) {
+func checkClusterings(name string, labels []int, clusters []int) (contingency, bool, error) {
 	if len(labels) != len(clusters) {
 		return contingency{}, false, fmt.Errorf("accuracy.%s: %d labels but %d cluster labels: %w", name, len(labels), len(clusters), gometric.ErrLabels)
 	}
@@ -157,7 +157,7 @@ func checkClusterings(name string, labels []int64, clusters []int) (contingency,
 // normalized_mutual_info_score(labels, clusters) as PML's calculate_NMI
 // calls it. Two labelings that are each a single label (or both empty)
 // give 1; labels and clusters of different lengths are an error.
-func NMI(labels []int64, clusters []int) (float64, error) {
+func NMI(labels []int, clusters []int) (float64, error) {
 	ct, perfect, err := checkClusterings("NMI", labels, clusters)
 	if err != nil {
 		return 0, err
@@ -179,7 +179,7 @@ func NMI(labels []int64, clusters []int) (float64, error) {
 // adjusted_mutual_info_score(labels, clusters) with average_method
 // "arithmetic", as PML's calculate_AMI calls it. The special cases and
 // errors are NMI's.
-func AMI(labels []int64, clusters []int) (float64, error) {
+func AMI(labels []int, clusters []int) (float64, error) {
 	ct, perfect, err := checkClusterings("AMI", labels, clusters)
 	if err != nil {
 		return 0, err

@@ -16,23 +16,23 @@ func TestNMIAMIKnownValues(t *testing.T) {
 	ln2, ln3, ln6 := math.Ln2, math.Log(3), math.Log(6)
 	tests := []struct {
 		name     string
-		labels   []int64
+		labels   []int
 		clusters []int
 		nmi, ami float64
 	}{
 		// Identical partitions up to renaming.
-		{"identical", []int64{0, 0, 1, 1, 2, 2}, []int{5, 5, 3, 3, 9, 9}, 1, 1},
-		{"swapped names", []int64{0, 0, 1, 1}, []int{1, 1, 0, 0}, 1, 1},
+		{"identical", []int{0, 0, 1, 1, 2, 2}, []int{5, 5, 3, 3, 9, 9}, 1, 1},
+		{"swapped names", []int{0, 0, 1, 1}, []int{1, 1, 0, 0}, 1, 1},
 		// scikit-learn's special cases.
-		{"one class, one cluster", []int64{4, 4, 4}, []int{7, 7, 7}, 1, 1},
+		{"one class, one cluster", []int{4, 4, 4}, []int{7, 7, 7}, 1, 1},
 		{"empty", nil, nil, 1, 1},
 		// One class split into clusters: MI = 0 (and E[MI] = 0).
-		{"split", []int64{0, 0, 0, 0}, []int{0, 1, 2, 3}, 0, 0},
-		{"one cluster", []int64{0, 0, 1, 1}, []int{3, 3, 3, 3}, 0, 0},
+		{"split", []int{0, 0, 0, 0}, []int{0, 1, 2, 3}, 0, 0},
+		{"one cluster", []int{0, 0, 1, 1}, []int{3, 3, 3, 3}, 0, 0},
 		// Independent: MI = 0. By hand, N = 4, a = b = (2, 2): E[MI] =
 		// 4 cells × P(nij=2)=1/6 × (2/4)·log(4·2/(2·2)) = ln2/3, so
 		// AMI = (0 − ln2/3) / (ln2 − ln2/3) = −1/2.
-		{"independent", []int64{0, 0, 1, 1}, []int{0, 1, 0, 1}, 0, -0.5},
+		{"independent", []int{0, 0, 1, 1}, []int{0, 1, 0, 1}, 0, -0.5},
 		// A small table by hand: classes (3, 3), clusters (2, 2, 2),
 		// contingency [[2 1 0] [0 1 2]], N = 6.
 		//   MI   = 2 × (2/6)·log(6·2/(3·2)) = (2/3)·ln2
@@ -40,7 +40,7 @@ func TestNMIAMIKnownValues(t *testing.T) {
 		//   E[MI]: per cell (a=3, b=2) nij ∈ {1, 2} with P = 9/15, 3/15;
 		//          nij=1 adds (1/6)·log(1) = 0, nij=2 adds (1/3)·ln2·(3/15);
 		//          6 cells → (2/5)·ln2
-		{"table", []int64{0, 0, 0, 1, 1, 1}, []int{0, 0, 1, 1, 2, 2},
+		{"table", []int{0, 0, 0, 1, 1, 1}, []int{0, 0, 1, 1, 2, 2},
 			(2.0 / 3 * ln2) / ((ln2 + ln3) / 2),
 			(2.0/3*ln2 - 2.0/5*ln2) / (ln6/2 - 2.0/5*ln2)},
 	}
@@ -56,10 +56,10 @@ func TestNMIAMIKnownValues(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NMI([]int64{1, 2}, []int{0}); !errors.Is(err, gometric.ErrLabels) {
+	if _, err := NMI([]int{1, 2}, []int{0}); !errors.Is(err, gometric.ErrLabels) {
 		t.Errorf("NMI length mismatch: %v", err)
 	}
-	if _, err := AMI([]int64{1}, []int{0, 1}); !errors.Is(err, gometric.ErrLabels) {
+	if _, err := AMI([]int{1}, []int{0, 1}); !errors.Is(err, gometric.ErrLabels) {
 		t.Errorf("AMI length mismatch: %v", err)
 	}
 }
@@ -88,10 +88,10 @@ func TestExpectedMutualInfo(t *testing.T) {
 	for trial := range 40 {
 		n := 2 + rng.IntN(60)
 		nc, nk := 1+rng.IntN(6), 1+rng.IntN(6)
-		labels := make([]int64, n)
+		labels := make([]int, n)
 		clusters := make([]int, n)
 		for i := range labels {
-			labels[i] = int64(rng.IntN(nc)) * 10
+			labels[i] = rng.IntN(nc) * 10
 			clusters[i] = rng.IntN(nk) - 2
 		}
 		ct := newContingency(labels, clusters)
@@ -113,10 +113,10 @@ func TestExpectedMutualInfo(t *testing.T) {
 			t.Errorf("trial %d: MI = %.17g, definition %.17g", trial, ct.mutualInfo(), mi)
 		}
 		ami, _ := AMI(labels, clusters)
-		swapped := make([]int64, n)
+		swapped := make([]int, n)
 		back := make([]int, n)
 		for i := range labels {
-			swapped[i], back[i] = int64(clusters[i]), int(labels[i])
+			swapped[i], back[i] = clusters[i], labels[i]
 		}
 		ami2, _ := AMI(swapped, back)
 		if !near(ami, ami2, 1e-12) || ami > 1+1e-12 {
@@ -136,10 +136,10 @@ func TestAMINearZeroForRandom(t *testing.T) {
 	const n, trials = 200, 50
 	var sumAMI, sumNMI float64
 	for range trials {
-		labels := make([]int64, n)
+		labels := make([]int, n)
 		clusters := make([]int, n)
 		for i := range labels {
-			labels[i], clusters[i] = int64(rng.IntN(10)), rng.IntN(10)
+			labels[i], clusters[i] = rng.IntN(10), rng.IntN(10)
 		}
 		ami, _ := AMI(labels, clusters)
 		nmi, _ := NMI(labels, clusters)

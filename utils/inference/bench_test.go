@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/gometric/gometric/utils/knn"
+	"github.com/gometric/gometric"
 )
 
 // BenchmarkCalibrate: 100,000 labelled pairs.
@@ -30,7 +30,7 @@ func BenchmarkCalibrate(b *testing.B) {
 // BenchmarkWriteReadIndex: a 10,000 × 128 labelled index through memory.
 func BenchmarkWriteReadIndex(b *testing.B) {
 	rng := rand.New(rand.NewPCG(2, 2))
-	f := IndexFile{Vectors: knn.Matrix{Rows: 10_000, Cols: 128, Data: make([]float32, 10_000*128)}, Labels: make([]int64, 10_000)}
+	f := IndexFile{Vectors: gometric.Matrix{Rows: 10_000, Cols: 128, Data: make([]float32, 10_000*128)}, Labels: make([]int64, 10_000)}
 	for i := range f.Vectors.Data {
 		f.Vectors.Data[i] = float32(rng.NormFloat64())
 	}

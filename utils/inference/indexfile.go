@@ -47,7 +47,7 @@ type IndexFile struct {
 	Metric knn.Metric
 	// Vectors holds the reference vectors, one per row; Vectors.Cols is
 	// the index's dimension.
-	Vectors knn.Matrix
+	Vectors gometric.Matrix
 	// Labels is nil, or holds one label per vector.
 	Labels []int64
 }
@@ -345,7 +345,7 @@ func readIndex(name, path string, r io.Reader, size int64) (IndexFile, error) {
 	if size >= 0 {
 		capVals, capLabels = total, int(n)
 	}
-	f.Vectors = knn.Matrix{Rows: int(n), Cols: int(dim), Data: make([]float32, 0, capVals)}
+	f.Vectors = gometric.Matrix{Rows: int(n), Cols: int(dim), Data: make([]float32, 0, capVals)}
 	// The buffer holds one chunk: 4-byte values, or 8-byte labels.
 	buf := make([]byte, 8*min(chunkValues, max(total/2+1, int(n))))
 	badAt, badVal := int64(-1), float32(0)

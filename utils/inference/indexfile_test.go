@@ -111,7 +111,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 
 // validFile returns the bytes of a small labelled index file.
 func validFile(t testing.TB, labelled bool) []byte {
-	f := IndexFile{Metric: knn.InnerProduct, Vectors: knn.Matrix{Rows: 3, Cols: 2, Data: []float32{1, 2, 3, 4, 5, -6}}}
+	f := IndexFile{Metric: knn.InnerProduct, Vectors: gometric.Matrix{Rows: 3, Cols: 2, Data: []float32{1, 2, 3, 4, 5, -6}}}
 	if labelled {
 		f.Labels = []int64{7, -8, 1 << 40}
 	}
@@ -271,10 +271,10 @@ func TestWriteIndexErrors(t *testing.T) {
 		sentinel error
 	}{
 		{"empty", IndexFile{}, gometric.ErrShape},
-		{"ragged", IndexFile{Vectors: knn.Matrix{Rows: 2, Cols: 2, Data: []float32{1, 2, 3}}}, gometric.ErrShape},
-		{"nan", IndexFile{Vectors: knn.Matrix{Rows: 1, Cols: 1, Data: []float32{float32(math.NaN())}}}, gometric.ErrNonFinite},
-		{"metric", IndexFile{Metric: 9, Vectors: knn.Matrix{Rows: 1, Cols: 1, Data: []float32{1}}}, gometric.ErrSetting},
-		{"labels", IndexFile{Vectors: knn.Matrix{Rows: 1, Cols: 1, Data: []float32{1}}, Labels: []int64{1, 2}}, gometric.ErrLabels},
+		{"ragged", IndexFile{Vectors: gometric.Matrix{Rows: 2, Cols: 2, Data: []float32{1, 2, 3}}}, gometric.ErrShape},
+		{"nan", IndexFile{Vectors: gometric.Matrix{Rows: 1, Cols: 1, Data: []float32{float32(math.NaN())}}}, gometric.ErrNonFinite},
+		{"metric", IndexFile{Metric: 9, Vectors: gometric.Matrix{Rows: 1, Cols: 1, Data: []float32{1}}}, gometric.ErrSetting},
+		{"labels", IndexFile{Vectors: gometric.Matrix{Rows: 1, Cols: 1, Data: []float32{1}}, Labels: []int64{1, 2}}, gometric.ErrLabels},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -286,7 +286,7 @@ func TestWriteIndexErrors(t *testing.T) {
 		})
 	}
 	// A short write is reported.
-	if err := WriteIndex(failingWriter{}, IndexFile{Vectors: knn.Matrix{Rows: 1, Cols: 1, Data: []float32{1}}}); err == nil {
+	if err := WriteIndex(failingWriter{}, IndexFile{Vectors: gometric.Matrix{Rows: 1, Cols: 1, Data: []float32{1}}}); err == nil {
 		t.Error("no error from a failing writer")
 	}
 }
@@ -300,11 +300,11 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk ful
 func TestWriteIndexFileAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "idx")
-	old := IndexFile{Vectors: knn.Matrix{Rows: 1, Cols: 2, Data: []float32{1, 2}}}
+	old := IndexFile{Vectors: gometric.Matrix{Rows: 1, Cols: 2, Data: []float32{1, 2}}}
 	if err := WriteIndexFile(path, old); err != nil {
 		t.Fatal(err)
 	}
-	bad := IndexFile{Vectors: knn.Matrix{Rows: 1, Cols: 2, Data: []float32{1, float32(math.Inf(1))}}}
+	bad := IndexFile{Vectors: gometric.Matrix{Rows: 1, Cols: 2, Data: []float32{1, float32(math.Inf(1))}}}
 	if err := WriteIndexFile(path, bad); !errors.Is(err, gometric.ErrNonFinite) {
 		t.Fatalf("error %v", err)
 	}
@@ -315,7 +315,7 @@ func TestWriteIndexFileAtomic(t *testing.T) {
 	if err != nil || !slices.Equal(got.Vectors.Data, old.Vectors.Data) {
 		t.Fatalf("old file damaged: %+v, %v", got, err)
 	}
-	newer := IndexFile{Metric: knn.InnerProduct, Vectors: knn.Matrix{Rows: 2, Cols: 1, Data: []float32{3, 4}}, Labels: []int64{5, 6}}
+	newer := IndexFile{Metric: knn.InnerProduct, Vectors: gometric.Matrix{Rows: 2, Cols: 1, Data: []float32{3, 4}}, Labels: []int64{5, 6}}
 	if err := WriteIndexFile(path, newer); err != nil {
 		t.Fatal(err)
 	}

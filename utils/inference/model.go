@@ -153,9 +153,9 @@ func (m *Model[T]) embed(ctx context.Context, what string, inputs []T) (*mat.Den
 
 // toMatrix converts embeddings to float32, failing where a value
 // overflows.
-func toMatrix(what string, e *mat.Dense) (knn.Matrix, error) {
+func toMatrix(what string, e *mat.Dense) (gometric.Matrix, error) {
 	r, c := e.Dims()
-	x := knn.Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
+	x := gometric.Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
 	for i := 0; i < r; i++ {
 		for j, v := range e.RawRowView(i)[:c] {
 			x.Data[i*c+j] = float32(v)
@@ -436,7 +436,7 @@ func (m *Model[T]) Save(path string) error {
 	}
 	f := IndexFile{
 		Metric:  m.index.Metric(),
-		Vectors: knn.Matrix{Rows: len(m.vectors) / dim, Cols: dim, Data: m.vectors},
+		Vectors: gometric.Matrix{Rows: len(m.vectors) / dim, Cols: dim, Data: m.vectors},
 		Labels:  m.labels,
 	}
 	if err := writeIndexFile(modelName, "Save", path, f); err != nil {

@@ -74,7 +74,7 @@ type bruteIndex struct {
 	adds   int
 }
 
-func (b *bruteIndex) Add(x knn.Matrix) error {
+func (b *bruteIndex) Add(x gometric.Matrix) error {
 	if err := x.Validate("bruteIndex", "x"); err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (b *bruteIndex) Add(x knn.Matrix) error {
 	return nil
 }
 
-func (b *bruteIndex) Search(q knn.Matrix, k int) (knn.Result, error) {
+func (b *bruteIndex) Search(q gometric.Matrix, k int) (knn.Result, error) {
 	n := b.Len()
 	if k < 1 || k > n || q.Cols != b.dim {
 		return knn.Result{}, fmt.Errorf("bruteIndex: bad search: %w", gometric.ErrShape)
@@ -453,7 +453,7 @@ func TestModelErrors(t *testing.T) {
 		{"save-untrained", func() error { return NewModel(data.embed).Save(filepath.Join(t.TempDir(), "x")) }, gometric.ErrShape},
 		{"save-bypassed", func() error {
 			m := trained()
-			if err := m.Index().Add(knn.Matrix{Rows: 1, Cols: 3, Data: []float32{1, 2, 3}}); err != nil {
+			if err := m.Index().Add(gometric.Matrix{Rows: 1, Cols: 3, Data: []float32{1, 2, 3}}); err != nil {
 				t.Fatal(err)
 			}
 			return m.Save(filepath.Join(t.TempDir(), "x"))

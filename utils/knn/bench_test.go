@@ -8,12 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/gemm"
 )
 
 // randMatrix returns an r×c matrix of uniform values in [-1, 1).
-func randMatrix(r, c int, rng *rand.Rand) Matrix {
-	m := Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
+func randMatrix(r, c int, rng *rand.Rand) gometric.Matrix {
+	m := gometric.Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
 	for i := range m.Data {
 		m.Data[i] = float32(rng.Float64()*2 - 1)
 	}
@@ -43,7 +44,7 @@ func BenchmarkExactSearch(b *testing.B) {
 // 2·queries·references·dim) and the CPU seconds per search over all
 // threads, which on a shared machine shows the work done even when other
 // processes slow the wall clock.
-func benchSearch(b *testing.B, idx *Exact, query Matrix, k int) {
+func benchSearch(b *testing.B, idx *Exact, query gometric.Matrix, k int) {
 	cpu0 := cpuSeconds()
 	for b.Loop() {
 		if _, err := idx.Search(query, k); err != nil {
@@ -80,7 +81,7 @@ func BenchmarkExact(b *testing.B) {
 func BenchmarkKMeans(b *testing.B) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	centres := randMatrix(100, 128, rng)
-	x := Matrix{Rows: 10_000, Cols: 128, Data: make([]float32, 10_000*128)}
+	x := gometric.Matrix{Rows: 10_000, Cols: 128, Data: make([]float32, 10_000*128)}
 	for i := range x.Rows {
 		c := centres.Row(i % 100)
 		for l := range x.Row(i) {

@@ -107,7 +107,7 @@ func (e *Exact) settings(component string) error {
 // Len(). x must be non-empty, finite, have Dim() columns and rows whose
 // squared norm is below MaxFloat32/8 (so that no distance overflows). On
 // error nothing is added.
-func (e *Exact) Add(x Matrix) error {
+func (e *Exact) Add(x gometric.Matrix) error {
 	if err := e.settings(exactName); err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (e *Exact) Add(x Matrix) error {
 // gometric sentinel, when the index is empty, the query is empty, has the
 // wrong dimension or a non-finite or overflowing value, or k is outside
 // [1, Len()].
-func (e *Exact) Search(query Matrix, k int) (Result, error) {
+func (e *Exact) Search(query gometric.Matrix, k int) (Result, error) {
 	if err := e.settings(exactName); err != nil {
 		return Result{}, err
 	}
@@ -142,7 +142,7 @@ func (e *Exact) Search(query Matrix, k int) (Result, error) {
 // given metric: NewExact(ref.Cols, metric), Add(ref) and Search(query, k)
 // without copying ref. It is what PML's FaissKNN computes with its default
 // IndexFlatL2, with the errors of Exact.
-func Search(query, ref Matrix, k int, metric Metric) (Result, error) {
+func Search(query, ref gometric.Matrix, k int, metric Metric) (Result, error) {
 	const name = "knn.Search"
 	if metric != L2 && metric != InnerProduct {
 		return Result{}, fmt.Errorf("%s: unknown metric %v: %w", name, metric, gometric.ErrSetting)
@@ -158,7 +158,7 @@ func Search(query, ref Matrix, k int, metric Metric) (Result, error) {
 }
 
 // checkInput checks that x is a non-empty finite matrix with dim columns.
-func checkInput(component, what string, x Matrix, dim int) error {
+func checkInput(component, what string, x gometric.Matrix, dim int) error {
 	if err := x.Validate(component, what); err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func checkInput(component, what string, x Matrix, dim int) error {
 
 // sqNorms writes the squared L2 norm of every row of x to dst (summed in
 // float64, then rounded) and fails when one reaches maxSqNorm.
-func sqNorms(component, what string, x Matrix, dst []float32) error {
+func sqNorms(component, what string, x gometric.Matrix, dst []float32) error {
 	for i := range x.Rows {
 		s := sqNorm(x.Row(i))
 		if s >= maxSqNorm {
@@ -193,7 +193,7 @@ func sqNorm(v []float32) float64 {
 
 // search runs the exact search of query against the n×dim references ref
 // (with squared norms rnorm).
-func search(component string, query Matrix, ref, rnorm []float32, n, dim, k int, metric Metric) (Result, error) {
+func search(component string, query gometric.Matrix, ref, rnorm []float32, n, dim, k int, metric Metric) (Result, error) {
 	if n == 0 {
 		return Result{}, fmt.Errorf("%s: the index has no references: %w", component, gometric.ErrShape)
 	}

@@ -17,7 +17,7 @@ import (
 // naiveKeys returns, in float64, the key of every reference for query row q:
 // the squared L2 distance Σ(qᵢ−rᵢ)², or minus the inner product, so that
 // smaller is nearer for both metrics.
-func naiveKeys(query, ref Matrix, q int, metric Metric) []float64 {
+func naiveKeys(query, ref gometric.Matrix, q int, metric Metric) []float64 {
 	keys := make([]float64, ref.Rows)
 	qr := query.Row(q)
 	for j := range ref.Rows {
@@ -39,7 +39,7 @@ func naiveKeys(query, ref Matrix, q int, metric Metric) []float64 {
 // relative 1e-5 of the magnitudes the key is computed from (‖q‖² + ‖r‖²
 // for L2, ‖q‖‖r‖ for the inner product, with the largest reference norm),
 // and at least the error bound of a float32 dot product of this length.
-func tolerance(query, ref Matrix, q int, metric Metric) float64 {
+func tolerance(query, ref gometric.Matrix, q int, metric Metric) float64 {
 	qn := sqNorm(query.Row(q))
 	var rn float64
 	for j := range ref.Rows {
@@ -59,7 +59,7 @@ func tolerance(query, ref Matrix, q int, metric Metric) float64 {
 // within tolerance of the true j-th smallest naive key, so the neighbour
 // sets agree except between references whose distances differ by less
 // than the tolerance.
-func checkAgainstNaive(t *testing.T, query, ref Matrix, k int, metric Metric, res Result) {
+func checkAgainstNaive(t *testing.T, query, ref gometric.Matrix, k int, metric Metric, res Result) {
 	t.Helper()
 	if res.K != k || len(res.Indices) != query.Rows*k || len(res.Distances) != query.Rows*k {
 		t.Fatalf("result has K=%d, %d indices, %d distances; want K=%d and %d of each", res.K, len(res.Indices), len(res.Distances), k, query.Rows*k)
@@ -157,7 +157,7 @@ func TestExactIncrementalAdd(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, cut := range [][2]int{{0, 1}, {1, 30}, {30, 50}} {
-		part := Matrix{Rows: cut[1] - cut[0], Cols: 8, Data: ref.Data[cut[0]*8 : cut[1]*8]}
+		part := gometric.Matrix{Rows: cut[1] - cut[0], Cols: 8, Data: ref.Data[cut[0]*8 : cut[1]*8]}
 		if err := parts.Add(part); err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +207,7 @@ func TestExactSelfSearch(t *testing.T) {
 // TestExactTies checks that equal distances go to the smaller reference
 // index, with duplicates spread over different reference tiles.
 func TestExactTies(t *testing.T) {
-	ref := Matrix{Rows: 6, Cols: 2, Data: []float32{
+	ref := gometric.Matrix{Rows: 6, Cols: 2, Data: []float32{
 		1, 0, // 0
 		0, 1, // 1: the same L2 distance to the query as 0, and the same inner product
 		3, 3, // 2
@@ -215,7 +215,7 @@ func TestExactTies(t *testing.T) {
 		0, 1, // 4: duplicate of 1
 		-5, -5, // 5
 	}}
-	query := Matrix{Rows: 1, Cols: 2, Data: []float32{0.5, 0.5}}
+	query := gometric.Matrix{Rows: 1, Cols: 2, Data: []float32{0.5, 0.5}}
 	tests := []struct {
 		metric Metric
 		want   []int
@@ -311,13 +311,13 @@ func TestExactDeterminism(t *testing.T) {
 }
 
 func TestExactErrors(t *testing.T) {
-	good := Matrix{Rows: 2, Cols: 2, Data: []float32{1, 2, 3, 4}}
-	nan := Matrix{Rows: 2, Cols: 2, Data: []float32{1, 2, float32(math.NaN()), 4}}
-	inf := Matrix{Rows: 1, Cols: 2, Data: []float32{float32(math.Inf(-1)), 0}}
-	huge := Matrix{Rows: 1, Cols: 2, Data: []float32{3e19, 0}}
-	ragged := Matrix{Rows: 2, Cols: 2, Data: []float32{1, 2, 3}}
-	wide := Matrix{Rows: 1, Cols: 3, Data: []float32{1, 2, 3}}
-	added := func(dim int, m Metric, x Matrix) *Exact {
+	good := gometric.Matrix{Rows: 2, Cols: 2, Data: []float32{1, 2, 3, 4}}
+	nan := gometric.Matrix{Rows: 2, Cols: 2, Data: []float32{1, 2, float32(math.NaN()), 4}}
+	inf := gometric.Matrix{Rows: 1, Cols: 2, Data: []float32{float32(math.Inf(-1)), 0}}
+	huge := gometric.Matrix{Rows: 1, Cols: 2, Data: []float32{3e19, 0}}
+	ragged := gometric.Matrix{Rows: 2, Cols: 2, Data: []float32{1, 2, 3}}
+	wide := gometric.Matrix{Rows: 1, Cols: 3, Data: []float32{1, 2, 3}}
+	added := func(dim int, m Metric, x gometric.Matrix) *Exact {
 		e := NewExact(dim, m)
 		if err := e.Add(x); err != nil {
 			t.Fatal(err)
@@ -331,7 +331,7 @@ func TestExactErrors(t *testing.T) {
 	}{
 		{"add: zero dimension", func() error { return NewExact(0, L2).Add(good) }, gometric.ErrSetting},
 		{"add: bad metric", func() error { return NewExact(2, Metric(7)).Add(good) }, gometric.ErrSetting},
-		{"add: empty", func() error { return NewExact(2, L2).Add(Matrix{}) }, gometric.ErrShape},
+		{"add: empty", func() error { return NewExact(2, L2).Add(gometric.Matrix{}) }, gometric.ErrShape},
 		{"add: ragged", func() error { return NewExact(2, L2).Add(ragged) }, gometric.ErrShape},
 		{"add: D mismatch", func() error { return NewExact(2, L2).Add(wide) }, gometric.ErrShape},
 		{"add: NaN", func() error { return NewExact(2, L2).Add(nan) }, gometric.ErrNonFinite},
@@ -339,7 +339,7 @@ func TestExactErrors(t *testing.T) {
 		{"add: overflowing norm", func() error { return NewExact(2, InnerProduct).Add(huge) }, gometric.ErrNonFinite},
 		{"search: no references", func() error { _, err := NewExact(2, L2).Search(good, 1); return err }, gometric.ErrShape},
 		{"search: bad metric", func() error { _, err := NewExact(2, Metric(-1)).Search(good, 1); return err }, gometric.ErrSetting},
-		{"search: empty query", func() error { _, err := added(2, L2, good).Search(Matrix{Cols: 2}, 1); return err }, gometric.ErrShape},
+		{"search: empty query", func() error { _, err := added(2, L2, good).Search(gometric.Matrix{Cols: 2}, 1); return err }, gometric.ErrShape},
 		{"search: D mismatch", func() error { _, err := added(2, L2, good).Search(wide, 1); return err }, gometric.ErrShape},
 		{"search: NaN query", func() error { _, err := added(2, L2, good).Search(nan, 1); return err }, gometric.ErrNonFinite},
 		{"search: overflowing query", func() error { _, err := added(2, L2, good).Search(huge, 1); return err }, gometric.ErrNonFinite},
@@ -362,19 +362,19 @@ func TestExactErrors(t *testing.T) {
 }
 
 func TestSearchErrors(t *testing.T) {
-	good := Matrix{Rows: 2, Cols: 2, Data: []float32{1, 2, 3, 4}}
+	good := gometric.Matrix{Rows: 2, Cols: 2, Data: []float32{1, 2, 3, 4}}
 	tests := []struct {
 		name       string
-		query, ref Matrix
+		query, ref gometric.Matrix
 		k          int
 		metric     Metric
 		sentinel   error
 	}{
 		{"bad metric", good, good, 1, Metric(2), gometric.ErrSetting},
-		{"empty reference", good, Matrix{}, 1, L2, gometric.ErrShape},
-		{"empty query", Matrix{}, good, 1, L2, gometric.ErrShape},
-		{"D mismatch", Matrix{Rows: 1, Cols: 1, Data: []float32{1}}, good, 1, L2, gometric.ErrShape},
-		{"NaN reference", good, Matrix{Rows: 1, Cols: 2, Data: []float32{0, float32(math.NaN())}}, 1, L2, gometric.ErrNonFinite},
+		{"empty reference", good, gometric.Matrix{}, 1, L2, gometric.ErrShape},
+		{"empty query", gometric.Matrix{}, good, 1, L2, gometric.ErrShape},
+		{"D mismatch", gometric.Matrix{Rows: 1, Cols: 1, Data: []float32{1}}, good, 1, L2, gometric.ErrShape},
+		{"NaN reference", good, gometric.Matrix{Rows: 1, Cols: 2, Data: []float32{0, float32(math.NaN())}}, 1, L2, gometric.ErrNonFinite},
 		{"k too large", good, good, 3, InnerProduct, gometric.ErrSetting},
 		{"k negative", good, good, -1, L2, gometric.ErrSetting},
 	}
@@ -427,7 +427,7 @@ func TestExactNoAllocPerElement(t *testing.T) {
 // TestMatrixValidateOverflow checks that a shape whose element count
 // overflows int is rejected, not sliced.
 func TestMatrixValidateOverflow(t *testing.T) {
-	m := Matrix{Rows: 1 << 32, Cols: 1 << 32}
+	m := gometric.Matrix{Rows: 1 << 32, Cols: 1 << 32}
 	if err := m.Validate("knn.Exact", "x"); !errors.Is(err, gometric.ErrShape) {
 		t.Fatalf("got %v, want ErrShape", err)
 	}

@@ -5,6 +5,7 @@ package knn_test
 import (
 	"fmt"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/utils/knn"
 )
 
@@ -17,12 +18,12 @@ func ExampleNewFaiss() {
 		return
 	}
 	defer idx.Close()
-	ref := knn.Matrix{Rows: 4, Cols: 2, Data: []float32{0, 0, 1, 0, 0, 2, 3, 3}}
+	ref := gometric.Matrix{Rows: 4, Cols: 2, Data: []float32{0, 0, 1, 0, 0, 2, 3, 3}}
 	if err := idx.Add(ref); err != nil {
 		fmt.Println(err)
 		return
 	}
-	query := knn.Matrix{Rows: 1, Cols: 2, Data: []float32{1, 0.5}}
+	query := gometric.Matrix{Rows: 1, Cols: 2, Data: []float32{1, 0.5}}
 	res, err := idx.Search(query, 2)
 	if err != nil {
 		fmt.Println(err)
@@ -35,7 +36,7 @@ func ExampleNewFaiss() {
 // FaissKMeans with FAISS's defaults is PML's FaissKMeans(). Here 80 values
 // in two groups: 0, 0.5, 1, 1.5, ... and 10, 10.5, 11, 11.5, ...
 func ExampleFaissKMeans() {
-	x := knn.Matrix{Rows: 80, Cols: 1, Data: make([]float32, 80)}
+	x := gometric.Matrix{Rows: 80, Cols: 1, Data: make([]float32, 80)}
 	for i := range x.Data {
 		x.Data[i] = float32(10*(i%2)) + 0.5*float32((i/2)%4)
 	}

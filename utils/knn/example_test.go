@@ -3,6 +3,7 @@ package knn_test
 import (
 	"fmt"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/utils/knn"
 )
 
@@ -10,7 +11,7 @@ import (
 // of each query with their squared distances.
 func ExampleExact() {
 	index := knn.NewExact(2, knn.L2)
-	refs := knn.Matrix{Rows: 4, Cols: 2, Data: []float32{
+	refs := gometric.Matrix{Rows: 4, Cols: 2, Data: []float32{
 		0, 0,
 		1, 0,
 		0, 2,
@@ -20,7 +21,7 @@ func ExampleExact() {
 		fmt.Println(err)
 		return
 	}
-	query := knn.Matrix{Rows: 2, Cols: 2, Data: []float32{1, 0.5, 4, 4}}
+	query := gometric.Matrix{Rows: 2, Cols: 2, Data: []float32{1, 0.5, 4, 4}}
 	res, err := index.Search(query, 2)
 	if err != nil {
 		fmt.Println(err)
@@ -40,8 +41,8 @@ func ExampleExact() {
 // Search without building an index, here by inner product (largest
 // first), as with FAISS's IndexFlatIP.
 func ExampleSearch() {
-	ref := knn.Matrix{Rows: 3, Cols: 2, Data: []float32{1, 0, 0, 1, 0.6, 0.8}}
-	query := knn.Matrix{Rows: 1, Cols: 2, Data: []float32{0.8, 0.6}}
+	ref := gometric.Matrix{Rows: 3, Cols: 2, Data: []float32{1, 0, 0, 1, 0.6, 0.8}}
+	query := gometric.Matrix{Rows: 1, Cols: 2, Data: []float32{0.8, 0.6}}
 	res, err := knn.Search(query, ref, 3, knn.InnerProduct)
 	if err != nil {
 		fmt.Println(err)
@@ -55,7 +56,7 @@ func ExampleSearch() {
 // k-means on two obvious groups: the cluster numbers depend on the seed,
 // the grouping does not.
 func ExampleKMeans() {
-	x := knn.Matrix{Rows: 6, Cols: 2, Data: []float32{
+	x := gometric.Matrix{Rows: 6, Cols: 2, Data: []float32{
 		0, 0, 10, 10, 0, 1, 10, 11, 1, 0, 11, 10,
 	}}
 	assign, centroids, err := knn.KMeans(x, 2, knn.KMeansOptions{Seed: 1234})

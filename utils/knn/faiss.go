@@ -129,7 +129,7 @@ func (f *Faiss) IsTrained() bool {
 	return f.idx != nil && f.idx.IsTrained()
 }
 
-func (f *Faiss) checkInput(x Matrix, what string) error {
+func (f *Faiss) checkInput(x gometric.Matrix, what string) error {
 	if err := x.Validate(faissComponent, what); err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (f *Faiss) checkInput(x Matrix, what string) error {
 // Train trains the index on x (FAISS's Index.train), e.g. the coarse
 // quantizer of an IVF index. It is a no-op for indexes that need no
 // training. x must have Dim columns and finite values.
-func (f *Faiss) Train(x Matrix) error {
+func (f *Faiss) Train(x gometric.Matrix) error {
 	if err := f.checkInput(x, "training set"); err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (f *Faiss) Train(x Matrix) error {
 	return f.train(x)
 }
 
-func (f *Faiss) train(x Matrix) error {
+func (f *Faiss) train(x gometric.Matrix) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := f.idx.Train(x.Data); err != nil {
@@ -165,7 +165,7 @@ func (f *Faiss) train(x Matrix) error {
 
 // Add appends the rows of x to the index (FAISS's Index.add); their indices
 // continue from Len. An untrained index is first trained on x.
-func (f *Faiss) Add(x Matrix) error {
+func (f *Faiss) Add(x gometric.Matrix) error {
 	if err := f.checkInput(x, "reference"); err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (f *Faiss) SetParameter(name string, value float64) error {
 // first: squared L2 distances (ascending) or inner products (descending),
 // as FAISS's Index.search reports them. query must have Dim columns and
 // finite values, and 1 ≤ k ≤ Len.
-func (f *Faiss) Search(query Matrix, k int) (Result, error) {
+func (f *Faiss) Search(query gometric.Matrix, k int) (Result, error) {
 	if err := f.checkInput(query, "query"); err != nil {
 		return Result{}, err
 	}

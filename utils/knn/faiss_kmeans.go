@@ -110,21 +110,21 @@ const (
 // stderr. x must be non-empty and finite, 1 ≤ k ≤ x.Rows, iter ≥ 1
 // and seed must fit in 32 bits; otherwise the error wraps
 // gometric.ErrShape, ErrNonFinite or ErrSetting.
-func FaissKMeans(x Matrix, k, iter int, seed int64) (assign []int, centroids Matrix, err error) {
+func FaissKMeans(x gometric.Matrix, k, iter int, seed int64) (assign []int, centroids gometric.Matrix, err error) {
 	if err := x.Validate(faissKMeansComponent, "x"); err != nil {
-		return nil, Matrix{}, err
+		return nil, gometric.Matrix{}, err
 	}
 	if k < 1 || k > x.Rows {
-		return nil, Matrix{}, check.Settingf(faissKMeansComponent, "k = %d outside [1, %d] (the number of rows)", k, x.Rows)
+		return nil, gometric.Matrix{}, check.Settingf(faissKMeansComponent, "k = %d outside [1, %d] (the number of rows)", k, x.Rows)
 	}
 	if iter < 1 {
-		return nil, Matrix{}, check.Settingf(faissKMeansComponent, "iter = %d < 1", iter)
+		return nil, gometric.Matrix{}, check.Settingf(faissKMeansComponent, "iter = %d < 1", iter)
 	}
 	if seed < math.MinInt32 || seed > math.MaxInt32 {
-		return nil, Matrix{}, check.Settingf(faissKMeansComponent, "seed %d does not fit FAISS's 32-bit seed", seed)
+		return nil, gometric.Matrix{}, check.Settingf(faissKMeansComponent, "seed %d does not fit FAISS's 32-bit seed", seed)
 	}
 	if x.Cols > math.MaxInt32 || k > math.MaxInt32 || iter > math.MaxInt32 {
-		return nil, Matrix{}, check.Settingf(faissKMeansComponent, "dimension %d, k %d or iter %d exceeds FAISS's int range", x.Cols, k, iter)
+		return nil, gometric.Matrix{}, check.Settingf(faissKMeansComponent, "dimension %d, k %d or iter %d exceeds FAISS's int range", x.Cols, k, iter)
 	}
 	cent := make([]float32, k*x.Cols)
 	labels := make([]int64, x.Rows)
@@ -137,22 +137,22 @@ func FaissKMeans(x Matrix, k, iter int, seed int64) (assign []int, centroids Mat
 		(*C.float)(unsafe.Pointer(&dist[0])),
 		(*C.char)(unsafe.Pointer(&errBuf[0])), C.size_t(len(errBuf)))
 	if rc != 0 {
-		return nil, Matrix{}, fmt.Errorf("%s: FAISS k-means with k = %d on %d×%d failed: %s: %w", faissKMeansComponent, k, x.Rows, x.Cols, cString(errBuf), gometric.ErrSetting)
+		return nil, gometric.Matrix{}, fmt.Errorf("%s: FAISS k-means with k = %d on %d×%d failed: %s: %w", faissKMeansComponent, k, x.Rows, x.Cols, cString(errBuf), gometric.ErrSetting)
 	}
 	assign = make([]int, x.Rows)
 	for i, l := range labels {
 		if l < 0 || l >= int64(k) {
-			return nil, Matrix{}, fmt.Errorf("%s: FAISS assigned row %d to cluster %d, outside [0, %d): %w", faissKMeansComponent, i, l, k, gometric.ErrIndex)
+			return nil, gometric.Matrix{}, fmt.Errorf("%s: FAISS assigned row %d to cluster %d, outside [0, %d): %w", faissKMeansComponent, i, l, k, gometric.ErrIndex)
 		}
 		assign[i] = int(l)
 	}
-	return assign, Matrix{Rows: k, Cols: x.Cols, Data: cent}, nil
+	return assign, gometric.Matrix{Rows: k, Cols: x.Cols, Data: cent}, nil
 }
 
 // faissKMeansClustering calls faiss_kmeans_clustering, FAISS's simplified
 // k-means (default parameters), returning the k centroids and the final
 // quantization error. x must already be validated and 1 ≤ k ≤ x.Rows.
-func faissKMeansClustering(x Matrix, k int) ([]float32, float32, error) {
+func faissKMeansClustering(x gometric.Matrix, k int) ([]float32, float32, error) {
 	cent := make([]float32, k*x.Cols)
 	var qerr C.float
 	errBuf := make([]byte, 1024)

@@ -57,18 +57,18 @@ func (f *Faiss) Len() int { return 0 }
 func (f *Faiss) IsTrained() bool { return false }
 
 // Train trains the index (FAISS's Index.train); unsupported in this build.
-func (f *Faiss) Train(x Matrix) error { return errNoFaiss("knn.Faiss") }
+func (f *Faiss) Train(x gometric.Matrix) error { return errNoFaiss("knn.Faiss") }
 
 // Add appends reference vectors (FAISS's Index.add); unsupported in this
 // build.
-func (f *Faiss) Add(x Matrix) error { return errNoFaiss("knn.Faiss") }
+func (f *Faiss) Add(x gometric.Matrix) error { return errNoFaiss("knn.Faiss") }
 
 // SetParameter sets a FAISS search parameter; unsupported in this build.
 func (f *Faiss) SetParameter(name string, value float64) error { return errNoFaiss("knn.Faiss") }
 
 // Search returns the k nearest references of every query (FAISS's
 // Index.search); unsupported in this build.
-func (f *Faiss) Search(query Matrix, k int) (Result, error) {
+func (f *Faiss) Search(query gometric.Matrix, k int) (Result, error) {
 	return Result{}, errNoFaiss("knn.Faiss")
 }
 
@@ -78,8 +78,8 @@ func (f *Faiss) Close() error { return nil }
 // FaissKMeans is PML's FaissKMeans (FAISS's k-means, then nearest-centroid
 // assignment). In this build (no faiss tag) it returns an error wrapping
 // gometric.ErrUnsupported.
-func FaissKMeans(x Matrix, k, iter int, seed int64) (assign []int, centroids Matrix, err error) {
-	return nil, Matrix{}, errNoFaiss("knn.FaissKMeans")
+func FaissKMeans(x gometric.Matrix, k, iter int, seed int64) (assign []int, centroids gometric.Matrix, err error) {
+	return nil, gometric.Matrix{}, errNoFaiss("knn.FaissKMeans")
 }
 
 var _ Index = (*Faiss)(nil)

@@ -15,8 +15,8 @@ import (
 )
 
 // faissUniform returns an r×c matrix of uniform values in [-1, 1).
-func faissUniform(r, c int, rng *rand.Rand) Matrix {
-	m := Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
+func faissUniform(r, c int, rng *rand.Rand) gometric.Matrix {
+	m := gometric.Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
 	for i := range m.Data {
 		m.Data[i] = float32(rng.Float64()*2 - 1)
 	}
@@ -24,7 +24,7 @@ func faissUniform(r, c int, rng *rand.Rand) Matrix {
 }
 
 // faissCentres returns n random centres in [-10, 10)^dim.
-func faissCentres(n, dim int, rng *rand.Rand) Matrix {
+func faissCentres(n, dim int, rng *rand.Rand) gometric.Matrix {
 	mu := faissUniform(n, dim, rng)
 	for i := range mu.Data {
 		mu.Data[i] *= 10
@@ -34,8 +34,8 @@ func faissCentres(n, dim int, rng *rand.Rand) Matrix {
 
 // faissAxisCentres returns k ≤ 2·dim centres at ±20 on the axes, 20√2 or
 // more apart.
-func faissAxisCentres(k, dim int) Matrix {
-	mu := Matrix{Rows: k, Cols: dim, Data: make([]float32, k*dim)}
+func faissAxisCentres(k, dim int) gometric.Matrix {
+	mu := gometric.Matrix{Rows: k, Cols: dim, Data: make([]float32, k*dim)}
 	for c := range k {
 		mu.Data[c*dim+c/2] = float32(20 - 40*(c%2))
 	}
@@ -45,9 +45,9 @@ func faissAxisCentres(k, dim int) Matrix {
 // faissBlobs returns n points around the rows of mu (point i around row
 // i mod mu.Rows) with Gaussian noise of standard deviation sd, and each
 // point's centre.
-func faissBlobs(n int, mu Matrix, sd float64, rng *rand.Rand) (Matrix, []int) {
+func faissBlobs(n int, mu gometric.Matrix, sd float64, rng *rand.Rand) (gometric.Matrix, []int) {
 	c := mu.Cols
-	x := Matrix{Rows: n, Cols: c, Data: make([]float32, n*c)}
+	x := gometric.Matrix{Rows: n, Cols: c, Data: make([]float32, n*c)}
 	truth := make([]int, n)
 	for i := range n {
 		truth[i] = i % mu.Rows
@@ -80,7 +80,7 @@ func faissSqNorm(a []float32) float64 { return faissScore(a, a, InnerProduct) }
 // duplicates, and where the two lists hold different references at a rank
 // those references must tie in the true score. It returns the number of
 // such ties.
-func faissCompare(t *testing.T, query, ref Matrix, got, want Result, metric Metric) int {
+func faissCompare(t *testing.T, query, ref gometric.Matrix, got, want Result, metric Metric) int {
 	t.Helper()
 	k := want.K
 	if got.K != k || len(got.Indices) != query.Rows*k || len(got.Distances) != query.Rows*k {
@@ -186,7 +186,7 @@ func TestFaissFlatMatchesExact(t *testing.T) {
 			}
 			for b := range tc.batches {
 				lo, hi := b*ref.Rows/tc.batches, (b+1)*ref.Rows/tc.batches
-				part := Matrix{Rows: hi - lo, Cols: tc.dim, Data: ref.Data[lo*tc.dim : hi*tc.dim]}
+				part := gometric.Matrix{Rows: hi - lo, Cols: tc.dim, Data: ref.Data[lo*tc.dim : hi*tc.dim]}
 				if err := f.Add(part); err != nil {
 					t.Fatal(err)
 				}
@@ -474,7 +474,7 @@ func TestFaissErrors(t *testing.T) {
 	nan.Data[9] = float32(math.NaN())
 	inf := faissUniform(6, 4, rng)
 	inf.Data[3] = float32(math.Inf(-1))
-	ragged := Matrix{Rows: 3, Cols: 4, Data: make([]float32, 11)}
+	ragged := gometric.Matrix{Rows: 3, Cols: 4, Data: make([]float32, 11)}
 	withRefs := func(t *testing.T) *Faiss {
 		f := mustFaiss(t, "Flat", 4, L2)
 		if err := f.Add(good); err != nil {
@@ -495,7 +495,7 @@ func TestFaissErrors(t *testing.T) {
 		{"add D mismatch", func(t *testing.T) error { return mustFaiss(t, "Flat", 4, L2).Add(wide) }, gometric.ErrShape, "5 columns but the index has dimension 4"},
 		{"add NaN", func(t *testing.T) error { return mustFaiss(t, "Flat", 4, L2).Add(nan) }, gometric.ErrNonFinite, "row 2, column 1"},
 		{"add Inf", func(t *testing.T) error { return mustFaiss(t, "Flat", 4, L2).Add(inf) }, gometric.ErrNonFinite, "-Inf"},
-		{"add empty", func(t *testing.T) error { return mustFaiss(t, "Flat", 4, L2).Add(Matrix{}) }, gometric.ErrShape, "empty"},
+		{"add empty", func(t *testing.T) error { return mustFaiss(t, "Flat", 4, L2).Add(gometric.Matrix{}) }, gometric.ErrShape, "empty"},
 		{"add ragged", func(t *testing.T) error { return mustFaiss(t, "Flat", 4, L2).Add(ragged) }, gometric.ErrShape, "11 values"},
 		{"train D mismatch", func(t *testing.T) error { return mustFaiss(t, "IVF2,Flat", 4, L2).Train(wide) }, gometric.ErrShape, "training set"},
 		{"train too few points", func(t *testing.T) error { return mustFaiss(t, "IVF64,Flat", 4, L2).Train(good) }, gometric.ErrSetting, "training"},
@@ -503,7 +503,7 @@ func TestFaissErrors(t *testing.T) {
 		{"search empty index", func(t *testing.T) error { _, err := mustFaiss(t, "Flat", 4, L2).Search(good, 1); return err }, gometric.ErrShape, "index is empty"},
 		{"search D mismatch", func(t *testing.T) error { _, err := withRefs(t).Search(wide, 1); return err }, gometric.ErrShape, "query has 5 columns"},
 		{"search NaN", func(t *testing.T) error { _, err := withRefs(t).Search(nan, 1); return err }, gometric.ErrNonFinite, "query has NaN"},
-		{"search empty query", func(t *testing.T) error { _, err := withRefs(t).Search(Matrix{Cols: 4}, 1); return err }, gometric.ErrShape, "query is empty"},
+		{"search empty query", func(t *testing.T) error { _, err := withRefs(t).Search(gometric.Matrix{Cols: 4}, 1); return err }, gometric.ErrShape, "query is empty"},
 		{"k 0", func(t *testing.T) error { _, err := withRefs(t).Search(good, 0); return err }, gometric.ErrSetting, "k = 0 outside [1, 20]"},
 		{"k > Len", func(t *testing.T) error { _, err := withRefs(t).Search(good, 21); return err }, gometric.ErrSetting, "k = 21 outside [1, 20]"},
 		{"unknown parameter", func(t *testing.T) error { return withRefs(t).SetParameter("noSuchParameter", 3) }, gometric.ErrSetting, "noSuchParameter"},
@@ -520,7 +520,7 @@ func TestFaissErrors(t *testing.T) {
 		{"kmeans iter 0", func(t *testing.T) error { _, _, err := FaissKMeans(good, 2, 0, 1); return err }, gometric.ErrSetting, "iter = 0"},
 		{"kmeans seed", func(t *testing.T) error { _, _, err := FaissKMeans(good, 2, 5, 1<<40); return err }, gometric.ErrSetting, "32-bit seed"},
 		{"kmeans NaN", func(t *testing.T) error { _, _, err := FaissKMeans(nan, 2, 5, 1); return err }, gometric.ErrNonFinite, "knn.FaissKMeans: x has NaN"},
-		{"kmeans empty", func(t *testing.T) error { _, _, err := FaissKMeans(Matrix{}, 1, 5, 1); return err }, gometric.ErrShape, "x is empty"},
+		{"kmeans empty", func(t *testing.T) error { _, _, err := FaissKMeans(gometric.Matrix{}, 1, 5, 1); return err }, gometric.ErrShape, "x is empty"},
 		{"kmeans ragged", func(t *testing.T) error { _, _, err := FaissKMeans(ragged, 1, 5, 1); return err }, gometric.ErrShape, "11 values"},
 	}
 	for _, tc := range tests {
@@ -593,8 +593,8 @@ func FuzzFaissSearch(f *testing.F) {
 		k := int(b[3]) % (nref + 2) // 0 and nref+1 are invalid
 		metric := Metric(b[4] % 2)
 		vals := b[5:]
-		fill := func(rows, off int) Matrix {
-			m := Matrix{Rows: rows, Cols: dim, Data: make([]float32, rows*dim)}
+		fill := func(rows, off int) gometric.Matrix {
+			m := gometric.Matrix{Rows: rows, Cols: dim, Data: make([]float32, rows*dim)}
 			for i := range m.Data {
 				if len(vals) > 0 {
 					m.Data[i] = float32(int8(vals[(off+i)%len(vals)])) / 16

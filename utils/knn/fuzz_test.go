@@ -38,8 +38,8 @@ func FuzzExact(f *testing.F) {
 			tiles = [2]int{queryBlock, refTile}
 		}
 		vals := b[6:]
-		fill := func(rows, off int) Matrix {
-			m := Matrix{Rows: rows, Cols: dim, Data: make([]float32, rows*dim)}
+		fill := func(rows, off int) gometric.Matrix {
+			m := gometric.Matrix{Rows: rows, Cols: dim, Data: make([]float32, rows*dim)}
 			for i := range m.Data {
 				switch {
 				case raw && len(vals) >= 4:

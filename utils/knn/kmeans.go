@@ -63,27 +63,27 @@ const kmeansBlock = 1024
 // KMeans fails, wrapping a gometric sentinel, when x is empty or has a
 // non-finite or overflowing value, when k is outside [1, x.Rows] (FAISS
 // also needs at least k points) or when opt.Iter is negative.
-func KMeans(x Matrix, k int, opt KMeansOptions) (assign []int, centroids Matrix, err error) {
+func KMeans(x gometric.Matrix, k int, opt KMeansOptions) (assign []int, centroids gometric.Matrix, err error) {
 	const name = "knn.KMeans"
 	if err := x.Validate(name, "x"); err != nil {
-		return nil, Matrix{}, err
+		return nil, gometric.Matrix{}, err
 	}
 	norms := make([]float32, x.Rows)
 	if err := sqNorms(name, "x", x, norms); err != nil {
-		return nil, Matrix{}, err
+		return nil, gometric.Matrix{}, err
 	}
 	if k < 1 || k > x.Rows {
-		return nil, Matrix{}, fmt.Errorf("%s: k = %d clusters is outside [1, %d] (the number of points): %w", name, k, x.Rows, gometric.ErrSetting)
+		return nil, gometric.Matrix{}, fmt.Errorf("%s: k = %d clusters is outside [1, %d] (the number of points): %w", name, k, x.Rows, gometric.ErrSetting)
 	}
 	iter := opt.Iter
 	if iter < 0 {
-		return nil, Matrix{}, fmt.Errorf("%s: Iter = %d is negative: %w", name, iter, gometric.ErrSetting)
+		return nil, gometric.Matrix{}, fmt.Errorf("%s: Iter = %d is negative: %w", name, iter, gometric.ErrSetting)
 	}
 	if iter == 0 {
 		iter = DefaultKMeansIter
 	}
 	dim := x.Cols
-	centroids = Matrix{Rows: k, Cols: dim, Data: make([]float32, k*dim)}
+	centroids = gometric.Matrix{Rows: k, Cols: dim, Data: make([]float32, k*dim)}
 	kmeansPlusPlus(x, centroids, rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15)))
 
 	cnorms := make([]float32, k)
@@ -106,7 +106,7 @@ func KMeans(x Matrix, k int, opt KMeansOptions) (assign []int, centroids Matrix,
 	for range iter {
 		a, err := nearest()
 		if err != nil {
-			return nil, Matrix{}, err
+			return nil, gometric.Matrix{}, err
 		}
 		if !split && slices.Equal(a, assign) {
 			return assign, centroids, nil // a fixed point
@@ -115,13 +115,13 @@ func KMeans(x Matrix, k int, opt KMeansOptions) (assign []int, centroids Matrix,
 		split = updateCentroids(x, assign, centroids, sums, counts)
 	}
 	if assign, err = nearest(); err != nil {
-		return nil, Matrix{}, err
+		return nil, gometric.Matrix{}, err
 	}
 	return assign, centroids, nil
 }
 
 // kmeansPlusPlus writes k-means++ initial centroids (rows of x) to c.
-func kmeansPlusPlus(x, c Matrix, rng *rand.Rand) {
+func kmeansPlusPlus(x, c gometric.Matrix, rng *rand.Rand) {
 	n, k := x.Rows, c.Rows
 	d2 := make([]float64, n)
 	for i := range d2 {
@@ -165,7 +165,7 @@ func sampleD2(d2 []float64, rng *rand.Rand) int {
 
 // updateD2 lowers d2[i] to the squared distance from row i of x to the new
 // centroid c (in float64), in parallel over fixed blocks of rows.
-func updateD2(x Matrix, c []float32, d2 []float64) {
+func updateD2(x gometric.Matrix, c []float32, d2 []float64) {
 	blocks := (x.Rows + kmeansBlock - 1) / kmeansBlock
 	do := func(b int) {
 		for i := b * kmeansBlock; i < min((b+1)*kmeansBlock, x.Rows); i++ {
@@ -195,7 +195,7 @@ func updateD2(x Matrix, c []float32, d2 []float64) {
 
 // updateCentroids moves every centroid to the mean of its rows and splits
 // the largest cluster for every empty one. It reports whether it split.
-func updateCentroids(x Matrix, assign []int, c Matrix, sums []float64, counts []int) bool {
+func updateCentroids(x gometric.Matrix, assign []int, c gometric.Matrix, sums []float64, counts []int) bool {
 	dim, k := x.Cols, c.Rows
 	clear(sums)
 	clear(counts)

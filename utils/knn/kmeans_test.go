@@ -15,9 +15,9 @@ import (
 
 // blobs returns n points around each of the given centres (Gaussian noise
 // of standard deviation sd) and the index of every point's centre.
-func blobs(centres [][]float32, n int, sd float64, rng *rand.Rand) (Matrix, []int) {
+func blobs(centres [][]float32, n int, sd float64, rng *rand.Rand) (gometric.Matrix, []int) {
 	dim := len(centres[0])
-	x := Matrix{Rows: len(centres) * n, Cols: dim, Data: make([]float32, 0, len(centres)*n*dim)}
+	x := gometric.Matrix{Rows: len(centres) * n, Cols: dim, Data: make([]float32, 0, len(centres)*n*dim)}
 	var truth []int
 	for i := range n {
 		for c, centre := range centres {
@@ -104,7 +104,7 @@ func TestKMeansRecoversBlobs(t *testing.T) {
 func TestKMeansDeterminism(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	x := randMatrix(3000, 12, rng) // no cluster structure: many iterations
-	run := func(procs int, seed uint64) ([]int, Matrix) {
+	run := func(procs int, seed uint64) ([]int, gometric.Matrix) {
 		old := runtime.GOMAXPROCS(procs)
 		defer runtime.GOMAXPROCS(old)
 		a, c, err := KMeans(x, 10, KMeansOptions{Seed: seed, Iter: 5})
@@ -130,12 +130,12 @@ func TestKMeansDeterminism(t *testing.T) {
 func TestKMeansEmptyClusters(t *testing.T) {
 	tests := []struct {
 		name string
-		x    Matrix
+		x    gometric.Matrix
 		k    int
 	}{
-		{"duplicates", Matrix{Rows: 6, Cols: 2, Data: []float32{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2}}, 4},
-		{"k = n", Matrix{Rows: 4, Cols: 1, Data: []float32{0, 1, 2, 10}}, 4},
-		{"k = 1", Matrix{Rows: 3, Cols: 2, Data: []float32{0, 0, 2, 0, 4, 3}}, 1},
+		{"duplicates", gometric.Matrix{Rows: 6, Cols: 2, Data: []float32{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2}}, 4},
+		{"k = n", gometric.Matrix{Rows: 4, Cols: 1, Data: []float32{0, 1, 2, 10}}, 4},
+		{"k = 1", gometric.Matrix{Rows: 3, Cols: 2, Data: []float32{0, 0, 2, 0, 4, 3}}, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,18 +171,18 @@ func TestKMeansEmptyClusters(t *testing.T) {
 }
 
 func TestKMeansErrors(t *testing.T) {
-	good := Matrix{Rows: 3, Cols: 2, Data: []float32{0, 0, 1, 1, 2, 2}}
+	good := gometric.Matrix{Rows: 3, Cols: 2, Data: []float32{0, 0, 1, 1, 2, 2}}
 	tests := []struct {
 		name     string
-		x        Matrix
+		x        gometric.Matrix
 		k        int
 		opt      KMeansOptions
 		sentinel error
 	}{
-		{"empty", Matrix{}, 1, KMeansOptions{}, gometric.ErrShape},
-		{"ragged", Matrix{Rows: 2, Cols: 2, Data: []float32{1}}, 1, KMeansOptions{}, gometric.ErrShape},
-		{"NaN", Matrix{Rows: 1, Cols: 1, Data: []float32{float32(math.NaN())}}, 1, KMeansOptions{}, gometric.ErrNonFinite},
-		{"overflow", Matrix{Rows: 1, Cols: 1, Data: []float32{1e38}}, 1, KMeansOptions{}, gometric.ErrNonFinite},
+		{"empty", gometric.Matrix{}, 1, KMeansOptions{}, gometric.ErrShape},
+		{"ragged", gometric.Matrix{Rows: 2, Cols: 2, Data: []float32{1}}, 1, KMeansOptions{}, gometric.ErrShape},
+		{"NaN", gometric.Matrix{Rows: 1, Cols: 1, Data: []float32{float32(math.NaN())}}, 1, KMeansOptions{}, gometric.ErrNonFinite},
+		{"overflow", gometric.Matrix{Rows: 1, Cols: 1, Data: []float32{1e38}}, 1, KMeansOptions{}, gometric.ErrNonFinite},
 		{"k = 0", good, 0, KMeansOptions{}, gometric.ErrSetting},
 		{"k > n", good, 4, KMeansOptions{}, gometric.ErrSetting},
 		{"negative Iter", good, 2, KMeansOptions{Iter: -1}, gometric.ErrSetting},

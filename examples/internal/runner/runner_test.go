@@ -241,7 +241,7 @@ func TestExecute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := models.Tensor{Shape: []int{test.Len(), 8}, Data: test.Data()}
+	x := gometric.Matrix{Rows: test.Len(), Cols: 8, Data: test.Data()}
 	a, _ := enc.Embed(x)
 	b, _ := loaded.Embed(x)
 	if !slices32Equal(a.Data, b.Data) {
