@@ -18,6 +18,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/workers"
 	xdraw "golang.org/x/image/draw"
 
 	_ "golang.org/x/image/bmp"  // BMP decoder for image folders
@@ -233,7 +234,7 @@ func (f *ImageFiles) fill(idx []int, dst []float32) ([]float32, error) {
 	dst = growF32(dst, len(idx)*s)
 	errs := make([]error, len(idx))
 	capacity := f.CacheSize
-	parallel(f.workers(len(idx)), len(idx), func(k int) {
+	workers.Each(f.workers(len(idx)), len(idx), func(_, k int) {
 		pix, err := f.get(comp, idx[k], key, sc, capacity)
 		if err != nil {
 			errs[k] = err
@@ -261,30 +262,6 @@ func firstErr(errs []error) error {
 		}
 	}
 	return nil
-}
-
-// parallel runs fn(0..n-1) on w goroutines.
-func parallel(w, n int, fn func(k int)) {
-	if w <= 1 {
-		for k := range n {
-			fn(k)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range w {
-		wg.Go(func() {
-			for {
-				k := int(next.Add(1) - 1)
-				if k >= n {
-					return
-				}
-				fn(k)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // get returns the CHW bytes of image i, from the cache when possible.
@@ -385,7 +362,7 @@ func (f *ImageFiles) Load(ctx context.Context) (*Images, error) {
 	errs := make([]error, n)
 	var done atomic.Int64
 	var pmu sync.Mutex
-	parallel(f.workers(n), n, func(k int) {
+	workers.Each(f.workers(n), n, func(_, k int) {
 		if ctx.Err() != nil {
 			return
 		}

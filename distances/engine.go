@@ -2,15 +2,14 @@ package distances
 
 import (
 	"math"
-	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/internal/gemm"
 	"github.com/gometric/gometric/internal/pairdist"
 	"github.com/gometric/gometric/internal/rownorm"
+	"github.com/gometric/gometric/internal/workers"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -497,29 +496,14 @@ func (s spec) zeroVariance(what string, row int) error {
 // owned by its block.
 func parallelRows(n, cols int, fn func(b, lo, hi int)) {
 	nb := numBlocks(n)
-	workers := min(runtime.GOMAXPROCS(0), nb)
-	if workers <= 1 || n*cols < parallelWork {
+	nw := workers.Count(nb)
+	if nw <= 1 || n*cols < parallelWork {
 		for b := 0; b < nb; b++ {
 			fn(b, b*blockRows, min(n, (b+1)*blockRows))
 		}
 		return
 	}
-	var next atomic.Int64
-	loop := func() {
-		for {
-			b := int(next.Add(1) - 1)
-			if b >= nb {
-				return
-			}
-			fn(b, b*blockRows, min(n, (b+1)*blockRows))
-		}
-	}
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(loop)
-	}
-	loop()
-	wg.Wait()
+	workers.Each(nw, nb, func(_, b int) { fn(b, b*blockRows, min(n, (b+1)*blockRows)) })
 }
 
 // parallelWork is the number of matrix entries below which a pass runs on

@@ -1,12 +1,9 @@
 package losses
 
 import (
-	"runtime"
-	"sync"
-	"sync/atomic"
-
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/workers"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
@@ -152,8 +149,8 @@ func (mp *matPairs) eachRowOf(masks bool, fn func(r *matRow)) {
 		return r
 	}
 	blocks := (mp.n + matRowBlock - 1) / matRowBlock
-	workers := min(runtime.GOMAXPROCS(0), blocks)
-	if mp.n*mp.m < matParallelMin || workers < 2 {
+	nw := workers.Count(blocks)
+	if mp.n*mp.m < matParallelMin || nw < 2 {
 		r := newRow()
 		for i := range mp.n {
 			load(r, i)
@@ -161,27 +158,17 @@ func (mp *matPairs) eachRowOf(masks bool, fn func(r *matRow)) {
 		}
 		return
 	}
-	var next atomic.Int64
-	work := func() {
-		r := newRow()
-		for {
-			b := int(next.Add(1)) - 1
-			if b >= blocks {
-				return
-			}
-			for i := b * matRowBlock; i < min((b+1)*matRowBlock, mp.n); i++ {
-				load(r, i)
-				fn(r)
-			}
+	rows := make([]*matRow, nw)
+	workers.Each(nw, blocks, func(w, b int) {
+		if rows[w] == nil {
+			rows[w] = newRow()
 		}
-	}
-	// The calling goroutine is one of the workers.
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
+		r := rows[w]
+		for i := b * matRowBlock; i < min((b+1)*matRowBlock, mp.n); i++ {
+			load(r, i)
+			fn(r)
+		}
+	})
 }
 
 // matpairRowOf returns row i of a matrix with m columns as a slice.

@@ -5,9 +5,9 @@ import (
 	"hash/crc32"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/atomicfile"
 	"github.com/gometric/gometric/internal/check"
 )
 
@@ -64,28 +64,7 @@ func SaveParams(path string, l Learnable) error {
 	}
 	buf = binary.LittleEndian.AppendUint32(buf, crc32.ChecksumIEEE(buf))
 
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return check.Errorf(name, gometric.ErrSetting, "%s: %v", path, err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return check.Errorf(name, gometric.ErrSetting, "%s: %v", path, err)
-	}
-	if _, err := f.Write(buf); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return check.Errorf(name, gometric.ErrSetting, "%s: %v", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, buf); err != nil {
 		return check.Errorf(name, gometric.ErrSetting, "%s: %v", path, err)
 	}
 	return nil

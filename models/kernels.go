@@ -2,9 +2,8 @@ package models
 
 import (
 	"math"
-	"runtime"
-	"sync"
 
+	"github.com/gometric/gometric/internal/workers"
 	"gonum.org/v1/gonum/blas"
 	G "gorgonia.org/gorgonia"
 )
@@ -41,21 +40,12 @@ func matmul[T float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ld
 // pay for goroutines. fn must write disjoint outputs for disjoint ranges,
 // so results do not depend on the split.
 func parallel(n, work int, fn func(lo, hi int)) {
-	p := min(runtime.GOMAXPROCS(0), n)
+	p := workers.Count(n)
 	if p < 2 || work < 1<<16 {
 		fn(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for k := 0; k < p; k++ {
-		lo, hi := k*n/p, (k+1)*n/p
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
+	workers.Ranges(p, n, fn)
 }
 
 // im2col3 lays out the 3×3 (pad 1, stride 1) patches of x (n×c×h×w) as

@@ -9,10 +9,10 @@ import (
 	"hash/crc32"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/atomicfile"
 )
 
 // ErrWeightFile is wrapped (with a gometric sentinel: ErrShape for a
@@ -224,39 +224,10 @@ func save[T float](nw *network[T], kind string, config any, path string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", c, path, err)
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := atomicfile.WriteFile(path, data); err != nil {
 		return fmt.Errorf("%s: %w", c, err)
 	}
 	return nil
-}
-
-// writeAtomic writes data to a temporary file next to path, syncs it and
-// renames it to path.
-func writeAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // corrupt builds an error about a weight file at a byte offset.

@@ -3,7 +3,8 @@ package gemm
 import (
 	"runtime"
 	"sync"
-	"sync/atomic"
+
+	"github.com/gometric/gometric/internal/workers"
 )
 
 // How a micro-kernel combines its tile T = op(A)·op(B) (over one kc block)
@@ -164,31 +165,23 @@ func mirror[T float](kn *kernel[T], own *workspace[T], workers int, c []T, ldc, 
 	})
 }
 
-// parallelFor calls fn(ws, i) for i in [0, count) on workers goroutines:
-// the caller's, with ws = own, and workers−1 new ones, each with a
-// workspace from the pool. Items are handed out in order from a shared
-// counter.
-func parallelFor[T float](kn *kernel[T], own *workspace[T], workers, count int, fn func(ws *workspace[T], i int)) {
-	var next atomic.Int64
-	loop := func(ws *workspace[T]) {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= count {
-				return
-			}
-			fn(ws, i)
+// parallelFor calls fn(ws, i) for i in [0, count) on workers goroutines
+// (workers.Each): the caller's, with ws = own, and workers−1 new ones, each
+// with a workspace from the pool.
+func parallelFor[T float](kn *kernel[T], own *workspace[T], n, count int, fn func(ws *workspace[T], i int)) {
+	ws := make([]*workspace[T], max(1, min(n, count)))
+	ws[0] = own
+	workers.Each(len(ws), count, func(w, i int) {
+		if ws[w] == nil {
+			ws[w] = getWorkspace(kn)
+		}
+		fn(ws[w], i)
+	})
+	for _, w := range ws[1:] {
+		if w != nil {
+			kn.pool.Put(w)
 		}
 	}
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(func() {
-			ws := getWorkspace(kn)
-			defer kn.pool.Put(ws)
-			loop(ws)
-		})
-	}
-	loop(own)
-	wg.Wait()
 }
 
 func getWorkspace[T float](kn *kernel[T]) *workspace[T] {

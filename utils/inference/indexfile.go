@@ -10,9 +10,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/atomicfile"
 	"github.com/gometric/gometric/utils/knn"
 )
 
@@ -160,39 +160,16 @@ func writeIndexFile(name, verb, path string, f IndexFile) (err error) {
 	if verb != "" {
 		where = verb + " " + path
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
+	var werr error // writeIndex's errors name the component already
+	err = atomicfile.Write(path, func(w io.Writer) error {
+		werr = writeIndex(name+": "+where, w, f)
+		return werr
+	})
+	if werr != nil {
+		return werr
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", name, where, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := writeIndex(name+": "+where, tmp, f); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("%s: %s: %w", name, where, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("%s: %s: %w", name, where, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %s: %w", name, where, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("%s: %s: %w", name, where, err)
-	}
-	// Make the rename durable where the platform allows syncing a directory.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

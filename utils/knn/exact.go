@@ -3,12 +3,10 @@ package knn
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/gemm"
+	"github.com/gometric/gometric/internal/workers"
 )
 
 // The tiling of an exact search. A search splits the queries into blocks of
@@ -211,29 +209,13 @@ func search(component string, query gometric.Matrix, ref, rnorm []float32, n, di
 	res := Result{K: k, Indices: make([]int, nq*k), Distances: make([]float32, nq*k)}
 	s := searcher{q: query.Data, qnorm: qnorm, r: ref, rnorm: rnorm, n: n, dim: dim, k: k, metric: metric, res: res}
 	blocks := (nq + queryBlock - 1) / queryBlock
-	workers := min(runtime.GOMAXPROCS(0), blocks)
-	if workers <= 1 {
-		tile := make([]float32, min(queryBlock, nq)*min(refTile, n))
-		for b := range blocks {
-			s.block(b, tile)
+	tiles := make([][]float32, workers.Count(blocks))
+	workers.Each(len(tiles), blocks, func(w, b int) {
+		if tiles[w] == nil {
+			tiles[w] = make([]float32, min(queryBlock, nq)*min(refTile, n))
 		}
-		return res, nil
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			tile := make([]float32, queryBlock*min(refTile, n))
-			for {
-				b := int(next.Add(1) - 1)
-				if b >= blocks {
-					return
-				}
-				s.block(b, tile)
-			}
-		})
-	}
-	wg.Wait()
+		s.block(b, tiles[w])
+	})
 	return res, nil
 }
 

@@ -3,11 +3,10 @@ package knn
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"slices"
-	"sync"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/workers"
 )
 
 // DefaultKMeansIter is the number of Lloyd iterations KMeans runs when
@@ -175,22 +174,7 @@ func updateD2(x gometric.Matrix, c []float32, d2 []float64) {
 			}
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), blocks)
-	if workers <= 1 {
-		for b := range blocks {
-			do(b)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for b := w; b < blocks; b += workers {
-				do(b)
-			}
-		})
-	}
-	wg.Wait()
+	workers.Each(workers.Count(blocks), blocks, func(_, b int) { do(b) })
 }
 
 // updateCentroids moves every centroid to the mean of its rows and splits

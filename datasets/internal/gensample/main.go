@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/internal/atomicfile"
 )
 
 func main() {
@@ -73,7 +74,7 @@ func run(src, out string) error {
 				return err
 			}
 			p := filepath.Join(out, f.name)
-			if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			if err := atomicfile.WriteFile(p, buf.Bytes()); err != nil {
 				return err
 			}
 			fmt.Printf("%s: %d bytes\n", p, buf.Len())
