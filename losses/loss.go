@@ -350,27 +350,6 @@ func run(sp *spec, base *Base, b Batch) (Result, error) {
 	return res, nil
 }
 
-// reduceStream reduces one streamed part with red: from the part's own
-// statistics when it has them and red has a plan, else through Each;
-// ok is false when red cannot stream it.
-func reduceStream(red reducers.Reducer, part streamPart, rb reducers.Batch) (float64, streamGrad, bool, error) {
-	if part.stats != nil {
-		if p, ok := streamband.PlanFor(red, part.Stream); ok {
-			n, sum, at, bad := part.stats(p.Low, p.High)
-			if at >= 0 {
-				return 0, streamGrad{}, true, check.Errorf(p.Component, gometric.ErrNonFinite, "sub-loss %q value %d is %v", part.Name, at, bad)
-			}
-			v, band := p.Finish(n, sum)
-			return v, streamGrad{band: band, banded: true}, true, nil
-		}
-	}
-	if v, band, ok, err := streamband.Reduce(red, part.Stream); ok || err != nil {
-		return v, streamGrad{band: band, banded: true}, true, err
-	}
-	v, fn, ok, err := reducers.ReduceStream(red, part.Stream, rb)
-	return v, streamGrad{fn: fn}, ok, err
-}
-
 // zeroTerm is PML's zero_losses(): every sub-loss a literal zero.
 func zeroTerm(names []string) *term {
 	t := &term{}

@@ -3,7 +3,10 @@ package losses
 import (
 	"math"
 
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/internal/streamband"
+	"github.com/gometric/gometric/reducers"
 )
 
 // bandAcc computes a streamed sub-loss's statistics for a reducer's plan
@@ -130,4 +133,25 @@ func reluBetween4(acc *[4]float64, c, sigma float64, y []float64, lo, hi float64
 	}
 	acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
 	return n, inf
+}
+
+// reduceStream reduces one streamed part with red: from the part's own
+// statistics when it has them and red has a plan, else through Each;
+// ok is false when red cannot stream it.
+func reduceStream(red reducers.Reducer, part streamPart, rb reducers.Batch) (float64, streamGrad, bool, error) {
+	if part.stats != nil {
+		if p, ok := streamband.PlanFor(red, part.Stream); ok {
+			n, sum, at, bad := part.stats(p.Low, p.High)
+			if at >= 0 {
+				return 0, streamGrad{}, true, check.Errorf(p.Component, gometric.ErrNonFinite, "sub-loss %q value %d is %v", part.Name, at, bad)
+			}
+			v, band := p.Finish(n, sum)
+			return v, streamGrad{band: band, banded: true}, true, nil
+		}
+	}
+	if v, band, ok, err := streamband.Reduce(red, part.Stream); ok || err != nil {
+		return v, streamGrad{band: band, banded: true}, true, err
+	}
+	v, fn, ok, err := reducers.ReduceStream(red, part.Stream, rb)
+	return v, streamGrad{fn: fn}, ok, err
 }
