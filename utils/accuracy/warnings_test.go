@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
@@ -220,4 +221,25 @@ func TestZeroAndNil(t *testing.T) {
 	if accuracy.Results(nil).Warnings() != nil {
 		t.Error("nil Results has warnings")
 	}
+}
+
+// TestCalculatorConcurrent backs the Calculator's concurrency claim: one
+// Calculator used from several goroutines gives the same results and
+// warnings. Run with -race.
+func TestCalculatorConcurrent(t *testing.T) {
+	c := &accuracy.Calculator{K: accuracy.KInt(1), Exclude: []string{accuracy.NameNMI, accuracy.NameAMI}}
+	want, err := c.SelfAccuracy(handX, handLabels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			got, err := c.SelfAccuracy(handX, handLabels)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("concurrent SelfAccuracy: %v", err)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -22,7 +22,9 @@ const DefaultBatchSize = 64
 // EmbedFunc maps a batch of inputs to their float32 embeddings, one row
 // per input in order: PML's trunk followed by its embedder, in evaluation
 // mode. It must not keep batch; the Model copies the returned matrix, so
-// the function may reuse it.
+// the function may reuse it. Model methods call it from their own
+// goroutine: it must be safe for concurrent use only where Model methods
+// run concurrently.
 type EmbedFunc[T any] func(batch []T) (gometric.Matrix, error)
 
 // Rows is an EmbedFunc for inputs that already are float32 embeddings, one

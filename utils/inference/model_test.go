@@ -46,6 +46,12 @@ func newBlobs(seed uint64, classes, perClass, dim int) *blobs {
 func (b *blobs) embed(batch []int) (gometric.Matrix, error) {
 	b.calls++
 	b.maxLen = max(b.maxLen, len(batch))
+	return b.embedNoCount(batch)
+}
+
+// embedNoCount is embed without the call statistics, safe for concurrent
+// use.
+func (b *blobs) embedNoCount(batch []int) (gometric.Matrix, error) {
 	_, d := b.x.Dims()
 	out := gometric.Matrix{Rows: len(batch), Cols: d, Data: make([]float32, len(batch)*d)}
 	for i, id := range batch {
