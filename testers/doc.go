@@ -12,6 +12,13 @@
 //	tester.Calculator = &accuracy.Calculator{K: accuracy.KMaxBinCount()}
 //	res, err := tester.Test(ctx, enc, map[string]datasets.Dataset{"test": testSet})
 //	mapr := res["test"][accuracy.NameMeanAveragePrecisionAtR].Scalar
+//	warnings := res["test"].Warnings() // PML's logged warnings, and why a value is NaN
+//
+// The model is anything with Embed(gometric.Matrix) (gometric.Matrix,
+// error) — the Embedder interface, which a models.Encoder satisfies — or a
+// plain function wrapped in EmbedFunc. Evaluation therefore does not depend
+// on how embeddings are made: this package (with utils/accuracy, utils/knn
+// and utils/inference) does not import Gorgonia.
 //
 // The results are keyed by the metric names of package accuracy; PML's
 // tester appends the label hierarchy level ("precision_at_1_level0"), which

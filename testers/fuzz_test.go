@@ -8,7 +8,6 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
-	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/testers"
 	"github.com/gometric/gometric/utils/accuracy"
 )
@@ -58,10 +57,7 @@ func FuzzTest(f *testing.F) {
 		s := min(int(split), n)
 		a := &rawDataset{dim: dim, data: data[:s*dim], labels: labels[:s]}
 		b := &rawDataset{dim: dim, data: data[s*dim:], labels: labels[s:]}
-		enc, err := models.NewMLP(models.MLPConfig{Sizes: []int{dim, 2}, Seed: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
+		enc := linear(dim, 2)
 		tester := testers.NewGlobalEmbeddingSpace()
 		tester.BatchSize = int(batch % 9)
 		tester.Normalize = normalize

@@ -20,20 +20,38 @@ const name = "testers.GlobalEmbeddingSpace"
 // datasets.Dataset.Batch returns them — to their embeddings, one per row.
 // It is all a tester needs of a model: a models.Encoder is one, and
 // EmbedFunc makes one of any function, so evaluation does not depend on how
-// the embeddings are made.
+// the embeddings are made (and this package does not import Gorgonia).
+// The tester calls Embed from one goroutine at a time; the returned matrix
+// is copied before the next call, so an Embedder may reuse it.
 type Embedder interface {
 	Embed(x gometric.Matrix) (gometric.Matrix, error)
 }
 
-// EmbedFunc adapts a function to the Embedder interface.
+// EmbedFunc adapts a function to the Embedder interface. It is as safe for
+// concurrent use as the function it wraps.
 type EmbedFunc func(x gometric.Matrix) (gometric.Matrix, error)
 
-// Embed calls f(x).
-func (f EmbedFunc) Embed(x gometric.Matrix) (gometric.Matrix, error) { return f(x) }
+// Embed calls f(x); a nil f returns an error wrapping gometric.ErrSetting.
+func (f EmbedFunc) Embed(x gometric.Matrix) (gometric.Matrix, error) {
+	if f == nil {
+		return gometric.Matrix{}, fmt.Errorf("testers.EmbedFunc: nil function: %w", gometric.ErrSetting)
+	}
+	return f(x)
+}
 
 // GlobalEmbeddingSpace mirrors PML's GlobalEmbeddingSpaceTester: retrieval
 // and clustering metrics computed in the embedding space of the whole
 // encoder. Its fields are its settings, checked at every call.
+//
+// Make it with NewGlobalEmbeddingSpace and set fields. The zero value (or a
+// literal) is refused with an error wrapping gometric.ErrSetting that
+// names NewGlobalEmbeddingSpace: its Normalize would be false while PML's
+// normalize_embeddings defaults to true, so it would silently compute other
+// numbers. A nil *GlobalEmbeddingSpace returns an error too.
+//
+// A GlobalEmbeddingSpace is safe for concurrent use as long as its fields
+// are not modified meanwhile and its Embedder, Calculator and Progress
+// writer are (Test and Embeddings only read the settings).
 type GlobalEmbeddingSpace struct {
 	// Calculator computes the metrics (PML's accuracy_calculator); nil
 	// means accuracy.NewCalculator(), PML's default AccuracyCalculator().
@@ -47,18 +65,22 @@ type GlobalEmbeddingSpace struct {
 	// Progress, when not nil, receives a progress bar while a split is
 	// embedded (PML's tqdm bar).
 	Progress io.Writer
+
+	made bool // set by NewGlobalEmbeddingSpace
 }
 
 // NewGlobalEmbeddingSpace returns a tester with PML's defaults:
 // normalised embeddings, batches of 32, the default AccuracyCalculator.
 func NewGlobalEmbeddingSpace() *GlobalEmbeddingSpace {
-	return &GlobalEmbeddingSpace{Normalize: true, BatchSize: 32}
+	return &GlobalEmbeddingSpace{Normalize: true, BatchSize: 32, made: true}
 }
 
 // Eval is one entry of PML's splits_to_eval: a query split and the splits
 // whose union is its reference. When the query is among its references, the
 // query comes first in the reference and the reference includes the query
-// (PML's ref_includes_query).
+// (PML's ref_includes_query). The zero value names no split: Test refuses
+// it with an error wrapping gometric.ErrSetting. An Eval is a plain value,
+// safe for concurrent use.
 type Eval struct {
 	Query      string
 	References []string
@@ -178,6 +200,10 @@ func (g *GlobalEmbeddingSpace) Embeddings(ctx context.Context, enc Embedder, ds 
 
 func (g *GlobalEmbeddingSpace) check(ctx context.Context, enc Embedder) error {
 	switch {
+	case g == nil:
+		return fmt.Errorf("%s: nil receiver: %w", name, gometric.ErrSetting)
+	case !g.made:
+		return fmt.Errorf("%s: not made by NewGlobalEmbeddingSpace: the zero value is not PML's defaults (normalize_embeddings=True, batch_size=32); use NewGlobalEmbeddingSpace() and set fields: %w", name, gometric.ErrSetting)
 	case ctx == nil:
 		return fmt.Errorf("%s: nil context: %w", name, gometric.ErrSetting)
 	case enc == nil:

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
-	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/testers"
 	"github.com/gometric/gometric/utils/accuracy"
 )
@@ -47,24 +46,20 @@ func blobs(t testing.TB, seed uint64, n, d, k, first int, spread float64) *datas
 	return f
 }
 
-func encoder(t testing.TB, d, e int) models.Encoder {
+func encoder(t testing.TB, d, e int) testers.EmbedFunc {
 	t.Helper()
-	enc, err := models.NewMLP(models.MLPConfig{Sizes: []int{d, e}, Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return enc
+	return linear(d, e)
 }
 
 // direct embeds ds in one call, normalises as torch's F.normalize, and
 // returns the embeddings with their labels.
-func direct(t *testing.T, enc models.Encoder, ds *datasets.Features, normalize bool) (gometric.Matrix, []int) {
+func direct(t *testing.T, enc testers.EmbedFunc, ds *datasets.Features, normalize bool) (gometric.Matrix, []int) {
 	t.Helper()
 	y, err := enc.Embed(gometric.Matrix{Rows: ds.Len(), Cols: ds.Dim(), Data: append([]float32(nil), ds.Data()...)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := enc.EmbeddingSize()
+	e := y.Cols
 	if normalize {
 		for i := 0; i < ds.Len(); i++ {
 			row := y.Data[i*e : (i+1)*e]
@@ -228,7 +223,7 @@ func TestErrors(t *testing.T) {
 	tests := []struct {
 		name   string
 		ctx    context.Context
-		enc    models.Encoder
+		enc    testers.Embedder
 		splits map[string]datasets.Dataset
 		evals  []testers.Eval
 		bs     int

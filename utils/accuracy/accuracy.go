@@ -16,14 +16,84 @@ const component = "accuracy.Calculator"
 
 // The names of the built-in metrics, as PML spells them (the keys of
 // get_accuracy's result and the values Include and Exclude take).
+//
+// The kNN metrics are computed per query from its K nearest references
+// (nearest first, the query's own match removed when the reference includes
+// it), then averaged over the queries (see Value and Calculator.AvgOfAvgs).
+// Below, for a query q with label l: n_j is q's j-th neighbour (j = 1…K),
+// rel_j is 1 when Compare(l, label of n_j) (label equality by default),
+// R is the number of references matching l (PML's label_counts, less one
+// when the reference includes the query: the query itself), and
+// P@j = (rel_1 + … + rel_j) / j. The rules common to all five, as in PML
+// 2.8.1:
+//
+//   - Lone queries — whose label has no match in the reference other than
+//     the query itself (R = 0) — are left out of every kNN metric and of
+//     its average; they still count for NMI and AMI. When every query is
+//     lone the metric is NaN (NaN per class with ReturnPerClass), and its
+//     Value.Warnings say so (PML logs "None of the query labels are in the
+//     reference set.").
+//   - When the reference includes the query (SelfAccuracy, or Accuracy
+//     with refIncludesQuery), the search asks for K+1 neighbours and drops
+//     the query's own index wherever it appears, or the farthest neighbour
+//     when it does not appear (a duplicate tied with it came first); R
+//     excludes the query.
+//   - K below R truncates the ranking: r_precision and
+//     mean_average_precision_at_r are then not what their names say.
+//     With an integer K below the largest match count, PML logs a warning
+//     and so do these Values (see Calculator.K).
+//   - Neighbours at exactly equal distances are ordered by the search
+//     (ExactKNN: smaller reference index first); a different order of
+//     ties, as FAISS can give, can change every kNN metric.
+//   - Averages are plain means over the kept queries; with AvgOfAvgs the
+//     mean per query label first, then the mean of those (each label
+//     counts once, whatever its size); with ReturnPerClass the per-label
+//     means (Value.PerClass, labels ascending).
 const (
-	NamePrecisionAt1            = "precision_at_1"
-	NameRPrecision              = "r_precision"
+	// NamePrecisionAt1 is precision_at_1: rel_1, the share of queries whose
+	// nearest neighbour matches. Unaffected by K below R.
+	NamePrecisionAt1 = "precision_at_1"
+	// NameRPrecision is r_precision: (rel_1 + … + rel_m) / m with
+	// m = min(R, K), the share of matches among the first R neighbours.
+	// With K < R it is precision at K (m = K), not R-precision. With a
+	// custom Compare that is false for equal labels R can be 0 for a kept
+	// query, which gives 0/0 = NaN, as in PML (Value.Warnings say so).
+	NameRPrecision = "r_precision"
+	// NameMeanAveragePrecisionAtR is mean_average_precision_at_r (MAP@R,
+	// Musgrave et al. 2020): (1/R) Σ_{j ≤ min(R, K)} rel_j·P@j. With
+	// K < R the sum stops at K but still divides by R, so the value is
+	// too low. R = 0 for a kept query (custom Compare) gives NaN.
 	NameMeanAveragePrecisionAtR = "mean_average_precision_at_r"
-	NameMeanAveragePrecision    = "mean_average_precision"
-	NameMeanReciprocalRank      = "mean_reciprocal_rank"
-	NameNMI                     = "NMI"
-	NameAMI                     = "AMI"
+	// NameMeanAveragePrecision is mean_average_precision:
+	// (1/R) Σ_{j ≤ K} rel_j·P@j, the sum over all K neighbours divided by
+	// R (not by the number of matches found). With K = KAll this is the
+	// usual average precision; with a smaller K it is PML's truncated
+	// form, which also divides by R. R = 0 for a kept query (custom
+	// Compare) gives NaN or +Inf.
+	NameMeanAveragePrecision = "mean_average_precision"
+	// NameMeanReciprocalRank is mean_reciprocal_rank: 1/j for the first
+	// j ≤ K with rel_j = 1, or 0 when none of the K neighbours matches.
+	// Computed in float64 (PML: float32) and, unlike PML 2.8.1, treated as
+	// a kNN metric (see the package doc).
+	NameMeanReciprocalRank = "mean_reciprocal_rank"
+	// NameNMI is NMI: the normalised mutual information of the query
+	// labels and a k-means clustering of the query embeddings into as many
+	// clusters as there are distinct query labels,
+	// I(labels; clusters) / ((H(labels) + H(clusters)) / 2) in nats
+	// (scikit-learn's normalized_mutual_info_score, average_method
+	// "arithmetic"). It uses the queries only: the reference, K, lone
+	// queries, AvgOfAvgs and ReturnPerClass do not apply. 1 when labels
+	// and clusters each have a single value; 0 when their mutual
+	// information is 0. It depends on the k-means (see DefaultKMeans).
+	NameNMI = "NMI"
+	// NameAMI is AMI: the adjusted mutual information
+	// (I − E[I]) / ((H(labels) + H(clusters)) / 2 − E[I]), with E[I] the
+	// expected mutual information of random labelings with the same
+	// cluster sizes (scikit-learn's adjusted_mutual_info_score, average
+	// "arithmetic"; a denominator of magnitude below float64's eps is
+	// clamped to ±eps as scikit-learn does). The same inputs and special
+	// cases as NMI.
+	NameAMI = "AMI"
 )
 
 // kMode says how a K resolves.
@@ -37,7 +107,7 @@ const (
 
 // K is the number of neighbours the kNN metrics use: PML's k argument of
 // AccuracyCalculator (an int, None or "max_bin_count"). The zero value is
-// KAll, PML's default.
+// KAll, PML's default. A K is a plain value, safe for concurrent use.
 type K struct {
 	mode kMode
 	n    int
@@ -71,7 +141,8 @@ func (k K) String() string {
 }
 
 // KNNFunc finds the k nearest references of every query, nearest first: it
-// plays the role of PML's knn_func. The Calculator asks for one more
+// plays the role of PML's knn_func. A Calculator used from several
+// goroutines calls it concurrently. The Calculator asks for one more
 // neighbour when the reference includes the query and removes the self
 // match itself, so a KNNFunc never needs to know about it. The returned
 // Result must have K = k, Q·k indices in [0, reference.Rows) and either no
@@ -79,14 +150,17 @@ func (k K) String() string {
 type KNNFunc func(query, reference gometric.Matrix, k int) (knn.Result, error)
 
 // KMeansFunc clusters the rows of x into k clusters and returns the
-// cluster of every row: it plays the role of PML's kmeans_func.
+// cluster of every row: it plays the role of PML's kmeans_func. A
+// Calculator used from several goroutines calls it concurrently.
 type KMeansFunc func(x gometric.Matrix, k int) ([]int, error)
 
-// Value is the result of one metric.
+// Value is the result of one metric. It is plain data, safe for
+// concurrent reads.
 type Value struct {
 	// Scalar is the metric. For a metric returned per class it is the mean
 	// of PerClass (what AvgOfAvgs would give); NaN when the metric is
-	// undefined (e.g. every query is lone, as PML returns NaN).
+	// undefined (e.g. every query is lone, as PML returns NaN), and then
+	// Warnings say why.
 	Scalar float64
 	// Classes and PerClass are set when the metric was returned per class
 	// (Calculator.ReturnPerClass, PML's return_per_class): PerClass[i] is
@@ -94,10 +168,39 @@ type Value struct {
 	// order.
 	Classes  []int
 	PerClass []float64
+	// Warnings are what PML would log about this metric, and the reason
+	// for any non-finite value, one sentence each (without the metric's
+	// name; Results.Warnings adds it). The Calculator adds:
+	//   - for r_precision and mean_average_precision_at_r, PML's warning
+	//     that an integer k is below the max bin count (see Calculator.K);
+	//   - for kNN metrics when every query is lone, PML's "none of the
+	//     query labels are in the reference set";
+	//   - for built-in kNN metrics, the number of queries with R = 0
+	//     (possible only with a custom Compare) whose value divides by 0;
+	//   - for any metric whose Scalar or PerClass holds a NaN or ±Inf that
+	//     no other warning explains, a warning saying so.
+	// A user Metric may return its own warnings here. Empty when there is
+	// nothing to report, so a NaN never appears without a reason.
+	Warnings []string
 }
 
-// Results maps metric names to their values, PML's get_accuracy result.
+// Results maps metric names to their values, PML's get_accuracy result. It
+// is plain data, safe for concurrent reads.
 type Results map[string]Value
+
+// Warnings returns the warnings of every metric of r, each prefixed by
+// its metric's name ("r_precision: k (2) is less than ..."), metrics in
+// name order: everything PML would log during get_accuracy, and why any
+// value is NaN. It returns nil when there are none.
+func (r Results) Warnings() []string {
+	var out []string
+	for _, n := range r.Names() {
+		for _, w := range r[n].Warnings {
+			out = append(out, n+": "+w)
+		}
+	}
+	return out
+}
 
 // Names returns the metric names of r in sorted order (PML's dict order).
 func (r Results) Names() []string {
@@ -111,7 +214,9 @@ func (r Results) Names() []string {
 
 // Metric is a metric the Calculator can compute: the built-in ones and
 // user-defined ones (PML's calculate_<name> methods of an AccuracyCalculator
-// subclass, with requires_knn / requires_clustering).
+// subclass, with requires_knn / requires_clustering). A Calculator used
+// from several goroutines calls its metrics concurrently (with distinct
+// Inputs); the built-in ones are safe for that.
 type Metric interface {
 	// Name is the metric's key in Results and its name in Include and
 	// Exclude. A user metric with a built-in name replaces the built-in
@@ -128,6 +233,9 @@ type Metric interface {
 }
 
 // CustomMetric is a Metric made of a function, for user-defined metrics.
+// Its zero value has no name and no Func: a Calculator refuses it with an
+// error wrapping gometric.ErrSetting, and Compute does too. It is as safe
+// for concurrent use as its Func.
 type CustomMetric struct {
 	// MetricName is returned by Name.
 	MetricName string
@@ -156,7 +264,10 @@ func (m CustomMetric) Compute(in *Inputs) (Value, error) {
 }
 
 // Inputs is what a Metric computes from: PML's keyword arguments to the
-// calculate_<name> methods. Metrics must not modify it.
+// calculate_<name> methods. The Calculator makes one per call; metrics
+// must not modify it, and may read it concurrently. A zero Inputs has no
+// queries (a metric given one should return an error or NaN with a
+// warning); a nil *Inputs is handled by Average.
 type Inputs struct {
 	// Query and Reference are the embeddings (empty in FromKNN).
 	Query, Reference gometric.Matrix
@@ -193,6 +304,8 @@ type Inputs struct {
 	// metric requires clustering.
 	ClusterLabels []int
 
+	kWarn, kBins int // K and the max bin count to warn about (kWarn < kBins)
+
 	custom   bool   // Compare was supplied by the user
 	labelIdx []int  // query → index into UniqueLabels
 	rel      []int  // query → number of relevant references (PML's max_column)
@@ -204,8 +317,19 @@ type Inputs struct {
 // averaging settings, PML's maybe_get_avg_of_avgs: the plain mean; with
 // AvgOfAvgs the mean of the per-label means; with ReturnPerClass the
 // per-label means. labels[i] is the label of perSample[i].
+// The mean of no values, or a nil in, is NaN with a warning.
 func (in *Inputs) Average(perSample []float64, labels []int) Value {
-	return average(perSample, labels, in.AvgOfAvgs, in.ReturnPerClass)
+	if in == nil {
+		return Value{Scalar: math.NaN(), Warnings: []string{"Average called on a nil *Inputs"}}
+	}
+	if len(labels) != len(perSample) {
+		return Value{Scalar: math.NaN(), Warnings: []string{fmt.Sprintf("Average got %d labels for %d values", len(labels), len(perSample))}}
+	}
+	v := average(perSample, labels, in.AvgOfAvgs, in.ReturnPerClass)
+	if len(perSample) == 0 {
+		v.Warnings = append(v.Warnings, "no values to average (the mean of nothing is NaN, as torch.mean)")
+	}
+	return v
 }
 
 func average(perSample []float64, labels []int, avgOfAvgs, perClass bool) Value {
@@ -242,10 +366,13 @@ func mean(xs []float64) float64 {
 	return s / float64(len(xs))
 }
 
+// allLoneWarning is PML's warning when every query is lone.
+const allLoneWarning = "none of the query labels are in the reference set (every query is lone), so the kNN metrics are NaN, as in PML"
+
 // nanValue is PML's nan_accuracy: the value of a kNN metric when every
 // query is lone.
 func (in *Inputs) nanValue() Value {
-	v := Value{Scalar: math.NaN()}
+	v := Value{Scalar: math.NaN(), Warnings: []string{allLoneWarning}}
 	if in.ReturnPerClass {
 		v.Classes = slices.Clone(in.UniqueLabels)
 		v.PerClass = make([]float64, len(in.UniqueLabels))
@@ -257,24 +384,36 @@ func (in *Inputs) nanValue() Value {
 }
 
 // Calculator computes PML's accuracy metrics: AccuracyCalculator. Its
-// fields are its settings; they are checked when it computes (the zero
-// value is ready to use, and equals NewCalculator()).
+// fields are its settings; they are checked when it computes. The zero
+// value is PML's defaults and equals NewCalculator(): every field's zero
+// value is PML's default (documented per field). A nil *Calculator returns
+// an error wrapping gometric.ErrSetting.
 //
 // A Calculator is safe for concurrent use as long as its fields are not
-// modified meanwhile.
+// modified meanwhile (and its KNN, KMeans and Metrics are safe for
+// concurrent use: the defaults are).
 type Calculator struct {
-	// K is the number of neighbours of the kNN metrics (PML's k; default
-	// KAll, PML's None).
+	// K is the number of neighbours of the kNN metrics (PML's k). The
+	// zero K is KAll, PML's default None.
+	//
+	// With an integer K below the max bin count — the largest number of
+	// references that match a query label, the query itself included, as
+	// PML counts it — PML logs a warning when r_precision or
+	// mean_average_precision_at_r is computed, because they are then
+	// truncated; here each of the two Values carries that warning (see
+	// Value.Warnings). As in PML the condition is K < max bin count, so
+	// with a reference that includes the query, K = max bin count − 1 is
+	// exact but still warned about. KMaxBinCount never warns.
 	K K
 	// Include, when not empty, restricts the metrics to these names;
 	// Exclude removes names (PML's include and exclude). Unknown names are
 	// an error.
 	Include, Exclude []string
-	// AvgOfAvgs averages the kNN metrics per label first (PML's
-	// avg_of_avgs).
+	// AvgOfAvgs averages the kNN metrics per query label first, then over
+	// the labels (PML's avg_of_avgs; default false).
 	AvgOfAvgs bool
 	// ReturnPerClass returns the kNN metrics per label (PML's
-	// return_per_class). It excludes AvgOfAvgs.
+	// return_per_class; default false). It excludes AvgOfAvgs.
 	ReturnPerClass bool
 	// Compare reports whether a reference label matches a query label
 	// (PML's label_comparison_fn); nil means equality. With a custom
@@ -350,6 +489,9 @@ func (c *Calculator) available() ([]Metric, error) {
 // plan checks the settings and selects the metrics.
 func (c *Calculator) plan() (plan, error) {
 	var p plan
+	if c == nil {
+		return p, check.Settingf(component, "nil receiver")
+	}
 	if c.AvgOfAvgs && c.ReturnPerClass {
 		return p, check.Settingf(component, "AvgOfAvgs and ReturnPerClass are mutually exclusive")
 	}
@@ -399,7 +541,8 @@ func (c *Calculator) plan() (plan, error) {
 }
 
 // MetricNames returns the names of the metrics the calculator computes with
-// its current settings, sorted (PML's get_curr_metrics).
+// its current settings, sorted (PML's get_curr_metrics). A nil receiver or
+// invalid settings return an error wrapping gometric.ErrSetting.
 func (c *Calculator) MetricNames() ([]string, error) {
 	p, err := c.plan()
 	if err != nil {
@@ -468,6 +611,11 @@ func (c *Calculator) Accuracy(query gometric.Matrix, queryLabels []int, referenc
 		}
 		in.KNN = res
 		in.prepareNeighbours()
+		// PML's determine_k warns for an integer k below the max bin
+		// count, which counts the query itself.
+		if c.K.mode == kInt {
+			in.kWarn, in.kBins = k, slices.Max(in.MatchCounts)
+		}
 	}
 	if p.needClusters {
 		km := c.KMeans
@@ -487,7 +635,9 @@ func (c *Calculator) Accuracy(query gometric.Matrix, queryLabels []int, referenc
 }
 
 // Precomputed is the input of FromKNN: labels with neighbours and cluster
-// labels computed elsewhere (for instance recorded from PML).
+// labels computed elsewhere (for instance recorded from PML). It is plain
+// data, safe for concurrent reads; its zero value has no queries, which
+// FromKNN refuses with an error wrapping gometric.ErrShape.
 type Precomputed struct {
 	// QueryLabels and ReferenceLabels label the queries and references.
 	QueryLabels, ReferenceLabels []int
@@ -505,7 +655,9 @@ type Precomputed struct {
 // FromKNN computes the metrics from precomputed neighbours and clusters
 // instead of searching and clustering: the metric half of PML's
 // get_accuracy. The K setting is not used (p.KNN.K is), and Inputs.Query
-// and Inputs.Reference are empty for user metrics.
+// and Inputs.Reference are empty for user metrics. r_precision and
+// mean_average_precision_at_r carry K's warning (see Calculator.K) when
+// p.KNN.K is below the largest R, i.e. when they are truly truncated.
 func (c *Calculator) FromKNN(p Precomputed) (Results, error) {
 	pl, err := c.plan()
 	if err != nil {
@@ -537,6 +689,12 @@ func (c *Calculator) FromKNN(p Precomputed) (Results, error) {
 		in.prepareLabels()
 		in.KNN = p.KNN
 		in.prepareNeighbours()
+		// PML sets no k here; warn when K truly truncates R.
+		self := 0
+		if p.RefIncludesQuery {
+			self = 1
+		}
+		in.kWarn, in.kBins = p.KNN.K, slices.Max(in.MatchCounts)-self
 	}
 	if pl.needClusters {
 		if len(p.ClusterLabels) != nq {
@@ -564,17 +722,46 @@ func (c *Calculator) inputs(ql, rl []int, refIncludesQuery bool) *Inputs {
 	return in
 }
 
-// compute runs the planned metrics.
+// compute runs the planned metrics and adds the warnings.
 func compute(p plan, in *Inputs) (Results, error) {
 	out := make(Results, len(p.metrics))
+	truncated := in.kWarn > 0 && in.kWarn < in.kBins
 	for _, m := range p.metrics {
+		name := m.Name()
 		v, err := m.Compute(in)
 		if err != nil {
-			return nil, fmt.Errorf("%s: metric %q: %w", component, m.Name(), err)
+			return nil, fmt.Errorf("%s: metric %q: %w", component, name, err)
 		}
-		out[m.Name()] = v
+		v.Warnings = slices.Clip(v.Warnings) // appends below never write into the metric's slice
+		if truncated && (name == NameRPrecision || name == NameMeanAveragePrecisionAtR) {
+			w := fmt.Sprintf("k (%d) is less than the max bin count (%d) so the value of this metric will be incorrect (PML warns likewise); to fix this, set K to KMaxBinCount()", in.kWarn, in.kBins)
+			if name == NameMeanAveragePrecisionAtR {
+				w += fmt.Sprintf("; if you're looking for MAP@%d instead of MAP@R, use %s rather than %s", in.kWarn, NameMeanAveragePrecision, NameMeanAveragePrecisionAtR)
+			}
+			v.Warnings = append(v.Warnings, w)
+		}
+		if m.RequiresKNN() && in.NotLone != nil && len(in.kept) == 0 && !slices.Contains(v.Warnings, allLoneWarning) {
+			v.Warnings = append(v.Warnings, allLoneWarning)
+		}
+		if len(v.Warnings) == 0 && !finiteValue(v) {
+			v.Warnings = append(v.Warnings, "the value is not finite (NaN or ±Inf) and the metric gave no reason")
+		}
+		out[name] = v
 	}
 	return out, nil
+}
+
+// finiteValue reports whether v's Scalar and PerClass are all finite.
+func finiteValue(v Value) bool {
+	if math.IsNaN(v.Scalar) || math.IsInf(v.Scalar, 0) {
+		return false
+	}
+	for _, x := range v.PerClass {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkLabels checks the label counts.

@@ -25,6 +25,16 @@
 // there (16777217 and 16777216 become the same float32); they never do
 // here. Embeddings are float32 (gometric.Matrix), as in PML's get_accuracy.
 //
+// Every metric is defined, with PML's edge cases, in the doc of its name
+// constant (NamePrecisionAt1 … NameAMI).
+//
+// Warnings: where PML logs a warning during get_accuracy (an integer k
+// below the max bin count with r_precision or mean_average_precision_at_r;
+// every query lone), the affected Values carry it in Value.Warnings, and
+// Results.Warnings lists them all with their metric's name. Every NaN or
+// ±Inf value comes with a warning saying why, so a NaN never reaches a
+// report unexplained: log or record Results.Warnings next to the numbers.
+//
 // NMI and AMI are also exported as functions (NMI, AMI) on given labels and
 // cluster assignments, and FromKNN computes every metric from precomputed
 // neighbours and cluster labels.

@@ -109,3 +109,22 @@ func ExampleNMI() {
 	// Output:
 	// NMI 0.515804 AMI 0.298792
 }
+
+// ExampleResults_Warnings shows PML's warning for an integer k below the
+// largest class: r_precision and MAP@R are then truncated, and their
+// Values say so instead of a log line.
+func ExampleResults_Warnings() {
+	x := gometric.Matrix{Rows: 5, Cols: 1, Data: []float32{0, 1, 2, 10, 11}}
+	labels := []int{1, 1, 1, 2, 2}
+	c := &accuracy.Calculator{K: accuracy.KInt(1), Include: []string{accuracy.NamePrecisionAt1, accuracy.NameRPrecision}}
+	res, err := c.SelfAccuracy(x, labels)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, w := range res.Warnings() {
+		fmt.Println(w)
+	}
+	// Output:
+	// r_precision: k (1) is less than the max bin count (3) so the value of this metric will be incorrect (PML warns likewise); to fix this, set K to KMaxBinCount()
+}

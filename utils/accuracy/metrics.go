@@ -1,5 +1,7 @@
 package accuracy
 
+import "fmt"
+
 // knnMetric is a built-in kNN metric: one value per not-lone query from its
 // row of label matches, averaged by Inputs.Average.
 type knnMetric struct {
@@ -24,11 +26,19 @@ func (m knnMetric) Compute(in *Inputs) (Value, error) {
 	k := in.KNN.K
 	per := make([]float64, len(in.kept))
 	labels := make([]int, len(in.kept))
+	noRel := 0
 	for i, q := range in.kept {
 		per[i] = m.row(in.same[q*k:(q+1)*k], in.rel[q])
 		labels[i] = in.QueryLabels[q]
+		if in.rel[q] == 0 {
+			noRel++
+		}
 	}
-	return in.Average(per, labels), nil
+	v := in.Average(per, labels)
+	if noRel > 0 && !finiteValue(v) {
+		v.Warnings = append(v.Warnings, fmt.Sprintf("%d of the %d kept queries have R = 0 relevant references (Compare(l, l) is false and the reference includes the query), so their value divides by 0 and is not finite, as in PML", noRel, len(in.kept)))
+	}
+	return v, nil
 }
 
 // sliceEnd is the length of s[:end] for a Python slice of length n: a

@@ -30,12 +30,12 @@ func BenchmarkCalibrate(b *testing.B) {
 // BenchmarkWriteReadIndex: a 10,000 × 128 labelled index through memory.
 func BenchmarkWriteReadIndex(b *testing.B) {
 	rng := rand.New(rand.NewPCG(2, 2))
-	f := IndexFile{Vectors: gometric.Matrix{Rows: 10_000, Cols: 128, Data: make([]float32, 10_000*128)}, Labels: make([]int64, 10_000)}
+	f := IndexFile{Vectors: gometric.Matrix{Rows: 10_000, Cols: 128, Data: make([]float32, 10_000*128)}, Labels: make([]int, 10_000)}
 	for i := range f.Vectors.Data {
 		f.Vectors.Data[i] = float32(rng.NormFloat64())
 	}
 	var buf bytes.Buffer
-	b.SetBytes(int64(36 + 4*len(f.Vectors.Data) + 8*len(f.Labels)))
+	b.SetBytes(int64(52 + 4*len(f.Vectors.Data) + 8*len(f.Labels)))
 	for b.Loop() {
 		buf.Reset()
 		if err := WriteIndex(&buf, f); err != nil {

@@ -9,7 +9,8 @@ import (
 )
 
 // Calibration is the result of Calibrate: the chosen threshold and the
-// confusion counts and scores of "match" at it.
+// confusion counts and scores of "match" at it. It is plain data, safe
+// for concurrent reads; its zero value is no calibration.
 type Calibration struct {
 	// Threshold is the chosen threshold: one of the given values. A pair
 	// is predicted to match when its value is <= Threshold (a distance)

@@ -187,7 +187,7 @@ func TestMatchFinderCalibrate(t *testing.T) {
 		}
 	}
 	for _, d := range []distances.Distance{nil, distances.NewLp()} {
-		f := &MatchFinder{Distance: d, Threshold: math.NaN()} // replaced
+		f := NewMatchFinder(d, math.NaN()) // replaced
 		c, err := f.Calibrate(x, y, same)
 		if err != nil {
 			t.Fatal(err)

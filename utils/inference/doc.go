@@ -1,15 +1,26 @@
 // Package inference mirrors PML's utils/inference: MatchFinder, which
 // decides whether embeddings match by thresholding a distance or
 // similarity, and InferenceModel (Model here), which embeds inputs of any
-// type with a user function, keeps reference embeddings in a kNN index
-// (knn.Exact by default, any knn.Index such as knn.Faiss through
-// Model.NewIndex), finds nearest neighbours and matches, and saves and
-// loads the index.
+// type with a user function returning float32 rows (EmbedFunc; Rows for
+// inputs that already are []float32 embeddings), keeps reference
+// embeddings in a kNN index (knn.Exact by default, any knn.Index such as
+// knn.Faiss through Model.NewIndex), finds nearest neighbours and matches,
+// and saves and loads the index. Labels are []int, as everywhere in
+// gometric.
 //
 // It adds what PML lacks: Calibrate chooses, from labelled validation
 // pairs, the threshold that maximises the F1 score of "match" and reports
 // precision and recall at it (MatchFinder.Calibrate and Model.Calibrate
-// set the threshold they find).
+// set the threshold they find); Model.MatchingNeighbors applies that
+// threshold to the index's own results. The threshold is a cosine
+// similarity while the default index returns squared L2 distances, so it
+// is converted to the index's metric (Threshold.Bound): for unit vectors
+// d² = 2 − 2·cos, so cos ≥ t becomes d² ≤ 2 − 2t; an InnerProduct index
+// returns the dot product, the cosine of unit vectors. A combination that
+// cannot be converted (unnormalised embeddings on an L2 index, a distance
+// other than CosineSimilarity) is an error, never a silent comparison of
+// a cosine with a squared distance. Save stores the threshold with the
+// index and Load restores it.
 //
 // Semantics follow PML 2.8.1 exactly. A pair matches when its distance is
 // <= the threshold, or its similarity >= the threshold for an inverted
@@ -21,8 +32,9 @@
 // default, which makes the two agree.
 //
 // Save and Load use this package's own file format (see WriteIndex): a
-// versioned header, the float32 vectors, optional int64 labels and a
-// CRC-32C checksum; files are written atomically (temporary file and
+// versioned header with the match threshold (version 2; version 1 files,
+// which have none, still load), the float32 vectors, optional labels
+// (stored as int64) and a CRC-32C checksum; files are written atomically (temporary file and
 // rename), and a truncated or corrupted file gives an error naming the
 // file and the byte offset, wrapping ErrCorrupt. PML saves FAISS's own
 // index format instead.

@@ -50,16 +50,16 @@ func ExampleCalibrate() {
 }
 
 func ExampleModel() {
-	// Inputs that already are embeddings: inference.Rows stacks them.
+	// Inputs that already are float32 embeddings: inference.Rows stacks them.
 	m := inference.NewModel(inference.Rows)
-	refs := [][]float64{{1, 0}, {0.9, 0.2}, {0, 1}, {-1, 0.1}}
-	labels := []int64{10, 10, 20, 30}
+	refs := [][]float32{{1, 0}, {0.9, 0.2}, {0, 1}, {-1, 0.1}}
+	labels := []int{10, 10, 20, 30}
 	ctx := context.Background()
 	if err := m.Train(ctx, refs, labels); err != nil {
 		fmt.Println(err)
 		return
 	}
-	res, err := m.NearestNeighbors([][]float64{{2, 0.1}, {0.1, 5}}, 2)
+	res, err := m.NearestNeighbors([][]float32{{2, 0.1}, {0.1, 5}}, 2)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -69,7 +69,7 @@ func ExampleModel() {
 		fmt.Printf("query %d: nearest ref %d (label %d), squared L2 %.4f\n", q, i, labels[i], res.Distances[q*res.K])
 	}
 
-	// Save the index, load it into a fresh model and search again.
+	// Save the index with the match threshold, load both into a fresh model.
 	dir, err := os.MkdirTemp("", "inference-example")
 	if err != nil {
 		fmt.Println(err)
@@ -77,6 +77,7 @@ func ExampleModel() {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "refs.gmidx")
+	m.MatchFinder.Threshold = 0.95
 	if err := m.Save(path); err != nil {
 		fmt.Println(err)
 		return
@@ -86,15 +87,26 @@ func ExampleModel() {
 		fmt.Println(err)
 		return
 	}
-	again, err := loaded.NearestNeighbors([][]float64{{2, 0.1}}, 1)
+	again, err := loaded.NearestNeighbors([][]float32{{2, 0.1}}, 1)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("after load:", again.Indices, loaded.Labels())
+	fmt.Println("after load:", again.Indices, loaded.Labels(), "threshold", loaded.MatchFinder.Threshold)
 
-	// Is each pair the same thing? (cosine >= 0.9 after normalisation)
-	same, err := m.IsMatch([][]float64{{1, 0}, {1, 0}}, [][]float64{{3, 0.5}, {0, 2}})
+	// Which references match the query? The cosine threshold 0.95 becomes
+	// squared L2 <= 2 - 2·0.95 = 0.1 on the index of unit vectors.
+	matches, err := loaded.MatchingNeighbors([][]float32{{2, 0.1}}, 4)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, mt := range matches {
+		fmt.Printf("match: ref %d (label %d), squared L2 %.4f\n", mt.Ref, labels[mt.Ref], mt.Value)
+	}
+
+	// Is each pair the same thing? (cosine >= 0.95 after normalisation)
+	same, err := loaded.IsMatch([][]float32{{2, 0.1}, {2, 0.1}}, [][]float32{{0.9, 0.2}, {0, 2}})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -103,6 +115,8 @@ func ExampleModel() {
 	// Output:
 	// query 0: nearest ref 0 (label 10), squared L2 0.0025
 	// query 1: nearest ref 2 (label 20), squared L2 0.0004
-	// after load: [0] [10 10 20 30]
+	// after load: [0] [10 10 20 30] threshold 0.95
+	// match: ref 0 (label 10), squared L2 0.0025
+	// match: ref 1 (label 10), squared L2 0.0284
 	// is match: [true false]
 }

@@ -13,13 +13,15 @@ import (
 // FuzzLoad feeds arbitrary bytes to the index file parser. It must never
 // panic; every rejection must wrap ErrCorrupt or gometric.ErrUnsupported;
 // the stream reader (size unknown) and the file reader (size known) must
-// agree on acceptance; and an accepted file must re-encode to the very same
-// bytes and load into a searchable index.
+// agree on acceptance; and an accepted file must re-encode (in its own
+// format version) to the very same bytes and load into a searchable index.
 func FuzzLoad(f *testing.F) {
 	labelled := validFile(f, true)
 	plain := validFile(f, false)
 	f.Add(labelled)
 	f.Add(plain)
+	f.Add(validFileVersion(f, true, 1))
+	f.Add(validFileVersion(f, false, 1))
 	f.Add(labelled[:40])
 	f.Add(append(bytes.Clone(plain), 0))
 	f.Add([]byte("GMKNNIDX"))
@@ -42,7 +44,7 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		var buf bytes.Buffer
-		if err := WriteIndex(&buf, stream); err != nil {
+		if err := encodeIndex("fuzz", &buf, stream, binary.LittleEndian.Uint32(data[8:])); err != nil {
 			t.Fatalf("re-encoding an accepted file: %v", err)
 		}
 		if !bytes.Equal(buf.Bytes(), data) {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/atomicfile"
@@ -23,13 +24,17 @@ import (
 var ErrCorrupt = errors.New("corrupt index file")
 
 // IndexVersion is the version of the index file format that WriteIndex
-// writes and ReadIndex reads.
-const IndexVersion = 1
+// writes. ReadIndex reads it and version 1 (the format before thresholds
+// were saved).
+const IndexVersion = 2
 
 const (
 	indexMagic = "GMKNNIDX"
-	headerSize = 32
-	crcSize    = 4
+	headerSize = 32 // version 1; version 2 adds thresholdSize bytes
+	// thresholdSize is the header extension of version 2: uint32
+	// measure, uint32 reserved, float64 threshold.
+	thresholdSize = 16
+	crcSize       = 4
 	// maxDim bounds the dimension a file may declare.
 	maxDim = 1 << 24
 	// flagLabels marks a file that stores one int64 label per vector.
@@ -41,15 +46,22 @@ const (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // IndexFile is the content of an index file: the reference vectors of an
-// index, its metric and, optionally, one label per vector.
+// index, its metric and, optionally, one label per vector and the match
+// threshold to apply to the index's results. It is plain data, safe for
+// concurrent reads. Its zero value holds no vectors: WriteIndex refuses
+// it with an error wrapping gometric.ErrShape.
 type IndexFile struct {
 	// Metric is the index's metric.
 	Metric knn.Metric
 	// Vectors holds the reference vectors, one per row; Vectors.Cols is
 	// the index's dimension.
 	Vectors gometric.Matrix
-	// Labels is nil, or holds one label per vector.
-	Labels []int64
+	// Labels is nil, or holds one label per vector (stored as int64).
+	Labels []int
+	// Threshold is nil, or the match threshold saved with the index and
+	// what it thresholds (Model.Save stores its MatchFinder's; Model.Load
+	// restores it). Version 1 files have none.
+	Threshold *Threshold
 }
 
 func (f *IndexFile) validate(name string) error {
@@ -65,6 +77,11 @@ func (f *IndexFile) validate(name string) error {
 	if f.Labels != nil && len(f.Labels) != f.Vectors.Rows {
 		return fmt.Errorf("%s: %d labels for %d vectors: %w", name, len(f.Labels), f.Vectors.Rows, gometric.ErrLabels)
 	}
+	if t := f.Threshold; t != nil {
+		if err := t.validate(name); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -73,33 +90,48 @@ func (f *IndexFile) validate(name string) error {
 //
 //	offset  size  field
 //	0       8     magic "GMKNNIDX"
-//	8       4     uint32 format version (1)
+//	8       4     uint32 format version (2)
 //	12      4     uint32 metric: 0 = L2, 1 = inner product
 //	16      4     uint32 flags: bit 0 set when labels follow the vectors;
 //	              other bits are 0
 //	20      4     uint32 dimension D, 1 <= D <= 2^24
 //	24      8     uint64 number of vectors N >= 1
-//	32      4·N·D float32 vectors, row after row
+//	32      4     uint32 threshold measure: 0 = no threshold, 1 = cosine
+//	              similarity (MeasureCosine)
+//	36      4     uint32 reserved, 0
+//	40      8     float64 threshold (0 when there is none; never NaN)
+//	48      4·N·D float32 vectors, row after row
 //	...     8·N   int64 labels (only when flag bit 0 is set)
 //	end−4   4     uint32 CRC-32C (Castagnoli) of every preceding byte
 //
-// A file is exactly 36 + 4·N·D (+ 8·N) bytes long. f must hold at least
-// one vector, finite values, a known metric and nil labels or one per
-// vector; otherwise the error wraps gometric.ErrShape, ErrNonFinite,
-// ErrSetting or ErrLabels and nothing is written.
+// A file is exactly 52 + 4·N·D (+ 8·N) bytes long. Version 1 lacks bytes
+// 32 to 47 (36 + 4·N·D (+ 8·N) bytes); ReadIndex reads both versions. f
+// must hold at least one vector, finite values, a known metric, nil labels
+// or one per vector and a valid Threshold or nil; otherwise the error
+// wraps gometric.ErrShape, ErrNonFinite, ErrSetting or ErrLabels and
+// nothing is written.
 func WriteIndex(w io.Writer, f IndexFile) error {
 	return writeIndex("inference.WriteIndex", w, f)
 }
 
 func writeIndex(name string, w io.Writer, f IndexFile) error {
+	return encodeIndex(name, w, f, IndexVersion)
+}
+
+// encodeIndex writes f in the given format version (1 for tests of old
+// files: it cannot hold a threshold).
+func encodeIndex(name string, w io.Writer, f IndexFile, version uint32) error {
 	if err := f.validate(name); err != nil {
 		return err
 	}
+	if version == 1 && f.Threshold != nil {
+		return fmt.Errorf("%s: format version 1 cannot hold a threshold: %w", name, gometric.ErrUnsupported)
+	}
 	crc := crc32.New(castagnoli)
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<16)
-	var hdr [headerSize]byte
+	var hdr [headerSize + thresholdSize]byte
 	copy(hdr[:8], indexMagic)
-	binary.LittleEndian.PutUint32(hdr[8:], IndexVersion)
+	binary.LittleEndian.PutUint32(hdr[8:], version)
 	binary.LittleEndian.PutUint32(hdr[12:], uint32(f.Metric))
 	var flags uint32
 	if f.Labels != nil {
@@ -108,7 +140,15 @@ func writeIndex(name string, w io.Writer, f IndexFile) error {
 	binary.LittleEndian.PutUint32(hdr[16:], flags)
 	binary.LittleEndian.PutUint32(hdr[20:], uint32(f.Vectors.Cols))
 	binary.LittleEndian.PutUint64(hdr[24:], uint64(f.Vectors.Rows))
-	if _, err := bw.Write(hdr[:]); err != nil {
+	size := headerSize
+	if version >= 2 {
+		size += thresholdSize
+		if t := f.Threshold; t != nil {
+			binary.LittleEndian.PutUint32(hdr[32:], uint32(t.Measure))
+			binary.LittleEndian.PutUint64(hdr[40:], math.Float64bits(t.Value))
+		}
+	}
+	if _, err := bw.Write(hdr[:size]); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	buf := make([]byte, 8*chunkValues)
@@ -125,7 +165,7 @@ func writeIndex(name string, w io.Writer, f IndexFile) error {
 	for labels := f.Labels; len(labels) > 0; {
 		c := min(len(labels), chunkValues)
 		for i, l := range labels[:c] {
-			binary.LittleEndian.PutUint64(buf[8*i:], uint64(l))
+			binary.LittleEndian.PutUint64(buf[8*i:], uint64(int64(l)))
 		}
 		if _, err := bw.Write(buf[:8*c]); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -174,13 +214,14 @@ func writeIndexFile(name, verb, path string, f IndexFile) (err error) {
 	return nil
 }
 
-// ReadIndex reads an index file written by WriteIndex from r, checking
-// every header field, the length and the checksum. An unreadable file
-// gives an error naming the byte offset of the problem and wrapping
-// ErrCorrupt and gometric.ErrShape (gometric.ErrNonFinite for a stored
-// NaN or ±Inf); a file of another format version wraps
-// gometric.ErrUnsupported. Memory grows with the bytes actually read, so
-// a header that claims a huge index cannot force a huge allocation.
+// ReadIndex reads an index file written by WriteIndex (format version 1
+// or 2) from r, checking every header field, the length and the checksum.
+// An unreadable file gives an error naming the byte offset of the problem
+// and wrapping ErrCorrupt and gometric.ErrShape (gometric.ErrNonFinite for
+// a stored NaN or ±Inf vector value); a file of another format version, or
+// a stored label that does not fit this platform's int, wraps
+// gometric.ErrUnsupported. Memory grows with the bytes actually read, so a
+// header that claims a huge index cannot force a huge allocation.
 func ReadIndex(r io.Reader) (IndexFile, error) {
 	return readIndex("inference.ReadIndex", "", r, -1)
 }
@@ -266,12 +307,13 @@ func readIndex(name, path string, r io.Reader, size int64) (IndexFile, error) {
 	if string(hdr[:8]) != indexMagic {
 		return IndexFile{}, d.corrupt(0, gometric.ErrShape, "magic %q, want %q (not an index file)", hdr[:8], indexMagic)
 	}
-	if v := binary.LittleEndian.Uint32(hdr[8:]); v != IndexVersion {
+	version := binary.LittleEndian.Uint32(hdr[8:])
+	if version != 1 && version != 2 {
 		where := ""
 		if path != "" {
 			where = path + ": "
 		}
-		return IndexFile{}, fmt.Errorf("%s: %sbyte 8: format version %d, this build reads version %d: %w", name, where, v, IndexVersion, gometric.ErrUnsupported)
+		return IndexFile{}, fmt.Errorf("%s: %sbyte 8: format version %d, this build reads versions 1 and %d: %w", name, where, version, IndexVersion, gometric.ErrUnsupported)
 	}
 	var f IndexFile
 	switch m := binary.LittleEndian.Uint32(hdr[12:]); m {
@@ -292,20 +334,24 @@ func readIndex(name, path string, r io.Reader, size int64) (IndexFile, error) {
 		return IndexFile{}, d.corrupt(20, gometric.ErrShape, "dimension %d, want 1 to %d", dim, maxDim)
 	}
 	n := binary.LittleEndian.Uint64(hdr[24:])
+	hdrSize := uint64(headerSize)
+	if version >= 2 {
+		hdrSize += thresholdSize
+	}
 	perRow := 4 * dim
 	if labelled {
 		perRow += 8
 	}
 	// The largest N whose file length fits in an int64 (and whose values
 	// fit in an int, for the slices).
-	maxN := uint64(math.MaxInt64-headerSize-crcSize) / perRow
+	maxN := (uint64(math.MaxInt64) - hdrSize - crcSize) / perRow
 	if lim := uint64(math.MaxInt) / dim; lim < maxN {
 		maxN = lim
 	}
 	if n < 1 || n > maxN {
 		return IndexFile{}, d.corrupt(24, gometric.ErrShape, "vector count %d, want 1 to %d for dimension %d", n, maxN, dim)
 	}
-	want := int64(headerSize + n*perRow + crcSize)
+	want := int64(hdrSize + n*perRow + crcSize)
 	if size >= 0 && size < want {
 		return IndexFile{}, d.corrupt(size, gometric.ErrShape,
 			"file ends after %d bytes but its header (N = %d, D = %d, labels %v) needs %d (truncated)", size, n, dim, labelled, want)
@@ -313,6 +359,30 @@ func readIndex(name, path string, r io.Reader, size int64) (IndexFile, error) {
 	if size > want {
 		return IndexFile{}, d.corrupt(want, gometric.ErrShape,
 			"file has %d bytes but its header (N = %d, D = %d, labels %v) needs %d (trailing data)", size, n, dim, labelled, want)
+	}
+	if version >= 2 {
+		var ext [thresholdSize]byte
+		if err := d.read(ext[:], "header"); err != nil {
+			return IndexFile{}, err
+		}
+		measure := binary.LittleEndian.Uint32(ext[0:])
+		if r := binary.LittleEndian.Uint32(ext[4:]); r != 0 {
+			return IndexFile{}, d.corrupt(36, gometric.ErrShape, "reserved field %#x, want 0", r)
+		}
+		value := math.Float64frombits(binary.LittleEndian.Uint64(ext[8:]))
+		switch Measure(measure) {
+		case 0:
+			if value != 0 || math.Signbit(value) {
+				return IndexFile{}, d.corrupt(40, gometric.ErrShape, "threshold %v without a measure, want 0", value)
+			}
+		case MeasureCosine:
+			if math.IsNaN(value) {
+				return IndexFile{}, d.corrupt(40, gometric.ErrShape, "threshold is NaN")
+			}
+			f.Threshold = &Threshold{Measure: MeasureCosine, Value: value}
+		default:
+			return IndexFile{}, d.corrupt(32, gometric.ErrShape, "threshold measure %d, want 0 (none) or 1 (cosine)", measure)
+		}
 	}
 
 	total := int(n * dim)
@@ -341,15 +411,21 @@ func readIndex(name, path string, r io.Reader, size int64) (IndexFile, error) {
 		}
 		done += c
 	}
+	badLabelAt, badLabel := int64(-1), int64(0)
 	if labelled {
-		f.Labels = make([]int64, 0, capLabels)
+		f.Labels = make([]int, 0, capLabels)
 		for done := 0; done < int(n); {
 			c := min(int(n)-done, chunkValues)
+			start := d.off
 			if err := d.read(buf[:8*c], "labels"); err != nil {
 				return IndexFile{}, err
 			}
 			for i := range c {
-				f.Labels = append(f.Labels, int64(binary.LittleEndian.Uint64(buf[8*i:])))
+				l := int64(binary.LittleEndian.Uint64(buf[8*i:]))
+				if int64(int(l)) != l && badLabelAt < 0 { // only where int has 32 bits
+					badLabelAt, badLabel = start+int64(8*i), l
+				}
+				f.Labels = append(f.Labels, int(l))
 			}
 			done += c
 		}
@@ -370,9 +446,16 @@ func readIndex(name, path string, r io.Reader, size int64) (IndexFile, error) {
 		}
 	}
 	if badAt >= 0 {
-		row := (badAt - headerSize) / 4 / int64(dim)
-		col := (badAt - headerSize) / 4 % int64(dim)
+		row := (badAt - int64(hdrSize)) / 4 / int64(dim)
+		col := (badAt - int64(hdrSize)) / 4 % int64(dim)
 		return IndexFile{}, d.corrupt(badAt, gometric.ErrNonFinite, "vector %d, component %d is %v", row, col, badVal)
+	}
+	if badLabelAt >= 0 {
+		where := ""
+		if path != "" {
+			where = path + ": "
+		}
+		return IndexFile{}, fmt.Errorf("%s: %sbyte %d: label %d does not fit this platform's %d-bit int: %w", name, where, badLabelAt, badLabel, strconv.IntSize, gometric.ErrUnsupported)
 	}
 	return f, nil
 }

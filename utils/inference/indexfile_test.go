@@ -31,7 +31,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := NewModel(data.embed)
 			m.Metric = tc.metric
-			var labels []int64
+			var labels []int
 			if tc.labelled {
 				labels = data.labels[:80]
 			}
@@ -49,7 +49,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := int64(36 + 80*7*4)
+			want := int64(52 + 80*7*4)
 			if tc.labelled {
 				want += 80 * 8
 			}
@@ -109,14 +109,24 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}
 }
 
-// validFile returns the bytes of a small labelled index file.
+// validFile returns the bytes of a small index file of the current
+// version, labelled and with a threshold or neither.
 func validFile(t testing.TB, labelled bool) []byte {
+	return validFileVersion(t, labelled, IndexVersion)
+}
+
+// validFileVersion returns the bytes of a small index file in format
+// version 1 or 2 (a labelled version 2 file holds a threshold).
+func validFileVersion(t testing.TB, labelled bool, version uint32) []byte {
 	f := IndexFile{Metric: knn.InnerProduct, Vectors: gometric.Matrix{Rows: 3, Cols: 2, Data: []float32{1, 2, 3, 4, 5, -6}}}
 	if labelled {
-		f.Labels = []int64{7, -8, 1 << 40}
+		f.Labels = []int{7, -8, 1 << 40}
+		if version >= 2 {
+			f.Threshold = &Threshold{Measure: MeasureCosine, Value: 0.75}
+		}
 	}
 	var buf bytes.Buffer
-	if err := WriteIndex(&buf, f); err != nil {
+	if err := encodeIndex("test", &buf, f, version); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -130,15 +140,16 @@ func reseal(b []byte) []byte {
 
 func TestWriteIndexLayout(t *testing.T) {
 	b := validFile(t, true)
-	if len(b) != 36+3*2*4+3*8 {
+	if len(b) != 52+3*2*4+3*8 {
 		t.Fatalf("%d bytes", len(b))
 	}
 	le := binary.LittleEndian
-	if string(b[:8]) != "GMKNNIDX" || le.Uint32(b[8:]) != 1 || le.Uint32(b[12:]) != 1 || le.Uint32(b[16:]) != 1 ||
-		le.Uint32(b[20:]) != 2 || le.Uint64(b[24:]) != 3 {
-		t.Errorf("header % x", b[:32])
+	if string(b[:8]) != "GMKNNIDX" || le.Uint32(b[8:]) != 2 || le.Uint32(b[12:]) != 1 || le.Uint32(b[16:]) != 1 ||
+		le.Uint32(b[20:]) != 2 || le.Uint64(b[24:]) != 3 ||
+		le.Uint32(b[32:]) != 1 || le.Uint32(b[36:]) != 0 || math.Float64frombits(le.Uint64(b[40:])) != 0.75 {
+		t.Errorf("header % x", b[:48])
 	}
-	if math.Float32frombits(le.Uint32(b[32+5*4:])) != -6 || int64(le.Uint64(b[56+8:])) != -8 {
+	if math.Float32frombits(le.Uint32(b[48+5*4:])) != -6 || int64(le.Uint64(b[72+8:])) != -8 {
 		t.Error("payload misplaced")
 	}
 	if le.Uint32(b[len(b)-4:]) != crc32.Checksum(b[:len(b)-4], crc32.MakeTable(crc32.Castagnoli)) {
@@ -149,37 +160,55 @@ func TestWriteIndexLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	if f.Metric != knn.InnerProduct || f.Vectors.Rows != 3 || f.Vectors.Cols != 2 ||
-		!slices.Equal(f.Vectors.Data, []float32{1, 2, 3, 4, 5, -6}) || !slices.Equal(f.Labels, []int64{7, -8, 1 << 40}) {
+		!slices.Equal(f.Vectors.Data, []float32{1, 2, 3, 4, 5, -6}) || !slices.Equal(f.Labels, []int{7, -8, 1 << 40}) ||
+		f.Threshold == nil || *f.Threshold != (Threshold{MeasureCosine, 0.75}) {
 		t.Errorf("read back %+v", f)
+	}
+	// Without labels and threshold the extension is zero.
+	b = validFile(t, false)
+	if len(b) != 52+3*2*4 || le.Uint32(b[16:]) != 0 || le.Uint64(b[32:]) != 0 || le.Uint64(b[40:]) != 0 {
+		t.Errorf("plain file: %d bytes, header % x", len(b), b[:48])
 	}
 }
 
 // TestCorruptFiles: every kind of damage gives an error naming the file and
 // the byte offset, through ReadIndexFile, Model.Load and ReadIndex.
 func TestCorruptFiles(t *testing.T) {
-	good := validFile(t, true)
+	for _, version := range []uint32{1, 2} {
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) { testCorruptFiles(t, version) })
+	}
+}
+
+func testCorruptFiles(t *testing.T, version uint32) {
+	good := validFileVersion(t, true, version)
 	n := len(good)
+	h := 32 // the header's size
+	if version >= 2 {
+		h = 48
+	}
 	edit := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
 	put32 := func(off int, v uint32) []byte {
 		return edit(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[off:], v); return b })
 	}
-	tests := []struct {
+	type corruptCase struct {
 		name     string
 		data     []byte
 		offset   int
 		sentinel error
 		fragment string
-	}{
+	}
+	tests := []corruptCase{
 		{"empty", nil, 0, gometric.ErrShape, "truncated"},
 		{"short-header", good[:5], 5, gometric.ErrShape, "truncated"},
-		{"header-only", good[:32], 32, gometric.ErrShape, "truncated"},
-		{"mid-vectors", good[:41], 41, gometric.ErrShape, "truncated"},
-		{"mid-labels", good[:60], 60, gometric.ErrShape, "truncated"},
+		{"header-only", good[:h], h, gometric.ErrShape, "truncated"},
+		{"mid-vectors", good[:h+9], h + 9, gometric.ErrShape, "truncated"},
+		{"mid-labels", good[:h+28], h + 28, gometric.ErrShape, "truncated"},
 		{"no-checksum", good[:n-4], n - 4, gometric.ErrShape, "truncated"},
 		{"half-checksum", good[:n-2], n - 2, gometric.ErrShape, "truncated"},
 		{"trailing", append(bytes.Clone(good), 0), n, gometric.ErrShape, "trailing"},
 		{"magic", edit(func(b []byte) []byte { b[3] = 'x'; return b }), 0, gometric.ErrShape, "magic"},
-		{"version", put32(8, 2), 8, gometric.ErrUnsupported, "version 2"},
+		{"version", put32(8, 3), 8, gometric.ErrUnsupported, "version 3"},
+		{"version-0", put32(8, 0), 8, gometric.ErrUnsupported, "version 0"},
 		{"metric", put32(12, 5), 12, gometric.ErrShape, "metric 5"},
 		{"flags", put32(16, 3), 16, gometric.ErrShape, "flags"},
 		{"dim-zero", put32(20, 0), 20, gometric.ErrShape, "dimension 0"},
@@ -188,17 +217,33 @@ func TestCorruptFiles(t *testing.T) {
 		{"count-absurd", edit(func(b []byte) []byte { binary.LittleEndian.PutUint64(b[24:], 1<<62); return b }), 24, gometric.ErrShape, "vector count"},
 		{"count-larger", edit(func(b []byte) []byte { binary.LittleEndian.PutUint64(b[24:], 4); return b }), n, gometric.ErrShape, "truncated"},
 		{"count-smaller", edit(func(b []byte) []byte { binary.LittleEndian.PutUint64(b[24:], 2); return b }), n - 8 - 8, gometric.ErrShape, "trailing"},
-		{"flipped-vector", edit(func(b []byte) []byte { b[40] ^= 1; return b }), n - 4, gometric.ErrShape, "checksum"},
-		{"flipped-label", edit(func(b []byte) []byte { b[60] ^= 0x80; return b }), n - 4, gometric.ErrShape, "checksum"},
+		{"flipped-vector", edit(func(b []byte) []byte { b[h+8] ^= 1; return b }), n - 4, gometric.ErrShape, "checksum"},
+		{"flipped-label", edit(func(b []byte) []byte { b[h+28] ^= 0x80; return b }), n - 4, gometric.ErrShape, "checksum"},
 		{"flipped-checksum", edit(func(b []byte) []byte { b[n-1] ^= 1; return b }), n - 4, gometric.ErrShape, "checksum"},
 		{"nan", edit(func(b []byte) []byte {
-			binary.LittleEndian.PutUint32(b[32+3*4:], math.Float32bits(float32(math.NaN())))
+			binary.LittleEndian.PutUint32(b[h+3*4:], math.Float32bits(float32(math.NaN())))
 			return reseal(b)
-		}), 44, gometric.ErrNonFinite, "vector 1, component 1"},
+		}), h + 12, gometric.ErrNonFinite, "vector 1, component 1"},
 		{"inf", edit(func(b []byte) []byte {
-			binary.LittleEndian.PutUint32(b[32:], math.Float32bits(float32(math.Inf(-1))))
+			binary.LittleEndian.PutUint32(b[h:], math.Float32bits(float32(math.Inf(-1))))
 			return reseal(b)
-		}), 32, gometric.ErrNonFinite, "vector 0, component 0"},
+		}), h, gometric.ErrNonFinite, "vector 0, component 0"},
+	}
+	if version >= 2 {
+		tests = append(tests,
+			corruptCase{"mid-threshold", good[:40], 40, gometric.ErrShape, "truncated"},
+			corruptCase{"measure", edit(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[32:], 7); return reseal(b) }), 32, gometric.ErrShape, "measure 7"},
+			corruptCase{"reserved", edit(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[36:], 1); return reseal(b) }), 36, gometric.ErrShape, "reserved"},
+			corruptCase{"threshold-nan", edit(func(b []byte) []byte {
+				binary.LittleEndian.PutUint64(b[40:], math.Float64bits(math.NaN()))
+				return reseal(b)
+			}), 40, gometric.ErrShape, "threshold is NaN"},
+			corruptCase{"threshold-without-measure", edit(func(b []byte) []byte {
+				binary.LittleEndian.PutUint32(b[32:], 0)
+				return reseal(b)
+			}), 40, gometric.ErrShape, "without a measure"},
+			corruptCase{"flipped-threshold", edit(func(b []byte) []byte { b[44] ^= 1; return b }), n - 4, gometric.ErrShape, "checksum"},
+		)
 	}
 	dir := t.TempDir()
 	for _, tc := range tests {
@@ -274,7 +319,7 @@ func TestWriteIndexErrors(t *testing.T) {
 		{"ragged", IndexFile{Vectors: gometric.Matrix{Rows: 2, Cols: 2, Data: []float32{1, 2, 3}}}, gometric.ErrShape},
 		{"nan", IndexFile{Vectors: gometric.Matrix{Rows: 1, Cols: 1, Data: []float32{float32(math.NaN())}}}, gometric.ErrNonFinite},
 		{"metric", IndexFile{Metric: 9, Vectors: gometric.Matrix{Rows: 1, Cols: 1, Data: []float32{1}}}, gometric.ErrSetting},
-		{"labels", IndexFile{Vectors: gometric.Matrix{Rows: 1, Cols: 1, Data: []float32{1}}, Labels: []int64{1, 2}}, gometric.ErrLabels},
+		{"labels", IndexFile{Vectors: gometric.Matrix{Rows: 1, Cols: 1, Data: []float32{1}}, Labels: []int{1, 2}}, gometric.ErrLabels},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -315,7 +360,7 @@ func TestWriteIndexFileAtomic(t *testing.T) {
 	if err != nil || !slices.Equal(got.Vectors.Data, old.Vectors.Data) {
 		t.Fatalf("old file damaged: %+v, %v", got, err)
 	}
-	newer := IndexFile{Metric: knn.InnerProduct, Vectors: gometric.Matrix{Rows: 2, Cols: 1, Data: []float32{3, 4}}, Labels: []int64{5, 6}}
+	newer := IndexFile{Metric: knn.InnerProduct, Vectors: gometric.Matrix{Rows: 2, Cols: 1, Data: []float32{3, 4}}, Labels: []int{5, 6}}
 	if err := WriteIndexFile(path, newer); err != nil {
 		t.Fatal(err)
 	}

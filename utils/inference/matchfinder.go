@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/utils/knn"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -28,34 +30,179 @@ const DefaultThreshold = 0.9
 // NormalizeEmbeddings is set) to compare cosines. This mirrors PML exactly.
 //
 // PML's per-call threshold argument has no counterpart: copy the value
-// and set Threshold on the copy. A MatchFinder is safe for concurrent use
-// by methods other than Calibrate, which sets Threshold.
+// and set Threshold on the copy.
+//
+// Make it with NewMatchFinder. PML's MatchFinder has no default threshold
+// (its InferenceModel's is 0.9), so a zero value or literal, whose
+// Threshold 0 would silently match every pair with a cosine of at least 0,
+// is refused by every method with an error wrapping gometric.ErrSetting
+// that names NewMatchFinder; so is a nil *MatchFinder.
+//
+// A MatchFinder is safe for concurrent use by methods other than
+// Calibrate, which sets Threshold, as long as its fields are not modified
+// meanwhile.
 type MatchFinder struct {
 	// Distance measures embeddings. nil means distances.CosineSimilarity
-	// with PML's defaults.
+	// with PML's defaults (the distance of InferenceModel's default
+	// MatchFinder).
 	Distance distances.Distance
 	// Threshold is the match threshold; it must not be NaN (±Inf is
 	// allowed: it matches everything or nothing).
 	Threshold float64
+
+	made bool // set by NewMatchFinder
 }
 
 // NewMatchFinder returns a MatchFinder over d (nil: CosineSimilarity) with
 // the given threshold, as PML's MatchFinder(distance, threshold).
 func NewMatchFinder(d distances.Distance, threshold float64) *MatchFinder {
-	return &MatchFinder{Distance: d, Threshold: threshold}
+	return &MatchFinder{Distance: d, Threshold: threshold, made: true}
 }
 
-// Match is one (query row, reference row) pair within the threshold.
+// checkMade refuses a nil or zero MatchFinder.
+func (f *MatchFinder) checkMade() error {
+	if f == nil {
+		return check.Settingf(matchFinderName, "nil receiver")
+	}
+	if !f.made {
+		return check.Settingf(matchFinderName, "not made by NewMatchFinder: PML's MatchFinder has no default threshold (InferenceModel's is %v); use NewMatchFinder(distance, threshold)", DefaultThreshold)
+	}
+	return nil
+}
+
+// Match is one (query row, reference row) pair within the threshold. It
+// is plain data, safe for concurrent reads.
 type Match struct {
 	// Query and Ref are the row indices.
 	Query, Ref int
-	// Value is the pair's distance or similarity.
+	// Value is the pair's distance or similarity (for
+	// Model.MatchingNeighbors, the index's squared L2 distance or inner
+	// product).
 	Value float64
 }
 
+// Measure names what a match threshold compares, as saved in an index
+// file. It is a plain value, safe for concurrent use.
+type Measure uint32
+
+// MeasureCosine is the cosine similarity of PML's CosineSimilarity (with
+// Power 1): a pair matches when its cosine is at least the threshold.
+const MeasureCosine Measure = 1
+
+// String returns the measure's name.
+func (m Measure) String() string {
+	if m == MeasureCosine {
+		return "cosine"
+	}
+	return fmt.Sprintf("Measure(%d)", uint32(m))
+}
+
+// Threshold is a match threshold with what it thresholds: what Model.Save
+// stores with an index and Model.Load restores as the Model's
+// MatchFinder. It is a plain value, safe for concurrent use. Its zero
+// value has no measure: Bound and WriteIndex refuse it with an error
+// wrapping gometric.ErrSetting.
+type Threshold struct {
+	// Measure is what Value thresholds.
+	Measure Measure
+	// Value is the threshold, never NaN.
+	Value float64
+}
+
+func (t Threshold) validate(name string) error {
+	if t.Measure != MeasureCosine {
+		return check.Settingf(name, "unknown threshold measure %v", t.Measure)
+	}
+	if math.IsNaN(t.Value) {
+		return check.Settingf(name, "threshold is NaN")
+	}
+	return nil
+}
+
+// IndexThreshold returns f's threshold with what it thresholds, for
+// saving with an index and applying to an index's results (Bound). Only
+// CosineSimilarity with Power 1 (f.Distance nil, or a
+// *distances.CosineSimilarity) can be applied to an index: any other
+// distance returns an error wrapping gometric.ErrUnsupported. A NaN
+// Threshold wraps gometric.ErrSetting.
+func (f *MatchFinder) IndexThreshold() (Threshold, error) {
+	d, t, err := f.settings()
+	if err != nil {
+		return Threshold{}, err
+	}
+	c, ok := d.(*distances.CosineSimilarity)
+	if !ok {
+		return Threshold{}, check.Errorf(matchFinderName, gometric.ErrUnsupported,
+			"a threshold on %T cannot be applied to an index's squared L2 distances or inner products: use CosineSimilarity", d)
+	}
+	if p := c.Settings().Power; p != 1 && p != 0 {
+		return Threshold{}, check.Errorf(matchFinderName, gometric.ErrUnsupported,
+			"a threshold on cosines to the power %v cannot be applied to an index: use Power 1", p)
+	}
+	return Threshold{Measure: MeasureCosine, Value: t}, nil
+}
+
+// IndexBound is a Threshold converted to an index's metric (Bound). It is
+// a plain value, safe for concurrent use; its zero value is an L2 bound of
+// 0, which only exact duplicates meet.
+type IndexBound struct {
+	// Metric is the index's metric.
+	Metric knn.Metric
+	// Value is the bound in that metric: with knn.L2 a neighbour matches
+	// when its squared distance is at most Value; with knn.InnerProduct
+	// when its inner product is at least Value.
+	Value float64
+}
+
+// Match reports whether an index result v (a squared L2 distance or an
+// inner product, as knn.Result.Distances holds them) lies within the
+// bound. NaN never matches.
+func (b IndexBound) Match(v float32) bool {
+	if b.Metric == knn.InnerProduct {
+		return float64(v) >= b.Value
+	}
+	return float64(v) <= b.Value
+}
+
+// Bound converts t to the metric of an index, so that the index's results
+// are thresholded in their own metric. unit says that the query and
+// reference vectors all have unit L2 norm (Model.NormalizeEmbeddings).
+//
+// For a cosine threshold c:
+//   - knn.L2 (squared distances, the default index): for unit vectors
+//     d² = ‖q − r‖² = 2 − 2·cos(q, r), so a pair matches when
+//     d² ≤ 2 − 2c. Without unit vectors d² says nothing about the cosine:
+//     an error wrapping gometric.ErrSetting.
+//   - knn.InnerProduct: the index's value is the dot product q·r, which is
+//     the cosine for unit vectors; a pair matches when q·r ≥ c. Without
+//     unit vectors this compares dot products, exactly as MatchFinder's
+//     IsMatch does (PML's pairwise_distance of CosineSimilarity does not
+//     normalise), but not as Mask and Matches do.
+//
+// The index computes in float32 (and FAISS's L2 formula rounds), so a pair
+// whose value lies within float32 rounding (about 1e-6) of the threshold
+// may fall on the other side than in MatchFinder's float64 computation.
+// An unknown metric or measure wraps gometric.ErrSetting.
+func (t Threshold) Bound(metric knn.Metric, unit bool) (IndexBound, error) {
+	const name = "inference.Threshold"
+	if err := t.validate(name); err != nil {
+		return IndexBound{}, err
+	}
+	switch metric {
+	case knn.L2:
+		if !unit {
+			return IndexBound{}, check.Settingf(name, "a cosine threshold cannot be applied to squared L2 distances of vectors that are not unit length: normalise the embeddings (Model.NormalizeEmbeddings) or use an InnerProduct index")
+		}
+		return IndexBound{Metric: knn.L2, Value: 2 - 2*t.Value}, nil
+	case knn.InnerProduct:
+		return IndexBound{Metric: knn.InnerProduct, Value: t.Value}, nil
+	}
+	return IndexBound{}, check.Settingf(name, "unknown metric %v", metric)
+}
+
 func (f *MatchFinder) settings() (distances.Distance, float64, error) {
-	if f == nil {
-		return nil, 0, check.Settingf(matchFinderName, "nil receiver")
+	if err := f.checkMade(); err != nil {
+		return nil, 0, err
 	}
 	if math.IsNaN(f.Threshold) {
 		return nil, 0, check.Settingf(matchFinderName, "Threshold is NaN")
@@ -160,8 +307,8 @@ func (f *MatchFinder) IsMatch(x, y *mat.Dense) ([]bool, error) {
 // distance's Inverted setting, sets f.Threshold to the result's threshold
 // and returns the calibration. On error Threshold is left unchanged.
 func (f *MatchFinder) Calibrate(x, y *mat.Dense, same []bool) (Calibration, error) {
-	if f == nil {
-		return Calibration{}, check.Settingf(matchFinderName, "nil receiver")
+	if err := f.checkMade(); err != nil {
+		return Calibration{}, err
 	}
 	d := f.distance() // the current Threshold, even NaN, is replaced
 	vals, err := d.Pairwise(x, y)

@@ -60,6 +60,11 @@ const maxSqNorm = math.MaxFloat32 / 8
 // identical references need not tie exactly (FAISS's products likewise
 // depend on its BLAS's blocking).
 //
+// Make an Exact with NewExact. The zero value has dimension 0 and is
+// refused by Add and Search with an error wrapping gometric.ErrSetting that
+// names NewExact; a nil *Exact returns the same kind of error from Add and
+// Search, and 0 (L2 for Metric) from its other methods.
+//
 // Search may be called from several goroutines at once; Add must not run
 // concurrently with Search or Add.
 type Exact struct {
@@ -79,21 +84,39 @@ func NewExact(dim int, metric Metric) *Exact {
 	return &Exact{dim: dim, metric: metric}
 }
 
-// Len is the number of references added.
-func (e *Exact) Len() int { return e.n }
+// Len is the number of references added (0 for a nil receiver).
+func (e *Exact) Len() int {
+	if e == nil {
+		return 0
+	}
+	return e.n
+}
 
-// Dim is the vector dimension given to NewExact.
-func (e *Exact) Dim() int { return e.dim }
+// Dim is the vector dimension given to NewExact (0 for a nil receiver).
+func (e *Exact) Dim() int {
+	if e == nil {
+		return 0
+	}
+	return e.dim
+}
 
-// Metric is the metric given to NewExact.
-func (e *Exact) Metric() Metric { return e.metric }
+// Metric is the metric given to NewExact (L2 for a nil receiver).
+func (e *Exact) Metric() Metric {
+	if e == nil {
+		return L2
+	}
+	return e.metric
+}
 
 const exactName = "knn.Exact"
 
 // settings checks the index's configuration.
 func (e *Exact) settings(component string) error {
+	if e == nil {
+		return fmt.Errorf("%s: nil receiver: %w", component, gometric.ErrSetting)
+	}
 	if e.dim < 1 {
-		return fmt.Errorf("%s: dimension %d must be at least 1: %w", component, e.dim, gometric.ErrSetting)
+		return fmt.Errorf("%s: dimension %d must be at least 1 (a zero Exact is not usable: make it with NewExact(dim, metric)): %w", component, e.dim, gometric.ErrSetting)
 	}
 	if e.metric != L2 && e.metric != InnerProduct {
 		return fmt.Errorf("%s: unknown metric %v: %w", component, e.metric, gometric.ErrSetting)

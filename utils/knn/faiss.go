@@ -34,9 +34,12 @@ import (
 // distance. Exact (Flat) indexes always return k neighbours.
 //
 // A Faiss holds C memory: call Close when done (an unclosed Faiss is freed
-// when it is garbage collected). Search may be called from
-// several goroutines at once; Add, Train, SetParameter and Close take an
-// exclusive lock.
+// when it is garbage collected). Make it with NewFaiss: the zero value
+// holds no FAISS index, and its methods, like those of a closed Faiss,
+// return errors wrapping gometric.ErrSetting that name NewFaiss (Len,
+// Dim, IsTrained: 0 or false); a nil *Faiss behaves the same. Search may
+// be called from several goroutines at once; Add, Train, SetParameter and
+// Close take an exclusive lock.
 type Faiss struct {
 	mu          sync.RWMutex
 	idx         *faiss.Index
@@ -99,20 +102,42 @@ func faissMessage(err error) string {
 }
 
 func (f *Faiss) closedErr() error {
+	if f == nil {
+		return fmt.Errorf("%s: nil receiver: %w", faissComponent, gometric.ErrSetting)
+	}
 	return fmt.Errorf("%s: index is closed (or was not made by NewFaiss): %w", faissComponent, gometric.ErrSetting)
 }
 
-// Description is the index_factory string the index was made with.
-func (f *Faiss) Description() string { return f.description }
+// Description is the index_factory string the index was made with ("" for
+// a nil receiver).
+func (f *Faiss) Description() string {
+	if f == nil {
+		return ""
+	}
+	return f.description
+}
 
-// Dim is the vector dimension.
-func (f *Faiss) Dim() int { return f.dim }
+// Dim is the vector dimension (0 for a nil receiver).
+func (f *Faiss) Dim() int {
+	if f == nil {
+		return 0
+	}
+	return f.dim
+}
 
-// Metric is the index's metric.
-func (f *Faiss) Metric() Metric { return f.metric }
+// Metric is the index's metric (L2 for a nil receiver).
+func (f *Faiss) Metric() Metric {
+	if f == nil {
+		return L2
+	}
+	return f.metric
+}
 
 // Len is the number of vectors added (FAISS's ntotal); 0 after Close.
 func (f *Faiss) Len() int {
+	if f == nil {
+		return 0
+	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	if f.idx == nil {
@@ -124,12 +149,18 @@ func (f *Faiss) Len() int {
 // IsTrained reports whether the index is trained (always true for Flat and
 // HNSW indexes); false after Close.
 func (f *Faiss) IsTrained() bool {
+	if f == nil {
+		return false
+	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.idx != nil && f.idx.IsTrained()
 }
 
 func (f *Faiss) checkInput(x gometric.Matrix, what string) error {
+	if f == nil || f.dim < 1 {
+		return f.closedErr()
+	}
 	if err := x.Validate(faissComponent, what); err != nil {
 		return err
 	}
@@ -191,6 +222,9 @@ func (f *Faiss) Add(x gometric.Matrix) error {
 // e.g. "nprobe" for IVF indexes or "efSearch" for HNSW. An unknown name for
 // the index returns an error wrapping gometric.ErrSetting.
 func (f *Faiss) SetParameter(name string, value float64) error {
+	if f == nil {
+		return f.closedErr()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.idx == nil {
@@ -248,6 +282,9 @@ func (f *Faiss) Search(query gometric.Matrix, k int) (Result, error) {
 // Close frees the FAISS index. Later calls return errors (Len returns 0);
 // closing twice is harmless.
 func (f *Faiss) Close() error {
+	if f == nil {
+		return nil
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.idx == nil {

@@ -29,8 +29,10 @@ func errNoFaiss(component string) error {
 
 // Faiss is PML's FaissKNN index backed by FAISS. This build has no FAISS
 // (it was built without the faiss tag): NewFaiss returns an error wrapping
-// gometric.ErrUnsupported, and the methods of a zero Faiss return the same
-// error. Run scripts/install-faiss.sh and build with -tags faiss.
+// gometric.ErrUnsupported, and the methods of a zero or nil Faiss return
+// the same error (Len, Dim, IsTrained: 0 or false; Close: nil). Run
+// scripts/install-faiss.sh and build with -tags faiss. It holds nothing and
+// is safe for concurrent use.
 type Faiss struct{}
 
 // NewFaiss would return a FAISS index made by faiss.index_factory(dim,

@@ -13,17 +13,22 @@ import (
 // KMeansOptions.Iter is 0: PML's FaissKMeans passes niter=20 to faiss.Kmeans.
 const DefaultKMeansIter = 20
 
-// KMeansOptions are the settings of KMeans. The zero value runs
-// DefaultKMeansIter iterations from seed 0.
+// KMeansOptions are the settings of KMeans. The zero value is PML's
+// defaults: DefaultKMeansIter iterations (PML's niter=20), from seed 0
+// (there is no PML default to follow: FAISS's seed 1234 drives another
+// generator). It is a plain value, safe for concurrent use.
 type KMeansOptions struct {
 	// Iter is the number of Lloyd iterations (assignment, then centroid
-	// update); 0 means DefaultKMeansIter. KMeans stops earlier when an
+	// update). If Iter is 0, DefaultKMeansIter is used; a negative Iter is
+	// an error wrapping gometric.ErrSetting. KMeans stops earlier when an
 	// iteration leaves every assignment unchanged, which cannot change the
 	// result.
 	Iter int
-	// Seed seeds the k-means++ initialisation (math/rand/v2's PCG). FAISS
-	// seeds its own sampler with 1234 by default; the two generators differ,
-	// so no seed reproduces FAISS's clustering.
+	// Seed seeds the k-means++ initialisation (math/rand/v2's PCG); 0 is
+	// a seed like any other. FAISS seeds its own sampler with 1234 by
+	// default; the two generators differ, so no seed reproduces FAISS's
+	// clustering. KMeans is deterministic for a seed, and safe to call
+	// concurrently.
 	Seed uint64
 }
 

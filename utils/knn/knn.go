@@ -6,7 +6,8 @@ import (
 	"github.com/gometric/gometric"
 )
 
-// Metric is the measure an index searches with.
+// Metric is the measure an index searches with. Its zero value is L2. A
+// Metric is a plain value, safe for concurrent use.
 type Metric int
 
 const (
@@ -29,7 +30,9 @@ func (m Metric) String() string {
 	return fmt.Sprintf("Metric(%d)", int(m))
 }
 
-// Result holds the k nearest references of every query, nearest first.
+// Result holds the k nearest references of every query, nearest first. It
+// is plain data, safe for concurrent reads; its zero value holds no
+// queries.
 type Result struct {
 	// K is the number of neighbours per query.
 	K int
@@ -42,7 +45,9 @@ type Result struct {
 
 // Index is a searchable set of reference vectors, PML's knn_func backends
 // (FaissKNN with IndexFlatL2 / IndexFlatIP, or any FAISS index factory
-// string with the faiss build tag).
+// string with the faiss build tag). Exact and Faiss allow concurrent
+// Search calls but no Add concurrent with anything; other implementations
+// say what they allow.
 type Index interface {
 	// Add appends reference vectors; their indices continue from Len().
 	Add(x gometric.Matrix) error
