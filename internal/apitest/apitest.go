@@ -105,20 +105,41 @@ func CheckConcurrencyDocs(t testing.TB, dir string) {
 // NilReceiver calls every exported method of a nil value of the pointer
 // type ptr with zero arguments. It fails the test when a call panics, when
 // a method with an error as its last result returns a nil error, or when a
-// method without one returns a non-zero value. It returns the errors the
-// methods returned, by method name, for the caller to check further.
-func NilReceiver(t testing.TB, ptr reflect.Type) map[string]error {
+// method without one returns a non-zero value (except the methods named in
+// nonZero, whose documented result for a nil receiver is not the zero
+// value, such as an Equal that reports two nil pointers equal). It returns
+// the errors the methods returned, by method name, for the caller to check
+// further.
+func NilReceiver(t testing.TB, ptr reflect.Type, nonZero ...string) map[string]error {
 	t.Helper()
 	if ptr.Kind() != reflect.Pointer {
 		t.Fatalf("%v is not a pointer type", ptr)
 	}
+	return callAll(t, "nil", reflect.Zero(ptr), true, nonZero)
+}
+
+// ZeroValue calls every exported method of a pointer to a new zero value
+// of ptr's element type with zero arguments. It fails the test when a call
+// panics, or when a method with an error as its last result returns a nil
+// error: use it for types whose zero value is refused. It returns the
+// errors by method name.
+func ZeroValue(t testing.TB, ptr reflect.Type) map[string]error {
+	t.Helper()
+	if ptr.Kind() != reflect.Pointer {
+		t.Fatalf("%v is not a pointer type", ptr)
+	}
+	return callAll(t, "zero", reflect.New(ptr.Elem()), false, nil)
+}
+
+func callAll(t testing.TB, what string, recv reflect.Value, wantZero bool, nonZero []string) map[string]error {
+	t.Helper()
+	ptr := recv.Type()
 	errType := reflect.TypeFor[error]()
-	nilv := reflect.Zero(ptr)
 	out := map[string]error{}
 	for i := range ptr.NumMethod() {
 		m := ptr.Method(i)
 		ft := m.Type
-		args := []reflect.Value{nilv}
+		args := []reflect.Value{recv}
 		for j := 1; j < ft.NumIn(); j++ {
 			args = append(args, reflect.Zero(ft.In(j)))
 		}
@@ -126,7 +147,7 @@ func NilReceiver(t testing.TB, ptr reflect.Type) map[string]error {
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
-					t.Errorf("(%v)(nil).%s panics: %v", ptr, m.Name, r)
+					t.Errorf("%s %v: %s panics: %v", what, ptr, m.Name, r)
 				}
 			}()
 			res = m.Func.Call(args)
@@ -137,14 +158,17 @@ func NilReceiver(t testing.TB, ptr reflect.Type) map[string]error {
 		if n := ft.NumOut(); n > 0 && ft.Out(n-1) == errType {
 			err, _ := res[n-1].Interface().(error)
 			if err == nil {
-				t.Errorf("(%v)(nil).%s returns a nil error", ptr, m.Name)
+				t.Errorf("%s %v: %s returns a nil error", what, ptr, m.Name)
 			}
 			out[m.Name] = err
 			continue
 		}
+		if !wantZero || slices.Contains(nonZero, m.Name) {
+			continue
+		}
 		for k, r := range res {
 			if !r.IsZero() {
-				t.Errorf("(%v)(nil).%s returns %v as result %d, want the zero value", ptr, m.Name, r, k)
+				t.Errorf("%s %v: %s returns %v as result %d, want the zero value", what, ptr, m.Name, r, k)
 			}
 		}
 	}
