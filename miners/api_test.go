@@ -102,6 +102,14 @@ func TestZeroValues(t *testing.T) {
 				}
 			}
 		})
+		if !tc.defaults {
+			// Every method that can fail refuses the zero value.
+			for method, err := range apitest.ZeroValue(t, reflect.TypeOf(tc.zero)) {
+				if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "not made by New"+tc.name) {
+					t.Errorf("zero value %s.%s: %v; want an ErrSetting error naming New%s()", tc.name, method, err, tc.name)
+				}
+			}
+		}
 		t.Run(tc.name+"/nil", func(t *testing.T) {
 			for method, err := range apitest.NilReceiver(t, reflect.TypeOf(tc.zero)) {
 				if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), "miners."+tc.name+": ") {

@@ -76,6 +76,11 @@ func TestZeroValues(t *testing.T) {
 			if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), "samplers."+name+": ") || !strings.Contains(err.Error(), "New"+name+"(") {
 				t.Fatalf("zero value: %v; want an ErrSetting error naming New%s", err, name)
 			}
+			for method, err := range apitest.ZeroValue(t, reflect.TypeOf(z)) {
+				if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "New"+name+"(") {
+					t.Errorf("zero value %s: %v; want an ErrSetting error naming New%s", method, err, name)
+				}
+			}
 			for method, err := range apitest.NilReceiver(t, reflect.TypeOf(z)) {
 				if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), "samplers."+name+": ") {
 					t.Errorf("nil receiver %s: %v; want an ErrSetting error naming samplers.%s", method, err, name)
