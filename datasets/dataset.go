@@ -14,7 +14,10 @@ import (
 
 // Dataset is a labelled set of fixed-shape samples that a trainer or a
 // tester reads in batches: the Go counterpart of a torch Dataset wrapped in
-// a DataLoader with a sampler. Images, ImageFiles and Features implement it.
+// a DataLoader with a sampler. Images, ImageFiles and Features implement it;
+// they are safe for concurrent use as long as their exported fields are
+// not changed meanwhile (an implementation outside this package says
+// whether it is).
 type Dataset interface {
 	// Len is the number of samples (PML datasets' __len__).
 	Len() int
@@ -32,6 +35,16 @@ type Dataset interface {
 	// new slice. An index outside [0, Len()) is an error wrapping
 	// gometric.ErrIndex.
 	Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error)
+}
+
+// notMade is the error of a method called on a nil data set (typ is its
+// type, as in "*Features") or on one that no constructor made (its zero
+// value); makers lists the constructors.
+func notMade(comp string, isNil bool, typ, makers string) error {
+	if isNil {
+		return check.Settingf(comp, "nil %s", typ)
+	}
+	return check.Settingf(comp, "not made by %s: the zero value holds no samples", makers)
 }
 
 // batchOf is Dataset.Batch for a data set whose fill writes the samples
@@ -64,7 +77,11 @@ var ErrFormat = errors.New("malformed data file")
 
 // FileError reports a malformed data file: which component read it, the
 // file, where in it (a 1-based line of a text file, or a byte offset of a
-// binary one), and what is wrong.
+// binary one), and what is wrong. The package returns FileErrors with
+// their fields filled in; the zero value describes no error and formats
+// as "byte 0: " with nothing else. A FileError is not changed after it is
+// returned (except that the package sets Path before returning it), so it
+// is safe for concurrent use.
 type FileError struct {
 	Component string // e.g. "datasets.ReadIDX"
 	Path      string // the file; "" when read from an io.Reader
@@ -75,11 +92,17 @@ type FileError struct {
 }
 
 // Error formats the error as "component: path:line: msg: sentinel" or
-// "component: path: byte N: msg: sentinel".
+// "component: path: byte N: msg: sentinel". A nil *FileError formats as
+// "".
 func (e *FileError) Error() string {
+	if e == nil {
+		return ""
+	}
 	var b strings.Builder
-	b.WriteString(e.Component)
-	b.WriteString(": ")
+	if e.Component != "" {
+		b.WriteString(e.Component)
+		b.WriteString(": ")
+	}
 	if e.Path != "" {
 		b.WriteString(e.Path)
 		if e.Line > 0 {
@@ -100,8 +123,12 @@ func (e *FileError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns ErrFormat and the sentinel, so errors.Is works for both.
+// Unwrap returns ErrFormat and the sentinel, so errors.Is works for both
+// (nil for a nil *FileError).
 func (e *FileError) Unwrap() []error {
+	if e == nil {
+		return nil
+	}
 	if e.Err == nil {
 		return []error{ErrFormat}
 	}
@@ -130,7 +157,9 @@ const (
 // (p/255 − Mean[c]) / Std[c] in float32, which is torchvision's ToTensor
 // followed by Normalize(mean, std), operation for operation. Mean and Std
 // hold one value per channel, or one value for every channel. The zero
-// value (both empty) is ToTensor alone: pixels scaled to [0,1].
+// value (both empty) is ToTensor alone: pixels scaled to [0,1], which is
+// what NewImages sets. A Normalize is a plain value, safe for concurrent
+// use as long as its slices are not changed meanwhile.
 type Normalize struct {
 	Mean, Std []float32
 }
@@ -253,14 +282,11 @@ func firstPerClass(component string, labels []int, k int) ([]int, error) {
 	return idx, nil
 }
 
-// classCounts returns the number of samples of each label, indexed by
-// label (labels are non-negative).
-func classCounts(labels []int) []int {
-	m := 0
-	for _, l := range labels {
-		m = max(m, l+1)
-	}
-	c := make([]int, m)
+// classCounts returns the number of samples of each label, by label: a
+// map, so that its size is bounded by the number of distinct labels
+// whatever their values.
+func classCounts(labels []int) map[int]int {
+	c := make(map[int]int)
 	for _, l := range labels {
 		c[l]++
 	}
@@ -284,7 +310,9 @@ func growF32(dst []float32, n int) []float32 {
 }
 
 // ClassFilterer is a dataset that can keep only some classes; Images,
-// ImageFiles and Features are ClassFilterers of themselves.
+// ImageFiles and Features are ClassFilterers of themselves, and
+// FilterClasses is safe for concurrent use on them (it returns a new data
+// set).
 type ClassFilterer[D any] interface {
 	FilterClasses(classes []int) (D, error)
 }

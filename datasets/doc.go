@@ -33,6 +33,15 @@
 // builds a class-disjoint train/test pair (train on some classes, evaluate
 // retrieval on others); ParseClassList reads class lists such as "0-4".
 //
+// Features, Images and ImageFiles are made by their constructors (New*,
+// Load*, Read*): their zero values hold no samples and are refused with an
+// error wrapping gometric.ErrSetting that names the constructors, and a
+// method called on a nil one returns an error (or a zero value when it has
+// no error result). All three are safe for concurrent use as long as their
+// exported fields are not changed meanwhile. Label values may be any
+// non-negative int: nothing is allocated by label value (ClassCounts is a
+// map).
+//
 // Errors for bad input wrap the gometric sentinels. A malformed file gives
 // a *FileError (wrapping ErrFormat and a sentinel) that names the file and
 // the byte offset of a binary file or the line of a text file.

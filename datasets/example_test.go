@@ -31,7 +31,7 @@ func ExampleFashionMNISTSample() {
 	fmt.Printf("%d×%d, labels %v, first %.4f\n", batch.Rows, batch.Cols, labels, batch.Data[0])
 	// Output:
 	// 2000 1000 [1 28 28]
-	// [200 200 200 200 200 200 200 200 200 200]
+	// map[0:200 1:200 2:200 3:200 4:200 5:200 6:200 7:200 8:200 9:200]
 	// Ankle boot
 	// 2×784, labels [9 0], first -0.8102
 }
@@ -62,13 +62,13 @@ func ExampleClassDisjoint() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(tr.Len(), te.Len(), te.ClassCounts()[5:])
+	fmt.Println(tr.Len(), te.Len(), te.ClassCounts())
 	// Losses with one weight per class want labels 0..k-1.
 	rel, orig := te.Relabel()
 	fmt.Println(rel.ClassCounts(), orig, rel.ClassName(0))
 	// Output:
-	// 1000 500 [100 100 100 100 100]
-	// [100 100 100 100 100] [5 6 7 8 9] Sandal
+	// 1000 500 map[5:100 6:100 7:100 8:100 9:100]
+	// map[0:100 1:100 2:100 3:100 4:100] [5 6 7 8 9] Sandal
 }
 
 // CUB-200-2011 with PML's split: classes 1–100 train, 101–200 test. Here

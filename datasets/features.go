@@ -56,6 +56,11 @@ const maxCSVLine = 1 << 24
 //
 // Features must be finite. Errors in a file give a *FileError with the
 // path and the byte offset (binary) or line (CSV).
+//
+// Make Features with NewFeatures, ReadFeatures or LoadFeatures: the zero
+// value holds no samples, and its methods that return an error refuse it
+// (an error wrapping gometric.ErrSetting that names the constructors).
+// Features is read-only once made, so it is safe for concurrent use.
 type Features struct {
 	dim    int
 	data   []float32
@@ -86,32 +91,81 @@ func NewFeatures(dim int, data []float32, labels []int) (*Features, error) {
 	return &Features{dim: dim, data: data, labels: labels}, nil
 }
 
-// Len returns the number of samples.
-func (f *Features) Len() int { return len(f.labels) }
+// featuresMakers names the constructors in errors about a zero value.
+const featuresMakers = "NewFeatures, ReadFeatures or LoadFeatures"
 
-// Dim returns the dimension D.
-func (f *Features) Dim() int { return f.dim }
+// ready returns an error for a nil or zero-value f.
+func (f *Features) ready(comp string) error {
+	if f == nil || f.dim == 0 {
+		return notMade(comp, f == nil, "*Features", featuresMakers)
+	}
+	return nil
+}
 
-// SampleShape returns [D].
-func (f *Features) SampleShape() []int { return []int{f.dim} }
+// Len returns the number of samples (0 for a nil f).
+func (f *Features) Len() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.labels)
+}
+
+// Dim returns the dimension D (0 for a nil f).
+func (f *Features) Dim() int {
+	if f == nil {
+		return 0
+	}
+	return f.dim
+}
+
+// SampleShape returns [D] (nil for a nil f).
+func (f *Features) SampleShape() []int {
+	if f == nil {
+		return nil
+	}
+	return []int{f.dim}
+}
 
 // Labels returns the labels (shared: do not modify).
-func (f *Features) Labels() []int { return f.labels }
+func (f *Features) Labels() []int {
+	if f == nil {
+		return nil
+	}
+	return f.labels
+}
 
 // Data returns the N·D features (shared: do not modify).
-func (f *Features) Data() []float32 { return f.data }
+func (f *Features) Data() []float32 {
+	if f == nil {
+		return nil
+	}
+	return f.data
+}
 
 // Row returns the features of sample i (shared: do not modify). It panics
-// if i is out of range, as indexing a slice does.
-func (f *Features) Row(i int) []float32 { return f.data[i*f.dim : (i+1)*f.dim : (i+1)*f.dim] }
+// if i is out of range, as indexing a slice does (nil for a nil f).
+func (f *Features) Row(i int) []float32 {
+	if f == nil {
+		return nil
+	}
+	return f.data[i*f.dim : (i+1)*f.dim : (i+1)*f.dim]
+}
 
-// ClassCounts returns the number of samples of each label, indexed by
-// label.
-func (f *Features) ClassCounts() []int { return classCounts(f.labels) }
+// ClassCounts returns the number of samples of each label, by label (nil
+// for a nil f).
+func (f *Features) ClassCounts() map[int]int {
+	if f == nil {
+		return nil
+	}
+	return classCounts(f.labels)
+}
 
 // Batch returns samples idx as the rows of an N×D matrix, with their
 // labels (see Dataset).
 func (f *Features) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
+	if err := f.ready("datasets.Features.Batch"); err != nil {
+		return gometric.Matrix{}, nil, err
+	}
 	return batchOf(f, idx, dst, f.fill)
 }
 
@@ -139,6 +193,9 @@ func (f *Features) subset(idx []int) *Features {
 
 // Subset returns samples idx, in that order (copied).
 func (f *Features) Subset(idx []int) (*Features, error) {
+	if err := f.ready("datasets.Features.Subset"); err != nil {
+		return nil, err
+	}
 	if err := subsetIndices("datasets.Features.Subset", idx, f.Len()); err != nil {
 		return nil, err
 	}
@@ -148,6 +205,9 @@ func (f *Features) Subset(idx []int) (*Features, error) {
 // FilterClasses keeps the samples whose label is in classes, in their
 // order, labels unchanged; every class must have a sample.
 func (f *Features) FilterClasses(classes []int) (*Features, error) {
+	if err := f.ready("datasets.Features.FilterClasses"); err != nil {
+		return nil, err
+	}
 	idx, err := classFilter("datasets.Features.FilterClasses", f.labels, classes)
 	if err != nil {
 		return nil, err
@@ -157,8 +217,11 @@ func (f *Features) FilterClasses(classes []int) (*Features, error) {
 
 // Relabel returns a copy (features shared) whose labels are 0..k-1 in
 // increasing order of the original labels, and the original label of each
-// new one.
+// new one (nil, nil for a nil f).
 func (f *Features) Relabel() (*Features, []int) {
+	if f == nil {
+		return nil, nil
+	}
 	lab, orig := relabel(f.labels)
 	return &Features{dim: f.dim, data: f.data, labels: lab}, orig
 }
@@ -166,6 +229,12 @@ func (f *Features) Relabel() (*Features, []int) {
 // WriteBinary writes f in the binary format (see Features).
 func (f *Features) WriteBinary(w io.Writer) error {
 	const comp = "datasets.Features.WriteBinary"
+	if err := f.ready(comp); err != nil {
+		return err
+	}
+	if w == nil {
+		return check.Settingf(comp, "nil io.Writer")
+	}
 	if int64(f.Len()) > math.MaxUint32 || int64(f.dim) > math.MaxUint32 {
 		return check.Errorf(comp, gometric.ErrShape, "%d samples of dimension %d do not fit the format", f.Len(), f.dim)
 	}
@@ -196,6 +265,12 @@ func (f *Features) WriteBinary(w io.Writer) error {
 // WriteCSV writes f in the CSV format (see Features), with the shortest
 // decimal form that reads back to the same float32.
 func (f *Features) WriteCSV(w io.Writer) error {
+	if err := f.ready("datasets.Features.WriteCSV"); err != nil {
+		return err
+	}
+	if w == nil {
+		return check.Settingf("datasets.Features.WriteCSV", "nil io.Writer")
+	}
 	bw := bufio.NewWriter(w)
 	buf := make([]byte, 0, 32)
 	for i, l := range f.labels {

@@ -18,6 +18,10 @@ import (
 // IDX is the content of an IDX file (the format of the MNIST and
 // Fashion-MNIST distributions) of unsigned bytes: its dimensions, first
 // the number of items, and the data in row-major order.
+//
+// The zero value has no dimensions, which the IDX format does not allow:
+// WriteIDX and NewImagesFromIDX refuse it with an error wrapping
+// gometric.ErrShape. An IDX is plain data, safe for concurrent reads.
 type IDX struct {
 	Dims []int
 	Data []uint8

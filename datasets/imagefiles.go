@@ -26,7 +26,9 @@ import (
 	_ "golang.org/x/image/webp" // WebP decoder for image folders
 )
 
-// Fit says how an image is brought to the output size.
+// Fit says how an image is brought to the output size. The zero value is
+// CenterCrop, the default. A Fit is a plain value, safe for concurrent
+// use.
 type Fit int
 
 const (
@@ -42,7 +44,8 @@ const (
 // Interpolation selects the golang.org/x/image/draw resampler. CatmullRom
 // and BiLinear widen their kernel when shrinking, so they antialias as
 // PIL's BICUBIC and BILINEAR resizes (torchvision's) do; ApproxBiLinear and
-// NearestNeighbor are faster and do not.
+// NearestNeighbor are faster and do not. The zero value is CatmullRom, the
+// default. An Interpolation is a plain value, safe for concurrent use.
 type Interpolation int
 
 const (
@@ -87,6 +90,11 @@ const maxSide = 1 << 14
 // The settings are exported fields, checked at each call; changing the
 // size, Fit or Interpolation empties the cache. An ImageFiles is safe for
 // concurrent use as long as its fields are not changed meanwhile.
+//
+// Make an ImageFiles with NewCUB, NewCUBFS, NewImageFolder or
+// NewImageFolderFS: the zero value has no images and no file system, and
+// its methods that return an error refuse it (an error wrapping
+// gometric.ErrSetting that names the constructors).
 type ImageFiles struct {
 	Width, Height int           // output size; NewCUB and NewImageFolder set 224×224
 	Fit           Fit           // default CenterCrop
@@ -112,29 +120,75 @@ func newImageFiles(fsys fs.FS, paths []string, labels []int, classes []string) *
 	return &ImageFiles{Width: 224, Height: 224, Norm: ImageNetNormalize(), fsys: fsys, paths: paths, labels: labels, classes: classes}
 }
 
-// Len returns the number of images.
-func (f *ImageFiles) Len() int { return len(f.labels) }
+// imageFilesMakers names the constructors in errors about a zero value.
+const imageFilesMakers = "NewCUB, NewCUBFS, NewImageFolder or NewImageFolderFS"
+
+// ready returns an error for a nil or zero-value f.
+func (f *ImageFiles) ready(comp string) error {
+	if f == nil || f.fsys == nil {
+		return notMade(comp, f == nil, "*ImageFiles", imageFilesMakers)
+	}
+	return nil
+}
+
+// Len returns the number of images (0 for a nil f).
+func (f *ImageFiles) Len() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.labels)
+}
 
 // Labels returns the labels, one per image (shared: do not modify).
-func (f *ImageFiles) Labels() []int { return f.labels }
+func (f *ImageFiles) Labels() []int {
+	if f == nil {
+		return nil
+	}
+	return f.labels
+}
 
-// SampleShape returns [3, Height, Width].
-func (f *ImageFiles) SampleShape() []int { return []int{3, f.Height, f.Width} }
+// SampleShape returns [3, Height, Width] (nil for a nil f).
+func (f *ImageFiles) SampleShape() []int {
+	if f == nil {
+		return nil
+	}
+	return []int{3, f.Height, f.Width}
+}
 
 // Paths returns the image file paths (shared: do not modify).
-func (f *ImageFiles) Paths() []string { return f.paths }
+func (f *ImageFiles) Paths() []string {
+	if f == nil {
+		return nil
+	}
+	return f.paths
+}
 
 // Classes returns the class names indexed by label (shared: do not
 // modify). CUB numbers its classes from 1, so Classes()[0] is "" there.
-func (f *ImageFiles) Classes() []string { return f.classes }
+func (f *ImageFiles) Classes() []string {
+	if f == nil {
+		return nil
+	}
+	return f.classes
+}
 
 // ClassName returns the name of class label, or its number when it has no
-// name.
-func (f *ImageFiles) ClassName(label int) string { return className(f.classes, label) }
+// name ("" for a nil f).
+func (f *ImageFiles) ClassName(label int) string {
+	if f == nil {
+		return ""
+	}
+	return className(f.classes, label)
+}
 
-// ClassCounts returns the number of images of each label, indexed by
-// label.
-func (f *ImageFiles) ClassCounts() []int { return classCounts(f.labels) }
+// ClassCounts returns the number of images of each label, by label (nil
+// for a nil f).
+func (f *ImageFiles) ClassCounts() map[int]int {
+	if f == nil {
+		return nil
+	}
+	return classCounts(f.labels)
+}
 
 // derive returns ImageFiles with f's settings over the images idx (all
 // when idx is nil), with its own cache.
@@ -156,6 +210,9 @@ func (f *ImageFiles) derive(idx []int, labels []int, classes []string) *ImageFil
 // Subset returns the images idx, in that order, with f's settings and an
 // empty cache.
 func (f *ImageFiles) Subset(idx []int) (*ImageFiles, error) {
+	if err := f.ready("datasets.ImageFiles.Subset"); err != nil {
+		return nil, err
+	}
 	if err := subsetIndices("datasets.ImageFiles.Subset", idx, f.Len()); err != nil {
 		return nil, err
 	}
@@ -166,6 +223,9 @@ func (f *ImageFiles) Subset(idx []int) (*ImageFiles, error) {
 // order, with labels unchanged (PML's CUB split is FilterClasses of
 // classes 1–100 and 101–200); every class must have an image.
 func (f *ImageFiles) FilterClasses(classes []int) (*ImageFiles, error) {
+	if err := f.ready("datasets.ImageFiles.FilterClasses"); err != nil {
+		return nil, err
+	}
 	idx, err := classFilter("datasets.ImageFiles.FilterClasses", f.labels, classes)
 	if err != nil {
 		return nil, err
@@ -175,8 +235,11 @@ func (f *ImageFiles) FilterClasses(classes []int) (*ImageFiles, error) {
 
 // Relabel returns a copy whose labels are 0..k-1 in increasing order of
 // the original labels, and the original label of each new one (CUB's
-// training classes 1–100 become 0–99).
+// training classes 1–100 become 0–99; nil, nil for a nil f).
 func (f *ImageFiles) Relabel() (*ImageFiles, []int) {
+	if f == nil {
+		return nil, nil
+	}
 	lab, orig := relabel(f.labels)
 	return f.derive(nil, lab, relabelNames(f.classes, orig)), orig
 }
@@ -214,6 +277,9 @@ func (f *ImageFiles) workers(n int) int {
 // decoded in parallel; the result does not depend on the number of
 // workers. An unreadable image gives an error naming its path.
 func (f *ImageFiles) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
+	if err := f.ready("datasets.ImageFiles.Batch"); err != nil {
+		return gometric.Matrix{}, nil, err
+	}
 	return batchOf(f, idx, dst, f.fill)
 }
 
@@ -349,6 +415,12 @@ func resizeCHW(src image.Image, w, h int, fit Fit, sc xdraw.Scaler) ([]uint8, er
 // error when ctx is cancelled.
 func (f *ImageFiles) Load(ctx context.Context) (*Images, error) {
 	const comp = "datasets.ImageFiles.Load"
+	if err := f.ready(comp); err != nil {
+		return nil, err
+	}
+	if ctx == nil {
+		return nil, check.Settingf(comp, "nil context.Context")
+	}
 	_, sc, err := f.settings(comp)
 	if err != nil {
 		return nil, err

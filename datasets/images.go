@@ -20,6 +20,11 @@ import (
 // normalised by Norm (torchvision's ToTensor then Normalize). Images is
 // read-only once built, so it is safe for concurrent use as long as Norm
 // is not changed meanwhile.
+//
+// Make Images with NewImages, NewImagesFromIDX, LoadIDX, LoadFashionMNIST,
+// FashionMNISTSample or ImageFiles.Load: the zero value holds no images,
+// and its methods that return an error refuse it (an error wrapping
+// gometric.ErrSetting that names the constructors).
 type Images struct {
 	// Norm is the normalisation Batch applies; LoadFashionMNIST sets it to
 	// FashionMNISTNormalize(). It is checked at each call.
@@ -63,25 +68,67 @@ func NewImages(c, h, w int, pix []uint8, labels []int, classes []string) (*Image
 	return &Images{c: c, h: h, w: w, pix: pix, labels: labels, classes: classes}, nil
 }
 
-// Len returns the number of images.
-func (m *Images) Len() int { return len(m.labels) }
+// imagesMakers names the constructors in errors about a zero value.
+const imagesMakers = "NewImages, NewImagesFromIDX, LoadIDX, LoadFashionMNIST or ImageFiles.Load"
 
-// Shape returns the size of one image: channels, height, width.
-func (m *Images) Shape() (c, h, w int) { return m.c, m.h, m.w }
+// ready returns an error for a nil or zero-value m.
+func (m *Images) ready(comp string) error {
+	if m == nil || m.c == 0 {
+		return notMade(comp, m == nil, "*Images", imagesMakers)
+	}
+	return nil
+}
 
-// SampleShape returns [C, H, W].
-func (m *Images) SampleShape() []int { return []int{m.c, m.h, m.w} }
+// Len returns the number of images (0 for a nil m).
+func (m *Images) Len() int {
+	if m == nil {
+		return 0
+	}
+	return len(m.labels)
+}
+
+// Shape returns the size of one image: channels, height, width (zeros for
+// a nil m).
+func (m *Images) Shape() (c, h, w int) {
+	if m == nil {
+		return 0, 0, 0
+	}
+	return m.c, m.h, m.w
+}
+
+// SampleShape returns [C, H, W] (nil for a nil m).
+func (m *Images) SampleShape() []int {
+	if m == nil {
+		return nil
+	}
+	return []int{m.c, m.h, m.w}
+}
 
 // Labels returns the labels, one per image (shared: do not modify).
-func (m *Images) Labels() []int { return m.labels }
+func (m *Images) Labels() []int {
+	if m == nil {
+		return nil
+	}
+	return m.labels
+}
 
 // Classes returns the class names indexed by label, or nil when the
 // classes have no names (shared: do not modify).
-func (m *Images) Classes() []string { return m.classes }
+func (m *Images) Classes() []string {
+	if m == nil {
+		return nil
+	}
+	return m.classes
+}
 
 // ClassName returns the name of class label, or its number when it has no
-// name.
-func (m *Images) ClassName(label int) string { return className(m.classes, label) }
+// name ("" for a nil m).
+func (m *Images) ClassName(label int) string {
+	if m == nil {
+		return ""
+	}
+	return className(m.classes, label)
+}
 
 func className(classes []string, label int) string {
 	if label >= 0 && label < len(classes) && classes[label] != "" {
@@ -90,16 +137,30 @@ func className(classes []string, label int) string {
 	return fmt.Sprint(label)
 }
 
-// ClassCounts returns the number of images of each label, indexed by
-// label.
-func (m *Images) ClassCounts() []int { return classCounts(m.labels) }
+// ClassCounts returns the number of images of each label, by label (nil
+// for a nil m).
+func (m *Images) ClassCounts() map[int]int {
+	if m == nil {
+		return nil
+	}
+	return classCounts(m.labels)
+}
 
 // Pix returns all pixel bytes, N·C·H·W of them (shared: do not modify).
-func (m *Images) Pix() []uint8 { return m.pix }
+func (m *Images) Pix() []uint8 {
+	if m == nil {
+		return nil
+	}
+	return m.pix
+}
 
 // Pixels returns the C·H·W pixel bytes of image i (shared: do not modify).
-// It panics if i is out of range, as indexing a slice does.
+// It panics if i is out of range, as indexing a slice does (nil for a nil
+// m).
 func (m *Images) Pixels(i int) []uint8 {
+	if m == nil {
+		return nil
+	}
 	s := m.c * m.h * m.w
 	return m.pix[i*s : (i+1)*s : (i+1)*s]
 }
@@ -110,6 +171,9 @@ func (m *Images) Pixels(i int) []uint8 {
 // than 1 or 3.
 func (m *Images) Image(i int) (image.Image, error) {
 	const comp = "datasets.Images.Image"
+	if err := m.ready(comp); err != nil {
+		return nil, err
+	}
 	if i < 0 || i >= m.Len() {
 		return nil, check.Errorf(comp, gometric.ErrIndex, "image %d is outside [0, %d)", i, m.Len())
 	}
@@ -133,6 +197,9 @@ func (m *Images) Image(i int) (image.Image, error) {
 // Subset returns the images idx, in that order (repeats allowed), with
 // their labels, the class names and Norm; the pixels are copied.
 func (m *Images) Subset(idx []int) (*Images, error) {
+	if err := m.ready("datasets.Images.Subset"); err != nil {
+		return nil, err
+	}
 	if err := subsetIndices("datasets.Images.Subset", idx, m.Len()); err != nil {
 		return nil, err
 	}
@@ -155,6 +222,9 @@ func (m *Images) subset(idx []int) *Images {
 // 1–100 for its training split); see Relabel for labels 0..k-1. Every
 // class must have at least one image.
 func (m *Images) FilterClasses(classes []int) (*Images, error) {
+	if err := m.ready("datasets.Images.FilterClasses"); err != nil {
+		return nil, err
+	}
 	idx, err := classFilter("datasets.Images.FilterClasses", m.labels, classes)
 	if err != nil {
 		return nil, err
@@ -167,6 +237,9 @@ func (m *Images) FilterClasses(classes []int) (*Images, error) {
 // FirstPerClass(200) of the training set and FirstPerClass(100) of the
 // test set).
 func (m *Images) FirstPerClass(k int) (*Images, error) {
+	if err := m.ready("datasets.Images.FirstPerClass"); err != nil {
+		return nil, err
+	}
 	idx, err := firstPerClass("datasets.Images.FirstPerClass", m.labels, k)
 	if err != nil {
 		return nil, err
@@ -178,8 +251,11 @@ func (m *Images) FirstPerClass(k int) (*Images, error) {
 // order of the original labels, and the original label of each new one.
 // Losses with one weight per class (ArcFace, ProxyAnchor, ...) need such
 // labels. The pixels are shared with m, the class names follow the
-// relabelling.
+// relabelling (nil, nil for a nil m).
 func (m *Images) Relabel() (*Images, []int) {
+	if m == nil {
+		return nil, nil
+	}
 	lab, orig := relabel(m.labels)
 	out := *m
 	out.labels = lab
@@ -190,6 +266,9 @@ func (m *Images) Relabel() (*Images, []int) {
 // Batch returns images idx, normalised by Norm, as the rows of an
 // N×(C·H·W) matrix, with their labels (see Dataset).
 func (m *Images) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
+	if err := m.ready("datasets.Images.Batch"); err != nil {
+		return gometric.Matrix{}, nil, err
+	}
 	return batchOf(m, idx, dst, m.fill)
 }
 
@@ -224,6 +303,9 @@ func (m *Images) fill(idx []int, dst []float32) ([]float32, error) {
 // ToFloat32 returns every image as one float32 N×C×H×W block normalised
 // by Norm (4·N·C·H·W bytes: 188 MB for the Fashion-MNIST training set).
 func (m *Images) ToFloat32() ([]float32, error) {
+	if err := m.ready("datasets.Images.ToFloat32"); err != nil {
+		return nil, err
+	}
 	idx := make([]int, m.Len())
 	for i := range idx {
 		idx[i] = i
@@ -236,8 +318,12 @@ func (m *Images) ToFloat32() ([]float32, error) {
 }
 
 // Equal reports whether m and o hold the same shape, pixels, labels and
-// class names (Norm is not compared).
+// class names (Norm is not compared). Two nil pointers are equal; a nil
+// one equals no other.
 func (m *Images) Equal(o *Images) bool {
+	if m == nil || o == nil {
+		return m == o
+	}
 	return m.c == o.c && m.h == o.h && m.w == o.w && slices.Equal(m.pix, o.pix) &&
 		slices.Equal(m.labels, o.labels) && slices.Equal(m.classes, o.classes)
 }

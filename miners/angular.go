@@ -28,23 +28,34 @@ const pairwiseEps = 1e-6
 // recomputed directly wherever that formula could lose precision or the
 // angle is near the threshold. The order is PML's (anchor, positive,
 // negative).
+//
+// An Angle of 0 is a legal setting, so the zero value cannot mean PML's
+// default of 20: make an Angular with NewAngular and set its fields; Mine
+// refuses a zero value or a literal with an error wrapping
+// gometric.ErrSetting. Mine is safe for concurrent use as long as the
+// fields are not changed meanwhile and Distance is safe for concurrent use.
 type Angular struct {
 	// Distance must be nil (PML's default) or a *distances.Lp with P = 2,
 	// Power = 1 and NormalizeEmbeddings, as PML asserts.
 	Distance distances.Distance
 	// Angle is PML's angle, in degrees (default 20).
 	Angle float64
+
+	made bool
 }
 
 // NewAngular returns an Angular miner with PML's defaults (AngularMiner():
 // angle 20 degrees).
-func NewAngular() *Angular { return &Angular{Angle: 20} }
+func NewAngular() *Angular { return &Angular{Angle: 20, made: true} }
 
 // Mine returns the selected triplets (a *tuples.Triplets).
 func (am *Angular) Mine(in Input) (tuples.Tuples, error) {
 	const name = "miners.Angular"
 	if am == nil {
 		return nil, nilReceiver(name)
+	}
+	if !am.made {
+		return nil, notMade(name, "NewAngular", "angle 20")
 	}
 	if err := finiteSetting(name, "Angle", am.Angle); err != nil {
 		return nil, err

@@ -12,7 +12,9 @@ import (
 // Range is a closed interval of distance (or similarity) values: PML's
 // allowed_pos_range / allowed_neg_range (low, high). Values outside it are
 // never mined. A Range with Low > High admits nothing; infinite bounds
-// are allowed, NaN bounds are not.
+// are allowed, NaN bounds are not. The zero Range is [0, 0] (a legal
+// interval, not "no limit": that is a nil *Range). A Range is a plain
+// value, safe for concurrent use.
 type Range struct {
 	Low, High float64
 }
@@ -36,12 +38,18 @@ type Range struct {
 //
 // As in PML, an unknown strategy, SemiHard for both, and SemiHard with All
 // are errors (wrapping gometric.ErrSetting).
+//
+// The zero value is PML's defaults, the same miner as NewBatchEasyHard
+// returns. Mine is safe for concurrent use as long as the fields are not
+// changed meanwhile and Distance is safe for concurrent use.
 type BatchEasyHard struct {
 	// Distance is nil for PML's default, LpDistance (normalised, p = 2).
 	Distance distances.Distance
-	// PosStrategy is PML's pos_strategy (default Easy).
+	// PosStrategy is PML's pos_strategy. If PosStrategy is "", Easy (PML's
+	// default) is used.
 	PosStrategy Strategy
-	// NegStrategy is PML's neg_strategy (default SemiHard).
+	// NegStrategy is PML's neg_strategy. If NegStrategy is "", SemiHard
+	// (PML's default) is used.
 	NegStrategy Strategy
 	// AllowedPosRange is PML's allowed_pos_range (default nil).
 	AllowedPosRange *Range
@@ -62,8 +70,15 @@ func (bm *BatchEasyHard) Mine(in Input) (tuples.Tuples, error) {
 	if bm == nil {
 		return nil, nilReceiver(name)
 	}
+	pos, neg := bm.PosStrategy, bm.NegStrategy
+	if pos == "" {
+		pos = Easy
+	}
+	if neg == "" {
+		neg = SemiHard
+	}
 	return easyHard{
-		name: name, dist: bm.Distance, pos: bm.PosStrategy, neg: bm.NegStrategy,
+		name: name, dist: bm.Distance, pos: pos, neg: neg,
 		posRange: bm.AllowedPosRange, negRange: bm.AllowedNegRange,
 	}.mine(in)
 }
@@ -71,6 +86,10 @@ func (bm *BatchEasyHard) Mine(in Input) (tuples.Tuples, error) {
 // BatchHard mirrors PML's BatchHardMiner: BatchEasyHard with Hard for both
 // strategies, returned as triplets (a, hardest positive, hardest
 // negative), one per anchor that has both.
+//
+// The zero value is PML's defaults, the same miner as NewBatchHard
+// returns. Mine is safe for concurrent use as long as the fields are not
+// changed meanwhile and Distance is safe for concurrent use.
 type BatchHard struct {
 	// Distance is nil for PML's default, LpDistance (normalised, p = 2).
 	Distance distances.Distance

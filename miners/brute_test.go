@@ -139,7 +139,7 @@ func TestTripletMarginBrute(t *testing.T) {
 						want.A, want.P, want.N = append(want.A, aa[k]), append(want.P, pp[k]), append(want.N, nn[k])
 					}
 				}
-				m := &miners.TripletMargin{Distance: rb.dist, Margin: margin, TypeOfTriplets: kind}
+				m := set(miners.NewTripletMargin(), func(m *miners.TripletMargin) { m.Distance = rb.dist; m.Margin = margin; m.TypeOfTriplets = kind })
 				got, err := m.Mine(rb.in)
 				if err != nil {
 					t.Fatalf("%s: %v", rb.desc, err)
@@ -175,7 +175,7 @@ func TestPairMarginBrute(t *testing.T) {
 					want.A2, want.N = append(want.A2, all.A2[k]), append(want.N, all.N[k])
 				}
 			}
-			got, err := (&miners.PairMargin{Distance: rb.dist, PosMargin: mg[0], NegMargin: mg[1]}).Mine(rb.in)
+			got, err := (set(miners.NewPairMargin(), func(m *miners.PairMargin) { m.Distance = rb.dist; m.PosMargin = mg[0]; m.NegMargin = mg[1] })).Mine(rb.in)
 			if err != nil || !sameTuples(got, want) {
 				t.Fatalf("%s %v: got %+v, %v; want %+v", rb.desc, mg, got, err, want)
 			}
@@ -249,7 +249,7 @@ func TestMultiSimilarityBrute(t *testing.T) {
 					}
 				}
 			}
-			got, err := (&miners.MultiSimilarity{Distance: rb.dist, Epsilon: eps}).Mine(rb.in)
+			got, err := (set(miners.NewMultiSimilarity(), func(m *miners.MultiSimilarity) { m.Distance = rb.dist; m.Epsilon = eps })).Mine(rb.in)
 			if err != nil {
 				t.Fatal(err)
 			}

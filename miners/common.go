@@ -15,7 +15,8 @@ import (
 // Strategy names a mining strategy: BatchEasyHard's PosStrategy and
 // NegStrategy (PML's pos_strategy / neg_strategy) and TripletMargin's
 // TypeOfTriplets (PML's type_of_triplets) take these values, spelt as in
-// PML.
+// PML. The empty Strategy is not one of them (BatchEasyHard reads it as
+// its default). A Strategy is a plain value, safe for concurrent use.
 type Strategy string
 
 // The strategies PML accepts.
@@ -178,6 +179,12 @@ func requireUnitLp(name string, d distances.Distance) (distances.Distance, error
 // nilReceiver is the error of a method called on a nil miner.
 func nilReceiver(name string) error {
 	return check.Settingf(name, "nil receiver")
+}
+
+// notMade is the error of a miner whose zero value cannot mean PML's
+// defaults (a legal 0 setting) and that was not made by its constructor.
+func notMade(name, ctor, defaults string) error {
+	return check.Settingf(name, "not made by %s: the zero value is not PML's defaults (%s); use %s() and set fields", ctor, defaults, ctor)
 }
 
 func emptyPairs() *tuples.Pairs {

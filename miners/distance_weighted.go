@@ -6,6 +6,7 @@ import (
 
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
 )
@@ -29,6 +30,13 @@ import (
 // power 1), as PML asserts. The draws come from Rand; they cannot
 // reproduce torch's random stream. Where every log-weight is non-finite
 // PML fails (a maximum over nothing); this returns no triplets.
+//
+// Cutoff and NonzeroLossCutoff of 0 are legal settings, so the zero value
+// cannot mean PML's defaults: make a DistanceWeighted with
+// NewDistanceWeighted and set its fields; Mine refuses a zero value or a
+// literal with an error wrapping gometric.ErrSetting. With a nil Rand (the
+// default) Mine is safe for concurrent use, as long as the fields are not
+// changed meanwhile; with a seeded Rand it is not.
 type DistanceWeighted struct {
 	// Distance must be nil (PML's default) or a *distances.Lp with P = 2,
 	// Power = 1 and NormalizeEmbeddings.
@@ -39,16 +47,20 @@ type DistanceWeighted struct {
 	// NonzeroLossCutoff is PML's nonzero_loss_cutoff (default 1.4):
 	// negatives at this distance or farther are never drawn.
 	NonzeroLossCutoff float64
-	// Rand draws the triplets; it must be set (nil is an error wrapping
-	// gometric.ErrSetting).
+	// Rand draws the triplets. If Rand is nil, math/rand/v2's process-wide
+	// generator is used: fresh draws at every call, as PML draws from
+	// torch's global generator. A seeded Rand makes the draws
+	// reproducible (same seed, same triplets).
 	Rand *rand.Rand
+
+	made bool
 }
 
 // NewDistanceWeighted returns a DistanceWeighted miner with PML's defaults
-// (DistanceWeightedMiner(): cutoff 0.5, nonzero_loss_cutoff 1.4). Set Rand
-// before mining.
+// (DistanceWeightedMiner(): cutoff 0.5, nonzero_loss_cutoff 1.4), drawing
+// from the process-wide generator; set Rand for reproducible draws.
 func NewDistanceWeighted() *DistanceWeighted {
-	return &DistanceWeighted{Cutoff: 0.5, NonzeroLossCutoff: 1.4}
+	return &DistanceWeighted{Cutoff: 0.5, NonzeroLossCutoff: 1.4, made: true}
 }
 
 // Mine returns the sampled triplets (a *tuples.Triplets).
@@ -57,8 +69,8 @@ func (dw *DistanceWeighted) Mine(in Input) (tuples.Tuples, error) {
 	if dw == nil {
 		return nil, nilReceiver(name)
 	}
-	if dw.Rand == nil {
-		return nil, check.Settingf(name, "Rand is nil")
+	if !dw.made {
+		return nil, notMade(name, "NewDistanceWeighted", "cutoff 0.5, nonzero_loss_cutoff 1.4")
 	}
 	if err := finiteSetting(name, "Cutoff", dw.Cutoff); err != nil {
 		return nil, err
@@ -79,7 +91,7 @@ func (dw *DistanceWeighted) Mine(in Input) (tuples.Tuples, error) {
 		return nil, err
 	}
 	w := dw.weights(b, m)
-	t, err := tuples.RandomTriplets(b.labels, b.refArg(), b.self, 0, w, dw.Rand)
+	t, err := tuples.RandomTriplets(b.labels, b.refArg(), b.self, 0, w, randsrc.Or(dw.Rand))
 	if err != nil {
 		return nil, wrap(name, err)
 	}

@@ -28,11 +28,27 @@
 // MultiSimilarity, whose default is CosineSimilarity. Miners compute no
 // gradients (PML runs them under torch.no_grad).
 //
+// Zero values: the zero BatchEasyHard, BatchHard, UniformHistogram and
+// EmbeddingsAlreadyPackagedAsTriplets are PML's defaults (each field's doc
+// says which 0 stands for a default). The other miners have settings for
+// which 0 is legal (a margin, an angle, an epsilon), so their zero value
+// cannot mean PML's defaults: Mine refuses it, and any literal not made by
+// the constructor, with an error wrapping gometric.ErrSetting that names
+// the constructor. Make them with New<Name>() and set fields. A method
+// called on a nil miner returns an error.
+//
 // Results are PML's index lists in PML's order. Triplet mining never
 // materialises the N×M×M triplet tensor PML builds: triplets are streamed
-// per anchor (tuples.EachAnchor) and only the selected ones are kept. The
-// random miners draw from an injected *math/rand/v2.Rand: the same seed
-// gives the same result, but not torch's.
+// per anchor (tuples.EachAnchor) and only the selected ones are kept.
+//
+// The random miners (DistanceWeighted, UniformHistogram) draw from their
+// Rand field, a *math/rand/v2.Rand. If it is nil (the default), they draw
+// from math/rand/v2's process-wide generator: fresh draws at every call,
+// as PML draws from torch's global generator, and safe for concurrent use.
+// A seeded Rand makes the draws reproducible — the same seed gives the
+// same result, though not torch's — and makes the miner unsafe for
+// concurrent use. Every other miner except HDC (which keeps state) is safe
+// for concurrent use as long as its fields are not changed meanwhile.
 //
 // Bad input — empty or non-finite embeddings, a label count that does not
 // match, Ref without RefLabels, an invalid setting — gives an error that

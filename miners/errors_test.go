@@ -115,40 +115,48 @@ func TestBadSettings(t *testing.T) {
 		miner miners.Miner
 		want  error
 	}{
-		{"Angular", &miners.Angular{Angle: nan}, gometric.ErrSetting},
-		{"Angular", &miners.Angular{Angle: math.Inf(1)}, gometric.ErrSetting},
-		{"Angular", &miners.Angular{Angle: 20, Distance: cosine}, gometric.ErrSetting},
-		{"Angular", &miners.Angular{Angle: 20, Distance: &distances.Lp{P: 1, Power: 1, NormalizeEmbeddings: true}}, gometric.ErrSetting},
-		{"Angular", &miners.Angular{Angle: 20, Distance: rawLp()}, gometric.ErrSetting},
-		{"Angular", &miners.Angular{Angle: 20, Distance: (*distances.Lp)(nil)}, gometric.ErrSetting},
+		{"Angular", set(miners.NewAngular(), func(m *miners.Angular) { m.Angle = nan }), gometric.ErrSetting},
+		{"Angular", set(miners.NewAngular(), func(m *miners.Angular) { m.Angle = math.Inf(1) }), gometric.ErrSetting},
+		{"Angular", set(miners.NewAngular(), func(m *miners.Angular) { m.Angle = 20; m.Distance = cosine }), gometric.ErrSetting},
+		{"Angular", set(miners.NewAngular(), func(m *miners.Angular) {
+			m.Angle = 20
+			m.Distance = &distances.Lp{P: 1, Power: 1, NormalizeEmbeddings: true}
+		}), gometric.ErrSetting},
+		{"Angular", set(miners.NewAngular(), func(m *miners.Angular) { m.Angle = 20; m.Distance = rawLp() }), gometric.ErrSetting},
+		{"Angular", set(miners.NewAngular(), func(m *miners.Angular) { m.Angle = 20; m.Distance = (*distances.Lp)(nil) }), gometric.ErrSetting},
 		{"BatchEasyHard", &miners.BatchEasyHard{PosStrategy: "hardest", NegStrategy: miners.Hard}, gometric.ErrSetting},
-		{"BatchEasyHard", &miners.BatchEasyHard{PosStrategy: miners.Hard}, gometric.ErrSetting},
+		{"BatchEasyHard", &miners.BatchEasyHard{PosStrategy: miners.SemiHard}, gometric.ErrSetting}, // NegStrategy "" is SemiHard
 		{"BatchEasyHard", &miners.BatchEasyHard{PosStrategy: miners.SemiHard, NegStrategy: miners.SemiHard}, gometric.ErrSetting},
 		{"BatchEasyHard", &miners.BatchEasyHard{PosStrategy: miners.All, NegStrategy: miners.SemiHard}, gometric.ErrSetting},
 		{"BatchEasyHard", &miners.BatchEasyHard{PosStrategy: miners.SemiHard, NegStrategy: miners.All}, gometric.ErrSetting},
 		{"BatchEasyHard", &miners.BatchEasyHard{PosStrategy: miners.Easy, NegStrategy: miners.Hard, AllowedPosRange: &miners.Range{Low: nan, High: 1}}, gometric.ErrSetting},
 		{"BatchHard", &miners.BatchHard{AllowedNegRange: &miners.Range{Low: 0, High: nan}}, gometric.ErrSetting},
 		{"BatchHard", &miners.BatchHard{Distance: &distances.Lp{P: 0.5, Power: 1}}, gometric.ErrSetting},
-		{"DistanceWeighted", &miners.DistanceWeighted{Cutoff: 0.5, NonzeroLossCutoff: 1.4}, gometric.ErrSetting},
-		{"DistanceWeighted", &miners.DistanceWeighted{Cutoff: nan, NonzeroLossCutoff: 1.4, Rand: rng}, gometric.ErrSetting},
-		{"DistanceWeighted", &miners.DistanceWeighted{Cutoff: 0.5, NonzeroLossCutoff: nan, Rand: rng}, gometric.ErrSetting},
-		{"DistanceWeighted", &miners.DistanceWeighted{Cutoff: 0.5, NonzeroLossCutoff: 1.4, Rand: rng, Distance: cosine}, gometric.ErrSetting},
-		{"HDC", &miners.HDC{FilterPercentage: -0.1}, gometric.ErrSetting},
-		{"HDC", &miners.HDC{FilterPercentage: 1.5}, gometric.ErrSetting},
-		{"HDC", &miners.HDC{FilterPercentage: nan}, gometric.ErrSetting},
-		{"MultiSimilarity", &miners.MultiSimilarity{Epsilon: nan}, gometric.ErrSetting},
-		{"PairMargin", &miners.PairMargin{PosMargin: nan, NegMargin: 1}, gometric.ErrSetting},
-		{"PairMargin", &miners.PairMargin{PosMargin: 0, NegMargin: math.Inf(-1)}, gometric.ErrSetting},
-		{"TripletMargin", &miners.TripletMargin{Margin: 0.1, TypeOfTriplets: "medium"}, gometric.ErrSetting},
-		{"TripletMargin", &miners.TripletMargin{Margin: 0.1}, gometric.ErrSetting},
-		{"TripletMargin", &miners.TripletMargin{Margin: nan, TypeOfTriplets: miners.All}, gometric.ErrSetting},
-		{"UniformHistogram", &miners.UniformHistogram{NumBins: 10, PosPerBin: 1, NegPerBin: 1}, gometric.ErrSetting},
-		{"UniformHistogram", &miners.UniformHistogram{NumBins: 0, PosPerBin: 1, NegPerBin: 1, Rand: rng}, gometric.ErrSetting},
+		{"DistanceWeighted", &miners.DistanceWeighted{Cutoff: 0.5, NonzeroLossCutoff: 1.4}, gometric.ErrSetting}, // not made by NewDistanceWeighted
+		{"DistanceWeighted", set(miners.NewDistanceWeighted(), func(m *miners.DistanceWeighted) { m.Cutoff = nan; m.NonzeroLossCutoff = 1.4; m.Rand = rng }), gometric.ErrSetting},
+		{"DistanceWeighted", set(miners.NewDistanceWeighted(), func(m *miners.DistanceWeighted) { m.Cutoff = 0.5; m.NonzeroLossCutoff = nan; m.Rand = rng }), gometric.ErrSetting},
+		{"DistanceWeighted", set(miners.NewDistanceWeighted(), func(m *miners.DistanceWeighted) {
+			m.Cutoff = 0.5
+			m.NonzeroLossCutoff = 1.4
+			m.Rand = rng
+			m.Distance = cosine
+		}), gometric.ErrSetting},
+		{"HDC", set(miners.NewHDC(), func(m *miners.HDC) { m.FilterPercentage = -0.1 }), gometric.ErrSetting},
+		{"HDC", set(miners.NewHDC(), func(m *miners.HDC) { m.FilterPercentage = 1.5 }), gometric.ErrSetting},
+		{"HDC", set(miners.NewHDC(), func(m *miners.HDC) { m.FilterPercentage = nan }), gometric.ErrSetting},
+		{"MultiSimilarity", set(miners.NewMultiSimilarity(), func(m *miners.MultiSimilarity) { m.Epsilon = nan }), gometric.ErrSetting},
+		{"PairMargin", set(miners.NewPairMargin(), func(m *miners.PairMargin) { m.PosMargin = nan; m.NegMargin = 1 }), gometric.ErrSetting},
+		{"PairMargin", set(miners.NewPairMargin(), func(m *miners.PairMargin) { m.PosMargin = 0; m.NegMargin = math.Inf(-1) }), gometric.ErrSetting},
+		{"TripletMargin", set(miners.NewTripletMargin(), func(m *miners.TripletMargin) { m.Margin = 0.1; m.TypeOfTriplets = "medium" }), gometric.ErrSetting},
+		{"TripletMargin", set(miners.NewTripletMargin(), func(m *miners.TripletMargin) { m.TypeOfTriplets = "" }), gometric.ErrSetting},
+		{"TripletMargin", &miners.TripletMargin{Margin: 0.2, TypeOfTriplets: miners.All}, gometric.ErrSetting}, // not made by NewTripletMargin
+		{"TripletMargin", set(miners.NewTripletMargin(), func(m *miners.TripletMargin) { m.Margin = nan; m.TypeOfTriplets = miners.All }), gometric.ErrSetting},
+		{"UniformHistogram", &miners.UniformHistogram{NumBins: -1, PosPerBin: 1, NegPerBin: 1, Rand: rng}, gometric.ErrSetting},
 		{"UniformHistogram", &miners.UniformHistogram{NumBins: 1 << 40, PosPerBin: 1, NegPerBin: 1, Rand: rng}, gometric.ErrSetting},
-		{"UniformHistogram", &miners.UniformHistogram{NumBins: 3, PosPerBin: 0, NegPerBin: 1, Rand: rng}, gometric.ErrSetting},
+		{"UniformHistogram", &miners.UniformHistogram{NumBins: 3, PosPerBin: -1, NegPerBin: 1, Rand: rng}, gometric.ErrSetting},
 		{"UniformHistogram", &miners.UniformHistogram{NumBins: 3, PosPerBin: 1, NegPerBin: -1, Rand: rng}, gometric.ErrSetting},
 		{"UniformHistogram", &miners.UniformHistogram{NumBins: 3, PosPerBin: 1 << 40, NegPerBin: 1, Rand: rng}, gometric.ErrSetting},
-		{"PairMargin", &miners.PairMargin{Distance: &distances.DotProductSimilarity{P: 2}}, gometric.ErrSetting},
+		{"PairMargin", set(miners.NewPairMargin(), func(m *miners.PairMargin) { m.Distance = &distances.DotProductSimilarity{P: 2} }), gometric.ErrSetting},
 		// Nil receivers.
 		{"Angular", (*miners.Angular)(nil), gometric.ErrSetting},
 		{"BatchEasyHard", (*miners.BatchEasyHard)(nil), gometric.ErrSetting},
@@ -184,7 +192,7 @@ func TestOtherErrors(t *testing.T) {
 	// A distance that overflows.
 	huge := mat.NewDense(2, 1, []float64{1e200, -1e200})
 	dot := &distances.DotProductSimilarity{P: 2, Power: 1}
-	got, err = (&miners.PairMargin{Distance: dot}).Mine(miners.Input{Embeddings: huge, Labels: []int{0, 1}})
+	got, err = (set(miners.NewPairMargin(), func(m *miners.PairMargin) { m.Distance = dot })).Mine(miners.Input{Embeddings: huge, Labels: []int{0, 1}})
 	checkError(t, "PairMargin", got, err, gometric.ErrNonFinite)
 
 	// HDC's external indices.
@@ -211,4 +219,11 @@ func TestOtherErrors(t *testing.T) {
 	var nilH *miners.HDC
 	checkError(t, "HDC", nil, nilH.SetIndicesExternally(nil, labels), gometric.ErrSetting)
 	nilH.ResetIndices() // no panic
+}
+
+// set applies f to a miner made by its constructor and returns it: the
+// way to change settings of miners whose zero value is refused.
+func set[T any](m *T, f func(*T)) *T {
+	f(m)
+	return m
 }

@@ -129,24 +129,36 @@ func (r *fuzzReader) rangeSetting() *miners.Range {
 func (r *fuzzReader) miner(kind int) miners.Miner {
 	switch kind {
 	case 0:
-		return &miners.Angular{Angle: r.setting() * 30, Distance: r.unitLpOrOther()}
+		return set(miners.NewAngular(), func(m *miners.Angular) { m.Angle = r.setting() * 30; m.Distance = r.unitLpOrOther() })
 	case 1:
 		return &miners.BatchEasyHard{Distance: r.distance(), PosStrategy: r.strategy(), NegStrategy: r.strategy(), AllowedPosRange: r.rangeSetting(), AllowedNegRange: r.rangeSetting()}
 	case 2:
 		return &miners.BatchHard{Distance: r.distance(), AllowedPosRange: r.rangeSetting(), AllowedNegRange: r.rangeSetting()}
 	case 3:
-		return &miners.DistanceWeighted{Cutoff: r.setting(), NonzeroLossCutoff: r.setting() * 2, Rand: r.rng(),
-			Distance: r.unitLpOrOther()}
+		return set(miners.NewDistanceWeighted(), func(m *miners.DistanceWeighted) {
+			m.Cutoff = r.setting()
+			m.NonzeroLossCutoff = r.setting() * 2
+			m.Rand = r.rng()
+			m.Distance = r.unitLpOrOther()
+		})
 	case 4:
 		return miners.NewEmbeddingsAlreadyPackagedAsTriplets()
 	case 5:
-		return &miners.HDC{Distance: r.distance(), FilterPercentage: r.setting()/2 + 0.5}
+		return set(miners.NewHDC(), func(m *miners.HDC) { m.Distance = r.distance(); m.FilterPercentage = r.setting()/2 + 0.5 })
 	case 6:
-		return &miners.MultiSimilarity{Distance: r.distance(), Epsilon: r.setting()}
+		return set(miners.NewMultiSimilarity(), func(m *miners.MultiSimilarity) { m.Distance = r.distance(); m.Epsilon = r.setting() })
 	case 7:
-		return &miners.PairMargin{Distance: r.distance(), PosMargin: r.setting(), NegMargin: r.setting()}
+		return set(miners.NewPairMargin(), func(m *miners.PairMargin) {
+			m.Distance = r.distance()
+			m.PosMargin = r.setting()
+			m.NegMargin = r.setting()
+		})
 	case 8:
-		return &miners.TripletMargin{Distance: r.distance(), Margin: r.setting(), TypeOfTriplets: r.strategy()}
+		return set(miners.NewTripletMargin(), func(m *miners.TripletMargin) {
+			m.Distance = r.distance()
+			m.Margin = r.setting()
+			m.TypeOfTriplets = r.strategy()
+		})
 	default:
 		return &miners.UniformHistogram{Distance: r.distance(), NumBins: int(r.byte()) - 2, PosPerBin: int(r.byte()%6) - 1, NegPerBin: int(r.byte()%6) - 1, Rand: r.rng()}
 	}

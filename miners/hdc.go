@@ -20,8 +20,13 @@ import (
 // SetIndicesExternally. As in PML, once set externally the indices stay
 // set until ResetIndices, and each Mine filters the result of the previous
 // one further. Each list is returned in topk's order: hardest first, equal
-// values in pair order (torch.topk leaves ties unspecified). Because of its
-// state, an HDC must not be used by several goroutines at once.
+// values in pair order (torch.topk leaves ties unspecified).
+//
+// A FilterPercentage of 0 is a legal setting, so the zero value cannot
+// mean PML's default of 0.5: make an HDC with NewHDC and set its fields;
+// Mine and SetIndicesExternally refuse a zero value or a literal with an
+// error wrapping gometric.ErrSetting. Because of its state (the indices
+// set externally), an HDC is not safe for concurrent use.
 type HDC struct {
 	// Distance is nil for PML's default, LpDistance (normalised, p = 2).
 	Distance distances.Distance
@@ -30,13 +35,16 @@ type HDC struct {
 	FilterPercentage float64
 
 	external *tuples.Pairs
+	made     bool
 }
 
 // NewHDC returns an HDC miner with PML's defaults (HDCMiner():
 // filter_percentage 0.5).
 func NewHDC() *HDC {
-	return &HDC{FilterPercentage: 0.5}
+	return &HDC{FilterPercentage: 0.5, made: true}
 }
+
+const hdcDefaults = "filter_percentage 0.5"
 
 // SetIndicesExternally mirrors HDCMiner.set_idx_externally: the next calls
 // of Mine filter t (converted to pairs as PML's convert_to_pairs does:
@@ -48,6 +56,9 @@ func (h *HDC) SetIndicesExternally(t tuples.Tuples, labels []int) error {
 	const name = "miners.HDC"
 	if h == nil {
 		return nilReceiver(name)
+	}
+	if !h.made {
+		return notMade(name, "NewHDC", hdcDefaults)
 	}
 	var p *tuples.Pairs
 	switch v := t.(type) {
@@ -95,6 +106,9 @@ func (h *HDC) Mine(in Input) (tuples.Tuples, error) {
 	const name = "miners.HDC"
 	if h == nil {
 		return nil, nilReceiver(name)
+	}
+	if !h.made {
+		return nil, notMade(name, "NewHDC", hdcDefaults)
 	}
 	fp := h.FilterPercentage
 	if math.IsNaN(fp) || fp < 0 || fp > 1 {

@@ -63,7 +63,7 @@ func refInput() miners.Input {
 
 func TestHandChecked(t *testing.T) {
 	tm := func(margin float64, kind miners.Strategy) *miners.TripletMargin {
-		return &miners.TripletMargin{Distance: rawLp(), Margin: margin, TypeOfTriplets: kind}
+		return set(miners.NewTripletMargin(), func(m *miners.TripletMargin) { m.Distance = rawLp(); m.Margin = margin; m.TypeOfTriplets = kind })
 	}
 	beh := func(pos, neg miners.Strategy, posR, negR *miners.Range) *miners.BatchEasyHard {
 		return &miners.BatchEasyHard{Distance: rawLp(), PosStrategy: pos, NegStrategy: neg, AllowedPosRange: posR, AllowedNegRange: negR}
@@ -91,7 +91,7 @@ func TestHandChecked(t *testing.T) {
 			trip([]int{0, 1, 3}, []int{1, 0, 2}, []int{2, 2, 1})},
 		{"TripletMargin easy", tm(2, miners.Easy), self,
 			trip([]int{0, 1, 3}, []int{1, 0, 2}, []int{3, 3, 0})},
-		{"TripletMargin similarity", &miners.TripletMargin{Distance: rawDot(), Margin: 1, TypeOfTriplets: miners.All}, self,
+		{"TripletMargin similarity", set(miners.NewTripletMargin(), func(m *miners.TripletMargin) { m.Distance = rawDot(); m.Margin = 1; m.TypeOfTriplets = miners.All }), self,
 			// s = x_i·x_j; margin s(a,p) − s(a,n) <= 1:
 			// a0: all zero → both; a1: s10 = 0, s12 = 3, s13 = 6 → both;
 			// a2: s23 = 18, s20 = 0, s21 = 3 → none; a3: s32 = 18, s30 = 0, s31 = 6 → none.
@@ -106,11 +106,11 @@ func TestHandChecked(t *testing.T) {
 
 		// Positives farther than 2: (2,3), (3,2); negatives closer than 3:
 		// (1,2), (2,1).
-		{"PairMargin", &miners.PairMargin{Distance: rawLp(), PosMargin: 2, NegMargin: 3}, self,
+		{"PairMargin", set(miners.NewPairMargin(), func(m *miners.PairMargin) { m.Distance = rawLp(); m.PosMargin = 2; m.NegMargin = 3 }), self,
 			pairs([]int{2, 3}, []int{3, 2}, []int{1, 2}, []int{2, 1})},
-		{"PairMargin ref", &miners.PairMargin{Distance: rawLp(), PosMargin: 2, NegMargin: 2.5}, refInput(),
+		{"PairMargin ref", set(miners.NewPairMargin(), func(m *miners.PairMargin) { m.Distance = rawLp(); m.PosMargin = 2; m.NegMargin = 2.5 }), refInput(),
 			pairs([]int{0}, []int{2}, []int{0, 1, 1}, []int{1, 0, 2})},
-		{"PairMargin similarity", &miners.PairMargin{Distance: rawDot(), PosMargin: 5, NegMargin: 5}, self,
+		{"PairMargin similarity", set(miners.NewPairMargin(), func(m *miners.PairMargin) { m.Distance = rawDot(); m.PosMargin = 5; m.NegMargin = 5 }), self,
 			// positives with s < 5: (0,1), (1,0); negatives with s > 5: (1,3), (3,1).
 			pairs([]int{0, 1}, []int{1, 0}, []int{1, 3}, []int{3, 1})},
 
@@ -147,25 +147,25 @@ func TestHandChecked(t *testing.T) {
 		// Distance: positive kept if d + ε > min negative; negative kept if
 		// d − ε < max positive. Only a2 qualifies; its negatives come in
 		// ascending distance order (n1 at 2, then n0 at 3).
-		{"MultiSimilarity distance", &miners.MultiSimilarity{Distance: rawLp(), Epsilon: 0.5}, self,
+		{"MultiSimilarity distance", set(miners.NewMultiSimilarity(), func(m *miners.MultiSimilarity) { m.Distance = rawLp(); m.Epsilon = 0.5 }), self,
 			pairs([]int{2}, []int{3}, []int{2, 2}, []int{1, 0})},
 		// Similarity s = x_i·x_j: a2: positives {3: 18}, negatives {0: 0,
 		// 1: 3}: 18 − 1 < 3? no; negatives s + 1 > 18? no. a1: positive
 		// {0: 0}, negatives {2: 3, 3: 6}: 0 − 1 < 6 yes; 3 + 1 > 0, 6 + 1 > 0
 		// yes. a0: all zero: positive −1 < 0 yes, negatives 1 > 0 yes.
 		// a3: positive 18 − 1 < 6? no; negatives 0 + 1 > 18? 6 + 1? no.
-		{"MultiSimilarity similarity", &miners.MultiSimilarity{Distance: rawDot(), Epsilon: 1}, self,
+		{"MultiSimilarity similarity", set(miners.NewMultiSimilarity(), func(m *miners.MultiSimilarity) { m.Distance = rawDot(); m.Epsilon = 1 }), self,
 			pairs([]int{0, 1}, []int{1, 0}, []int{0, 0, 1, 1}, []int{2, 3, 2, 3})},
 		{"MultiSimilarity no negatives", miners.NewMultiSimilarity(), miners.Input{Embeddings: line(1, 2, 3), Labels: []int{4, 4, 4}},
 			pairs(nil, nil, nil, nil)},
 
 		// Positives (values 1, 1, 3, 3): the 2 largest; negatives (3, 6, 2,
 		// 5, 3, 2, 6, 5): the 4 smallest, ties in pair order.
-		{"HDC", &miners.HDC{Distance: rawLp(), FilterPercentage: 0.5}, self,
+		{"HDC", set(miners.NewHDC(), func(m *miners.HDC) { m.Distance = rawLp(); m.FilterPercentage = 0.5 }), self,
 			pairs([]int{2, 3}, []int{3, 2}, []int{1, 2, 0, 2}, []int{2, 1, 2, 0})},
-		{"HDC zero", &miners.HDC{Distance: rawLp(), FilterPercentage: 0}, self,
+		{"HDC zero", set(miners.NewHDC(), func(m *miners.HDC) { m.Distance = rawLp(); m.FilterPercentage = 0 }), self,
 			pairs(nil, nil, nil, nil)},
-		{"HDC similarity", &miners.HDC{Distance: rawDot(), FilterPercentage: 0.25}, self,
+		{"HDC similarity", set(miners.NewHDC(), func(m *miners.HDC) { m.Distance = rawDot(); m.FilterPercentage = 0.25 }), self,
 			// positives s = 0, 0, 18, 18 → 1 smallest: (0,1);
 			// negatives s = 0, 0, 3, 6, 0, 3, 0, 6 → 2 largest: (1,3), (3,1).
 			pairs([]int{0}, []int{1}, []int{1, 3}, []int{3, 1})},
@@ -197,7 +197,7 @@ func TestHandChecked(t *testing.T) {
 // are filtered, the result replaces them, and ResetIndices goes back to the
 // batch's pairs.
 func TestHDCExternal(t *testing.T) {
-	h := &miners.HDC{Distance: rawLp(), FilterPercentage: 0.5}
+	h := set(miners.NewHDC(), func(m *miners.HDC) { m.Distance = rawLp(); m.FilterPercentage = 0.5 })
 	in := lineInput()
 	// Triplets (a, p, n) become (a, p) and (a, n).
 	ext := trip([]int{0, 2, 3}, []int{1, 3, 2}, []int{3, 1, 0})

@@ -18,17 +18,26 @@ import (
 //
 // The order is PML's: by anchor, then by ascending value of the pair (the
 // order of torch.sort over the row); equal values keep index order.
+//
+// An Epsilon of 0 is a legal setting, so the zero value cannot mean PML's
+// default of 0.1: make a MultiSimilarity with NewMultiSimilarity and set
+// its fields; Mine refuses a zero value or a literal with an error
+// wrapping gometric.ErrSetting. Mine is safe for concurrent use as long as
+// the fields are not changed meanwhile and Distance is safe for concurrent
+// use.
 type MultiSimilarity struct {
 	// Distance is nil for PML's default for this miner, CosineSimilarity.
 	Distance distances.Distance
 	// Epsilon is PML's epsilon (default 0.1).
 	Epsilon float64
+
+	made bool
 }
 
 // NewMultiSimilarity returns a MultiSimilarity miner with PML's defaults
 // (MultiSimilarityMiner(): epsilon 0.1, CosineSimilarity).
 func NewMultiSimilarity() *MultiSimilarity {
-	return &MultiSimilarity{Epsilon: 0.1}
+	return &MultiSimilarity{Epsilon: 0.1, made: true}
 }
 
 // Mine returns the selected pairs (a *tuples.Pairs).
@@ -36,6 +45,9 @@ func (ms *MultiSimilarity) Mine(in Input) (tuples.Tuples, error) {
 	const name = "miners.MultiSimilarity"
 	if ms == nil {
 		return nil, nilReceiver(name)
+	}
+	if !ms.made {
+		return nil, notMade(name, "NewMultiSimilarity", "epsilon 0.1")
 	}
 	if err := finiteSetting(name, "Epsilon", ms.Epsilon); err != nil {
 		return nil, err

@@ -15,6 +15,9 @@ import (
 // The triplets are rows of the batch, so ref embeddings are an error
 // wrapping gometric.ErrUnsupported; PML ignores them and returns batch
 // rows that a loss would then read as reference rows.
+//
+// It has no settings: the zero value is the miner NewEmbeddingsAlready-
+// PackagedAsTriplets returns. It is safe for concurrent use.
 type EmbeddingsAlreadyPackagedAsTriplets struct{}
 
 // NewEmbeddingsAlreadyPackagedAsTriplets returns the miner

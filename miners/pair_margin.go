@@ -9,6 +9,13 @@ import (
 // farther apart than PosMargin and the negative pairs closer than
 // NegMargin (for a similarity: positives with s < PosMargin, negatives with
 // s > NegMargin), each list in the row-major order of the pair mask.
+//
+// Margins of 0 are legal settings, so the zero value cannot mean PML's
+// defaults: make a PairMargin with NewPairMargin and set its fields; Mine
+// refuses a zero value or a literal with an error wrapping
+// gometric.ErrSetting. Mine is safe for concurrent use as long as the
+// fields are not changed meanwhile and Distance is safe for concurrent
+// use.
 type PairMargin struct {
 	// Distance is nil for PML's default, LpDistance (normalised, p = 2).
 	Distance distances.Distance
@@ -16,12 +23,14 @@ type PairMargin struct {
 	PosMargin float64
 	// NegMargin is PML's neg_margin (default 0.8).
 	NegMargin float64
+
+	made bool
 }
 
 // NewPairMargin returns a PairMargin miner with PML's defaults
 // (PairMarginMiner(): pos_margin 0.2, neg_margin 0.8).
 func NewPairMargin() *PairMargin {
-	return &PairMargin{PosMargin: 0.2, NegMargin: 0.8}
+	return &PairMargin{PosMargin: 0.2, NegMargin: 0.8, made: true}
 }
 
 // Mine returns the selected pairs (a *tuples.Pairs).
@@ -29,6 +38,9 @@ func (pm *PairMargin) Mine(in Input) (tuples.Tuples, error) {
 	const name = "miners.PairMargin"
 	if pm == nil {
 		return nil, nilReceiver(name)
+	}
+	if !pm.made {
+		return nil, notMade(name, "NewPairMargin", "pos_margin 0.2, neg_margin 0.8")
 	}
 	if err := finiteSetting(name, "PosMargin", pm.PosMargin); err != nil {
 		return nil, err

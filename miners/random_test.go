@@ -79,7 +79,11 @@ func TestDistanceWeightedDistribution(t *testing.T) {
 		emb := unitRows(rng, n, tc.dim)
 		labels := []int{0, 0, 0, 0, 1, 1, 1, 2, 2, 2}
 		in := miners.Input{Embeddings: emb, Labels: labels}
-		dw := &miners.DistanceWeighted{Cutoff: tc.cutoff, NonzeroLossCutoff: tc.nzLoss, Rand: rand.New(rand.NewPCG(3, uint64(tc.dim)))}
+		dw := set(miners.NewDistanceWeighted(), func(m *miners.DistanceWeighted) {
+			m.Cutoff = tc.cutoff
+			m.NonzeroLossCutoff = tc.nzLoss
+			m.Rand = rand.New(rand.NewPCG(3, uint64(tc.dim)))
+		})
 
 		// Expected negative distribution of every anchor.
 		expected := make([][]float64, n)

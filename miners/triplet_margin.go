@@ -22,6 +22,13 @@ import (
 // anchor (tuples.EachAnchor) and keeps only the selected ones, in PML's
 // order (by anchor, then positive, then negative index). PML treats an
 // unknown type_of_triplets as "all"; here it is an error.
+//
+// A Margin of 0 is a legal setting, so the zero value cannot mean PML's
+// default of 0.2: make a TripletMargin with NewTripletMargin and set its
+// fields; Mine refuses a zero value or a literal with an error wrapping
+// gometric.ErrSetting. Mine is safe for concurrent use as long as the
+// fields are not changed meanwhile and Distance is safe for concurrent
+// use.
 type TripletMargin struct {
 	// Distance is nil for PML's default, LpDistance (normalised, p = 2).
 	Distance distances.Distance
@@ -29,12 +36,14 @@ type TripletMargin struct {
 	Margin float64
 	// TypeOfTriplets is PML's type_of_triplets (default All).
 	TypeOfTriplets Strategy
+
+	made bool
 }
 
 // NewTripletMargin returns a TripletMargin miner with PML's defaults
 // (TripletMarginMiner(): margin 0.2, type_of_triplets "all").
 func NewTripletMargin() *TripletMargin {
-	return &TripletMargin{Margin: 0.2, TypeOfTriplets: All}
+	return &TripletMargin{Margin: 0.2, TypeOfTriplets: All, made: true}
 }
 
 // Mine returns the selected triplets (a *tuples.Triplets).
@@ -42,6 +51,9 @@ func (t *TripletMargin) Mine(in Input) (tuples.Tuples, error) {
 	const name = "miners.TripletMargin"
 	if t == nil {
 		return nil, nilReceiver(name)
+	}
+	if !t.made {
+		return nil, notMade(name, "NewTripletMargin", `margin 0.2, type_of_triplets "all"`)
 	}
 	if err := finiteSetting(name, "Margin", t.Margin); err != nil {
 		return nil, err

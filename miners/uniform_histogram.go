@@ -9,6 +9,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/utils/tuples"
 )
 
@@ -30,23 +31,34 @@ const (
 // the first half, end − step·(steps − 1 − i) in the second), so the bins
 // match PML's. The draws come from Rand; they cannot reproduce torch's
 // random stream.
+//
+// The zero value is PML's defaults, the same miner as NewUniformHistogram
+// returns. With a nil Rand (the default) Mine is safe for concurrent use,
+// as long as the fields are not changed meanwhile; with a seeded Rand it
+// is not.
 type UniformHistogram struct {
 	// Distance is nil for PML's default, LpDistance (normalised, p = 2).
 	Distance distances.Distance
-	// NumBins is PML's num_bins (default 100), at least 1.
+	// NumBins is PML's num_bins, at least 1. If NumBins is 0, 100 (PML's
+	// default) is used.
 	NumBins int
-	// PosPerBin is PML's pos_per_bin (default 10), at least 1.
+	// PosPerBin is PML's pos_per_bin, at least 1. If PosPerBin is 0, 10
+	// (PML's default) is used.
 	PosPerBin int
-	// NegPerBin is PML's neg_per_bin (default 10), at least 1.
+	// NegPerBin is PML's neg_per_bin, at least 1. If NegPerBin is 0, 10
+	// (PML's default) is used.
 	NegPerBin int
-	// Rand draws the pairs; it must be set (nil is an error wrapping
-	// gometric.ErrSetting).
+	// Rand draws the pairs. If Rand is nil, math/rand/v2's process-wide
+	// generator is used: fresh draws at every call, as PML draws from
+	// torch's global generator. A seeded Rand makes the draws
+	// reproducible (same seed, same pairs).
 	Rand *rand.Rand
 }
 
 // NewUniformHistogram returns a UniformHistogram miner with PML's defaults
-// (UniformHistogramMiner(): num_bins 100, pos_per_bin 10, neg_per_bin 10).
-// Set Rand before mining.
+// (UniformHistogramMiner(): num_bins 100, pos_per_bin 10, neg_per_bin 10),
+// drawing from the process-wide generator; set Rand for reproducible
+// draws.
 func NewUniformHistogram() *UniformHistogram {
 	return &UniformHistogram{NumBins: 100, PosPerBin: 10, NegPerBin: 10}
 }
@@ -57,14 +69,21 @@ func (u *UniformHistogram) Mine(in Input) (tuples.Tuples, error) {
 	if u == nil {
 		return nil, nilReceiver(name)
 	}
-	if u.Rand == nil {
-		return nil, check.Settingf(name, "Rand is nil")
+	s := uhSettings{bins: u.NumBins, pos: u.PosPerBin, neg: u.NegPerBin, rng: randsrc.Or(u.Rand)}
+	if s.bins == 0 {
+		s.bins = 100
 	}
-	if u.NumBins < 1 || u.NumBins > maxBins {
-		return nil, check.Settingf(name, "NumBins = %d, want 1 to %d", u.NumBins, maxBins)
+	if s.pos == 0 {
+		s.pos = 10
 	}
-	if u.PosPerBin < 1 || u.NegPerBin < 1 {
-		return nil, check.Settingf(name, "PosPerBin = %d, NegPerBin = %d; both must be at least 1", u.PosPerBin, u.NegPerBin)
+	if s.neg == 0 {
+		s.neg = 10
+	}
+	if s.bins < 1 || s.bins > maxBins {
+		return nil, check.Settingf(name, "NumBins = %d, want 1 to %d (0 for PML's default, 100)", u.NumBins, maxBins)
+	}
+	if s.pos < 1 || s.neg < 1 {
+		return nil, check.Settingf(name, "PosPerBin = %d, NegPerBin = %d; both must be at least 1 (0 for PML's default, 10)", u.PosPerBin, u.NegPerBin)
 	}
 	b, err := prepare(name, in, false)
 	if err != nil {
@@ -80,11 +99,11 @@ func (u *UniformHistogram) Mine(in Input) (tuples.Tuples, error) {
 	}
 	out := &tuples.Pairs{}
 	raw := rawOf(m)
-	out.A1, out.P, err = u.sample(name, all.A1, all.P, raw, u.PosPerBin)
+	out.A1, out.P, err = s.sample(name, all.A1, all.P, raw, s.pos)
 	if err != nil {
 		return nil, err
 	}
-	out.A2, out.N, err = u.sample(name, all.A2, all.N, raw, u.NegPerBin)
+	out.A2, out.N, err = s.sample(name, all.A2, all.N, raw, s.neg)
 	if err != nil {
 		return nil, err
 	}
@@ -112,8 +131,15 @@ func (l linspace) at(i int) float64 {
 	return l.end - l.step*float64(l.steps-i-1)
 }
 
+// uhSettings are a UniformHistogram's settings for one call, defaults
+// resolved.
+type uhSettings struct {
+	bins, pos, neg int
+	rng            *rand.Rand
+}
+
 // sample mirrors get_uniformly_distributed_pairs for one kind of pair.
-func (u *UniformHistogram) sample(name string, a, o []int, m dense, perBin int) ([]int, []int, error) {
+func (u uhSettings) sample(name string, a, o []int, m dense, perBin int) ([]int, []int, error) {
 	if len(a) == 0 {
 		return []int{}, []int{}, nil
 	}
@@ -121,7 +147,7 @@ func (u *UniformHistogram) sample(name string, a, o []int, m dense, perBin int) 
 	for k := range a {
 		vals[k] = m.at(a[k], o[k])
 	}
-	ls, err := newLinspace(name, slices.Min(vals), slices.Max(vals), u.NumBins+1)
+	ls, err := newLinspace(name, slices.Min(vals), slices.Max(vals), u.bins+1)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -140,11 +166,11 @@ func (u *UniformHistogram) sample(name string, a, o []int, m dense, perBin int) 
 	}
 	outA, outO := []int{}, []int{}
 	var members []int
-	for i := range u.NumBins {
+	for i := range u.bins {
 		lo, hi := ls.at(i), ls.at(i+1)
 		s := firstAtLeast(lo)
 		var e int
-		if i == u.NumBins-1 {
+		if i == u.bins-1 {
 			e = firstAbove(hi)
 		} else {
 			e = firstAtLeast(hi)
@@ -162,7 +188,7 @@ func (u *UniformHistogram) sample(name string, a, o []int, m dense, perBin int) 
 			return nil, nil, check.Settingf(name, "drawing %d pairs per bin would give more than %d pairs", perBin, maxDraws)
 		}
 		for range perBin {
-			k := members[u.Rand.IntN(len(members))]
+			k := members[u.rng.IntN(len(members))]
 			outA = append(outA, a[k])
 			outO = append(outO, o[k])
 		}

@@ -14,9 +14,17 @@ import (
 //
 // As in PML, Distance must be an Lp distance with power 1 and no
 // normalisation; nil means PML's default, distances.Lp{P: 2, Power: 1}.
+//
+// The zero value is PML's defaults, the same regularizer as
+// NewCenterInvariant returns. Compute is safe for concurrent use as long
+// as the fields are not changed meanwhile and Distance and Reducer are
+// safe for concurrent use.
 type CenterInvariant struct {
+	// Distance is nil for PML's default, an unnormalised Lp distance with
+	// p = 2 and power 1.
 	Distance distances.Distance
-	Reducer  reducers.Reducer
+	// Reducer is nil for PML's default, MeanReducer.
+	Reducer reducers.Reducer
 }
 
 // NewCenterInvariant returns a CenterInvariant regularizer with PML's
@@ -26,13 +34,16 @@ func NewCenterInvariant() *CenterInvariant { return &CenterInvariant{} }
 // Compute implements Regularizer.
 func (ci *CenterInvariant) Compute(x *mat.Dense) (float64, *mat.Dense, error) {
 	const name = "regularizers.CenterInvariant"
+	if ci == nil {
+		return 0, nil, nilReceiver(name)
+	}
 	if err := check.Matrix(name, "input", x); err != nil {
 		return 0, nil, err
 	}
 	p := 2.0
 	if ci.Distance != nil {
 		lp, ok := ci.Distance.(*distances.Lp)
-		if !ok || lp.Power != 1 || lp.NormalizeEmbeddings {
+		if !ok || lp == nil || lp.Power != 1 || lp.NormalizeEmbeddings {
 			return 0, nil, check.Settingf(name, "distance %T %+v, want *distances.Lp with Power 1 and NormalizeEmbeddings false", ci.Distance, ci.Distance.Settings())
 		}
 		p = lp.P

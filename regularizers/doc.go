@@ -8,4 +8,12 @@
 // nil) and returns the reduced value with its gradient with respect to the
 // input matrix. Losses use them as embedding_regularizer and
 // weight_regularizer.
+//
+// New<Name> returns PML's defaults. The zero value of every regularizer
+// but SparseCenters is PML's defaults too (each field's doc says which 0
+// stands for a default); SparseCenters needs its class and centre counts,
+// so its zero value is refused with an error wrapping gometric.ErrSetting
+// that names NewSparseCenters. Compute on a nil regularizer returns an
+// error. The regularizers keep no state and are safe for concurrent use
+// as long as their fields are not changed meanwhile.
 package regularizers

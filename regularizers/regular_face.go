@@ -13,9 +13,16 @@ import (
 // weight) i, the similarity to its closest other row, reduced by Reducer
 // (nil means MeanReducer). Distance must be a similarity (inverted); nil
 // means PML's default, CosineSimilarity.
+//
+// The zero value is PML's defaults, the same regularizer as
+// NewRegularFace returns. Compute is safe for concurrent use as long as
+// the fields are not changed meanwhile and Distance and Reducer are safe
+// for concurrent use.
 type RegularFace struct {
+	// Distance is nil for PML's default, CosineSimilarity.
 	Distance distances.Distance
-	Reducer  reducers.Reducer
+	// Reducer is nil for PML's default, MeanReducer.
+	Reducer reducers.Reducer
 }
 
 // NewRegularFace returns a RegularFace regularizer with PML's defaults.
@@ -24,6 +31,9 @@ func NewRegularFace() *RegularFace { return &RegularFace{} }
 // Compute implements Regularizer. The input needs at least two rows.
 func (rf *RegularFace) Compute(x *mat.Dense) (float64, *mat.Dense, error) {
 	const name = "regularizers.RegularFace"
+	if rf == nil {
+		return 0, nil, nilReceiver(name)
+	}
 	if err := check.Matrix(name, "input", x); err != nil {
 		return 0, nil, err
 	}

@@ -11,7 +11,9 @@ import (
 
 // Regularizer mirrors PML's BaseRegularizer: a penalty on a matrix whose
 // rows are embeddings or class weights, reduced to a scalar by the
-// regularizer's reducer.
+// regularizer's reducer. This package's regularizers keep no state: each
+// is safe for concurrent use as long as its fields are not changed
+// meanwhile and its Distance and Reducer are safe for concurrent use.
 type Regularizer interface {
 	// Compute returns the reduced penalty and its gradient with respect
 	// to x (same shape as x). It mirrors BaseRegularizer.forward.
@@ -41,6 +43,11 @@ func reduce(r reducers.Reducer, values []float64, n int, divisor float64, hasDiv
 		return 0, nil, err
 	}
 	return out.Loss, out.Grads[0], nil
+}
+
+// nilReceiver is the error of Compute called on a nil regularizer.
+func nilReceiver(component string) error {
+	return check.Settingf(component, "nil receiver")
 }
 
 func orMean(r reducers.Reducer) reducers.Reducer {

@@ -16,10 +16,23 @@ import (
 // sqrt(2 + tiny - min(2·cos(i, j), 2)) and reduces these with Reducer (nil
 // means PML's default, DivisorReducer, with divisor 2 × the number of such
 // pairs). Distance must be CosineSimilarity (nil means that default).
+//
+// NumClasses and CentersPerClass have no default (PML requires them), so
+// the zero value is refused with an error wrapping gometric.ErrSetting
+// that names NewSparseCenters; a value with both set and nil Distance and
+// Reducer is PML's defaults. Compute is safe for concurrent use as long as
+// the fields are not changed meanwhile and Distance and Reducer are safe
+// for concurrent use.
 type SparseCenters struct {
-	NumClasses, CentersPerClass int
-	Distance                    distances.Distance
-	Reducer                     reducers.Reducer
+	// NumClasses is PML's num_classes, at least 1.
+	NumClasses int
+	// CentersPerClass is PML's centers_per_class, at least 2.
+	CentersPerClass int
+	// Distance is nil for PML's default, CosineSimilarity (the only one
+	// PML accepts).
+	Distance distances.Distance
+	// Reducer is nil for PML's default, DivisorReducer.
+	Reducer reducers.Reducer
 }
 
 // NewSparseCenters returns a SparseCenters regularizer with PML's defaults.
@@ -34,6 +47,12 @@ const tiny = 2.2250738585072014e-308
 // rows.
 func (sc *SparseCenters) Compute(x *mat.Dense) (float64, *mat.Dense, error) {
 	const name = "regularizers.SparseCenters"
+	if sc == nil {
+		return 0, nil, nilReceiver(name)
+	}
+	if sc.NumClasses == 0 && sc.CentersPerClass == 0 {
+		return 0, nil, check.Settingf(name, "NumClasses and CentersPerClass are 0 (a zero value?); use NewSparseCenters(numClasses, centersPerClass)")
+	}
 	if err := check.Matrix(name, "input", x); err != nil {
 		return 0, nil, err
 	}
@@ -42,6 +61,9 @@ func (sc *SparseCenters) Compute(x *mat.Dense) (float64, *mat.Dense, error) {
 	}
 	if sc.CentersPerClass <= 1 {
 		return 0, nil, check.Settingf(name, "CentersPerClass = %d, want > 1", sc.CentersPerClass)
+	}
+	if r, _ := x.Dims(); sc.NumClasses > r/sc.CentersPerClass {
+		return 0, nil, check.Errorf(name, gometric.ErrShape, "weights have %d rows, want NumClasses × CentersPerClass = %d × %d", r, sc.NumClasses, sc.CentersPerClass)
 	}
 	dist := sc.Distance
 	if dist == nil {

@@ -10,7 +10,12 @@ import (
 
 // ZeroMean mirrors PML's ZeroMeanRegularizer: |Σ_k x_ik| for every row i,
 // reduced by Reducer (nil means PML's default, MeanReducer).
+//
+// The zero value is PML's defaults, the same regularizer as NewZeroMean
+// returns. Compute is safe for concurrent use as long as Reducer is not
+// changed meanwhile and is safe for concurrent use.
 type ZeroMean struct {
+	// Reducer is nil for PML's default, MeanReducer.
 	Reducer reducers.Reducer
 }
 
@@ -20,6 +25,9 @@ func NewZeroMean() *ZeroMean { return &ZeroMean{} }
 // Compute implements Regularizer.
 func (z *ZeroMean) Compute(x *mat.Dense) (float64, *mat.Dense, error) {
 	const name = "regularizers.ZeroMean"
+	if z == nil {
+		return 0, nil, nilReceiver(name)
+	}
 	if err := check.Matrix(name, "input", x); err != nil {
 		return 0, nil, err
 	}

@@ -20,18 +20,31 @@
 // Labels are []int, one per dataset index; classes are told apart by
 // value. Every random choice comes from the *math/rand/v2.Rand passed to
 // Epoch, EpochBatches or NewFixedSetOfTriplets, and the samplers keep no
-// state between epochs: the same seed gives the same epoch, whatever
-// GOMAXPROCS is and however many epochs were drawn before. The draws
-// cannot reproduce numpy's random stream; the sampling structure and the
-// distributions are PML's (c_f.safe_random_choice: without replacement
-// when a pool is large enough, with replacement otherwise).
+// state between epochs: a seeded *rand.Rand gives the same epoch for the
+// same seed, whatever GOMAXPROCS is and however many epochs were drawn
+// before. A nil *rand.Rand means math/rand/v2's process-wide generator: a
+// fresh epoch at every call, as PML draws from numpy's global generator.
+// The draws cannot reproduce numpy's random stream; the sampling structure
+// and the distributions are PML's (c_f.safe_random_choice: without
+// replacement when a pool is large enough, with replacement otherwise).
+//
+// The samplers are safe for concurrent use as long as their fields are
+// not changed meanwhile: epochs may be drawn from several goroutines with
+// a nil rng or one seeded *rand.Rand per goroutine (a *rand.Rand is not
+// safe for concurrent use).
 //
 // MPerClass adds an option PML lacks, CoverAll: an epoch that is one pass
 // over the dataset in which every index appears at least once, while every
 // batch keeps BatchSize/M distinct classes × M samples (see MPerClass).
 //
 // Settings are exported fields with PML's defaults set by the New
-// functions; they are checked whenever an epoch is drawn. Invalid settings
+// functions; they are checked whenever an epoch is drawn. A sampler needs
+// its labels, so no zero value is usable: each is refused with an error
+// wrapping gometric.ErrSetting that names the constructor (Hierarchical
+// and TuplesToWeights refuse any value their constructor did not make,
+// since 0 and false are legal settings of theirs; an MPerClass literal
+// with Labels and M set means PML's defaults for the rest). A method
+// called on a nil sampler returns an error (or 0 for Len and NumBatches). Invalid settings
 // and inputs give errors naming the sampler ("samplers.MPerClass: ...")
 // that wrap gometric.ErrSetting, ErrLabels, ErrShape or ErrUnsupported;
 // nothing panics on user input. An epoch is limited to 2^30 indices.

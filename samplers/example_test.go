@@ -33,6 +33,18 @@ func ExampleMPerClass() {
 	// 2 classes × 2
 }
 
+// An impossible (m, batch size) setting: the error names PML's assertion
+// and lists the valid pairs for these labels.
+func ExampleMPerClass_invalidBatchSize() {
+	labels := []int{0, 0, 0, 1, 1, 1, 2, 2, 2} // 3 classes
+	s := samplers.NewMPerClass(labels, 2)
+	s.BatchSize = 5
+	_, err := s.Epoch(nil) // nil: the process-wide generator
+	fmt.Println(err)
+	// Output:
+	// samplers.MPerClass: batch_size (5) is not a multiple of m (2); valid settings for these 3 classes and length_before_new_iter 100000: m = 2 with batch_size 2, 4, 6; or batch_size 5 with m = 5: invalid setting
+}
+
 func ExampleMPerClass_coverAll() {
 	labels := []int{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3}
 	s := samplers.NewMPerClass(labels, 2)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/utils/tuples"
 )
 
@@ -20,19 +21,24 @@ import (
 // (two distinct indices, or the same index twice when the class has a
 // single sample), and the negative uniformly from the negative label's
 // indices.
+//
+// The triplets are drawn by NewFixedSetOfTriplets, so the zero value holds
+// none: Epoch refuses it with an error wrapping gometric.ErrSetting that
+// names the constructor. A FixedSetOfTriplets does not change once made
+// and is safe for concurrent use (with Sampler's rule for rng).
 type FixedSetOfTriplets struct {
 	a, p, n []int
 }
 
 const compFixed = "samplers.FixedSetOfTriplets"
 
-// NewFixedSetOfTriplets draws numTriplets triplets from labels with rng.
-// It needs at least two distinct labels (PML raises there too) and a
-// positive numTriplets.
+// NewFixedSetOfTriplets draws numTriplets triplets from labels with rng: a
+// seeded *rand.Rand gives the same set for the same seed; nil means
+// math/rand/v2's process-wide generator, a new set at every call (PML
+// draws from numpy's global generator). It needs at least two distinct
+// labels (PML raises there too) and a positive numTriplets.
 func NewFixedSetOfTriplets(labels []int, numTriplets int, rng *rand.Rand) (*FixedSetOfTriplets, error) {
-	if err := checkRNG(compFixed, rng); err != nil {
-		return nil, err
-	}
+	rng = randsrc.Or(rng)
 	if err := checkLabels(compFixed, "labels", labels); err != nil {
 		return nil, err
 	}
@@ -78,10 +84,11 @@ func (f *FixedSetOfTriplets) Len() int {
 	return 3 * len(f.a)
 }
 
-// Triplets returns a copy of the fixed set, in the order it was drawn.
+// Triplets returns a copy of the fixed set, in the order it was drawn (nil
+// for a nil receiver).
 func (f *FixedSetOfTriplets) Triplets() *tuples.Triplets {
 	if f == nil {
-		return &tuples.Triplets{}
+		return nil
 	}
 	return &tuples.Triplets{
 		A: append([]int(nil), f.a...),
@@ -91,15 +98,17 @@ func (f *FixedSetOfTriplets) Triplets() *tuples.Triplets {
 }
 
 // Epoch implements Sampler: the triplets in a random row order drawn with
-// rng, flattened to anchor, positive, negative, anchor, ... The fixed set
-// itself is left as it is, so an epoch depends only on rng.
+// rng (nil: the process-wide generator), flattened to anchor, positive,
+// negative, anchor, ... The fixed set itself is left as it is, so an epoch
+// depends only on rng.
 func (f *FixedSetOfTriplets) Epoch(rng *rand.Rand) ([]int, error) {
-	if err := checkRNG(compFixed, rng); err != nil {
-		return nil, err
+	if f == nil {
+		return nil, nilReceiver(compFixed)
 	}
-	if f == nil || len(f.a) == 0 {
-		return nil, check.Settingf(compFixed, "no triplets (use NewFixedSetOfTriplets)")
+	if len(f.a) == 0 {
+		return nil, check.Settingf(compFixed, "no triplets: not made by NewFixedSetOfTriplets (the zero value holds none); use NewFixedSetOfTriplets(labels, numTriplets, rng)")
 	}
+	rng = randsrc.Or(rng)
 	out := make([]int, 0, 3*len(f.a))
 	for _, i := range rng.Perm(len(f.a)) {
 		out = append(out, f.a[i], f.p[i], f.n[i])

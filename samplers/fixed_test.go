@@ -102,23 +102,17 @@ func TestFixedSetOfTripletsErrors(t *testing.T) {
 		name     string
 		labels   []int
 		n        int
-		nilRNG   bool
 		sentinel error
 		msg      string
 	}{
-		{"no labels", nil, 3, false, gometric.ErrLabels, "labels is empty"},
-		{"one label", []int{4, 4, 4}, 3, false, gometric.ErrLabels, "1 distinct value"},
-		{"zero triplets", labelsOf(2, 2), 0, false, gometric.ErrSetting, "num_triplets = 0"},
-		{"too many", labelsOf(2, 2), 1 << 29, false, gometric.ErrSetting, "more than"},
-		{"nil rng", labelsOf(2, 2), 3, true, gometric.ErrSetting, "rng is nil"},
+		{"no labels", nil, 3, gometric.ErrLabels, "labels is empty"},
+		{"one label", []int{4, 4, 4}, 3, gometric.ErrLabels, "1 distinct value"},
+		{"zero triplets", labelsOf(2, 2), 0, gometric.ErrSetting, "num_triplets = 0"},
+		{"too many", labelsOf(2, 2), 1 << 29, gometric.ErrSetting, "more than"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rng := newRNG(1)
-			if tc.nilRNG {
-				rng = nil
-			}
-			_, err := NewFixedSetOfTriplets(tc.labels, tc.n, rng)
+			_, err := NewFixedSetOfTriplets(tc.labels, tc.n, newRNG(1))
 			if err == nil || !errors.Is(err, tc.sentinel) || !strings.HasPrefix(err.Error(), "samplers.FixedSetOfTriplets: ") || !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("error %v, want %v containing %q", err, tc.sentinel, tc.msg)
 			}

@@ -48,6 +48,9 @@ func wantMPerClassLen(s *MPerClass) int {
 		return max((k+p-1)/p, most) * bs
 	}
 	l := s.LengthBeforeNewIter
+	if l == 0 {
+		l = 100000
+	}
 	if bs > 0 {
 		return l - l%bs
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 )
 
 // AllSamples, as Hierarchical.SamplesPerClass, takes every sample of a
@@ -29,6 +30,13 @@ const AllSamples = -1
 //
 // Every field can be changed between epochs; settings are checked by
 // NumBatches and EpochBatches.
+//
+// OuterLabel 0 (with InnerLabel 1) is a legal setting, so the zero value
+// cannot mean PML's defaults: make a Hierarchical with NewHierarchical
+// and set its fields; EpochBatches refuses a zero value or a literal with
+// an error wrapping gometric.ErrSetting (and NumBatches reports 0). A
+// Hierarchical is safe for concurrent use as long as its fields are not
+// changed meanwhile (with Sampler's rule for rng).
 type Hierarchical struct {
 	// Labels are the two columns of PML's N×2 labels array: one label per
 	// dataset index in each, e.g. {fine, super}.
@@ -48,6 +56,8 @@ type Hierarchical struct {
 	// OuterLabel is the column of Labels holding the super labels (PML's
 	// outer_label, default 1).
 	OuterLabel int
+
+	made bool
 }
 
 // NewHierarchical returns a Hierarchical sampler over Labels {fine, super}
@@ -62,6 +72,7 @@ func NewHierarchical(fine, super []int, batchSize, samplesPerClass int) *Hierarc
 		SuperClassesPerBatch: 2,
 		InnerLabel:           0,
 		OuterLabel:           1,
+		made:                 true,
 	}
 }
 
@@ -78,6 +89,12 @@ type hPlan struct {
 func (h *Hierarchical) plan() (hPlan, error) {
 	var p hPlan
 	const c = compHierarchical
+	if h == nil {
+		return p, nilReceiver(c)
+	}
+	if !h.made {
+		return p, check.Settingf(c, "not made by NewHierarchical: the zero value is not PML's defaults (batches_per_super_tuple 4, super_classes_per_batch 2, inner_label 0, outer_label 1); use NewHierarchical(fine, super, batchSize, samplesPerClass) and set fields")
+	}
 	for i, col := range []int{h.InnerLabel, h.OuterLabel} {
 		if col != 0 && col != 1 {
 			return p, check.Settingf(c, "%s = %d is not a column of the N×2 labels (0 or 1)", [2]string{"inner_label", "outer_label"}[i], col)
@@ -208,15 +225,13 @@ func (h *Hierarchical) NumBatches() int {
 }
 
 // EpochBatches implements BatchSampler: the batches of one epoch (PML's
-// reshuffle), drawn with rng.
+// reshuffle), drawn with rng (nil: the process-wide generator).
 func (h *Hierarchical) EpochBatches(rng *rand.Rand) ([][]int, error) {
-	if err := checkRNG(compHierarchical, rng); err != nil {
-		return nil, err
-	}
 	p, err := h.plan()
 	if err != nil {
 		return nil, err
 	}
+	rng = randsrc.Or(rng)
 	// Scratch copies reordered in place by safeChoice.
 	pools := make([][][]int, len(p.supers))
 	for s, classes := range p.supers {

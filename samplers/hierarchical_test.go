@@ -227,9 +227,6 @@ func TestHierarchicalErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewHierarchical(fine, super, 8, 2).EpochBatches(nil); !errors.Is(err, gometric.ErrSetting) {
-		t.Fatalf("nil rng: %v", err)
-	}
 }
 
 func TestCombinations(t *testing.T) {

@@ -1,9 +1,14 @@
 package samplers
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 )
 
 // MPerClass mirrors PML's MPerClassSampler: the epoch is built from rounds
@@ -38,25 +43,44 @@ import (
 // dataset (every index exactly once) when every class size is a multiple
 // of M and no filler is needed (K is a multiple of P and no class has
 // more than K/P groups).
+//
+// With BatchSize > 0, PML asserts that LengthBeforeNewIter >= BatchSize,
+// that M × (number of classes) >= BatchSize and that M divides BatchSize
+// (CoverAll keeps the last two); an error for a setting that breaks them
+// lists the valid (M, BatchSize) pairs for the labels at hand.
+//
+// Labels and M have no default (PML requires them): the zero value is
+// refused with an error wrapping gometric.ErrSetting that names
+// NewMPerClass. A value with both set means PML's defaults for the other
+// fields (0 stands for LengthBeforeNewIter's default). An MPerClass keeps
+// no state between epochs and is safe for concurrent use as long as its
+// fields are not changed meanwhile (with Sampler's rule for rng).
 type MPerClass struct {
 	// Labels holds one class label per dataset index.
 	Labels []int
-	// M is the number of samples per class in each round (PML's m).
+	// M is the number of samples per class in each round (PML's m), at
+	// least 1.
 	M int
 	// BatchSize is PML's batch_size; 0 stands for PML's None.
 	BatchSize int
-	// LengthBeforeNewIter is PML's length_before_new_iter (default
-	// 100000): the requested epoch length, before rounding.
+	// LengthBeforeNewIter is PML's length_before_new_iter: the requested
+	// epoch length, before rounding. If LengthBeforeNewIter is 0, 100000
+	// (PML's default) is used. (PML's length_before_new_iter=0 with
+	// batch_size None yields one round; any length from 1 to M × (number
+	// of classes) does that here.)
 	LengthBeforeNewIter int
 	// CoverAll makes the epoch one pass that covers every index (see the
 	// type's documentation). Not in PML.
 	CoverAll bool
 }
 
+// defaultLength is PML's length_before_new_iter default.
+const defaultLength = 100000
+
 // NewMPerClass returns an MPerClass sampler with PML's defaults:
 // BatchSize 0 (None), LengthBeforeNewIter 100000, CoverAll false.
 func NewMPerClass(labels []int, m int) *MPerClass {
-	return &MPerClass{Labels: labels, M: m, LengthBeforeNewIter: 100000}
+	return &MPerClass{Labels: labels, M: m, LengthBeforeNewIter: defaultLength}
 }
 
 const compMPerClass = "samplers.MPerClass"
@@ -74,12 +98,21 @@ type mPlan struct {
 
 func (s *MPerClass) plan() (mPlan, error) {
 	var p mPlan
+	if s == nil {
+		return p, nilReceiver(compMPerClass)
+	}
+	m, bs, l := s.M, s.BatchSize, s.LengthBeforeNewIter
+	if m == 0 && s.Labels == nil {
+		return p, check.Settingf(compMPerClass, "no labels and m = 0 (the zero value): use NewMPerClass(labels, m)")
+	}
+	if m < 1 {
+		return p, check.Settingf(compMPerClass, "m = %d must be at least 1", m)
+	}
 	if err := checkLabels(compMPerClass, "labels", s.Labels); err != nil {
 		return p, err
 	}
-	m, bs, l := s.M, s.BatchSize, s.LengthBeforeNewIter
-	if m < 1 {
-		return p, check.Settingf(compMPerClass, "m = %d must be at least 1", m)
+	if l == 0 {
+		l = defaultLength
 	}
 	if bs < 0 {
 		return p, check.Settingf(compMPerClass, "batch_size = %d is negative (use 0 for None)", bs)
@@ -91,7 +124,7 @@ func (s *MPerClass) plan() (mPlan, error) {
 		return p, check.Settingf(compMPerClass, "m (%d) × number of classes (%d) exceeds the limit of %d indices per epoch", m, nc, maxEpochLen)
 	}
 	if s.CoverAll {
-		return s.planCoverAll(p, single)
+		return s.planCoverAll(p)
 	}
 	if l < 0 {
 		return p, check.Settingf(compMPerClass, "length_before_new_iter = %d is negative", l)
@@ -105,14 +138,8 @@ func (s *MPerClass) plan() (mPlan, error) {
 		}
 		p.length = p.rounds * single
 	} else {
-		if l < bs {
-			return p, check.Settingf(compMPerClass, "length_before_new_iter (%d) is smaller than batch_size (%d)", l, bs)
-		}
-		if single < bs {
-			return p, check.Settingf(compMPerClass, "m (%d) × number of classes (%d) = %d is smaller than batch_size (%d)", m, nc, single, bs)
-		}
-		if bs%m != 0 {
-			return p, check.Settingf(compMPerClass, "batch_size (%d) is not a multiple of m (%d)", bs, m)
+		if err := checkMBatch(m, bs, nc, l, false); err != nil {
+			return p, err
 		}
 		p.per = bs / m
 		p.rounds = l / bs
@@ -124,17 +151,14 @@ func (s *MPerClass) plan() (mPlan, error) {
 	return p, nil
 }
 
-func (s *MPerClass) planCoverAll(p mPlan, single int) (mPlan, error) {
+func (s *MPerClass) planCoverAll(p mPlan) (mPlan, error) {
 	m, bs := s.M, s.BatchSize
 	nc := len(p.ci.labels)
 	if bs == 0 {
-		return p, check.Settingf(compMPerClass, "CoverAll needs a positive batch_size")
+		return p, check.Settingf(compMPerClass, "CoverAll needs a positive batch_size; %s", suggestion(m, 0, nc, 0, true))
 	}
-	if single < bs {
-		return p, check.Settingf(compMPerClass, "m (%d) × number of classes (%d) = %d is smaller than batch_size (%d)", m, nc, single, bs)
-	}
-	if bs%m != 0 {
-		return p, check.Settingf(compMPerClass, "batch_size (%d) is not a multiple of m (%d)", bs, m)
+	if err := checkMBatch(m, bs, nc, 0, true); err != nil {
+		return p, err
 	}
 	p.per = bs / m
 	p.groups = make([]int, nc)
@@ -154,6 +178,110 @@ func (s *MPerClass) planCoverAll(p mPlan, single int) (mPlan, error) {
 	return p, nil
 }
 
+// checkMBatch applies PML's asserts on (m, batch_size) for nc classes and
+// the epoch length l (ignored with coverAll, which keeps the other two):
+// l >= bs, m·nc >= bs, and m divides bs. The error lists valid pairs.
+func checkMBatch(m, bs, nc, l int, coverAll bool) error {
+	var msg string
+	switch {
+	case !coverAll && l < bs:
+		msg = fmt.Sprintf("length_before_new_iter (%d) is smaller than batch_size (%d)", l, bs)
+	case bs/m > nc || (bs/m == nc && bs%m != 0):
+		msg = fmt.Sprintf("m (%d) × number of classes (%d) = %d is smaller than batch_size (%d)", m, nc, m*nc, bs)
+	case bs%m != 0:
+		msg = fmt.Sprintf("batch_size (%d) is not a multiple of m (%d)", bs, m)
+	default:
+		return nil
+	}
+	return check.Settingf(compMPerClass, "%s; %s", msg, suggestion(m, bs, nc, l, coverAll))
+}
+
+// validBatchCount returns k such that the valid batch sizes for m are m,
+// 2m, ..., k·m: multiples of m, at most m·nc and at most l (unless
+// coverAll).
+func validBatchCount(m, nc, l int, coverAll bool) int {
+	k := nc
+	if !coverAll {
+		k = min(k, l/m)
+	}
+	return max(k, 0)
+}
+
+// maxDivisorSearch bounds the batch sizes whose divisors suggestion lists.
+const maxDivisorSearch = maxEpochLen
+
+// validMs returns, ascending, the m that suit batch size bs for nc
+// classes: the divisors of bs with m·nc >= bs. It returns nil for bs
+// outside [1, maxDivisorSearch].
+func validMs(bs, nc int) []int {
+	if bs < 1 || bs > maxDivisorSearch {
+		return nil
+	}
+	var lo, hi []int
+	for d := 1; d*d <= bs; d++ {
+		if bs%d != 0 {
+			continue
+		}
+		lo = append(lo, d)
+		if e := bs / d; e != d {
+			hi = append(hi, e)
+		}
+	}
+	slices.Reverse(hi)
+	var out []int
+	for _, d := range append(lo, hi...) {
+		if d >= (bs+nc-1)/nc {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// suggestion lists the (m, batch_size) pairs PML accepts near the given
+// ones: the batch sizes that suit m, and the m that suit bs (when bs > 0
+// and the length allows it).
+func suggestion(m, bs, nc, l int, coverAll bool) string {
+	var parts []string
+	if k := validBatchCount(m, nc, l, coverAll); k > 0 {
+		var sizes string
+		if k <= 6 {
+			s := make([]string, k)
+			for i := range k {
+				s[i] = strconv.Itoa((i + 1) * m)
+			}
+			sizes = strings.Join(s, ", ")
+		} else {
+			sizes = fmt.Sprintf("%d, %d, %d, …, %d", m, 2*m, 3*m, k*m)
+		}
+		parts = append(parts, fmt.Sprintf("m = %d with batch_size %s", m, sizes))
+	}
+	if bs > 0 && (coverAll || bs <= l) {
+		if ms := validMs(bs, nc); len(ms) > 0 {
+			s := make([]string, 0, len(ms))
+			for i, v := range ms {
+				if len(ms) > 10 && i == 5 {
+					s = append(s, "…")
+				}
+				if len(ms) <= 10 || i < 5 || i >= len(ms)-2 {
+					s = append(s, strconv.Itoa(v))
+				}
+			}
+			parts = append(parts, fmt.Sprintf("batch_size %d with m = %s", bs, strings.Join(s, ", ")))
+		}
+	}
+	classes := fmt.Sprintf("%d classes", nc)
+	if nc == 1 {
+		classes = "1 class"
+	}
+	if !coverAll {
+		classes += fmt.Sprintf(" and length_before_new_iter %d", l)
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("no batch_size suits m = %d for these %s (a batch size must be a multiple of m, at most m × number of classes and at most the length)", m, classes)
+	}
+	return fmt.Sprintf("valid settings for these %s: %s", classes, strings.Join(parts, "; or "))
+}
+
 // Len implements Sampler: the number of indices of one epoch, or 0 when
 // the settings are invalid.
 //
@@ -169,15 +297,14 @@ func (s *MPerClass) Len() int {
 	return p.length
 }
 
-// Epoch implements Sampler: the indices of one epoch, drawn with rng.
+// Epoch implements Sampler: the indices of one epoch, drawn with rng
+// (nil: the process-wide generator).
 func (s *MPerClass) Epoch(rng *rand.Rand) ([]int, error) {
-	if err := checkRNG(compMPerClass, rng); err != nil {
-		return nil, err
-	}
 	p, err := s.plan()
 	if err != nil {
 		return nil, err
 	}
+	rng = randsrc.Or(rng)
 	if s.CoverAll {
 		return s.coverAll(rng, p), nil
 	}

@@ -26,7 +26,9 @@ func TestMPerClassLen(t *testing.T) {
 		{"no batch, single pass equals length", labelsOf(3, 3), 2, 0, 4, 4},
 		// PML's __len__ says 5 here but its __iter__ yields one round of 6.
 		{"no batch, single pass exceeds length", labelsOf(3, 3, 3), 2, 0, 5, 6},
-		{"no batch, zero length", labelsOf(3, 3, 3), 2, 0, 0, 6},
+		{"no batch, length 1", labelsOf(3, 3, 3), 2, 0, 1, 6},
+		{"zero length is the default", labelsOf(3, 3, 3), 2, 0, 0, 99996},
+		{"zero length is the default, batch", labelsOf(3, 3, 3), 2, 4, 0, 100000},
 		{"single class", labelsOf(7), 3, 3, 10, 9},
 	}
 	for _, tc := range tests {
@@ -217,9 +219,6 @@ func TestMPerClassErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewMPerClass(labelsOf(2, 2), 1).Epoch(nil); !errors.Is(err, gometric.ErrSetting) {
-		t.Fatalf("nil rng: %v", err)
-	}
 }
 
 // TestReproducible: every sampler gives the same epoch for the same seed,
@@ -288,4 +287,102 @@ func (f flatBatches) Epoch(rng *rand.Rand) ([]int, error) {
 		out = append(out, b...)
 	}
 	return out, nil
+}
+
+// TestMPerClassSuggestions: an impossible (m, batch_size) setting gives
+// PML's assertion as an ErrSetting error, followed by the valid pairs for
+// the labels at hand.
+func TestMPerClassSuggestions(t *testing.T) {
+	ten := labelsOf(3, 3, 3, 3, 3, 3, 3, 3, 3, 3)
+	tests := []struct {
+		name     string
+		labels   []int
+		m, bs, l int
+		coverAll bool
+		want     string
+	}{
+		{"not a multiple", ten, 4, 30, 0, false,
+			"batch_size (30) is not a multiple of m (4); valid settings for these 10 classes and length_before_new_iter 100000: " +
+				"m = 4 with batch_size 4, 8, 12, …, 40; or batch_size 30 with m = 3, 5, 6, 10, 15, 30"},
+		{"too few classes", labelsOf(3, 3), 2, 6, 100, false,
+			"m (2) × number of classes (2) = 4 is smaller than batch_size (6); valid settings for these 2 classes and length_before_new_iter 100: " +
+				"m = 2 with batch_size 2, 4; or batch_size 6 with m = 3, 6"},
+		{"length below batch", labelsOf(3, 3), 1, 2, 1, false,
+			"length_before_new_iter (1) is smaller than batch_size (2); valid settings for these 2 classes and length_before_new_iter 1: m = 1 with batch_size 1"},
+		{"nothing fits", labelsOf(3, 3), 4, 8, 3, false,
+			"length_before_new_iter (3) is smaller than batch_size (8); no batch_size suits m = 4 for these 2 classes and length_before_new_iter 3"},
+		{"one class", labelsOf(9), 2, 3, 0, false,
+			"m (2) × number of classes (1) = 2 is smaller than batch_size (3); valid settings for these 1 class and length_before_new_iter 100000: " +
+				"m = 2 with batch_size 2; or batch_size 3 with m = 3"},
+		{"many divisors", labelsOf(slices.Repeat([]int{2}, 20)...), 7, 720, 0, false,
+			"m = 7 with batch_size 7, 14, 21, …, 140; or batch_size 720 with m = 36, 40, 45, 48, 60, …, 360, 720"},
+		{"cover without batch", labelsOf(3, 3), 1, 0, 0, true,
+			"CoverAll needs a positive batch_size; valid settings for these 2 classes: m = 1 with batch_size 1, 2"},
+		{"cover not multiple", labelsOf(3, 3, 3), 2, 5, 0, true,
+			"batch_size (5) is not a multiple of m (2); valid settings for these 3 classes: m = 2 with batch_size 2, 4, 6; or batch_size 5 with m = 5"},
+		{"cover ignores length", labelsOf(3, 3), 2, 6, 1, true,
+			"valid settings for these 2 classes: m = 2 with batch_size 2, 4; or batch_size 6 with m = 3, 6"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewMPerClass(tc.labels, tc.m)
+			s.BatchSize, s.LengthBeforeNewIter, s.CoverAll = tc.bs, tc.l, tc.coverAll
+			_, err := s.Epoch(newRNG(1))
+			if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), "samplers.MPerClass: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v\nwant an ErrSetting error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestMPerClassSuggestionsExact: the suggested pairs are exactly the valid
+// ones. For random settings, the batch sizes that work with m are the
+// suggested m, 2m, …, k·m, and the m that work with the batch size are
+// validMs's.
+func TestMPerClassSuggestionsExact(t *testing.T) {
+	rng := newRNG(9)
+	works := func(labels []int, m, bs, l int, cover bool) bool {
+		s := NewMPerClass(labels, m)
+		s.BatchSize, s.LengthBeforeNewIter, s.CoverAll = bs, l, cover
+		_, err := s.plan()
+		return err == nil
+	}
+	for trial := range 300 {
+		nc := 1 + rng.IntN(8)
+		sizes := make([]int, nc)
+		for i := range sizes {
+			sizes[i] = 1 + rng.IntN(4)
+		}
+		labels := labelsOf(sizes...)
+		m, bs, l, cover := 1+rng.IntN(6), 1+rng.IntN(40), 1+rng.IntN(60), rng.IntN(2) == 0
+		var gotSizes []int
+		for b := 1; b <= 100; b++ {
+			if works(labels, m, b, l, cover) {
+				gotSizes = append(gotSizes, b)
+			}
+		}
+		var wantSizes []int
+		for k := 1; k <= validBatchCount(m, nc, l, cover); k++ {
+			wantSizes = append(wantSizes, k*m)
+		}
+		if !slices.Equal(gotSizes, wantSizes) {
+			t.Fatalf("trial %d (%d classes, m %d, l %d, CoverAll %v): valid batch sizes %v, suggested %v", trial, nc, m, l, cover, gotSizes, wantSizes)
+		}
+		var gotMs []int
+		for mm := 1; mm <= bs; mm++ {
+			if works(labels, mm, bs, l, cover) {
+				gotMs = append(gotMs, mm)
+			}
+		}
+		var wantMs []int
+		if cover || bs <= l {
+			wantMs = validMs(bs, nc)
+		}
+		if !slices.Equal(gotMs, wantMs) {
+			t.Fatalf("trial %d (%d classes, batch %d, l %d, CoverAll %v): valid m %v, suggested %v", trial, nc, bs, l, cover, gotMs, wantMs)
+		}
+	}
+	if got := validMs(maxDivisorSearch+1, 3); got != nil {
+		t.Fatalf("validMs beyond the search bound: %v", got)
+	}
 }

@@ -12,8 +12,14 @@ import (
 //
 // Len is the number of indices that Epoch returns; it is 0 when the
 // sampler's settings are invalid (Epoch then returns the error). Epoch
-// draws every random choice from rng, so the same seed gives the same
-// epoch.
+// draws every random choice from rng: a seeded *rand.Rand gives the same
+// epoch for the same seed; nil means math/rand/v2's process-wide
+// generator, a fresh epoch at every call (as PML draws from numpy's
+// global generator).
+//
+// This package's samplers keep no state between epochs: each is safe for
+// concurrent use as long as its fields are not changed meanwhile and no
+// seeded *rand.Rand is shared by concurrent calls (nil is safe to share).
 type Sampler interface {
 	Len() int
 	Epoch(rng *rand.Rand) ([]int, error)
@@ -22,7 +28,8 @@ type Sampler interface {
 // BatchSampler yields whole batches, as PML's batch samplers (used as a
 // DataLoader's batch_sampler) do: NumBatches mirrors __len__ and
 // EpochBatches one pass of __iter__. NumBatches is 0 when the settings are
-// invalid (EpochBatches then returns the error).
+// invalid (EpochBatches then returns the error). rng follows Sampler's
+// rule (nil: the process-wide generator), and so does concurrent use.
 type BatchSampler interface {
 	NumBatches() int
 	EpochBatches(rng *rand.Rand) ([][]int, error)
@@ -37,7 +44,8 @@ const maxEpochLen = 1 << 30
 // batches of batchSize indices, as a torch DataLoader with this sampler
 // and drop_last=False does: the last batch is shorter when Len() is not a
 // multiple of batchSize. Pass an MPerClass sampler its own BatchSize so the
-// batches line up with the classes it groups.
+// batches line up with the classes it groups. A nil rng means the
+// process-wide generator (see Sampler).
 func Batches(s Sampler, rng *rand.Rand, batchSize int) ([][]int, error) {
 	const comp = "samplers.Batches"
 	if s == nil {
@@ -118,11 +126,9 @@ func mul(a, b int) (int, bool) {
 	return a * b, true
 }
 
-func checkRNG(comp string, rng *rand.Rand) error {
-	if rng == nil {
-		return check.Settingf(comp, "rng is nil")
-	}
-	return nil
+// nilReceiver is the error of a method called on a nil sampler.
+func nilReceiver(comp string) error {
+	return check.Settingf(comp, "nil receiver")
 }
 
 func checkLabels(comp, what string, labels []int) error {

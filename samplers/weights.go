@@ -7,6 +7,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/internal/rownorm"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
@@ -14,12 +15,15 @@ import (
 
 // ModelFunc embeds the dataset samples at the given indices: row i of the
 // result is the embedding of dataset index idx[i]. It plays the part of
-// PML's model run by a BaseTester over the dataset.
+// PML's model run by a BaseTester over the dataset. TuplesToWeights calls
+// it on the goroutine that draws the epoch; it must be safe for concurrent
+// use only if epochs are drawn concurrently.
 type ModelFunc func(idx []int) (*mat.Dense, error)
 
 // MinerFunc mines tuples from embeddings and their labels, as a PML miner
 // called as miner(embeddings, labels) does; indices refer to the rows of
-// emb.
+// emb. As for ModelFunc, it must be safe for concurrent use only if epochs
+// are drawn concurrently.
 type MinerFunc func(emb *mat.Dense, labels []int) (tuples.Tuples, error)
 
 // TuplesToWeights mirrors PML's TuplesToWeightsSampler: every epoch it
@@ -42,6 +46,15 @@ type MinerFunc func(emb *mat.Dense, labels []int) (tuples.Tuples, error)
 //
 // Every field can be changed between epochs; settings are checked by Len
 // and Epoch.
+//
+// NormalizeEmbeddings defaults to true, and false is a legal setting, so
+// the zero value cannot mean PML's defaults: make a TuplesToWeights with
+// NewTuplesToWeights and set its fields; Epoch refuses a zero value or a
+// literal with an error wrapping gometric.ErrSetting (and Len reports 0).
+// A TuplesToWeights keeps no state between epochs: it is safe for
+// concurrent use as long as its fields are not changed meanwhile and
+// Model and Miner are safe for concurrent use (with Sampler's rule for
+// rng).
 type TuplesToWeights struct {
 	// Model embeds dataset samples.
 	Model ModelFunc
@@ -56,17 +69,25 @@ type TuplesToWeights struct {
 	// NormalizeEmbeddings L2-normalises each embedding before mining (PML
 	// BaseTester's normalize_embeddings, default true).
 	NormalizeEmbeddings bool
+
+	made bool
 }
 
 // NewTuplesToWeights returns a TuplesToWeights sampler with PML's
 // defaults: SubsetSize 0 (None), NormalizeEmbeddings true.
 func NewTuplesToWeights(model ModelFunc, miner MinerFunc, labels []int) *TuplesToWeights {
-	return &TuplesToWeights{Model: model, Miner: miner, Labels: labels, NormalizeEmbeddings: true}
+	return &TuplesToWeights{Model: model, Miner: miner, Labels: labels, NormalizeEmbeddings: true, made: true}
 }
 
 const compWeights = "samplers.TuplesToWeights"
 
 func (s *TuplesToWeights) length() (int, error) {
+	if s == nil {
+		return 0, nilReceiver(compWeights)
+	}
+	if !s.made {
+		return 0, check.Settingf(compWeights, "not made by NewTuplesToWeights: the zero value is not PML's defaults (subset_size None, normalised embeddings); use NewTuplesToWeights(model, miner, labels) and set fields")
+	}
 	if err := checkLabels(compWeights, "labels", s.Labels); err != nil {
 		return 0, err
 	}
@@ -100,7 +121,8 @@ func (s *TuplesToWeights) Len() int {
 }
 
 // Epoch implements Sampler: Len() indices drawn with replacement by the
-// weights of this epoch's mined tuples.
+// weights of this epoch's mined tuples, with rng (nil: the process-wide
+// generator).
 func (s *TuplesToWeights) Epoch(rng *rand.Rand) ([]int, error) {
 	idx, _, err := s.EpochWithWeights(rng)
 	return idx, err
@@ -109,13 +131,11 @@ func (s *TuplesToWeights) Epoch(rng *rand.Rand) ([]int, error) {
 // EpochWithWeights is Epoch that also returns the weights it sampled by,
 // one per dataset index (PML's self.weights after __iter__).
 func (s *TuplesToWeights) EpochWithWeights(rng *rand.Rand) (indices []int, weights []float64, err error) {
-	if err := checkRNG(compWeights, rng); err != nil {
-		return nil, nil, err
-	}
 	length, err := s.length()
 	if err != nil {
 		return nil, nil, err
 	}
+	rng = randsrc.Or(rng)
 	n := len(s.Labels)
 	var subset []int
 	if s.SubsetSize > 0 {

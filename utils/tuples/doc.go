@@ -25,8 +25,16 @@
 //
 // Randomness (RandomTriplets, ToTriplets with a finite number of triplets
 // per anchor) comes from a caller-supplied *math/rand/v2.Rand: the same
-// seed gives the same triplets. The draws cannot reproduce torch's random
-// stream; the sampling structure and distributions are PML's.
+// seed gives the same triplets. A nil *rand.Rand means math/rand/v2's
+// process-wide generator: fresh draws at every call, as PML's use of
+// torch's global generator gives, and safe for concurrent use; a seeded
+// one must not be used by several goroutines at once. The draws cannot
+// reproduce torch's random stream; the sampling structure and
+// distributions are PML's.
+//
+// The functions keep no state and are safe for concurrent use (with the
+// rule above for a *rand.Rand); Pairs and Triplets are plain data, safe
+// to read from several goroutines.
 //
 // Every function validates its input and returns an error wrapping one of
 // gometric's sentinel errors (ErrLabels, ErrIndex, ErrShape, ErrSetting,

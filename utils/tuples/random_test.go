@@ -294,7 +294,6 @@ func TestRandomTripletsErrors(t *testing.T) {
 		rng       *rand.Rand
 		want      error
 	}{
-		{"nil rng", nil, true, 1, nil, nil, gometric.ErrSetting},
 		{"negative perAnchor", nil, true, -1, nil, seeded(1), gometric.ErrSetting},
 		{"weights wrong shape", nil, true, 1, mat.NewDense(4, 2, nil), seeded(1), gometric.ErrShape},
 		{"negative weight in a kept row", nil, true, 1, mat.NewDense(4, 4, []float64{
@@ -326,5 +325,59 @@ func TestRandomTripletsErrors(t *testing.T) {
 	got, err := RandomTriplets(labels, nil, true, 2, w, seeded(1))
 	if err != nil || got.Len() != 0 {
 		t.Errorf("rows with sum <= 0: got %+v, %v; want no triplets", got, err)
+	}
+}
+
+// TestRandomTripletsNilRand checks the nil *rand.Rand rule: nil means the
+// process-wide generator, which draws afresh at every call and is safe for
+// concurrent use (run with -race).
+func TestRandomTripletsNilRand(t *testing.T) {
+	labels := []int{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 3, 3}
+	first, err := RandomTriplets(labels, nil, true, 8, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Validate(len(labels), len(labels)); err != nil {
+		t.Fatal(err)
+	}
+	// 112 triplets each with several choices: two equal draws would mean
+	// the generator was not fresh (probability far below 1e-30).
+	differs := false
+	for range 3 {
+		again, err := RandomTriplets(labels, nil, true, 8, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameTriplets(first, again) {
+			differs = true
+		}
+	}
+	if !differs {
+		t.Error("nil rng gave the same triplets at every call; want fresh draws")
+	}
+	w := mat.NewDense(len(labels), len(labels), nil)
+	for i := range len(labels) {
+		for j := range len(labels) {
+			w.Set(i, j, float64(1+(i+j)%3))
+		}
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			var weights *mat.Dense
+			if g%2 == 1 {
+				weights = w
+			}
+			got, err := RandomTriplets(labels, nil, true, 4, weights, nil)
+			if err == nil {
+				err = got.Validate(len(labels), len(labels))
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

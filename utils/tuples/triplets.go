@@ -8,6 +8,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -131,8 +132,9 @@ func AllTriplets(labels, refLabels []int, refIsQuery bool) (*Triplets, error) {
 //     (i, j) with A1[i] == A2[j], in row-major order (i outer, j inner), the
 //     triplet (A1[i], P[i], N[j]).
 //
-// rng is needed (non-nil) only for random sampling. perAnchor below
-// AllPerAnchor is an ErrSetting error. Given tuples are validated as in
+// rng is used only for random sampling, as RandomTriplets uses it (nil:
+// the process-wide generator). perAnchor below AllPerAnchor is an
+// ErrSetting error. Given tuples are validated as in
 // ToPairs.
 func ToTriplets(t Tuples, labels, refLabels []int, refIsQuery bool, perAnchor int, rng *rand.Rand) (*Triplets, error) {
 	const comp = "tuples.ToTriplets"
@@ -219,14 +221,15 @@ func joinPairs(comp string, p *Pairs, nQuery int) (*Triplets, error) {
 // skipped, as PML skips it; a row that is kept must be non-negative
 // (ErrSetting) and finite (ErrNonFinite), as torch.multinomial requires.
 //
-// rng must be non-nil (ErrSetting); the same seed gives the same triplets.
-// perAnchor < 0 is an ErrSetting error, a weights matrix of the wrong shape
+// The draws come from rng: a seeded *rand.Rand gives the same triplets for
+// the same seed (and must not be shared between goroutines while in use);
+// nil means math/rand/v2's process-wide generator, which draws fresh
+// triplets at every call, as PML does with torch's global generator, and
+// is safe for concurrent use. perAnchor < 0 is an ErrSetting error, a weights matrix of the wrong shape
 // an ErrShape one. More than 2^40 triplets in total is an ErrSetting error.
 func RandomTriplets(labels, refLabels []int, refIsQuery bool, perAnchor int, weights *mat.Dense, rng *rand.Rand) (*Triplets, error) {
 	const comp = "tuples.RandomTriplets"
-	if rng == nil {
-		return nil, check.Settingf(comp, "rng is nil")
-	}
+	rng = randsrc.Or(rng)
 	if perAnchor < 0 {
 		return nil, check.Settingf(comp, "perAnchor = %d is negative (0 means one triplet per positive)", perAnchor)
 	}

@@ -8,7 +8,8 @@ import (
 
 // Tuples is a set of mined index tuples: *Pairs or *Triplets (PML's
 // indices_tuple of length 4 or 3). A nil Tuples means "all", as PML's
-// indices_tuple=None does.
+// indices_tuple=None does. Both implementations are plain data: safe for
+// concurrent reads, not for a write concurrent with anything else.
 type Tuples interface {
 	// Validate checks that the slices have matching lengths and that
 	// anchors index the query set [0, nQuery) and the others the
@@ -20,12 +21,20 @@ type Tuples interface {
 // Pairs mirrors PML's pair tuple (a1, p, a2, n): positive pairs (A1[i], P[i])
 // and negative pairs (A2[j], N[j]). Anchors index the query embeddings,
 // P and N the reference embeddings.
+//
+// The zero value is the empty set of pairs (valid: no positive and no
+// negative pair). A nil *Pairs has no pairs for NumPos and NumNeg and is
+// an error for Validate. Pairs is plain data: safe for concurrent reads.
 type Pairs struct {
 	A1, P, A2, N []int
 }
 
 // Triplets mirrors PML's triplet tuple (a, p, n): anchor A[i] with positive
 // P[i] and negative N[i].
+//
+// The zero value is the empty set of triplets (valid). A nil *Triplets has
+// length 0 and is an error for Validate. Triplets is plain data: safe for
+// concurrent reads.
 type Triplets struct {
 	A, P, N []int
 }

@@ -2,12 +2,16 @@ package tuples
 
 import (
 	"errors"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/apitest"
 )
 
 // b turns a 0/1 list into bools, for compact mask expectations.
@@ -309,8 +313,8 @@ func TestToTriplets(t *testing.T) {
 	if _, err := ToTriplets(nil, []int{0, 0, 1}, nil, true, -2, nil); !errors.Is(err, gometric.ErrSetting) {
 		t.Errorf("perAnchor -2: got %v, want ErrSetting", err)
 	}
-	if _, err := ToTriplets(nil, []int{0, 0, 1}, nil, true, 0, nil); !errors.Is(err, gometric.ErrSetting) {
-		t.Errorf("random with nil rng: got %v, want ErrSetting", err)
+	if got, err := ToTriplets(nil, []int{0, 0, 1}, nil, true, 0, nil); err != nil || got.Len() != 4 {
+		t.Errorf("random with nil rng (the process-wide generator): got %+v, %v; want 4 triplets", got, err)
 	}
 	// Random branch: same as RandomTriplets with the same seed.
 	labels := []int{0, 1, 0, 1, 2, 2, 0}
@@ -465,5 +469,32 @@ func TestSizeLimits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	if _, err := RandomTriplets([]int{0, 0, 1}, nil, true, math.MaxInt, nil, rng); !errors.Is(err, gometric.ErrSetting) {
 		t.Errorf("huge perAnchor: got %v, want ErrSetting", err)
+	}
+}
+
+// TestZeroValuesAndNilReceivers covers every exported type: the zero value
+// is the empty set, and every method of a nil pointer returns an error or
+// a zero value without panicking.
+func TestZeroValuesAndNilReceivers(t *testing.T) {
+	types := map[string]reflect.Type{
+		"Pairs":    reflect.TypeFor[*Pairs](),
+		"Triplets": reflect.TypeFor[*Triplets](),
+	}
+	apitest.CheckListed(t, ".", slices.Collect(maps.Keys(types)))
+	apitest.CheckConcurrencyDocs(t, ".")
+	for _, z := range []Tuples{&Pairs{}, &Triplets{}} {
+		if err := z.Validate(0, 0); err != nil {
+			t.Errorf("zero %T: %v; want the empty set, valid", z, err)
+		}
+	}
+	if p := (&Pairs{}); p.NumPos() != 0 || p.NumNeg() != 0 || (&Triplets{}).Len() != 0 {
+		t.Error("zero values are not empty")
+	}
+	for name, ty := range types {
+		for method, err := range apitest.NilReceiver(t, ty) {
+			if !errors.Is(err, gometric.ErrShape) || !strings.HasPrefix(err.Error(), "tuples."+name+": ") {
+				t.Errorf("(*%s)(nil).%s: %v; want an error naming tuples.%s wrapping ErrShape", name, method, err, name)
+			}
+		}
 	}
 }
