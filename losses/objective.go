@@ -65,7 +65,9 @@ type Objective struct {
 // gradients, as a torch optimizer over loss_func.parameters() does (PML's
 // loss_optimizer). params are the loss's Params, in their order, and
 // grads[i] is the gradient of params[i], a matrix of its dimensions.
-// *models.Optimizer implements it; Objective.StepParams calls it.
+// *models.Optimizer implements it; Objective.StepParams calls it. An
+// implementation need not be safe for concurrent use: an Objective calls it
+// from one goroutine at a time.
 type ParamOptimizer interface {
 	StepParams(params []*Param, grads []*mat.Dense) error
 }

@@ -19,6 +19,9 @@ import (
 // losses.Objective.Compute, with the batch's labels bound, is one:
 //
 //	func(emb gometric.Matrix) (float32, gometric.Matrix, error) { return obj.Compute(emb, labels) }
+//
+// An encoder or a graph calls it from one goroutine at a time, so it need
+// not be safe for concurrent use.
 type LossFunc func(emb gometric.Matrix) (loss float32, grad gometric.Matrix, err error)
 
 // lossFn is LossFunc over either element type.

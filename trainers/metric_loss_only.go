@@ -111,7 +111,8 @@ func NewMetricLossOnly(enc models.Encoder, opt *models.Optimizer, batchSize int,
 }
 
 // IterationInfo describes one training iteration, as an end-of-iteration
-// hook sees it. It is a plain value, safe to keep after the hook returns.
+// hook sees it. It is a plain value, safe to keep after the hook returns
+// and safe for concurrent reads.
 type IterationInfo struct {
 	// Epoch is the epoch (from 1), Iteration the iteration within it
 	// (from 0) and GlobalIteration the iteration counted from the start
@@ -133,7 +134,7 @@ type IterationInfo struct {
 // EpochInfo summarises one epoch. Train returns one for every epoch it
 // started, the last one possibly incomplete (Iterations <
 // IterationsPerEpoch) when training was stopped or cancelled. It is a plain
-// value; the zero value describes no epoch.
+// value, safe for concurrent reads; the zero value describes no epoch.
 type EpochInfo struct {
 	// Epoch is the epoch number (from 1).
 	Epoch int
@@ -237,8 +238,16 @@ func (t *MetricLossOnly) validate() error {
 	if s, ok := t.Sampler.(*samplers.MPerClass); ok && s != nil && s.BatchSize != 0 && s.BatchSize != t.BatchSize {
 		return fmt.Errorf("%s: BatchSize = %d but the MPerClass sampler's BatchSize = %d; set both to the same batch size (PML passes one batch_size to the sampler and the loader): %w", name, t.BatchSize, s.BatchSize, gometric.ErrSetting)
 	}
-	if l, ok := t.Loss.(losses.Learnable); ok && len(l.Params()) > 0 && t.LossOptimizer == nil {
-		return fmt.Errorf("%s: the loss %T has learnable parameters but LossOptimizer is nil: %w", name, t.Loss, gometric.ErrSetting)
+	if l, ok := t.Loss.(losses.Learnable); ok {
+		ps := l.Params()
+		if len(ps) > 0 && t.LossOptimizer == nil {
+			return fmt.Errorf("%s: the loss %T has learnable parameters but LossOptimizer is nil: %w", name, t.Loss, gometric.ErrSetting)
+		}
+		for i, p := range ps {
+			if p == nil || p.Value == nil || p.Value.IsEmpty() {
+				return fmt.Errorf("%s: the loss %T's learnable parameter %d is nil or empty: %w", name, t.Loss, i, gometric.ErrShape)
+			}
+		}
 	}
 	if ds, es := t.Dataset.SampleShape(), t.Encoder.InputShape(); !slices.Equal(ds, es) {
 		return fmt.Errorf("%s: the dataset's samples are %v but the encoder takes %v: %w", name, ds, es, gometric.ErrShape)

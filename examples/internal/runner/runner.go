@@ -40,7 +40,7 @@ var Metrics = []struct{ Name, Short string }{
 
 // Options are the settings every example takes as flags. The zero value
 // is not valid (Validate says why); start from Defaults. Options is a
-// plain value.
+// plain value, safe for concurrent reads.
 type Options struct {
 	Loss, Miner string
 	Epochs      int
@@ -168,7 +168,7 @@ type Run struct {
 }
 
 // Row is one line of the run's record: epoch 0 is before training. It is
-// a plain value.
+// a plain value, safe for concurrent reads.
 type Row struct {
 	Epoch       int
 	Train       *trainers.EpochInfo // nil for epoch 0
