@@ -50,7 +50,10 @@ var (
 	_ Encoder = (*MLP)(nil)
 )
 
-// ConvNetConfig is the architecture of a ConvNet.
+// ConvNetConfig is the architecture of a ConvNet. It has no defaults:
+// NewConvNet refuses a zero field with an error wrapping
+// gometric.ErrSetting (ReferenceConvNetConfig is the benchmark's network).
+// It is a plain value, safe for concurrent reads.
 type ConvNetConfig struct {
 	// Channels, Height and Width are the shape of an input image (C×H×W).
 	Channels, Height, Width int
@@ -85,23 +88,122 @@ const maxDim = 1 << 16
 //
 // with the same parameter names, shapes and initialisation distribution
 // (not the same random draws: see the package doc).
+//
+// Make one with NewConvNet or LoadEncoder: the zero value has no
+// architecture, and its methods return an error wrapping
+// gometric.ErrSetting (those without an error result return zero values),
+// as do those of a nil *ConvNet. A ConvNet is safe for concurrent use: its
+// calls are serialised.
 type ConvNet struct {
-	*network[float32]
+	nw  *network[float32]
 	cfg ConvNetConfig
 }
 
-// NewConvNet builds a ConvNet with weights initialised from cfg.Seed.
+// NewConvNet builds a ConvNet with weights initialised from cfg.Seed. A
+// ConvNetConfig with a zero size (the zero value included) is an error
+// wrapping gometric.ErrSetting.
 func NewConvNet(cfg ConvNetConfig) (*ConvNet, error) {
+	if cfg.Channels == 0 && cfg.Height == 0 && cfg.Width == 0 && len(cfg.Blocks) == 0 && cfg.Embedding == 0 {
+		return nil, fmt.Errorf("models.NewConvNet: the zero ConvNetConfig has no architecture; set Channels, Height, Width, Blocks and Embedding, or use ReferenceConvNetConfig(seed): %w", gometric.ErrSetting)
+	}
 	nw, err := newConvNetwork[float32](cfg)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Blocks = slices.Clone(cfg.Blocks)
-	return &ConvNet{network: nw, cfg: cfg}, nil
+	return &ConvNet{nw: nw, cfg: cfg}, nil
 }
 
-// Config returns the architecture.
+// net returns the network, or an error for a nil or zero ConvNet.
+func (m *ConvNet) net(method string) (*network[float32], error) {
+	if m == nil {
+		return nil, unusable("models.ConvNet."+method, "nil receiver")
+	}
+	if m.nw == nil {
+		return nil, unusable("models.ConvNet."+method, "not made by NewConvNet (the zero value has no architecture); use NewConvNet(cfg) or LoadEncoder(path)")
+	}
+	return m.nw, nil
+}
+
+// InputShape returns the shape of one input sample, [C H W] (nil for a nil
+// or zero ConvNet).
+func (m *ConvNet) InputShape() []int {
+	nw, err := m.net("InputShape")
+	if err != nil {
+		return nil
+	}
+	return nw.InputShape()
+}
+
+// EmbeddingSize returns the size E of an embedding (0 for a nil or zero
+// ConvNet).
+func (m *ConvNet) EmbeddingSize() int {
+	nw, err := m.net("EmbeddingSize")
+	if err != nil {
+		return 0
+	}
+	return nw.EmbeddingSize()
+}
+
+// Params returns the parameters in a fixed order (the weight file's); nil
+// for a nil or zero ConvNet.
+func (m *ConvNet) Params() []*Param {
+	nw, err := m.net("Params")
+	if err != nil {
+		return nil
+	}
+	return nw.Params()
+}
+
+// ZeroGrad sets every parameter's gradient to 0 (nothing for a nil or
+// zero ConvNet).
+func (m *ConvNet) ZeroGrad() {
+	if nw, err := m.net("ZeroGrad"); err == nil {
+		nw.ZeroGrad()
+	}
+}
+
+// Step applies opt to the parameters (opt.Step(Params())); Gorgonia's
+// solvers leave the gradients at 0.
+func (m *ConvNet) Step(opt *Optimizer) error {
+	nw, err := m.net("Step")
+	if err != nil {
+		return err
+	}
+	return nw.Step(opt)
+}
+
+// Embed returns the N×E embeddings of x, an N×(C·H·W) batch (inference:
+// no gradient).
+func (m *ConvNet) Embed(x gometric.Matrix) (gometric.Matrix, error) {
+	nw, err := m.net("Embed")
+	if err != nil {
+		return gometric.Matrix{}, err
+	}
+	return nw.Embed(x)
+}
+
+// TrainStep runs one forward pass of x, an N×(C·H·W) batch, calls loss on
+// the embeddings and backpropagates its gradient, all in one run of the
+// training graph. On success every parameter's gradient holds
+// d(loss)/d(parameter) for this batch (set, not accumulated) and the loss
+// is returned; apply it with Step. On failure the gradients are 0. If loss
+// panics, TrainStep panics with the same value (on the caller's goroutine;
+// Gorgonia runs the graph on its own).
+func (m *ConvNet) TrainStep(x gometric.Matrix, loss LossFunc) (float32, error) {
+	nw, err := m.net("TrainStep")
+	if err != nil {
+		return 0, err
+	}
+	return nw.TrainStep(x, loss)
+}
+
+// Config returns the architecture (the zero ConvNetConfig for a nil
+// ConvNet).
 func (m *ConvNet) Config() ConvNetConfig {
+	if m == nil {
+		return ConvNetConfig{}
+	}
 	c := m.cfg
 	c.Blocks = slices.Clone(c.Blocks)
 	return c

@@ -10,26 +10,36 @@
 //   - MLP is a dense head for precomputed feature vectors.
 //   - Optimizer wraps Gorgonia's solvers (Adam, SGD with momentum, RMSProp),
 //     made by name with torch's defaults (NewOptimizer) and applied with
-//     Encoder.Step. NewDenseParam wraps a loss's float64 parameter (ArcFace's
-//     W, ProxyAnchor's proxies, ...) so that an Optimizer updates it too.
+//     Encoder.Step, or to a loss's learnable parameters (ArcFace's W,
+//     ProxyAnchor's proxies, ...) with losses.Objective.StepParams, as PML's
+//     loss_optimizer. NewDenseParam wraps one float64 parameter by hand.
+//   - LossNode puts a pure-Go loss into a Gorgonia graph of your own, as
+//     one node: the op TrainStep uses.
 //
 // # A training iteration
 //
 // The loss is pure Go and float64 (package losses); the encoder is a Gorgonia
-// graph in float32. They meet in TrainStep, whose LossFunc receives the
-// embeddings and returns the loss and d(loss)/d(embeddings):
+// graph in float32. losses.Objective joins them at the float32 boundary
+// (embeddings in, gradient out: PML's miner and loss_func calls), and its
+// Compute, with the batch's labels bound, is the LossFunc that TrainStep
+// calls on the embeddings:
 //
 //	enc, _ := models.NewConvNet(models.ReferenceConvNetConfig(seed))
 //	opt, _ := models.NewOptimizer("adam", 1e-3)
-//	for each batch {
-//		loss, err := enc.TrainStep(batch, func(emb []float32, n, e int) (float32, []float32, error) {
-//			// convert emb to a mat.Dense, run miner and loss, return the
-//			// loss and its gradient (n·e values, row-major)
+//	lossOpt, _ := models.NewOptimizer("adam", 1e-2) // the loss's parameters, if any
+//	obj := &losses.Objective{Loss: loss, Miner: miners.NewMultiSimilarity()}
+//	for each batch x, labels {
+//		_, err := enc.TrainStep(x, func(e gometric.Matrix) (float32, gometric.Matrix, error) {
+//			return obj.Compute(e, labels) // miner, loss, d(loss)/d(emb)
 //		})
-//		err = enc.Step(opt)         // update; gradients back to 0
-//		err = lossOpt.Step(params)  // learnable loss parameters, if any (NewDenseParam)
+//		err = enc.Step(opt)            // optimizer.step(); gradients back to 0
+//		err = obj.StepParams(lossOpt)  // loss_optimizer.step(); nothing without parameters
 //	}
 //	emb, err := enc.Embed(testBatch) // N×E, for the tester
+//
+// trainers.MetricLossOnly runs this loop for you. A network of your own in
+// Gorgonia takes the loss as a node of its graph with LossNode (see its
+// example): one forward pass, the loss, one backward pass.
 //
 // TrainStep is one run of a Gorgonia graph: the network, then a custom op
 // (gorgonia.Op and gorgonia.SDOp; also gorgonia.ADOp) whose Do calls the

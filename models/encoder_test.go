@@ -261,7 +261,7 @@ func TestGraphsShareWeights(t *testing.T) {
 		t.Fatal("a step did not change the embeddings")
 	}
 	check("after a step")
-	if got := len(m.graphs); got > 2*maxCachedGraphs {
+	if got := len(m.nw.graphs); got > 2*maxCachedGraphs {
 		t.Fatalf("%d cached graphs", got)
 	}
 }

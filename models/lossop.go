@@ -19,10 +19,82 @@ import (
 // losses.Objective.Compute, with the batch's labels bound, is one:
 //
 //	func(emb gometric.Matrix) (float32, gometric.Matrix, error) { return obj.Compute(emb, labels) }
+//
+// An encoder or a graph calls it from one goroutine at a time, so it need
+// not be safe for concurrent use.
 type LossFunc func(emb gometric.Matrix) (loss float32, grad gometric.Matrix, err error)
 
 // lossFn is LossFunc over either element type.
 type lossFn[T float] func(emb []T, n, e int) (T, []T, error)
+
+// adapt turns a LossFunc into a lossFn, checking the gradient's shape.
+func adapt[T float](loss LossFunc) lossFn[T] {
+	return func(emb []T, n, e int) (T, []T, error) {
+		l, g, err := loss(gometric.Matrix{Rows: n, Cols: e, Data: toF32(emb)})
+		if err != nil {
+			return 0, nil, err
+		}
+		if g.Rows != n || g.Cols != e || len(g.Data) != n*e {
+			return 0, nil, fmt.Errorf("the loss function returned a %d×%d gradient (%d values) for %d×%d embeddings: %w", g.Rows, g.Cols, len(g.Data), n, e, gometric.ErrShape)
+		}
+		return T(l), toT[T](g.Data), nil
+	}
+}
+
+// LossNode returns a node of emb's graph whose value is fn's loss on emb
+// and whose derivative is fn's gradient: it is how a pure-Go loss (a
+// losses.Objective, for example) enters a Gorgonia graph of the user's
+// own, as PML's loss_func(embeddings, labels) enters a torch graph. emb
+// must be a float32 matrix node of known shape N×E (one embedding per
+// row); the node is a float32 scalar that can take part in any further
+// expression. Every run of the graph calls fn once, in the forward pass,
+// and keeps its gradient for the backward pass (gorgonia.Grad or a Lisp
+// machine), so the network runs forward once: no second pass, no
+// surrogate loss. It is the op that Encoder.TrainStep puts at the root of
+// an encoder's training graph.
+//
+//	emb := gorgonia.Must(gorgonia.Mul(x, w)) // the user's network
+//	loss, err := models.LossNode(emb, func(e gometric.Matrix) (float32, gometric.Matrix, error) {
+//		return obj.Compute(e, labels) // labels: the current batch's
+//	})
+//	_, err = gorgonia.Grad(loss, w)
+//
+// A failure of fn (an error, a gradient of the wrong shape, a non-finite
+// loss or gradient, a panic) makes the machine's run return an error whose
+// message carries fn's (Gorgonia's machines wrap it in an error type
+// without Unwrap, so errors.Is does not see the sentinels through it). The
+// node's op is stateful: it belongs to one graph and one machine at a
+// time, as an encoder's graph does.
+func LossNode(emb *G.Node, fn LossFunc) (node *G.Node, err error) {
+	const c = "models.LossNode"
+	if emb == nil {
+		return nil, fmt.Errorf("%s: nil embedding node: %w", c, gometric.ErrSetting)
+	}
+	if fn == nil {
+		return nil, fmt.Errorf("%s: nil loss function: %w", c, gometric.ErrSetting)
+	}
+	defer func() {
+		// Gorgonia's accessors and constructors panic on an inconsistent
+		// node; that must not escape.
+		if r := recover(); r != nil {
+			node, err = nil, fmt.Errorf("%s: node %v: %v: %w", c, emb, r, gometric.ErrShape)
+		}
+	}()
+	if dt := emb.Dtype(); dt != tensor.Float32 {
+		return nil, fmt.Errorf("%s: node %v holds %v, want float32: %w", c, emb, dt, gometric.ErrUnsupported)
+	}
+	shape := emb.Shape()
+	if len(shape) != 2 || shape[0] < 1 || shape[1] < 1 {
+		return nil, fmt.Errorf("%s: node %v has shape %v, want an N×E matrix: %w", c, emb, shape, gometric.ErrShape)
+	}
+	op := newLossOp[float32](shape[0], shape[1])
+	op.fn = adapt[float32](fn)
+	node, err = G.ApplyOp(op, emb)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c, err)
+	}
+	return node, nil
+}
 
 // lossOp is the Gorgonia op at the root of a training graph. Its Do calls
 // the pure-Go loss on the embeddings and caches d(loss)/d(embeddings); its
@@ -73,6 +145,7 @@ func (op *lossOp[T]) Do(vs ...G.Value) (G.Value, error) {
 }
 
 func (op *lossOp[T]) do(vs []G.Value) error {
+	op.panicked = nil
 	if op.fn == nil {
 		return errors.New(op.name + ": no loss function")
 	}
@@ -88,7 +161,7 @@ func (op *lossOp[T]) do(vs []G.Value) error {
 	copy(emb, in[0])
 	loss, grad, err := op.call(emb)
 	if op.panicked != nil {
-		return errors.New("models: the loss function panicked")
+		return fmt.Errorf("models: the loss function panicked: %v", op.panicked)
 	}
 	if err != nil {
 		return fmt.Errorf("models: loss function: %w", err)

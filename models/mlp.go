@@ -8,7 +8,9 @@ import (
 	G "gorgonia.org/gorgonia"
 )
 
-// MLPConfig is the architecture of an MLP.
+// MLPConfig is the architecture of an MLP. It has no defaults: NewMLP
+// refuses fewer than two Sizes with an error wrapping gometric.ErrSetting.
+// It is a plain value, safe for concurrent reads.
 type MLPConfig struct {
 	// Sizes are the layer widths: Sizes[0] is the input feature size, the
 	// last is the embedding size; at least two.
@@ -22,23 +24,116 @@ type MLPConfig struct {
 // dense layers and none after the last. With two sizes it is a single
 // nn.Linear(D, E), the embedder of PML's examples (their MLP([D, E]));
 // with more it is nn.Sequential(nn.Linear, nn.ReLU, ..., nn.Linear).
+//
+// Make one with NewMLP or LoadEncoder: the zero value has no architecture,
+// and its methods return an error wrapping gometric.ErrSetting (those
+// without an error result return zero values), as do those of a nil *MLP.
+// An MLP is safe for concurrent use: its calls are serialised.
 type MLP struct {
-	*network[float32]
+	nw  *network[float32]
 	cfg MLPConfig
 }
 
-// NewMLP builds an MLP with weights initialised from cfg.Seed.
+// NewMLP builds an MLP with weights initialised from cfg.Seed. An
+// MLPConfig with fewer than two Sizes (the zero value included) or a zero
+// size is an error wrapping gometric.ErrSetting.
 func NewMLP(cfg MLPConfig) (*MLP, error) {
+	if len(cfg.Sizes) == 0 {
+		return nil, fmt.Errorf("models.NewMLP: the zero MLPConfig has no architecture; set Sizes (input size, ..., embedding size), e.g. MLPConfig{Sizes: []int{512, 64}}: %w", gometric.ErrSetting)
+	}
 	nw, err := newMLPNetwork[float32](cfg)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Sizes = slices.Clone(cfg.Sizes)
-	return &MLP{network: nw, cfg: cfg}, nil
+	return &MLP{nw: nw, cfg: cfg}, nil
 }
 
-// Config returns the architecture.
+// net returns the network, or an error for a nil or zero MLP.
+func (m *MLP) net(method string) (*network[float32], error) {
+	if m == nil {
+		return nil, unusable("models.MLP."+method, "nil receiver")
+	}
+	if m.nw == nil {
+		return nil, unusable("models.MLP."+method, "not made by NewMLP (the zero value has no architecture); use NewMLP(cfg) or LoadEncoder(path)")
+	}
+	return m.nw, nil
+}
+
+// InputShape returns the shape of one input sample, [Sizes[0]] (nil for a
+// nil or zero MLP).
+func (m *MLP) InputShape() []int {
+	nw, err := m.net("InputShape")
+	if err != nil {
+		return nil
+	}
+	return nw.InputShape()
+}
+
+// EmbeddingSize returns the size E of an embedding, the last of Sizes (0
+// for a nil or zero MLP).
+func (m *MLP) EmbeddingSize() int {
+	nw, err := m.net("EmbeddingSize")
+	if err != nil {
+		return 0
+	}
+	return nw.EmbeddingSize()
+}
+
+// Params returns the parameters in a fixed order (the weight file's); nil
+// for a nil or zero MLP.
+func (m *MLP) Params() []*Param {
+	nw, err := m.net("Params")
+	if err != nil {
+		return nil
+	}
+	return nw.Params()
+}
+
+// ZeroGrad sets every parameter's gradient to 0 (nothing for a nil or
+// zero MLP).
+func (m *MLP) ZeroGrad() {
+	if nw, err := m.net("ZeroGrad"); err == nil {
+		nw.ZeroGrad()
+	}
+}
+
+// Step applies opt to the parameters (opt.Step(Params())); Gorgonia's
+// solvers leave the gradients at 0.
+func (m *MLP) Step(opt *Optimizer) error {
+	nw, err := m.net("Step")
+	if err != nil {
+		return err
+	}
+	return nw.Step(opt)
+}
+
+// Embed returns the N×E embeddings of x, an N×Sizes[0] batch (inference:
+// no gradient).
+func (m *MLP) Embed(x gometric.Matrix) (gometric.Matrix, error) {
+	nw, err := m.net("Embed")
+	if err != nil {
+		return gometric.Matrix{}, err
+	}
+	return nw.Embed(x)
+}
+
+// TrainStep runs one forward pass of x, an N×Sizes[0] batch, calls loss on
+// the embeddings and backpropagates its gradient in one run of the
+// training graph (see ConvNet.TrainStep).
+func (m *MLP) TrainStep(x gometric.Matrix, loss LossFunc) (float32, error) {
+	nw, err := m.net("TrainStep")
+	if err != nil {
+		return 0, err
+	}
+	return nw.TrainStep(x, loss)
+}
+
+// Config returns the architecture (the zero MLPConfig for a nil MLP).
 func (m *MLP) Config() MLPConfig {
+	if m == nil {
+		return MLPConfig{}
+	}
 	c := m.cfg
 	c.Sizes = slices.Clone(c.Sizes)
 	return c

@@ -77,6 +77,11 @@ func newNetwork[T float](component string, input []int, embedding int, specs []p
 	return nw
 }
 
+// unusable is the error of a method called on a nil or zero encoder.
+func unusable(method, why string) error {
+	return fmt.Errorf("%s: %s: %w", method, why, gometric.ErrSetting)
+}
+
 // seedStream is the PCG stream constant of the initialisation RNG.
 const seedStream = 0x676f6d6574726963 // "gometric"
 
@@ -336,16 +341,7 @@ func (nw *network[T]) TrainStep(x gometric.Matrix, loss LossFunc) (float32, erro
 	}
 	nw.mu.Lock()
 	defer nw.mu.Unlock()
-	fn := func(emb []T, n, e int) (T, []T, error) {
-		l, g, err := loss(gometric.Matrix{Rows: n, Cols: e, Data: toF32(emb)})
-		if err != nil {
-			return 0, nil, err
-		}
-		if g.Rows != n || g.Cols != e || len(g.Data) != n*e {
-			return 0, nil, fmt.Errorf("the loss function returned a %d×%d gradient (%d values) for %d×%d embeddings: %w", g.Rows, g.Cols, len(g.Data), n, e, gometric.ErrShape)
-		}
-		return T(l), toT[T](g.Data), nil
-	}
+	fn := adapt[T](loss)
 	l, err := nw.trainStep(toT[T](x.Data), n, fn)
 	return float32(l), err
 }

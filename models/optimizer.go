@@ -7,15 +7,25 @@ import (
 	"strings"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/losses"
+	"gonum.org/v1/gonum/mat"
 	G "gorgonia.org/gorgonia"
 )
 
-// Optimizer updates parameters with one of Gorgonia's solvers. The solver
-// keeps per-parameter state (moments) by position, so an Optimizer must
-// always be given the same parameters in the same order; Step checks the
-// count and shapes. The settings are read at the first Step and cannot
-// change afterwards (Gorgonia's solvers have no setters); Step returns an
-// error if they did.
+// Optimizer updates parameters with one of Gorgonia's solvers: an
+// encoder's (Encoder.Step, Step) or a loss's learnable parameters
+// (StepParams, which makes it a losses.ParamOptimizer, PML's
+// loss_optimizer). The solver keeps per-parameter state (moments) by
+// position, so an Optimizer must always be given the same parameters in the
+// same order; Step and StepParams check it. Use one Optimizer per set of
+// parameters, as PML has one optimizer per model and one per loss. The
+// settings are read at the first step and cannot change afterwards
+// (Gorgonia's solvers have no setters); a step returns an error if they did.
+//
+// Make one with NewOptimizer or NewSolverOptimizer: the zero value has no
+// solver and its steps return an error wrapping gometric.ErrSetting. An
+// Optimizer is not safe for concurrent use (an Encoder serialises its own
+// Step calls).
 type Optimizer struct {
 	// LR is the learning rate.
 	LR float64
@@ -34,6 +44,20 @@ type Optimizer struct {
 	custom  bool
 	started settings
 	shapes  [][]int
+	// loss holds the loss parameters StepParams wrapped at its first call
+	// (nil until then, and always for an encoder's optimizer).
+	loss *lossParams
+}
+
+// lossParams are a loss's parameters wrapped as Params: each shares its
+// value's memory and has its own gradient buffer, into which StepParams
+// copies the gradient of each step.
+type lossParams struct {
+	names  []string
+	values []*mat.Dense
+	data   []*float64 // the first element of each value, to detect reallocation
+	grads  []*mat.Dense
+	params []*Param
 }
 
 type settings struct{ lr, beta1, beta2, eps, momentum, alpha float64 }
@@ -72,8 +96,13 @@ func NewSolverOptimizer(s G.Solver) (*Optimizer, error) {
 }
 
 // Name is the optimizer's name ("adam", "sgd", "rmsprop" or the solver's
-// type).
-func (o *Optimizer) Name() string { return o.name }
+// type); "" for a nil or zero Optimizer.
+func (o *Optimizer) Name() string {
+	if o == nil {
+		return ""
+	}
+	return o.name
+}
 
 func (o *Optimizer) settings() settings {
 	return settings{o.LR, o.Beta1, o.Beta2, o.Eps, o.Momentum, o.Alpha}
@@ -107,16 +136,136 @@ func (o *Optimizer) check() error {
 	return nil
 }
 
+// usable reports a nil receiver or an Optimizer not made by a constructor.
+func (o *Optimizer) usable(c string) error {
+	if o == nil {
+		return fmt.Errorf("%s: nil receiver: %w", c, gometric.ErrSetting)
+	}
+	if o.name == "" {
+		return fmt.Errorf("%s: not made by NewOptimizer or NewSolverOptimizer (the zero value has no solver); use NewOptimizer(name, lr): %w", c, gometric.ErrSetting)
+	}
+	return nil
+}
+
 // Step updates params in place from their gradients and leaves the
-// gradients at 0 (Gorgonia's solvers consume them).
+// gradients at 0 (Gorgonia's solvers consume them). An Optimizer that
+// StepParams has used steps loss parameters only: Step returns an error.
 func (o *Optimizer) Step(params []*Param) error {
 	const c = "models.Optimizer.Step"
+	if err := o.usable(c); err != nil {
+		return err
+	}
+	if o.loss != nil {
+		return fmt.Errorf("%s: this Optimizer steps a loss's parameters (StepParams); use another Optimizer for these: %w", c, gometric.ErrSetting)
+	}
+	return o.step(c, params)
+}
+
+// StepParams updates a loss's learnable parameters in place, params[i]
+// from the gradient grads[i] (the same dimensions; nil means 0): PML's
+// loss_optimizer.step() after backward. It implements
+// losses.ParamOptimizer, so that losses.Objective.StepParams steps a loss
+// in one line:
+//
+//	err = obj.StepParams(lossOpt)
+//
+// The first call wraps the parameters with NewDenseParam, once; the solver
+// keeps its per-parameter state across calls, so every call must pass the
+// same parameters (the same Value matrices, in the same order): a changed
+// list is an error. The gradients are copied, not consumed. An Optimizer
+// that Step has used cannot step loss parameters (make one per set of
+// parameters).
+func (o *Optimizer) StepParams(params []*losses.Param, grads []*mat.Dense) error {
+	const c = "models.Optimizer.StepParams"
+	if err := o.usable(c); err != nil {
+		return err
+	}
+	if len(params) == 0 {
+		return fmt.Errorf("%s: no parameters: %w", c, gometric.ErrShape)
+	}
+	if len(grads) != len(params) {
+		return fmt.Errorf("%s: %d gradients for %d parameters: %w", c, len(grads), len(params), gometric.ErrShape)
+	}
+	for i, p := range params {
+		if p == nil || p.Value == nil || p.Value.IsEmpty() {
+			return fmt.Errorf("%s: parameter %d is nil or empty: %w", c, i, gometric.ErrShape)
+		}
+	}
+	if o.loss == nil {
+		if o.shapes != nil {
+			return fmt.Errorf("%s: this Optimizer steps other parameters (Step); use another Optimizer for a loss's: %w", c, gometric.ErrSetting)
+		}
+		lp, err := wrapLossParams(c, params)
+		if err != nil {
+			return err
+		}
+		o.loss = lp
+	} else if err := o.loss.same(c, params); err != nil {
+		return err
+	}
+	lp := o.loss
+	for i, g := range lp.grads {
+		src := grads[i]
+		if src == nil {
+			g.Zero()
+			continue
+		}
+		r, k := g.Dims()
+		if sr, sk := src.Dims(); sr != r || sk != k {
+			return fmt.Errorf("%s: the gradient of %q is %d×%d, the parameter %d×%d: %w", c, lp.names[i], sr, sk, r, k, gometric.ErrShape)
+		}
+		g.Copy(src)
+		raw := g.RawMatrix().Data[:r*k]
+		for j, v := range raw {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				g.Zero()
+				return fmt.Errorf("%s: the gradient of %q is %v at row %d, column %d: %w", c, lp.names[i], v, j/k, j%k, gometric.ErrNonFinite)
+			}
+		}
+	}
+	return o.step(c, lp.params)
+}
+
+// wrapLossParams wraps params for StepParams.
+func wrapLossParams(c string, params []*losses.Param) (*lossParams, error) {
+	lp := &lossParams{}
+	for _, p := range params {
+		r, k := p.Value.Dims()
+		g := mat.NewDense(r, k, nil)
+		mp, err := NewDenseParam(p.Name, p.Value, g)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c, err)
+		}
+		lp.names = append(lp.names, p.Name)
+		lp.values = append(lp.values, p.Value)
+		lp.data = append(lp.data, &p.Value.RawMatrix().Data[0])
+		lp.grads = append(lp.grads, g)
+		lp.params = append(lp.params, mp)
+	}
+	return lp, nil
+}
+
+// same checks that params are the parameters of the first call.
+func (lp *lossParams) same(c string, params []*losses.Param) error {
+	if len(params) != len(lp.values) {
+		return fmt.Errorf("%s: %d parameters, the first call had %d (one Optimizer per loss): %w", c, len(params), len(lp.values), gometric.ErrSetting)
+	}
+	for i, p := range params {
+		if p.Value != lp.values[i] || &p.Value.RawMatrix().Data[0] != lp.data[i] {
+			return fmt.Errorf("%s: parameter %d (%q) is not the matrix the first call had (%q); the solver's state belongs to those (one Optimizer per loss): %w", c, i, p.Name, lp.names[i], gometric.ErrSetting)
+		}
+	}
+	return nil
+}
+
+// step applies the solver to params.
+func (o *Optimizer) step(c string, params []*Param) error {
 	if len(params) == 0 {
 		return fmt.Errorf("%s: no parameters: %w", c, gometric.ErrShape)
 	}
 	for i, p := range params {
-		if p == nil {
-			return fmt.Errorf("%s: parameter %d is nil: %w", c, i, gometric.ErrShape)
+		if p == nil || p.value == nil || p.grad == nil {
+			return fmt.Errorf("%s: parameter %d is nil or not made by an encoder or NewDenseParam: %w", c, i, gometric.ErrShape)
 		}
 	}
 	if o.solver == nil {

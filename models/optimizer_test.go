@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/losses"
 	"gonum.org/v1/gonum/mat"
 	G "gorgonia.org/gorgonia"
 )
@@ -176,4 +177,102 @@ func TestOptimizerErrors(t *testing.T) {
 			t.Errorf("NewDenseParam %s: %v", tc.name, err)
 		}
 	}
+}
+
+// StepParams updates a loss's parameters exactly as wrapping them with
+// NewDenseParam and calling Step does, keeping the solver's state across
+// calls, and refuses a changed parameter list.
+func TestStepParams(t *testing.T) {
+	for _, name := range OptimizerNames {
+		t.Run(name, func(t *testing.T) {
+			a := mat.NewDense(2, 3, []float64{0.5, -1, 2, 0.25, 0, -0.75})
+			b := mat.NewDense(1, 2, []float64{1, -1})
+			ps := []*losses.Param{{Name: "A", Value: a}, {Name: "B", Value: b}}
+			// The reference: wrapped by hand, as the trainer used to.
+			ra, rb := mat.DenseCopyOf(a), mat.DenseCopyOf(b)
+			ga, gb := mat.NewDense(2, 3, nil), mat.NewDense(1, 2, nil)
+			pa, _ := NewDenseParam("A", ra, ga)
+			pb, _ := NewDenseParam("B", rb, gb)
+			ref, _ := NewOptimizer(name, 0.05)
+			opt, _ := NewOptimizer(name, 0.05)
+			for s := 0; s < 4; s++ {
+				sa := mat.NewDense(2, 3, []float64{0.3 - 0.1*float64(s), -0.2, 1.5, 0.05 * float64(s), -1, 0.5})
+				var sb *mat.Dense // untouched (nil) at even steps
+				if s%2 == 1 {
+					sb = mat.NewDense(1, 2, []float64{float64(s), -0.5})
+				}
+				ga.Copy(sa)
+				gb.Zero()
+				if sb != nil {
+					gb.Copy(sb)
+				}
+				if err := ref.Step([]*Param{pa, pb}); err != nil {
+					t.Fatal(err)
+				}
+				if err := opt.StepParams(ps, []*mat.Dense{sa, sb}); err != nil {
+					t.Fatal(err)
+				}
+				if !mat.Equal(a, ra) || !mat.Equal(b, rb) {
+					t.Fatalf("step %d: StepParams gave %v %v, Step %v %v", s, mat.Formatted(a), mat.Formatted(b), mat.Formatted(ra), mat.Formatted(rb))
+				}
+				// The gradients are copied, not consumed.
+				if sa.At(0, 1) != -0.2 {
+					t.Fatal("StepParams changed the caller's gradient")
+				}
+			}
+		})
+	}
+
+	a := mat.NewDense(1, 2, nil)
+	ps := []*losses.Param{{Name: "A", Value: a}}
+	g := []*mat.Dense{mat.NewDense(1, 2, []float64{1, 1})}
+	opt, _ := NewOptimizer("adam", 0.1)
+	bad := []struct {
+		name   string
+		params []*losses.Param
+		grads  []*mat.Dense
+		want   error
+	}{
+		{"no parameters", nil, nil, gometric.ErrShape},
+		{"gradient count", ps, nil, gometric.ErrShape},
+		{"nil parameter", []*losses.Param{nil}, g, gometric.ErrShape},
+		{"empty parameter", []*losses.Param{{Name: "E"}}, g, gometric.ErrShape},
+	}
+	for _, tc := range bad {
+		if err := opt.StepParams(tc.params, tc.grads); !errors.Is(err, tc.want) {
+			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if err := opt.StepParams(ps, g); err != nil {
+		t.Fatal(err)
+	}
+	after := []struct {
+		name   string
+		params []*losses.Param
+		grads  []*mat.Dense
+		want   error
+	}{
+		{"gradient shape", ps, []*mat.Dense{mat.NewDense(2, 1, nil)}, gometric.ErrShape},
+		{"NaN gradient", ps, []*mat.Dense{mat.NewDense(1, 2, []float64{0, math.NaN()})}, gometric.ErrNonFinite},
+		{"other matrix", []*losses.Param{{Name: "A", Value: mat.NewDense(1, 2, nil)}}, g, gometric.ErrSetting},
+		{"more parameters", append(ps, &losses.Param{Name: "B", Value: mat.NewDense(1, 1, nil)}), append(g, nil), gometric.ErrSetting},
+	}
+	for _, tc := range after {
+		if err := opt.StepParams(tc.params, tc.grads); !errors.Is(err, tc.want) {
+			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	// An optimizer steps either an encoder's parameters or a loss's.
+	p := newParam[float32]("p", []int{2}, 2)
+	if err := opt.Step([]*Param{p}); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("Step after StepParams: %v", err)
+	}
+	enc, _ := NewOptimizer("adam", 0.1)
+	if err := enc.Step([]*Param{p}); err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.StepParams(ps, g); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("StepParams after Step: %v", err)
+	}
+	var _ losses.ParamOptimizer = opt
 }

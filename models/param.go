@@ -17,6 +17,12 @@ import (
 // gorgonia.ValueGrad, so any Gorgonia solver can update it in place; the
 // Optimizer does so. Its value and gradient keep their memory for the
 // Param's lifetime.
+//
+// Params are made by the encoders (Encoder.Params) and by NewDenseParam;
+// the zero value holds no tensor: its Len is 0, its Value nil, its Grad an
+// error wrapping gometric.ErrSetting, and an Optimizer refuses it. A Param
+// is not safe for concurrent use: an Optimizer writes its value and
+// gradient in place.
 type Param struct {
 	name  string
 	shape []int
@@ -63,26 +69,58 @@ func NewDenseParam(name string, value, grad *mat.Dense) (*Param, error) {
 }
 
 // Name is the parameter's name, as in torch's state_dict ("conv1.weight",
-// "fc.bias", ...).
-func (p *Param) Name() string { return p.name }
+// "fc.bias", ...); "" for a nil Param.
+func (p *Param) Name() string {
+	if p == nil {
+		return ""
+	}
+	return p.name
+}
 
 // Shape is the parameter's shape as torch has it (e.g. [16 1 3 3] for a
-// convolution weight, [64 1568] for a dense weight, [16] for a bias).
-func (p *Param) Shape() []int { return slices.Clone(p.shape) }
+// convolution weight, [64 1568] for a dense weight, [16] for a bias); nil
+// for a nil or zero Param.
+func (p *Param) Shape() []int {
+	if p == nil {
+		return nil
+	}
+	return slices.Clone(p.shape)
+}
 
-// Len is the number of values.
-func (p *Param) Len() int { return p.value.Shape().TotalSize() }
+// Len is the number of values (0 for a nil or zero Param).
+func (p *Param) Len() int {
+	if p == nil || p.value == nil {
+		return 0
+	}
+	return p.value.Shape().TotalSize()
+}
 
-// Value returns the value tensor (gorgonia.ValueGrad).
-func (p *Param) Value() G.Value { return p.value }
+// Value returns the value tensor (gorgonia.ValueGrad); nil for a nil or
+// zero Param.
+func (p *Param) Value() G.Value {
+	if p == nil || p.value == nil {
+		return nil
+	}
+	return p.value
+}
 
-// Grad returns the gradient tensor (gorgonia.ValueGrad).
-func (p *Param) Grad() (G.Value, error) { return p.grad, nil }
+// Grad returns the gradient tensor (gorgonia.ValueGrad); an error for a
+// nil or zero Param.
+func (p *Param) Grad() (G.Value, error) {
+	if p == nil || p.grad == nil {
+		return nil, fmt.Errorf("models.Param.Grad: nil or zero Param (made by neither an encoder nor NewDenseParam): %w", gometric.ErrSetting)
+	}
+	return p.grad, nil
+}
 
 // Float32s returns the live value and gradient of a float32 parameter
 // (every encoder parameter), row-major in Shape; writes change the
-// parameter. It returns nil, nil for a float64 parameter.
+// parameter. It returns nil, nil for a float64 parameter and for a nil or
+// zero Param.
 func (p *Param) Float32s() (value, grad []float32) {
+	if p == nil || p.value == nil || p.grad == nil {
+		return nil, nil
+	}
 	v, _ := p.value.Data().([]float32)
 	g, _ := p.grad.Data().([]float32)
 	return v, g

@@ -46,22 +46,32 @@ type fileParam struct {
 // package's weight format (see the package doc), atomically: it writes a
 // temporary file in the same directory, syncs it and renames it over path,
 // so an interrupted Save leaves the previous file intact.
-func (m *ConvNet) Save(path string) error { return save(m.network, "ConvNet", m.cfg, path) }
+func (m *ConvNet) Save(path string) error {
+	nw, err := m.net("Save")
+	if err != nil {
+		return err
+	}
+	return save(nw, "ConvNet", m.cfg, path)
+}
 
 // Load reads weights that Save wrote for the same architecture (kind,
 // configuration, seed aside, and parameter shapes) into the encoder. The
 // file is checked completely before any weight changes; the gradients are
 // set to 0.
 func (m *ConvNet) Load(path string) error {
+	nw, err := m.net("Load")
+	if err != nil {
+		return err
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("%s.Load: %w", m.component, err)
+		return fmt.Errorf("%s.Load: %w", nw.component, err)
 	}
 	return m.loadBytes(path, data)
 }
 
 func (m *ConvNet) loadBytes(path string, data []byte) error {
-	return load(m.network, "ConvNet", func(raw json.RawMessage) error {
+	return load(m.nw, "ConvNet", func(raw json.RawMessage) error {
 		var c ConvNetConfig
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return err
@@ -77,20 +87,30 @@ func (m *ConvNet) loadBytes(path string, data []byte) error {
 
 // Save writes the encoder's architecture and weights to path (see
 // ConvNet.Save).
-func (m *MLP) Save(path string) error { return save(m.network, "MLP", m.cfg, path) }
+func (m *MLP) Save(path string) error {
+	nw, err := m.net("Save")
+	if err != nil {
+		return err
+	}
+	return save(nw, "MLP", m.cfg, path)
+}
 
 // Load reads weights that Save wrote for the same architecture (see
 // ConvNet.Load).
 func (m *MLP) Load(path string) error {
+	nw, err := m.net("Load")
+	if err != nil {
+		return err
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("%s.Load: %w", m.component, err)
+		return fmt.Errorf("%s.Load: %w", nw.component, err)
 	}
 	return m.loadBytes(path, data)
 }
 
 func (m *MLP) loadBytes(path string, data []byte) error {
-	return load(m.network, "MLP", func(raw json.RawMessage) error {
+	return load(m.nw, "MLP", func(raw json.RawMessage) error {
 		var c MLPConfig
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return err

@@ -8,14 +8,17 @@
 // (package losses, float64) and back-propagates its gradient through the
 // encoder in the same forward pass (Encoder.TrainStep), then applies the
 // optimizers: the encoder's and, when the loss has learnable parameters
-// (losses.Learnable), the loss's.
+// (losses.Learnable), the loss's. The miner and the loss run through a
+// losses.Objective, exactly as in a training loop of one's own (see package
+// models).
 //
 //	t := trainers.NewMetricLossOnly(enc, opt, 64, loss, trainSet)
 //	t.Miner = miners.NewMultiSimilarity()
 //	t.Sampler = &samplers.MPerClass{Labels: trainSet.Labels(), M: 8, BatchSize: 64, LengthBeforeNewIter: trainSet.Len()}
-//	t.EndOfEpochHook = func(t *trainers.MetricLossOnly, ep trainers.EpochInfo) bool {
-//		// test, save a checkpoint; return false to stop training
-//		return true
+//	t.EndOfEpochHook = func(t *trainers.MetricLossOnly, ep trainers.EpochInfo) error {
+//		// test, save a checkpoint: an error fails the run;
+//		// trainers.ErrStopTraining stops it cleanly
+//		return nil
 //	}
 //	epochs, err := t.Train(ctx, 1, 10)
 //
@@ -34,7 +37,8 @@
 // triplets) draw from their own Rand field, which the caller seeds.
 //
 // Train stops cleanly between two iterations when its context is cancelled
-// (returning ctx.Err()) or when a hook returns false, shows a progress bar
+// (returning ctx.Err()) or when a hook returns ErrStopTraining (returning
+// nil), stops with the hook's error when a hook fails, shows a progress bar
 // with the loss, the miner's counts and the speed when Progress is set, and
 // reports every epoch (mean and last loss, iterations whose loss was 0, mean
 // miner counts, wall time) as an EpochInfo.

@@ -59,9 +59,12 @@ func ExampleMetricLossOnly() {
 	}
 	before := mapAtR()
 	var after float64
-	t.EndOfEpochHook = func(_ *trainers.MetricLossOnly, ep trainers.EpochInfo) bool {
+	t.EndOfEpochHook = func(_ *trainers.MetricLossOnly, ep trainers.EpochInfo) error {
 		after = mapAtR()
-		return after < 0.95 // stop early once retrieval is nearly perfect
+		if after >= 0.95 {
+			return trainers.ErrStopTraining // stop early once retrieval is nearly perfect
+		}
+		return nil
 	}
 	epochs, err := t.Train(context.Background(), 1, 20)
 	if err != nil {

@@ -145,3 +145,11 @@ func (l *centreLoss) Compute(b losses.Batch) (losses.Result, error) {
 	}
 	return losses.Result{Loss: loss, Grad: g, ParamGrads: map[string]*mat.Dense{"C": gc}}, nil
 }
+
+// stopIf is ErrStopTraining when stop holds, else nil.
+func stopIf(stop bool) error {
+	if stop {
+		return trainers.ErrStopTraining
+	}
+	return nil
+}

@@ -157,9 +157,9 @@ func TestReproducibleConvNet(t *testing.T) {
 		tr.IterationsPerEpoch = 3
 		tr.Seed = 11
 		var ls []float64
-		tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) bool {
+		tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) error {
 			ls = append(ls, it.Loss)
-			return true
+			return nil
 		}
 		if _, err := tr.Train(context.Background(), 1, 1); err != nil {
 			t.Fatal(err)

@@ -2,9 +2,9 @@ package trainers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -15,9 +15,7 @@ import (
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/samplers"
-	"github.com/gometric/gometric/utils/tuples"
 	"github.com/schollz/progressbar/v3"
-	"gonum.org/v1/gonum/mat"
 )
 
 const name = "trainers.MetricLossOnly"
@@ -26,10 +24,23 @@ const name = "trainers.MetricLossOnly"
 // generator: the pass over the sampler is added to it.
 const seedStream = 0x747261696e657273 // "trainers"
 
+// ErrStopTraining is the error a hook returns to stop training cleanly, as
+// PML's end_of_iteration_hook or end_of_epoch_hook returning False does:
+// Train then returns the epochs so far and a nil error.
+var ErrStopTraining = errors.New("trainers: stop training")
+
 // MetricLossOnly mirrors PML's trainers.MetricLossOnly: it trains an encoder
 // with one metric loss and an optional tuple miner. Its fields are its
 // settings (PML's constructor arguments); they are checked when Train
-// starts. NewMetricLossOnly fills the required ones.
+// starts. Every iteration goes through a losses.Objective, the same
+// pipeline as a training loop of one's own.
+//
+// NewMetricLossOnly fills the required fields (Encoder, Optimizer,
+// BatchSize, Loss, Dataset); the zero value has none of them, and Train
+// refuses it (and a nil *MetricLossOnly) with an error wrapping
+// gometric.ErrSetting. The other fields' zero values are PML's defaults.
+// A MetricLossOnly is not safe for concurrent use: it holds the loss's
+// buffers from one iteration to the next, so run one Train at a time.
 type MetricLossOnly struct {
 	// Encoder is the model being trained (PML's models["trunk"] followed by
 	// models["embedder"]).
@@ -45,8 +56,10 @@ type MetricLossOnly struct {
 	// embedder_optimizer).
 	Optimizer *models.Optimizer
 	// LossOptimizer updates the loss's learnable parameters (PML's
-	// metric_loss_optimizer). It is required when Loss implements
-	// losses.Learnable with at least one parameter, and ignored otherwise.
+	// metric_loss_optimizer), through losses.Objective.StepParams. It is
+	// required when Loss implements losses.Learnable with at least one
+	// parameter, and ignored otherwise. Use an Optimizer of its own: one
+	// Optimizer cannot step both the encoder and the loss.
 	LossOptimizer *models.Optimizer
 
 	// Sampler yields the dataset indices of a pass (PML's sampler), cut
@@ -58,7 +71,9 @@ type MetricLossOnly struct {
 	// torch BatchSampler, e.g. samplers.Hierarchical); BatchSize is then
 	// not used. At most one of Sampler and BatchSampler may be set.
 	BatchSampler samplers.BatchSampler
-	// BatchSize is PML's batch_size.
+	// BatchSize is PML's batch_size, at least 1 unless BatchSampler is
+	// set. With a samplers.MPerClass Sampler whose BatchSize is set, the
+	// two must be equal (PML passes one batch_size to both).
 	BatchSize int
 	// IterationsPerEpoch is PML's iterations_per_epoch; 0 means the number
 	// of batches in one pass over the sampler (PML's len(dataloader)).
@@ -68,20 +83,22 @@ type MetricLossOnly struct {
 	Seed uint64
 
 	// EndOfIterationHook, when not nil, runs after every iteration
-	// (PML's end_of_iteration_hook); returning false stops training.
-	EndOfIterationHook func(t *MetricLossOnly, it IterationInfo) bool
+	// (PML's end_of_iteration_hook). Returning ErrStopTraining (or an
+	// error wrapping it) stops training cleanly, as PML's hook returning
+	// False does; any other error stops it and Train returns that error.
+	EndOfIterationHook func(t *MetricLossOnly, it IterationInfo) error
 	// EndOfEpochHook, when not nil, runs after every complete epoch
-	// (PML's end_of_epoch_hook); returning false stops training, as PML's
-	// hook returning False does.
-	EndOfEpochHook func(t *MetricLossOnly, ep EpochInfo) bool
+	// (PML's end_of_epoch_hook: testing, checkpoints); its error is
+	// treated as EndOfIterationHook's.
+	EndOfEpochHook func(t *MetricLossOnly, ep EpochInfo) error
 
 	// Progress, when not nil, receives a progress bar per epoch (PML's
 	// tqdm bar) with the loss, the miner's counts and the speed.
 	Progress io.Writer
 
-	// last is the previous iteration's loss result, whose gradient
-	// matrices the next one reuses (losses.Batch.Reuse).
-	last losses.Result
+	// obj is the loss pipeline of every iteration; it keeps the previous
+	// result's gradient matrices for reuse (losses.Batch.Reuse).
+	obj losses.Objective
 }
 
 // NewMetricLossOnly returns a MetricLossOnly trainer with PML's required
@@ -94,7 +111,8 @@ func NewMetricLossOnly(enc models.Encoder, opt *models.Optimizer, batchSize int,
 }
 
 // IterationInfo describes one training iteration, as an end-of-iteration
-// hook sees it.
+// hook sees it. It is a plain value, safe to keep after the hook returns
+// and safe for concurrent reads.
 type IterationInfo struct {
 	// Epoch is the epoch (from 1), Iteration the iteration within it
 	// (from 0) and GlobalIteration the iteration counted from the start
@@ -115,7 +133,8 @@ type IterationInfo struct {
 
 // EpochInfo summarises one epoch. Train returns one for every epoch it
 // started, the last one possibly incomplete (Iterations <
-// IterationsPerEpoch) when training was stopped or cancelled.
+// IterationsPerEpoch) when training was stopped or cancelled. It is a plain
+// value, safe for concurrent reads; the zero value describes no epoch.
 type EpochInfo struct {
 	// Epoch is the epoch number (from 1).
 	Epoch int
@@ -140,12 +159,16 @@ func (e EpochInfo) Complete() bool { return e.Iterations == e.IterationsPerEpoch
 
 // Train runs epochs startEpoch to numEpochs inclusive (PML's
 // train(start_epoch, num_epochs)) and returns a summary of every epoch it
-// started. It returns early, with a nil error, when a hook returns false; with
+// started. It returns early: with a nil error when a hook returns
+// ErrStopTraining; with the hook's error, wrapped, when a hook fails; with
 // ctx.Err() when ctx is cancelled (checked before every iteration, so the
 // encoder is never left half-updated); and with an error when a setting is
 // invalid or an iteration fails (the encoder then keeps the weights of the
 // last successful iteration). numEpochs < startEpoch trains nothing.
 func (t *MetricLossOnly) Train(ctx context.Context, startEpoch, numEpochs int) ([]EpochInfo, error) {
+	if t == nil {
+		return nil, fmt.Errorf("%s.Train: nil receiver: %w", name, gometric.ErrSetting)
+	}
 	if ctx == nil {
 		return nil, fmt.Errorf("%s: nil context: %w", name, gometric.ErrSetting)
 	}
@@ -155,10 +178,7 @@ func (t *MetricLossOnly) Train(ctx context.Context, startEpoch, numEpochs int) (
 	if err := t.validate(); err != nil {
 		return nil, err
 	}
-	lp, err := t.lossParams()
-	if err != nil {
-		return nil, err
-	}
+	t.obj.Loss, t.obj.Miner = t.Loss, t.Miner
 	ld, err := newLoader(t)
 	if err != nil {
 		return nil, err
@@ -172,21 +192,34 @@ func (t *MetricLossOnly) Train(ctx context.Context, startEpoch, numEpochs int) (
 	}
 	var infos []EpochInfo
 	for epoch := startEpoch; epoch <= numEpochs; epoch++ {
-		info, cont, err := t.epoch(ctx, ld, lp, epoch, ipe)
+		info, cont, err := t.epoch(ctx, ld, epoch, ipe)
 		infos = append(infos, info)
 		if err != nil || !cont {
 			return infos, err
 		}
-		if t.EndOfEpochHook != nil && !t.EndOfEpochHook(t, info) {
-			return infos, nil
+		if t.EndOfEpochHook != nil {
+			if err := t.EndOfEpochHook(t, info); err != nil {
+				return infos, hookError(err, "epoch %d: end-of-epoch hook", epoch)
+			}
 		}
 	}
 	return infos, nil
 }
 
+// hookError is nil for ErrStopTraining (a clean stop) and err, named,
+// otherwise.
+func hookError(err error, format string, args ...any) error {
+	if errors.Is(err, ErrStopTraining) {
+		return nil
+	}
+	return fmt.Errorf("%s: %s: %w", name, fmt.Sprintf(format, args...), err)
+}
+
 // validate checks the settings.
 func (t *MetricLossOnly) validate() error {
 	switch {
+	case t.Encoder == nil && t.Loss == nil && t.Dataset == nil && t.Optimizer == nil:
+		return fmt.Errorf("%s: not made by NewMetricLossOnly (the zero value has no encoder, optimizer, loss or data set); use NewMetricLossOnly(enc, opt, batchSize, loss, dataset): %w", name, gometric.ErrSetting)
 	case t.Encoder == nil:
 		return fmt.Errorf("%s: Encoder is nil: %w", name, gometric.ErrSetting)
 	case t.Loss == nil:
@@ -202,68 +235,25 @@ func (t *MetricLossOnly) validate() error {
 	case t.IterationsPerEpoch < 0:
 		return fmt.Errorf("%s: IterationsPerEpoch = %d, want at least 0: %w", name, t.IterationsPerEpoch, gometric.ErrSetting)
 	}
+	if s, ok := t.Sampler.(*samplers.MPerClass); ok && s != nil && s.BatchSize != 0 && s.BatchSize != t.BatchSize {
+		return fmt.Errorf("%s: BatchSize = %d but the MPerClass sampler's BatchSize = %d; set both to the same batch size (PML passes one batch_size to the sampler and the loader): %w", name, t.BatchSize, s.BatchSize, gometric.ErrSetting)
+	}
+	if l, ok := t.Loss.(losses.Learnable); ok {
+		ps := l.Params()
+		if len(ps) > 0 && t.LossOptimizer == nil {
+			return fmt.Errorf("%s: the loss %T has learnable parameters but LossOptimizer is nil: %w", name, t.Loss, gometric.ErrSetting)
+		}
+		for i, p := range ps {
+			if p == nil || p.Value == nil || p.Value.IsEmpty() {
+				return fmt.Errorf("%s: the loss %T's learnable parameter %d is nil or empty: %w", name, t.Loss, i, gometric.ErrShape)
+			}
+		}
+	}
 	if ds, es := t.Dataset.SampleShape(), t.Encoder.InputShape(); !slices.Equal(ds, es) {
 		return fmt.Errorf("%s: the dataset's samples are %v but the encoder takes %v: %w", name, ds, es, gometric.ErrShape)
 	}
 	if len(t.Dataset.Labels()) != t.Dataset.Len() {
 		return fmt.Errorf("%s: the dataset has %d samples but %d labels: %w", name, t.Dataset.Len(), len(t.Dataset.Labels()), gometric.ErrLabels)
-	}
-	return nil
-}
-
-// learnable holds the loss's parameters wrapped for an Optimizer.
-type learnable struct {
-	names  []string
-	grads  []*mat.Dense
-	params []*models.Param
-}
-
-// lossParams wraps the loss's learnable parameters, if any.
-func (t *MetricLossOnly) lossParams() (*learnable, error) {
-	l, ok := t.Loss.(losses.Learnable)
-	if !ok {
-		return nil, nil
-	}
-	ps := l.Params()
-	if len(ps) == 0 {
-		return nil, nil
-	}
-	if t.LossOptimizer == nil {
-		return nil, fmt.Errorf("%s: the loss %T has learnable parameters but LossOptimizer is nil: %w", name, t.Loss, gometric.ErrSetting)
-	}
-	lp := &learnable{}
-	for _, p := range ps {
-		if p == nil || p.Value == nil || p.Value.IsEmpty() {
-			return nil, fmt.Errorf("%s: the loss %T has an empty learnable parameter: %w", name, t.Loss, gometric.ErrShape)
-		}
-		r, c := p.Value.Dims()
-		g := mat.NewDense(r, c, nil)
-		mp, err := models.NewDenseParam(p.Name, p.Value, g)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		lp.names = append(lp.names, p.Name)
-		lp.grads = append(lp.grads, g)
-		lp.params = append(lp.params, mp)
-	}
-	return lp, nil
-}
-
-// setGrads copies a loss call's parameter gradients into the wrapped
-// parameters (0 for a parameter the call did not touch).
-func (lp *learnable) setGrads(res *losses.Result) error {
-	for i, n := range lp.names {
-		g := lp.grads[i]
-		pg, ok := res.ParamGrads[n]
-		if !ok || pg == nil {
-			g.Zero()
-			continue
-		}
-		r, c := g.Dims()
-		if pr, pc := pg.Dims(); pr != r || pc != c {
-			return fmt.Errorf("%s: the gradient of loss parameter %q is %d×%d, want %d×%d: %w", name, n, pr, pc, r, c, gometric.ErrShape)
-		}
-		g.Copy(pg)
 	}
 	return nil
 }
@@ -277,7 +267,7 @@ type batch struct {
 }
 
 // epoch runs one epoch. cont is false when a hook asked to stop.
-func (t *MetricLossOnly) epoch(ctx context.Context, ld *loader, lp *learnable, epoch, ipe int) (EpochInfo, bool, error) {
+func (t *MetricLossOnly) epoch(ctx context.Context, ld *loader, epoch, ipe int) (EpochInfo, bool, error) {
 	info := EpochInfo{Epoch: epoch, IterationsPerEpoch: ipe}
 	start := time.Now()
 	var bar *progressbar.ProgressBar
@@ -344,7 +334,7 @@ func (t *MetricLossOnly) epoch(ctx context.Context, ld *loader, lp *learnable, e
 			go func() { next <- load(idx, slot) }()
 		}
 		bsz := len(cur.idx)
-		res, mined, err := t.step(cur, lp)
+		res, mined, err := t.step(cur)
 		if next != nil {
 			cur = <-next
 		}
@@ -371,9 +361,9 @@ func (t *MetricLossOnly) epoch(ctx context.Context, ld *loader, lp *learnable, e
 				Loss: res.Loss, Parts: res.Parts, Mined: mined, BatchSize: bsz,
 				Duration: time.Since(itStart),
 			}
-			if !t.EndOfIterationHook(t, ii) {
+			if err := t.EndOfIterationHook(t, ii); err != nil {
 				finish()
-				return info, false, nil
+				return info, false, hookError(err, "epoch %d, iteration %d: end-of-iteration hook", epoch, it)
 			}
 		}
 	}
@@ -395,74 +385,22 @@ func describe(epoch int, loss float64, miner bool, c miners.Counts) string {
 }
 
 // step runs one iteration on a loaded batch: PML's forward_and_backward
-// followed by step_optimizers.
-func (t *MetricLossOnly) step(b batch, lp *learnable) (losses.Result, miners.Counts, error) {
-	var (
-		res   losses.Result
-		mined miners.Counts
-		e64   []float64
-		g32   []float32
-	)
-	lossFn := func(m gometric.Matrix) (float32, gometric.Matrix, error) {
-		n, e, emb := m.Rows, m.Cols, m.Data
-		if len(emb) != n*e {
-			return 0, gometric.Matrix{}, fmt.Errorf("%d embedding values for %d×%d: %w", len(emb), n, e, gometric.ErrShape)
-		}
-		e64 = slices.Grow(e64[:0], len(emb))[:len(emb)]
-		for i, v := range emb {
-			e64[i] = float64(v)
-		}
-		emat := mat.NewDense(n, e, e64)
-		var tup tuples.Tuples
-		if t.Miner != nil {
-			var err error
-			tup, err = t.Miner.Mine(miners.Input{Embeddings: emat, Labels: b.labels})
-			if err != nil {
-				return 0, gometric.Matrix{}, err
-			}
-			mined = miners.CountOf(tup)
-		}
-		var err error
-		res, err = t.Loss.Compute(losses.Batch{Embeddings: emat, Labels: b.labels, Tuples: tup, Reuse: &t.last})
-		if err != nil {
-			t.last = losses.Result{} // its matrices' contents are unspecified now
-			return 0, gometric.Matrix{}, err
-		}
-		t.last = res
-		if res.Grad == nil {
-			return 0, gometric.Matrix{}, fmt.Errorf("the loss %T returned no gradient (a reducers.DoNothing reducer cannot train): %w", t.Loss, gometric.ErrSetting)
-		}
-		if r, c := res.Grad.Dims(); r != n || c != e {
-			return 0, gometric.Matrix{}, fmt.Errorf("the loss %T returned a %d×%d gradient for %d×%d embeddings: %w", t.Loss, r, c, n, e, gometric.ErrShape)
-		}
-		if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
-			return 0, gometric.Matrix{}, fmt.Errorf("the loss is %v: %w", res.Loss, gometric.ErrNonFinite)
-		}
-		g32 = slices.Grow(g32[:0], n*e)[:n*e]
-		for i := 0; i < n; i++ {
-			row := res.Grad.RawRowView(i)
-			for j, v := range row {
-				g32[i*e+j] = float32(v)
-			}
-		}
-		return float32(res.Loss), gometric.Matrix{Rows: n, Cols: e, Data: g32}, nil
-	}
-	if _, err := t.Encoder.TrainStep(b.x, lossFn); err != nil {
+// followed by step_optimizers, as a loop of one's own writes it with a
+// losses.Objective.
+func (t *MetricLossOnly) step(b batch) (losses.Result, miners.Counts, error) {
+	obj := &t.obj
+	_, err := t.Encoder.TrainStep(b.x, func(e gometric.Matrix) (float32, gometric.Matrix, error) {
+		return obj.Compute(e, b.labels)
+	})
+	res, mined := obj.Last()
+	if err != nil {
 		return res, mined, err
-	}
-	if lp != nil {
-		if err := lp.setGrads(&res); err != nil {
-			t.Encoder.ZeroGrad()
-			return res, mined, err
-		}
 	}
 	if err := t.Encoder.Step(t.Optimizer); err != nil {
 		return res, mined, err
 	}
-	if lp != nil {
-		if err := t.LossOptimizer.Step(lp.params); err != nil {
-			return res, mined, err
-		}
+	if err := obj.StepParams(t.LossOptimizer); err != nil {
+		return res, mined, err
 	}
 	return res, mined, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
+	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/samplers"
 	"github.com/gometric/gometric/trainers"
 	"github.com/gometric/gometric/utils/accuracy"
@@ -24,9 +26,9 @@ import (
 func run(t *testing.T, tr *trainers.MetricLossOnly, n int) ([]float64, []trainers.EpochInfo) {
 	t.Helper()
 	var ls []float64
-	tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) bool {
+	tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) error {
 		ls = append(ls, it.Loss)
-		return true
+		return nil
 	}
 	eps, err := tr.Train(context.Background(), 1, n)
 	if err != nil {
@@ -74,9 +76,9 @@ func TestResumeMatchesContinuousRun(t *testing.T) {
 
 	split := mlpTrainer(t, ds, 1)
 	var sl []float64
-	split.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) bool {
+	split.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) error {
 		sl = append(sl, it.Loss)
-		return true
+		return nil
 	}
 	for ep := 1; ep <= 2; ep++ {
 		if _, err := split.Train(context.Background(), ep, ep); err != nil {
@@ -108,12 +110,12 @@ func TestHooksStopTraining(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := mlpTrainer(t, ds, 1)
 			var epochHooks []int
-			tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) bool {
-				return it.GlobalIteration != tc.iterStop
+			tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) error {
+				return stopIf(it.GlobalIteration == tc.iterStop)
 			}
-			tr.EndOfEpochHook = func(_ *trainers.MetricLossOnly, ep trainers.EpochInfo) bool {
+			tr.EndOfEpochHook = func(_ *trainers.MetricLossOnly, ep trainers.EpochInfo) error {
 				epochHooks = append(epochHooks, ep.Epoch)
-				return ep.Epoch != tc.epochStop
+				return stopIf(ep.Epoch == tc.epochStop)
 			}
 			eps, err := tr.Train(context.Background(), 1, 3)
 			if err != nil {
@@ -143,17 +145,65 @@ func TestHooksStopTraining(t *testing.T) {
 	}
 }
 
+// A hook's error other than ErrStopTraining fails the run, named; an error
+// wrapping ErrStopTraining stops it cleanly.
+func TestHookErrors(t *testing.T) {
+	ds := blobs(t, 3, 64, 5, 4, 0.8)
+	boom := errors.New("boom")
+	tests := []struct {
+		name      string
+		iterErr   error // returned after global iteration 5
+		epochErr  error // returned after epoch 1
+		wantErr   error
+		wantText  string
+		wantIters []int
+	}{
+		{"iteration hook fails", boom, nil, boom, "trainers.MetricLossOnly: epoch 2, iteration 1: end-of-iteration hook: boom", []int{4, 2}},
+		{"epoch hook fails", nil, boom, boom, "trainers.MetricLossOnly: epoch 1: end-of-epoch hook: boom", []int{4}},
+		{"wrapped stop", fmt.Errorf("enough: %w", trainers.ErrStopTraining), nil, nil, "", []int{4, 2}},
+		{"wrapped stop after an epoch", nil, fmt.Errorf("enough: %w", trainers.ErrStopTraining), nil, "", []int{4}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := mlpTrainer(t, ds, 1)
+			tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) error {
+				if it.GlobalIteration == 5 {
+					return tc.iterErr
+				}
+				return nil
+			}
+			tr.EndOfEpochHook = func(_ *trainers.MetricLossOnly, ep trainers.EpochInfo) error {
+				if ep.Epoch == 1 {
+					return tc.epochErr
+				}
+				return nil
+			}
+			eps, err := tr.Train(context.Background(), 1, 3)
+			if tc.wantErr == nil && err != nil || tc.wantErr != nil && (!errors.Is(err, tc.wantErr) || err.Error() != tc.wantText) {
+				t.Fatalf("err = %v, want %v (%q)", err, tc.wantErr, tc.wantText)
+			}
+			var got []int
+			for _, e := range eps {
+				got = append(got, e.Iterations)
+			}
+			if !reflect.DeepEqual(got, tc.wantIters) {
+				t.Errorf("iterations per epoch %v, want %v", got, tc.wantIters)
+			}
+		})
+	}
+}
+
 func TestCancellation(t *testing.T) {
 	ds := blobs(t, 4, 64, 5, 4, 0.8)
 	// Cancelled during iteration 5: training stops before iteration 6.
 	tr := mlpTrainer(t, ds, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) bool {
+	tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) error {
 		if it.GlobalIteration == 5 {
 			cancel()
 		}
-		return true
+		return nil
 	}
 	eps, err := tr.Train(ctx, 1, 3)
 	if !errors.Is(err, context.Canceled) {
@@ -165,7 +215,9 @@ func TestCancellation(t *testing.T) {
 	// A clean stop: the weights are those of a run stopped by a hook
 	// after the same iteration.
 	ref := mlpTrainer(t, ds, 1)
-	ref.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) bool { return it.GlobalIteration != 5 }
+	ref.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) error {
+		return stopIf(it.GlobalIteration == 5)
+	}
 	if _, err := ref.Train(context.Background(), 1, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -193,9 +245,9 @@ func TestMinerCounts(t *testing.T) {
 			rl := &recordingLoss{l: tr.Loss}
 			tr.Miner, tr.Loss = rm, rl
 			var seen []miners.Counts
-			tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) bool {
+			tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) error {
 				seen = append(seen, it.Mined)
-				return true
+				return nil
 			}
 			eps, err := tr.Train(context.Background(), 1, 2)
 			if err != nil {
@@ -401,6 +453,14 @@ func TestSettingsErrors(t *testing.T) {
 			tr.Sampler = &samplers.MPerClass{Labels: ds.Labels(), M: 0, BatchSize: 16, LengthBeforeNewIter: 32}
 		}, gometric.ErrSetting},
 		{"loss error", func(tr *trainers.MetricLossOnly) { tr.Loss = losses.NewVICReg() }, gometric.ErrLabels},
+		{"sampler batch size", func(tr *trainers.MetricLossOnly) { tr.BatchSize = 8 }, gometric.ErrSetting},
+		{"zero value", func(tr *trainers.MetricLossOnly) { *tr = trainers.MetricLossOnly{} }, gometric.ErrSetting},
+		{"learnable loss without LossOptimizer", func(tr *trainers.MetricLossOnly) { tr.Loss = &centreLoss{c: mat.NewDense(1, 8, nil)} }, gometric.ErrSetting},
+		{"DoNothing reducer", func(tr *trainers.MetricLossOnly) {
+			l := losses.NewContrastive()
+			l.Reducer = reducers.NewDoNothing()
+			tr.Loss = l
+		}, gometric.ErrSetting},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -415,7 +475,19 @@ func TestSettingsErrors(t *testing.T) {
 			}
 		})
 	}
+	var nilTrainer *trainers.MetricLossOnly
+	if _, err := nilTrainer.Train(context.Background(), 1, 1); !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "nil receiver") {
+		t.Errorf("nil receiver: %v", err)
+	}
+	if _, err := (&trainers.MetricLossOnly{}).Train(context.Background(), 1, 1); err == nil || !strings.Contains(err.Error(), "use NewMetricLossOnly(") {
+		t.Errorf("zero value: %v", err)
+	}
 	tr := mlpTrainer(t, ds, 1)
+	tr.BatchSize = 8
+	if _, err := tr.Train(context.Background(), 1, 1); err == nil || !strings.Contains(err.Error(), "BatchSize = 8 but the MPerClass sampler's BatchSize = 16") {
+		t.Errorf("batch sizes: %v", err)
+	}
+	tr = mlpTrainer(t, ds, 1)
 	if _, err := tr.Train(context.Background(), 0, 1); !errors.Is(err, gometric.ErrSetting) {
 		t.Errorf("start epoch 0: err = %v", err)
 	}

@@ -67,7 +67,7 @@ var lossTable = map[string]lossEntry{
 	"softtriple":                    {learnable: func(c, d int, rng *rand.Rand) (losses.Loss, error) { return losses.NewSoftTriple(c, d, 10, rng) }, tuples: true},
 	"subcenterarcface":              {learnable: func(c, d int, rng *rand.Rand) (losses.Loss, error) { return losses.NewSubCenterArcFace(c, d, 3, rng) }, tuples: true},
 	"triplet":                       {make: newTriplet, tuples: true},
-	"tripletmargin":                 {make: newTriplet, tuples: true},
+	"tripletmargin":                 {make: func() losses.Loss { return losses.NewTripletMargin() }, tuples: true},
 	"tupletmargin":                  {make: func() losses.Loss { return losses.NewTupletMargin() }, tuples: true},
 }
 

@@ -38,7 +38,9 @@ var Metrics = []struct{ Name, Short string }{
 	{accuracy.NameMeanAveragePrecisionAtR, "MAP@R"},
 }
 
-// Options are the settings every example takes as flags.
+// Options are the settings every example takes as flags. The zero value
+// is not valid (Validate says why); start from Defaults. Options is a
+// plain value, safe for concurrent reads.
 type Options struct {
 	Loss, Miner string
 	Epochs      int
@@ -68,6 +70,9 @@ func Defaults() Options {
 // Register defines the flags of o on fs, with o's current values as
 // defaults.
 func (o *Options) Register(fs *flag.FlagSet) {
+	if o == nil || fs == nil {
+		return
+	}
 	fs.StringVar(&o.Loss, "loss", o.Loss, "loss, by its lower-case Go name: "+strings.Join(LossNames(), ", ")+
 		fmt.Sprintf(" (triplet is TripletMargin with margin %g; every other name, tripletmargin included, has PML's defaults)", DefaultTripletMargin))
 	fs.StringVar(&o.Miner, "miner", o.Miner, "miner: "+strings.Join(MinerNames(), ", "))
@@ -86,6 +91,9 @@ func (o *Options) Register(fs *flag.FlagSet) {
 
 // Validate checks the options.
 func (o *Options) Validate() error {
+	if o == nil {
+		return fmt.Errorf("runner: nil Options: %w", gometric.ErrSetting)
+	}
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf(format+": %w", append(a, gometric.ErrSetting)...)
 	}
@@ -129,6 +137,9 @@ func (o *Options) Validate() error {
 // ParseFlags parses args into o with fs (which must have o registered)
 // and validates them; positional arguments are an error.
 func (o *Options) ParseFlags(fs *flag.FlagSet, args []string) error {
+	if o == nil || fs == nil {
+		return fmt.Errorf("runner: nil Options or FlagSet: %w", gometric.ErrSetting)
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,7 +152,10 @@ func (o *Options) ParseFlags(fs *flag.FlagSet, args []string) error {
 	return o.Validate()
 }
 
-// Run is one training run of an example.
+// Run is one training run of an example. Its fields are all required:
+// Execute refuses a Run without an encoder or data sets with an error
+// wrapping gometric.ErrSetting. A Run is not safe for concurrent use (it
+// trains its Encoder).
 type Run struct {
 	Options
 	// Encoder is the model to train.
@@ -153,7 +167,8 @@ type Run struct {
 	Stdout, Stderr io.Writer
 }
 
-// Row is one line of the run's record: epoch 0 is before training.
+// Row is one line of the run's record: epoch 0 is before training. It is
+// a plain value, safe for concurrent reads.
 type Row struct {
 	Epoch       int
 	Train       *trainers.EpochInfo // nil for epoch 0
@@ -166,6 +181,9 @@ type Row struct {
 // On cancellation it saves the current weights to InterruptedFile and
 // returns the context's error; the last epoch's checkpoint stays as it was.
 func (r *Run) Execute(ctx context.Context) ([]Row, error) {
+	if r == nil {
+		return nil, fmt.Errorf("runner: nil Run: %w", gometric.ErrSetting)
+	}
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}

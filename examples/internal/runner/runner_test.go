@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"flag"
 	"image/png"
 	"math/rand/v2"
 	"os"
@@ -117,6 +118,11 @@ func TestUnknownNames(t *testing.T) {
 	if tl, ok := l.(*losses.TripletMargin); !ok || tl.Margin != DefaultTripletMargin {
 		t.Errorf("triplet is %#v, want TripletMargin with margin %v", l, DefaultTripletMargin)
 	}
+	// "tripletmargin" has PML's defaults, as the flag's help says.
+	l, _, err = NewLoss("tripletmargin", 10, 8, 0)
+	if tl, ok := l.(*losses.TripletMargin); err != nil || !ok || tl.Margin != losses.NewTripletMargin().Margin {
+		t.Errorf("tripletmargin is %#v (%v), want NewTripletMargin()", l, err)
+	}
 }
 
 func TestValidate(t *testing.T) {
@@ -139,6 +145,7 @@ func TestValidate(t *testing.T) {
 		{"out", func(o *Options) { o.Out = "" }, "-out"},
 		{"threads", func(o *Options) { o.Threads = -1 }, "-threads"},
 		{"eval batch", func(o *Options) { o.EvalBatch = 0 }, "-eval-batch"},
+		{"zero value", func(o *Options) { *o = Options{} }, "-loss"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,6 +162,24 @@ func TestValidate(t *testing.T) {
 				t.Errorf("err = %v, want one mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestNilReceivers(t *testing.T) {
+	var o *Options
+	o.Register(flag.NewFlagSet("x", flag.ContinueOnError))
+	if err := o.Validate(); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("Validate: %v", err)
+	}
+	if err := o.ParseFlags(flag.NewFlagSet("x", flag.ContinueOnError), nil); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("ParseFlags: %v", err)
+	}
+	var r *Run
+	if _, err := r.Execute(context.Background()); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("Execute: %v", err)
+	}
+	if _, err := (&Run{Options: Defaults()}).Execute(context.Background()); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("Execute without an encoder: %v", err)
 	}
 }
 
