@@ -5,7 +5,9 @@ import (
 	"encoding/csv"
 	"fmt"
 	"image/color"
+	"math"
 	"strconv"
+	"strings"
 
 	"github.com/gometric/gometric/internal/atomicfile"
 	"gonum.org/v1/plot"
@@ -20,11 +22,13 @@ var CSVHeader = []string{
 	"epoch", "iterations", "loss_mean", "loss_last", "zero_loss_iterations",
 	"mean_pos_pairs", "mean_neg_pairs", "mean_triplets",
 	"precision_at_1", "r_precision", "mean_average_precision_at_r",
-	"train_seconds", "eval_seconds",
+	"train_seconds", "eval_seconds", "warnings",
 }
 
 // WriteCSV writes the rows to path atomically: one line per evaluation
-// (epoch 0 is before training, its training columns empty).
+// (epoch 0 is before training, its training columns empty). The last
+// column holds the metrics' warnings (accuracy.Results.Warnings: what PML
+// would log, and why a value is NaN), joined by "; ".
 func WriteCSV(path string, rows []Row) error {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
@@ -47,7 +51,7 @@ func WriteCSV(path string, rows []Row) error {
 		if r.Train != nil {
 			train = strconv.FormatFloat(r.Train.Duration.Seconds(), 'f', 3, 64)
 		}
-		rec = append(rec, train, strconv.FormatFloat(r.EvalSeconds, 'f', 3, 64))
+		rec = append(rec, train, strconv.FormatFloat(r.EvalSeconds, 'f', 3, 64), strings.Join(r.Metrics.Warnings(), "; "))
 		if err := w.Write(rec); err != nil {
 			return err
 		}
@@ -59,7 +63,7 @@ func WriteCSV(path string, rows []Row) error {
 	return atomicfile.WriteFile(path, buf.Bytes())
 }
 
-// WritePNG draws the run — the mean training loss per epoch on the left,
+// WritePNG draws the run (leaving out non-finite values) — the mean training loss per epoch on the left,
 // the retrieval metrics per epoch on the right — and writes it to path
 // atomically.
 func WritePNG(path string, rows []Row) error {
@@ -70,7 +74,9 @@ func WritePNG(path string, rows []Row) error {
 	var lossXY plotter.XYs
 	for _, r := range rows {
 		if r.Train != nil {
-			lossXY = append(lossXY, plotter.XY{X: float64(r.Epoch), Y: r.Train.LossMean})
+			if v := r.Train.LossMean; !math.IsNaN(v) && !math.IsInf(v, 0) {
+				lossXY = append(lossXY, plotter.XY{X: float64(r.Epoch), Y: v})
+			}
 		}
 	}
 	if len(lossXY) > 0 {
@@ -106,7 +112,10 @@ func WritePNG(path string, rows []Row) error {
 	for i, m := range Metrics {
 		var xy plotter.XYs
 		for _, r := range rows {
-			xy = append(xy, plotter.XY{X: float64(r.Epoch), Y: r.Metrics[m.Name].Scalar})
+			// A NaN metric (explained in the CSV's warnings) has no point.
+			if v := r.Metrics[m.Name].Scalar; !math.IsNaN(v) && !math.IsInf(v, 0) {
+				xy = append(xy, plotter.XY{X: float64(r.Epoch), Y: v})
+			}
 		}
 		if len(xy) == 0 {
 			continue

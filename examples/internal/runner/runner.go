@@ -333,5 +333,8 @@ func (row Row) Line() string {
 	} else {
 		fmt.Fprintf(&b, "  (eval %.1f s)", row.EvalSeconds)
 	}
+	for _, w := range row.Metrics.Warnings() {
+		fmt.Fprintf(&b, "\n  warning: %s", w)
+	}
 	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -302,8 +303,10 @@ func TestWriteOutputs(t *testing.T) {
 			accuracy.NameMeanAveragePrecisionAtR: {Scalar: m},
 		}
 	}
+	lone := res(math.NaN(), 0.25, 0.125)
+	lone[accuracy.NamePrecisionAt1] = accuracy.Value{Scalar: math.NaN(), Warnings: []string{"every query is lone"}}
 	rows := []Row{
-		{Epoch: 0, Metrics: res(0.5, 0.25, 0.125), EvalSeconds: 1.5},
+		{Epoch: 0, Metrics: lone, EvalSeconds: 1.5},
 		{Epoch: 1, Train: &trainers.EpochInfo{Epoch: 1, Iterations: 10, IterationsPerEpoch: 10, LossMean: 0.75, LossLast: 0.5, MeanPosPairs: 3, Duration: 2 * time.Second}, Metrics: res(0.75, 0.5, 0.375), EvalSeconds: 1},
 	}
 	if err := WriteCSV(filepath.Join(dir, "r.csv"), rows); err != nil {
@@ -314,15 +317,15 @@ func TestWriteOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := strings.Join(CSVHeader, ",") + "\n" +
-		"0,0,,,,,,,0.5,0.25,0.125,,1.500\n" +
-		"1,10,0.75,0.5,0,3,0,0,0.75,0.5,0.375,2.000,1.000\n"
+		"0,0,,,,,,,NaN,0.25,0.125,,1.500,precision_at_1: every query is lone\n" +
+		"1,10,0.75,0.5,0,3,0,0,0.75,0.5,0.375,2.000,1.000,\n"
 	if string(b) != want {
 		t.Errorf("CSV\n%s\nwant\n%s", b, want)
 	}
 	if got := rows[1].Line(); got != "epoch 1  loss 0.7500  P@1 0.7500  R-Precision 0.5000  MAP@R 0.3750  (train 2.0 s, eval 1.0 s)" {
 		t.Errorf("line %q", got)
 	}
-	if got := rows[0].Line(); got != "epoch 0  P@1 0.5000  R-Precision 0.2500  MAP@R 0.1250  (eval 1.5 s)" {
+	if got := rows[0].Line(); got != "epoch 0  P@1 NaN  R-Precision 0.2500  MAP@R 0.1250  (eval 1.5 s)\n  warning: precision_at_1: every query is lone" {
 		t.Errorf("line %q", got)
 	}
 	for _, rs := range [][]Row{rows, rows[:1], nil} {
