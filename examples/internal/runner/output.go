@@ -63,9 +63,9 @@ func WriteCSV(path string, rows []Row) error {
 	return atomicfile.WriteFile(path, buf.Bytes())
 }
 
-// WritePNG draws the run (leaving out non-finite values) — the mean training loss per epoch on the left,
-// the retrieval metrics per epoch on the right — and writes it to path
-// atomically.
+// WritePNG draws the run — the mean training loss per epoch on the left,
+// the retrieval metrics per epoch on the right, non-finite values left out
+// — and writes it to path atomically.
 func WritePNG(path string, rows []Row) error {
 	lossPlot := plot.New()
 	lossPlot.Title.Text = "training loss (epoch mean)"
