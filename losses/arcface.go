@@ -49,16 +49,23 @@ func NewArcFace(numClasses, embeddingSize int, rng *rand.Rand) (*ArcFace, error)
 // Params implements Learnable: PML's "W" (EmbeddingSize×NumClasses).
 func (l *ArcFace) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
 
+var arcFaceDecl = marginHeadDecl("losses.ArcFace", "NewArcFace(numClasses, embeddingSize, rng)")
+
 // Compute implements Loss.
-func (l *ArcFace) Compute(b Batch) (Result, error) { return l.head().run(b) }
+func (l *ArcFace) Compute(b Batch) (Result, error) { return run(&arcFaceDecl, l, b) }
+
+func (l *ArcFace) compute(in *input) (*term, error) { return l.head().compute(in) }
 
 // Logits mirrors ArcFaceLoss.get_logits: Scale times the N×NumClasses
 // cosines between the embeddings and the class weights (no margin).
 func (l *ArcFace) Logits(embeddings *mat.Dense) (*mat.Dense, error) {
+	if l == nil {
+		return nil, nilError(arcFaceDecl.name, arcFaceDecl.ctor)
+	}
 	return l.head().logits(embeddings)
 }
 
 func (l *ArcFace) head() *marginHead {
-	return &marginHead{name: "losses.ArcFace", kind: headArc, base: &l.Base, wr: &l.WeightReg,
+	return &marginHead{decl: &arcFaceDecl, name: arcFaceDecl.name, kind: headArc, base: &l.Base, wr: &l.WeightReg,
 		w: l.W, sub: 1, margin: l.Margin * (math.Pi / 180), scale: l.Scale}
 }

@@ -42,16 +42,23 @@ func NewCosFace(numClasses, embeddingSize int, rng *rand.Rand) (*CosFace, error)
 // Params implements Learnable: PML's "W" (EmbeddingSize×NumClasses).
 func (l *CosFace) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
 
+var cosFaceDecl = marginHeadDecl("losses.CosFace", "NewCosFace(numClasses, embeddingSize, rng)")
+
 // Compute implements Loss.
-func (l *CosFace) Compute(b Batch) (Result, error) { return l.head().run(b) }
+func (l *CosFace) Compute(b Batch) (Result, error) { return run(&cosFaceDecl, l, b) }
+
+func (l *CosFace) compute(in *input) (*term, error) { return l.head().compute(in) }
 
 // Logits mirrors CosFaceLoss.get_logits: Scale times the N×NumClasses
 // cosines between the embeddings and the class weights (no margin).
 func (l *CosFace) Logits(embeddings *mat.Dense) (*mat.Dense, error) {
+	if l == nil {
+		return nil, nilError(cosFaceDecl.name, cosFaceDecl.ctor)
+	}
 	return l.head().logits(embeddings)
 }
 
 func (l *CosFace) head() *marginHead {
-	return &marginHead{name: "losses.CosFace", kind: headCos, base: &l.Base, wr: &l.WeightReg,
+	return &marginHead{decl: &cosFaceDecl, name: cosFaceDecl.name, kind: headCos, base: &l.Base, wr: &l.WeightReg,
 		w: l.W, sub: 1, margin: l.Margin, scale: l.Scale}
 }

@@ -82,27 +82,30 @@ func (l *DynamicSoftMargin) Histogram() []float64 {
 	return out
 }
 
+var dynamicSoftMarginDecl = decl{
+	name:          "losses.DynamicSoftMargin",
+	ctor:          "NewDynamicSoftMargin()",
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewLp() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+	checkDistance: checkNormalizedL2,
+}
+
 // Compute implements Loss. It updates the histogram (see the type's doc).
 func (l *DynamicSoftMargin) Compute(b Batch) (Result, error) {
-	const name = "losses.DynamicSoftMargin"
-	sp := &spec{
-		name:         name,
-		subLossNames: []string{"loss"},
-		defDistance:  func() distances.Distance { return distances.NewLp() },
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: func(d distances.Distance) error {
-			lp, ok := d.(*distances.Lp)
-			if !ok || lp == nil {
-				return check.Settingf(name, "distance %T, want *distances.Lp (as PML asserts)", d)
-			}
-			if !lp.NormalizeEmbeddings || lp.P != 2 {
-				return check.Settingf(name, "distances.Lp with NormalizeEmbeddings %v and P %v, want true and 2 (as PML asserts)", lp.NormalizeEmbeddings, lp.P)
-			}
-			return nil
-		},
-		compute: l.compute,
+	return run(&dynamicSoftMarginDecl, l, b)
+}
+
+func (l *DynamicSoftMargin) validate(name string) error {
+	switch {
+	case math.IsNaN(l.MinVal) || math.IsInf(l.MinVal, 0) || l.MinVal == 0:
+		return check.Settingf(name, "MinVal = %v, want a finite non-zero value", l.MinVal)
+	case l.NumBins < 2 || l.NumBins > maxDynamicSoftMarginBins:
+		return check.Settingf(name, "NumBins = %d, want 2 to %d (PML's update writes to bin index+1)", l.NumBins, maxDynamicSoftMarginBins)
+	case math.IsNaN(l.Momentum) || math.IsInf(l.Momentum, 0):
+		return check.Settingf(name, "Momentum = %v", l.Momentum)
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 // dsmSource yields the values d_pos − d_neg of one call, in PML's order,
@@ -114,14 +117,6 @@ type dsmSource struct {
 
 func (l *DynamicSoftMargin) compute(in *input) (*term, error) {
 	const name = "losses.DynamicSoftMargin"
-	switch {
-	case math.IsNaN(l.MinVal) || math.IsInf(l.MinVal, 0) || l.MinVal == 0:
-		return nil, check.Settingf(name, "MinVal = %v, want a finite non-zero value", l.MinVal)
-	case l.NumBins < 2 || l.NumBins > maxDynamicSoftMarginBins:
-		return nil, check.Settingf(name, "NumBins = %d, want 2 to %d (PML's update writes to bin index+1)", l.NumBins, maxDynamicSoftMarginBins)
-	case math.IsNaN(l.Momentum) || math.IsInf(l.Momentum, 0):
-		return nil, check.Settingf(name, "Momentum = %v", l.Momentum)
-	}
 	nb := l.NumBins
 	delta := 2 * math.Abs(l.MinVal) / float64(nb)
 	minVal := l.MinVal
@@ -258,7 +253,7 @@ func dsmTriplets(in *input, m *mat.Dense) (*dsmSource, error) {
 		}
 		return tripletSource(raw, each), nil
 	}
-	t, err := in.triplets("losses.DynamicSoftMargin", tuples.AllPerAnchor, nil)
+	t, err := in.triplets(tuples.AllPerAnchor, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/mat"
 )
@@ -64,30 +65,37 @@ func NewManifold(l, k int, rng *rand.Rand) (*Manifold, error) {
 		return nil, err
 	}
 	p := mat.NewDense(k, l, nil)
-	fillNormal(orFixedRand(rng), p, 1)
+	fillNormal(randsrc.Or(rng), p, 1)
 	return &Manifold{Base: defaultBase(), K: k, L: l, LambdaC: 1, Alpha: 0.8, Margin: 5e-4, Proxies: p}, nil
 }
 
 // Params implements Learnable: "proxies" (K×L).
 func (l *Manifold) Params() []*Param { return []*Param{{Name: "proxies", Value: l.Proxies}} }
 
+var manifoldDecl = decl{
+	name:         "losses.Manifold",
+	ctor:         "NewManifold(l, k, rng)",
+	noLabels:     true,
+	noRef:        true,
+	noTuples:     true,
+	subLossNames: []string{"loss"},
+	defDistance:  func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:   func() reducers.Reducer { return reducers.NewMean() },
+}
+
 // Compute implements Loss.
-func (l *Manifold) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         "losses.Manifold",
-		noLabels:     true,
-		subLossNames: []string{"loss"},
-		defDistance:  func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		compute:      l.compute,
-	}
+func (l *Manifold) Compute(b Batch) (Result, error) { return run(&manifoldDecl, l, b) }
+
+func (l *Manifold) validate(name string) error {
 	switch {
-	case b.Ref != nil || b.RefLabels != nil:
-		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "ref embeddings are not supported")
-	case b.Tuples != nil:
-		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "tuples are not supported (set MetaClasses)")
+	case math.IsNaN(l.LambdaC) || math.IsInf(l.LambdaC, 0) || l.LambdaC < 0:
+		return check.Settingf(name, "LambdaC = %v, want finite and non-negative", l.LambdaC)
+	case !(l.Alpha > 0 && l.Alpha < 1):
+		return check.Settingf(name, "Alpha = %v, want it in (0, 1)", l.Alpha)
+	case math.IsNaN(l.Margin) || math.IsInf(l.Margin, 0):
+		return check.Settingf(name, "Margin = %v must be finite", l.Margin)
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *Manifold) metaClasses(n int) ([]int, error) {
@@ -105,7 +113,7 @@ func (l *Manifold) metaClasses(n int) ([]int, error) {
 	if n < k {
 		return nil, check.Errorf(name, gometric.ErrShape, "%d embeddings for %d proxies: random meta classes need N >= K (PML fails too)", n, k)
 	}
-	rng := orFixedRand(l.Rand)
+	rng := randsrc.Or(l.Rand)
 	mc := make([]int, n)
 	for i := range mc {
 		if i < k {
@@ -120,14 +128,7 @@ func (l *Manifold) metaClasses(n int) ([]int, error) {
 
 func (l *Manifold) compute(in *input) (*term, error) {
 	const name = "losses.Manifold"
-	switch {
-	case math.IsNaN(l.LambdaC) || math.IsInf(l.LambdaC, 0) || l.LambdaC < 0:
-		return nil, check.Settingf(name, "LambdaC = %v, want finite and non-negative", l.LambdaC)
-	case !(l.Alpha > 0 && l.Alpha < 1):
-		return nil, check.Settingf(name, "Alpha = %v, want it in (0, 1)", l.Alpha)
-	case math.IsNaN(l.Margin) || math.IsInf(l.Margin, 0):
-		return nil, check.Settingf(name, "Margin = %v must be finite", l.Margin)
-	case l.L != in.d:
+	if l.L != in.d {
 		return nil, check.Errorf(name, gometric.ErrShape, "the embeddings have %d columns, L = %d", in.d, l.L)
 	}
 	k, n, d := l.K, in.n, in.d
@@ -144,7 +145,7 @@ func (l *Manifold) compute(in *input) (*term, error) {
 	x.Slice(n, t, 0, d).(*mat.Dense).Copy(l.Proxies)
 	s0, err := in.dist.Matrix(x, nil)
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, err
 	}
 	// s holds the affinities (zero diagonal), deg their row sums.
 	s := mat.NewDense(t, t, nil)
@@ -291,7 +292,7 @@ func (l *Manifold) compute(in *input) (*term, error) {
 			}
 			dx, _, err := in.dist.MatrixVJP(x, nil, s0, ds0)
 			if err != nil {
-				return wrap(name, err)
+				return err
 			}
 			g.q.Add(g.q, dx.Slice(0, n, 0, d))
 			pg := g.param("proxies", k, d)

@@ -57,28 +57,36 @@ func (l *NormalizedSoftmax) Params() []*Param { return []*Param{{Name: "W", Valu
 
 const nsName = "losses.NormalizedSoftmax"
 
+var normalizedSoftmaxDecl = decl{
+	name:         nsName,
+	ctor:         "NewNormalizedSoftmax(numClasses, embeddingSize, rng)",
+	needLabels:   true,
+	noRef:        true,
+	subLossNames: []string{"loss"},
+	defDistance:  func() distances.Distance { return distances.NewDotProductSimilarity() },
+	defReducer:   func() reducers.Reducer { return reducers.NewMean() },
+}
+
 // Compute implements Loss.
 func (l *NormalizedSoftmax) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         nsName,
-		needLabels:   true,
-		subLossNames: l.names("loss"),
-		defDistance:  func() distances.Distance { return distances.NewDotProductSimilarity() },
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		compute:      l.compute,
-	}
-	return run(sp, &l.Base, b)
+	return run(&normalizedSoftmaxDecl, l, b)
 }
 
 // Logits mirrors NormalizedSoftmaxLoss.get_logits: the N×NumClasses
 // matrix distance(x_i, ŵ_c) / Temperature, negated for a non-similarity.
 func (l *NormalizedSoftmax) Logits(embeddings *mat.Dense) (*mat.Dense, error) {
+	if l == nil {
+		return nil, nilError(nsName, normalizedSoftmaxDecl.ctor)
+	}
+	if err := normalizedSoftmaxDecl.usable(&l.Base); err != nil {
+		return nil, err
+	}
 	if err := check.Matrix(nsName, "embeddings", embeddings); err != nil {
 		return nil, err
 	}
 	dist := l.Distance
 	if dist == nil {
-		dist = distances.NewDotProductSimilarity()
+		dist = normalizedSoftmaxDecl.defDistance()
 	}
 	_, d := embeddings.Dims()
 	f, err := l.forward(dist, embeddings, d)
@@ -111,7 +119,7 @@ func (l *NormalizedSoftmax) forward(dist distances.Distance, emb *mat.Dense, d i
 	if t == 0 || math.IsNaN(t) || math.IsInf(t, 0) {
 		return nil, check.Settingf(nsName, "Temperature = %v must be finite and non-zero", t)
 	}
-	if err := l.validate(nsName); err != nil {
+	if err := l.checkWeightReg(nsName); err != nil {
 		return nil, err
 	}
 	f := &nsForward{p: dist.Settings().P, sign: 1}
@@ -143,9 +151,6 @@ func (l *NormalizedSoftmax) forward(dist distances.Distance, emb *mat.Dense, d i
 }
 
 func (l *NormalizedSoftmax) compute(in *input) (*term, error) {
-	if !in.refIsQuery {
-		return nil, check.Errorf(nsName, gometric.ErrUnsupported, "ref embeddings are not supported (as in PML)")
-	}
 	f, err := l.forward(in.dist, in.emb, in.d)
 	if err != nil {
 		return nil, err
@@ -156,7 +161,7 @@ func (l *NormalizedSoftmax) compute(in *input) (*term, error) {
 	}
 	weights, err := tuples.Weights(in.tuples, in.n, false)
 	if err != nil {
-		return nil, wrap(nsName, err)
+		return nil, err
 	}
 	n := in.n
 	pg := mat.NewDense(n, c, nil)

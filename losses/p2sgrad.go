@@ -6,6 +6,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -45,7 +46,7 @@ func NewP2SGrad(descriptorsDim, numClasses int, rng *rand.Rand) (*P2SGrad, error
 		return nil, err
 	}
 	w := mat.NewDense(descriptorsDim, numClasses, nil)
-	fillUniform(orFixedRand(rng), w, -1, 1)
+	fillUniform(randsrc.Or(rng), w, -1, 1)
 	renormColumns(w)
 	return &P2SGrad{Base: defaultBase(), NumClasses: numClasses, Weight: w}, nil
 }
@@ -74,23 +75,18 @@ func renormColumns(w *mat.Dense) {
 	}
 }
 
-// Compute implements Loss. It renormalises Weight in place first.
-func (l *P2SGrad) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         "losses.P2SGrad",
-		needLabels:   true,
-		subLossNames: []string{"loss"},
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		compute:      l.compute,
-	}
-	switch {
-	case b.Ref != nil || b.RefLabels != nil:
-		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "ref embeddings are not supported")
-	case b.Tuples != nil:
-		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "tuples are not supported")
-	}
-	return run(sp, &l.Base, b)
+var p2sGradDecl = decl{
+	name:         "losses.P2SGrad",
+	ctor:         "NewP2SGrad(descriptorsDim, numClasses, rng)",
+	needLabels:   true,
+	noRef:        true,
+	noTuples:     true,
+	subLossNames: []string{"loss"},
+	defReducer:   func() reducers.Reducer { return reducers.NewMean() },
 }
+
+// Compute implements Loss. It renormalises Weight in place first.
+func (l *P2SGrad) Compute(b Batch) (Result, error) { return run(&p2sGradDecl, l, b) }
 
 func (l *P2SGrad) compute(in *input) (*term, error) {
 	const name = "losses.P2SGrad"

@@ -70,18 +70,37 @@ func NewPNP() *PNP {
 
 const pnpName = "losses.PNP"
 
+var pnpDecl = decl{
+	name:          pnpName,
+	ctor:          "NewPNP()",
+	needLabels:    true,
+	noRef:         true,
+	noTuples:      true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+	checkDistance: requireCosine,
+}
+
 // Compute implements Loss.
-func (l *PNP) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:          pnpName,
-		needLabels:    true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: requireCosine(pnpName),
-		compute:       l.compute,
+func (l *PNP) Compute(b Batch) (Result, error) { return run(&pnpDecl, l, b) }
+
+func (l *PNP) validate(name string) error {
+	switch l.Variant {
+	case PNPDs, PNPDq, PNPIu, PNPIb, PNPO:
+	default:
+		return check.Settingf(name, "Variant = %q, want one of Ds, Dq, Iu, Ib, O", string(l.Variant))
 	}
-	return run(sp, &l.Base, b)
+	if l.B == 0 || math.IsNaN(l.B) || math.IsInf(l.B, 0) {
+		return check.Settingf(name, "B = %v, want finite and non-zero", l.B)
+	}
+	if math.IsNaN(l.Alpha) || math.IsInf(l.Alpha, 0) {
+		return check.Settingf(name, "Alpha = %v, want finite", l.Alpha)
+	}
+	if l.Anneal == 0 || math.IsNaN(l.Anneal) || math.IsInf(l.Anneal, 0) {
+		return check.Settingf(name, "Anneal = %v, want finite and non-zero", l.Anneal)
+	}
+	return nil
 }
 
 // f returns the variant's f(r) and f'(r), with PML's operation order.
@@ -123,26 +142,6 @@ func pnpSigmoid(x, temp float64) (float64, float64) {
 }
 
 func (l *PNP) compute(in *input) (*term, error) {
-	switch l.Variant {
-	case PNPDs, PNPDq, PNPIu, PNPIb, PNPO:
-	default:
-		return nil, check.Settingf(pnpName, "Variant = %q, want one of Ds, Dq, Iu, Ib, O", string(l.Variant))
-	}
-	if l.B == 0 || math.IsNaN(l.B) || math.IsInf(l.B, 0) {
-		return nil, check.Settingf(pnpName, "B = %v, want finite and non-zero", l.B)
-	}
-	if math.IsNaN(l.Alpha) || math.IsInf(l.Alpha, 0) {
-		return nil, check.Settingf(pnpName, "Alpha = %v, want finite", l.Alpha)
-	}
-	if l.Anneal == 0 || math.IsNaN(l.Anneal) || math.IsInf(l.Anneal, 0) {
-		return nil, check.Settingf(pnpName, "Anneal = %v, want finite and non-zero", l.Anneal)
-	}
-	if err := tuplesNotSupported(pnpName, in); err != nil {
-		return nil, err
-	}
-	if err := refNotSupported(pnpName, in); err != nil {
-		return nil, err
-	}
 	n, labels := in.n, in.labels
 	// Group the elements by label, keeping ascending order.
 	groups := make(map[int][]int)

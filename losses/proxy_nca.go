@@ -1,12 +1,10 @@
 package losses
 
 import (
-	"math"
 	"math/rand/v2"
 
-	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
-	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/mat"
 )
@@ -45,41 +43,39 @@ func NewProxyNCA(numClasses, embeddingSize int, rng *rand.Rand) (*ProxyNCA, erro
 		return nil, err
 	}
 	p := mat.NewDense(numClasses, embeddingSize, nil)
-	fillNormal(orFixedRand(rng), p, 1)
+	fillNormal(randsrc.Or(rng), p, 1)
 	return &ProxyNCA{NCA: *NewNCA(), WeightReg: defaultWeightReg(), NumClasses: numClasses, Proxies: p}, nil
 }
 
 // Params implements Learnable: "proxies" (C×D).
 func (l *ProxyNCA) Params() []*Param { return []*Param{{Name: "proxies", Value: l.Proxies}} }
 
+var proxyNCADecl = decl{
+	name:         "losses.ProxyNCA",
+	ctor:         "NewProxyNCA(numClasses, embeddingSize, rng)",
+	needLabels:   true,
+	noRef:        true,
+	subLossNames: []string{"loss"},
+	defDistance: func() distances.Distance {
+		d := distances.NewLp()
+		d.Power = 2
+		return d
+	},
+	defReducer: func() reducers.Reducer { return reducers.NewMean() },
+}
+
 // Compute implements Loss.
-func (l *ProxyNCA) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         "losses.ProxyNCA",
-		needLabels:   true,
-		subLossNames: l.WeightReg.names("loss"),
-		defDistance: func() distances.Distance {
-			d := distances.NewLp()
-			d.Power = 2
-			return d
-		},
-		defReducer: func() reducers.Reducer { return reducers.NewMean() },
-		compute:    l.compute,
+func (l *ProxyNCA) Compute(b Batch) (Result, error) { return run(&proxyNCADecl, l, b) }
+
+func (l *ProxyNCA) validate(name string) error {
+	if err := l.NCA.validate(name); err != nil {
+		return err
 	}
-	if b.Ref != nil || b.RefLabels != nil {
-		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "ref embeddings are not supported")
-	}
-	return run(sp, &l.NCA.Base, b)
+	return l.WeightReg.checkWeightReg(name)
 }
 
 func (l *ProxyNCA) compute(in *input) (*term, error) {
 	const name = "losses.ProxyNCA"
-	if math.IsNaN(l.SoftmaxScale) || math.IsInf(l.SoftmaxScale, 0) {
-		return nil, check.Settingf(name, "SoftmaxScale = %v must be finite", l.SoftmaxScale)
-	}
-	if err := l.WeightReg.validate(name); err != nil {
-		return nil, err
-	}
 	c := l.NumClasses
 	if err := checkParam(name, "Proxies", l.Proxies, c, in.d); err != nil {
 		return nil, err
@@ -93,6 +89,7 @@ func (l *ProxyNCA) compute(in *input) (*term, error) {
 	}
 	pin := *in
 	pin.ref, pin.m, pin.refLabels, pin.refIsQuery = l.Proxies, c, proxyLabels, false
+	pin.same, pin.counted, pin.nPos, pin.nNeg = nil, false, 0, 0
 	t, err := l.NCA.computation(&pin)
 	if err != nil {
 		return nil, err

@@ -42,17 +42,24 @@ func NewSphereFace(numClasses, embeddingSize int, rng *rand.Rand) (*SphereFace, 
 // Params implements Learnable: PML's "W" (EmbeddingSize×NumClasses).
 func (l *SphereFace) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
 
+var sphereFaceDecl = marginHeadDecl("losses.SphereFace", "NewSphereFace(numClasses, embeddingSize, rng)")
+
 // Compute implements Loss.
-func (l *SphereFace) Compute(b Batch) (Result, error) { return l.head().run(b) }
+func (l *SphereFace) Compute(b Batch) (Result, error) { return run(&sphereFaceDecl, l, b) }
+
+func (l *SphereFace) compute(in *input) (*term, error) { return l.head().compute(in) }
 
 // Logits mirrors SphereFaceLoss.get_logits: the N×NumClasses cosines
 // between the embeddings and the class weights times ‖x_i‖₂·Scale (no
 // margin).
 func (l *SphereFace) Logits(embeddings *mat.Dense) (*mat.Dense, error) {
+	if l == nil {
+		return nil, nilError(sphereFaceDecl.name, sphereFaceDecl.ctor)
+	}
 	return l.head().logits(embeddings)
 }
 
 func (l *SphereFace) head() *marginHead {
-	return &marginHead{name: "losses.SphereFace", kind: headSphere, base: &l.Base, wr: &l.WeightReg,
+	return &marginHead{decl: &sphereFaceDecl, name: sphereFaceDecl.name, kind: headSphere, base: &l.Base, wr: &l.WeightReg,
 		w: l.W, sub: 1, intMargin: l.Margin, scale: l.Scale}
 }
