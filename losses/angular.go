@@ -25,6 +25,10 @@ import (
 // and NormalizeEmbeddings (PML's default LpDistance; PML asserts this);
 // default reducer Mean. The loss is zero when there is no positive or no
 // negative pair. Labels are required.
+//
+// Make it with NewAngular(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type Angular struct {
 	Base
 	// Alpha is PML's alpha: the angle, in degrees (default 40).

@@ -23,6 +23,10 @@ import (
 // takes the negative logit, as in PML. One "element" sub-loss "loss";
 // the distance must be distances.CosineSimilarity (the default, as PML
 // asserts); default reducer AvgNonZero.
+//
+// Make it with NewCircle(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type Circle struct {
 	Base
 	// M is the relaxation margin (PML's m, default 0.4).

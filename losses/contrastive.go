@@ -16,6 +16,10 @@ import (
 // NegMargin, relu(NegMargin - d) (reversed for similarities). Sub-losses
 // "pos_loss" and "neg_loss"; default distance Lp, default reducer
 // AvgNonZero (applied to each sub-loss, then summed).
+//
+// Make it with NewContrastive(): its zero value (or a literal) is refused,
+// see Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type Contrastive struct {
 	Base
 	// PosMargin and NegMargin are PML's pos_margin (default 0) and
@@ -296,6 +300,10 @@ func (l *Contrastive) allPairs(in *input) (*term, error) {
 // SignalToNoiseRatioContrastive mirrors PML's
 // SignalToNoiseRatioContrastiveLoss: Contrastive with distances.SNR as its
 // default distance.
+//
+// Make it with NewSignalToNoiseRatioContrastive(): its zero value (or a
+// literal) is refused, see Base. It is safe for concurrent use as long as
+// its settings are not changed meanwhile.
 type SignalToNoiseRatioContrastive struct {
 	Contrastive
 }

@@ -43,6 +43,9 @@ const maxDynamicSoftMarginBins = 1 << 24
 // (its update writes to bin floor((v−MinVal)/delta)+1): Compute then
 // returns an error wrapping gometric.ErrUnsupported and leaves the
 // histogram unchanged.
+//
+// Make it with NewDynamicSoftMargin(): its zero value (or a literal) is
+// refused, see Base.
 type DynamicSoftMargin struct {
 	Base
 	// MinVal is PML's min_val (default −2): the lower end of the
@@ -65,14 +68,19 @@ func NewDynamicSoftMargin() *DynamicSoftMargin {
 	return &DynamicSoftMargin{Base: defaultBase(), MinVal: -2, NumBins: 10, Momentum: 0.01}
 }
 
-// Reset clears the histogram, as constructing a new PML module does.
-func (l *DynamicSoftMargin) Reset() { l.hist = nil }
+// Reset clears the histogram, as constructing a new PML module does (it
+// does nothing on a nil DynamicSoftMargin).
+func (l *DynamicSoftMargin) Reset() {
+	if l != nil {
+		l.hist = nil
+	}
+}
 
 // Histogram returns a copy of the current histogram (PML's hist_): NumBins
 // zeros before the first update, else the normalised bin weights. It
-// returns nil when NumBins is not a valid setting.
+// returns nil when NumBins is not a valid setting or l is nil.
 func (l *DynamicSoftMargin) Histogram() []float64 {
-	if l.NumBins < 2 || l.NumBins > maxDynamicSoftMarginBins {
+	if l == nil || l.NumBins < 2 || l.NumBins > maxDynamicSoftMarginBins {
 		return nil
 	}
 	out := make([]float64, l.NumBins)

@@ -38,6 +38,10 @@ const maxRankingBins = 1 << 24
 //
 // Memory is O(N·NumBins) beyond the N×N distance matrix (PML builds an
 // (NumBins+1)×N×N tensor); each distance touches at most two bins.
+//
+// Make it with NewFastAP(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type FastAP struct {
 	Base
 	// NumBins is PML's num_bins (default 10): the number of histogram
@@ -150,13 +154,9 @@ func (l *FastAP) compute(in *input) (*term, error) {
 	}
 	n, labels := in.n, in.labels
 	nPos := make([]int, n)
-	counts := make(map[int]int, n)
-	for _, v := range labels {
-		counts[v]++
-	}
 	var safe []int
-	for i, v := range labels {
-		nPos[i] = counts[v] - 1
+	for i, same := range in.sameLabels() {
+		nPos[i] = len(same) - 1 // ref is query: i is among its same-label indices
 		if nPos[i] > 0 {
 			safe = append(safe, i)
 		}

@@ -22,6 +22,10 @@ import (
 // over the row's positive and negative pairs; an empty sum contributes 0.
 // One "element" sub-loss "loss"; default distance Lp (normalised L2),
 // default reducer Mean.
+//
+// Make it with NewGeneralizedLiftedStructure(): its zero value (or a
+// literal) is refused, see Base. It is safe for concurrent use as long as
+// its settings are not changed meanwhile.
 type GeneralizedLiftedStructure struct {
 	Base
 	// NegMargin and PosMargin are PML's neg_margin (default 1) and

@@ -32,6 +32,10 @@ import (
 // s < -1 or s >= 1 after rounding to float32, e.g. the cosine of two
 // identical embeddings, or a distance such as Lp's beyond 1 — is an error
 // wrapping gometric.ErrUnsupported, where PML raises an index error.
+//
+// Make it with NewHistogram(): its zero value (or a literal) is refused,
+// see Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type Histogram struct {
 	Base
 	// NBins is PML's n_bins and Delta its delta: the node spacing is

@@ -19,6 +19,10 @@ import (
 // distances.CosineSimilarity (PML asserts it; the default); default reducer
 // Mean; one "element" sub-loss indexed by embedding. Labels are required;
 // mined tuples and ref embeddings are not supported (as in PML).
+//
+// Make it with NewInstance(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type Instance struct {
 	Base
 	// Gamma scales the similarities (PML's gamma, default 64). It must be

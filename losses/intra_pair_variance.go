@@ -16,6 +16,10 @@ import (
 // (the roles swap for a distance, as in PML). Sub-losses "pos_loss" (per
 // positive pair) and "neg_loss" (per negative pair); default distance
 // CosineSimilarity, default reducer Mean.
+//
+// Make it with NewIntraPairVariance(): its zero value (or a literal) is
+// refused, see Base. It is safe for concurrent use as long as its settings
+// are not changed meanwhile.
 type IntraPairVariance struct {
 	Base
 	// PosEps and NegEps are PML's pos_eps and neg_eps (default 0.01 each).

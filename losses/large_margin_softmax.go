@@ -33,6 +33,11 @@ import (
 // "weight_reg_loss" when a weight regularizer is set (it sees Wᵀ, one row
 // per class). Labels are required and must lie in [0, NumClasses); ref
 // embeddings are not supported (as in PML).
+//
+// Make it with NewLargeMarginSoftmax(numClasses, embeddingSize, rng): its
+// zero value (or a literal) is refused, see Base. Compute only reads W: it
+// is safe for concurrent use as long as neither W (an optimizer step) nor
+// the settings change meanwhile.
 type LargeMarginSoftmax struct {
 	Base
 	WeightReg
@@ -52,8 +57,10 @@ type LargeMarginSoftmax struct {
 // (LargeMarginSoftmaxLoss(num_classes, embedding_size): margin 4, scale 1,
 // no weight regularizer) and W drawn from the standard normal
 // distribution (PML's default init, torch.nn.init.normal_) using rng; the
-// random stream differs from torch's. A nil rng means a fixed seed.
-// numClasses and embeddingSize must be positive.
+// random stream differs from torch's. A nil rng means math/rand/v2's
+// global generator (fresh draws at every call, safe for concurrent use);
+// pass a seeded *rand.Rand for reproducible weights. numClasses and
+// embeddingSize must be positive.
 func NewLargeMarginSoftmax(numClasses, embeddingSize int, rng *rand.Rand) (*LargeMarginSoftmax, error) {
 	w, err := initWeights("losses.LargeMarginSoftmax", embeddingSize, numClasses, rng)
 	if err != nil {
@@ -63,7 +70,12 @@ func NewLargeMarginSoftmax(numClasses, embeddingSize int, rng *rand.Rand) (*Larg
 }
 
 // Params implements Learnable: PML's "W" (EmbeddingSize×NumClasses).
-func (l *LargeMarginSoftmax) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
+func (l *LargeMarginSoftmax) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "W", Value: l.W}}
+}
 
 var largeMarginSoftmaxDecl = marginHeadDecl("losses.LargeMarginSoftmax", "NewLargeMarginSoftmax(numClasses, embeddingSize, rng)")
 

@@ -22,6 +22,10 @@ import (
 // negative pairs are grouped by anchor, so a call costs O(P + Nneg) beyond
 // the distance matrix, with the same values (PML's masked log-sum-exp: a
 // row with no negative pair gives 0, no "add one").
+//
+// Make it with NewLiftedStructure(): its zero value (or a literal) is
+// refused, see Base. It is safe for concurrent use as long as its settings
+// are not changed meanwhile.
 type LiftedStructure struct {
 	Base
 	// NegMargin and PosMargin are PML's neg_margin (default 1) and

@@ -16,7 +16,10 @@ import (
 )
 
 // Batch is the input of one loss call, PML's forward(embeddings, labels,
-// indices_tuple, ref_emb, ref_labels).
+// indices_tuple, ref_emb, ref_labels). Its zero value has no embeddings and
+// is refused by every loss (gometric.ErrShape). A loss only reads a Batch
+// (and overwrites Reuse's matrices), so goroutines may share one that
+// nobody changes, each with its own Reuse.
 type Batch struct {
 	// Embeddings is N×D.
 	Embeddings *mat.Dense
@@ -43,7 +46,9 @@ type Batch struct {
 	Reuse *Result
 }
 
-// Result is the output of one loss call.
+// Result is the output of one loss call. Its zero value is an empty result
+// (a valid Batch.Reuse: nothing to reuse). It is plain data: the caller
+// owns it.
 type Result struct {
 	// Loss is the reduced scalar (PML's return value).
 	Loss float64
@@ -65,7 +70,9 @@ type Result struct {
 // Param is a learnable parameter of a loss (PML's torch.nn.Parameter),
 // with PML's name (its named_parameters() name: "W", "proxies", "beta",
 // ...) and PML's shape. An optimizer updates Value in place with the
-// gradient a call returns in Result.ParamGrads[Name].
+// gradient a call returns in Result.ParamGrads[Name]. Params never
+// returns a zero Param. Value is the loss's own matrix: stepping it while
+// another goroutine computes the loss is a data race.
 type Param struct {
 	Name  string
 	Value *mat.Dense
@@ -94,7 +101,7 @@ type Loss interface {
 // refused with an error wrapping gometric.ErrSetting that names the
 // constructor: EmbeddingRegWeight's default is 1, not 0, and most losses
 // have margins for which 0 is a legal setting, so a zero value cannot
-// stand for PML's defaults.
+// stand for PML's defaults. Base is settings: the losses only read it.
 type Base struct {
 	Distance distances.Distance
 	Reducer  reducers.Reducer

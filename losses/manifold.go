@@ -30,6 +30,12 @@ import (
 // results agree with PML's to about 1e-6 relative. Labels, ref embeddings
 // and tuples are not supported (PML takes the meta classes through
 // indices_tuple; here they are the MetaClasses field).
+//
+// Make it with NewManifold(l, k, rng): its zero value (or a literal) is
+// refused, see Base. Compute only reads Proxies: it is safe for concurrent
+// use as long as neither Proxies (an optimizer step) nor the settings
+// change meanwhile and Rand is nil (or MetaClasses is set); a seeded Rand
+// makes it unsafe for concurrent use.
 type Manifold struct {
 	Base
 	// K is PML's K, the number of proxies (default 50); L is PML's l, the
@@ -50,15 +56,20 @@ type Manifold struct {
 	// does: every proxy once and the other N − K at random, shuffled,
 	// which needs N ≥ K.
 	MetaClasses []int
-	// Rand draws the meta classes when MetaClasses is nil (nil: a fixed
-	// seed); the stream differs from torch's.
+	// Rand draws the meta classes when MetaClasses is nil; the stream
+	// differs from torch's. A nil Rand means math/rand/v2's global
+	// generator: fresh draws at every call, safe for concurrent use. A
+	// seeded Rand makes the draws reproducible and the loss unsafe for
+	// concurrent use.
 	Rand *rand.Rand
 }
 
 // NewManifold returns a Manifold loss with PML's defaults
 // (ManifoldLoss(l, K=k): lambdaC 1, alpha 0.8, margin 5e-4,
-// CosineSimilarity). The proxies are standard normal draws from rng (nil: a
-// fixed seed). l and k must be positive.
+// CosineSimilarity). The proxies are standard normal draws from rng; a nil
+// rng means math/rand/v2's global generator (fresh draws at every call,
+// safe for concurrent use); pass a seeded *rand.Rand for reproducible
+// proxies. l and k must be positive.
 func NewManifold(l, k int, rng *rand.Rand) (*Manifold, error) {
 	const name = "losses.Manifold"
 	if err := checkSizes(name, l, k); err != nil {
@@ -70,7 +81,12 @@ func NewManifold(l, k int, rng *rand.Rand) (*Manifold, error) {
 }
 
 // Params implements Learnable: "proxies" (K×L).
-func (l *Manifold) Params() []*Param { return []*Param{{Name: "proxies", Value: l.Proxies}} }
+func (l *Manifold) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "proxies", Value: l.Proxies}}
+}
 
 var manifoldDecl = decl{
 	name:         "losses.Manifold",

@@ -28,6 +28,12 @@ import (
 // Triplets come from the tuples (pairs are joined by anchor) or from the
 // labels (TripletsPerAnchor: all, or that many sampled with Rand); no
 // triplet gives PML's zero loss.
+//
+// Make it with NewMargin(): its zero value (or a literal) is refused, see
+// Base. Compute only reads Beta: it is safe for concurrent use as long as
+// neither Beta (an optimizer step, with LearnBeta) nor the settings change
+// meanwhile and Rand is nil; a seeded Rand makes it unsafe for concurrent
+// use.
 type Margin struct {
 	Base
 	// Margin is PML's margin (default 0.2) and Nu PML's nu (default 0),
@@ -44,8 +50,11 @@ type Margin struct {
 	// TripletsPerAnchor is PML's triplets_per_anchor: tuples.AllPerAnchor
 	// (PML's "all", the default) or a positive count sampled with Rand.
 	TripletsPerAnchor int
-	// Rand samples triplets when TripletsPerAnchor is a count (nil: a
-	// fixed seed); the stream differs from torch's.
+	// Rand samples triplets when TripletsPerAnchor is a count; the stream
+	// differs from torch's. A nil Rand means math/rand/v2's global
+	// generator: fresh draws at every call, safe for concurrent use. A
+	// seeded Rand makes the draws reproducible and the loss unsafe for
+	// concurrent use.
 	Rand *rand.Rand
 }
 
@@ -73,7 +82,7 @@ func NewMarginPerClass(numClasses int, beta float64) (*Margin, error) {
 // Params implements Learnable: "beta" when LearnBeta, else none (as PML,
 // whose beta is then a plain tensor).
 func (l *Margin) Params() []*Param {
-	if !l.LearnBeta {
+	if l == nil || !l.LearnBeta {
 		return nil
 	}
 	return []*Param{{Name: "beta", Value: l.Beta}}

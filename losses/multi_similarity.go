@@ -21,6 +21,10 @@ import (
 // over the row's positive and negative pairs (all pairs of the labels, or
 // the mined tuples); an empty sum contributes 0. One "element" sub-loss
 // "loss"; default distance CosineSimilarity, default reducer Mean.
+//
+// Make it with NewMultiSimilarity(): its zero value (or a literal) is
+// refused, see Base. It is safe for concurrent use as long as its settings
+// are not changed meanwhile.
 type MultiSimilarity struct {
 	Base
 	// Alpha weighs the positive pairs (PML's alpha, default 2); it must be

@@ -25,6 +25,10 @@ import (
 //
 // Where every row is dropped, PML's MeanReducer returns NaN (the mean of
 // nothing); here the reducers treat the empty sub-loss as zero.
+//
+// Make it with NewNCA(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type NCA struct {
 	Base
 	// SoftmaxScale multiplies the similarities before the softmax (PML's

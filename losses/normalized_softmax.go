@@ -28,6 +28,11 @@ import (
 // "weight_reg_loss" when a weight regularizer is set (it sees Wᵀ). Labels
 // are required and must lie in [0, NumClasses); ref embeddings are not
 // supported (as in PML).
+//
+// Make it with NewNormalizedSoftmax(numClasses, embeddingSize, rng): its
+// zero value (or a literal) is refused, see Base. Compute only reads W: it
+// is safe for concurrent use as long as neither W (an optimizer step) nor
+// the settings change meanwhile.
 type NormalizedSoftmax struct {
 	Base
 	WeightReg
@@ -42,7 +47,9 @@ type NormalizedSoftmax struct {
 // defaults (NormalizedSoftmaxLoss(num_classes, embedding_size):
 // temperature 0.05, DotProductSimilarity) and W drawn from the standard
 // normal distribution using rng (PML's torch.nn.init.normal_; the random
-// stream differs from torch's; nil rng: a fixed seed). numClasses and
+// stream differs from torch's; a nil rng means math/rand/v2's global
+// generator, fresh draws at every call and safe for concurrent use; pass a
+// seeded *rand.Rand for reproducible weights). numClasses and
 // embeddingSize must be positive.
 func NewNormalizedSoftmax(numClasses, embeddingSize int, rng *rand.Rand) (*NormalizedSoftmax, error) {
 	w, err := initWeights("losses.NormalizedSoftmax", embeddingSize, numClasses, rng)
@@ -53,7 +60,12 @@ func NewNormalizedSoftmax(numClasses, embeddingSize int, rng *rand.Rand) (*Norma
 }
 
 // Params implements Learnable: PML's "W" (EmbeddingSize×NumClasses).
-func (l *NormalizedSoftmax) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
+func (l *NormalizedSoftmax) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "W", Value: l.W}}
+}
 
 const nsName = "losses.NormalizedSoftmax"
 

@@ -17,6 +17,10 @@ import (
 // embeddings, as PML's default), default reducer Mean; one "element"
 // sub-loss indexed by anchor. Labels are required; ref embeddings are not
 // supported (as in PML).
+//
+// Make it with NewNPairs(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type NPairs struct {
 	Base
 }

@@ -30,6 +30,10 @@ const ntxentSmallVal = 0x1p-1022
 // negative pairs are grouped by anchor and their exponentials shared by
 // all positive pairs of the anchor, so a call costs O(P + Nneg) beyond the
 // distance matrix.
+//
+// Make it with NewNTXent(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type NTXent struct {
 	Base
 	// Temperature is PML's temperature (default 0.07). It must be finite

@@ -28,6 +28,10 @@ import (
 // renormalised Weight. Labels are required and must lie in [0, NumClasses);
 // ref embeddings and tuples are not supported (as in PML). The distance and
 // reducer of Base are not used (PML ignores them too).
+//
+// Make it with NewP2SGrad(descriptorsDim, numClasses, rng): its zero value
+// (or a literal) is refused, see Base. Compute renormalises Weight in
+// place, so a P2SGrad is not safe for concurrent use.
 type P2SGrad struct {
 	Base
 	// NumClasses is PML's num_classes; Weight must be D×NumClasses.
@@ -38,8 +42,10 @@ type P2SGrad struct {
 }
 
 // NewP2SGrad returns a P2SGrad loss for PML's P2SGradLoss(descriptors_dim,
-// num_classes). Weight is drawn from rng (nil: a fixed seed); the random
-// stream differs from torch's. Both sizes must be positive.
+// num_classes). Weight is drawn from rng; the random stream differs from
+// torch's. A nil rng means math/rand/v2's global generator (fresh draws at
+// every call, safe for concurrent use); pass a seeded *rand.Rand for
+// reproducible weights. Both sizes must be positive.
 func NewP2SGrad(descriptorsDim, numClasses int, rng *rand.Rand) (*P2SGrad, error) {
 	const name = "losses.P2SGrad"
 	if err := checkSizes(name, descriptorsDim, numClasses); err != nil {
@@ -52,7 +58,12 @@ func NewP2SGrad(descriptorsDim, numClasses int, rng *rand.Rand) (*P2SGrad, error
 }
 
 // Params implements Learnable: "weight" (D×C).
-func (l *P2SGrad) Params() []*Param { return []*Param{{Name: "weight", Value: l.Weight}} }
+func (l *P2SGrad) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "weight", Value: l.Weight}}
+}
 
 // renormColumns is torch's w.renorm(2, 1, 1e-5).mul(1e5) in place.
 func renormColumns(w *mat.Dense) {

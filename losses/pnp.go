@@ -10,7 +10,8 @@ import (
 )
 
 // PNPVariant names a variant of the PNP loss, spelt as PML's variant
-// argument.
+// argument. Its zero value "" names none: PNP.Compute refuses it with an
+// error wrapping gometric.ErrSetting (NewPNP sets PNPO, PML's default).
 type PNPVariant string
 
 // The five variants of PML's PNPLoss: the function f applied to the soft
@@ -47,6 +48,10 @@ const (
 // asserts it), which is also the default; the default reducer is Mean.
 // PML builds N×N×N tensors; this port needs O(N²) memory and
 // O(Σ_i |P_i|·(N-|P_i|)) time.
+//
+// Make it with NewPNP(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type PNP struct {
 	Base
 	// B is PML's b (default 2), used by PNPIb; it must be finite and
@@ -143,14 +148,12 @@ func pnpSigmoid(x, temp float64) (float64, float64) {
 
 func (l *PNP) compute(in *input) (*term, error) {
 	n, labels := in.n, in.labels
-	// Group the elements by label, keeping ascending order.
-	groups := make(map[int][]int)
-	for i, v := range labels {
-		groups[v] = append(groups[v], i)
-	}
+	// same[i] holds the elements with i's label, ascending (i among them:
+	// ref is query).
+	same := in.sameLabels()
 	var safe []int
-	for i, v := range labels {
-		if len(groups[v]) > 1 {
+	for i, s := range same {
+		if len(s) > 1 {
 			safe = append(safe, i)
 		}
 	}
@@ -177,7 +180,7 @@ func (l *PNP) compute(in *input) (*term, error) {
 	var total float64
 	for _, i := range safe {
 		row := raw.Data[i*raw.Stride : i*raw.Stride+n]
-		pos := groups[labels[i]]
+		pos := same[i]
 		ng := negatives(i)
 		r := make([]float64, len(pos))
 		var rowSum float64
@@ -211,7 +214,7 @@ func (l *PNP) compute(in *input) (*term, error) {
 			for _, i := range safe {
 				row := raw.Data[i*raw.Stride : i*raw.Stride+n]
 				grow := graw.Data[i*graw.Stride : i*graw.Stride+n]
-				pos := groups[labels[i]]
+				pos := same[i]
 				ng := negatives(i)
 				c := up / float64(len(pos))
 				for pj, j := range pos {

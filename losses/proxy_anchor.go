@@ -30,6 +30,11 @@ import (
 //
 // Labels are required and must lie in [0, NumClasses); ref embeddings are
 // not supported (as in PML).
+//
+// Make it with NewProxyAnchor(numClasses, embeddingSize, rng): its zero
+// value (or a literal) is refused, see Base. Compute only reads Proxies: it
+// is safe for concurrent use as long as neither Proxies (an optimizer step)
+// nor the settings change meanwhile.
 type ProxyAnchor struct {
 	Base
 	WeightReg
@@ -47,9 +52,11 @@ type ProxyAnchor struct {
 // NewProxyAnchor returns a ProxyAnchor loss with PML's defaults
 // (ProxyAnchorLoss(num_classes, embedding_size): margin 0.1, alpha 32,
 // CosineSimilarity, DivisorReducer, no weight regularizer). The proxies are
-// drawn from rng (nil: a fixed seed); the random stream differs from
-// torch's, so the values are not PML's for the same seed. numClasses and
-// embeddingSize must be positive.
+// drawn from rng; the random stream differs from torch's, so the values are
+// not PML's for the same seed. A nil rng means math/rand/v2's global
+// generator (fresh draws at every call, safe for concurrent use); pass a
+// seeded *rand.Rand for reproducible proxies. numClasses and embeddingSize
+// must be positive.
 func NewProxyAnchor(numClasses, embeddingSize int, rng *rand.Rand) (*ProxyAnchor, error) {
 	const name = "losses.ProxyAnchor"
 	if err := checkSizes(name, numClasses, embeddingSize); err != nil {
@@ -64,7 +71,12 @@ func NewProxyAnchor(numClasses, embeddingSize int, rng *rand.Rand) (*ProxyAnchor
 }
 
 // Params implements Learnable: "proxies" (C×D).
-func (l *ProxyAnchor) Params() []*Param { return []*Param{{Name: "proxies", Value: l.Proxies}} }
+func (l *ProxyAnchor) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "proxies", Value: l.Proxies}}
+}
 
 var proxyAnchorDecl = decl{
 	name:         "losses.ProxyAnchor",

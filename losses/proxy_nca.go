@@ -22,6 +22,11 @@ import (
 // Labels are required and must lie in [0, NumClasses); ref embeddings are
 // not supported (as in PML). Unlike NCA, a batch of one embedding is a
 // normal batch.
+//
+// Make it with NewProxyNCA(numClasses, embeddingSize, rng): its zero value
+// (or a literal) is refused, see Base. Compute only reads Proxies: it is
+// safe for concurrent use as long as neither Proxies (an optimizer step)
+// nor the settings change meanwhile.
 type ProxyNCA struct {
 	NCA
 	WeightReg
@@ -35,8 +40,10 @@ type ProxyNCA struct {
 // NewProxyNCA returns a ProxyNCA loss with PML's defaults
 // (ProxyNCALoss(num_classes, embedding_size): softmax_scale 1,
 // LpDistance(power=2), MeanReducer, no weight regularizer). The proxies are
-// standard normal draws from rng (nil: a fixed seed); the random stream
-// differs from torch's. numClasses and embeddingSize must be positive.
+// standard normal draws from rng; the random stream differs from torch's.
+// A nil rng means math/rand/v2's global generator (fresh draws at every
+// call, safe for concurrent use); pass a seeded *rand.Rand for reproducible
+// proxies. numClasses and embeddingSize must be positive.
 func NewProxyNCA(numClasses, embeddingSize int, rng *rand.Rand) (*ProxyNCA, error) {
 	const name = "losses.ProxyNCA"
 	if err := checkSizes(name, numClasses, embeddingSize); err != nil {
@@ -48,7 +55,12 @@ func NewProxyNCA(numClasses, embeddingSize int, rng *rand.Rand) (*ProxyNCA, erro
 }
 
 // Params implements Learnable: "proxies" (C×D).
-func (l *ProxyNCA) Params() []*Param { return []*Param{{Name: "proxies", Value: l.Proxies}} }
+func (l *ProxyNCA) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "proxies", Value: l.Proxies}}
+}
 
 var proxyNCADecl = decl{
 	name:         "losses.ProxyNCA",

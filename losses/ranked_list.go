@@ -29,6 +29,10 @@ import (
 // (as in PML). Default distance Lp, default reducer Mean. The formulas are
 // PML's whatever the distance: with a similarity such as
 // CosineSimilarity they are applied to the similarities as they are.
+//
+// Make it with NewRankedList(margin, tn): its zero value (or a literal) is
+// refused, see Base. It is safe for concurrent use as long as its settings
+// are not changed meanwhile.
 type RankedList struct {
 	Base
 	// Margin is PML's margin (required): the gap between the positive and

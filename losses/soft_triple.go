@@ -27,6 +27,11 @@ import (
 //
 // Labels are required and must lie in [0, NumClasses); ref embeddings are
 // not supported (as in PML).
+//
+// Make it with NewSoftTriple(numClasses, embeddingSize, centersPerClass,
+// rng): its zero value (or a literal) is refused, see Base. Compute only
+// reads FC: it is safe for concurrent use as long as neither FC (an
+// optimizer step) nor the settings change meanwhile.
 type SoftTriple struct {
 	Base
 	WeightReg
@@ -50,8 +55,10 @@ type SoftTriple struct {
 // NewSoftTriple returns a SoftTriple loss with PML's defaults
 // (SoftTripleLoss(num_classes, embedding_size): centers_per_class 10, la
 // 20, gamma 0.1, margin 0.01, CosineSimilarity, MeanReducer, no weight
-// regularizer). FC is drawn from rng (nil: a fixed seed); the random
-// stream differs from torch's. All sizes must be positive.
+// regularizer). FC is drawn from rng; the random stream differs from
+// torch's. A nil rng means math/rand/v2's global generator (fresh draws at
+// every call, safe for concurrent use); pass a seeded *rand.Rand for
+// reproducible centres. All sizes must be positive.
 func NewSoftTriple(numClasses, embeddingSize, centersPerClass int, rng *rand.Rand) (*SoftTriple, error) {
 	const name = "losses.SoftTriple"
 	if err := checkSizes(name, numClasses, embeddingSize, centersPerClass); err != nil {
@@ -69,7 +76,12 @@ func NewSoftTriple(numClasses, embeddingSize, centersPerClass int, rng *rand.Ran
 }
 
 // Params implements Learnable: "fc" (D×(C·K)).
-func (l *SoftTriple) Params() []*Param { return []*Param{{Name: "fc", Value: l.FC}} }
+func (l *SoftTriple) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "fc", Value: l.FC}}
+}
 
 var softTripleDecl = decl{
 	name:         "losses.SoftTriple",

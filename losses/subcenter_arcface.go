@@ -23,6 +23,11 @@ import (
 // PML's constructor does not forward its other keyword arguments
 // (distance, reducer, regularizers, weight_init_func) to ArcFaceLoss, so
 // in PML they are silently ignored; here Base and WeightReg are honoured.
+//
+// Make it with NewSubCenterArcFace(numClasses, embeddingSize, subCenters,
+// rng): its zero value (or a literal) is refused, see Base. Compute only
+// reads W: it is safe for concurrent use as long as neither W (an optimizer
+// step) nor the settings change meanwhile.
 type SubCenterArcFace struct {
 	Base
 	WeightReg
@@ -43,8 +48,10 @@ type SubCenterArcFace struct {
 // (SubCenterArcFaceLoss(num_classes=, embedding_size=): margin 28.6
 // degrees, scale 64) with subCenters sub-centres per class (PML's default
 // is 3) and W drawn from the standard normal distribution using rng (PML's
-// torch.nn.init.normal_; the random stream differs from torch's; nil rng:
-// a fixed seed). All sizes must be positive.
+// torch.nn.init.normal_; the random stream differs from torch's; a nil
+// rng means math/rand/v2's global generator, fresh draws at every call and
+// safe for concurrent use; pass a seeded *rand.Rand for reproducible
+// weights). All sizes must be positive.
 func NewSubCenterArcFace(numClasses, embeddingSize, subCenters int, rng *rand.Rand) (*SubCenterArcFace, error) {
 	const name = "losses.SubCenterArcFace"
 	if subCenters <= 0 || numClasses <= 0 {
@@ -58,7 +65,12 @@ func NewSubCenterArcFace(numClasses, embeddingSize, subCenters int, rng *rand.Ra
 }
 
 // Params implements Learnable: PML's "W" (EmbeddingSize×(NumClasses·SubCenters)).
-func (l *SubCenterArcFace) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
+func (l *SubCenterArcFace) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "W", Value: l.W}}
+}
 
 var subCenterArcFaceDecl = marginHeadDecl("losses.SubCenterArcFace", "NewSubCenterArcFace(numClasses, embeddingSize, subCenters, rng)")
 

@@ -24,6 +24,10 @@ const supconSmallVal = 2.2250738585072014e-308
 // gradient) when the batch has no positive or no negative pair at all.
 // One "element" sub-loss "loss"; default distance CosineSimilarity, default
 // reducer AvgNonZero.
+//
+// Make it with NewSupCon(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type SupCon struct {
 	Base
 	// Temperature divides the similarities (PML's temperature, default

@@ -32,6 +32,10 @@ const tcmEps = 1e-8
 // the ref embeddings get a zero gradient, and an index beyond the query
 // rows is an error wrapping gometric.ErrIndex (PML raises an IndexError).
 // Labels and tuples cannot both be nil (PML fails on labels=None).
+//
+// Make it with NewThresholdConsistentMargin(): its zero value (or a
+// literal) is refused, see Base. It is safe for concurrent use as long as
+// its settings are not changed meanwhile.
 type ThresholdConsistentMargin struct {
 	Base
 	// LambdaPlus and LambdaMinus are PML's lambda_plus and lambda_minus

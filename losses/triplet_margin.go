@@ -23,6 +23,11 @@ import (
 // default) it uses every triplet of the batch, streamed per anchor: memory
 // stays O(N·M) however many triplets there are, as long as the reducer can
 // stream (reducers.Streamer); otherwise the triplets are materialised.
+//
+// Make it with NewTripletMargin(): its zero value (or a literal) is
+// refused, see Base. It is safe for concurrent use as long as its settings
+// are not changed meanwhile and Rand is nil; a seeded Rand makes it unsafe
+// for concurrent use.
 type TripletMargin struct {
 	Base
 	// Margin is PML's margin (default 0.05).
@@ -37,7 +42,10 @@ type TripletMargin struct {
 	// drawn with Rand.
 	TripletsPerAnchor int
 	// Rand draws the random triplets when TripletsPerAnchor is not
-	// tuples.AllPerAnchor.
+	// tuples.AllPerAnchor. A nil Rand means math/rand/v2's global
+	// generator: fresh draws at every call (as PML's torch global
+	// generator), safe for concurrent use. A seeded Rand makes the draws
+	// reproducible and the loss unsafe for concurrent use.
 	Rand *rand.Rand
 }
 

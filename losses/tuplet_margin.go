@@ -29,6 +29,10 @@ import (
 // As in PML, a positive cosine of exactly ±1 has an infinite gradient
 // through acos (and rounding above 1 a NaN loss); Compute then returns an
 // error wrapping gometric.ErrNonFinite.
+//
+// Make it with NewTupletMargin(): its zero value (or a literal) is refused,
+// see Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type TupletMargin struct {
 	Base
 	// Margin is PML's margin in DEGREES, as PML's constructor takes it

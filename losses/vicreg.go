@@ -28,6 +28,10 @@ import (
 // embeddings the embeddings are used as both views, as PML's forward does
 // (the invariance term is then 0). N must be at least 2 (PML's unbiased
 // variance of one sample is NaN) and Z' must have Z's shape.
+//
+// Make it with NewVICReg(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type VICReg struct {
 	Base
 	// InvarianceLambda, VarianceMu and CovarianceV weight the three terms
