@@ -18,8 +18,8 @@ import (
 // Batch is the input of one loss call, PML's forward(embeddings, labels,
 // indices_tuple, ref_emb, ref_labels). Its zero value has no embeddings and
 // is refused by every loss (gometric.ErrShape). A loss only reads a Batch
-// (and overwrites Reuse's matrices), so goroutines may share one that
-// nobody changes, each with its own Reuse.
+// (and overwrites Reuse's matrices), so a Batch nobody changes is safe for
+// concurrent use by several calls, each with its own Reuse.
 type Batch struct {
 	// Embeddings is N×D.
 	Embeddings *mat.Dense
@@ -47,8 +47,9 @@ type Batch struct {
 }
 
 // Result is the output of one loss call. Its zero value is an empty result
-// (a valid Batch.Reuse: nothing to reuse). It is plain data: the caller
-// owns it.
+// (a valid Batch.Reuse: nothing to reuse). It is plain data owned by the
+// caller: safe for concurrent reads, not for a write concurrent with
+// anything else.
 type Result struct {
 	// Loss is the reduced scalar (PML's return value).
 	Loss float64
@@ -71,21 +72,23 @@ type Result struct {
 // with PML's name (its named_parameters() name: "W", "proxies", "beta",
 // ...) and PML's shape. An optimizer updates Value in place with the
 // gradient a call returns in Result.ParamGrads[Name]. Params never
-// returns a zero Param. Value is the loss's own matrix: stepping it while
-// another goroutine computes the loss is a data race.
+// returns a zero Param. Value is the loss's own matrix: stepping it is not
+// safe for concurrent use with a Compute of the loss.
 type Param struct {
 	Name  string
 	Value *mat.Dense
 }
 
 // Learnable is a loss with parameters (ArcFace's W, ProxyAnchor's proxies,
-// Margin's beta, ...).
+// Margin's beta, ...). Params returns the loss's own matrices: an optimizer
+// step on them is not safe for concurrent use with Compute.
 type Learnable interface {
 	Loss
 	Params() []*Param
 }
 
-// Loss is a metric-learning loss, PML's BaseMetricLossFunction.
+// Loss is a metric-learning loss, PML's BaseMetricLossFunction. Each
+// implementation's doc says whether it is safe for concurrent use.
 type Loss interface {
 	Compute(b Batch) (Result, error)
 }
@@ -101,7 +104,8 @@ type Loss interface {
 // refused with an error wrapping gometric.ErrSetting that names the
 // constructor: EmbeddingRegWeight's default is 1, not 0, and most losses
 // have margins for which 0 is a legal setting, so a zero value cannot
-// stand for PML's defaults. Base is settings: the losses only read it.
+// stand for PML's defaults. Base is settings that the losses only read:
+// safe for concurrent use as long as nobody changes them.
 type Base struct {
 	Distance distances.Distance
 	Reducer  reducers.Reducer

@@ -11,7 +11,8 @@ import (
 
 // PNPVariant names a variant of the PNP loss, spelt as PML's variant
 // argument. Its zero value "" names none: PNP.Compute refuses it with an
-// error wrapping gometric.ErrSetting (NewPNP sets PNPO, PML's default).
+// error wrapping gometric.ErrSetting (NewPNP sets PNPO, PML's default). A
+// PNPVariant is a string, safe for concurrent use.
 type PNPVariant string
 
 // The five variants of PML's PNPLoss: the function f applied to the soft

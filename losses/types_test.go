@@ -165,6 +165,19 @@ func TestLossTypesComplete(t *testing.T) {
 	}
 }
 
+// TestConcurrencyDocs: every exported type's doc says whether it is safe
+// for concurrent use.
+func TestConcurrencyDocs(t *testing.T) {
+	if _, err := os.Stat("loss.go"); err != nil {
+		t.Skip("not run from the package directory")
+	}
+	for _, ty := range packageDoc(t).Types {
+		if !strings.Contains(ty.Doc, "concurrent") {
+			t.Errorf("the doc of losses.%s does not say whether it is safe for concurrent use", ty.Name)
+		}
+	}
+}
+
 // TestZeroValues: the zero value of every loss type is refused with an
 // error wrapping ErrSetting that names the loss and its constructor, or
 // equals the constructor's value; a loss whose Base (or WeightReg) was
@@ -408,5 +421,28 @@ func TestErrorNamesOnce(t *testing.T) {
 	m := losses.NewMultiple(losses.NewContrastive())
 	if _, err := m.Compute(losses.Batch{Embeddings: emb, Labels: labels, Tuples: bad}); err == nil || strings.Count(err.Error(), "losses.Contrastive") != 1 || !strings.HasPrefix(err.Error(), "losses.Multiple: ") {
 		t.Errorf("Multiple: error %v", err)
+	}
+}
+
+// TestPlainTypesZero: the exported types that are not losses. The zero
+// Batch is refused (no embeddings), the zero Result is a valid Reuse, and
+// a zero Base or WeightReg in a loss is refused (TestZeroValues).
+func TestPlainTypesZero(t *testing.T) {
+	l := losses.NewContrastive()
+	if _, err := l.Compute(losses.Batch{}); !errors.Is(err, gometric.ErrShape) {
+		t.Errorf("zero Batch: error %v, want ErrShape", err)
+	}
+	emb, _, labels := typesBatch()
+	want, err := l.Compute(losses.Batch{Embeddings: emb, Labels: labels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Compute(losses.Batch{Embeddings: emb, Labels: labels, Reuse: &losses.Result{}})
+	if err != nil || got.Loss != want.Loss || !mat.Equal(got.Grad, want.Grad) {
+		t.Errorf("zero Result as Reuse: %v, %v", got.Loss, err)
+	}
+	var p losses.Param
+	if p.Name != "" || p.Value != nil {
+		t.Error("the zero Param is not empty")
 	}
 }

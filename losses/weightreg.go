@@ -21,7 +21,8 @@ import (
 // 1): set the fields of that one. A WeightReg literal put in its place is
 // refused with an error wrapping gometric.ErrSetting, since its zero
 // WeightRegWeight is not PML's default 1 and 0 is a legal weight.
-// WeightReg is settings: the losses only read it.
+// WeightReg is settings that the losses only read: safe for concurrent use
+// as long as nobody changes them.
 type WeightReg struct {
 	// WeightRegularizer is PML's weight_regularizer (nil: none, and then
 	// there is no "weight_reg_loss" sub-loss).
