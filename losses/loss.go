@@ -550,7 +550,7 @@ func prepare(d *decl, base *Base, b Batch) (*input, error) {
 // countPairs sets in.nPos and in.nNeg, PML's len(a1) and len(a2) after
 // convert_to_pairs: of the mined tuples (validated by prepare; a triplet
 // gives one positive and one negative pair), or of all pairs of the
-// labels, counted from sameLabels without listing them.
+// labels, counted without listing them.
 func (in *input) countPairs() {
 	if in.counted {
 		return
@@ -565,10 +565,15 @@ func (in *input) countPairs() {
 		if in.labels == nil || in.refLabels == nil {
 			return // no pairs: the loss reports the missing labels
 		}
-		for _, s := range in.sameLabels() {
-			in.nPos += len(s)
-			in.nNeg += in.m - len(s)
+		same := 0
+		if in.same != nil {
+			for _, s := range in.same {
+				same += len(s)
+			}
+		} else {
+			same = sameCount(in.labels, in.refLabels)
 		}
+		in.nPos, in.nNeg = same, in.n*in.m-same
 		if in.refIsQuery {
 			in.nPos -= in.n // each anchor is its own same-label entry
 		}

@@ -112,8 +112,9 @@ func (in *input) allPairs() (*allPairs, error) {
 		_, err := tuples.ToPairs(nil, in.labels, in.refLabels, in.refIsQuery)
 		return nil, err
 	}
-	in.countPairs()
-	return &allPairs{same: in.sameLabels(), m: in.m, refIsQuery: in.refIsQuery, nPos: in.nPos, nNeg: in.nNeg}, nil
+	same := in.sameLabels()
+	in.countPairs() // from same, unless counted before
+	return &allPairs{same: same, m: in.m, refIsQuery: in.refIsQuery, nPos: in.nPos, nNeg: in.nNeg}, nil
 }
 
 // pos returns the number of positives of anchor a, whose same-label list
@@ -146,16 +147,23 @@ func sameLabel(labels, refLabels []int) [][]int {
 		for k := 1; k < len(start); k++ {
 			start[k] += start[k-1]
 		}
+		// start[k] is the first position of label lo+k in flat; it is
+		// the cursor of the fill, after which it is the end of the label
+		// (and start[k-1] its first position).
 		flat := make([]int, len(refLabels))
-		next := append([]int(nil), start...)
 		for j, l := range refLabels {
-			flat[next[l-lo]] = j
-			next[l-lo]++
+			flat[start[l-lo]] = j
+			start[l-lo]++
 		}
 		for i, l := range labels {
 			if l >= lo && l <= hi {
-				if k := l - lo; start[k] < start[k+1] {
-					same[i] = flat[start[k]:start[k+1]:start[k+1]]
+				k := l - lo
+				begin := 0
+				if k > 0 {
+					begin = start[k-1]
+				}
+				if begin < start[k] {
+					same[i] = flat[begin:start[k]:start[k]]
 				}
 			}
 		}
@@ -169,6 +177,40 @@ func sameLabel(labels, refLabels []int) [][]int {
 		same[i] = byLabel[l]
 	}
 	return same
+}
+
+// sameCount returns the number of pairs (i, j) with labels[i] ==
+// refLabels[j], the sum of the lengths of sameLabel's lists, without
+// listing them.
+func sameCount(labels, refLabels []int) int {
+	if len(refLabels) == 0 {
+		return 0
+	}
+	lo, hi := refLabels[0], refLabels[0]
+	for _, l := range refLabels {
+		lo, hi = min(lo, l), max(hi, l)
+	}
+	total := 0
+	if span := uint(hi - lo); span < uint(4*len(refLabels)+64) {
+		counts := make([]int, span+1)
+		for _, l := range refLabels {
+			counts[l-lo]++
+		}
+		for _, l := range labels {
+			if l >= lo && l <= hi {
+				total += counts[l-lo]
+			}
+		}
+		return total
+	}
+	counts := make(map[int]int)
+	for _, l := range refLabels {
+		counts[l]++
+	}
+	for _, l := range labels {
+		total += counts[l]
+	}
+	return total
 }
 
 // eachTripletAnchor calls fn(a, pos, neg) for every anchor a with at least
