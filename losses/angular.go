@@ -25,6 +25,10 @@ import (
 // and NormalizeEmbeddings (PML's default LpDistance; PML asserts this);
 // default reducer Mean. The loss is zero when there is no positive or no
 // negative pair. Labels are required.
+//
+// Make it with NewAngular(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type Angular struct {
 	Base
 	// Alpha is PML's alpha: the angle, in degrees (default 40).
@@ -37,19 +41,24 @@ func NewAngular() *Angular {
 	return &Angular{Base: defaultBase(), Alpha: 40}
 }
 
+var angularDecl = decl{
+	name:          "losses.Angular",
+	ctor:          "NewAngular()",
+	needLabels:    true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewLp() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+	checkDistance: angularCheckDistance,
+}
+
 // Compute implements Loss.
-func (l *Angular) Compute(b Batch) (Result, error) {
-	const name = "losses.Angular"
-	sp := &spec{
-		name:          name,
-		needLabels:    true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewLp() },
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: func(d distances.Distance) error { return angularCheckDistance(name, d) },
-		compute:       l.compute,
+func (l *Angular) Compute(b Batch) (Result, error) { return run(&angularDecl, l, b) }
+
+func (l *Angular) validate(name string) error {
+	if math.IsNaN(l.Alpha) || math.IsInf(l.Alpha, 0) {
+		return check.Settingf(name, "Alpha = %v must be finite", l.Alpha)
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 // angularCheckDistance is AngularLoss's assert_distance_type(LpDistance,
@@ -68,10 +77,7 @@ func angularCheckDistance(name string, d distances.Distance) error {
 
 func (l *Angular) compute(in *input) (*term, error) {
 	const name = "losses.Angular"
-	if math.IsNaN(l.Alpha) || math.IsInf(l.Alpha, 0) {
-		return nil, check.Settingf(name, "Alpha = %v must be finite", l.Alpha)
-	}
-	pairs, err := in.pairs(name)
+	pairs, err := in.pairs()
 	if err != nil {
 		return nil, err
 	}

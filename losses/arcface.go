@@ -20,6 +20,11 @@ import (
 //
 // W is EmbeddingSize×NumClasses ("W"); distance, reducer, sub-losses,
 // tuples and labels are as in LargeMarginSoftmax.
+//
+// Make it with NewArcFace(numClasses, embeddingSize, rng): its zero value
+// (or a literal) is refused, see Base. Compute only reads W: it is safe for
+// concurrent use as long as neither W (an optimizer step) nor the settings
+// change meanwhile.
 type ArcFace struct {
 	Base
 	WeightReg
@@ -36,8 +41,10 @@ type ArcFace struct {
 // NewArcFace returns an ArcFace loss with PML's defaults
 // (ArcFaceLoss(num_classes, embedding_size): margin 28.6 degrees, scale
 // 64) and W drawn from the standard normal distribution using rng (PML's
-// torch.nn.init.normal_; the random stream differs from torch's; nil rng:
-// a fixed seed). numClasses and embeddingSize must be positive.
+// torch.nn.init.normal_; the random stream differs from torch's; a nil
+// rng means math/rand/v2's global generator, fresh draws at every call and
+// safe for concurrent use; pass a seeded *rand.Rand for reproducible
+// weights). numClasses and embeddingSize must be positive.
 func NewArcFace(numClasses, embeddingSize int, rng *rand.Rand) (*ArcFace, error) {
 	w, err := initWeights("losses.ArcFace", embeddingSize, numClasses, rng)
 	if err != nil {
@@ -47,18 +54,30 @@ func NewArcFace(numClasses, embeddingSize int, rng *rand.Rand) (*ArcFace, error)
 }
 
 // Params implements Learnable: PML's "W" (EmbeddingSize×NumClasses).
-func (l *ArcFace) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
+func (l *ArcFace) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "W", Value: l.W}}
+}
+
+var arcFaceDecl = marginHeadDecl("losses.ArcFace", "NewArcFace(numClasses, embeddingSize, rng)")
 
 // Compute implements Loss.
-func (l *ArcFace) Compute(b Batch) (Result, error) { return l.head().run(b) }
+func (l *ArcFace) Compute(b Batch) (Result, error) { return run(&arcFaceDecl, l, b) }
+
+func (l *ArcFace) compute(in *input) (*term, error) { return l.head().compute(in) }
 
 // Logits mirrors ArcFaceLoss.get_logits: Scale times the N×NumClasses
 // cosines between the embeddings and the class weights (no margin).
 func (l *ArcFace) Logits(embeddings *mat.Dense) (*mat.Dense, error) {
+	if l == nil {
+		return nil, nilError(arcFaceDecl.name, arcFaceDecl.ctor)
+	}
 	return l.head().logits(embeddings)
 }
 
 func (l *ArcFace) head() *marginHead {
-	return &marginHead{name: "losses.ArcFace", kind: headArc, base: &l.Base, wr: &l.WeightReg,
+	return &marginHead{decl: &arcFaceDecl, name: arcFaceDecl.name, kind: headArc, base: &l.Base, wr: &l.WeightReg,
 		w: l.W, sub: 1, margin: l.Margin * (math.Pi / 180), scale: l.Scale}
 }

@@ -23,6 +23,10 @@ import (
 // takes the negative logit, as in PML. One "element" sub-loss "loss";
 // the distance must be distances.CosineSimilarity (the default, as PML
 // asserts); default reducer AvgNonZero.
+//
+// Make it with NewCircle(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type Circle struct {
 	Base
 	// M is the relaxation margin (PML's m, default 0.4).
@@ -37,34 +41,33 @@ func NewCircle() *Circle {
 	return &Circle{Base: defaultBase(), M: 0.4, Gamma: 80}
 }
 
+var circleDecl = decl{
+	name:          "losses.Circle",
+	ctor:          "NewCircle()",
+	labelsOrTuple: true,
+	pairRule:      true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:    func() reducers.Reducer { return reducers.NewAvgNonZero() },
+	checkDistance: requireCosine,
+}
+
 // Compute implements Loss.
-func (l *Circle) Compute(b Batch) (Result, error) {
-	const name = "losses.Circle"
-	sp := &spec{
-		name:          name,
-		labelsOrTuple: true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:    func() reducers.Reducer { return reducers.NewAvgNonZero() },
-		checkDistance: requireCosine(name),
-		compute:       l.compute,
+func (l *Circle) Compute(b Batch) (Result, error) { return run(&circleDecl, l, b) }
+
+func (l *Circle) validate(name string) error {
+	for _, v := range []float64{l.M, l.Gamma} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return check.Settingf(name, "M = %v and Gamma = %v must be finite", l.M, l.Gamma)
+		}
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *Circle) compute(in *input) (*term, error) {
-	const name = "losses.Circle"
-	for _, v := range []float64{l.M, l.Gamma} {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, check.Settingf(name, "M = %v and Gamma = %v must be finite", l.M, l.Gamma)
-		}
-	}
-	mp, err := newMatPairs(name, in)
+	mp, err := newMatPairs(in)
 	if err != nil {
 		return nil, err
-	}
-	if mp.tooFew() {
-		return nil, nil
 	}
 	dm, err := in.matrix()
 	if err != nil {

@@ -16,6 +16,10 @@ import (
 // NegMargin, relu(NegMargin - d) (reversed for similarities). Sub-losses
 // "pos_loss" and "neg_loss"; default distance Lp, default reducer
 // AvgNonZero (applied to each sub-loss, then summed).
+//
+// Make it with NewContrastive(): its zero value (or a literal) is refused,
+// see Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type Contrastive struct {
 	Base
 	// PosMargin and NegMargin are PML's pos_margin (default 0) and
@@ -29,35 +33,35 @@ func NewContrastive() *Contrastive {
 	return &Contrastive{Base: defaultBase(), PosMargin: 0, NegMargin: 1}
 }
 
+var contrastiveDecl = decl{
+	name:          "losses.Contrastive",
+	ctor:          "NewContrastive()",
+	labelsOrTuple: true,
+	pairRule:      true,
+	subLossNames:  []string{"pos_loss", "neg_loss"},
+	defDistance:   func() distances.Distance { return distances.NewLp() },
+	defReducer:    func() reducers.Reducer { return reducers.NewAvgNonZero() },
+	pooled:        true,
+}
+
 // Compute implements Loss.
-func (l *Contrastive) Compute(b Batch) (Result, error) {
-	return run(l.spec("losses.Contrastive", func() distances.Distance { return distances.NewLp() }, nil), &l.Base, b)
-}
+func (l *Contrastive) Compute(b Batch) (Result, error) { return run(&contrastiveDecl, l, b) }
 
-func (l *Contrastive) spec(name string, def func() distances.Distance, checkDist func(distances.Distance) error) *spec {
-	return &spec{
-		name:          name,
-		labelsOrTuple: true,
-		subLossNames:  []string{"pos_loss", "neg_loss"},
-		defDistance:   def,
-		checkDistance: checkDist,
-		defReducer:    func() reducers.Reducer { return reducers.NewAvgNonZero() },
-		compute:       func(in *input) (*term, error) { return l.compute(name, in) },
-		pooled:        true,
-	}
-}
-
-func (l *Contrastive) compute(name string, in *input) (*term, error) {
+func (l *Contrastive) validate(name string) error {
 	for _, v := range []float64{l.PosMargin, l.NegMargin} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, check.Settingf(name, "margins %v, %v must be finite", l.PosMargin, l.NegMargin)
+			return check.Settingf(name, "margins %v, %v must be finite", l.PosMargin, l.NegMargin)
 		}
 	}
+	return nil
+}
+
+func (l *Contrastive) compute(in *input) (*term, error) {
 	if in.tuples == nil {
-		return l.allPairs(name, in)
+		return l.allPairs(in)
 	}
-	pairs, m, err := in.pairMatrix(name)
-	if pairs == nil {
+	pairs, m, err := in.pairMatrix()
+	if err != nil {
 		return nil, err
 	}
 	return l.materialised(in, m, pairs), nil
@@ -115,13 +119,10 @@ func (l *Contrastive) materialised(in *input, m *mat.Dense, pairs *tuples.Pairs)
 // reducers (internal/streamband), only the pairs above the diagonal are
 // visited, each counting twice, and the gradient of both is passed to the
 // distance as one entry.
-func (l *Contrastive) allPairs(name string, in *input) (*term, error) {
-	ap, err := in.allPairs(name)
+func (l *Contrastive) allPairs(in *input) (*term, error) {
+	ap, err := in.allPairs()
 	if err != nil {
 		return nil, err
-	}
-	if ap.tooFew() {
-		return nil, nil
 	}
 	m, sym, err := in.matrixUpper()
 	if err != nil {
@@ -286,7 +287,7 @@ func (l *Contrastive) allPairs(name string, in *input) (*term, error) {
 			return in.matrixBackwardEntries(m, entries, g)
 		},
 		materialise: func() (*term, error) {
-			pairs, err := in.pairs(name)
+			pairs, err := in.pairs()
 			if err != nil {
 				return nil, err
 			}
@@ -299,6 +300,10 @@ func (l *Contrastive) allPairs(name string, in *input) (*term, error) {
 // SignalToNoiseRatioContrastive mirrors PML's
 // SignalToNoiseRatioContrastiveLoss: Contrastive with distances.SNR as its
 // default distance.
+//
+// Make it with NewSignalToNoiseRatioContrastive(): its zero value (or a
+// literal) is refused, see Base. It is safe for concurrent use as long as
+// its settings are not changed meanwhile.
 type SignalToNoiseRatioContrastive struct {
 	Contrastive
 }
@@ -309,13 +314,24 @@ func NewSignalToNoiseRatioContrastive() *SignalToNoiseRatioContrastive {
 	return &SignalToNoiseRatioContrastive{Contrastive: *NewContrastive()}
 }
 
-// Compute implements Loss.
-func (l *SignalToNoiseRatioContrastive) Compute(b Batch) (Result, error) {
-	const name = "losses.SignalToNoiseRatioContrastive"
-	return run(l.spec(name, func() distances.Distance { return distances.NewSNR() }, func(d distances.Distance) error {
+var snrContrastiveDecl = decl{
+	name:          "losses.SignalToNoiseRatioContrastive",
+	ctor:          "NewSignalToNoiseRatioContrastive()",
+	labelsOrTuple: true,
+	pairRule:      true,
+	subLossNames:  []string{"pos_loss", "neg_loss"},
+	defDistance:   func() distances.Distance { return distances.NewSNR() },
+	defReducer:    func() reducers.Reducer { return reducers.NewAvgNonZero() },
+	checkDistance: func(name string, d distances.Distance) error {
 		if _, ok := d.(*distances.SNR); !ok {
 			return check.Settingf(name, "distance %T, want *distances.SNR (as PML asserts)", d)
 		}
 		return nil
-	}), &l.Base, b)
+	},
+	pooled: true,
+}
+
+// Compute implements Loss.
+func (l *SignalToNoiseRatioContrastive) Compute(b Batch) (Result, error) {
+	return run(&snrContrastiveDecl, l, b)
 }

@@ -13,6 +13,11 @@ import (
 //
 // W is EmbeddingSize×NumClasses ("W"); distance, reducer, sub-losses,
 // tuples and labels are as in LargeMarginSoftmax.
+//
+// Make it with NewCosFace(numClasses, embeddingSize, rng): its zero value
+// (or a literal) is refused, see Base. Compute only reads W: it is safe for
+// concurrent use as long as neither W (an optimizer step) nor the settings
+// change meanwhile.
 type CosFace struct {
 	Base
 	WeightReg
@@ -29,8 +34,10 @@ type CosFace struct {
 // NewCosFace returns a CosFace loss with PML's defaults
 // (CosFaceLoss(num_classes, embedding_size): margin 0.35, scale 64) and W
 // drawn from the standard normal distribution using rng (PML's
-// torch.nn.init.normal_; the random stream differs from torch's; nil rng:
-// a fixed seed). numClasses and embeddingSize must be positive.
+// torch.nn.init.normal_; the random stream differs from torch's; a nil
+// rng means math/rand/v2's global generator, fresh draws at every call and
+// safe for concurrent use; pass a seeded *rand.Rand for reproducible
+// weights). numClasses and embeddingSize must be positive.
 func NewCosFace(numClasses, embeddingSize int, rng *rand.Rand) (*CosFace, error) {
 	w, err := initWeights("losses.CosFace", embeddingSize, numClasses, rng)
 	if err != nil {
@@ -40,18 +47,30 @@ func NewCosFace(numClasses, embeddingSize int, rng *rand.Rand) (*CosFace, error)
 }
 
 // Params implements Learnable: PML's "W" (EmbeddingSize×NumClasses).
-func (l *CosFace) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
+func (l *CosFace) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "W", Value: l.W}}
+}
+
+var cosFaceDecl = marginHeadDecl("losses.CosFace", "NewCosFace(numClasses, embeddingSize, rng)")
 
 // Compute implements Loss.
-func (l *CosFace) Compute(b Batch) (Result, error) { return l.head().run(b) }
+func (l *CosFace) Compute(b Batch) (Result, error) { return run(&cosFaceDecl, l, b) }
+
+func (l *CosFace) compute(in *input) (*term, error) { return l.head().compute(in) }
 
 // Logits mirrors CosFaceLoss.get_logits: Scale times the N×NumClasses
 // cosines between the embeddings and the class weights (no margin).
 func (l *CosFace) Logits(embeddings *mat.Dense) (*mat.Dense, error) {
+	if l == nil {
+		return nil, nilError(cosFaceDecl.name, cosFaceDecl.ctor)
+	}
 	return l.head().logits(embeddings)
 }
 
 func (l *CosFace) head() *marginHead {
-	return &marginHead{name: "losses.CosFace", kind: headCos, base: &l.Base, wr: &l.WeightReg,
+	return &marginHead{decl: &cosFaceDecl, name: cosFaceDecl.name, kind: headCos, base: &l.Base, wr: &l.WeightReg,
 		w: l.W, sub: 1, margin: l.Margin, scale: l.Scale}
 }

@@ -37,7 +37,8 @@ const DefaultMemorySize = 1024
 // SignalToNoiseRatioContrastive, SupCon, TripletMargin, TupletMargin) or a
 // loss type defined outside this package. The state persists across calls;
 // a call that fails leaves it unchanged. A CrossBatchMemory is not safe for
-// concurrent use.
+// concurrent use. Make it with NewCrossBatchMemory: its zero value has no
+// memory and is refused with an error wrapping gometric.ErrSetting.
 type CrossBatchMemory struct {
 	// Loss is the wrapped loss (PML's loss).
 	Loss Loss
@@ -64,30 +65,54 @@ func NewCrossBatchMemory(loss Loss, embeddingSize, memorySize int) (*CrossBatchM
 	return c, nil
 }
 
-// Reset empties the memory (PML's reset_queue).
+// Reset empties the memory (PML's reset_queue). It does nothing on a nil
+// or zero CrossBatchMemory.
 func (c *CrossBatchMemory) Reset() {
+	if c == nil || c.memorySize < 1 || c.embeddingSize < 1 {
+		return
+	}
 	c.memory = mat.NewDense(c.memorySize, c.embeddingSize, nil)
 	c.memLabels = make([]int, c.memorySize)
 	c.queueIdx, c.filled = 0, false
 }
 
-// EmbeddingSize returns PML's embedding_size.
-func (c *CrossBatchMemory) EmbeddingSize() int { return c.embeddingSize }
+// EmbeddingSize returns PML's embedding_size (0 for a nil or zero
+// CrossBatchMemory).
+func (c *CrossBatchMemory) EmbeddingSize() int {
+	if c == nil {
+		return 0
+	}
+	return c.embeddingSize
+}
 
-// MemorySize returns PML's memory_size.
-func (c *CrossBatchMemory) MemorySize() int { return c.memorySize }
+// MemorySize returns PML's memory_size (0 for a nil or zero
+// CrossBatchMemory).
+func (c *CrossBatchMemory) MemorySize() int {
+	if c == nil {
+		return 0
+	}
+	return c.memorySize
+}
 
 // QueueIdx returns the slot the next enqueued row goes to (PML's
 // queue_idx).
-func (c *CrossBatchMemory) QueueIdx() int { return c.queueIdx }
+func (c *CrossBatchMemory) QueueIdx() int {
+	if c == nil {
+		return 0
+	}
+	return c.queueIdx
+}
 
 // Filled reports whether the ring has wrapped (PML's has_been_filled).
-func (c *CrossBatchMemory) Filled() bool { return c.filled }
+func (c *CrossBatchMemory) Filled() bool { return c != nil && c.filled }
 
 // Memory returns copies of the memory the next call would use as ref when
 // nothing is enqueued: the first QueueIdx slots before the ring has
-// wrapped, all of them after (nil, nil when empty).
+// wrapped, all of them after (nil, nil when empty, nil or zero).
 func (c *CrossBatchMemory) Memory() (*mat.Dense, []int) {
+	if c == nil || c.memory == nil {
+		return nil, nil
+	}
 	k := c.memorySize
 	if !c.filled {
 		k = c.queueIdx
@@ -100,10 +125,17 @@ func (c *CrossBatchMemory) Memory() (*mat.Dense, []int) {
 
 // Params returns the wrapped loss's parameters named "loss.<name>" (PML's
 // named_parameters(), e.g. Margin's "loss.beta"), or nil.
-func (c *CrossBatchMemory) Params() []*Param { return prefixedParams("loss.", c.Loss) }
+func (c *CrossBatchMemory) Params() []*Param {
+	if c == nil {
+		return nil
+	}
+	return prefixedParams("loss.", c.Loss)
+}
 
 // Compute implements Loss: ComputeMasked without a mask.
-func (c *CrossBatchMemory) Compute(b Batch) (Result, error) { return c.ComputeMasked(b, nil) }
+func (c *CrossBatchMemory) Compute(b Batch) (Result, error) {
+	return c.ComputeMasked(b, nil) // nil c: ComputeMasked's error
+}
 
 // ComputeMasked is PML's forward(embeddings, labels, indices_tuple,
 // enqueue_mask). Labels are required; Ref and RefLabels must be nil. With
@@ -116,9 +148,12 @@ func (c *CrossBatchMemory) Compute(b Batch) (Result, error) { return c.ComputeMa
 // has_been_filled test is queue_idx <= previous queue_idx), so the whole
 // memory, never-written zero slots with label 0 included, becomes the ref.
 func (c *CrossBatchMemory) ComputeMasked(b Batch, enqueueMask []bool) (Result, error) {
-	const name = "losses.CrossBatchMemory"
+	const name, ctor = "losses.CrossBatchMemory", "NewCrossBatchMemory(loss, embeddingSize, memorySize)"
+	if c == nil {
+		return Result{}, nilError(name, ctor)
+	}
 	if c.memory == nil {
-		return Result{}, check.Settingf(name, "not initialised; use NewCrossBatchMemory")
+		return Result{}, check.Settingf(name, "not made by NewCrossBatchMemory: its zero value has no memory; use %s", ctor)
 	}
 	supported := func(cl string) bool { return pairLosses[cl] || cl == "Margin" }
 	if err := checkWrapped(name, c.Loss, supported); err != nil {

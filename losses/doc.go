@@ -22,6 +22,22 @@
 // Multiple (PML's MultipleLosses) and SelfSupervised (PML's
 // SelfSupervisedLoss) compose other losses.
 //
+// A loss is made by its New<Name> constructor and then adjusted by setting
+// its exported fields. Its zero value is refused with an error wrapping
+// gometric.ErrSetting that names the constructor (see Base), as is a nil
+// pointer: no loss computes something other than PML's defaults silently.
+//
+// Randomness (random triplets, Manifold's meta classes, the initial
+// weights drawn by the constructors of losses with parameters) comes from a
+// *rand.Rand: a nil one means math/rand/v2's global generator, fresh draws
+// at every call and safe for concurrent use, as PML draws from torch's
+// global generator; a seeded one makes the draws reproducible and its
+// holder unsafe for concurrent use.
+//
+// Each type's doc says whether it is safe for concurrent use: a loss whose
+// Compute only reads its settings is, as long as they (and its parameters)
+// are not changed meanwhile.
+//
 // Go names drop the Loss suffix: PML's TripletMarginLoss is
 // losses.TripletMargin.
 package losses

@@ -43,6 +43,9 @@ const maxDynamicSoftMarginBins = 1 << 24
 // (its update writes to bin floor((v−MinVal)/delta)+1): Compute then
 // returns an error wrapping gometric.ErrUnsupported and leaves the
 // histogram unchanged.
+//
+// Make it with NewDynamicSoftMargin(): its zero value (or a literal) is
+// refused, see Base.
 type DynamicSoftMargin struct {
 	Base
 	// MinVal is PML's min_val (default −2): the lower end of the
@@ -65,14 +68,19 @@ func NewDynamicSoftMargin() *DynamicSoftMargin {
 	return &DynamicSoftMargin{Base: defaultBase(), MinVal: -2, NumBins: 10, Momentum: 0.01}
 }
 
-// Reset clears the histogram, as constructing a new PML module does.
-func (l *DynamicSoftMargin) Reset() { l.hist = nil }
+// Reset clears the histogram, as constructing a new PML module does (it
+// does nothing on a nil DynamicSoftMargin).
+func (l *DynamicSoftMargin) Reset() {
+	if l != nil {
+		l.hist = nil
+	}
+}
 
 // Histogram returns a copy of the current histogram (PML's hist_): NumBins
 // zeros before the first update, else the normalised bin weights. It
-// returns nil when NumBins is not a valid setting.
+// returns nil when NumBins is not a valid setting or l is nil.
 func (l *DynamicSoftMargin) Histogram() []float64 {
-	if l.NumBins < 2 || l.NumBins > maxDynamicSoftMarginBins {
+	if l == nil || l.NumBins < 2 || l.NumBins > maxDynamicSoftMarginBins {
 		return nil
 	}
 	out := make([]float64, l.NumBins)
@@ -82,27 +90,30 @@ func (l *DynamicSoftMargin) Histogram() []float64 {
 	return out
 }
 
+var dynamicSoftMarginDecl = decl{
+	name:          "losses.DynamicSoftMargin",
+	ctor:          "NewDynamicSoftMargin()",
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewLp() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+	checkDistance: checkNormalizedL2,
+}
+
 // Compute implements Loss. It updates the histogram (see the type's doc).
 func (l *DynamicSoftMargin) Compute(b Batch) (Result, error) {
-	const name = "losses.DynamicSoftMargin"
-	sp := &spec{
-		name:         name,
-		subLossNames: []string{"loss"},
-		defDistance:  func() distances.Distance { return distances.NewLp() },
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: func(d distances.Distance) error {
-			lp, ok := d.(*distances.Lp)
-			if !ok || lp == nil {
-				return check.Settingf(name, "distance %T, want *distances.Lp (as PML asserts)", d)
-			}
-			if !lp.NormalizeEmbeddings || lp.P != 2 {
-				return check.Settingf(name, "distances.Lp with NormalizeEmbeddings %v and P %v, want true and 2 (as PML asserts)", lp.NormalizeEmbeddings, lp.P)
-			}
-			return nil
-		},
-		compute: l.compute,
+	return run(&dynamicSoftMarginDecl, l, b)
+}
+
+func (l *DynamicSoftMargin) validate(name string) error {
+	switch {
+	case math.IsNaN(l.MinVal) || math.IsInf(l.MinVal, 0) || l.MinVal == 0:
+		return check.Settingf(name, "MinVal = %v, want a finite non-zero value", l.MinVal)
+	case l.NumBins < 2 || l.NumBins > maxDynamicSoftMarginBins:
+		return check.Settingf(name, "NumBins = %d, want 2 to %d (PML's update writes to bin index+1)", l.NumBins, maxDynamicSoftMarginBins)
+	case math.IsNaN(l.Momentum) || math.IsInf(l.Momentum, 0):
+		return check.Settingf(name, "Momentum = %v", l.Momentum)
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 // dsmSource yields the values d_pos − d_neg of one call, in PML's order,
@@ -114,14 +125,6 @@ type dsmSource struct {
 
 func (l *DynamicSoftMargin) compute(in *input) (*term, error) {
 	const name = "losses.DynamicSoftMargin"
-	switch {
-	case math.IsNaN(l.MinVal) || math.IsInf(l.MinVal, 0) || l.MinVal == 0:
-		return nil, check.Settingf(name, "MinVal = %v, want a finite non-zero value", l.MinVal)
-	case l.NumBins < 2 || l.NumBins > maxDynamicSoftMarginBins:
-		return nil, check.Settingf(name, "NumBins = %d, want 2 to %d (PML's update writes to bin index+1)", l.NumBins, maxDynamicSoftMarginBins)
-	case math.IsNaN(l.Momentum) || math.IsInf(l.Momentum, 0):
-		return nil, check.Settingf(name, "Momentum = %v", l.Momentum)
-	}
 	nb := l.NumBins
 	delta := 2 * math.Abs(l.MinVal) / float64(nb)
 	minVal := l.MinVal
@@ -258,7 +261,7 @@ func dsmTriplets(in *input, m *mat.Dense) (*dsmSource, error) {
 		}
 		return tripletSource(raw, each), nil
 	}
-	t, err := in.triplets("losses.DynamicSoftMargin", tuples.AllPerAnchor, nil)
+	t, err := in.triplets(tuples.AllPerAnchor, nil)
 	if err != nil {
 		return nil, err
 	}

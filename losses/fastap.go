@@ -3,7 +3,6 @@ package losses
 import (
 	"math"
 
-	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/reducers"
@@ -39,6 +38,10 @@ const maxRankingBins = 1 << 24
 //
 // Memory is O(N·NumBins) beyond the N×N distance matrix (PML builds an
 // (NumBins+1)×N×N tensor); each distance touches at most two bins.
+//
+// Make it with NewFastAP(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type FastAP struct {
 	Base
 	// NumBins is PML's num_bins (default 10): the number of histogram
@@ -54,49 +57,38 @@ func NewFastAP() *FastAP {
 
 const fastAPName = "losses.FastAP"
 
+var fastAPDecl = decl{
+	name:         fastAPName,
+	ctor:         "NewFastAP()",
+	needLabels:   true,
+	noRef:        true,
+	subLossNames: []string{"loss"},
+	defDistance: func() distances.Distance {
+		return &distances.Lp{NormalizeEmbeddings: true, P: 2, Power: 2}
+	},
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+	checkDistance: checkNormalizedL2,
+}
+
 // Compute implements Loss.
-func (l *FastAP) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         fastAPName,
-		needLabels:   true,
-		subLossNames: []string{"loss"},
-		defDistance: func() distances.Distance {
-			return &distances.Lp{NormalizeEmbeddings: true, P: 2, Power: 2}
-		},
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: checkNormalizedL2(fastAPName),
-		compute:       l.compute,
-	}
-	return run(sp, &l.Base, b)
-}
+func (l *FastAP) Compute(b Batch) (Result, error) { return run(&fastAPDecl, l, b) }
 
-// checkNormalizedL2 is PML's assert_distance_type(self, LpDistance,
-// normalize_embeddings=True, p=2).
-func checkNormalizedL2(name string) func(d distances.Distance) error {
-	return func(d distances.Distance) error {
-		lp, ok := d.(*distances.Lp)
-		if !ok || lp == nil {
-			return check.Settingf(name, "distance %T, want *distances.Lp (as PML asserts)", d)
-		}
-		if !lp.NormalizeEmbeddings || lp.P != 2 {
-			return check.Settingf(name, "distance Lp with NormalizeEmbeddings = %v and P = %v, want true and 2 (as PML asserts)", lp.NormalizeEmbeddings, lp.P)
-		}
-		return nil
-	}
-}
-
-// refNotSupported is PML's c_f.ref_not_supported.
-func refNotSupported(name string, in *input) error {
-	if !in.refIsQuery {
-		return check.Errorf(name, gometric.ErrUnsupported, "ref embeddings are not supported (as in PML)")
+func (l *FastAP) validate(name string) error {
+	if l.NumBins < 1 || l.NumBins > maxRankingBins {
+		return check.Settingf(name, "NumBins = %d, want 1 to %d", l.NumBins, maxRankingBins)
 	}
 	return nil
 }
 
-// tuplesNotSupported is PML's c_f.indices_tuple_not_supported.
-func tuplesNotSupported(name string, in *input) error {
-	if in.tuples != nil {
-		return check.Errorf(name, gometric.ErrUnsupported, "mined tuples are not supported (as in PML)")
+// checkNormalizedL2 is PML's assert_distance_type(self, LpDistance,
+// normalize_embeddings=True, p=2).
+func checkNormalizedL2(name string, d distances.Distance) error {
+	lp, ok := d.(*distances.Lp)
+	if !ok || lp == nil {
+		return check.Settingf(name, "distance %T, want *distances.Lp (as PML asserts)", d)
+	}
+	if !lp.NormalizeEmbeddings || lp.P != 2 {
+		return check.Settingf(name, "distance Lp with NormalizeEmbeddings = %v and P = %v, want true and 2 (as PML asserts)", lp.NormalizeEmbeddings, lp.P)
 	}
 	return nil
 }
@@ -156,25 +148,15 @@ func (g fastAPGeom) each(d float64, fn func(b int, pulse, dpulse float64)) {
 }
 
 func (l *FastAP) compute(in *input) (*term, error) {
-	if l.NumBins < 1 || l.NumBins > maxRankingBins {
-		return nil, check.Settingf(fastAPName, "NumBins = %d, want 1 to %d", l.NumBins, maxRankingBins)
-	}
-	if err := refNotSupported(fastAPName, in); err != nil {
-		return nil, err
-	}
 	weights, err := tuples.Weights(in.tuples, in.n, false)
 	if err != nil {
-		return nil, wrap(fastAPName, err)
+		return nil, err
 	}
 	n, labels := in.n, in.labels
 	nPos := make([]int, n)
-	counts := make(map[int]int, n)
-	for _, v := range labels {
-		counts[v]++
-	}
 	var safe []int
-	for i, v := range labels {
-		nPos[i] = counts[v] - 1
+	for i, same := range in.sameLabels() {
+		nPos[i] = len(same) - 1 // ref is query: i is among its same-label indices
 		if nPos[i] > 0 {
 			safe = append(safe, i)
 		}

@@ -22,6 +22,10 @@ import (
 // over the row's positive and negative pairs; an empty sum contributes 0.
 // One "element" sub-loss "loss"; default distance Lp (normalised L2),
 // default reducer Mean.
+//
+// Make it with NewGeneralizedLiftedStructure(): its zero value (or a
+// literal) is refused, see Base. It is safe for concurrent use as long as
+// its settings are not changed meanwhile.
 type GeneralizedLiftedStructure struct {
 	Base
 	// NegMargin and PosMargin are PML's neg_margin (default 1) and
@@ -36,32 +40,34 @@ func NewGeneralizedLiftedStructure() *GeneralizedLiftedStructure {
 	return &GeneralizedLiftedStructure{Base: defaultBase(), NegMargin: 1, PosMargin: 0}
 }
 
+var generalizedLiftedStructureDecl = decl{
+	name:          "losses.GeneralizedLiftedStructure",
+	ctor:          "NewGeneralizedLiftedStructure()",
+	labelsOrTuple: true,
+	pairRule:      true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewLp() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+}
+
 // Compute implements Loss.
 func (l *GeneralizedLiftedStructure) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:          "losses.GeneralizedLiftedStructure",
-		labelsOrTuple: true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewLp() },
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		compute:       l.compute,
+	return run(&generalizedLiftedStructureDecl, l, b)
+}
+
+func (l *GeneralizedLiftedStructure) validate(name string) error {
+	for _, v := range []float64{l.PosMargin, l.NegMargin} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return check.Settingf(name, "margins %v, %v must be finite", l.PosMargin, l.NegMargin)
+		}
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *GeneralizedLiftedStructure) compute(in *input) (*term, error) {
-	const name = "losses.GeneralizedLiftedStructure"
-	for _, v := range []float64{l.PosMargin, l.NegMargin} {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, check.Settingf(name, "margins %v, %v must be finite", l.PosMargin, l.NegMargin)
-		}
-	}
-	mp, err := newMatPairs(name, in)
+	mp, err := newMatPairs(in)
 	if err != nil {
 		return nil, err
-	}
-	if mp.tooFew() {
-		return nil, nil
 	}
 	dm, err := in.matrix()
 	if err != nil {

@@ -102,3 +102,10 @@ func checkErr(t *testing.T, err, sentinel error, component string) {
 		t.Errorf("error %q does not start with %q", err, component)
 	}
 }
+
+// with returns l after applying set to it: a loss made by its constructor
+// with some settings changed.
+func with[L any](l L, set func(L)) L {
+	set(l)
+	return l
+}

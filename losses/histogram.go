@@ -32,6 +32,10 @@ import (
 // s < -1 or s >= 1 after rounding to float32, e.g. the cosine of two
 // identical embeddings, or a distance such as Lp's beyond 1 — is an error
 // wrapping gometric.ErrUnsupported, where PML raises an index error.
+//
+// Make it with NewHistogram(): its zero value (or a literal) is refused,
+// see Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type Histogram struct {
 	Base
 	// NBins is PML's n_bins and Delta its delta: the node spacing is
@@ -51,17 +55,22 @@ func NewHistogram() *Histogram {
 
 const histogramName = "losses.Histogram"
 
+var histogramDecl = decl{
+	name:          histogramName,
+	ctor:          "NewHistogram()",
+	labelsOrTuple: true,
+	noRef:         true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+}
+
 // Compute implements Loss.
-func (l *Histogram) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:          histogramName,
-		labelsOrTuple: true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		compute:       l.compute,
-	}
-	return run(sp, &l.Base, b)
+func (l *Histogram) Compute(b Batch) (Result, error) { return run(&histogramDecl, l, b) }
+
+func (l *Histogram) validate(string) error {
+	_, _, err := l.delta()
+	return err
 }
 
 // delta returns the node spacing and the number of nodes,
@@ -121,7 +130,7 @@ func histogramPairs(in *input) (ap, an [][2]int, hasTriplet bool, err error) {
 			return nil
 		})
 		if err != nil {
-			return nil, nil, false, wrap(histogramName, err)
+			return nil, nil, false, err
 		}
 	case *tuples.Triplets:
 		// Validated by prepare against (n, n).
@@ -202,9 +211,6 @@ func histogramDensity(m *mat.Dense, pairs [][2]int, delta float64, nodes int) ([
 func (l *Histogram) compute(in *input) (*term, error) {
 	delta, nodes, err := l.delta()
 	if err != nil {
-		return nil, err
-	}
-	if err := refNotSupported(histogramName, in); err != nil {
 		return nil, err
 	}
 	ap, an, hasTriplet, err := histogramPairs(in)

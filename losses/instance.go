@@ -4,7 +4,6 @@ import (
 	"math"
 	"slices"
 
-	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/reducers"
@@ -20,6 +19,10 @@ import (
 // distances.CosineSimilarity (PML asserts it; the default); default reducer
 // Mean; one "element" sub-loss indexed by embedding. Labels are required;
 // mined tuples and ref embeddings are not supported (as in PML).
+//
+// Make it with NewInstance(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type Instance struct {
 	Base
 	// Gamma scales the similarities (PML's gamma, default 64). It must be
@@ -33,32 +36,29 @@ func NewInstance() *Instance {
 	return &Instance{Base: defaultBase(), Gamma: 64}
 }
 
+var instanceDecl = decl{
+	name:          "losses.Instance",
+	ctor:          "NewInstance()",
+	needLabels:    true,
+	noRef:         true,
+	noTuples:      true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+	checkDistance: requireCosine,
+}
+
 // Compute implements Loss.
-func (l *Instance) Compute(b Batch) (Result, error) {
-	const name = "losses.Instance"
-	sp := &spec{
-		name:          name,
-		needLabels:    true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: requireCosine(name),
-		compute:       l.compute,
+func (l *Instance) Compute(b Batch) (Result, error) { return run(&instanceDecl, l, b) }
+
+func (l *Instance) validate(name string) error {
+	if math.IsNaN(l.Gamma) || math.IsInf(l.Gamma, 0) {
+		return check.Settingf(name, "Gamma = %v must be finite", l.Gamma)
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *Instance) compute(in *input) (*term, error) {
-	const name = "losses.Instance"
-	if math.IsNaN(l.Gamma) || math.IsInf(l.Gamma, 0) {
-		return nil, check.Settingf(name, "Gamma = %v must be finite", l.Gamma)
-	}
-	if in.tuples != nil {
-		return nil, check.Errorf(name, gometric.ErrUnsupported, "mined tuples are not supported (as in PML)")
-	}
-	if !in.refIsQuery {
-		return nil, check.Errorf(name, gometric.ErrUnsupported, "ref embeddings are not supported (as in PML)")
-	}
 	sim, err := in.matrix()
 	if err != nil {
 		return nil, err

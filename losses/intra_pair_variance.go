@@ -16,6 +16,10 @@ import (
 // (the roles swap for a distance, as in PML). Sub-losses "pos_loss" (per
 // positive pair) and "neg_loss" (per negative pair); default distance
 // CosineSimilarity, default reducer Mean.
+//
+// Make it with NewIntraPairVariance(): its zero value (or a literal) is
+// refused, see Base. It is safe for concurrent use as long as its settings
+// are not changed meanwhile.
 type IntraPairVariance struct {
 	Base
 	// PosEps and NegEps are PML's pos_eps and neg_eps (default 0.01 each).
@@ -29,28 +33,33 @@ func NewIntraPairVariance() *IntraPairVariance {
 	return &IntraPairVariance{Base: defaultBase(), PosEps: 0.01, NegEps: 0.01}
 }
 
+var intraPairVarianceDecl = decl{
+	name:          "losses.IntraPairVariance",
+	ctor:          "NewIntraPairVariance()",
+	labelsOrTuple: true,
+	pairRule:      true,
+	subLossNames:  []string{"pos_loss", "neg_loss"},
+	defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+}
+
 // Compute implements Loss.
 func (l *IntraPairVariance) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:          "losses.IntraPairVariance",
-		labelsOrTuple: true,
-		subLossNames:  []string{"pos_loss", "neg_loss"},
-		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		compute:       l.compute,
+	return run(&intraPairVarianceDecl, l, b)
+}
+
+func (l *IntraPairVariance) validate(name string) error {
+	for _, v := range []float64{l.PosEps, l.NegEps} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return check.Settingf(name, "PosEps = %v, NegEps = %v must be finite", l.PosEps, l.NegEps)
+		}
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *IntraPairVariance) compute(in *input) (*term, error) {
-	const name = "losses.IntraPairVariance"
-	for _, v := range []float64{l.PosEps, l.NegEps} {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, check.Settingf(name, "PosEps = %v, NegEps = %v must be finite", l.PosEps, l.NegEps)
-		}
-	}
-	pairs, m, err := in.pairMatrix(name)
-	if pairs == nil {
+	pairs, m, err := in.pairMatrix()
+	if err != nil {
 		return nil, err
 	}
 	inv := in.dist.Settings().Inverted
@@ -67,7 +76,7 @@ func (l *IntraPairVariance) compute(in *input) (*term, error) {
 			gm := mat.NewDense(in.n, in.m, nil)
 			scatter(gm, pairs.A1, pairs.P, pairVarianceBackward(posVar, dv[0], l.PosEps, inv))
 			scatter(gm, pairs.A2, pairs.N, pairVarianceBackward(negVar, dv[1], l.NegEps, !inv))
-			return wrap(name, in.matrixBackward(m, gm, g))
+			return in.matrixBackward(m, gm, g)
 		},
 	}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/internal/lse"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/internal/rownorm"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/utils/tuples"
@@ -32,6 +33,11 @@ import (
 // "weight_reg_loss" when a weight regularizer is set (it sees Wᵀ, one row
 // per class). Labels are required and must lie in [0, NumClasses); ref
 // embeddings are not supported (as in PML).
+//
+// Make it with NewLargeMarginSoftmax(numClasses, embeddingSize, rng): its
+// zero value (or a literal) is refused, see Base. Compute only reads W: it
+// is safe for concurrent use as long as neither W (an optimizer step) nor
+// the settings change meanwhile.
 type LargeMarginSoftmax struct {
 	Base
 	WeightReg
@@ -51,8 +57,10 @@ type LargeMarginSoftmax struct {
 // (LargeMarginSoftmaxLoss(num_classes, embedding_size): margin 4, scale 1,
 // no weight regularizer) and W drawn from the standard normal
 // distribution (PML's default init, torch.nn.init.normal_) using rng; the
-// random stream differs from torch's. A nil rng means a fixed seed.
-// numClasses and embeddingSize must be positive.
+// random stream differs from torch's. A nil rng means math/rand/v2's
+// global generator (fresh draws at every call, safe for concurrent use);
+// pass a seeded *rand.Rand for reproducible weights. numClasses and
+// embeddingSize must be positive.
 func NewLargeMarginSoftmax(numClasses, embeddingSize int, rng *rand.Rand) (*LargeMarginSoftmax, error) {
 	w, err := initWeights("losses.LargeMarginSoftmax", embeddingSize, numClasses, rng)
 	if err != nil {
@@ -62,22 +70,34 @@ func NewLargeMarginSoftmax(numClasses, embeddingSize int, rng *rand.Rand) (*Larg
 }
 
 // Params implements Learnable: PML's "W" (EmbeddingSize×NumClasses).
-func (l *LargeMarginSoftmax) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
+func (l *LargeMarginSoftmax) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "W", Value: l.W}}
+}
+
+var largeMarginSoftmaxDecl = marginHeadDecl("losses.LargeMarginSoftmax", "NewLargeMarginSoftmax(numClasses, embeddingSize, rng)")
 
 // Compute implements Loss.
 func (l *LargeMarginSoftmax) Compute(b Batch) (Result, error) {
-	return l.head().run(b)
+	return run(&largeMarginSoftmaxDecl, l, b)
 }
+
+func (l *LargeMarginSoftmax) compute(in *input) (*term, error) { return l.head().compute(in) }
 
 // Logits mirrors LargeMarginSoftmaxLoss.get_logits: the N×NumClasses
 // cosines between the embeddings and the class weights, scaled by
 // ‖w_c‖·‖x_i‖·Scale, without the margin.
 func (l *LargeMarginSoftmax) Logits(embeddings *mat.Dense) (*mat.Dense, error) {
+	if l == nil {
+		return nil, nilError(largeMarginSoftmaxDecl.name, largeMarginSoftmaxDecl.ctor)
+	}
 	return l.head().logits(embeddings)
 }
 
 func (l *LargeMarginSoftmax) head() *marginHead {
-	return &marginHead{name: "losses.LargeMarginSoftmax", kind: headLargeMargin, base: &l.Base, wr: &l.WeightReg,
+	return &marginHead{decl: &largeMarginSoftmaxDecl, name: largeMarginSoftmaxDecl.name, kind: headLargeMargin, base: &l.Base, wr: &l.WeightReg,
 		w: l.W, sub: 1, intMargin: l.Margin, scale: l.Scale}
 }
 
@@ -86,7 +106,7 @@ func initWeights(name string, rows, cols int, rng *rand.Rand) (*mat.Dense, error
 	if rows <= 0 || cols <= 0 {
 		return nil, check.Errorf(name, gometric.ErrShape, "embedding size %d and number of classes %d must be positive", rows, cols)
 	}
-	rng = orFixedRand(rng)
+	rng = randsrc.Or(rng)
 	w := mat.NewDense(rows, cols, nil)
 	raw := w.RawMatrix().Data
 	for i := range raw {
@@ -108,6 +128,7 @@ const (
 // marginHead is the computation PML's LargeMarginSoftmaxLoss and its
 // subclasses share, configured from one loss's settings.
 type marginHead struct {
+	decl      *decl
 	name      string
 	kind      headKind
 	base      *Base
@@ -122,19 +143,19 @@ type marginHead struct {
 	cosM, sinM float64
 }
 
-func (h *marginHead) spec() *spec {
-	return &spec{
-		name:          h.name,
+// marginHeadDecl declares LargeMarginSoftmax or one of its subclasses.
+func marginHeadDecl(name, ctor string) decl {
+	return decl{
+		name:          name,
+		ctor:          ctor,
 		needLabels:    true,
-		subLossNames:  h.wr.names("loss"),
+		noRef:         true,
+		subLossNames:  []string{"loss"},
 		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
 		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: requireCosine(h.name),
-		compute:       h.compute,
+		checkDistance: requireCosine,
 	}
 }
-
-func (h *marginHead) run(b Batch) (Result, error) { return run(h.spec(), h.base, b) }
 
 // validate checks the settings and the weights against d, the embedding
 // size, and returns the number of classes.
@@ -165,7 +186,7 @@ func (h *marginHead) validate(d int) (int, error) {
 	if math.IsNaN(h.scale) || math.IsInf(h.scale, 0) {
 		return 0, check.Settingf(h.name, "Scale = %v must be finite", h.scale)
 	}
-	if err := h.wr.validate(h.name); err != nil {
+	if err := h.wr.checkWeightReg(h.name); err != nil {
 		return 0, err
 	}
 	return wc / h.sub, nil
@@ -356,6 +377,9 @@ func (h *marginHead) factor(en, wn []float64, i, j int) float64 {
 
 // logits is get_logits: the scaled cosines without the margin.
 func (h *marginHead) logits(emb *mat.Dense) (*mat.Dense, error) {
+	if err := h.decl.usable(h.base); err != nil {
+		return nil, err
+	}
 	if err := check.Matrix(h.name, "embeddings", emb); err != nil {
 		return nil, err
 	}
@@ -366,9 +390,9 @@ func (h *marginHead) logits(emb *mat.Dense) (*mat.Dense, error) {
 	}
 	dist := h.base.Distance
 	if dist == nil {
-		dist = distances.NewCosineSimilarity()
+		dist = h.decl.defDistance()
 	}
-	if err := requireCosine(h.name)(dist); err != nil {
+	if err := h.decl.checkDistance(h.name, dist); err != nil {
 		return nil, err
 	}
 	cm, cos, _, err := h.cosines(dist, emb, c)
@@ -390,9 +414,6 @@ func (h *marginHead) logits(emb *mat.Dense) (*mat.Dense, error) {
 
 func (h *marginHead) compute(in *input) (*term, error) {
 	name := h.name
-	if !in.refIsQuery {
-		return nil, check.Errorf(name, gometric.ErrUnsupported, "ref embeddings are not supported (as in PML)")
-	}
 	c, err := h.validate(in.d)
 	if err != nil {
 		return nil, err
@@ -402,7 +423,7 @@ func (h *marginHead) compute(in *input) (*term, error) {
 	}
 	weights, err := tuples.Weights(in.tuples, in.n, false)
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, err
 	}
 	cm, cos, arg, err := h.cosines(in.dist, in.emb, c)
 	if err != nil {

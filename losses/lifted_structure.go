@@ -22,6 +22,10 @@ import (
 // negative pairs are grouped by anchor, so a call costs O(P + Nneg) beyond
 // the distance matrix, with the same values (PML's masked log-sum-exp: a
 // row with no negative pair gives 0, no "add one").
+//
+// Make it with NewLiftedStructure(): its zero value (or a literal) is
+// refused, see Base. It is safe for concurrent use as long as its settings
+// are not changed meanwhile.
 type LiftedStructure struct {
 	Base
 	// NegMargin and PosMargin are PML's neg_margin (default 1) and
@@ -36,28 +40,31 @@ func NewLiftedStructure() *LiftedStructure {
 	return &LiftedStructure{Base: defaultBase(), NegMargin: 1, PosMargin: 0}
 }
 
+var liftedStructureDecl = decl{
+	name:          "losses.LiftedStructure",
+	ctor:          "NewLiftedStructure()",
+	labelsOrTuple: true,
+	pairRule:      true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewLp() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+}
+
 // Compute implements Loss.
-func (l *LiftedStructure) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:          "losses.LiftedStructure",
-		labelsOrTuple: true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewLp() },
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		compute:       l.compute,
+func (l *LiftedStructure) Compute(b Batch) (Result, error) { return run(&liftedStructureDecl, l, b) }
+
+func (l *LiftedStructure) validate(name string) error {
+	for _, v := range []float64{l.NegMargin, l.PosMargin} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return check.Settingf(name, "margins NegMargin = %v, PosMargin = %v must be finite", l.NegMargin, l.PosMargin)
+		}
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *LiftedStructure) compute(in *input) (*term, error) {
-	const name = "losses.LiftedStructure"
-	for _, v := range []float64{l.NegMargin, l.PosMargin} {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, check.Settingf(name, "margins NegMargin = %v, PosMargin = %v must be finite", l.NegMargin, l.PosMargin)
-		}
-	}
-	pairs, m, err := in.pairMatrix(name)
-	if pairs == nil {
+	pairs, m, err := in.pairMatrix()
+	if err != nil {
 		return nil, err
 	}
 	if len(pairs.A1) == 0 || len(pairs.A2) == 0 {
@@ -138,7 +145,7 @@ func (l *LiftedStructure) compute(in *input) (*term, error) {
 					raw.Data[a*raw.Stride+pairs.N[j]] -= s * c * ex[j]
 				}
 			}
-			return wrap(name, in.matrixBackward(m, gm, g))
+			return in.matrixBackward(m, gm, g)
 		},
 	}, nil
 }

@@ -3,6 +3,7 @@ package losses
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
@@ -15,7 +16,10 @@ import (
 )
 
 // Batch is the input of one loss call, PML's forward(embeddings, labels,
-// indices_tuple, ref_emb, ref_labels).
+// indices_tuple, ref_emb, ref_labels). Its zero value has no embeddings and
+// is refused by every loss (gometric.ErrShape). A loss only reads a Batch
+// (and overwrites Reuse's matrices), so a Batch nobody changes is safe for
+// concurrent use by several calls, each with its own Reuse.
 type Batch struct {
 	// Embeddings is N×D.
 	Embeddings *mat.Dense
@@ -42,7 +46,10 @@ type Batch struct {
 	Reuse *Result
 }
 
-// Result is the output of one loss call.
+// Result is the output of one loss call. Its zero value is an empty result
+// (a valid Batch.Reuse: nothing to reuse). It is plain data owned by the
+// caller: safe for concurrent reads, not for a write concurrent with
+// anything else.
 type Result struct {
 	// Loss is the reduced scalar (PML's return value).
 	Loss float64
@@ -64,20 +71,24 @@ type Result struct {
 // Param is a learnable parameter of a loss (PML's torch.nn.Parameter),
 // with PML's name (its named_parameters() name: "W", "proxies", "beta",
 // ...) and PML's shape. An optimizer updates Value in place with the
-// gradient a call returns in Result.ParamGrads[Name].
+// gradient a call returns in Result.ParamGrads[Name]. Params never
+// returns a zero Param. Value is the loss's own matrix: stepping it is not
+// safe for concurrent use with a Compute of the loss.
 type Param struct {
 	Name  string
 	Value *mat.Dense
 }
 
 // Learnable is a loss with parameters (ArcFace's W, ProxyAnchor's proxies,
-// Margin's beta, ...).
+// Margin's beta, ...). Params returns the loss's own matrices: an optimizer
+// step on them is not safe for concurrent use with Compute.
 type Learnable interface {
 	Loss
 	Params() []*Param
 }
 
-// Loss is a metric-learning loss, PML's BaseMetricLossFunction.
+// Loss is a metric-learning loss, PML's BaseMetricLossFunction. Each
+// implementation's doc says whether it is safe for concurrent use.
 type Loss interface {
 	Compute(b Batch) (Result, error)
 }
@@ -85,6 +96,16 @@ type Loss interface {
 // Base holds what every PML loss has: a distance, a reducer and an optional
 // embedding regularizer. A nil Distance or Reducer means the loss class's
 // PML default.
+//
+// A loss is made by its New<Name> constructor, which sets its Base (and
+// the loss's own settings) to PML's defaults; change the fields of that
+// Base, never replace it. A loss whose Base was not made by a constructor
+// (a zero loss value, a literal, or Base replaced by a Base literal) is
+// refused with an error wrapping gometric.ErrSetting that names the
+// constructor: EmbeddingRegWeight's default is 1, not 0, and most losses
+// have margins for which 0 is a legal setting, so a zero value cannot
+// stand for PML's defaults. Base is settings that the losses only read:
+// safe for concurrent use as long as nobody changes them.
 type Base struct {
 	Distance distances.Distance
 	Reducer  reducers.Reducer
@@ -94,9 +115,17 @@ type Base struct {
 	// embedding_reg_weight; New<Name> sets the weight to PML's 1).
 	EmbeddingRegularizer regularizers.Regularizer
 	EmbeddingRegWeight   float64
+
+	// made is set by the constructors (defaultBase).
+	made bool
 }
 
-func defaultBase() Base { return Base{EmbeddingRegWeight: 1} }
+// defaultBase is PML's BaseMetricLossFunction defaults, marked as made by
+// a constructor.
+func defaultBase() Base { return Base{EmbeddingRegWeight: 1, made: true} }
+
+// base gives the pipeline the Base of a loss (promoted to every loss).
+func (b *Base) base() *Base { return b }
 
 // input is a validated Batch with the ref resolved.
 type input struct {
@@ -109,10 +138,19 @@ type input struct {
 	// sessions are the distance sessions matrix opened, with their
 	// matrices; matrixBackward uses the one whose matrix it is given.
 	sessions []openSession
-	// pooled (spec.pooled) lets release hand the sessions' buffers and
+	// pooled (decl.pooled) lets release hand the sessions' buffers and
 	// the scratch matrices back to the pool.
 	pooled  bool
 	scratch []*mat.Dense
+	// name is the loss's component name ("losses.Contrastive"), for the
+	// errors of code shared by several losses.
+	name string
+	// same caches sameLabel(labels, refLabels) (see sameLabels).
+	same [][]int
+	// nPos and nNeg are PML's len(a1) and len(a2) after convert_to_pairs,
+	// set by countPairs (counted).
+	nPos, nNeg int
+	counted    bool
 }
 
 // grads accumulates the gradient of a loss w.r.t. the query and ref
@@ -207,42 +245,120 @@ func (sg *streamGrad) at(v float64, a int) float64 {
 	return sg.fn(v, a)
 }
 
-// spec describes one loss class to the pipeline.
-type spec struct {
-	name          string // "losses.TripletMargin"
-	needLabels    bool   // PML's labels_required
-	labelsOrTuple bool   // PML's labels_or_indices_tuple_required
-	noLabels      bool   // PML's labels_not_supported
-	subLossNames  []string
-	defDistance   func() distances.Distance
-	defReducer    func() reducers.Reducer
+// decl declares one loss class to the pipeline: each loss type has one, a
+// package-level value, and its Compute hands it to run with the loss.
+// Everything a loss class shares with the others is declared here and done
+// once by the pipeline: the nil and zero-value checks, the label, ref and
+// tuple rules, GenericPairLoss's early exit, the default distance and
+// reducer, and the loss's name on every error.
+type decl struct {
+	name string // "losses.TripletMargin"
+	// ctor is the constructor call the zero-value error names:
+	// "NewTripletMargin()".
+	ctor          string
+	needLabels    bool // PML's labels_required
+	labelsOrTuple bool // PML's labels_or_indices_tuple_required
+	noLabels      bool // PML's labels_not_supported
+	noRef         bool // PML's ref_not_supported
+	noTuples      bool // PML's indices_tuple_not_supported
+	// pairRule is GenericPairLoss's early exit: when every index list of
+	// the pairs (all pairs, or the mined tuples converted to pairs) has at
+	// most one entry, the loss is PML's zero_losses(), before the distance
+	// is computed.
+	pairRule     bool
+	subLossNames []string
+	defDistance  func() distances.Distance
+	defReducer   func() reducers.Reducer
 	// checkDistance validates the distance as PML's assert_distance_type.
-	checkDistance func(d distances.Distance) error
-	compute       func(in *input) (*term, error)
+	checkDistance func(name string, d distances.Distance) error
 	// pooled says that the loss keeps no reference to its distance
 	// matrices or scratch matrices (input.matrix, input.scratchMatrix)
 	// once run returns, so that their buffers can be reused.
 	pooled bool
 }
 
-// run is PML's BaseMetricLossFunction.forward for one loss class.
-func run(sp *spec, base *Base, b Batch) (Result, error) {
-	in, err := prepare(sp, base, b)
+// computer is what a loss type adds to its decl: the computation of its
+// sub-losses.
+type computer interface {
+	compute(in *input) (*term, error)
+}
+
+// lossBody is a loss type the pipeline runs: a pointer to a struct that
+// embeds Base and computes its sub-losses.
+type lossBody interface {
+	comparable
+	computer
+	base() *Base
+}
+
+// validator is implemented by the losses with settings: validate checks
+// them before the input, as PML's constructors do.
+type validator interface {
+	validate(name string) error
+}
+
+// nilError is the error of a method called on a nil pointer to the type
+// named name ("losses.Contrastive").
+func nilError(name, ctor string) error {
+	return check.Settingf(name, "nil *%s; use %s", name, ctor)
+}
+
+// notMade is the error for a loss whose Base no constructor made.
+func (d *decl) notMade() error {
+	fn, _, _ := strings.Cut(d.ctor, "(")
+	return check.Settingf(d.name, "not made by %s: its zero value is not PML's defaults; use %s and set fields", fn, d.ctor)
+}
+
+// usable checks the receiver and its Base before any method of a loss.
+func (d *decl) usable(b *Base) error {
+	if !b.made {
+		return d.notMade()
+	}
+	return nil
+}
+
+// run is PML's BaseMetricLossFunction.forward for the loss l of class d.
+func run[L lossBody](d *decl, l L, b Batch) (Result, error) {
+	var null L
+	if l == null {
+		return Result{}, nilError(d.name, d.ctor)
+	}
+	base := l.base()
+	if err := d.usable(base); err != nil {
+		return Result{}, err
+	}
+	if v, ok := any(l).(validator); ok {
+		if err := v.validate(d.name); err != nil {
+			return Result{}, wrap(d.name, err)
+		}
+	}
+	res, err := d.run(base, l, b)
+	if err != nil {
+		return Result{}, wrap(d.name, err)
+	}
+	return res, nil
+}
+
+// run is run after the checks of the loss value: its errors are
+// prefixed with the loss's name by the caller.
+func (d *decl) run(base *Base, c computer, b Batch) (Result, error) {
+	in, err := prepare(d, base, b)
 	if err != nil {
 		return Result{}, err
 	}
-	in.pooled = sp.pooled
 	defer in.release()
-	t, err := sp.compute(in)
-	if err != nil {
-		return Result{}, err
+	var t *term
+	if !d.pairRule || !in.tooFewPairs() {
+		if t, err = c.compute(in); err != nil {
+			return Result{}, err
+		}
 	}
 	if t == nil {
-		t = zeroTerm(sp.subLossNames)
+		t = zeroTerm(d.subLossNames)
 	}
 	red := base.Reducer
 	if red == nil {
-		red = sp.defReducer()
+		red = d.defReducer()
 	}
 	rb := reducers.Batch{N: in.n, Labels: in.labels}
 	var streamed *streamTerm
@@ -253,7 +369,7 @@ func run(sp *spec, base *Base, b Batch) (Result, error) {
 		for _, part := range st.parts {
 			v, sg, partOK, err := reduceStream(red, part, rb)
 			if err != nil {
-				return Result{}, fmt.Errorf("%s: %w", sp.name, err)
+				return Result{}, err
 			}
 			if !partOK {
 				ok = false
@@ -274,7 +390,7 @@ func run(sp *spec, base *Base, b Batch) (Result, error) {
 	if base.EmbeddingRegularizer != nil {
 		v, g, err := base.EmbeddingRegularizer.Compute(in.emb)
 		if err != nil {
-			return Result{}, fmt.Errorf("%s: embedding regularizer: %w", sp.name, err)
+			return Result{}, fmt.Errorf("embedding regularizer: %w", err)
 		}
 		regGrad = g
 		subs = append(subs[:len(subs):len(subs)], reducers.SubLoss{
@@ -286,7 +402,7 @@ func run(sp *spec, base *Base, b Batch) (Result, error) {
 	}
 	out, err := reducers.Reduce(red, subs, rb)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", sp.name, err)
+		return Result{}, err
 	}
 	res := Result{Parts: make(map[string]float64, len(subs)+len(streamVals))}
 	if streamed != nil {
@@ -332,18 +448,18 @@ func run(sp *spec, base *Base, b Batch) (Result, error) {
 	}
 	res.Grad, res.RefGrad, res.ParamGrads = g.q, g.r, g.params
 	for name, pg := range g.params {
-		if err := check.Matrix(sp.name, "gradient of "+name+" (overflow)", pg); err != nil {
+		if err := check.Matrix(d.name, "gradient of "+name+" (overflow)", pg); err != nil {
 			return Result{}, err
 		}
 	}
 	if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
-		return Result{}, check.Errorf(sp.name, gometric.ErrNonFinite, "the loss is %v (the inputs or settings overflow float64)", res.Loss)
+		return Result{}, check.Errorf(d.name, gometric.ErrNonFinite, "the loss is %v (the inputs or settings overflow float64)", res.Loss)
 	}
-	if err := check.Matrix(sp.name, "gradient (overflow)", res.Grad); err != nil {
+	if err := check.Matrix(d.name, "gradient (overflow)", res.Grad); err != nil {
 		return Result{}, err
 	}
 	if res.RefGrad != nil {
-		if err := check.Matrix(sp.name, "ref gradient (overflow)", res.RefGrad); err != nil {
+		if err := check.Matrix(d.name, "ref gradient (overflow)", res.RefGrad); err != nil {
 			return Result{}, err
 		}
 	}
@@ -359,13 +475,15 @@ func zeroTerm(names []string) *term {
 	return t
 }
 
-func prepare(sp *spec, base *Base, b Batch) (*input, error) {
-	name := sp.name
+// prepare validates the batch against the loss class d and resolves the
+// ref: PML's forward before compute_loss.
+func prepare(d *decl, base *Base, b Batch) (*input, error) {
+	name := d.name
 	if err := check.Matrix(name, "embeddings", b.Embeddings); err != nil {
 		return nil, err
 	}
-	n, d := b.Embeddings.Dims()
-	in := &input{emb: b.Embeddings, labels: b.Labels, n: n, d: d, tuples: b.Tuples}
+	n, dim := b.Embeddings.Dims()
+	in := &input{emb: b.Embeddings, labels: b.Labels, n: n, d: dim, tuples: b.Tuples, name: name, pooled: d.pooled}
 	if b.Labels != nil {
 		if err := check.Labels(name, "labels", b.Labels, n); err != nil {
 			return nil, err
@@ -386,7 +504,7 @@ func prepare(sp *spec, base *Base, b Batch) (*input, error) {
 				return nil, err
 			}
 		}
-		if b.Labels != nil && b.RefLabels == nil && b.Tuples == nil && !sp.noLabels {
+		if b.Labels != nil && b.RefLabels == nil && b.Tuples == nil && !d.noLabels {
 			return nil, check.Errorf(name, gometric.ErrLabels, "ref embeddings and labels given without ref labels")
 		}
 	} else {
@@ -396,24 +514,30 @@ func prepare(sp *spec, base *Base, b Batch) (*input, error) {
 		in.ref, in.m, in.refLabels, in.refIsQuery = b.Embeddings, n, b.Labels, true
 	}
 	switch {
-	case sp.noLabels && (b.Labels != nil || b.RefLabels != nil):
+	case d.noLabels && (b.Labels != nil || b.RefLabels != nil):
 		return nil, check.Errorf(name, gometric.ErrLabels, "this loss takes no labels")
-	case sp.needLabels && b.Labels == nil:
+	case d.needLabels && b.Labels == nil:
 		return nil, check.Errorf(name, gometric.ErrLabels, "labels are required")
-	case sp.labelsOrTuple && b.Labels == nil && b.Tuples == nil:
+	case d.labelsOrTuple && b.Labels == nil && b.Tuples == nil:
 		return nil, check.Errorf(name, gometric.ErrLabels, "labels and tuples cannot both be nil")
 	}
 	if b.Tuples != nil {
 		if err := b.Tuples.Validate(n, in.m); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, err
 		}
 	}
-	in.dist = base.Distance
-	if in.dist == nil && sp.defDistance != nil {
-		in.dist = sp.defDistance()
+	switch {
+	case d.noRef && !in.refIsQuery:
+		return nil, check.Errorf(name, gometric.ErrUnsupported, "ref embeddings are not supported (as in PML)")
+	case d.noTuples && b.Tuples != nil:
+		return nil, check.Errorf(name, gometric.ErrUnsupported, "mined tuples are not supported (as in PML)")
 	}
-	if sp.checkDistance != nil {
-		if err := sp.checkDistance(in.dist); err != nil {
+	in.dist = base.Distance
+	if in.dist == nil && d.defDistance != nil {
+		in.dist = d.defDistance()
+	}
+	if d.checkDistance != nil {
+		if err := d.checkDistance(name, in.dist); err != nil {
 			return nil, err
 		}
 	}
@@ -423,21 +547,70 @@ func prepare(sp *spec, base *Base, b Batch) (*input, error) {
 	return in, nil
 }
 
-// wrap prefixes an error from a lower package with the loss's name.
+// countPairs sets in.nPos and in.nNeg, PML's len(a1) and len(a2) after
+// convert_to_pairs: of the mined tuples (validated by prepare; a triplet
+// gives one positive and one negative pair), or of all pairs of the
+// labels, counted without listing them.
+func (in *input) countPairs() {
+	if in.counted {
+		return
+	}
+	in.counted = true
+	switch t := in.tuples.(type) {
+	case *tuples.Pairs:
+		in.nPos, in.nNeg = len(t.A1), len(t.A2)
+	case *tuples.Triplets:
+		in.nPos, in.nNeg = len(t.A), len(t.A)
+	case nil:
+		if in.labels == nil || in.refLabels == nil {
+			return // no pairs: the loss reports the missing labels
+		}
+		same := 0
+		if in.same != nil {
+			for _, s := range in.same {
+				same += len(s)
+			}
+		} else {
+			same = sameCount(in.labels, in.refLabels)
+		}
+		in.nPos, in.nNeg = same, in.n*in.m-same
+		if in.refIsQuery {
+			in.nPos -= in.n // each anchor is its own same-label entry
+		}
+	}
+}
+
+// tooFewPairs is GenericPairLoss's early exit: every index list of the
+// pairs has at most one entry (so one positive and one negative pair give
+// PML's zero loss).
+func (in *input) tooFewPairs() bool {
+	in.countPairs()
+	return in.nPos <= 1 && in.nNeg <= 1
+}
+
+// sameLabels returns (and caches) sameLabel(labels, refLabels).
+func (in *input) sameLabels() [][]int {
+	if in.same == nil {
+		in.same = sameLabel(in.labels, in.refLabels)
+	}
+	return in.same
+}
+
+// wrap prefixes an error with the loss's name, unless it already starts
+// with it (the errors this package makes for a loss name it themselves):
+// every error of a loss names it exactly once.
 func wrap(name string, err error) error {
-	if err == nil {
-		return nil
+	if err == nil || strings.HasPrefix(err.Error(), name+": ") {
+		return err
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }
 
-// requireCosine is a spec.checkDistance that accepts only
+// requireCosine is a decl.checkDistance that accepts only
 // CosineSimilarity, as PML's assert_distance_type(self, CosineSimilarity).
-func requireCosine(name string) func(distances.Distance) error {
-	return func(d distances.Distance) error {
-		if c, ok := d.(*distances.CosineSimilarity); !ok || c == nil {
-			return check.Settingf(name, "distance %T, want *distances.CosineSimilarity (as PML asserts)", d)
-		}
-		return nil
+func requireCosine(name string, d distances.Distance) error {
+	if c, ok := d.(*distances.CosineSimilarity); !ok || c == nil {
+		return check.Settingf(name, "distance %T, want *distances.CosineSimilarity (as PML asserts)", d)
 	}
+	return nil
 }

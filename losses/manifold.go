@@ -7,6 +7,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/mat"
 )
@@ -29,6 +30,12 @@ import (
 // results agree with PML's to about 1e-6 relative. Labels, ref embeddings
 // and tuples are not supported (PML takes the meta classes through
 // indices_tuple; here they are the MetaClasses field).
+//
+// Make it with NewManifold(l, k, rng): its zero value (or a literal) is
+// refused, see Base. Compute only reads Proxies: it is safe for concurrent
+// use as long as neither Proxies (an optimizer step) nor the settings
+// change meanwhile and Rand is nil (or MetaClasses is set); a seeded Rand
+// makes it unsafe for concurrent use.
 type Manifold struct {
 	Base
 	// K is PML's K, the number of proxies (default 50); L is PML's l, the
@@ -49,45 +56,62 @@ type Manifold struct {
 	// does: every proxy once and the other N − K at random, shuffled,
 	// which needs N ≥ K.
 	MetaClasses []int
-	// Rand draws the meta classes when MetaClasses is nil (nil: a fixed
-	// seed); the stream differs from torch's.
+	// Rand draws the meta classes when MetaClasses is nil; the stream
+	// differs from torch's. A nil Rand means math/rand/v2's global
+	// generator: fresh draws at every call, safe for concurrent use. A
+	// seeded Rand makes the draws reproducible and the loss unsafe for
+	// concurrent use.
 	Rand *rand.Rand
 }
 
 // NewManifold returns a Manifold loss with PML's defaults
 // (ManifoldLoss(l, K=k): lambdaC 1, alpha 0.8, margin 5e-4,
-// CosineSimilarity). The proxies are standard normal draws from rng (nil: a
-// fixed seed). l and k must be positive.
+// CosineSimilarity). The proxies are standard normal draws from rng; a nil
+// rng means math/rand/v2's global generator (fresh draws at every call,
+// safe for concurrent use); pass a seeded *rand.Rand for reproducible
+// proxies. l and k must be positive.
 func NewManifold(l, k int, rng *rand.Rand) (*Manifold, error) {
 	const name = "losses.Manifold"
 	if err := checkSizes(name, l, k); err != nil {
 		return nil, err
 	}
 	p := mat.NewDense(k, l, nil)
-	fillNormal(orFixedRand(rng), p, 1)
+	fillNormal(randsrc.Or(rng), p, 1)
 	return &Manifold{Base: defaultBase(), K: k, L: l, LambdaC: 1, Alpha: 0.8, Margin: 5e-4, Proxies: p}, nil
 }
 
 // Params implements Learnable: "proxies" (K×L).
-func (l *Manifold) Params() []*Param { return []*Param{{Name: "proxies", Value: l.Proxies}} }
+func (l *Manifold) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "proxies", Value: l.Proxies}}
+}
+
+var manifoldDecl = decl{
+	name:         "losses.Manifold",
+	ctor:         "NewManifold(l, k, rng)",
+	noLabels:     true,
+	noRef:        true,
+	noTuples:     true,
+	subLossNames: []string{"loss"},
+	defDistance:  func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:   func() reducers.Reducer { return reducers.NewMean() },
+}
 
 // Compute implements Loss.
-func (l *Manifold) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         "losses.Manifold",
-		noLabels:     true,
-		subLossNames: []string{"loss"},
-		defDistance:  func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		compute:      l.compute,
-	}
+func (l *Manifold) Compute(b Batch) (Result, error) { return run(&manifoldDecl, l, b) }
+
+func (l *Manifold) validate(name string) error {
 	switch {
-	case b.Ref != nil || b.RefLabels != nil:
-		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "ref embeddings are not supported")
-	case b.Tuples != nil:
-		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "tuples are not supported (set MetaClasses)")
+	case math.IsNaN(l.LambdaC) || math.IsInf(l.LambdaC, 0) || l.LambdaC < 0:
+		return check.Settingf(name, "LambdaC = %v, want finite and non-negative", l.LambdaC)
+	case !(l.Alpha > 0 && l.Alpha < 1):
+		return check.Settingf(name, "Alpha = %v, want it in (0, 1)", l.Alpha)
+	case math.IsNaN(l.Margin) || math.IsInf(l.Margin, 0):
+		return check.Settingf(name, "Margin = %v must be finite", l.Margin)
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *Manifold) metaClasses(n int) ([]int, error) {
@@ -105,7 +129,7 @@ func (l *Manifold) metaClasses(n int) ([]int, error) {
 	if n < k {
 		return nil, check.Errorf(name, gometric.ErrShape, "%d embeddings for %d proxies: random meta classes need N >= K (PML fails too)", n, k)
 	}
-	rng := orFixedRand(l.Rand)
+	rng := randsrc.Or(l.Rand)
 	mc := make([]int, n)
 	for i := range mc {
 		if i < k {
@@ -120,14 +144,7 @@ func (l *Manifold) metaClasses(n int) ([]int, error) {
 
 func (l *Manifold) compute(in *input) (*term, error) {
 	const name = "losses.Manifold"
-	switch {
-	case math.IsNaN(l.LambdaC) || math.IsInf(l.LambdaC, 0) || l.LambdaC < 0:
-		return nil, check.Settingf(name, "LambdaC = %v, want finite and non-negative", l.LambdaC)
-	case !(l.Alpha > 0 && l.Alpha < 1):
-		return nil, check.Settingf(name, "Alpha = %v, want it in (0, 1)", l.Alpha)
-	case math.IsNaN(l.Margin) || math.IsInf(l.Margin, 0):
-		return nil, check.Settingf(name, "Margin = %v must be finite", l.Margin)
-	case l.L != in.d:
+	if l.L != in.d {
 		return nil, check.Errorf(name, gometric.ErrShape, "the embeddings have %d columns, L = %d", in.d, l.L)
 	}
 	k, n, d := l.K, in.n, in.d
@@ -144,7 +161,7 @@ func (l *Manifold) compute(in *input) (*term, error) {
 	x.Slice(n, t, 0, d).(*mat.Dense).Copy(l.Proxies)
 	s0, err := in.dist.Matrix(x, nil)
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, err
 	}
 	// s holds the affinities (zero diagonal), deg their row sums.
 	s := mat.NewDense(t, t, nil)
@@ -291,7 +308,7 @@ func (l *Manifold) compute(in *input) (*term, error) {
 			}
 			dx, _, err := in.dist.MatrixVJP(x, nil, s0, ds0)
 			if err != nil {
-				return wrap(name, err)
+				return err
 			}
 			g.q.Add(g.q, dx.Slice(0, n, 0, d))
 			pg := g.param("proxies", k, d)

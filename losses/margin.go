@@ -7,6 +7,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
@@ -27,6 +28,12 @@ import (
 // Triplets come from the tuples (pairs are joined by anchor) or from the
 // labels (TripletsPerAnchor: all, or that many sampled with Rand); no
 // triplet gives PML's zero loss.
+//
+// Make it with NewMargin(): its zero value (or a literal) is refused, see
+// Base. Compute only reads Beta: it is safe for concurrent use as long as
+// neither Beta (an optimizer step, with LearnBeta) nor the settings change
+// meanwhile and Rand is nil; a seeded Rand makes it unsafe for concurrent
+// use.
 type Margin struct {
 	Base
 	// Margin is PML's margin (default 0.2) and Nu PML's nu (default 0),
@@ -43,8 +50,11 @@ type Margin struct {
 	// TripletsPerAnchor is PML's triplets_per_anchor: tuples.AllPerAnchor
 	// (PML's "all", the default) or a positive count sampled with Rand.
 	TripletsPerAnchor int
-	// Rand samples triplets when TripletsPerAnchor is a count (nil: a
-	// fixed seed); the stream differs from torch's.
+	// Rand samples triplets when TripletsPerAnchor is a count; the stream
+	// differs from torch's. A nil Rand means math/rand/v2's global
+	// generator: fresh draws at every call, safe for concurrent use. A
+	// seeded Rand makes the draws reproducible and the loss unsafe for
+	// concurrent use.
 	Rand *rand.Rand
 }
 
@@ -72,46 +82,42 @@ func NewMarginPerClass(numClasses int, beta float64) (*Margin, error) {
 // Params implements Learnable: "beta" when LearnBeta, else none (as PML,
 // whose beta is then a plain tensor).
 func (l *Margin) Params() []*Param {
-	if !l.LearnBeta {
+	if l == nil || !l.LearnBeta {
 		return nil
 	}
 	return []*Param{{Name: "beta", Value: l.Beta}}
 }
 
+var marginDecl = decl{
+	name:          "losses.Margin",
+	ctor:          "NewMargin()",
+	labelsOrTuple: true,
+	subLossNames:  []string{"margin_loss", "beta_reg_loss"},
+	defDistance:   func() distances.Distance { return distances.NewLp() },
+	defReducer:    func() reducers.Reducer { return reducers.NewDivisor() },
+}
+
 // Compute implements Loss.
-func (l *Margin) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:          "losses.Margin",
-		labelsOrTuple: true,
-		subLossNames:  []string{"margin_loss", "beta_reg_loss"},
-		defDistance:   func() distances.Distance { return distances.NewLp() },
-		defReducer:    func() reducers.Reducer { return reducers.NewDivisor() },
-		compute:       l.compute,
+func (l *Margin) Compute(b Batch) (Result, error) { return run(&marginDecl, l, b) }
+
+func (l *Margin) validate(name string) error {
+	if math.IsNaN(l.Margin) || math.IsInf(l.Margin, 0) || math.IsNaN(l.Nu) || math.IsInf(l.Nu, 0) {
+		return check.Settingf(name, "Margin = %v and Nu = %v must be finite", l.Margin, l.Nu)
 	}
-	return run(sp, &l.Base, b)
+	if l.Beta == nil {
+		return check.Settingf(name, "Beta is nil")
+	}
+	if r, _ := l.Beta.Dims(); r != 1 {
+		return check.Errorf(name, gometric.ErrShape, "Beta has %d rows, want 1", r)
+	}
+	return check.Matrix(name, "Beta", l.Beta)
 }
 
 func (l *Margin) compute(in *input) (*term, error) {
 	const name = "losses.Margin"
-	if math.IsNaN(l.Margin) || math.IsInf(l.Margin, 0) || math.IsNaN(l.Nu) || math.IsInf(l.Nu, 0) {
-		return nil, check.Settingf(name, "Margin = %v and Nu = %v must be finite", l.Margin, l.Nu)
-	}
-	if l.Beta == nil {
-		return nil, check.Settingf(name, "Beta is nil")
-	}
-	if r, _ := l.Beta.Dims(); r != 1 {
-		return nil, check.Errorf(name, gometric.ErrShape, "Beta has %d rows, want 1", r)
-	}
-	if err := check.Matrix(name, "Beta", l.Beta); err != nil {
-		return nil, err
-	}
 	_, nb := l.Beta.Dims()
 	beta := l.Beta.RawRowView(0)
-	rng := l.Rand
-	if rng == nil && l.TripletsPerAnchor != tuples.AllPerAnchor {
-		rng = orFixedRand(nil)
-	}
-	t, err := in.triplets(name, l.TripletsPerAnchor, rng)
+	t, err := in.triplets(l.TripletsPerAnchor, randsrc.Or(l.Rand))
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 type matPairs struct {
 	n, m int
 	// nPos and nNeg are PML's len(a1) and len(a2) after convert_to_pairs
-	// (duplicates counted), for GenericPairLoss's early exit.
+	// (duplicates counted; input.countPairs).
 	nPos, nNeg int
 	// All pairs: the labels, the ref labels and whether self pairs are
 	// excluded.
@@ -30,21 +30,11 @@ type matPairs struct {
 // newMatPairs converts the batch's tuples to pair masks as PML's
 // convert_to_pairs followed by mat_based_loss. Mined tuples were validated
 // against (N, M) by prepare; labels are not needed for them, as in PML.
-func newMatPairs(name string, in *input) (*matPairs, error) {
-	mp := &matPairs{n: in.n, m: in.m}
+func newMatPairs(in *input) (*matPairs, error) {
+	in.countPairs()
+	mp := &matPairs{n: in.n, m: in.m, nPos: in.nPos, nNeg: in.nNeg}
 	if in.tuples == nil {
 		mp.labels, mp.ref, mp.refIsQuery = in.labels, in.refLabels, in.refIsQuery
-		counts := make(map[int]int, len(mp.ref))
-		for _, l := range mp.ref {
-			counts[l]++
-		}
-		for _, l := range mp.labels {
-			mp.nPos += counts[l]
-		}
-		mp.nNeg = mp.n*mp.m - mp.nPos
-		if mp.refIsQuery {
-			mp.nPos -= mp.n
-		}
 		return mp, nil
 	}
 	var a1, p, a2, n []int
@@ -54,9 +44,8 @@ func newMatPairs(name string, in *input) (*matPairs, error) {
 	case *tuples.Triplets:
 		a1, p, a2, n = t.A, t.P, t.A, t.N
 	default:
-		return nil, check.Errorf(name, gometric.ErrUnsupported, "unsupported Tuples type %T", in.tuples)
+		return nil, check.Errorf(in.name, gometric.ErrUnsupported, "unsupported Tuples type %T", in.tuples)
 	}
-	mp.nPos, mp.nNeg = len(a1), len(a2)
 	mp.pos, mp.neg = make([]bool, mp.n*mp.m), make([]bool, mp.n*mp.m)
 	for k, a := range a1 {
 		mp.pos[a*mp.m+p[k]] = true
@@ -66,10 +55,6 @@ func newMatPairs(name string, in *input) (*matPairs, error) {
 	}
 	return mp, nil
 }
-
-// tooFew is GenericPairLoss's early exit (every index list has at most one
-// entry).
-func (mp *matPairs) tooFew() bool { return mp.nPos <= 1 && mp.nNeg <= 1 }
 
 // matRow is one query row of a mat-based pair loss as a worker sees it:
 // its masks and their counts, and scratch space owned by the worker.

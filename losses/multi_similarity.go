@@ -21,6 +21,10 @@ import (
 // over the row's positive and negative pairs (all pairs of the labels, or
 // the mined tuples); an empty sum contributes 0. One "element" sub-loss
 // "loss"; default distance CosineSimilarity, default reducer Mean.
+//
+// Make it with NewMultiSimilarity(): its zero value (or a literal) is
+// refused, see Base. It is safe for concurrent use as long as its settings
+// are not changed meanwhile.
 type MultiSimilarity struct {
 	Base
 	// Alpha weighs the positive pairs (PML's alpha, default 2); it must be
@@ -41,36 +45,36 @@ func NewMultiSimilarity() *MultiSimilarity {
 	return &MultiSimilarity{Base: defaultBase(), Alpha: 2, Beta: 50, Shift: 0.5}
 }
 
-// Compute implements Loss.
-func (l *MultiSimilarity) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:          "losses.MultiSimilarity",
-		labelsOrTuple: true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		compute:       l.compute,
-		pooled:        true,
-	}
-	return run(sp, &l.Base, b)
+var multiSimilarityDecl = decl{
+	name:          "losses.MultiSimilarity",
+	ctor:          "NewMultiSimilarity()",
+	labelsOrTuple: true,
+	pairRule:      true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+	pooled:        true,
 }
 
-func (l *MultiSimilarity) compute(in *input) (*term, error) {
-	const name = "losses.MultiSimilarity"
+// Compute implements Loss.
+func (l *MultiSimilarity) Compute(b Batch) (Result, error) { return run(&multiSimilarityDecl, l, b) }
+
+func (l *MultiSimilarity) validate(name string) error {
 	for _, v := range []float64{l.Alpha, l.Beta} {
 		if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, check.Settingf(name, "Alpha = %v and Beta = %v must be finite and non-zero", l.Alpha, l.Beta)
+			return check.Settingf(name, "Alpha = %v and Beta = %v must be finite and non-zero", l.Alpha, l.Beta)
 		}
 	}
 	if math.IsNaN(l.Shift) || math.IsInf(l.Shift, 0) {
-		return nil, check.Settingf(name, "Shift = %v", l.Shift)
+		return check.Settingf(name, "Shift = %v", l.Shift)
 	}
-	mp, err := newMatPairs(name, in)
+	return nil
+}
+
+func (l *MultiSimilarity) compute(in *input) (*term, error) {
+	mp, err := newMatPairs(in)
 	if err != nil {
 		return nil, err
-	}
-	if mp.tooFew() {
-		return nil, nil
 	}
 	dm, err := in.matrix()
 	if err != nil {

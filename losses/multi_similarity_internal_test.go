@@ -14,7 +14,7 @@ import (
 // msReference is the row loop MultiSimilarity.row replaced: lse.Row over
 // the masks of every row, giving the values and d values[i]/d s_ij.
 func msReference(l *MultiSimilarity, in *input, dm *mat.Dense) ([]float64, *mat.Dense) {
-	mp, err := newMatPairs("ref", in)
+	mp, err := newMatPairs(in)
 	if err != nil {
 		panic(err)
 	}
@@ -79,8 +79,7 @@ func TestMultiSimilarityRows(t *testing.T) {
 		for cn, cfg := range configs {
 			l := NewMultiSimilarity()
 			cfg(l)
-			sp := &spec{name: "test", labelsOrTuple: true, defDistance: func() distances.Distance { return distances.NewCosineSimilarity() }}
-			in, err := prepare(sp, &l.Base, b)
+			in, err := prepare(&multiSimilarityDecl, &l.Base, b)
 			if err != nil {
 				t.Fatal(err)
 			}

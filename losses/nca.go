@@ -25,6 +25,10 @@ import (
 //
 // Where every row is dropped, PML's MeanReducer returns NaN (the mean of
 // nothing); here the reducers treat the empty sub-loss as zero.
+//
+// Make it with NewNCA(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type NCA struct {
 	Base
 	// SoftmaxScale multiplies the similarities before the softmax (PML's
@@ -38,27 +42,29 @@ func NewNCA() *NCA {
 	return &NCA{Base: defaultBase(), SoftmaxScale: 1}
 }
 
+var ncaDecl = decl{
+	name:         "losses.NCA",
+	ctor:         "NewNCA()",
+	subLossNames: []string{"loss"},
+	defDistance: func() distances.Distance {
+		d := distances.NewLp()
+		d.Power = 2
+		return d
+	},
+	defReducer: func() reducers.Reducer { return reducers.NewMean() },
+}
+
 // Compute implements Loss.
-func (l *NCA) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         "losses.NCA",
-		subLossNames: []string{"loss"},
-		defDistance: func() distances.Distance {
-			d := distances.NewLp()
-			d.Power = 2
-			return d
-		},
-		defReducer: func() reducers.Reducer { return reducers.NewMean() },
-		compute:    l.compute,
+func (l *NCA) Compute(b Batch) (Result, error) { return run(&ncaDecl, l, b) }
+
+func (l *NCA) validate(name string) error {
+	if math.IsNaN(l.SoftmaxScale) || math.IsInf(l.SoftmaxScale, 0) {
+		return check.Settingf(name, "SoftmaxScale = %v must be finite", l.SoftmaxScale)
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *NCA) compute(in *input) (*term, error) {
-	const name = "losses.NCA"
-	if math.IsNaN(l.SoftmaxScale) || math.IsInf(l.SoftmaxScale, 0) {
-		return nil, check.Settingf(name, "SoftmaxScale = %v must be finite", l.SoftmaxScale)
-	}
 	if in.n <= 1 {
 		return nil, nil
 	}
@@ -68,7 +74,7 @@ func (l *NCA) compute(in *input) (*term, error) {
 // computation is PML's NCALoss.nca_computation (ProxyNCA calls it with the
 // proxies as ref).
 func (l *NCA) computation(in *input) (*term, error) {
-	const name = "losses.NCA"
+	name := in.name
 	if in.labels == nil {
 		return nil, check.Errorf(name, gometric.ErrLabels, "labels are required")
 	}
@@ -77,7 +83,7 @@ func (l *NCA) computation(in *input) (*term, error) {
 	}
 	weights, err := tuples.Weights(in.tuples, in.n, !in.refIsQuery)
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, err
 	}
 	dm, err := in.matrix()
 	if err != nil {

@@ -28,6 +28,11 @@ import (
 // "weight_reg_loss" when a weight regularizer is set (it sees Wᵀ). Labels
 // are required and must lie in [0, NumClasses); ref embeddings are not
 // supported (as in PML).
+//
+// Make it with NewNormalizedSoftmax(numClasses, embeddingSize, rng): its
+// zero value (or a literal) is refused, see Base. Compute only reads W: it
+// is safe for concurrent use as long as neither W (an optimizer step) nor
+// the settings change meanwhile.
 type NormalizedSoftmax struct {
 	Base
 	WeightReg
@@ -42,7 +47,9 @@ type NormalizedSoftmax struct {
 // defaults (NormalizedSoftmaxLoss(num_classes, embedding_size):
 // temperature 0.05, DotProductSimilarity) and W drawn from the standard
 // normal distribution using rng (PML's torch.nn.init.normal_; the random
-// stream differs from torch's; nil rng: a fixed seed). numClasses and
+// stream differs from torch's; a nil rng means math/rand/v2's global
+// generator, fresh draws at every call and safe for concurrent use; pass a
+// seeded *rand.Rand for reproducible weights). numClasses and
 // embeddingSize must be positive.
 func NewNormalizedSoftmax(numClasses, embeddingSize int, rng *rand.Rand) (*NormalizedSoftmax, error) {
 	w, err := initWeights("losses.NormalizedSoftmax", embeddingSize, numClasses, rng)
@@ -53,32 +60,45 @@ func NewNormalizedSoftmax(numClasses, embeddingSize int, rng *rand.Rand) (*Norma
 }
 
 // Params implements Learnable: PML's "W" (EmbeddingSize×NumClasses).
-func (l *NormalizedSoftmax) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
+func (l *NormalizedSoftmax) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "W", Value: l.W}}
+}
 
 const nsName = "losses.NormalizedSoftmax"
 
+var normalizedSoftmaxDecl = decl{
+	name:         nsName,
+	ctor:         "NewNormalizedSoftmax(numClasses, embeddingSize, rng)",
+	needLabels:   true,
+	noRef:        true,
+	subLossNames: []string{"loss"},
+	defDistance:  func() distances.Distance { return distances.NewDotProductSimilarity() },
+	defReducer:   func() reducers.Reducer { return reducers.NewMean() },
+}
+
 // Compute implements Loss.
 func (l *NormalizedSoftmax) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         nsName,
-		needLabels:   true,
-		subLossNames: l.names("loss"),
-		defDistance:  func() distances.Distance { return distances.NewDotProductSimilarity() },
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		compute:      l.compute,
-	}
-	return run(sp, &l.Base, b)
+	return run(&normalizedSoftmaxDecl, l, b)
 }
 
 // Logits mirrors NormalizedSoftmaxLoss.get_logits: the N×NumClasses
 // matrix distance(x_i, ŵ_c) / Temperature, negated for a non-similarity.
 func (l *NormalizedSoftmax) Logits(embeddings *mat.Dense) (*mat.Dense, error) {
+	if l == nil {
+		return nil, nilError(nsName, normalizedSoftmaxDecl.ctor)
+	}
+	if err := normalizedSoftmaxDecl.usable(&l.Base); err != nil {
+		return nil, err
+	}
 	if err := check.Matrix(nsName, "embeddings", embeddings); err != nil {
 		return nil, err
 	}
 	dist := l.Distance
 	if dist == nil {
-		dist = distances.NewDotProductSimilarity()
+		dist = normalizedSoftmaxDecl.defDistance()
 	}
 	_, d := embeddings.Dims()
 	f, err := l.forward(dist, embeddings, d)
@@ -111,7 +131,7 @@ func (l *NormalizedSoftmax) forward(dist distances.Distance, emb *mat.Dense, d i
 	if t == 0 || math.IsNaN(t) || math.IsInf(t, 0) {
 		return nil, check.Settingf(nsName, "Temperature = %v must be finite and non-zero", t)
 	}
-	if err := l.validate(nsName); err != nil {
+	if err := l.checkWeightReg(nsName); err != nil {
 		return nil, err
 	}
 	f := &nsForward{p: dist.Settings().P, sign: 1}
@@ -143,9 +163,6 @@ func (l *NormalizedSoftmax) forward(dist distances.Distance, emb *mat.Dense, d i
 }
 
 func (l *NormalizedSoftmax) compute(in *input) (*term, error) {
-	if !in.refIsQuery {
-		return nil, check.Errorf(nsName, gometric.ErrUnsupported, "ref embeddings are not supported (as in PML)")
-	}
 	f, err := l.forward(in.dist, in.emb, in.d)
 	if err != nil {
 		return nil, err
@@ -156,7 +173,7 @@ func (l *NormalizedSoftmax) compute(in *input) (*term, error) {
 	}
 	weights, err := tuples.Weights(in.tuples, in.n, false)
 	if err != nil {
-		return nil, wrap(nsName, err)
+		return nil, err
 	}
 	n := in.n
 	pg := mat.NewDense(n, c, nil)

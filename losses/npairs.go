@@ -1,9 +1,7 @@
 package losses
 
 import (
-	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
-	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
@@ -19,6 +17,10 @@ import (
 // embeddings, as PML's default), default reducer Mean; one "element"
 // sub-loss indexed by anchor. Labels are required; ref embeddings are not
 // supported (as in PML).
+//
+// Make it with NewNPairs(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type NPairs struct {
 	Base
 }
@@ -28,27 +30,23 @@ func NewNPairs() *NPairs {
 	return &NPairs{Base: defaultBase()}
 }
 
-// Compute implements Loss.
-func (l *NPairs) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         "losses.NPairs",
-		needLabels:   true,
-		subLossNames: []string{"loss"},
-		defDistance:  func() distances.Distance { return distances.NewDotProductSimilarity() },
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		compute:      l.compute,
-	}
-	return run(sp, &l.Base, b)
+var nPairsDecl = decl{
+	name:         "losses.NPairs",
+	ctor:         "NewNPairs()",
+	needLabels:   true,
+	noRef:        true,
+	subLossNames: []string{"loss"},
+	defDistance:  func() distances.Distance { return distances.NewDotProductSimilarity() },
+	defReducer:   func() reducers.Reducer { return reducers.NewMean() },
 }
 
+// Compute implements Loss.
+func (l *NPairs) Compute(b Batch) (Result, error) { return run(&nPairsDecl, l, b) }
+
 func (l *NPairs) compute(in *input) (*term, error) {
-	const name = "losses.NPairs"
-	if !in.refIsQuery {
-		return nil, check.Errorf(name, gometric.ErrUnsupported, "ref embeddings are not supported (as in PML)")
-	}
 	a, p, err := tuples.PosPairsWithUniqueLabels(in.tuples, in.labels)
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, err
 	}
 	k := len(a)
 	if k == 0 {
@@ -57,7 +55,7 @@ func (l *NPairs) compute(in *input) (*term, error) {
 	anchors, positives := miscGatherRows(in.emb, a), miscGatherRows(in.emb, p)
 	sim, err := in.dist.Matrix(anchors, positives)
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, err
 	}
 	sign := 1.0
 	if !in.dist.Settings().Inverted {
@@ -83,7 +81,7 @@ func (l *NPairs) compute(in *input) (*term, error) {
 			}
 			da, dp, err := in.dist.MatrixVJP(anchors, positives, sim, grad)
 			if err != nil {
-				return wrap(name, err)
+				return err
 			}
 			miscAddRows(g.q, a, da)
 			miscAddRows(g.q, p, dp)

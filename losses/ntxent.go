@@ -30,6 +30,10 @@ const ntxentSmallVal = 0x1p-1022
 // negative pairs are grouped by anchor and their exponentials shared by
 // all positive pairs of the anchor, so a call costs O(P + Nneg) beyond the
 // distance matrix.
+//
+// Make it with NewNTXent(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type NTXent struct {
 	Base
 	// Temperature is PML's temperature (default 0.07). It must be finite
@@ -43,27 +47,30 @@ func NewNTXent() *NTXent {
 	return &NTXent{Base: defaultBase(), Temperature: 0.07}
 }
 
+var ntxentDecl = decl{
+	name:          "losses.NTXent",
+	ctor:          "NewNTXent()",
+	labelsOrTuple: true,
+	pairRule:      true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+}
+
 // Compute implements Loss.
-func (l *NTXent) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:          "losses.NTXent",
-		labelsOrTuple: true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		compute:       l.compute,
+func (l *NTXent) Compute(b Batch) (Result, error) { return run(&ntxentDecl, l, b) }
+
+func (l *NTXent) validate(name string) error {
+	if t := l.Temperature; math.IsNaN(t) || math.IsInf(t, 0) || t == 0 {
+		return check.Settingf(name, "Temperature = %v, want a finite non-zero value", t)
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *NTXent) compute(in *input) (*term, error) {
-	const name = "losses.NTXent"
 	t := l.Temperature
-	if math.IsNaN(t) || math.IsInf(t, 0) || t == 0 {
-		return nil, check.Settingf(name, "Temperature = %v, want a finite non-zero value", t)
-	}
-	pairs, m, err := in.pairMatrix(name)
-	if pairs == nil {
+	pairs, m, err := in.pairMatrix()
+	if err != nil {
 		return nil, err
 	}
 	if len(pairs.A1) == 0 || len(pairs.A2) == 0 {
@@ -140,7 +147,7 @@ func (l *NTXent) compute(in *input) (*term, error) {
 					raw.Data[a*raw.Stride+pairs.N[j]] += c * ex[j] * scale
 				}
 			}
-			return wrap(name, in.matrixBackward(m, gm, g))
+			return in.matrixBackward(m, gm, g)
 		},
 	}, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -27,6 +28,10 @@ import (
 // renormalised Weight. Labels are required and must lie in [0, NumClasses);
 // ref embeddings and tuples are not supported (as in PML). The distance and
 // reducer of Base are not used (PML ignores them too).
+//
+// Make it with NewP2SGrad(descriptorsDim, numClasses, rng): its zero value
+// (or a literal) is refused, see Base. Compute renormalises Weight in
+// place, so a P2SGrad is not safe for concurrent use.
 type P2SGrad struct {
 	Base
 	// NumClasses is PML's num_classes; Weight must be D×NumClasses.
@@ -37,21 +42,28 @@ type P2SGrad struct {
 }
 
 // NewP2SGrad returns a P2SGrad loss for PML's P2SGradLoss(descriptors_dim,
-// num_classes). Weight is drawn from rng (nil: a fixed seed); the random
-// stream differs from torch's. Both sizes must be positive.
+// num_classes). Weight is drawn from rng; the random stream differs from
+// torch's. A nil rng means math/rand/v2's global generator (fresh draws at
+// every call, safe for concurrent use); pass a seeded *rand.Rand for
+// reproducible weights. Both sizes must be positive.
 func NewP2SGrad(descriptorsDim, numClasses int, rng *rand.Rand) (*P2SGrad, error) {
 	const name = "losses.P2SGrad"
 	if err := checkSizes(name, descriptorsDim, numClasses); err != nil {
 		return nil, err
 	}
 	w := mat.NewDense(descriptorsDim, numClasses, nil)
-	fillUniform(orFixedRand(rng), w, -1, 1)
+	fillUniform(randsrc.Or(rng), w, -1, 1)
 	renormColumns(w)
 	return &P2SGrad{Base: defaultBase(), NumClasses: numClasses, Weight: w}, nil
 }
 
 // Params implements Learnable: "weight" (D×C).
-func (l *P2SGrad) Params() []*Param { return []*Param{{Name: "weight", Value: l.Weight}} }
+func (l *P2SGrad) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "weight", Value: l.Weight}}
+}
 
 // renormColumns is torch's w.renorm(2, 1, 1e-5).mul(1e5) in place.
 func renormColumns(w *mat.Dense) {
@@ -74,23 +86,18 @@ func renormColumns(w *mat.Dense) {
 	}
 }
 
-// Compute implements Loss. It renormalises Weight in place first.
-func (l *P2SGrad) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         "losses.P2SGrad",
-		needLabels:   true,
-		subLossNames: []string{"loss"},
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		compute:      l.compute,
-	}
-	switch {
-	case b.Ref != nil || b.RefLabels != nil:
-		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "ref embeddings are not supported")
-	case b.Tuples != nil:
-		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "tuples are not supported")
-	}
-	return run(sp, &l.Base, b)
+var p2sGradDecl = decl{
+	name:         "losses.P2SGrad",
+	ctor:         "NewP2SGrad(descriptorsDim, numClasses, rng)",
+	needLabels:   true,
+	noRef:        true,
+	noTuples:     true,
+	subLossNames: []string{"loss"},
+	defReducer:   func() reducers.Reducer { return reducers.NewMean() },
 }
+
+// Compute implements Loss. It renormalises Weight in place first.
+func (l *P2SGrad) Compute(b Batch) (Result, error) { return run(&p2sGradDecl, l, b) }
 
 func (l *P2SGrad) compute(in *input) (*term, error) {
 	const name = "losses.P2SGrad"

@@ -419,17 +419,17 @@ func TestPairBasedBadInput(t *testing.T) {
 		name string
 		loss losses.Loss
 	}{
-		{"losses.LiftedStructure", &losses.LiftedStructure{NegMargin: math.NaN()}},
-		{"losses.LiftedStructure", &losses.LiftedStructure{PosMargin: math.Inf(1)}},
-		{"losses.NTXent", &losses.NTXent{Temperature: 0}},
-		{"losses.NTXent", &losses.NTXent{Temperature: math.NaN()}},
-		{"losses.NTXent", &losses.NTXent{Temperature: math.Inf(-1)}},
-		{"losses.IntraPairVariance", &losses.IntraPairVariance{PosEps: math.NaN()}},
-		{"losses.IntraPairVariance", &losses.IntraPairVariance{NegEps: math.Inf(1)}},
-		{"losses.TupletMargin", &losses.TupletMargin{Margin: math.NaN(), Scale: 64}},
-		{"losses.TupletMargin", &losses.TupletMargin{Margin: 5, Scale: math.Inf(1)}},
-		{"losses.TupletMargin", &losses.TupletMargin{Base: losses.Base{Distance: distances.NewLp()}, Margin: 5, Scale: 64}},
-		{"losses.TupletMargin", &losses.TupletMargin{Base: losses.Base{Distance: distances.NewDotProductSimilarity()}, Margin: 5, Scale: 64}},
+		{"losses.LiftedStructure", with(losses.NewLiftedStructure(), func(l *losses.LiftedStructure) { l.NegMargin = math.NaN() })},
+		{"losses.LiftedStructure", with(losses.NewLiftedStructure(), func(l *losses.LiftedStructure) { l.PosMargin = math.Inf(1) })},
+		{"losses.NTXent", with(losses.NewNTXent(), func(l *losses.NTXent) { l.Temperature = 0 })},
+		{"losses.NTXent", with(losses.NewNTXent(), func(l *losses.NTXent) { l.Temperature = math.NaN() })},
+		{"losses.NTXent", with(losses.NewNTXent(), func(l *losses.NTXent) { l.Temperature = math.Inf(-1) })},
+		{"losses.IntraPairVariance", with(losses.NewIntraPairVariance(), func(l *losses.IntraPairVariance) { l.PosEps = math.NaN() })},
+		{"losses.IntraPairVariance", with(losses.NewIntraPairVariance(), func(l *losses.IntraPairVariance) { l.NegEps = math.Inf(1) })},
+		{"losses.TupletMargin", with(losses.NewTupletMargin(), func(l *losses.TupletMargin) { l.Margin = math.NaN() })},
+		{"losses.TupletMargin", with(losses.NewTupletMargin(), func(l *losses.TupletMargin) { l.Margin, l.Scale = 5, math.Inf(1) })},
+		{"losses.TupletMargin", with(losses.NewTupletMargin(), func(l *losses.TupletMargin) { l.Distance, l.Margin = distances.NewLp(), 5 })},
+		{"losses.TupletMargin", with(losses.NewTupletMargin(), func(l *losses.TupletMargin) { l.Distance, l.Margin = distances.NewDotProductSimilarity(), 5 })},
 	}
 	for _, s := range settings {
 		_, err := s.loss.Compute(b)

@@ -9,28 +9,33 @@ import (
 
 // pairs converts the batch's tuples to pairs as PML's convert_to_pairs.
 // Mined tuples need no labels (prepare has checked them against the
-// embeddings); without tuples, all pairs come from the labels.
-func (in *input) pairs(name string) (*tuples.Pairs, error) {
+// embeddings); without tuples, all pairs come from the labels
+// (tuples.ToPairs). Mined triplets (a, p, n) give the pairs (a, p) and
+// (a, n) sharing the triplets' slices, which the losses only read.
+func (in *input) pairs() (*tuples.Pairs, error) {
 	switch t := in.tuples.(type) {
 	case *tuples.Pairs:
 		return t, nil
 	case *tuples.Triplets:
 		return &tuples.Pairs{A1: t.A, P: t.P, A2: t.A, N: t.N}, nil
 	}
-	p, err := tuples.ToPairs(nil, in.labels, in.refLabels, in.refIsQuery)
-	return p, wrap(name, err)
+	return tuples.ToPairs(nil, in.labels, in.refLabels, in.refIsQuery)
 }
 
 // triplets converts the batch's tuples to triplets as PML's
 // convert_to_triplets: mined triplets as they are, mined pairs joined on
 // their anchors (for each positive pair in order, every negative pair of
 // the same anchor in order), and without tuples all triplets or perAnchor
-// random ones per anchor (labels needed).
-func (in *input) triplets(name string, perAnchor int, rng *rand.Rand) (*tuples.Triplets, error) {
+// random ones per anchor drawn with rng (tuples.ToTriplets; labels
+// needed).
+func (in *input) triplets(perAnchor int, rng *rand.Rand) (*tuples.Triplets, error) {
 	switch t := in.tuples.(type) {
 	case *tuples.Triplets:
 		return t, nil
 	case *tuples.Pairs:
+		// tuples.ToTriplets joins the same way, but validates the
+		// tuples against label counts, and mined tuples come without
+		// labels here as in PML.
 		byAnchor := make(map[int][]int)
 		for j, a := range t.A2 {
 			byAnchor[a] = append(byAnchor[a], j)
@@ -45,16 +50,14 @@ func (in *input) triplets(name string, perAnchor int, rng *rand.Rand) (*tuples.T
 		}
 		return out, nil
 	}
-	tr, err := tuples.ToTriplets(nil, in.labels, in.refLabels, in.refIsQuery, perAnchor, rng)
-	return tr, wrap(name, err)
+	return tuples.ToTriplets(nil, in.labels, in.refLabels, in.refIsQuery, perAnchor, rng)
 }
 
-// pairMatrix is GenericPairLoss's preamble: the batch's pairs (pairs) and
-// the distance matrix, or nil pairs (and no matrix) for its early exit,
-// when there are too few pairs to give anything but zero losses.
-func (in *input) pairMatrix(name string) (*tuples.Pairs, *mat.Dense, error) {
-	pairs, err := in.pairs(name)
-	if err != nil || tooFewPairs(pairs) {
+// pairMatrix is GenericPairLoss's preamble after its early exit (done by
+// the pipeline, decl.pairRule): the batch's pairs and the distance matrix.
+func (in *input) pairMatrix() (*tuples.Pairs, *mat.Dense, error) {
+	pairs, err := in.pairs()
+	if err != nil {
 		return nil, nil, err
 	}
 	m, err := in.matrix()
@@ -62,12 +65,6 @@ func (in *input) pairMatrix(name string) (*tuples.Pairs, *mat.Dense, error) {
 		return nil, nil, err
 	}
 	return pairs, m, nil
-}
-
-// tooFewPairs is GenericPairLoss's early exit: every index list has at most
-// one entry (so one positive and one negative pair give PML's zero loss).
-func tooFewPairs(p *tuples.Pairs) bool {
-	return len(p.A1) <= 1 && len(p.P) <= 1 && len(p.A2) <= 1 && len(p.N) <= 1
 }
 
 // gather returns m[a[i], b[i]] for every i.
@@ -108,21 +105,16 @@ type allPairs struct {
 	nPos, nNeg int
 }
 
-// newAllPairs groups the reference indices by label. The labels have been
-// validated by prepare; a ref without labels is the error tuples.ToPairs
-// reports.
-func (in *input) allPairs(name string) (*allPairs, error) {
+// allPairs describes all pairs of the batch from sameLabels. A ref
+// without labels is the error tuples.ToPairs reports.
+func (in *input) allPairs() (*allPairs, error) {
 	if !in.refIsQuery && in.refLabels == nil {
 		_, err := tuples.ToPairs(nil, in.labels, in.refLabels, in.refIsQuery)
-		return nil, wrap(name, err)
+		return nil, err
 	}
-	ap := &allPairs{same: sameLabel(in.labels, in.refLabels), m: in.m, refIsQuery: in.refIsQuery}
-	for a, s := range ap.same {
-		p := ap.pos(a, s)
-		ap.nPos += p
-		ap.nNeg += in.m - len(s)
-	}
-	return ap, nil
+	same := in.sameLabels()
+	in.countPairs() // from same, unless counted before
+	return &allPairs{same: same, m: in.m, refIsQuery: in.refIsQuery, nPos: in.nPos, nNeg: in.nNeg}, nil
 }
 
 // pos returns the number of positives of anchor a, whose same-label list
@@ -133,9 +125,6 @@ func (ap *allPairs) pos(a int, s []int) int {
 	}
 	return len(s)
 }
-
-// tooFew is tooFewPairs for all pairs.
-func (ap *allPairs) tooFew() bool { return ap.nPos <= 1 && ap.nNeg <= 1 }
 
 // sameLabel returns, for every label of labels, the ascending indices of
 // refLabels equal to it (nil when there is none); entries for equal labels
@@ -158,16 +147,23 @@ func sameLabel(labels, refLabels []int) [][]int {
 		for k := 1; k < len(start); k++ {
 			start[k] += start[k-1]
 		}
+		// start[k] is the first position of label lo+k in flat; it is
+		// the cursor of the fill, after which it is the end of the label
+		// (and start[k-1] its first position).
 		flat := make([]int, len(refLabels))
-		next := append([]int(nil), start...)
 		for j, l := range refLabels {
-			flat[next[l-lo]] = j
-			next[l-lo]++
+			flat[start[l-lo]] = j
+			start[l-lo]++
 		}
 		for i, l := range labels {
 			if l >= lo && l <= hi {
-				if k := l - lo; start[k] < start[k+1] {
-					same[i] = flat[start[k]:start[k+1]:start[k+1]]
+				k := l - lo
+				begin := 0
+				if k > 0 {
+					begin = start[k-1]
+				}
+				if begin < start[k] {
+					same[i] = flat[begin:start[k]:start[k]]
 				}
 			}
 		}
@@ -181,6 +177,40 @@ func sameLabel(labels, refLabels []int) [][]int {
 		same[i] = byLabel[l]
 	}
 	return same
+}
+
+// sameCount returns the number of pairs (i, j) with labels[i] ==
+// refLabels[j], the sum of the lengths of sameLabel's lists, without
+// listing them.
+func sameCount(labels, refLabels []int) int {
+	if len(refLabels) == 0 {
+		return 0
+	}
+	lo, hi := refLabels[0], refLabels[0]
+	for _, l := range refLabels {
+		lo, hi = min(lo, l), max(hi, l)
+	}
+	total := 0
+	if span := uint(hi - lo); span < uint(4*len(refLabels)+64) {
+		counts := make([]int, span+1)
+		for _, l := range refLabels {
+			counts[l-lo]++
+		}
+		for _, l := range labels {
+			if l >= lo && l <= hi {
+				total += counts[l-lo]
+			}
+		}
+		return total
+	}
+	counts := make(map[int]int)
+	for _, l := range refLabels {
+		counts[l]++
+	}
+	for _, l := range labels {
+		total += counts[l]
+	}
+	return total
 }
 
 // eachTripletAnchor calls fn(a, pos, neg) for every anchor a with at least

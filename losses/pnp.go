@@ -10,7 +10,9 @@ import (
 )
 
 // PNPVariant names a variant of the PNP loss, spelt as PML's variant
-// argument.
+// argument. Its zero value "" names none: PNP.Compute refuses it with an
+// error wrapping gometric.ErrSetting (NewPNP sets PNPO, PML's default). A
+// PNPVariant is a string, safe for concurrent use.
 type PNPVariant string
 
 // The five variants of PML's PNPLoss: the function f applied to the soft
@@ -47,6 +49,10 @@ const (
 // asserts it), which is also the default; the default reducer is Mean.
 // PML builds N×N×N tensors; this port needs O(N²) memory and
 // O(Σ_i |P_i|·(N-|P_i|)) time.
+//
+// Make it with NewPNP(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type PNP struct {
 	Base
 	// B is PML's b (default 2), used by PNPIb; it must be finite and
@@ -70,18 +76,37 @@ func NewPNP() *PNP {
 
 const pnpName = "losses.PNP"
 
+var pnpDecl = decl{
+	name:          pnpName,
+	ctor:          "NewPNP()",
+	needLabels:    true,
+	noRef:         true,
+	noTuples:      true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+	checkDistance: requireCosine,
+}
+
 // Compute implements Loss.
-func (l *PNP) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:          pnpName,
-		needLabels:    true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: requireCosine(pnpName),
-		compute:       l.compute,
+func (l *PNP) Compute(b Batch) (Result, error) { return run(&pnpDecl, l, b) }
+
+func (l *PNP) validate(name string) error {
+	switch l.Variant {
+	case PNPDs, PNPDq, PNPIu, PNPIb, PNPO:
+	default:
+		return check.Settingf(name, "Variant = %q, want one of Ds, Dq, Iu, Ib, O", string(l.Variant))
 	}
-	return run(sp, &l.Base, b)
+	if l.B == 0 || math.IsNaN(l.B) || math.IsInf(l.B, 0) {
+		return check.Settingf(name, "B = %v, want finite and non-zero", l.B)
+	}
+	if math.IsNaN(l.Alpha) || math.IsInf(l.Alpha, 0) {
+		return check.Settingf(name, "Alpha = %v, want finite", l.Alpha)
+	}
+	if l.Anneal == 0 || math.IsNaN(l.Anneal) || math.IsInf(l.Anneal, 0) {
+		return check.Settingf(name, "Anneal = %v, want finite and non-zero", l.Anneal)
+	}
+	return nil
 }
 
 // f returns the variant's f(r) and f'(r), with PML's operation order.
@@ -123,35 +148,13 @@ func pnpSigmoid(x, temp float64) (float64, float64) {
 }
 
 func (l *PNP) compute(in *input) (*term, error) {
-	switch l.Variant {
-	case PNPDs, PNPDq, PNPIu, PNPIb, PNPO:
-	default:
-		return nil, check.Settingf(pnpName, "Variant = %q, want one of Ds, Dq, Iu, Ib, O", string(l.Variant))
-	}
-	if l.B == 0 || math.IsNaN(l.B) || math.IsInf(l.B, 0) {
-		return nil, check.Settingf(pnpName, "B = %v, want finite and non-zero", l.B)
-	}
-	if math.IsNaN(l.Alpha) || math.IsInf(l.Alpha, 0) {
-		return nil, check.Settingf(pnpName, "Alpha = %v, want finite", l.Alpha)
-	}
-	if l.Anneal == 0 || math.IsNaN(l.Anneal) || math.IsInf(l.Anneal, 0) {
-		return nil, check.Settingf(pnpName, "Anneal = %v, want finite and non-zero", l.Anneal)
-	}
-	if err := tuplesNotSupported(pnpName, in); err != nil {
-		return nil, err
-	}
-	if err := refNotSupported(pnpName, in); err != nil {
-		return nil, err
-	}
 	n, labels := in.n, in.labels
-	// Group the elements by label, keeping ascending order.
-	groups := make(map[int][]int)
-	for i, v := range labels {
-		groups[v] = append(groups[v], i)
-	}
+	// same[i] holds the elements with i's label, ascending (i among them:
+	// ref is query).
+	same := in.sameLabels()
 	var safe []int
-	for i, v := range labels {
-		if len(groups[v]) > 1 {
+	for i, s := range same {
+		if len(s) > 1 {
 			safe = append(safe, i)
 		}
 	}
@@ -178,7 +181,7 @@ func (l *PNP) compute(in *input) (*term, error) {
 	var total float64
 	for _, i := range safe {
 		row := raw.Data[i*raw.Stride : i*raw.Stride+n]
-		pos := groups[labels[i]]
+		pos := same[i]
 		ng := negatives(i)
 		r := make([]float64, len(pos))
 		var rowSum float64
@@ -212,7 +215,7 @@ func (l *PNP) compute(in *input) (*term, error) {
 			for _, i := range safe {
 				row := raw.Data[i*raw.Stride : i*raw.Stride+n]
 				grow := graw.Data[i*graw.Stride : i*graw.Stride+n]
-				pos := groups[labels[i]]
+				pos := same[i]
 				ng := negatives(i)
 				c := up / float64(len(pos))
 				for pj, j := range pos {

@@ -8,6 +8,7 @@ import (
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/internal/lse"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
@@ -29,6 +30,11 @@ import (
 //
 // Labels are required and must lie in [0, NumClasses); ref embeddings are
 // not supported (as in PML).
+//
+// Make it with NewProxyAnchor(numClasses, embeddingSize, rng): its zero
+// value (or a literal) is refused, see Base. Compute only reads Proxies: it
+// is safe for concurrent use as long as neither Proxies (an optimizer step)
+// nor the settings change meanwhile.
 type ProxyAnchor struct {
 	Base
 	WeightReg
@@ -46,16 +52,18 @@ type ProxyAnchor struct {
 // NewProxyAnchor returns a ProxyAnchor loss with PML's defaults
 // (ProxyAnchorLoss(num_classes, embedding_size): margin 0.1, alpha 32,
 // CosineSimilarity, DivisorReducer, no weight regularizer). The proxies are
-// drawn from rng (nil: a fixed seed); the random stream differs from
-// torch's, so the values are not PML's for the same seed. numClasses and
-// embeddingSize must be positive.
+// drawn from rng; the random stream differs from torch's, so the values are
+// not PML's for the same seed. A nil rng means math/rand/v2's global
+// generator (fresh draws at every call, safe for concurrent use); pass a
+// seeded *rand.Rand for reproducible proxies. numClasses and embeddingSize
+// must be positive.
 func NewProxyAnchor(numClasses, embeddingSize int, rng *rand.Rand) (*ProxyAnchor, error) {
 	const name = "losses.ProxyAnchor"
 	if err := checkSizes(name, numClasses, embeddingSize); err != nil {
 		return nil, err
 	}
 	p := mat.NewDense(numClasses, embeddingSize, nil)
-	fillNormal(orFixedRand(rng), p, math.Sqrt(2/float64(numClasses)))
+	fillNormal(randsrc.Or(rng), p, math.Sqrt(2/float64(numClasses)))
 	return &ProxyAnchor{
 		Base: defaultBase(), WeightReg: defaultWeightReg(),
 		NumClasses: numClasses, Margin: 0.1, Alpha: 32, Proxies: p,
@@ -63,37 +71,40 @@ func NewProxyAnchor(numClasses, embeddingSize int, rng *rand.Rand) (*ProxyAnchor
 }
 
 // Params implements Learnable: "proxies" (C×D).
-func (l *ProxyAnchor) Params() []*Param { return []*Param{{Name: "proxies", Value: l.Proxies}} }
-
-// Compute implements Loss.
-func (l *ProxyAnchor) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         "losses.ProxyAnchor",
-		needLabels:   true,
-		subLossNames: l.WeightReg.names("pos_loss", "neg_loss"),
-		defDistance:  func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:   func() reducers.Reducer { return reducers.NewDivisor() },
-		compute:      l.compute,
+func (l *ProxyAnchor) Params() []*Param {
+	if l == nil {
+		return nil
 	}
-	if b.Ref != nil || b.RefLabels != nil {
-		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "ref embeddings are not supported")
-	}
-	return run(sp, &l.Base, b)
+	return []*Param{{Name: "proxies", Value: l.Proxies}}
 }
 
-func (l *ProxyAnchor) compute(in *input) (*term, error) {
-	const name = "losses.ProxyAnchor"
+var proxyAnchorDecl = decl{
+	name:         "losses.ProxyAnchor",
+	ctor:         "NewProxyAnchor(numClasses, embeddingSize, rng)",
+	needLabels:   true,
+	noRef:        true,
+	subLossNames: []string{"pos_loss", "neg_loss"},
+	defDistance:  func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:   func() reducers.Reducer { return reducers.NewDivisor() },
+}
+
+// Compute implements Loss.
+func (l *ProxyAnchor) Compute(b Batch) (Result, error) { return run(&proxyAnchorDecl, l, b) }
+
+func (l *ProxyAnchor) validate(name string) error {
 	for _, v := range []struct {
 		n string
 		x float64
 	}{{"Margin", l.Margin}, {"Alpha", l.Alpha}} {
 		if math.IsNaN(v.x) || math.IsInf(v.x, 0) {
-			return nil, check.Settingf(name, "%s = %v must be finite", v.n, v.x)
+			return check.Settingf(name, "%s = %v must be finite", v.n, v.x)
 		}
 	}
-	if err := l.WeightReg.validate(name); err != nil {
-		return nil, err
-	}
+	return l.WeightReg.checkWeightReg(name)
+}
+
+func (l *ProxyAnchor) compute(in *input) (*term, error) {
+	const name = "losses.ProxyAnchor"
 	c := l.NumClasses
 	if err := checkParam(name, "Proxies", l.Proxies, c, in.d); err != nil {
 		return nil, err
@@ -103,7 +114,7 @@ func (l *ProxyAnchor) compute(in *input) (*term, error) {
 	}
 	mw, err := tuples.Weights(in.tuples, in.n, false)
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, err
 	}
 	for i := range mw {
 		mw[i]--
@@ -258,14 +269,6 @@ func checkClassLabels(name string, labels []int, numClasses int) error {
 		}
 	}
 	return nil
-}
-
-// orFixedRand returns rng, or a generator with a fixed seed when rng is nil.
-func orFixedRand(rng *rand.Rand) *rand.Rand {
-	if rng == nil {
-		return rand.New(rand.NewPCG(0x9e3779b97f4a7c15, 0x6a09e667f3bcc909))
-	}
-	return rng
 }
 
 // fillNormal fills m with normal values of the given standard deviation.

@@ -1,12 +1,10 @@
 package losses
 
 import (
-	"math"
 	"math/rand/v2"
 
-	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
-	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/mat"
 )
@@ -24,6 +22,11 @@ import (
 // Labels are required and must lie in [0, NumClasses); ref embeddings are
 // not supported (as in PML). Unlike NCA, a batch of one embedding is a
 // normal batch.
+//
+// Make it with NewProxyNCA(numClasses, embeddingSize, rng): its zero value
+// (or a literal) is refused, see Base. Compute only reads Proxies: it is
+// safe for concurrent use as long as neither Proxies (an optimizer step)
+// nor the settings change meanwhile.
 type ProxyNCA struct {
 	NCA
 	WeightReg
@@ -37,49 +40,54 @@ type ProxyNCA struct {
 // NewProxyNCA returns a ProxyNCA loss with PML's defaults
 // (ProxyNCALoss(num_classes, embedding_size): softmax_scale 1,
 // LpDistance(power=2), MeanReducer, no weight regularizer). The proxies are
-// standard normal draws from rng (nil: a fixed seed); the random stream
-// differs from torch's. numClasses and embeddingSize must be positive.
+// standard normal draws from rng; the random stream differs from torch's.
+// A nil rng means math/rand/v2's global generator (fresh draws at every
+// call, safe for concurrent use); pass a seeded *rand.Rand for reproducible
+// proxies. numClasses and embeddingSize must be positive.
 func NewProxyNCA(numClasses, embeddingSize int, rng *rand.Rand) (*ProxyNCA, error) {
 	const name = "losses.ProxyNCA"
 	if err := checkSizes(name, numClasses, embeddingSize); err != nil {
 		return nil, err
 	}
 	p := mat.NewDense(numClasses, embeddingSize, nil)
-	fillNormal(orFixedRand(rng), p, 1)
+	fillNormal(randsrc.Or(rng), p, 1)
 	return &ProxyNCA{NCA: *NewNCA(), WeightReg: defaultWeightReg(), NumClasses: numClasses, Proxies: p}, nil
 }
 
 // Params implements Learnable: "proxies" (C×D).
-func (l *ProxyNCA) Params() []*Param { return []*Param{{Name: "proxies", Value: l.Proxies}} }
+func (l *ProxyNCA) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "proxies", Value: l.Proxies}}
+}
+
+var proxyNCADecl = decl{
+	name:         "losses.ProxyNCA",
+	ctor:         "NewProxyNCA(numClasses, embeddingSize, rng)",
+	needLabels:   true,
+	noRef:        true,
+	subLossNames: []string{"loss"},
+	defDistance: func() distances.Distance {
+		d := distances.NewLp()
+		d.Power = 2
+		return d
+	},
+	defReducer: func() reducers.Reducer { return reducers.NewMean() },
+}
 
 // Compute implements Loss.
-func (l *ProxyNCA) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         "losses.ProxyNCA",
-		needLabels:   true,
-		subLossNames: l.WeightReg.names("loss"),
-		defDistance: func() distances.Distance {
-			d := distances.NewLp()
-			d.Power = 2
-			return d
-		},
-		defReducer: func() reducers.Reducer { return reducers.NewMean() },
-		compute:    l.compute,
+func (l *ProxyNCA) Compute(b Batch) (Result, error) { return run(&proxyNCADecl, l, b) }
+
+func (l *ProxyNCA) validate(name string) error {
+	if err := l.NCA.validate(name); err != nil {
+		return err
 	}
-	if b.Ref != nil || b.RefLabels != nil {
-		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "ref embeddings are not supported")
-	}
-	return run(sp, &l.NCA.Base, b)
+	return l.WeightReg.checkWeightReg(name)
 }
 
 func (l *ProxyNCA) compute(in *input) (*term, error) {
 	const name = "losses.ProxyNCA"
-	if math.IsNaN(l.SoftmaxScale) || math.IsInf(l.SoftmaxScale, 0) {
-		return nil, check.Settingf(name, "SoftmaxScale = %v must be finite", l.SoftmaxScale)
-	}
-	if err := l.WeightReg.validate(name); err != nil {
-		return nil, err
-	}
 	c := l.NumClasses
 	if err := checkParam(name, "Proxies", l.Proxies, c, in.d); err != nil {
 		return nil, err
@@ -93,6 +101,7 @@ func (l *ProxyNCA) compute(in *input) (*term, error) {
 	}
 	pin := *in
 	pin.ref, pin.m, pin.refLabels, pin.refIsQuery = l.Proxies, c, proxyLabels, false
+	pin.same, pin.counted, pin.nPos, pin.nNeg = nil, false, 0, 0
 	t, err := l.NCA.computation(&pin)
 	if err != nil {
 		return nil, err

@@ -385,7 +385,7 @@ func TestProxyBadInput(t *testing.T) {
 		{"losses.ProxyNCA", func() losses.Loss { return newProxyNCA(t, 3, 4, nil) }},
 		{"losses.SoftTriple", func() losses.Loss { return newSoftTriple(t, 3, 4, 2, nil) }},
 		{"losses.P2SGrad", func() losses.Loss {
-			l, err := losses.NewP2SGrad(4, 3, nil)
+			l, err := losses.NewP2SGrad(4, 3, proxyRng(14))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -550,10 +550,10 @@ func FuzzProxyLosses(f *testing.F) {
 		if mode&2 != 0 {
 			dd = d + 1 // parameter size mismatch
 		}
-		pa, _ := losses.NewProxyAnchor(4, dd, nil)
-		pn, _ := losses.NewProxyNCA(4, dd, nil)
-		st, _ := losses.NewSoftTriple(4, dd, 2, nil)
-		p2, _ := losses.NewP2SGrad(dd, 4, nil)
+		pa, _ := losses.NewProxyAnchor(4, dd, proxyRng(1))
+		pn, _ := losses.NewProxyNCA(4, dd, proxyRng(2))
+		st, _ := losses.NewSoftTriple(4, dd, 2, proxyRng(3))
+		p2, _ := losses.NewP2SGrad(dd, 4, proxyRng(4))
 		mg, _ := losses.NewMarginPerClass(4, 1)
 		mg.LearnBeta = mode&4 != 0
 		mg.Nu = 0.1

@@ -29,6 +29,10 @@ import (
 // (as in PML). Default distance Lp, default reducer Mean. The formulas are
 // PML's whatever the distance: with a similarity such as
 // CosineSimilarity they are applied to the similarities as they are.
+//
+// Make it with NewRankedList(margin, tn): its zero value (or a literal) is
+// refused, see Base. It is safe for concurrent use as long as its settings
+// are not changed meanwhile.
 type RankedList struct {
 	Base
 	// Margin is PML's margin (required): the gap between the positive and
@@ -54,17 +58,30 @@ func NewRankedList(margin, tn float64) *RankedList {
 
 const rankedListName = "losses.RankedList"
 
+var rankedListDecl = decl{
+	name:         rankedListName,
+	ctor:         "NewRankedList(margin, tn)",
+	needLabels:   true,
+	noRef:        true,
+	noTuples:     true,
+	subLossNames: []string{"loss"},
+	defDistance:  func() distances.Distance { return distances.NewLp() },
+	defReducer:   func() reducers.Reducer { return reducers.NewMean() },
+}
+
 // Compute implements Loss.
-func (l *RankedList) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         rankedListName,
-		needLabels:   true,
-		subLossNames: []string{"loss"},
-		defDistance:  func() distances.Distance { return distances.NewLp() },
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		compute:      l.compute,
+func (l *RankedList) Compute(b Batch) (Result, error) { return run(&rankedListDecl, l, b) }
+
+func (l *RankedList) validate(name string) error {
+	for _, v := range []float64{l.Margin, l.Tn, l.Tp, l.Alpha} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return check.Settingf(name, "Margin = %v, Tn = %v, Tp = %v and Alpha = %v must be finite", l.Margin, l.Tn, l.Tp, l.Alpha)
+		}
 	}
-	return run(sp, &l.Base, b)
+	if !(l.Imbalance >= 0 && l.Imbalance <= 1) {
+		return check.Settingf(name, "Imbalance = %v, want a value in [0, 1] (as PML asserts)", l.Imbalance)
+	}
+	return nil
 }
 
 // rankedListEps is the constant PML adds to every weight of a row's
@@ -72,20 +89,6 @@ func (l *RankedList) Compute(b Batch) (Result, error) {
 const rankedListEps = 1e-5
 
 func (l *RankedList) compute(in *input) (*term, error) {
-	for _, v := range []float64{l.Margin, l.Tn, l.Tp, l.Alpha} {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, check.Settingf(rankedListName, "Margin = %v, Tn = %v, Tp = %v and Alpha = %v must be finite", l.Margin, l.Tn, l.Tp, l.Alpha)
-		}
-	}
-	if !(l.Imbalance >= 0 && l.Imbalance <= 1) {
-		return nil, check.Settingf(rankedListName, "Imbalance = %v, want a value in [0, 1] (as PML asserts)", l.Imbalance)
-	}
-	if err := refNotSupported(rankedListName, in); err != nil {
-		return nil, err
-	}
-	if err := tuplesNotSupported(rankedListName, in); err != nil {
-		return nil, err
-	}
 	m, err := in.matrix()
 	if err != nil {
 		return nil, err

@@ -4,9 +4,9 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
@@ -27,6 +27,11 @@ import (
 //
 // Labels are required and must lie in [0, NumClasses); ref embeddings are
 // not supported (as in PML).
+//
+// Make it with NewSoftTriple(numClasses, embeddingSize, centersPerClass,
+// rng): its zero value (or a literal) is refused, see Base. Compute only
+// reads FC: it is safe for concurrent use as long as neither FC (an
+// optimizer step) nor the settings change meanwhile.
 type SoftTriple struct {
 	Base
 	WeightReg
@@ -50,8 +55,10 @@ type SoftTriple struct {
 // NewSoftTriple returns a SoftTriple loss with PML's defaults
 // (SoftTripleLoss(num_classes, embedding_size): centers_per_class 10, la
 // 20, gamma 0.1, margin 0.01, CosineSimilarity, MeanReducer, no weight
-// regularizer). FC is drawn from rng (nil: a fixed seed); the random
-// stream differs from torch's. All sizes must be positive.
+// regularizer). FC is drawn from rng; the random stream differs from
+// torch's. A nil rng means math/rand/v2's global generator (fresh draws at
+// every call, safe for concurrent use); pass a seeded *rand.Rand for
+// reproducible centres. All sizes must be positive.
 func NewSoftTriple(numClasses, embeddingSize, centersPerClass int, rng *rand.Rand) (*SoftTriple, error) {
 	const name = "losses.SoftTriple"
 	if err := checkSizes(name, numClasses, embeddingSize, centersPerClass); err != nil {
@@ -60,7 +67,7 @@ func NewSoftTriple(numClasses, embeddingSize, centersPerClass int, rng *rand.Ran
 	cols := numClasses * centersPerClass
 	fc := mat.NewDense(embeddingSize, cols, nil)
 	bound := 1 / math.Sqrt(float64(cols))
-	fillUniform(orFixedRand(rng), fc, -bound, bound)
+	fillUniform(randsrc.Or(rng), fc, -bound, bound)
 	return &SoftTriple{
 		Base: defaultBase(), WeightReg: defaultWeightReg(),
 		NumClasses: numClasses, CentersPerClass: centersPerClass,
@@ -69,50 +76,56 @@ func NewSoftTriple(numClasses, embeddingSize, centersPerClass int, rng *rand.Ran
 }
 
 // Params implements Learnable: "fc" (D×(C·K)).
-func (l *SoftTriple) Params() []*Param { return []*Param{{Name: "fc", Value: l.FC}} }
-
-// Compute implements Loss.
-func (l *SoftTriple) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         "losses.SoftTriple",
-		needLabels:   true,
-		subLossNames: l.WeightReg.names("loss"),
-		defDistance:  func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: func(d distances.Distance) error {
-			if !d.Settings().Inverted {
-				return check.Settingf("losses.SoftTriple", "distance %T is not a similarity (PML asserts is_inverted)", d)
-			}
-			return nil
-		},
-		compute: l.compute,
+func (l *SoftTriple) Params() []*Param {
+	if l == nil {
+		return nil
 	}
-	if b.Ref != nil || b.RefLabels != nil {
-		return Result{}, check.Errorf(sp.name, gometric.ErrUnsupported, "ref embeddings are not supported")
-	}
-	return run(sp, &l.Base, b)
+	return []*Param{{Name: "fc", Value: l.FC}}
 }
 
-func (l *SoftTriple) compute(in *input) (*term, error) {
-	const name = "losses.SoftTriple"
+var softTripleDecl = decl{
+	name:         "losses.SoftTriple",
+	ctor:         "NewSoftTriple(numClasses, embeddingSize, centersPerClass, rng)",
+	needLabels:   true,
+	noRef:        true,
+	subLossNames: []string{"loss"},
+	defDistance:  func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:   func() reducers.Reducer { return reducers.NewMean() },
+	checkDistance: func(name string, d distances.Distance) error {
+		if !d.Settings().Inverted {
+			return check.Settingf(name, "distance %T is not a similarity (PML asserts is_inverted)", d)
+		}
+		return nil
+	},
+}
+
+// Compute implements Loss.
+func (l *SoftTriple) Compute(b Batch) (Result, error) { return run(&softTripleDecl, l, b) }
+
+func (l *SoftTriple) validate(name string) error {
 	for _, v := range []struct {
 		n string
 		x float64
 	}{{"La", l.La}, {"Gamma", l.Gamma}, {"Margin", l.Margin}} {
 		if math.IsNaN(v.x) || math.IsInf(v.x, 0) {
-			return nil, check.Settingf(name, "%s = %v must be finite", v.n, v.x)
+			return check.Settingf(name, "%s = %v must be finite", v.n, v.x)
 		}
 	}
 	if l.Gamma == 0 {
-		return nil, check.Settingf(name, "Gamma = 0 (the centre softmax uses 1/Gamma)")
+		return check.Settingf(name, "Gamma = 0 (the centre softmax uses 1/Gamma)")
 	}
-	if err := l.WeightReg.validate(name); err != nil {
-		return nil, err
+	if err := l.WeightReg.checkWeightReg(name); err != nil {
+		return err
 	}
+	if c, k := l.NumClasses, l.CentersPerClass; c <= 0 || k <= 0 {
+		return check.Settingf(name, "NumClasses = %d and CentersPerClass = %d must be positive", c, k)
+	}
+	return nil
+}
+
+func (l *SoftTriple) compute(in *input) (*term, error) {
+	const name = "losses.SoftTriple"
 	c, k := l.NumClasses, l.CentersPerClass
-	if c <= 0 || k <= 0 {
-		return nil, check.Settingf(name, "NumClasses = %d and CentersPerClass = %d must be positive", c, k)
-	}
 	ck := c * k
 	if err := checkParam(name, "FC", l.FC, in.d, ck); err != nil {
 		return nil, err
@@ -122,12 +135,12 @@ func (l *SoftTriple) compute(in *input) (*term, error) {
 	}
 	mw, err := tuples.Weights(in.tuples, in.n, false)
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, err
 	}
 	fcT := mat.DenseCopyOf(l.FC.T())
 	sim, err := in.dist.Matrix(in.emb, fcT)
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, err
 	}
 	n, invGamma, la := in.n, 1/l.Gamma, l.La
 	// prob holds the centre softmax (N×CK), logit the class scores (N×C)
@@ -184,7 +197,7 @@ func (l *SoftTriple) compute(in *input) (*term, error) {
 			}
 			dq, dfcT, err := in.dist.MatrixVJP(in.emb, fcT, sim, gs)
 			if err != nil {
-				return wrap(name, err)
+				return err
 			}
 			g.q.Add(g.q, dq)
 			pg := g.param("fc", in.d, ck)

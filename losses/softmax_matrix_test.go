@@ -300,15 +300,14 @@ func TestProxyAnchorMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sp := &spec{
+			d := &decl{
 				name:         "ref",
 				needLabels:   true,
 				subLossNames: l.WeightReg.names("pos_loss", "neg_loss"),
 				defDistance:  func() distances.Distance { return distances.NewCosineSimilarity() },
 				defReducer:   func() reducers.Reducer { return reducers.NewDivisor() },
-				compute:      proxyAnchorReference(l),
 			}
-			want, err := run(sp, &l.Base, b)
+			want, err := run(d, &funcLoss{&l.Base, proxyAnchorReference(l)}, b)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -491,8 +491,8 @@ func TestSoftmaxBadInput(t *testing.T) {
 		name string
 		l    losses.Loss
 	}{
-		{"losses.ArcFace", &losses.ArcFace{Margin: 28.6, Scale: 64, Base: losses.Base{Distance: distances.NewLp()}, W: mat.NewDense(3, 3, nil)}},
-		{"losses.LargeMarginSoftmax", &losses.LargeMarginSoftmax{Margin: 4, Scale: 1, Base: losses.Base{Distance: distances.NewDotProductSimilarity()}, W: randEmb(rng, 3, 3)}},
+		{"losses.ArcFace", with(must(losses.NewArcFace(3, 3, rng)), func(l *losses.ArcFace) { l.Distance, l.W = distances.NewLp(), mat.NewDense(3, 3, nil) })},
+		{"losses.LargeMarginSoftmax", with(must(losses.NewLargeMarginSoftmax(3, 3, rng)), func(l *losses.LargeMarginSoftmax) { l.Distance = distances.NewDotProductSimilarity() })},
 	} {
 		t.Run(tc.name+"/distance", func(t *testing.T) {
 			_, err := tc.l.Compute(losses.Batch{Embeddings: emb, Labels: labels})
@@ -500,7 +500,8 @@ func TestSoftmaxBadInput(t *testing.T) {
 		})
 	}
 	t.Run("nil W", func(t *testing.T) {
-		_, err := (&losses.CosFace{Scale: 1}).Compute(losses.Batch{Embeddings: emb, Labels: labels})
+		l := with(must(losses.NewCosFace(3, 3, rng)), func(l *losses.CosFace) { l.W, l.Scale = nil, 1 })
+		_, err := l.Compute(losses.Batch{Embeddings: emb, Labels: labels})
 		checkErr(t, err, gometric.ErrShape, "losses.CosFace")
 	})
 	t.Run("sub-centres", func(t *testing.T) {

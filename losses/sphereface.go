@@ -13,6 +13,11 @@ import (
 //
 // W is EmbeddingSize×NumClasses ("W"); distance, reducer, sub-losses,
 // tuples and labels are as in LargeMarginSoftmax.
+//
+// Make it with NewSphereFace(numClasses, embeddingSize, rng): its zero
+// value (or a literal) is refused, see Base. Compute only reads W: it is
+// safe for concurrent use as long as neither W (an optimizer step) nor the
+// settings change meanwhile.
 type SphereFace struct {
 	Base
 	WeightReg
@@ -29,8 +34,10 @@ type SphereFace struct {
 // NewSphereFace returns a SphereFace loss with PML's defaults
 // (SphereFaceLoss(num_classes, embedding_size): margin 4, scale 1) and W
 // drawn from the standard normal distribution using rng (PML's
-// torch.nn.init.normal_; the random stream differs from torch's; nil rng:
-// a fixed seed). numClasses and embeddingSize must be positive.
+// torch.nn.init.normal_; the random stream differs from torch's; a nil
+// rng means math/rand/v2's global generator, fresh draws at every call and
+// safe for concurrent use; pass a seeded *rand.Rand for reproducible
+// weights). numClasses and embeddingSize must be positive.
 func NewSphereFace(numClasses, embeddingSize int, rng *rand.Rand) (*SphereFace, error) {
 	w, err := initWeights("losses.SphereFace", embeddingSize, numClasses, rng)
 	if err != nil {
@@ -40,19 +47,31 @@ func NewSphereFace(numClasses, embeddingSize int, rng *rand.Rand) (*SphereFace, 
 }
 
 // Params implements Learnable: PML's "W" (EmbeddingSize×NumClasses).
-func (l *SphereFace) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
+func (l *SphereFace) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "W", Value: l.W}}
+}
+
+var sphereFaceDecl = marginHeadDecl("losses.SphereFace", "NewSphereFace(numClasses, embeddingSize, rng)")
 
 // Compute implements Loss.
-func (l *SphereFace) Compute(b Batch) (Result, error) { return l.head().run(b) }
+func (l *SphereFace) Compute(b Batch) (Result, error) { return run(&sphereFaceDecl, l, b) }
+
+func (l *SphereFace) compute(in *input) (*term, error) { return l.head().compute(in) }
 
 // Logits mirrors SphereFaceLoss.get_logits: the N×NumClasses cosines
 // between the embeddings and the class weights times ‖x_i‖₂·Scale (no
 // margin).
 func (l *SphereFace) Logits(embeddings *mat.Dense) (*mat.Dense, error) {
+	if l == nil {
+		return nil, nilError(sphereFaceDecl.name, sphereFaceDecl.ctor)
+	}
 	return l.head().logits(embeddings)
 }
 
 func (l *SphereFace) head() *marginHead {
-	return &marginHead{name: "losses.SphereFace", kind: headSphere, base: &l.Base, wr: &l.WeightReg,
+	return &marginHead{decl: &sphereFaceDecl, name: sphereFaceDecl.name, kind: headSphere, base: &l.Base, wr: &l.WeightReg,
 		w: l.W, sub: 1, intMargin: l.Margin, scale: l.Scale}
 }

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/gometric/gometric"
-	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
 	"gonum.org/v1/gonum/mat"
 )
@@ -24,6 +23,11 @@ import (
 // PML's constructor does not forward its other keyword arguments
 // (distance, reducer, regularizers, weight_init_func) to ArcFaceLoss, so
 // in PML they are silently ignored; here Base and WeightReg are honoured.
+//
+// Make it with NewSubCenterArcFace(numClasses, embeddingSize, subCenters,
+// rng): its zero value (or a literal) is refused, see Base. Compute only
+// reads W: it is safe for concurrent use as long as neither W (an optimizer
+// step) nor the settings change meanwhile.
 type SubCenterArcFace struct {
 	Base
 	WeightReg
@@ -44,8 +48,10 @@ type SubCenterArcFace struct {
 // (SubCenterArcFaceLoss(num_classes=, embedding_size=): margin 28.6
 // degrees, scale 64) with subCenters sub-centres per class (PML's default
 // is 3) and W drawn from the standard normal distribution using rng (PML's
-// torch.nn.init.normal_; the random stream differs from torch's; nil rng:
-// a fixed seed). All sizes must be positive.
+// torch.nn.init.normal_; the random stream differs from torch's; a nil
+// rng means math/rand/v2's global generator, fresh draws at every call and
+// safe for concurrent use; pass a seeded *rand.Rand for reproducible
+// weights). All sizes must be positive.
 func NewSubCenterArcFace(numClasses, embeddingSize, subCenters int, rng *rand.Rand) (*SubCenterArcFace, error) {
 	const name = "losses.SubCenterArcFace"
 	if subCenters <= 0 || numClasses <= 0 {
@@ -59,20 +65,32 @@ func NewSubCenterArcFace(numClasses, embeddingSize, subCenters int, rng *rand.Ra
 }
 
 // Params implements Learnable: PML's "W" (EmbeddingSize×(NumClasses·SubCenters)).
-func (l *SubCenterArcFace) Params() []*Param { return []*Param{{Name: "W", Value: l.W}} }
+func (l *SubCenterArcFace) Params() []*Param {
+	if l == nil {
+		return nil
+	}
+	return []*Param{{Name: "W", Value: l.W}}
+}
+
+var subCenterArcFaceDecl = marginHeadDecl("losses.SubCenterArcFace", "NewSubCenterArcFace(numClasses, embeddingSize, subCenters, rng)")
 
 // Compute implements Loss.
-func (l *SubCenterArcFace) Compute(b Batch) (Result, error) { return l.head().run(b) }
+func (l *SubCenterArcFace) Compute(b Batch) (Result, error) { return run(&subCenterArcFaceDecl, l, b) }
+
+func (l *SubCenterArcFace) compute(in *input) (*term, error) { return l.head().compute(in) }
 
 // Logits mirrors SubCenterArcFaceLoss.get_logits: Scale times the
 // N×NumClasses matrix of each embedding's largest cosine to a class's
 // sub-centres (no margin).
 func (l *SubCenterArcFace) Logits(embeddings *mat.Dense) (*mat.Dense, error) {
+	if l == nil {
+		return nil, nilError(subCenterArcFaceDecl.name, subCenterArcFaceDecl.ctor)
+	}
 	return l.head().logits(embeddings)
 }
 
 func (l *SubCenterArcFace) head() *marginHead {
-	return &marginHead{name: "losses.SubCenterArcFace", kind: headArc, base: &l.Base, wr: &l.WeightReg,
+	return &marginHead{decl: &subCenterArcFaceDecl, name: subCenterArcFaceDecl.name, kind: headArc, base: &l.Base, wr: &l.WeightReg,
 		w: l.W, sub: l.SubCenters, margin: l.Margin * (math.Pi / 180), scale: l.Scale}
 }
 
@@ -88,8 +106,14 @@ func (l *SubCenterArcFace) head() *marginHead {
 // PML returns both whatever its return_dominant_centers says. Nothing is
 // differentiated.
 func (l *SubCenterArcFace) Outliers(embeddings *mat.Dense, labels []int, threshold float64) ([]int, *mat.Dense, error) {
+	if l == nil {
+		return nil, nil, nilError(subCenterArcFaceDecl.name, subCenterArcFaceDecl.ctor)
+	}
 	h := l.head()
 	name := h.name
+	if err := h.decl.usable(&l.Base); err != nil {
+		return nil, nil, err
+	}
 	if err := check.Matrix(name, "embeddings", embeddings); err != nil {
 		return nil, nil, err
 	}
@@ -109,9 +133,9 @@ func (l *SubCenterArcFace) Outliers(embeddings *mat.Dense, labels []int, thresho
 	}
 	dist := l.Distance
 	if dist == nil {
-		dist = distances.NewCosineSimilarity()
+		dist = h.decl.defDistance()
 	}
-	if err := requireCosine(name)(dist); err != nil {
+	if err := h.decl.checkDistance(name, dist); err != nil {
 		return nil, nil, err
 	}
 	all, err := dist.Matrix(embeddings, mat.DenseCopyOf(l.W.T()))

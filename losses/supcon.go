@@ -24,6 +24,10 @@ const supconSmallVal = 2.2250738585072014e-308
 // gradient) when the batch has no positive or no negative pair at all.
 // One "element" sub-loss "loss"; default distance CosineSimilarity, default
 // reducer AvgNonZero.
+//
+// Make it with NewSupCon(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type SupCon struct {
 	Base
 	// Temperature divides the similarities (PML's temperature, default
@@ -37,30 +41,33 @@ func NewSupCon() *SupCon {
 	return &SupCon{Base: defaultBase(), Temperature: 0.1}
 }
 
+var supConDecl = decl{
+	name:          "losses.SupCon",
+	ctor:          "NewSupCon()",
+	labelsOrTuple: true,
+	pairRule:      true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:    func() reducers.Reducer { return reducers.NewAvgNonZero() },
+}
+
 // Compute implements Loss.
-func (l *SupCon) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:          "losses.SupCon",
-		labelsOrTuple: true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:    func() reducers.Reducer { return reducers.NewAvgNonZero() },
-		compute:       l.compute,
+func (l *SupCon) Compute(b Batch) (Result, error) { return run(&supConDecl, l, b) }
+
+func (l *SupCon) validate(name string) error {
+	if t := l.Temperature; t == 0 || math.IsNaN(t) || math.IsInf(t, 0) {
+		return check.Settingf(name, "Temperature = %v must be finite and non-zero", t)
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *SupCon) compute(in *input) (*term, error) {
-	const name = "losses.SupCon"
 	t := l.Temperature
-	if t == 0 || math.IsNaN(t) || math.IsInf(t, 0) {
-		return nil, check.Settingf(name, "Temperature = %v must be finite and non-zero", t)
-	}
-	mp, err := newMatPairs(name, in)
+	mp, err := newMatPairs(in)
 	if err != nil {
 		return nil, err
 	}
-	if mp.tooFew() || mp.nPos == 0 || mp.nNeg == 0 {
+	if mp.nPos == 0 || mp.nNeg == 0 {
 		return nil, nil
 	}
 	dm, err := in.matrix()

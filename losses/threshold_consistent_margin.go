@@ -32,6 +32,10 @@ const tcmEps = 1e-8
 // the ref embeddings get a zero gradient, and an index beyond the query
 // rows is an error wrapping gometric.ErrIndex (PML raises an IndexError).
 // Labels and tuples cannot both be nil (PML fails on labels=None).
+//
+// Make it with NewThresholdConsistentMargin(): its zero value (or a
+// literal) is refused, see Base. It is safe for concurrent use as long as
+// its settings are not changed meanwhile.
 type ThresholdConsistentMargin struct {
 	Base
 	// LambdaPlus and LambdaMinus are PML's lambda_plus and lambda_minus
@@ -51,30 +55,34 @@ func NewThresholdConsistentMargin() *ThresholdConsistentMargin {
 	return &ThresholdConsistentMargin{Base: defaultBase(), LambdaPlus: 1, LambdaMinus: 1, MarginPlus: 0.9, MarginMinus: 0.5}
 }
 
+var thresholdConsistentMarginDecl = decl{
+	name:          "losses.ThresholdConsistentMargin",
+	ctor:          "NewThresholdConsistentMargin()",
+	labelsOrTuple: true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+	checkDistance: requireCosine,
+}
+
 // Compute implements Loss.
 func (l *ThresholdConsistentMargin) Compute(b Batch) (Result, error) {
-	const name = "losses.ThresholdConsistentMargin"
-	sp := &spec{
-		name:          name,
-		labelsOrTuple: true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: requireCosine(name),
-		compute:       l.compute,
+	return run(&thresholdConsistentMarginDecl, l, b)
+}
+
+func (l *ThresholdConsistentMargin) validate(name string) error {
+	for _, v := range []float64{l.LambdaPlus, l.LambdaMinus, l.MarginPlus, l.MarginMinus} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return check.Settingf(name, "LambdaPlus %v, LambdaMinus %v, MarginPlus %v, MarginMinus %v must be finite",
+				l.LambdaPlus, l.LambdaMinus, l.MarginPlus, l.MarginMinus)
+		}
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *ThresholdConsistentMargin) compute(in *input) (*term, error) {
 	const name = "losses.ThresholdConsistentMargin"
-	for _, v := range []float64{l.LambdaPlus, l.LambdaMinus, l.MarginPlus, l.MarginMinus} {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, check.Settingf(name, "LambdaPlus %v, LambdaMinus %v, MarginPlus %v, MarginMinus %v must be finite",
-				l.LambdaPlus, l.LambdaMinus, l.MarginPlus, l.MarginMinus)
-		}
-	}
-	pairs, err := in.pairs(name)
+	pairs, err := in.pairs()
 	if err != nil {
 		return nil, err
 	}

@@ -17,15 +17,15 @@ import (
 // package reducers' own reducers (internal/streamband), the statistics
 // and the gradient are computed without a call per triplet, four
 // positives of an anchor at a time against each of its negatives.
-func (l *TripletMargin) allTriplets(name string, in *input) (*term, error) {
+func (l *TripletMargin) allTriplets(in *input) (*term, error) {
 	count, err := tuples.CountAllTriplets(in.labels, in.refLabels, in.refIsQuery)
 	if err != nil {
-		return nil, wrap(name, err)
+		return nil, err
 	}
 	if count == 0 {
 		return nil, nil
 	}
-	ap, err := in.allPairs(name)
+	ap, err := in.allPairs()
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func (l *TripletMargin) allTriplets(name string, in *input) (*term, error) {
 		materialise: func() (*term, error) {
 			t, err := tuples.AllTriplets(in.labels, in.refLabels, in.refIsQuery)
 			if err != nil {
-				return nil, wrap(name, err)
+				return nil, err
 			}
 			return l.materialised(in, m, t), nil
 		},

@@ -1,15 +1,16 @@
 package losses
 
 import (
-	"gonum.org/v1/gonum/blas/blas64"
 	"math"
 	"math/rand/v2"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/utils/tuples"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -22,6 +23,11 @@ import (
 // default) it uses every triplet of the batch, streamed per anchor: memory
 // stays O(N·M) however many triplets there are, as long as the reducer can
 // stream (reducers.Streamer); otherwise the triplets are materialised.
+//
+// Make it with NewTripletMargin(): its zero value (or a literal) is
+// refused, see Base. It is safe for concurrent use as long as its settings
+// are not changed meanwhile and Rand is nil; a seeded Rand makes it unsafe
+// for concurrent use.
 type TripletMargin struct {
 	Base
 	// Margin is PML's margin (default 0.05).
@@ -36,7 +42,10 @@ type TripletMargin struct {
 	// drawn with Rand.
 	TripletsPerAnchor int
 	// Rand draws the random triplets when TripletsPerAnchor is not
-	// tuples.AllPerAnchor.
+	// tuples.AllPerAnchor. A nil Rand means math/rand/v2's global
+	// generator: fresh draws at every call (as PML's torch global
+	// generator), safe for concurrent use. A seeded Rand makes the draws
+	// reproducible and the loss unsafe for concurrent use.
 	Rand *rand.Rand
 }
 
@@ -46,29 +55,31 @@ func NewTripletMargin() *TripletMargin {
 	return &TripletMargin{Base: defaultBase(), Margin: 0.05, TripletsPerAnchor: tuples.AllPerAnchor}
 }
 
+var tripletMarginDecl = decl{
+	name:          "losses.TripletMargin",
+	ctor:          "NewTripletMargin()",
+	labelsOrTuple: true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewLp() },
+	defReducer:    func() reducers.Reducer { return reducers.NewAvgNonZero() },
+	pooled:        true,
+}
+
 // Compute implements Loss.
-func (l *TripletMargin) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:          "losses.TripletMargin",
-		labelsOrTuple: true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewLp() },
-		defReducer:    func() reducers.Reducer { return reducers.NewAvgNonZero() },
-		compute:       l.compute,
-		pooled:        true,
+func (l *TripletMargin) Compute(b Batch) (Result, error) { return run(&tripletMarginDecl, l, b) }
+
+func (l *TripletMargin) validate(name string) error {
+	if math.IsNaN(l.Margin) || math.IsInf(l.Margin, 0) {
+		return check.Settingf(name, "Margin = %v", l.Margin)
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *TripletMargin) compute(in *input) (*term, error) {
-	const name = "losses.TripletMargin"
-	if math.IsNaN(l.Margin) || math.IsInf(l.Margin, 0) {
-		return nil, check.Settingf(name, "Margin = %v", l.Margin)
-	}
 	if in.tuples == nil && l.TripletsPerAnchor == tuples.AllPerAnchor {
-		return l.allTriplets(name, in)
+		return l.allTriplets(in)
 	}
-	t, err := in.triplets(name, l.TripletsPerAnchor, l.Rand)
+	t, err := in.triplets(l.TripletsPerAnchor, randsrc.Or(l.Rand))
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,10 @@ import (
 // As in PML, a positive cosine of exactly ±1 has an infinite gradient
 // through acos (and rounding above 1 a NaN loss); Compute then returns an
 // error wrapping gometric.ErrNonFinite.
+//
+// Make it with NewTupletMargin(): its zero value (or a literal) is refused,
+// see Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type TupletMargin struct {
 	Base
 	// Margin is PML's margin in DEGREES, as PML's constructor takes it
@@ -45,30 +49,33 @@ func NewTupletMargin() *TupletMargin {
 	return &TupletMargin{Base: defaultBase(), Margin: 5.73, Scale: 64}
 }
 
+var tupletMarginDecl = decl{
+	name:          "losses.TupletMargin",
+	ctor:          "NewTupletMargin()",
+	labelsOrTuple: true,
+	pairRule:      true,
+	subLossNames:  []string{"loss"},
+	defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
+	defReducer:    func() reducers.Reducer { return reducers.NewMean() },
+	checkDistance: requireCosine,
+}
+
 // Compute implements Loss.
-func (l *TupletMargin) Compute(b Batch) (Result, error) {
-	const name = "losses.TupletMargin"
-	sp := &spec{
-		name:          name,
-		labelsOrTuple: true,
-		subLossNames:  []string{"loss"},
-		defDistance:   func() distances.Distance { return distances.NewCosineSimilarity() },
-		defReducer:    func() reducers.Reducer { return reducers.NewMean() },
-		checkDistance: requireCosine(name),
-		compute:       l.compute,
+func (l *TupletMargin) Compute(b Batch) (Result, error) { return run(&tupletMarginDecl, l, b) }
+
+func (l *TupletMargin) validate(name string) error {
+	for _, v := range []float64{l.Margin, l.Scale} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return check.Settingf(name, "Margin = %v, Scale = %v must be finite", l.Margin, l.Scale)
+		}
 	}
-	return run(sp, &l.Base, b)
+	return nil
 }
 
 func (l *TupletMargin) compute(in *input) (*term, error) {
 	const name = "losses.TupletMargin"
-	for _, v := range []float64{l.Margin, l.Scale} {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, check.Settingf(name, "Margin = %v, Scale = %v must be finite", l.Margin, l.Scale)
-		}
-	}
-	pairs, m, err := in.pairMatrix(name)
-	if pairs == nil {
+	pairs, m, err := in.pairMatrix()
+	if err != nil {
 		return nil, err
 	}
 	if len(pairs.A1) == 0 || len(pairs.A2) == 0 {
@@ -139,7 +146,7 @@ func (l *TupletMargin) compute(in *input) (*term, error) {
 				}
 				raw.Data[a*raw.Stride+pairs.P[i]] += gp
 			}
-			return wrap(name, in.matrixBackward(m, gm, g))
+			return in.matrixBackward(m, gm, g)
 		},
 	}, nil
 }

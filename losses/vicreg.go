@@ -28,6 +28,10 @@ import (
 // embeddings the embeddings are used as both views, as PML's forward does
 // (the invariance term is then 0). N must be at least 2 (PML's unbiased
 // variance of one sample is NaN) and Z' must have Z's shape.
+//
+// Make it with NewVICReg(): its zero value (or a literal) is refused, see
+// Base. It is safe for concurrent use as long as its settings are not
+// changed meanwhile.
 type VICReg struct {
 	Base
 	// InvarianceLambda, VarianceMu and CovarianceV weight the three terms
@@ -44,35 +48,36 @@ func NewVICReg() *VICReg {
 	return &VICReg{Base: defaultBase(), InvarianceLambda: 25, VarianceMu: 25, CovarianceV: 1, Eps: 1e-4}
 }
 
-// Compute implements Loss.
-func (l *VICReg) Compute(b Batch) (Result, error) {
-	sp := &spec{
-		name:         "losses.VICReg",
-		noLabels:     true,
-		subLossNames: []string{"invariance_loss", "variance_loss1", "variance_loss2", "covariance_loss"},
-		defReducer:   func() reducers.Reducer { return reducers.NewMean() },
-		compute:      l.compute,
-	}
-	return run(sp, &l.Base, b)
+var vicRegDecl = decl{
+	name:         "losses.VICReg",
+	ctor:         "NewVICReg()",
+	noLabels:     true,
+	noTuples:     true,
+	subLossNames: []string{"invariance_loss", "variance_loss1", "variance_loss2", "covariance_loss"},
+	defReducer:   func() reducers.Reducer { return reducers.NewMean() },
 }
 
-func (l *VICReg) compute(in *input) (*term, error) {
-	const name = "losses.VICReg"
+// Compute implements Loss.
+func (l *VICReg) Compute(b Batch) (Result, error) { return run(&vicRegDecl, l, b) }
+
+func (l *VICReg) validate(name string) error {
 	for _, v := range []float64{l.InvarianceLambda, l.VarianceMu, l.CovarianceV, l.Eps} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, check.Settingf(name, "InvarianceLambda %v, VarianceMu %v, CovarianceV %v and Eps %v must be finite",
+			return check.Settingf(name, "InvarianceLambda %v, VarianceMu %v, CovarianceV %v and Eps %v must be finite",
 				l.InvarianceLambda, l.VarianceMu, l.CovarianceV, l.Eps)
 		}
 	}
 	if l.Distance != nil {
-		return nil, check.Settingf(name, "a Distance cannot be used (as in PML)")
+		return check.Settingf(name, "a Distance cannot be used (as in PML)")
 	}
 	if l.EmbeddingRegularizer != nil {
-		return nil, check.Settingf(name, "an EmbeddingRegularizer cannot be used (as in PML)")
+		return check.Settingf(name, "an EmbeddingRegularizer cannot be used (as in PML)")
 	}
-	if in.tuples != nil {
-		return nil, check.Errorf(name, gometric.ErrUnsupported, "mined tuples are not supported (as in PML)")
-	}
+	return nil
+}
+
+func (l *VICReg) compute(in *input) (*term, error) {
+	const name = "losses.VICReg"
 	if in.m != in.n {
 		return nil, check.Errorf(name, gometric.ErrShape, "%d ref embeddings for %d embeddings: the two views must have the same rows", in.m, in.n)
 	}

@@ -1,6 +1,7 @@
 package losses
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/gometric/gometric/internal/check"
@@ -15,6 +16,13 @@ import (
 // loss documents which matrix it regularizes (PML passes e.g. ProxyAnchor's
 // proxies, SoftTriple's fc transposed): its rows are the regularizer's
 // embeddings.
+//
+// As Base, a WeightReg is made by the loss's constructor (WeightRegWeight
+// 1): set the fields of that one. A WeightReg literal put in its place is
+// refused with an error wrapping gometric.ErrSetting, since its zero
+// WeightRegWeight is not PML's default 1 and 0 is a legal weight.
+// WeightReg is settings that the losses only read: safe for concurrent use
+// as long as nobody changes them.
 type WeightReg struct {
 	// WeightRegularizer is PML's weight_regularizer (nil: none, and then
 	// there is no "weight_reg_loss" sub-loss).
@@ -22,10 +30,13 @@ type WeightReg struct {
 	// WeightRegWeight is PML's weight_reg_weight (default 1). It must be
 	// finite when a regularizer is set.
 	WeightRegWeight float64
+
+	// made is set by the constructors (defaultWeightReg).
+	made bool
 }
 
 // defaultWeightReg is PML's default: no regularizer, weight 1.
-func defaultWeightReg() WeightReg { return WeightReg{WeightRegWeight: 1} }
+func defaultWeightReg() WeightReg { return WeightReg{WeightRegWeight: 1, made: true} }
 
 // names appends "weight_reg_loss" to the sub-loss names when a regularizer
 // is set (PML's regularization_loss_names hack).
@@ -36,8 +47,11 @@ func (w *WeightReg) names(base ...string) []string {
 	return append(base, "weight_reg_loss")
 }
 
-// validate checks WeightRegWeight.
-func (w *WeightReg) validate(name string) error {
+// checkWeightReg checks that the constructor made w and WeightRegWeight.
+func (w *WeightReg) checkWeightReg(name string) error {
+	if !w.made {
+		return check.Settingf(name, "WeightReg was replaced by a literal, whose WeightRegWeight 0 is not PML's default 1; set the fields of the WeightReg the constructor made")
+	}
 	if w.WeightRegularizer != nil && (math.IsNaN(w.WeightRegWeight) || math.IsInf(w.WeightRegWeight, 0)) {
 		return check.Settingf(name, "WeightRegWeight = %v must be finite", w.WeightRegWeight)
 	}
@@ -60,7 +74,7 @@ func (w *WeightReg) addTo(name string, t *term, names []string, param string, va
 	xd := mat.DenseCopyOf(x)
 	v, gx, err := w.WeightRegularizer.Compute(xd)
 	if err != nil {
-		return nil, wrap(name+": weight regularizer", err)
+		return nil, fmt.Errorf("weight regularizer: %w", err)
 	}
 	if t == nil {
 		t = zeroTerm(names[:len(names)-1])

@@ -77,24 +77,43 @@ func prefixedParams(prefix string, l Loss) []*Param {
 // SupCon, TripletMargin, NCA, TupletMargin) or a loss type defined outside
 // this package. Labels, RefLabels and Tuples must be nil (PML's forward
 // takes only embeddings and ref_emb).
+//
+// A SelfSupervised is made by NewSelfSupervised: its zero value (or a
+// literal) is refused with an error wrapping gometric.ErrSetting, because
+// Symmetric's default is true and false is a legal setting. It is safe for
+// concurrent use when its Loss is and its fields are not changed.
 type SelfSupervised struct {
-	Loss      Loss
+	Loss Loss
+	// Symmetric is PML's symmetric (default true).
 	Symmetric bool
+
+	made bool // set by NewSelfSupervised
 }
 
 // NewSelfSupervised returns PML's SelfSupervisedLoss(loss) with
 // symmetric=True.
 func NewSelfSupervised(loss Loss) *SelfSupervised {
-	return &SelfSupervised{Loss: loss, Symmetric: true}
+	return &SelfSupervised{Loss: loss, Symmetric: true, made: true}
 }
 
 // Params returns the wrapped loss's parameters named "loss.<name>" (PML's
 // named_parameters()), or nil.
-func (s *SelfSupervised) Params() []*Param { return prefixedParams("loss.", s.Loss) }
+func (s *SelfSupervised) Params() []*Param {
+	if s == nil {
+		return nil
+	}
+	return prefixedParams("loss.", s.Loss)
+}
 
 // Compute implements Loss.
 func (s *SelfSupervised) Compute(b Batch) (Result, error) {
-	const name = "losses.SelfSupervised"
+	const name, ctor = "losses.SelfSupervised", "NewSelfSupervised(loss)"
+	if s == nil {
+		return Result{}, nilError(name, ctor)
+	}
+	if !s.made {
+		return Result{}, check.Settingf(name, "not made by NewSelfSupervised: its zero value is not PML's defaults (symmetric true); use %s and set fields", ctor)
+	}
 	if err := checkWrapped(name, s.Loss, func(c string) bool { return pairLosses[c] }); err != nil {
 		return Result{}, err
 	}
@@ -161,6 +180,12 @@ func (s *SelfSupervised) Compute(b Batch) (Result, error) {
 // dict form when some loss has a miner). A wrapped loss using
 // reducers.DoNothing is an ErrUnsupported error (PML cannot weight its
 // dict either).
+//
+// The zero value of every field is PML's default (no miners, weights 1,
+// the list form), so a literal with Losses set is valid; the zero Multiple,
+// like NewMultiple(), has no loss and is refused with an error wrapping
+// gometric.ErrSetting. A Multiple is safe for concurrent use when its
+// losses and miners are and its fields are not changed meanwhile.
 type Multiple struct {
 	Losses  []Loss
 	Names   []string
@@ -183,6 +208,9 @@ func (m *Multiple) key(i int) string {
 // Params returns the parameters of the wrapped Learnable losses named
 // "losses.<k>.<name>", sharing their values.
 func (m *Multiple) Params() []*Param {
+	if m == nil {
+		return nil
+	}
 	var out []*Param
 	for i, l := range m.Losses {
 		if i < len(m.Names) || m.Names == nil {
@@ -246,6 +274,9 @@ func (m *Multiple) hasMiners() bool {
 // Compute implements Loss.
 func (m *Multiple) Compute(b Batch) (Result, error) {
 	const name = "losses.Multiple"
+	if m == nil {
+		return Result{}, nilError(name, "NewMultiple(losses...)")
+	}
 	if err := m.validate(name); err != nil {
 		return Result{}, err
 	}

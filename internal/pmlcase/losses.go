@@ -2,12 +2,19 @@ package pmlcase
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sort"
 
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
 )
+
+// initRand is the generator the builders give the constructors of losses
+// with parameters: a fixed seed (the one a nil generator used to mean), so
+// that a case without "params" is reproducible. A nil generator would draw
+// fresh weights at every build.
+func initRand() *rand.Rand { return rand.New(rand.NewPCG(0x9e3779b97f4a7c15, 0x6a09e667f3bcc909)) }
 
 // lossBuilders maps PML loss class names to builders. Each family of losses
 // registers its builders from its own file (losses_*.go) in an init

@@ -53,7 +53,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		l, err := losses.NewProxyAnchor(s[0], s[1], nil)
+		l, err := losses.NewProxyAnchor(s[0], s[1], initRand())
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +77,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		l, err := losses.NewProxyNCA(s[0], s[1], nil)
+		l, err := losses.NewProxyNCA(s[0], s[1], initRand())
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +148,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		l, err := losses.NewSoftTriple(s[0], s[1], k, nil)
+		l, err := losses.NewSoftTriple(s[0], s[1], k, initRand())
 		if err != nil {
 			return nil, err
 		}
@@ -178,7 +178,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		l, err := losses.NewP2SGrad(s[0], s[1], nil)
+		l, err := losses.NewP2SGrad(s[0], s[1], initRand())
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +200,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		l, err := losses.NewManifold(s[0], k, nil)
+		l, err := losses.NewManifold(s[0], k, initRand())
 		if err != nil {
 			return nil, err
 		}

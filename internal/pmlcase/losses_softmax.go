@@ -26,7 +26,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		l, err := losses.NewLargeMarginSoftmax(s[0], s[1], nil)
+		l, err := losses.NewLargeMarginSoftmax(s[0], s[1], initRand())
 		if err != nil {
 			return nil, err
 		}
@@ -50,7 +50,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		l, err := losses.NewSphereFace(s[0], s[1], nil)
+		l, err := losses.NewSphereFace(s[0], s[1], initRand())
 		if err != nil {
 			return nil, err
 		}
@@ -66,14 +66,14 @@ func init() {
 		return l, setBase(a, &l.Base)
 	})
 	registerLoss("ArcFaceLoss", marginScaleBuilder("ArcFaceLoss", func(c, d int) (losses.Loss, marginScaleFields, error) {
-		l, err := losses.NewArcFace(c, d, nil)
+		l, err := losses.NewArcFace(c, d, initRand())
 		if err != nil {
 			return nil, marginScaleFields{}, err
 		}
 		return l, marginScaleFields{&l.Margin, &l.Scale, &l.WeightReg, &l.Base}, nil
 	}))
 	registerLoss("CosFaceLoss", marginScaleBuilder("CosFaceLoss", func(c, d int) (losses.Loss, marginScaleFields, error) {
-		l, err := losses.NewCosFace(c, d, nil)
+		l, err := losses.NewCosFace(c, d, initRand())
 		if err != nil {
 			return nil, marginScaleFields{}, err
 		}
@@ -88,7 +88,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		l, err := losses.NewNormalizedSoftmax(s[0], s[1], nil)
+		l, err := losses.NewNormalizedSoftmax(s[0], s[1], initRand())
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +118,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		l, err := losses.NewSubCenterArcFace(s[0], s[1], sub, nil)
+		l, err := losses.NewSubCenterArcFace(s[0], s[1], sub, initRand())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", class, err)
 		}
