@@ -217,3 +217,28 @@ func (s spec) snrVJP(in *inputs, m, g, dq, dr *mat.Dense, ar *arena) error {
 	}
 	return nil
 }
+
+// centredSqDiff returns Σ(e − mean(e))² for e = a − b, without storing e
+// (the corrected two-pass formula).
+func centredSqDiff(a, b []float64) float64 {
+	var mu float64
+	for k, v := range a {
+		mu += v - b[k]
+	}
+	mu /= float64(len(a))
+	var s, c float64
+	for k, v := range a {
+		e := v - b[k] - mu
+		s += e * e
+		c += e
+	}
+	return s - c*c/float64(len(a))
+}
+
+func mean(x []float64) float64 {
+	var s float64
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}
