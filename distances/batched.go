@@ -112,6 +112,19 @@ func (b *Batched) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dens
 	return b.Distance.PairwiseVJP(x, y, grad)
 }
 
+// OpenSession implements SessionOpener: the session NewSession opens for
+// Distance, reporting b as its distance.
+func (b *Batched) OpenSession(query, ref *mat.Dense) (Session, error) {
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	s, err := NewSession(b.Distance, query, ref)
+	if err != nil {
+		return nil, err
+	}
+	return relabeled{s, b}, nil
+}
+
 // Settings returns Distance's settings (the zero Settings when Distance is
 // nil).
 func (b *Batched) Settings() Settings {

@@ -63,6 +63,16 @@ func (d *DotProductSimilarity) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx,
 	return d.spec().pairwiseVJP(x, y, grad)
 }
 
+// OpenSession implements SessionOpener: a session for Matrix(query, ref)
+// with the same values, whose VJP reuses the normalised rows.
+func (d *DotProductSimilarity) OpenSession(query, ref *mat.Dense) (Session, error) {
+	return d.spec().open(d, query, ref)
+}
+
+func (d *DotProductSimilarity) openColumns(query, w *mat.Dense) (Session, error) {
+	return d.spec().openColumns(d, query, w)
+}
+
 // Settings returns the similarity's settings (Inverted is true).
 func (d *DotProductSimilarity) Settings() Settings {
 	if d == nil {
@@ -120,6 +130,16 @@ func (d *CosineSimilarity) Pairwise(x, y *mat.Dense) ([]float64, error) {
 // grad[i], the gradient with respect to Pairwise(x, y)[i].
 func (d *CosineSimilarity) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, err error) {
 	return d.spec().pairwiseVJP(x, y, grad)
+}
+
+// OpenSession implements SessionOpener: a session for Matrix(query, ref)
+// with the same values, whose VJP reuses the normalised rows.
+func (d *CosineSimilarity) OpenSession(query, ref *mat.Dense) (Session, error) {
+	return d.spec().open(d, query, ref)
+}
+
+func (d *CosineSimilarity) openColumns(query, w *mat.Dense) (Session, error) {
+	return d.spec().openColumns(d, query, w)
 }
 
 // Settings returns the similarity's settings (NormalizeEmbeddings and

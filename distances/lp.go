@@ -66,6 +66,12 @@ func (d *Lp) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, er
 	return d.spec().pairwiseVJP(x, y, grad)
 }
 
+// OpenSession implements SessionOpener: a session for Matrix(query, ref)
+// with the same values, whose VJP reuses the normalised rows.
+func (d *Lp) OpenSession(query, ref *mat.Dense) (Session, error) {
+	return d.spec().open(d, query, ref)
+}
+
 // Settings returns the distance's settings (Inverted is false).
 func (d *Lp) Settings() Settings {
 	if d == nil {

@@ -13,6 +13,12 @@ func (s spec) matrix(query, ref *mat.Dense) (*mat.Dense, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
+	if s.unit() && ref != nil {
+		if err := s.checkInputs(query, ref); err != nil {
+			return nil, err
+		}
+		return s.unitMatrix(query, ref)
+	}
 	var ar arena
 	defer ar.release()
 	in, err := s.prepare(query, ref, &ar)
@@ -77,28 +83,29 @@ func (s spec) matrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.Dense
 	if err := s.validate(); err != nil {
 		return nil, nil, err
 	}
+	if s.unit() && ref != nil {
+		if err := s.checkInputs(query, ref); err != nil {
+			return nil, nil, err
+		}
+		n, _ := query.Dims()
+		k, _ := ref.Dims()
+		if err := s.checkVJPArgs(m, grad, n, k); err != nil {
+			return nil, nil, err
+		}
+		return s.unitMatrixVJP(query, ref, m, grad)
+	}
 	var ar arena
 	defer ar.release()
 	in, err := s.prepare(query, ref, &ar)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := check.Dims(s.name, "grad", grad, in.n, in.m); err != nil {
-		return nil, nil, err
-	}
-	if err := check.Matrix(s.name, "grad", grad); err != nil {
+	if err := s.checkVJPArgs(m, grad, in.n, in.m); err != nil {
 		return nil, nil, err
 	}
 	if m == nil {
 		m = ar.dirty(in.n, in.m)
 		if _, err := s.compute(in, m, &ar, false); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		if err := check.Dims(s.name, "m", m, in.n, in.m); err != nil {
-			return nil, nil, err
-		}
-		if err := check.Matrix(s.name, "m", m); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -152,4 +159,22 @@ func (s spec) vjp(in *inputs, m, g, dA, dB *mat.Dense, ar *arena) error {
 		return s.snrVJP(in, m, g, dA, dB, ar)
 	}
 	return nil
+}
+
+// checkVJPArgs validates the arguments of MatrixVJP besides the inputs:
+// grad N×M and finite, m nil or N×M and finite.
+func (s spec) checkVJPArgs(m, grad *mat.Dense, n, k int) error {
+	if err := check.Dims(s.name, "grad", grad, n, k); err != nil {
+		return err
+	}
+	if err := check.Matrix(s.name, "grad", grad); err != nil {
+		return err
+	}
+	if m == nil {
+		return nil
+	}
+	if err := check.Dims(s.name, "m", m, n, k); err != nil {
+		return err
+	}
+	return check.Matrix(s.name, "m", m)
 }

@@ -62,6 +62,12 @@ func (d *SNR) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, e
 	return d.spec().pairwiseVJP(x, y, grad)
 }
 
+// OpenSession implements SessionOpener: a session for Matrix(query, ref)
+// with the same values, whose VJP reuses the normalised rows.
+func (d *SNR) OpenSession(query, ref *mat.Dense) (Session, error) {
+	return d.spec().open(d, query, ref)
+}
+
 // Settings returns the distance's settings (Inverted is false).
 func (d *SNR) Settings() Settings {
 	if d == nil {

@@ -57,18 +57,27 @@ type inputs struct {
 // prepare validates query and ref (nil: query) and normalises them, the
 // normalised copies coming from ar.
 func (s spec) prepare(query, ref *mat.Dense, ar *arena) (*inputs, error) {
-	if err := check.Matrix(s.name, "query", query); err != nil {
+	if err := s.checkInputs(query, ref); err != nil {
 		return nil, err
+	}
+	return s.inputs(query, ref, ar)
+}
+
+// checkInputs validates query and ref (nil: query): non-empty, finite, with
+// the same number of columns.
+func (s spec) checkInputs(query, ref *mat.Dense) error {
+	if err := check.Matrix(s.name, "query", query); err != nil {
+		return err
 	}
 	if ref != nil {
 		if err := check.Matrix(s.name, "ref", ref); err != nil {
-			return nil, err
+			return err
 		}
 		if err := check.SameCols(s.name, "query", "ref", query, ref); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return s.inputs(query, ref, ar)
+	return nil
 }
 
 // inputs is prepare without the validation of query and ref, which the
