@@ -34,9 +34,22 @@ func (m *Multiple) ReduceOne(l SubLoss, b Batch) (float64, []float64, error) {
 	if m == nil {
 		return 0, nil, check.Settingf(component, "nil *Multiple")
 	}
-	r, ok := m.Reducers[l.Name]
+	r, err := m.forName(component, l.Name)
+	if err != nil {
+		return 0, nil, err
+	}
+	v, g, err := r.ReduceOne(l, b)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: sub-loss %q: %w", component, l.Name, err)
+	}
+	return v, g, nil
+}
+
+// forName returns the reducer m applies to the sub-loss name.
+func (m *Multiple) forName(component, name string) (Reducer, error) {
+	r, ok := m.Reducers[name]
 	if ok && r == nil {
-		return 0, nil, check.Settingf(component, "the reducer for sub-loss %q is nil", l.Name)
+		return nil, check.Settingf(component, "the reducer for sub-loss %q is nil", name)
 	}
 	if !ok {
 		r = m.Default
@@ -44,9 +57,5 @@ func (m *Multiple) ReduceOne(l SubLoss, b Batch) (float64, []float64, error) {
 			r = &Mean{}
 		}
 	}
-	v, g, err := r.ReduceOne(l, b)
-	if err != nil {
-		return 0, nil, fmt.Errorf("%s: sub-loss %q: %w", component, l.Name, err)
-	}
-	return v, g, nil
+	return r, nil
 }
