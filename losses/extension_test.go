@@ -93,7 +93,7 @@ func TestEmbeddedExtensions(t *testing.T) {
 	lp, cos := distances.NewLp(), distances.NewCosineSimilarity()
 	half := halfAvgNonZero{reducers.NewAvgNonZero()}
 	for _, tc := range []struct {
-		name             string
+		name               string
 		user, generic, own losses.Loss
 	}{
 		{"TripletMargin/distance", triplet(scaledLp{lp}, nil), triplet(hiddenDist{scaledLp{lp}}, nil), triplet(lp, nil)},
