@@ -14,7 +14,7 @@ import (
 
 // Entry is one entry of the gradient of a loss with respect to a distance
 // matrix: G = d(loss)/d(entry (I, J)), I indexing a query row and J a ref
-// row (see Session.BackwardEntries).
+// row (see Session.BackwardEntries). It is a plain value.
 type Entry struct {
 	I, J int
 	G    float64
@@ -96,6 +96,9 @@ type Session interface {
 // through the type's own methods: the numbers are the type's own, at the
 // cost of one matrix computed for nothing. Define OpenSession on such a
 // type (or do not embed) to avoid that cost.
+//
+// OpenSession of this package's distances may be called from several
+// goroutines at once; each session it returns is for one goroutine.
 type SessionOpener interface {
 	Distance
 	// OpenSession returns a session for the matrix between query and ref

@@ -24,9 +24,12 @@ const (
 // types convert themselves to a spec on each call, so their fields can be
 // changed between calls.
 type spec struct {
-	name      string
-	kind      kind
-	nilRecv   bool
+	name    string
+	kind    kind
+	nilRecv bool
+	// notMade is the constructor of a value it did not make whose P or
+	// Power is 0: the zero value, or an incomplete struct literal.
+	notMade   string
 	normalize bool
 	p, power  float64
 }
@@ -34,6 +37,9 @@ type spec struct {
 func (s spec) validate() error {
 	if s.nilRecv {
 		return check.Settingf(s.name, "nil receiver")
+	}
+	if s.notMade != "" {
+		return check.Settingf(s.name, "not made by %s: the zero value is not PML's defaults (normalize_embeddings true, p 2, power 1); use %s() and set fields", s.notMade, s.notMade)
 	}
 	if math.IsNaN(s.p) || math.IsInf(s.p, 0) || s.p < 1 {
 		return check.Settingf(s.name, "P = %v, want a finite number >= 1", s.p)
