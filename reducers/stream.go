@@ -11,7 +11,9 @@ import (
 // Stream is a sub-loss too large to hold in memory — all triplets of a
 // large batch — whose values a loss produces on demand. It is reduced by
 // ReduceStream, in passes over Each, with the same result as reducing the
-// materialised SubLoss.
+// materialised SubLoss. The zero Stream has no values (a zero loss, of
+// kind Element). A Stream may be reduced by several goroutines at once
+// when its Each may be called concurrently.
 type Stream struct {
 	// Name, Kind, Divisor and HasDivisor are as in SubLoss. Kind must not
 	// be AlreadyReduced.
@@ -30,6 +32,7 @@ type Stream struct {
 
 // Band is the gradient of a banded reduction with respect to one value v
 // (see StreamPlan): Weight when Low < v < High (±Inf: no bound), else 0.
+// The zero Band is 0 everywhere. A Band is a plain value.
 type Band struct {
 	Low, High, Weight float64
 }
@@ -58,6 +61,9 @@ func (b Band) At(v float64) float64 {
 //     is anchor.
 //   - none (neither set): the reducer cannot stream s; the caller
 //     materialises the sub-loss and uses Reduce.
+//
+// The zero StreamPlan is a plan of none. The plans of this package's
+// reducers may be used by several goroutines at once.
 type StreamPlan struct {
 	// Reducer is the reducer the plan is for: the receiver of PlanStream.
 	// PlanStream (the function) uses a plan only when it is the very
@@ -121,7 +127,9 @@ type StreamPlanner interface {
 
 // Streamer is the older, simpler optional interface of a Reducer of your
 // own that reduces a Stream itself: PlanStream (the function) wraps it in
-// a general plan when the reducer is not a StreamPlanner. No reducer of
+// a general plan when the reducer is not a StreamPlanner. Unlike a
+// StreamPlanner's plan, ReduceStream does not say which reducer it is
+// for: a type that embeds your Streamer inherits it. No reducer of
 // this package implements it (they are StreamPlanners), so that a type
 // embedding one of them does not inherit a ReduceStream method.
 type Streamer interface {
@@ -196,7 +204,7 @@ func same(a, b Reducer) bool {
 func (m *Multiple) PlanStream(s Stream, b Batch) (StreamPlan, error) {
 	const component = "reducers.Multiple"
 	if m == nil {
-		return StreamPlan{}, check.Settingf(component, "nil *Multiple")
+		return StreamPlan{}, check.Settingf(component, "nil receiver")
 	}
 	sub, err := m.forName(component, s.Name)
 	if err != nil {
@@ -273,6 +281,9 @@ func banded(r Reducer, component string, s Stream, low, high float64, finish fun
 // weight 1/n.
 func (r *Mean) PlanStream(s Stream, _ Batch) (StreamPlan, error) {
 	const component = "reducers.Mean"
+	if r == nil {
+		return StreamPlan{}, check.Settingf(component, "nil receiver")
+	}
 	lo, hi := math.Inf(-1), math.Inf(1)
 	return banded(r, component, s, lo, hi, perCount(lo, hi))
 }
@@ -280,6 +291,9 @@ func (r *Mean) PlanStream(s Stream, _ Batch) (StreamPlan, error) {
 // PlanStream implements StreamPlanner: a banded plan, every value with
 // weight 1.
 func (r *Sum) PlanStream(s Stream, _ Batch) (StreamPlan, error) {
+	if r == nil {
+		return StreamPlan{}, check.Settingf("reducers.Sum", "nil receiver")
+	}
 	return banded(r, "reducers.Sum", s, math.Inf(-1), math.Inf(1),
 		func(_ int, sum float64) (float64, Band) { return sum, all(1) })
 }
@@ -287,6 +301,9 @@ func (r *Sum) PlanStream(s Stream, _ Batch) (StreamPlan, error) {
 // PlanStream implements StreamPlanner: a banded plan, the values above 0
 // with weight 1/n.
 func (r *AvgNonZero) PlanStream(s Stream, _ Batch) (StreamPlan, error) {
+	if r == nil {
+		return StreamPlan{}, check.Settingf("reducers.AvgNonZero", "nil receiver")
+	}
 	return thresholdPlan(r, "reducers.AvgNonZero", 0, math.Inf(1), s)
 }
 
@@ -294,7 +311,10 @@ func (r *AvgNonZero) PlanStream(s Stream, _ Batch) (StreamPlan, error) {
 // between Low and High with weight 1/n.
 func (t *Threshold) PlanStream(s Stream, _ Batch) (StreamPlan, error) {
 	if t == nil {
-		return StreamPlan{}, check.Settingf("reducers.Threshold", "nil *Threshold")
+		return StreamPlan{}, t.check()
+	}
+	if err := t.check(); err != nil {
+		return StreamPlan{Reducer: t}, err
 	}
 	return thresholdPlan(t, "reducers.Threshold", t.Low, t.High, s)
 }
@@ -313,6 +333,9 @@ func thresholdPlan(r Reducer, component string, low, high float64, s Stream) (St
 // weight 1/s.Divisor.
 func (r *Divisor) PlanStream(s Stream, _ Batch) (StreamPlan, error) {
 	const component = "reducers.Divisor"
+	if r == nil {
+		return StreamPlan{}, check.Settingf(component, "nil receiver")
+	}
 	switch d := s.Divisor; {
 	case !s.HasDivisor:
 		return StreamPlan{Reducer: r}, check.Settingf(component, "%s sub-loss %q has no divisor", s.Kind, s.Name)
@@ -334,8 +357,11 @@ func (r *Divisor) PlanStream(s Stream, _ Batch) (StreamPlan, error) {
 // a value is the weight of its anchor's label over the number of values.
 func (c *ClassWeighted) PlanStream(s Stream, _ Batch) (StreamPlan, error) {
 	const component = "reducers.ClassWeighted"
-	if c == nil || len(c.Weights) == 0 {
-		return StreamPlan{Reducer: c}, check.Settingf(component, "no class weights")
+	if c == nil {
+		return StreamPlan{}, check.Settingf(component, "nil receiver")
+	}
+	if len(c.Weights) == 0 {
+		return StreamPlan{Reducer: c}, errNoWeights()
 	}
 	if err := check.Floats(component, "weights", c.Weights); err != nil {
 		return StreamPlan{Reducer: c}, err
