@@ -85,17 +85,18 @@ type unitProduct struct {
 	xs  []float64
 }
 
-// newUnitProduct takes its scratch from the pool and computes the norms
-// and the normalised ref vectors. It reports false when a norm is not
-// finite: an input holds NaN or ±Inf, or the squares of a finite row
-// overflow (the caller tells the two apart).
-func newUnitProduct(x, ref *mat.Dense, cols bool) (*unitProduct, bool) {
+// init sets u up between the rows of x and the vectors of ref: it takes
+// its scratch from the pool and computes the norms and the normalised ref
+// vectors. It reports false when a norm is not finite: an input holds NaN
+// or ±Inf, or the squares of a finite row overflow (the caller tells the
+// two apart).
+func (u *unitProduct) init(x, ref *mat.Dense, cols bool) bool {
 	n, d := x.Dims()
 	k, _ := ref.Dims()
 	if cols {
 		_, k = ref.Dims()
 	}
-	u := &unitProduct{x: x, ref: ref, cols: cols, n: n, k: k, d: d}
+	*u = unitProduct{x: x, ref: ref, cols: cols, n: n, k: k, d: d}
 	ws := unitPool.Get().(*unitWork)
 	u.ws = ws
 	ws.xnorm, ws.xinv = grow(ws.xnorm, n), grow(ws.xinv, n)
@@ -135,7 +136,7 @@ func newUnitProduct(x, ref *mat.Dense, cols bool) (*unitProduct, bool) {
 	for _, v := range ws.rnorm {
 		finite = finite && v <= math.MaxFloat64
 	}
-	return u, finite
+	return finite
 }
 
 // forward sets out (N×M, stride ldo, any content) to the matrix.
@@ -284,7 +285,8 @@ func (u *unitProduct) backward(m []float64, ldm int, g, dx, dref *mat.Dense) {
 // unitMatrix is Matrix for a unit product with a separate ref (already
 // validated).
 func (s spec) unitMatrix(query, ref *mat.Dense) (*mat.Dense, error) {
-	u, _ := newUnitProduct(query, ref, false)
+	var u unitProduct
+	u.init(query, ref, false)
 	defer u.release()
 	out := mat.NewDense(u.n, u.k, nil)
 	u.forward(out.RawMatrix().Data, u.k)
@@ -294,7 +296,8 @@ func (s spec) unitMatrix(query, ref *mat.Dense) (*mat.Dense, error) {
 // unitMatrixVJP is MatrixVJP for a unit product with a separate ref; the
 // inputs, grad and m (nil: computed) are already validated.
 func (s spec) unitMatrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.Dense, err error) {
-	u, _ := newUnitProduct(query, ref, false)
+	var u unitProduct
+	u.init(query, ref, false)
 	defer u.release()
 	var data []float64
 	ld := u.k
@@ -321,7 +324,7 @@ func (s spec) unitMatrixVJP(query, ref, m, grad *mat.Dense) (dQuery, dRef *mat.D
 type unitSession struct {
 	d  Distance
 	s  spec
-	u  *unitProduct
+	u  unitProduct
 	m  *mat.Dense
 	nr int // rows of ref as given (M, or D for columns)
 	nc int // columns of ref as given
@@ -331,8 +334,9 @@ type unitSession struct {
 // rows, or its columns with cols); query is checked for shape, ref too
 // when cols.
 func (s spec) openUnit(d Distance, query, ref *mat.Dense, cols bool) (Session, error) {
-	u, finite := newUnitProduct(query, ref, cols)
-	if !finite {
+	us := &unitSession{d: d, s: s}
+	u := &us.u
+	if !u.init(query, ref, cols) {
 		// A non-finite entry, or a row whose squares overflow: the
 		// latter is computed on.
 		what := "ref"
@@ -350,8 +354,9 @@ func (s spec) openUnit(d Distance, query, ref *mat.Dense, cols bool) (Session, e
 	}
 	u.ws.m = grow(u.ws.m, u.n*u.k)
 	u.forward(u.ws.m, u.k)
-	nr, nc := ref.Dims()
-	return &unitSession{d: d, s: s, u: u, m: mat.NewDense(u.n, u.k, u.ws.m), nr: nr, nc: nc}, nil
+	us.nr, us.nc = ref.Dims()
+	us.m = mat.NewDense(u.n, u.k, u.ws.m)
+	return us, nil
 }
 
 func (us *unitSession) Distance() Distance { return us.d }
@@ -360,10 +365,10 @@ func (us *unitSession) Upper() *mat.Dense  { return us.m }
 func (us *unitSession) Symmetric() bool    { return false }
 
 func (us *unitSession) Backward(gm, dq, dr *mat.Dense) error {
-	if us.u == nil || us.u.ws == nil {
+	if us.u.ws == nil {
 		return errReleased(us.s.name)
 	}
-	u := us.u
+	u := &us.u
 	if err := checkBackward(us.s.name, gm, dq, dr, u.n, u.k, u.d, us.nr, us.nc, false); err != nil {
 		return err
 	}
@@ -372,15 +377,13 @@ func (us *unitSession) Backward(gm, dq, dr *mat.Dense) error {
 }
 
 func (us *unitSession) BackwardEntries(entries []Entry, dq, dr *mat.Dense) error {
-	if us.u == nil || us.u.ws == nil {
+	if us.u.ws == nil {
 		return errReleased(us.s.name)
 	}
 	return denseEntries(us.s.name, us, us.u.n, us.u.k, entries, dq, dr)
 }
 
 func (us *unitSession) Release() {
-	if us.u != nil {
-		us.u.release()
-	}
+	us.u.release()
 	us.m = nil
 }
