@@ -14,7 +14,8 @@ import (
 
 // Entry is one entry of the gradient of a loss with respect to a distance
 // matrix: G = d(loss)/d(entry (I, J)), I indexing a query row and J a ref
-// row (see Session.BackwardEntries). It is a plain value.
+// row (see Session.BackwardEntries). It is a plain value, safe to copy and
+// read from several goroutines; the zero Entry adds nothing.
 type Entry struct {
 	I, J int
 	G    float64

@@ -9,7 +9,7 @@ import (
 )
 
 // Kind is a sub-loss's reduction type (PML's "reduction_type"). The zero
-// Kind is Element. A Kind is a plain value.
+// Kind is Element. A Kind is a plain value, safe for concurrent use.
 type Kind int
 
 // The reduction types of PML's loss dictionaries.
@@ -103,7 +103,8 @@ type Reducer interface {
 }
 
 // Output is the result of Reduce (the zero Output: no sub-loss, a loss of
-// 0). It is plain data, owned by the caller.
+// 0). It is plain data, owned by the caller: safe to read from several
+// goroutines.
 type Output struct {
 	// Loss is the total: the sum of the reduced sub-losses.
 	Loss float64

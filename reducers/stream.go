@@ -32,7 +32,8 @@ type Stream struct {
 
 // Band is the gradient of a banded reduction with respect to one value v
 // (see StreamPlan): Weight when Low < v < High (±Inf: no bound), else 0.
-// The zero Band is 0 everywhere. A Band is a plain value.
+// The zero Band is 0 everywhere. A Band is a plain value, safe for
+// concurrent use.
 type Band struct {
 	Low, High, Weight float64
 }
@@ -111,7 +112,8 @@ func (p StreamPlan) ReduceBand(s Stream) (value float64, grad Band, err error) {
 // ReduceOne reduces the materialised sub-loss (to rounding), and its
 // Reducer must be the receiver itself, also when PlanStream returns an
 // error (the other fields then zero), so that the error is attributed to
-// it.
+// it. PlanStream of this package's reducers may be called from several
+// goroutines at once.
 //
 // A type that embeds one of this package's reducers (say *AvgNonZero) and
 // overrides ReduceOne inherits its PlanStream, whose plans are for the
@@ -129,7 +131,8 @@ type StreamPlanner interface {
 // own that reduces a Stream itself: PlanStream (the function) wraps it in
 // a general plan when the reducer is not a StreamPlanner. Unlike a
 // StreamPlanner's plan, ReduceStream does not say which reducer it is
-// for: a type that embeds your Streamer inherits it. No reducer of
+// for: a type that embeds your Streamer inherits it. A loss shared by
+// several goroutines calls ReduceStream from each of them. No reducer of
 // this package implements it (they are StreamPlanners), so that a type
 // embedding one of them does not inherit a ReduceStream method.
 type Streamer interface {

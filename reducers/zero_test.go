@@ -141,3 +141,35 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroData checks the zero values of the data types: a zero SubLoss is
+// PML's literal zero loss (0, no gradient) for every reducer but Divisor,
+// which needs a divisor; a zero Stream reduces to 0; a zero Band is 0
+// everywhere; a zero StreamPlan streams nothing; a zero Output holds a loss
+// of 0.
+func TestZeroData(t *testing.T) {
+	for _, nr := range allReducers() {
+		if nr.name == "Divisor" {
+			continue
+		}
+		v, g, err := nr.r.ReduceOne(reducers.SubLoss{}, reducers.Batch{})
+		if err != nil || v != 0 || len(g) != 0 {
+			t.Errorf("%s: zero SubLoss gives %v, %v, %v", nr.name, v, g, err)
+		}
+		if v, _, ok, err := reducers.ReduceStream(nr.r, reducers.Stream{}, reducers.Batch{}); ok && (err != nil || v != 0) {
+			t.Errorf("%s: zero Stream gives %v, %v", nr.name, v, err)
+		}
+	}
+	if _, _, err := reducers.NewDivisor().ReduceOne(reducers.SubLoss{}, reducers.Batch{}); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("Divisor of a zero SubLoss: %v", err)
+	}
+	if (reducers.Band{}).At(0.5) != 0 || (reducers.Band{}).At(-1) != 0 {
+		t.Error("the zero Band is not 0")
+	}
+	if _, _, err := (reducers.StreamPlan{}).ReduceBand(reducers.Stream{}); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("ReduceBand of the zero StreamPlan: %v", err)
+	}
+	if out := (reducers.Output{}); out.Loss != 0 || out.Parts != nil {
+		t.Errorf("zero Output %+v", out)
+	}
+}
