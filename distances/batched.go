@@ -14,6 +14,11 @@ const DefaultBatchSize = 32
 // block of query rows at a time, so the whole N×M matrix never has to be
 // held at once (see Each). It also satisfies Distance itself by delegating
 // every method to Distance, as PML's wrapper forwards attribute access.
+//
+// The zero value has no Distance: it is refused with an error wrapping
+// gometric.ErrSetting that names NewBatched. A Batched is safe for
+// concurrent use by several goroutines when its Distance is, while its
+// fields are not being changed.
 type Batched struct {
 	// Distance computes each block (PML's distance). It must not be nil.
 	Distance Distance
@@ -35,7 +40,7 @@ func (b *Batched) validate() error {
 		return check.Settingf(batchedName, "nil receiver")
 	}
 	if b.Distance == nil {
-		return check.Settingf(batchedName, "Distance is nil")
+		return check.Settingf(batchedName, "Distance is nil (the zero value has no distance: use NewBatched(d, DefaultBatchSize))")
 	}
 	if b.BatchSize < 1 {
 		return check.Settingf(batchedName, "BatchSize = %d, want >= 1", b.BatchSize)
@@ -112,8 +117,21 @@ func (b *Batched) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dens
 	return b.Distance.PairwiseVJP(x, y, grad)
 }
 
-// Settings returns Distance's settings (the zero Settings when Distance is
-// nil).
+// OpenSession implements SessionOpener: the session NewSession opens for
+// Distance, reporting b as its distance.
+func (b *Batched) OpenSession(query, ref *mat.Dense) (Session, error) {
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	s, err := NewSession(b.Distance, query, ref)
+	if err != nil {
+		return nil, err
+	}
+	return relabeled{s, b}, nil
+}
+
+// Settings returns Distance's settings (the zero Settings for a nil
+// receiver or a nil Distance).
 func (b *Batched) Settings() Settings {
 	if b == nil || b.Distance == nil {
 		return Settings{}

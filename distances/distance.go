@@ -1,6 +1,8 @@
 package distances
 
 import (
+	"math"
+
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -13,6 +15,13 @@ import (
 // validated: an empty or non-finite matrix, or query and ref with different
 // column counts, give an error wrapping gometric.ErrShape or
 // gometric.ErrNonFinite.
+//
+// A Distance of your own implements these five methods; the losses then
+// compute its matrix with Matrix and back-propagate with MatrixVJP (see
+// NewSession), and may implement SessionOpener for a faster path. The
+// distances of this package are safe for concurrent use while their
+// fields are not being changed; a loss calls its distance from the
+// goroutine that calls the loss.
 type Distance interface {
 	// Matrix returns the N×M matrix of distances (or similarities, when
 	// Settings().Inverted) between the rows of query and ref, after the
@@ -38,7 +47,10 @@ type Distance interface {
 	Settings() Settings
 }
 
-// Settings are the attributes every PML distance has.
+// Settings are the attributes every PML distance has. The zero Settings
+// (no normalisation, P and Power 0, not inverted) is what a nil distance
+// reports; it is not a valid distance's. A Settings is a plain value, safe
+// to copy and read from several goroutines.
 type Settings struct {
 	// NormalizeEmbeddings: rows are divided by their P-norm first
 	// (PML's normalize_embeddings).
@@ -53,17 +65,27 @@ type Settings struct {
 }
 
 // Margin mirrors BaseDistance.margin: how much farther y is than x, i.e.
-// x - y for a distance and y - x for a similarity.
+// x - y for a distance and y - x for a similarity. A nil d has no order:
+// Margin returns NaN.
 func Margin(d Distance, x, y float64) float64 {
-	if d.Settings().Inverted {
+	inv, ok := inverted(d)
+	switch {
+	case !ok:
+		return math.NaN()
+	case inv:
 		return y - x
 	}
 	return x - y
 }
 
-// Closer reports whether value a means "closer" than value b under d.
+// Closer reports whether value a means "closer" than value b under d (false
+// for a nil d, which has no order).
 func Closer(d Distance, a, b float64) bool {
-	if d.Settings().Inverted {
+	inv, ok := inverted(d)
+	switch {
+	case !ok:
+		return false
+	case inv:
 		return a > b
 	}
 	return a < b
@@ -71,16 +93,52 @@ func Closer(d Distance, a, b float64) bool {
 
 // Smallest mirrors BaseDistance.smallest_dist over one row: the value and
 // index of the closest entry (the maximum for a similarity, the minimum
-// otherwise). The first index wins ties. It returns (0, -1) for an empty
-// row.
+// otherwise). The first index wins ties. As torch.max and torch.min, a NaN
+// anywhere in the row wins: Smallest returns NaN and the index of the
+// first NaN. It returns (0, -1) for an empty row and (NaN, -1) for a nil
+// d, which has no order.
 func Smallest(d Distance, row []float64) (float64, int) {
-	return extreme(row, d.Settings().Inverted)
+	inv, ok := inverted(d)
+	if !ok {
+		return math.NaN(), -1
+	}
+	return extreme(row, inv)
 }
 
 // Largest mirrors BaseDistance.largest_dist over one row: the farthest
-// entry's value and index.
+// entry's value and index, with the rules of Smallest (first index on
+// ties, the first NaN wins, (0, -1) for an empty row, (NaN, -1) for a nil
+// d).
 func Largest(d Distance, row []float64) (float64, int) {
-	return extreme(row, !d.Settings().Inverted)
+	inv, ok := inverted(d)
+	if !ok {
+		return math.NaN(), -1
+	}
+	return extreme(row, !inv)
+}
+
+// inverted returns d's Settings().Inverted, and false for a nil d (a nil
+// interface, a nil pointer to one of this package's distances, or a
+// Batched without a distance), which has no order.
+func inverted(d Distance) (inv, ok bool) {
+	switch v := d.(type) {
+	case nil:
+		return false, false
+	case *Lp:
+		return false, v != nil
+	case *SNR:
+		return false, v != nil
+	case *CosineSimilarity:
+		return true, v != nil
+	case *DotProductSimilarity:
+		return true, v != nil
+	case *Batched:
+		if v == nil {
+			return false, false
+		}
+		return inverted(v.Distance)
+	}
+	return d.Settings().Inverted, true
 }
 
 func extreme(row []float64, wantMax bool) (float64, int) {
@@ -88,7 +146,13 @@ func extreme(row []float64, wantMax bool) (float64, int) {
 		return 0, -1
 	}
 	best, bi := row[0], 0
+	if best != best {
+		return best, 0
+	}
 	for i, v := range row[1:] {
+		if v != v {
+			return v, i + 1
+		}
 		if (wantMax && v > best) || (!wantMax && v < best) {
 			best, bi = v, i+1
 		}

@@ -9,13 +9,33 @@
 // embeddings. Inputs are float64 gonum matrices with one embedding per row.
 //
 // Matrices come from one GEMM (internal/gemm: AVX2/FMA kernels on amd64,
-// gonum's elsewhere; half of it for a batch against itself) for the p = 2 Lp distance, the dot-product similarities and SNR;
-// entries where the GEMM formula would cancel (near-identical rows,
-// self-distances) are recomputed directly, so a self-distance is exactly 0. Work that is split across goroutines uses
-// fixed blocks, so results do not depend on GOMAXPROCS.
+// gonum's elsewhere; half of it for a batch against itself) for the p = 2
+// Lp distance, the dot-product similarities and SNR; entries where the
+// GEMM formula would cancel (near-identical rows, self-distances) are
+// recomputed directly, so a self-distance is exactly 0. Work that is split
+// across goroutines uses fixed blocks, so results do not depend on
+// GOMAXPROCS.
+//
+// # Sessions: the path of the losses
+//
+// A loss computes a distance matrix once and back-propagates through it in
+// a Session (NewSession; NewColumnSession for class vectors held as
+// columns). The distances of this package implement SessionOpener, whose
+// sessions keep the normalised rows from the matrix to its VJP and reuse
+// pooled buffers; a Distance of your own needs only the Distance methods,
+// and its session is built on Matrix and MatrixVJP, with its own numbers.
+// A type that embeds one of this package's distances and overrides its
+// methods takes that generic path too (see SessionOpener).
+//
+// # Settings and zero values
 //
 // Settings are exported fields, checked at every call: an invalid setting
 // gives an error wrapping gometric.ErrSetting, bad input one wrapping
 // gometric.ErrShape or gometric.ErrNonFinite, each starting with the
-// component's name ("distances.Lp: ...").
+// component's name ("distances.Lp: ..."). The zero CosineSimilarity is
+// PML's default; the zero Lp, DotProductSimilarity, SNR and Batched are
+// refused with an error that names their constructor (New<Name>), since
+// PML normalises by default. Every method of a nil distance returns an
+// error (Settings returns the zero Settings). The distances are safe for
+// concurrent use while their fields are not being changed.
 package distances

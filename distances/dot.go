@@ -10,6 +10,15 @@ import (
 // query·refᵀ between the rows (each first divided by its P-norm when
 // NormalizeEmbeddings), raised to Power, from one GEMM. It is a similarity
 // (Settings().Inverted): larger means closer.
+//
+// The zero value is not PML's defaults (NormalizeEmbeddings false where
+// PML normalises): it is refused with an error wrapping gometric.ErrSetting
+// that names NewDotProductSimilarity, as is any value that constructor did
+// not make whose P or Power is 0. Make one with NewDotProductSimilarity and
+// set fields; a struct literal must set P and Power, and leaves
+// NormalizeEmbeddings false unless it sets it. A DotProductSimilarity is
+// safe for concurrent use by several goroutines while its fields are not
+// being changed.
 type DotProductSimilarity struct {
 	// NormalizeEmbeddings divides every row by its P-norm first
 	// (PML's normalize_embeddings, default true).
@@ -20,12 +29,14 @@ type DotProductSimilarity struct {
 	// Power raises every similarity to this finite, non-zero power
 	// (PML's power, default 1).
 	Power float64
+
+	made bool // by NewDotProductSimilarity
 }
 
 // NewDotProductSimilarity returns a DotProductSimilarity with PML 2.8.1's
 // defaults: normalised embeddings, P = 2, Power = 1.
 func NewDotProductSimilarity() *DotProductSimilarity {
-	return &DotProductSimilarity{NormalizeEmbeddings: true, P: 2, Power: 1}
+	return &DotProductSimilarity{NormalizeEmbeddings: true, P: 2, Power: 1, made: true}
 }
 
 func (d *DotProductSimilarity) spec() spec {
@@ -33,7 +44,11 @@ func (d *DotProductSimilarity) spec() spec {
 	if d == nil {
 		return spec{name: name, nilRecv: true}
 	}
-	return spec{name: name, kind: kindDot, normalize: d.NormalizeEmbeddings, p: d.P, power: d.Power}
+	s := spec{name: name, kind: kindDot, normalize: d.NormalizeEmbeddings, p: d.P, power: d.Power}
+	if !d.made && (d.P == 0 || d.Power == 0) {
+		s.notMade = "NewDotProductSimilarity"
+	}
+	return s
 }
 
 // Matrix returns the N×M matrix of dot products (to the power Power)
@@ -63,10 +78,21 @@ func (d *DotProductSimilarity) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx,
 	return d.spec().pairwiseVJP(x, y, grad)
 }
 
-// Settings returns the similarity's settings (Inverted is true).
+// OpenSession implements SessionOpener: a session for Matrix(query, ref)
+// with the same values, whose VJP reuses the normalised rows.
+func (d *DotProductSimilarity) OpenSession(query, ref *mat.Dense) (Session, error) {
+	return d.spec().open(d, query, ref)
+}
+
+func (d *DotProductSimilarity) openColumns(query, w *mat.Dense) (Session, error) {
+	return d.spec().openColumns(d, query, w)
+}
+
+// Settings returns the similarity's settings (Inverted is true), or the
+// zero Settings for a nil receiver.
 func (d *DotProductSimilarity) Settings() Settings {
 	if d == nil {
-		return Settings{Inverted: true}
+		return Settings{}
 	}
 	return Settings{NormalizeEmbeddings: d.NormalizeEmbeddings, P: d.P, Power: d.Power, Inverted: true}
 }
@@ -74,12 +100,16 @@ func (d *DotProductSimilarity) Settings() Settings {
 // CosineSimilarity mirrors PML's CosineSimilarity: a DotProductSimilarity
 // whose rows are always divided by their P-norm first, so for P = 2 the
 // matrix holds cosines. It is a similarity (Settings().Inverted).
+//
+// The zero value is PML's CosineSimilarity(), as NewCosineSimilarity
+// returns it. A CosineSimilarity is safe for concurrent use by several
+// goroutines while its fields are not being changed.
 type CosineSimilarity struct {
 	// P is the norm of the normalisation: any finite real >= 1
-	// (PML's p, default 2).
+	// (PML's p, default 2). If P is 0, 2 is used.
 	P float64
 	// Power raises every similarity to this finite, non-zero power
-	// (PML's power, default 1).
+	// (PML's power, default 1). If Power is 0, 1 is used.
 	Power float64
 }
 
@@ -87,12 +117,25 @@ type CosineSimilarity struct {
 // P = 2, Power = 1.
 func NewCosineSimilarity() *CosineSimilarity { return &CosineSimilarity{P: 2, Power: 1} }
 
+// settings returns P and Power with their defaults for 0.
+func (d *CosineSimilarity) settings() (p, power float64) {
+	p, power = d.P, d.Power
+	if p == 0 {
+		p = 2
+	}
+	if power == 0 {
+		power = 1
+	}
+	return p, power
+}
+
 func (d *CosineSimilarity) spec() spec {
 	const name = "distances.CosineSimilarity"
 	if d == nil {
 		return spec{name: name, nilRecv: true}
 	}
-	return spec{name: name, kind: kindDot, normalize: true, p: d.P, power: d.Power}
+	p, power := d.settings()
+	return spec{name: name, kind: kindDot, normalize: true, p: p, power: power}
 }
 
 // Matrix returns the N×M matrix of cosine similarities (to the power
@@ -122,13 +165,25 @@ func (d *CosineSimilarity) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy 
 	return d.spec().pairwiseVJP(x, y, grad)
 }
 
+// OpenSession implements SessionOpener: a session for Matrix(query, ref)
+// with the same values, whose VJP reuses the normalised rows.
+func (d *CosineSimilarity) OpenSession(query, ref *mat.Dense) (Session, error) {
+	return d.spec().open(d, query, ref)
+}
+
+func (d *CosineSimilarity) openColumns(query, w *mat.Dense) (Session, error) {
+	return d.spec().openColumns(d, query, w)
+}
+
 // Settings returns the similarity's settings (NormalizeEmbeddings and
-// Inverted are true).
+// Inverted are true; P and Power as used, 0 replaced by its default), or
+// the zero Settings for a nil receiver.
 func (d *CosineSimilarity) Settings() Settings {
 	if d == nil {
-		return Settings{NormalizeEmbeddings: true, Inverted: true}
+		return Settings{}
 	}
-	return Settings{NormalizeEmbeddings: true, P: d.P, Power: d.Power, Inverted: true}
+	p, power := d.settings()
+	return Settings{NormalizeEmbeddings: true, P: p, Power: power, Inverted: true}
 }
 
 // dotVJP adds the VJP of the dot-product matrix with respect to the

@@ -15,6 +15,14 @@ import (
 // entries where that formula cancels recomputed directly; with Power = 2 the
 // squared distances are returned without a square root. Other values of P
 // use a blocked loop over pairs.
+//
+// The zero value is not PML's defaults (NormalizeEmbeddings false where
+// PML normalises): it is refused with an error wrapping gometric.ErrSetting
+// that names NewLp, as is any value NewLp did not make whose P or Power
+// is 0. Make one with NewLp and set fields; a struct literal must set P
+// and Power, and leaves NormalizeEmbeddings false unless it sets it. An
+// Lp is safe for concurrent use by several goroutines while its fields
+// are not being changed.
 type Lp struct {
 	// NormalizeEmbeddings divides every row by its P-norm first
 	// (PML's normalize_embeddings, default true).
@@ -25,17 +33,24 @@ type Lp struct {
 	// Power raises every distance to this finite, non-zero power
 	// (PML's power, default 1).
 	Power float64
+
+	made bool // by NewLp
 }
 
 // NewLp returns an Lp distance with PML 2.8.1's LpDistance defaults:
 // normalised embeddings, P = 2, Power = 1.
-func NewLp() *Lp { return &Lp{NormalizeEmbeddings: true, P: 2, Power: 1} }
+func NewLp() *Lp { return &Lp{NormalizeEmbeddings: true, P: 2, Power: 1, made: true} }
 
 func (d *Lp) spec() spec {
+	const name = "distances.Lp"
 	if d == nil {
-		return spec{name: "distances.Lp", nilRecv: true}
+		return spec{name: name, nilRecv: true}
 	}
-	return spec{name: "distances.Lp", kind: kindLp, normalize: d.NormalizeEmbeddings, p: d.P, power: d.Power}
+	s := spec{name: name, kind: kindLp, normalize: d.NormalizeEmbeddings, p: d.P, power: d.Power}
+	if !d.made && (d.P == 0 || d.Power == 0) {
+		s.notMade = "NewLp"
+	}
+	return s
 }
 
 // Matrix returns the N×M matrix of Lp distances (to the power Power)
@@ -66,7 +81,14 @@ func (d *Lp) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, er
 	return d.spec().pairwiseVJP(x, y, grad)
 }
 
-// Settings returns the distance's settings (Inverted is false).
+// OpenSession implements SessionOpener: a session for Matrix(query, ref)
+// with the same values, whose VJP reuses the normalised rows.
+func (d *Lp) OpenSession(query, ref *mat.Dense) (Session, error) {
+	return d.spec().open(d, query, ref)
+}
+
+// Settings returns the distance's settings (Inverted is false), or the
+// zero Settings for a nil receiver.
 func (d *Lp) Settings() Settings {
 	if d == nil {
 		return Settings{}

@@ -8,15 +8,14 @@ import (
 
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
-	"github.com/gometric/gometric/internal/pairdist"
 	"gonum.org/v1/gonum/mat"
 )
 
 // entriesOf lists the non-zero entries of g; with merge (a symmetric
 // session) each pair above the diagonal carries its mirror too.
-func entriesOf(g *mat.Dense, merge bool) []pairdist.Entry {
+func entriesOf(g *mat.Dense, merge bool) []distances.Entry {
 	n, m := g.Dims()
-	var out []pairdist.Entry
+	var out []distances.Entry
 	for i := 0; i < n; i++ {
 		for j := 0; j < m; j++ {
 			v := g.At(i, j)
@@ -29,7 +28,7 @@ func entriesOf(g *mat.Dense, merge bool) []pairdist.Entry {
 				}
 			}
 			if v != 0 {
-				out = append(out, pairdist.Entry{I: i, J: j, G: v})
+				out = append(out, distances.Entry{I: i, J: j, G: v})
 			}
 		}
 	}
@@ -67,9 +66,12 @@ func TestSessionMatchesPublic(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				s, ok, err := pairdist.Open(d, q, r)
-				if err != nil || !ok {
-					t.Fatalf("Open: %v, %v", ok, err)
+				s, err := distances.NewSession(d, q, r)
+				if err != nil {
+					t.Fatalf("NewSession: %v", err)
+				}
+				if s.Distance() != d {
+					t.Fatalf("session for %v, want %v", s.Distance(), d)
 				}
 				defer s.Release()
 				if s.Symmetric() != (self && c.kind != "SNR") {
@@ -201,7 +203,7 @@ func TestSessionGOMAXPROCS(t *testing.T) {
 				if ref != nil {
 					g, sg, rows = gr, sr, m
 				}
-				s, _, err := pairdist.Open(c.build(), q, ref)
+				s, err := distances.NewSession(c.build(), q, ref)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -233,29 +235,6 @@ func TestSessionGOMAXPROCS(t *testing.T) {
 		if !mat.Equal(one[i], two[i]) {
 			t.Errorf("result %d differs between GOMAXPROCS 1 and 2", i)
 		}
-	}
-}
-
-// TestOpenUnknown checks that Open declines distances it does not know
-// and reports invalid settings as the public methods do.
-func TestOpenUnknown(t *testing.T) {
-	q := mat.NewDense(2, 2, []float64{1, 2, 3, 4})
-	if _, ok, err := pairdist.Open(struct{ distances.Distance }{distances.NewLp()}, q, nil); ok || err != nil {
-		t.Errorf("wrapped distance: ok %v, err %v", ok, err)
-	}
-	bad := &distances.Lp{P: 0.5, Power: 1}
-	_, want := bad.Matrix(q, nil)
-	if _, ok, err := pairdist.Open(bad, q, nil); !ok || err == nil || err.Error() != want.Error() {
-		t.Errorf("bad setting: ok %v, err %v, want %v", ok, err, want)
-	}
-	b := distances.NewBatched(distances.NewCosineSimilarity(), 2)
-	s, ok, err := pairdist.Open(b, q, nil)
-	if !ok || err != nil {
-		t.Fatalf("Batched: %v, %v", ok, err)
-	}
-	want2, _ := b.Matrix(q, nil)
-	if !mat.Equal(s.Matrix(), want2) {
-		t.Error("Batched session matrix differs")
 	}
 }
 

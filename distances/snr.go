@@ -13,6 +13,14 @@ import (
 //
 // The matrix comes from one GEMM on the centred rows; the entries where
 // that formula cancels are recomputed directly.
+//
+// The zero value is not PML's defaults (NormalizeEmbeddings false where
+// PML normalises): it is refused with an error wrapping gometric.ErrSetting
+// that names NewSNR, as is any value NewSNR did not make whose P or Power
+// is 0. Make one with NewSNR and set fields; a struct literal must set P
+// and Power, and leaves NormalizeEmbeddings false unless it sets it. An
+// SNR is safe for concurrent use by several goroutines while its fields
+// are not being changed.
 type SNR struct {
 	// NormalizeEmbeddings divides every row by its P-norm first
 	// (PML's normalize_embeddings, default true).
@@ -23,17 +31,24 @@ type SNR struct {
 	// Power raises every distance to this finite, non-zero power
 	// (PML's power, default 1).
 	Power float64
+
+	made bool // by NewSNR
 }
 
 // NewSNR returns an SNR distance with PML 2.8.1's SNRDistance defaults:
 // normalised embeddings, P = 2, Power = 1.
-func NewSNR() *SNR { return &SNR{NormalizeEmbeddings: true, P: 2, Power: 1} }
+func NewSNR() *SNR { return &SNR{NormalizeEmbeddings: true, P: 2, Power: 1, made: true} }
 
 func (d *SNR) spec() spec {
+	const name = "distances.SNR"
 	if d == nil {
-		return spec{name: "distances.SNR", nilRecv: true}
+		return spec{name: name, nilRecv: true}
 	}
-	return spec{name: "distances.SNR", kind: kindSNR, normalize: d.NormalizeEmbeddings, p: d.P, power: d.Power}
+	s := spec{name: name, kind: kindSNR, normalize: d.NormalizeEmbeddings, p: d.P, power: d.Power}
+	if !d.made && (d.P == 0 || d.Power == 0) {
+		s.notMade = "NewSNR"
+	}
+	return s
 }
 
 // Matrix returns the N×M matrix of SNR distances (to the power Power)
@@ -62,7 +77,14 @@ func (d *SNR) PairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, e
 	return d.spec().pairwiseVJP(x, y, grad)
 }
 
-// Settings returns the distance's settings (Inverted is false).
+// OpenSession implements SessionOpener: a session for Matrix(query, ref)
+// with the same values, whose VJP reuses the normalised rows.
+func (d *SNR) OpenSession(query, ref *mat.Dense) (Session, error) {
+	return d.spec().open(d, query, ref)
+}
+
+// Settings returns the distance's settings (Inverted is false), or the
+// zero Settings for a nil receiver.
 func (d *SNR) Settings() Settings {
 	if d == nil {
 		return Settings{}
@@ -216,4 +238,29 @@ func (s spec) snrVJP(in *inputs, m, g, dq, dr *mat.Dense, ar *arena) error {
 		centreRows(dr)
 	}
 	return nil
+}
+
+// centredSqDiff returns Σ(e − mean(e))² for e = a − b, without storing e
+// (the corrected two-pass formula).
+func centredSqDiff(a, b []float64) float64 {
+	var mu float64
+	for k, v := range a {
+		mu += v - b[k]
+	}
+	mu /= float64(len(a))
+	var s, c float64
+	for k, v := range a {
+		e := v - b[k] - mu
+		s += e * e
+		c += e
+	}
+	return s - c*c/float64(len(a))
+}
+
+func mean(x []float64) float64 {
+	var s float64
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
-	"github.com/gometric/gometric/internal/pairdist"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
@@ -256,7 +255,7 @@ func (l *Contrastive) allPairs(in *input) (*term, error) {
 			if sym {
 				size /= 2
 			}
-			entries := make([]pairdist.Entry, 0, size+64)
+			entries := make([]distances.Entry, 0, size+64)
 			eachPos(upper, func(a, p int) {
 				if pg.banded && pg.band.Weight == 0 {
 					return
@@ -266,7 +265,7 @@ func (l *Contrastive) allPairs(in *input) (*term, error) {
 					if sym {
 						w += pg.at(v, p)
 					}
-					entries = append(entries, pairdist.Entry{I: a, J: p, G: s * w})
+					entries = append(entries, distances.Entry{I: a, J: p, G: s * w})
 				}
 			})
 			if ng.banded && ng.band.Weight == 0 {
@@ -280,7 +279,7 @@ func (l *Contrastive) allPairs(in *input) (*term, error) {
 						if sym {
 							w += ng.at(v, lo+j)
 						}
-						entries = append(entries, pairdist.Entry{I: a, J: lo + j, G: -s * w})
+						entries = append(entries, distances.Entry{I: a, J: lo + j, G: -s * w})
 					}
 				}
 			}, nil)

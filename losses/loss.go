@@ -8,7 +8,6 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
-	"github.com/gometric/gometric/internal/streamband"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
 	"github.com/gometric/gometric/utils/tuples"
@@ -219,7 +218,7 @@ type streamTerm struct {
 }
 
 // streamPart is one streamed sub-loss. stats, when set, computes what a
-// reducer's pass over Each would (see internal/streamband): the number n
+// reducer's pass over Each would (see reducers.StreamPlan): the number n
 // of values strictly between low and high and their lane sum, with the
 // position and value of the first non-finite value (at -1: none), in the
 // loop that produces the values.
@@ -229,11 +228,11 @@ type streamPart struct {
 }
 
 // streamGrad is the gradient of a streamed part's reduction with respect
-// to its value v of anchor a: band.At(v) when banded (the reducers of
-// package reducers, see internal/streamband), else fn(v, a).
+// to its value v of anchor a: band.At(v) when banded (a banded
+// reducers.StreamPlan), else fn(v, a).
 type streamGrad struct {
 	fn     func(v float64, anchor int) float64
-	band   streamband.Band
+	band   reducers.Band
 	banded bool
 }
 

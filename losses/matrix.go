@@ -1,6 +1,7 @@
 package losses
 
 import (
+	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/pairdist"
 	"gonum.org/v1/gonum/mat"
 )
@@ -15,13 +16,14 @@ func (in *input) refArg() *mat.Dense {
 
 // openSession is a distance session with its matrix.
 type openSession struct {
-	pairdist.Session
+	distances.Session
 	m *mat.Dense
 }
 
-// matrix computes the distance matrix between embeddings and ref. For the
-// distances of package distances it opens a session (internal/pairdist),
-// which keeps what the VJP needs and skips validating the inputs again.
+// matrix computes the distance matrix between embeddings and ref in a
+// distance session (distances.NewSession): for the distances of package
+// distances it keeps what the VJP needs and does not scan the inputs
+// again; for others it holds the matrix of Matrix for MatrixVJP.
 func (in *input) matrix() (*mat.Dense, error) {
 	m, _, err := in.matrixUpper()
 	if err != nil || m == nil {
@@ -32,22 +34,18 @@ func (in *input) matrix() (*mat.Dense, error) {
 
 // matrixUpper is matrix for a loss that only reads the entries on and
 // above the diagonal of a symmetric matrix (sym true; see
-// pairdist.Session.Upper); complete gives the whole matrix.
+// distances.Session.Upper); complete gives the whole matrix.
 func (in *input) matrixUpper() (m *mat.Dense, sym bool, err error) {
-	s, ok, err := pairdist.Open(in.dist, in.emb, in.refArg())
+	s, err := distances.NewSession(in.dist, in.emb, in.refArg())
 	if err != nil {
 		return nil, false, err
-	}
-	if !ok {
-		m, err := in.dist.Matrix(in.emb, in.refArg())
-		return m, false, err
 	}
 	in.sessions = append(in.sessions, openSession{s, s.Upper()})
 	return s.Upper(), s.Symmetric(), nil
 }
 
 // session returns the session of the matrix m, or nil.
-func (in *input) session(m *mat.Dense) pairdist.Session {
+func (in *input) session(m *mat.Dense) distances.Session {
 	for _, s := range in.sessions {
 		if s.m == m {
 			return s.Session
@@ -82,9 +80,9 @@ func (in *input) matrixBackward(m, gm *mat.Dense, g *grads) error {
 }
 
 // matrixBackwardEntries is matrixBackward for a gradient given by its
-// non-zero entries (see pairdist.Session.BackwardEntries: for a symmetric
+// non-zero entries (see distances.Session.BackwardEntries: for a symmetric
 // matrix, an entry may carry its mirror's gradient too).
-func (in *input) matrixBackwardEntries(m *mat.Dense, entries []pairdist.Entry, g *grads) error {
+func (in *input) matrixBackwardEntries(m *mat.Dense, entries []distances.Entry, g *grads) error {
 	if s := in.session(m); s != nil {
 		return s.BackwardEntries(entries, g.q, g.r)
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/gometric/gometric/reducers"
 )
 
-// bandAcc computes a streamed sub-loss's statistics for a reducer's plan
-// (internal/streamband) in the loop that produces the values: the number
+// bandAcc computes a streamed sub-loss's statistics for a reducer's banded
+// plan (reducers.StreamPlan) in the loop that produces the values: the number
 // of values strictly between lo and hi and their sum in four lanes by
 // position (value k of the stream in lane k mod 4), which gives the bits
 // of the reducer's own pass, and the first non-finite value.
@@ -135,23 +135,27 @@ func reluBetween4(acc *[4]float64, c, sigma float64, y []float64, lo, hi float64
 	return n, inf
 }
 
-// reduceStream reduces one streamed part with red: from the part's own
-// statistics when it has them and red has a plan, else through Each;
-// ok is false when red cannot stream it.
+// reduceStream reduces one streamed part with red through its plan
+// (reducers.PlanStream): a banded plan from the part's own statistics when
+// it has them, else by a pass over Each; a general plan by its Reduce. ok
+// is false when red cannot stream it.
 func reduceStream(red reducers.Reducer, part streamPart, rb reducers.Batch) (float64, streamGrad, bool, error) {
-	if part.stats != nil {
-		if p, ok := streamband.PlanFor(red, part.Stream); ok {
-			n, sum, at, bad := part.stats(p.Low, p.High)
-			if at >= 0 {
-				return 0, streamGrad{}, true, check.Errorf(p.Component, gometric.ErrNonFinite, "sub-loss %q value %d is %v", part.Name, at, bad)
-			}
-			v, band := p.Finish(n, sum)
-			return v, streamGrad{band: band, banded: true}, true, nil
-		}
+	p, ok, err := reducers.PlanStream(red, part.Stream, rb)
+	if err != nil || !ok {
+		return 0, streamGrad{}, ok, err
 	}
-	if v, band, ok, err := streamband.Reduce(red, part.Stream); ok || err != nil {
+	if p.Finish == nil {
+		v, fn, err := p.Reduce(part.Stream, rb)
+		return v, streamGrad{fn: fn}, true, err
+	}
+	if part.stats == nil {
+		v, band, err := p.ReduceBand(part.Stream)
 		return v, streamGrad{band: band, banded: true}, true, err
 	}
-	v, fn, ok, err := reducers.ReduceStream(red, part.Stream, rb)
-	return v, streamGrad{fn: fn}, ok, err
+	n, sum, at, bad := part.stats(p.Low, p.High)
+	if at >= 0 {
+		return 0, streamGrad{}, true, check.Errorf(p.Component, gometric.ErrNonFinite, "sub-loss %q value %d is %v", part.Name, at, bad)
+	}
+	v, band := p.Finish(n, sum)
+	return v, streamGrad{band: band, banded: true}, true, nil
 }

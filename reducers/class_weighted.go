@@ -19,6 +19,11 @@ import (
 // [0, Batch.N) is an error wrapping gometric.ErrIndex). A label outside
 // Weights is an error wrapping gometric.ErrIndex. AlreadyReduced records
 // are passed through (BaseReducer) without reading labels.
+//
+// The zero value has no weights: it is refused with an error wrapping
+// gometric.ErrSetting that names NewClassWeighted. A ClassWeighted is safe
+// for concurrent use while its fields and the elements of Weights are not
+// being changed.
 type ClassWeighted struct {
 	// Weights holds one weight per class label (PML's weights tensor).
 	// It must be non-empty and finite (else gometric.ErrSetting).
@@ -35,10 +40,10 @@ func NewClassWeighted(weights []float64) *ClassWeighted {
 func (c *ClassWeighted) ReduceOne(l SubLoss, b Batch) (float64, []float64, error) {
 	const component = "reducers.ClassWeighted"
 	if c == nil {
-		return 0, nil, check.Settingf(component, "nil *ClassWeighted")
+		return 0, nil, check.Settingf(component, "nil receiver")
 	}
 	if len(c.Weights) == 0 {
-		return 0, nil, check.Settingf(component, "no class weights")
+		return 0, nil, errNoWeights()
 	}
 	for i, w := range c.Weights {
 		if math.IsNaN(w) || math.IsInf(w, 0) {
@@ -78,4 +83,9 @@ func (c *ClassWeighted) ReduceOne(l SubLoss, b Batch) (float64, []float64, error
 		g[k] = w / n
 	}
 	return finish(component, s/n, g)
+}
+
+// errNoWeights is the error of a ClassWeighted without weights.
+func errNoWeights() error {
+	return check.Settingf("reducers.ClassWeighted", "no class weights (the zero value has none: use NewClassWeighted(weights))")
 }

@@ -18,14 +18,20 @@ import (
 // an error wrapping gometric.ErrSetting, a NaN or infinite one an error
 // wrapping gometric.ErrNonFinite. AlreadyReduced records ignore the
 // divisor.
+//
+// The zero value is PML's DivisorReducer(), as NewDivisor returns it. A
+// Divisor is safe for concurrent use.
 type Divisor struct{}
 
 // NewDivisor returns a Divisor reducer (DivisorReducer()).
 func NewDivisor() *Divisor { return &Divisor{} }
 
 // ReduceOne implements Reducer.
-func (*Divisor) ReduceOne(l SubLoss, _ Batch) (float64, []float64, error) {
+func (r *Divisor) ReduceOne(l SubLoss, _ Batch) (float64, []float64, error) {
 	const component = "reducers.Divisor"
+	if r == nil {
+		return 0, nil, check.Settingf(component, "nil receiver")
+	}
 	if err := validKind(component, l.Kind); err != nil {
 		return 0, nil, err
 	}

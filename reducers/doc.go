@@ -32,6 +32,26 @@
 //   - NaN or ±Inf in Values is an error wrapping gometric.ErrNonFinite, and
 //     so is a reduced value or gradient that overflows.
 //
+// # Streams
+//
+// A loss whose sub-loss is too large to hold (all triplets of a large
+// batch) describes it as a Stream and reduces it through the reducer's
+// plan (PlanStream, StreamPlanner): the banded plans of Mean, Sum,
+// AvgNonZero, Threshold and Divisor let the loss compute the reduction in
+// the loop that produces the values. A Reducer of your own needs only
+// ReduceOne: the loss then materialises the sub-loss, with the same
+// numbers. A type that embeds one of this package's reducers and
+// overrides ReduceOne takes that generic path too (see StreamPlanner).
+//
+// # Zero values, nil receivers and concurrency
+//
+// The zero values of Mean, Sum, AvgNonZero, Divisor, DoNothing, PerAnchor
+// and Multiple are PML's defaults; the zero Threshold and ClassWeighted
+// are refused with an error that names their constructor. Every method of
+// a nil reducer returns an error wrapping gometric.ErrSetting. The
+// reducers are safe for concurrent use while their fields are not being
+// changed.
+//
 // Every error starts with the component's name ("reducers.Threshold: ...")
 // and wraps one of gometric's sentinel errors. Settings are exported fields
 // validated at call time.

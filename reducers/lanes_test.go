@@ -5,14 +5,13 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/gometric/gometric/internal/streamband"
 	"github.com/gometric/gometric/reducers"
 )
 
 // TestStreamRunsBitIdentical checks that a stream reduced in runs of any
 // length gives the bits of ReduceOne on the whole sub-loss, value and
 // gradients, for the reducers whose sums are taken in lanes, and that
-// streamband's Reduce and PlanFor agree with them.
+// their banded plans (PlanStream, ReduceBand) agree with them.
 func TestStreamRunsBitIdentical(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	const n = 9
@@ -64,13 +63,13 @@ func TestStreamRunsBitIdentical(t *testing.T) {
 					t.Fatalf("%T size %d: gradient %d is %v, want %v", r, size, i, g, want.Grads[0][i])
 				}
 			}
-			bv, band, ok, err := streamband.Reduce(r, s)
-			if !ok || err != nil || bv != v {
-				t.Errorf("%T: streamband.Reduce %v, %v, %v, want %v", r, bv, ok, err, v)
+			p, ok, err := reducers.PlanStream(r, s, b)
+			if !ok || err != nil || p.Finish == nil {
+				t.Fatalf("%T: no banded plan (%v, %v)", r, ok, err)
 			}
-			p, ok := streamband.PlanFor(r, s)
-			if !ok {
-				t.Fatalf("%T: no plan", r)
+			bv, band, err := p.ReduceBand(s)
+			if err != nil || bv != v {
+				t.Errorf("%T: ReduceBand %v, %v, want %v", r, bv, err, v)
 			}
 			var acc [4]float64
 			cnt := 0
@@ -93,9 +92,8 @@ func TestStreamRunsBitIdentical(t *testing.T) {
 	}
 }
 
-// TestPlanRejects checks that streamband offers no plan where ReduceStream
-// reports an error or cannot stream, so that those paths keep their
-// errors.
+// TestPlanRejects checks that PlanStream offers no banded plan where the
+// reducer reports an error, cannot stream, or weighs values by anchor.
 func TestPlanRejects(t *testing.T) {
 	s := reducers.Stream{Name: "loss", Kind: reducers.Triplet, Len: 1, Each: func(yield func([]float64, int) error) error {
 		return yield([]float64{1}, 0)
@@ -115,8 +113,8 @@ func TestPlanRejects(t *testing.T) {
 		{reducers.NewClassWeighted([]float64{1}), s},
 		{reducers.NewPerAnchor(), s},
 	} {
-		if _, ok := streamband.PlanFor(tc.r, tc.s); ok {
-			t.Errorf("%T: a plan for %+v", tc.r, tc.s.Kind)
+		if p, ok, err := reducers.PlanStream(tc.r, tc.s, reducers.Batch{N: 1, Labels: []int{0}}); ok && err == nil && p.Finish != nil {
+			t.Errorf("%T: a banded plan for %+v", tc.r, tc.s.Kind)
 		}
 	}
 }

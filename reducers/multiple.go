@@ -14,10 +14,15 @@ import (
 // A nil entry in Reducers is an error wrapping gometric.ErrSetting; errors
 // of the chosen reducer are returned wrapped, prefixed with the sub-loss
 // name.
+//
+// The zero value is PML's MultipleReducers({}): every sub-loss reduced by
+// Mean. A Multiple is safe for concurrent use when its reducers are, while
+// its fields and the map are not being changed.
 type Multiple struct {
-	// Reducers maps sub-loss names to their reducer.
+	// Reducers maps sub-loss names to their reducer. A nil map has none.
 	Reducers map[string]Reducer
-	// Default reduces the sub-losses not in Reducers; nil means Mean.
+	// Default reduces the sub-losses not in Reducers. If Default is nil,
+	// Mean (PML's default) is used.
 	Default Reducer
 }
 
@@ -32,11 +37,24 @@ func NewMultiple(reducers map[string]Reducer) *Multiple {
 func (m *Multiple) ReduceOne(l SubLoss, b Batch) (float64, []float64, error) {
 	const component = "reducers.Multiple"
 	if m == nil {
-		return 0, nil, check.Settingf(component, "nil *Multiple")
+		return 0, nil, check.Settingf(component, "nil receiver")
 	}
-	r, ok := m.Reducers[l.Name]
+	r, err := m.forName(component, l.Name)
+	if err != nil {
+		return 0, nil, err
+	}
+	v, g, err := r.ReduceOne(l, b)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: sub-loss %q: %w", component, l.Name, err)
+	}
+	return v, g, nil
+}
+
+// forName returns the reducer m applies to the sub-loss name.
+func (m *Multiple) forName(component, name string) (Reducer, error) {
+	r, ok := m.Reducers[name]
 	if ok && r == nil {
-		return 0, nil, check.Settingf(component, "the reducer for sub-loss %q is nil", l.Name)
+		return nil, check.Settingf(component, "the reducer for sub-loss %q is nil", name)
 	}
 	if !ok {
 		r = m.Default
@@ -44,9 +62,5 @@ func (m *Multiple) ReduceOne(l SubLoss, b Batch) (float64, []float64, error) {
 			r = &Mean{}
 		}
 	}
-	v, g, err := r.ReduceOne(l, b)
-	if err != nil {
-		return 0, nil, fmt.Errorf("%s: sub-loss %q: %w", component, l.Name, err)
-	}
-	return v, g, nil
+	return r, nil
 }

@@ -38,9 +38,13 @@ const posInf = math.MaxFloat64
 // are an error wrapping gometric.ErrUnsupported, as PML raises
 // NotImplementedError. Indices of pair records are required and must lie
 // in [0, Batch.N) (gometric.ErrIndex).
+//
+// The zero value is PML's PerAnchorReducer(), as NewPerAnchor returns it.
+// A PerAnchor is safe for concurrent use when its Reducer is, while its
+// fields are not being changed.
 type PerAnchor struct {
-	// Reducer reduces the per-anchor values; nil means Mean (PML's
-	// default MeanReducer).
+	// Reducer reduces the per-anchor values. If Reducer is nil, Mean (PML's
+	// default MeanReducer) is used.
 	Reducer Reducer
 }
 
@@ -52,7 +56,7 @@ func NewPerAnchor() *PerAnchor { return &PerAnchor{Reducer: NewMean()} }
 func (p *PerAnchor) ReduceOne(l SubLoss, b Batch) (float64, []float64, error) {
 	const component = "reducers.PerAnchor"
 	if p == nil {
-		return 0, nil, check.Settingf(component, "nil *PerAnchor")
+		return 0, nil, check.Settingf(component, "nil receiver")
 	}
 	pair := l.Kind == PosPair || l.Kind == NegPair
 	v, g, done, err := base(component, l, pair)

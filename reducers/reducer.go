@@ -8,7 +8,8 @@ import (
 	"github.com/gometric/gometric/internal/check"
 )
 
-// Kind is a sub-loss's reduction type (PML's "reduction_type").
+// Kind is a sub-loss's reduction type (PML's "reduction_type"). The zero
+// Kind is Element. A Kind is a plain value, safe for concurrent use.
 type Kind int
 
 // The reduction types of PML's loss dictionaries.
@@ -57,7 +58,9 @@ func ParseKind(s string) (Kind, error) {
 // to be reduced.
 //
 // Nil (or empty) Values stand for PML's literal zero loss, which every
-// reducer turns into 0 with no gradient.
+// reducer turns into 0 with no gradient: the zero SubLoss is such a zero
+// loss, of kind Element. A SubLoss is plain data; reducers only read it,
+// so several may read one at once.
 type SubLoss struct {
 	// Name is the entry's key ("loss", "pos_loss", "embedding_reg_loss", ...).
 	Name string
@@ -75,7 +78,9 @@ type SubLoss struct {
 }
 
 // Batch is what a reducer may need of the batch besides the losses: its
-// size (PerAnchor) and its labels (ClassWeighted).
+// size (PerAnchor) and its labels (ClassWeighted). The zero Batch is an
+// empty batch without labels. A Batch is plain data; reducers only read
+// it, so several may read one at once.
 type Batch struct {
 	// N is the number of query embeddings.
 	N int
@@ -86,12 +91,20 @@ type Batch struct {
 // Reducer mirrors PML's BaseReducer: it turns one sub-loss into a scalar and
 // returns d(scalar)/d(Values) (for PerAnchor with duplicated pairs, the
 // gradient PML's autograd returns; see PerAnchor).
+//
+// A Reducer of your own implements ReduceOne; a loss that streams its
+// values (all triplets of a large batch) then materialises them for it,
+// unless it also implements StreamPlanner or Streamer. The reducers of
+// this package are safe for concurrent use while their fields are not
+// being changed.
 type Reducer interface {
 	// ReduceOne reduces one sub-loss. grad has len(l.Values) entries.
 	ReduceOne(l SubLoss, b Batch) (value float64, grad []float64, err error)
 }
 
-// Output is the result of Reduce.
+// Output is the result of Reduce (the zero Output: no sub-loss, a loss of
+// 0). It is plain data, owned by the caller: safe to read from several
+// goroutines.
 type Output struct {
 	// Loss is the total: the sum of the reduced sub-losses.
 	Loss float64

@@ -530,30 +530,6 @@ func TestPassthrough(t *testing.T) {
 	}
 }
 
-// TestNilReceivers: typed nil pointers never panic.
-func TestNilReceivers(t *testing.T) {
-	l := reducers.SubLoss{Name: "x", Values: []float64{1, 2}, Indices: [][]int{{0, 1}}, Kind: reducers.Element, HasDivisor: true, Divisor: 1}
-	b := reducers.Batch{N: 2, Labels: []int{0, 0}}
-	for _, r := range []reducers.Reducer{(*reducers.Mean)(nil), (*reducers.Sum)(nil), (*reducers.AvgNonZero)(nil), (*reducers.Divisor)(nil)} {
-		if _, _, err := r.ReduceOne(l, b); err != nil {
-			t.Errorf("%T(nil): %v", r, err)
-		}
-	}
-	for _, r := range []reducers.Reducer{(*reducers.Threshold)(nil), (*reducers.ClassWeighted)(nil), (*reducers.PerAnchor)(nil), (*reducers.Multiple)(nil)} {
-		if _, _, err := r.ReduceOne(l, b); !errors.Is(err, gometric.ErrSetting) {
-			t.Errorf("%T(nil): error %v, want ErrSetting", r, err)
-		}
-	}
-	if _, _, err := (*reducers.DoNothing)(nil).ReduceOne(l, b); !errors.Is(err, gometric.ErrUnsupported) {
-		t.Errorf("DoNothing(nil): %v", err)
-	}
-	// A PerAnchor with a nil inner reducer uses Mean.
-	v, _, err := (&reducers.PerAnchor{}).ReduceOne(l, b)
-	if err != nil || v != 1.5 {
-		t.Errorf("PerAnchor{}: %v, %v; want 1.5", v, err)
-	}
-}
-
 func TestKindStrings(t *testing.T) {
 	for _, k := range kinds {
 		got, err := reducers.ParseKind(k.String())

@@ -29,9 +29,3 @@ func TestPool(t *testing.T) {
 	RecycleFloats(make([]float64, 3)) // capacity 3: ignored
 	RecycleFloats(nil)
 }
-
-func TestOpenWithoutRegistration(t *testing.T) {
-	if _, ok, err := Open(1, nil, nil); ok || err != nil {
-		t.Errorf("Open without a registered constructor: %v, %v", ok, err)
-	}
-}

@@ -1,0 +1,232 @@
+// The shared pieces of the matrix VJPs: sparse and near entries, the
+// difference-form VJP, and the derivatives of Power.
+
+package distances
+
+import (
+	"math"
+	"sync"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// near is a matrix entry whose VJP contribution is added directly rather
+// than through the GEMM.
+type near struct {
+	i, j int
+	w    float64
+}
+
+// sparseDiv decides when a VJP weight matrix is sparse enough to skip the
+// GEMM: when at most one entry in sparseDiv is non-zero, the entries are
+// added one by one (2·D multiply-adds each, against 2·N·M·D for the GEMM,
+// which runs about sparseDiv times faster per multiply-add).
+const sparseDiv = 16
+
+// entries collects the non-zero entries of a VJP weight matrix for one
+// block of rows, written by one goroutine: the near entries, which are
+// always added directly, and, while there are few, all the others, so that
+// a sparse weight matrix can skip the GEMM.
+type entries struct {
+	near, sparse []near
+	dense        bool // too many entries for the sparse path
+	limit        int  // most sparse entries the block keeps
+}
+
+// newEntries returns one entries per block of rows of an n×m weight
+// matrix, with the sparse limit set; putEntries hands it back.
+func newEntries(n, m int) []entries {
+	nb := numBlocks(n)
+	var es []entries
+	if p, ok := entriesPool.Get().(*[]entries); ok && cap(*p) >= nb {
+		es = (*p)[:nb]
+	} else {
+		es = make([]entries, nb)
+	}
+	for b := range es {
+		rows := min(n, (b+1)*blockRows) - b*blockRows
+		es[b] = entries{near: es[b].near[:0], sparse: es[b].sparse[:0], limit: rows * m / sparseDiv}
+	}
+	return es
+}
+
+var entriesPool sync.Pool
+
+func putEntries(es []entries) { entriesPool.Put(&es) }
+
+// add records a non-near entry, which is also in the weight matrix.
+func (e *entries) add(i, j int, w float64) {
+	if e.dense {
+		return
+	}
+	if len(e.sparse) >= e.limit {
+		e.dense = true
+		return
+	}
+	e.sparse = append(e.sparse, near{i, j, w})
+}
+
+// sparse reports whether every block kept all its entries.
+func sparse(es []entries) bool {
+	for i := range es {
+		if es[i].dense {
+			return false
+		}
+	}
+	return true
+}
+
+// diffVJP adds to dA and dB
+//
+//	dA_i = Σ_j w_ij (a_i − b_j) + extra_i a_i,   dB_j = −Σ_i w_ij (a_i − b_j)
+//
+// where w holds the non-near entries and es the near ones (whose w_ij must
+// be 0 in w), added directly as w·(ea_i − eb_j); ea and eb (nil: a and b)
+// are rows whose difference is a_i − b_j, or equals it up to a component
+// the caller projects out afterwards. With self, b is a and dA receives
+// both sums (dB is nil). When every block kept its entries (see entries)
+// they are all added directly; otherwise the sums come from one GEMM per
+// output and w is overwritten. extra may be nil.
+func diffVJP(a, b, w *mat.Dense, es []entries, self bool, extra []float64, ea, eb, dA, dB *mat.Dense) {
+	if ea == nil {
+		ea, eb = a, b
+	}
+	if self {
+		b, eb = a, ea
+	}
+	n, d := a.Dims()
+	m, _ := b.Dims()
+	direct := func(e near) {
+		ai, bj := ea.RawRowView(e.i)[:d], eb.RawRowView(e.j)[:d]
+		gi := dA.RawRowView(e.i)[:d]
+		var gj []float64
+		if self {
+			gj = dA.RawRowView(e.j)[:d]
+		} else {
+			gj = dB.RawRowView(e.j)[:d]
+		}
+		bj, gi, gj = bj[:len(ai)], gi[:len(ai)], gj[:len(ai)]
+		for k, v := range ai {
+			t := e.w * (v - bj[k])
+			gi[k] += t
+			gj[k] -= t
+		}
+	}
+	if sparse(es) {
+		if extra != nil {
+			addScaledRows(dA, a, extra)
+		}
+		for bi := range es {
+			for _, e := range es[bi].sparse {
+				if self {
+					var ok bool
+					if e.w, ok = mirrored(w, e); !ok {
+						continue
+					}
+				}
+				direct(e)
+			}
+			for _, e := range es[bi].near {
+				direct(e)
+			}
+		}
+		return
+	}
+	rs := make([]float64, n)
+	cs := make([]float64, m)
+	for i := 0; i < n; i++ {
+		row := w.RawRowView(i)[:m]
+		var s float64
+		for j, v := range row {
+			s += v
+			cs[j] += v
+		}
+		rs[i] = s
+		if extra != nil {
+			rs[i] += extra[i]
+		}
+	}
+	if self {
+		for i := range rs {
+			rs[i] += cs[i]
+		}
+		symmetrize(w)
+		gemmAcc(dA, false, -1, w, a)
+	} else {
+		gemmAcc(dA, false, -1, w, b)
+		gemmAcc(dB, true, -1, w, a)
+		addScaledRows(dB, b, cs)
+	}
+	addScaledRows(dA, a, rs)
+	for bi := range es {
+		for _, e := range es[bi].near {
+			direct(e)
+		}
+	}
+}
+
+// mirrored returns the weight with which the sparse entry e of a self VJP
+// weight matrix w is added: entries (i, j) and (j, i) weigh the same
+// difference (or product), so they are added once, together, as the one
+// above the diagonal. It returns false for an entry its mirror carries.
+func mirrored(w *mat.Dense, e near) (float64, bool) {
+	if e.i == e.j {
+		return e.w, true
+	}
+	raw := w.RawMatrix()
+	o := raw.Data[e.j*raw.Stride+e.i]
+	if e.i > e.j {
+		return e.w, o == 0
+	}
+	return e.w + o, true
+}
+
+// symmetrize replaces the square matrix w by w + wᵀ.
+func symmetrize(w *mat.Dense) {
+	n, _ := w.Dims()
+	for i := 0; i < n; i++ {
+		ri := w.RawRowView(i)
+		ri[i] *= 2
+		for j := i + 1; j < n; j++ {
+			rj := w.RawRowView(j)
+			s := ri[j] + rj[i]
+			ri[j], rj[i] = s, s
+		}
+	}
+}
+
+// addScaledRows adds s_i·x_i to row i of dst.
+func addScaledRows(dst, x *mat.Dense, s []float64) {
+	_, d := x.Dims()
+	for i, c := range s {
+		if c == 0 {
+			continue
+		}
+		xi, di := x.RawRowView(i)[:d], dst.RawRowView(i)[:d]
+		for k, v := range xi {
+			di[k] += c * v
+		}
+	}
+}
+
+// root inverts v = x^power for x ≥ 0.
+func root(v, power float64) float64 {
+	switch power {
+	case 1:
+		return v
+	case 2:
+		return math.Sqrt(v)
+	}
+	return math.Pow(v, 1/power)
+}
+
+// powGrad returns power·x^(power−1), the derivative of x^power.
+func powGrad(x, power float64) float64 {
+	switch power {
+	case 1:
+		return 1
+	case 2:
+		return 2 * x
+	}
+	return power * math.Pow(x, power-1)
+}

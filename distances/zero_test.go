@@ -1,0 +1,217 @@
+package distances_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/distances"
+	"gonum.org/v1/gonum/mat"
+)
+
+// methodErrors calls every method of d that returns an error and returns
+// those errors, by method name.
+func methodErrors(d distances.Distance, q *mat.Dense) map[string]error {
+	n, _ := q.Dims()
+	g := mat.NewDense(n, n, nil)
+	out := map[string]error{}
+	_, out["Matrix"] = d.Matrix(q, nil)
+	_, _, out["MatrixVJP"] = d.MatrixVJP(q, nil, nil, g)
+	_, out["Pairwise"] = d.Pairwise(q, q)
+	_, _, out["PairwiseVJP"] = d.PairwiseVJP(q, q, make([]float64, n))
+	if o, ok := d.(distances.SessionOpener); ok {
+		_, out["OpenSession"] = o.OpenSession(q, nil)
+	}
+	if b, ok := d.(*distances.Batched); ok {
+		out["Each"] = b.Each(q, nil, func(*mat.Dense, int, int) error { return nil })
+	}
+	return out
+}
+
+// TestZeroValues checks every exported distance type: its zero value
+// either is PML's default (the results of New<Name>()) or is refused by
+// every method with an error wrapping gometric.ErrSetting that names the
+// constructor; an incomplete struct literal is refused likewise.
+func TestZeroValues(t *testing.T) {
+	q := mat.NewDense(3, 4, []float64{1, 2, 3, 4, 4, 3, 2, 1, 0, 1, 0, 2})
+	for _, tc := range []struct {
+		zero, made  distances.Distance
+		constructor string // "": the zero value is the default
+	}{
+		{&distances.Lp{}, distances.NewLp(), "NewLp"},
+		{&distances.Lp{P: 2}, distances.NewLp(), "NewLp"},
+		{&distances.Lp{NormalizeEmbeddings: true, Power: 1}, distances.NewLp(), "NewLp"},
+		{&distances.DotProductSimilarity{}, distances.NewDotProductSimilarity(), "NewDotProductSimilarity"},
+		{&distances.SNR{Power: 1}, distances.NewSNR(), "NewSNR"},
+		{&distances.Batched{}, distances.NewBatched(distances.NewLp(), distances.DefaultBatchSize), "NewBatched"},
+		{&distances.CosineSimilarity{}, distances.NewCosineSimilarity(), ""},
+		{&distances.CosineSimilarity{Power: 1}, distances.NewCosineSimilarity(), ""},
+	} {
+		t.Run(fmt.Sprintf("%#v", tc.zero), func(t *testing.T) {
+			if tc.constructor == "" {
+				if got, want := tc.zero.Settings(), tc.made.Settings(); got != want {
+					t.Errorf("Settings %+v, want %+v", got, want)
+				}
+				got, want := methodErrors(tc.zero, q), methodErrors(tc.made, q)
+				for m, err := range got {
+					if err != nil || want[m] != nil {
+						t.Errorf("%s: %v (made: %v)", m, err, want[m])
+					}
+				}
+				a, _ := tc.zero.Matrix(q, nil)
+				b, _ := tc.made.Matrix(q, nil)
+				if !mat.Equal(a, b) {
+					t.Error("the zero value's matrix differs from the constructor's")
+				}
+				return
+			}
+			for m, err := range methodErrors(tc.zero, q) {
+				if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), tc.constructor) {
+					t.Errorf("%s: %v, want an ErrSetting naming %s", m, err, tc.constructor)
+				}
+			}
+			for m, err := range methodErrors(tc.made, q) {
+				if err != nil {
+					t.Errorf("%s of the constructor's value: %v", m, err)
+				}
+			}
+			if _, err := distances.NewSession(tc.zero, q, nil); !errors.Is(err, gometric.ErrSetting) {
+				t.Errorf("NewSession: %v", err)
+			}
+		})
+	}
+	// A constructor's value whose P is set to 0 is reported as such.
+	lp := distances.NewLp()
+	lp.P = 0
+	if _, err := lp.Matrix(q, nil); !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "P = 0") {
+		t.Errorf("NewLp with P 0: %v", err)
+	}
+	// A complete struct literal is accepted: it says what it computes.
+	if _, err := (&distances.Lp{P: 2, Power: 1}).Matrix(q, nil); err != nil {
+		t.Errorf("complete literal: %v", err)
+	}
+}
+
+// TestNilReceivers checks that every method of every exported pointer type
+// returns an error for a nil receiver, and Settings the zero Settings.
+func TestNilReceivers(t *testing.T) {
+	q := mat.NewDense(2, 3, []float64{1, 2, 3, 3, 1, 2})
+	for _, d := range []distances.Distance{
+		(*distances.Lp)(nil), (*distances.CosineSimilarity)(nil), (*distances.DotProductSimilarity)(nil),
+		(*distances.SNR)(nil), (*distances.Batched)(nil),
+	} {
+		t.Run(fmt.Sprintf("%T", d), func(t *testing.T) {
+			for m, err := range methodErrors(d, q) {
+				if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "nil receiver") {
+					t.Errorf("%s: %v", m, err)
+				}
+			}
+			if s := d.Settings(); s != (distances.Settings{}) {
+				t.Errorf("Settings %+v, want the zero Settings", s)
+			}
+			if _, err := distances.NewSession(d, q, nil); !errors.Is(err, gometric.ErrSetting) {
+				t.Errorf("NewSession: %v", err)
+			}
+			if _, err := distances.NewColumnSession(d, q, mat.NewDense(3, 2, nil)); !errors.Is(err, gometric.ErrSetting) {
+				t.Errorf("NewColumnSession: %v", err)
+			}
+		})
+	}
+	var b *distances.Batched
+	if err := b.Each(q, nil, func(*mat.Dense, int, int) error { return nil }); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("Batched.Each: %v", err)
+	}
+}
+
+// TestOrderHelpers checks Margin, Closer, Smallest and Largest on nil
+// distances (no panic, no order) and on rows holding NaN (the first NaN
+// wins, wherever it is).
+func TestOrderHelpers(t *testing.T) {
+	for _, d := range []distances.Distance{nil, (*distances.Lp)(nil), (*distances.CosineSimilarity)(nil), &distances.Batched{}, distances.NewBatched(nil, 2)} {
+		if m := distances.Margin(d, 1, 2); !math.IsNaN(m) {
+			t.Errorf("%T: Margin %v, want NaN", d, m)
+		}
+		if distances.Closer(d, 1, 2) || distances.Closer(d, 2, 1) {
+			t.Errorf("%T: Closer is true", d)
+		}
+		if v, i := distances.Smallest(d, []float64{1, 2}); !math.IsNaN(v) || i != -1 {
+			t.Errorf("%T: Smallest %v, %d", d, v, i)
+		}
+		if v, i := distances.Largest(d, []float64{1, 2}); !math.IsNaN(v) || i != -1 {
+			t.Errorf("%T: Largest %v, %d", d, v, i)
+		}
+	}
+	nan := math.NaN()
+	for _, d := range []distances.Distance{distances.NewLp(), distances.NewCosineSimilarity()} {
+		for _, tc := range []struct {
+			row []float64
+			at  int
+		}{
+			{[]float64{nan, 1, 2}, 0},
+			{[]float64{1, nan, 2}, 1},
+			{[]float64{1, 2, nan}, 2},
+			{[]float64{2, nan, 1, nan}, 1},
+		} {
+			for name, f := range map[string]func(distances.Distance, []float64) (float64, int){"Smallest": distances.Smallest, "Largest": distances.Largest} {
+				if v, i := f(d, tc.row); !math.IsNaN(v) || i != tc.at {
+					t.Errorf("%T %s(%v) = %v at %d, want NaN at %d", d, name, tc.row, v, i, tc.at)
+				}
+			}
+		}
+	}
+}
+
+// TestConcurrentUse calls every distance from several goroutines at once
+// (run with -race): each result must be the one of a lone call.
+func TestConcurrentUse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	q, r := randDense(rng, 20, 6), randDense(rng, 12, 6)
+	g := randDense(rng, 20, 12)
+	for _, d := range []distances.Distance{
+		distances.NewLp(), distances.NewCosineSimilarity(), distances.NewDotProductSimilarity(),
+		distances.NewSNR(), distances.NewBatched(distances.NewLp(), 5),
+	} {
+		want, err := d.Matrix(q, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantQ, _, err := d.MatrixVJP(q, r, nil, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 32)
+		for range 8 {
+			wg.Go(func() {
+				for range 5 {
+					m, err := d.Matrix(q, r)
+					if err != nil || !mat.Equal(m, want) {
+						errs <- fmt.Errorf("%T: Matrix %v", d, err)
+						return
+					}
+					s, err := distances.NewSession(d, q, r)
+					if err != nil || !mat.Equal(s.Matrix(), want) {
+						errs <- fmt.Errorf("%T: session %v", d, err)
+						return
+					}
+					dq, dr := mat.NewDense(20, 6, nil), mat.NewDense(12, 6, nil)
+					if err := s.Backward(g, dq, dr); err != nil || !mat.Equal(dq, wantQ) {
+						errs <- fmt.Errorf("%T: Backward %v", d, err)
+						return
+					}
+					s.Release()
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
+}
