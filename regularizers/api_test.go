@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric"
-	"github.com/gometric/gometric/internal/apitest"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/regularizers"
 	"gonum.org/v1/gonum/mat"
 )
@@ -39,8 +39,8 @@ func TestZeroValues(t *testing.T) {
 			t.Errorf("case %s holds %T and %T", tc.name, tc.zero, tc.made)
 		}
 	}
-	apitest.CheckListed(t, ".", names)
-	apitest.CheckConcurrencyDocs(t, ".")
+	testkit.CheckListed(t, ".", names)
+	testkit.CheckConcurrencyDocs(t, ".")
 
 	rng := rand.New(rand.NewPCG(4, 4))
 	for _, tc := range cases {
@@ -69,7 +69,7 @@ func TestZeroValues(t *testing.T) {
 			}
 		})
 		t.Run(tc.name+"/nil", func(t *testing.T) {
-			for method, err := range apitest.NilReceiver(t, reflect.TypeOf(tc.zero)) {
+			for method, err := range testkit.NilReceiver(t, reflect.TypeOf(tc.zero)) {
 				if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), "regularizers."+tc.name+": ") {
 					t.Errorf("nil receiver %s: %v; want an ErrSetting error naming regularizers.%s", method, err, tc.name)
 				}
