@@ -11,6 +11,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
+	"github.com/gometric/gometric/internal/testkit"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -170,8 +171,8 @@ func TestOrderHelpers(t *testing.T) {
 // (run with -race): each result must be the one of a lone call.
 func TestConcurrentUse(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
-	q, r := randDense(rng, 20, 6), randDense(rng, 12, 6)
-	g := randDense(rng, 20, 12)
+	q, r := testkit.UniformDense(rng, 20, 6), testkit.UniformDense(rng, 12, 6)
+	g := testkit.UniformDense(rng, 20, 12)
 	for _, d := range []distances.Distance{
 		distances.NewLp(), distances.NewCosineSimilarity(), distances.NewDotProductSimilarity(),
 		distances.NewSNR(), distances.NewBatched(distances.NewLp(), 5),

@@ -12,17 +12,6 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// randEmb returns an n×d matrix of standard normal values.
-func randEmb(rng *rand.Rand, n, d int) *mat.Dense {
-	m := mat.NewDense(n, d, nil)
-	for i := 0; i < n; i++ {
-		for j := 0; j < d; j++ {
-			m.Set(i, j, rng.NormFloat64())
-		}
-	}
-	return m
-}
-
 // randLabels returns n labels in [0, classes), each class present when
 // n >= classes.
 func randLabels(rng *rand.Rand, n, classes int) []int {

@@ -9,6 +9,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
@@ -21,9 +22,9 @@ import (
 // pairs (one pair both positive and negative).
 func matpairBatches(seed uint64) map[string]losses.Batch {
 	rng := rand.New(rand.NewPCG(seed, 3))
-	emb := randEmb(rng, 9, 5)
+	emb := testkit.NormalDense(rng, 9, 5)
 	labels := randLabels(rng, 9, 3)
-	ref := randEmb(rng, 7, 5)
+	ref := testkit.NormalDense(rng, 7, 5)
 	refLabels := randLabels(rng, 7, 3)
 	return map[string]losses.Batch{
 		"all":      {Embeddings: emb, Labels: labels},
@@ -335,7 +336,7 @@ func TestMatPairReference(t *testing.T) {
 	sizes := []struct{ n, m, classes int }{{6, 4, 2}, {30, 20, 4}, {150, 130, 7}}
 	for _, sz := range sizes {
 		rng := rand.New(rand.NewPCG(uint64(sz.n), 5))
-		emb, ref := randEmb(rng, sz.n, 6), randEmb(rng, sz.m, 6)
+		emb, ref := testkit.NormalDense(rng, sz.n, 6), testkit.NormalDense(rng, sz.m, 6)
 		labels, refLabels := randLabels(rng, sz.n, sz.classes), randLabels(rng, sz.m, sz.classes)
 		var a, p, a2, nn []int
 		for range 3 * sz.n {
@@ -436,7 +437,7 @@ func mpMeanCircle(t *testing.T, c *losses.Circle, b losses.Batch, dist distances
 // bit-identical results whatever GOMAXPROCS is.
 func TestMatPairDeterministic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	b := losses.Batch{Embeddings: randEmb(rng, 200, 8), Labels: randLabels(rng, 200, 9)}
+	b := losses.Batch{Embeddings: testkit.NormalDense(rng, 200, 8), Labels: randLabels(rng, 200, 9)}
 	for _, loss := range []losses.Loss{losses.NewMultiSimilarity(), losses.NewGeneralizedLiftedStructure(), losses.NewSupCon(), losses.NewCircle()} {
 		prev := runtime.GOMAXPROCS(1)
 		one, err := loss.Compute(b)
@@ -454,7 +455,7 @@ func TestMatPairDeterministic(t *testing.T) {
 
 func TestMatPairEdgeCases(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	emb := randEmb(rng, 5, 3)
+	emb := testkit.NormalDense(rng, 5, 3)
 	all := func() []losses.Loss {
 		return []losses.Loss{losses.NewMultiSimilarity(), losses.NewGeneralizedLiftedStructure(), losses.NewSupCon(), losses.NewCircle()}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
@@ -68,10 +69,10 @@ func TestPairBasedFiniteDifferences(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
-			emb := randEmb(rng, 8, 5)
+			emb := testkit.NormalDense(rng, 8, 5)
 			labels := randLabels(rng, 8, 3)
 			checkGrad(t, tc.loss, losses.Batch{Embeddings: emb, Labels: labels}, 1e-5, 1e-7)
-			ref := randEmb(rng, 6, 5)
+			ref := testkit.NormalDense(rng, 6, 5)
 			refLabels := randLabels(rng, 6, 3)
 			checkGrad(t, tc.loss, losses.Batch{Embeddings: emb, Labels: labels, Ref: ref, RefLabels: refLabels}, 1e-5, 1e-7)
 			trip := &tuples.Triplets{A: []int{0, 1, 2, 0}, P: []int{3, 4, 5, 6}, N: []int{5, 2, 1, 7}}
@@ -205,7 +206,7 @@ func refTuplet(m *mat.Dense, p *tuples.Pairs, marginDeg, scale float64) []float6
 func TestPairBasedMatchesDenseReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	const n, nr, d = 12, 9, 4
-	emb, ref := randEmb(rng, n, d), randEmb(rng, nr, d)
+	emb, ref := testkit.NormalDense(rng, n, d), testkit.NormalDense(rng, nr, d)
 	labels, refLabels := randLabels(rng, n, 4), randLabels(rng, nr, 4)
 	randPairs := func(np, nn, nRef int) *tuples.Pairs {
 		p := &tuples.Pairs{}
@@ -305,7 +306,7 @@ func TestPairBasedMatchesDenseReference(t *testing.T) {
 
 func TestPairBasedEdgeCases(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	emb := randEmb(rng, 5, 3)
+	emb := testkit.NormalDense(rng, 5, 3)
 	all := func() []losses.Loss {
 		return []losses.Loss{losses.NewLiftedStructure(), losses.NewNTXent(), losses.NewIntraPairVariance(), losses.NewTupletMargin()}
 	}

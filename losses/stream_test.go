@@ -11,6 +11,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/mat"
@@ -70,11 +71,11 @@ func compareResults(t *testing.T, what string, got, want losses.Result, gotErr, 
 
 // streamBatches returns a query-only batch and one with ref embeddings.
 func streamBatches(rng *rand.Rand) []losses.Batch {
-	emb, labels := randEmb(rng, 40, 6), randLabels(rng, 40, 5)
+	emb, labels := testkit.NormalDense(rng, 40, 6), randLabels(rng, 40, 5)
 	// Near-duplicates exercise the cancellation guard.
 	emb.SetRow(7, mat.Row(nil, 3, emb))
 	emb.Set(7, 0, emb.At(7, 0)+1e-9)
-	ref, refLabels := randEmb(rng, 30, 6), randLabels(rng, 30, 5)
+	ref, refLabels := testkit.NormalDense(rng, 30, 6), randLabels(rng, 30, 5)
 	// Labels far apart take the map path of the label grouping; a ref
 	// label absent from the queries and a query label absent from the ref
 	// leave anchors without positives.
@@ -201,7 +202,7 @@ func TestConcurrentCompute(t *testing.T) {
 	rng := rand.New(rand.NewPCG(45, 46))
 	var batches []losses.Batch
 	for range 4 {
-		batches = append(batches, losses.Batch{Embeddings: randEmb(rng, 24+rng.IntN(10), 5), Labels: randLabels(rng, 34, 4)})
+		batches = append(batches, losses.Batch{Embeddings: testkit.NormalDense(rng, 24+rng.IntN(10), 5), Labels: randLabels(rng, 34, 4)})
 		b := &batches[len(batches)-1]
 		n, _ := b.Embeddings.Dims()
 		b.Labels = b.Labels[:n]

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
@@ -99,7 +100,7 @@ func views(emb, emb2 *mat.Dense, _ []int) losses.Batch {
 // labels in [0, 4).
 func typesBatch() (emb, emb2 *mat.Dense, labels []int) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	return randEmb(rng, 8, 4), randEmb(rng, 8, 4), []int{0, 1, 2, 3, 0, 1, 2, 3}
+	return testkit.NormalDense(rng, 8, 4), testkit.NormalDense(rng, 8, 4), []int{0, 1, 2, 3, 0, 1, 2, 3}
 }
 
 func (lt lossType) input() losses.Batch {
@@ -369,7 +370,7 @@ func TestConcurrentGlobalRand(t *testing.T) {
 // nil rng given to a constructor draws fresh weights.
 func TestNilRand(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	emb, labels := randEmb(rng, 40, 6), randLabels(rng, 40, 4)
+	emb, labels := testkit.NormalDense(rng, 40, 6), randLabels(rng, 40, 4)
 	b := losses.Batch{Embeddings: emb, Labels: labels}
 	for _, mk := range []func(r *rand.Rand) losses.Loss{
 		func(r *rand.Rand) losses.Loss {

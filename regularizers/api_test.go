@@ -46,12 +46,7 @@ func TestZeroValues(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for trial := range 5 {
-				x := mat.NewDense(6, 3, nil)
-				for i := range 6 {
-					for j := range 3 {
-						x.Set(i, j, rng.NormFloat64())
-					}
-				}
+				x := testkit.NormalDense(rng, 6, 3)
 				wantV, wantG, wantErr := tc.made.Compute(x)
 				if wantErr != nil {
 					t.Fatal(wantErr)

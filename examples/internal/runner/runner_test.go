@@ -18,6 +18,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
@@ -26,22 +27,19 @@ import (
 	"github.com/gometric/gometric/utils/accuracy"
 )
 
+// blobs makes n feature vectors of dim d in k classes: class c is a
+// standard normal blob around the point that is 2 where j mod k = c.
 func blobs(t testing.TB, seed uint64, n, d, k int) *datasets.Features {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, 1))
-	data := make([]float32, n*d)
-	labels := make([]int, n)
-	for i := 0; i < n; i++ {
-		labels[i] = i % k
-		for j := 0; j < d; j++ {
-			v := rng.NormFloat64()
-			if j%k == i%k {
-				v += 2
-			}
-			data[i*d+j] = float32(v)
+	centres := make([][]float64, k)
+	for c := range centres {
+		centres[c] = make([]float64, d)
+		for j := c; j < d; j += k {
+			centres[c][j] = 2
 		}
 	}
-	f, err := datasets.NewFeatures(d, data, labels)
+	x, labels := testkit.Blobs(rand.New(rand.NewPCG(seed, 1)), centres, n, 1)
+	f, err := datasets.NewFeatures(d, x.Data, labels)
 	if err != nil {
 		t.Fatal(err)
 	}
