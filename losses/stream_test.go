@@ -44,7 +44,7 @@ func compareResults(t *testing.T, what string, got, want losses.Result, gotErr, 
 	if gotErr != nil {
 		// The streamed and materialised reductions word some errors
 		// differently (value k, values[k]); the sentinel is the same.
-		for _, s := range []error{gometric.ErrShape, gometric.ErrNonFinite, gometric.ErrLabels, gometric.ErrIndex, gometric.ErrSetting, gometric.ErrUnsupported} {
+		for _, s := range testkit.Sentinels {
 			if errors.Is(gotErr, s) != errors.Is(wantErr, s) {
 				t.Errorf("%s: error %v, materialised %v", what, gotErr, wantErr)
 			}

@@ -3,6 +3,7 @@ package testkit
 import (
 	"errors"
 	"fmt"
+	"testing"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -44,4 +45,24 @@ func ChiSquare[N Counts](observed []N, prob []float64) (stat float64, df int, er
 // 1 − α) rejects the probabilities at level α.
 func ChiSquareQuantile(df int, p float64) float64 {
 	return distuv.ChiSquared{K: float64(df)}.Quantile(p)
+}
+
+// CheckChiSquare fails the test (without stopping it) when a category of
+// probability 0 was observed, or when the observed counts are implausible
+// under prob: their ChiSquare statistic exceeds the (1 − alpha)-quantile of
+// its distribution, so that a correct draw fails with probability alpha.
+// With fewer than two categories of positive probability there is nothing
+// to test but the empty ones.
+func CheckChiSquare[N Counts](t testing.TB, what string, observed []N, prob []float64, alpha float64) {
+	t.Helper()
+	stat, df, err := ChiSquare(observed, prob)
+	if err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
+	if df < 1 {
+		return
+	}
+	if limit := ChiSquareQuantile(df, 1-alpha); stat > limit {
+		t.Errorf("%s: chi-square %.2f with %d df exceeds %.2f (counts %v, probs %v)", what, stat, df, limit, observed, prob)
+	}
 }

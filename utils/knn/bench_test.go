@@ -37,7 +37,7 @@ func BenchmarkExactSearch(b *testing.B) {
 // threads, which on a shared machine shows the work done even when other
 // processes slow the wall clock.
 func benchSearch(b *testing.B, idx *Exact, query gometric.Matrix, k int) {
-	cpu0 := cpuSeconds()
+	cpu0, cpuOK := testkit.CPUTime()
 	for b.Loop() {
 		if _, err := idx.Search(query, k); err != nil {
 			b.Fatal(err)
@@ -45,8 +45,8 @@ func benchSearch(b *testing.B, idx *Exact, query gometric.Matrix, k int) {
 	}
 	flops := 2 * float64(query.Rows) * float64(idx.Len()) * float64(idx.Dim())
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	if cpu0 >= 0 {
-		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	if cpu1, ok := testkit.CPUTime(); ok && cpuOK {
+		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	}
 }
 
@@ -80,13 +80,13 @@ func BenchmarkKMeans(b *testing.B) {
 			x.Row(i)[l] = c[l] + float32(rng.NormFloat64()*0.1)
 		}
 	}
-	cpu0 := cpuSeconds()
+	cpu0, cpuOK := testkit.CPUTime()
 	for b.Loop() {
 		if _, _, err := KMeans(x, 100, KMeansOptions{Seed: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if cpu0 >= 0 {
-		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	if cpu1, ok := testkit.CPUTime(); ok && cpuOK {
+		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	}
 }
