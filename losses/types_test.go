@@ -3,13 +3,9 @@ package losses_test
 import (
 	"errors"
 	"go/ast"
-	"go/doc"
-	"go/parser"
-	"go/token"
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -111,38 +107,12 @@ func (lt lossType) input() losses.Batch {
 	return losses.Batch{Embeddings: emb, Labels: labels}
 }
 
-// packageDoc parses the package's non-test files.
-func packageDoc(t *testing.T) *doc.Package {
-	t.Helper()
-	fset := token.NewFileSet()
-	paths, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []*ast.File
-	for _, p := range paths {
-		if strings.HasSuffix(p, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, p, nil, parser.ParseComments)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, f)
-	}
-	pkg, err := doc.NewFromFiles(fset, files, "github.com/gometric/gometric/losses", doc.AllMethods)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pkg
-}
-
-// isLossCompute reports whether f is Loss's Compute(Batch) (Result, error).
-func isLossCompute(f *doc.Func) bool {
-	if f.Name != "Compute" {
+// isLossCompute reports whether m is Loss's Compute(Batch) (Result, error).
+func isLossCompute(m testkit.Method) bool {
+	if m.Name != "Compute" {
 		return false
 	}
-	ps := f.Decl.Type.Params.List
+	ps := m.Type.Params.List
 	if len(ps) != 1 || len(ps[0].Names) > 1 {
 		return false
 	}
@@ -157,9 +127,8 @@ func TestLossTypesComplete(t *testing.T) {
 	if _, err := os.Stat("loss.go"); err != nil {
 		t.Skip("not run from the package directory")
 	}
-	pkg := packageDoc(t)
 	found := 0
-	for _, ty := range pkg.Types {
+	for _, ty := range testkit.ExportedTypes(t, ".") {
 		hasCompute := slices.ContainsFunc(ty.Methods, isLossCompute)
 		_, listed := lossTypes[ty.Name]
 		switch {
@@ -170,7 +139,7 @@ func TestLossTypesComplete(t *testing.T) {
 			t.Errorf("losses.%s implements Loss but is not in lossTypes", ty.Name)
 		case !hasCompute && listed:
 			t.Errorf("lossTypes lists %s, which has no Compute method", ty.Name)
-		case !hasCompute && len(ty.Methods) > 0:
+		case !hasCompute && ty.HasMethods():
 			t.Errorf("losses.%s has methods but is not a loss: add it to the nil-receiver test", ty.Name)
 		}
 		if hasCompute {
@@ -188,11 +157,7 @@ func TestConcurrencyDocs(t *testing.T) {
 	if _, err := os.Stat("loss.go"); err != nil {
 		t.Skip("not run from the package directory")
 	}
-	for _, ty := range packageDoc(t).Types {
-		if !strings.Contains(ty.Doc, "concurrent") {
-			t.Errorf("the doc of losses.%s does not say whether it is safe for concurrent use", ty.Name)
-		}
-	}
+	testkit.CheckConcurrencyDocs(t, ".")
 }
 
 // TestZeroValues: the zero value of every loss type is refused with an
@@ -241,41 +206,16 @@ func TestZeroValues(t *testing.T) {
 
 // TestNilReceivers calls every exported method of every loss type on a nil
 // pointer with zero arguments: methods with an error result return an
-// error, the others zero values, and none panics.
+// error naming the loss, the others zero values, and none panics.
 func TestNilReceivers(t *testing.T) {
 	for name, lt := range lossTypes {
-		v := reflect.ValueOf(lt.null)
-		ty := v.Type()
-		for i := range ty.NumMethod() {
-			m := ty.Method(i)
-			t.Run(name+"."+m.Name, func(t *testing.T) {
-				args := []reflect.Value{v}
-				for k := 1; k < m.Type.NumIn(); k++ {
-					args = append(args, reflect.Zero(m.Type.In(k)))
+		t.Run(name, func(t *testing.T) {
+			for method, err := range testkit.NilReceiver(t, reflect.TypeOf(lt.null)) {
+				if !strings.HasPrefix(err.Error(), "losses."+name+": ") {
+					t.Errorf("%s: error %v, want one from losses.%s", method, err, name)
 				}
-				var out []reflect.Value
-				func() {
-					defer func() {
-						if r := recover(); r != nil {
-							t.Fatalf("panic: %v", r)
-						}
-					}()
-					out = m.Func.Call(args)
-				}()
-				for k, o := range out {
-					if k == len(out)-1 && o.Type() == reflect.TypeFor[error]() {
-						err, _ := o.Interface().(error)
-						if err == nil || !strings.HasPrefix(err.Error(), "losses."+name+": ") {
-							t.Errorf("error %v, want one from losses.%s", err, name)
-						}
-						continue
-					}
-					if !o.IsZero() {
-						t.Errorf("result %d is %v, want the zero value", k, o)
-					}
-				}
-			})
-		}
+			}
+		})
 	}
 }
 

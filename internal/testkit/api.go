@@ -190,13 +190,15 @@ func CheckListed(t testing.TB, dir string, listed []string) {
 }
 
 // CheckConcurrencyDocs fails the test for every exported type of dir whose
-// doc comment does not say whether it is safe for concurrent use (it must
-// contain the word "concurrent").
-func CheckConcurrencyDocs(t testing.TB, dir string) {
+// doc comment does not say whether it is safe for concurrent use: it must
+// contain the word "concurrent" or one of words, the package's own
+// wording for it (such as "goroutine").
+func CheckConcurrencyDocs(t testing.TB, dir string, words ...string) {
 	t.Helper()
+	words = append([]string{"concurrent"}, words...)
 	for _, ty := range ExportedTypes(t, dir) {
-		if !strings.Contains(ty.Doc, "concurrent") {
-			t.Errorf("the doc of %s does not say whether it is safe for concurrent use", ty.Name)
+		if !slices.ContainsFunc(words, func(w string) bool { return strings.Contains(ty.Doc, w) }) {
+			t.Errorf("the doc of %s does not say whether it is safe for concurrent use (it has none of %q)", ty.Name, words)
 		}
 	}
 }
@@ -204,91 +206,113 @@ func CheckConcurrencyDocs(t testing.TB, dir string) {
 // NilReceiver calls every exported method of a nil value of the pointer
 // type ptr with zero arguments. It fails the test when a call panics, when
 // a method with an error as its last result returns a nil error, or when a
-// method without one returns a non-zero value (except the methods named in
-// nonZero, whose documented result for a nil receiver is not the zero
-// value, such as an Equal that reports two nil pointers equal). It returns
-// the errors the methods returned, by method name, for the caller to check
-// further.
-func NilReceiver(t testing.TB, ptr reflect.Type, nonZero ...string) map[string]error {
+// method without one returns a non-zero value. The methods named in except
+// are called (and must not panic) but their results are left to the
+// caller: those whose documented result for a nil receiver is neither an
+// error nor the zero value, such as an Equal that reports two nil pointers
+// equal or a Close with nothing to release. It returns the errors the
+// methods returned, by method name, for the caller to check further.
+// Given a *testing.T, it calls each method in a subtest named
+// "nil <Type>.<Method>".
+func NilReceiver(t testing.TB, ptr reflect.Type, except ...string) map[string]error {
 	t.Helper()
 	if ptr.Kind() != reflect.Pointer {
 		t.Fatalf("%v is not a pointer type", ptr)
 	}
-	return callAll(t, "nil", reflect.Zero(ptr), true, nonZero)
+	return callAll(t, "nil", reflect.Zero(ptr), true, except)
 }
 
 // ZeroValue calls every exported method of a pointer to a new zero value
 // of ptr's element type with zero arguments. It fails the test when a call
-// panics, or when a method with an error as its last result returns a nil
-// error: use it for types whose zero value is refused. It returns the
-// errors by method name.
-func ZeroValue(t testing.TB, ptr reflect.Type) map[string]error {
+// panics, or when a method with an error as its last result (but those
+// named in except) returns a nil error: use it for types whose zero value
+// is refused. It returns the errors by method name. Given a *testing.T, it
+// calls each method in a subtest named "zero <Type>.<Method>".
+func ZeroValue(t testing.TB, ptr reflect.Type, except ...string) map[string]error {
 	t.Helper()
 	if ptr.Kind() != reflect.Pointer {
 		t.Fatalf("%v is not a pointer type", ptr)
 	}
-	return callAll(t, "zero", reflect.New(ptr.Elem()), false, nil)
+	return callAll(t, "zero", reflect.New(ptr.Elem()), false, except)
 }
 
-// Refused is ZeroValue for a given value, such as a struct literal that
+// Refused is ZeroValue for a given pointer, such as a struct literal that
 // lacks what only the constructor sets: it calls every exported method of
 // v with zero arguments, fails the test when a call panics or when a
-// method with an error result returns a nil error, and returns the errors
-// by method name.
-func Refused(t testing.TB, v any) map[string]error {
+// method with an error result (but those named in except) returns a nil
+// error, and returns the errors by method name. Its subtests are named
+// "value <Type>.<Method>".
+func Refused(t testing.TB, v any, except ...string) map[string]error {
 	t.Helper()
-	return callAll(t, "value", reflect.ValueOf(v), false, nil)
+	return callAll(t, "value", reflect.ValueOf(v), false, except)
 }
 
-func callAll(t testing.TB, what string, recv reflect.Value, wantZero bool, nonZero []string) map[string]error {
+func callAll(t testing.TB, what string, recv reflect.Value, wantZero bool, except []string) map[string]error {
 	t.Helper()
 	ptr := recv.Type()
 	errType := reflect.TypeFor[error]()
 	out := map[string]error{}
 	for i := range ptr.NumMethod() {
 		m := ptr.Method(i)
-		ft := m.Type
-		args := []reflect.Value{recv}
-		for j := 1; j < ft.NumIn(); j++ {
-			args = append(args, reflect.Zero(ft.In(j)))
-		}
-		if ft.IsVariadic() {
-			args[len(args)-1] = reflect.Zero(ft.In(ft.NumIn() - 1))
-		}
-		var res []reflect.Value
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					t.Errorf("%s %v: %s panics: %v", what, ptr, m.Name, r)
+		check := func(t testing.TB) {
+			t.Helper()
+			ft := m.Type
+			args := []reflect.Value{recv}
+			for j := 1; j < ft.NumIn(); j++ {
+				args = append(args, reflect.Zero(ft.In(j)))
+			}
+			var res []reflect.Value
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Errorf("%s %v: %s panics: %v", what, ptr, m.Name, r)
+					}
+				}()
+				if ft.IsVariadic() {
+					res = m.Func.CallSlice(args)
+				} else {
+					res = m.Func.Call(args)
 				}
 			}()
-			if ft.IsVariadic() {
-				res = m.Func.CallSlice(args)
-			} else {
-				res = m.Func.Call(args)
+			if res == nil || slices.Contains(except, m.Name) {
+				return
 			}
-		}()
-		if res == nil {
-			continue
-		}
-		if n := ft.NumOut(); n > 0 && ft.Out(n-1) == errType {
-			err, _ := res[n-1].Interface().(error)
-			if err == nil {
-				t.Errorf("%s %v: %s returns a nil error", what, ptr, m.Name)
+			if n := ft.NumOut(); n > 0 && ft.Out(n-1) == errType {
+				err, _ := res[n-1].Interface().(error)
+				if err == nil {
+					t.Errorf("%s %v: %s returns a nil error", what, ptr, m.Name)
+				}
+				out[m.Name] = err
+				return
 			}
-			out[m.Name] = err
-			continue
-		}
-		if !wantZero || slices.Contains(nonZero, m.Name) {
-			continue
-		}
-		for k, r := range res {
-			if !r.IsZero() {
-				t.Errorf("%s %v: %s returns %v as result %d, want the zero value", what, ptr, m.Name, r, k)
+			if !wantZero {
+				return
 			}
+			for k, r := range res {
+				if !r.IsZero() {
+					t.Errorf("%s %v: %s returns %v as result %d, want the zero value", what, ptr, m.Name, r, k)
+				}
+			}
+		}
+		if tt, ok := t.(*testing.T); ok {
+			tt.Run(what+" "+typeName(ptr)+"."+m.Name, func(t *testing.T) { check(t) })
+		} else {
+			check(t)
 		}
 	}
 	return out
+}
+
+// typeName is the name of ptr's element type (or of ptr), without its
+// package.
+func typeName(ty reflect.Type) string {
+	if ty.Kind() == reflect.Pointer {
+		ty = ty.Elem()
+	}
+	if n := ty.Name(); n != "" {
+		return n
+	}
+	return ty.String()
 }
 
 // ErrorCase is one call of a table of calls that must fail (or succeed).
