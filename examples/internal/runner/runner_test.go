@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -164,7 +165,18 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestNilReceivers: every method of a nil *Options returns an error
+// wrapping ErrSetting (Register does nothing), with arguments or without;
+// so does Execute of a nil *Run (the Options methods it promotes would
+// dereference the nil pointer), and a Run without an encoder is refused.
 func TestNilReceivers(t *testing.T) {
+	testkit.CheckListed(t, ".", []string{"Options", "Row", "Run"})
+	testkit.CheckConcurrencyDocs(t, ".")
+	for method, err := range testkit.NilReceiver(t, reflect.TypeFor[*Options]()) {
+		if !errors.Is(err, gometric.ErrSetting) {
+			t.Errorf("nil *Options: %s: %v, want ErrSetting", method, err)
+		}
+	}
 	var o *Options
 	o.Register(flag.NewFlagSet("x", flag.ContinueOnError))
 	if err := o.Validate(); !errors.Is(err, gometric.ErrSetting) {
