@@ -3,6 +3,7 @@ package datasets
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -11,7 +12,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -168,26 +168,22 @@ func TestConcurrentBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		for g := range 4 {
-			wg.Go(func() {
-				var dst gometric.Matrix
-				for range 5 {
-					got, labels, err := ds.Batch([]int{3, 1, 4, 1, 5}, dst)
-					if err != nil || !slices.Equal(got.Data, want.Data) || !slices.Equal(labels, wantLabels) {
-						t.Errorf("%s, goroutine %d: %v", name, g, err)
-						return
-					}
-					dst = got
+		testkit.Concurrently(t, 4, 1, func(int) error {
+			var dst gometric.Matrix
+			for range 5 {
+				got, labels, err := ds.Batch([]int{3, 1, 4, 1, 5}, dst)
+				if err != nil || !slices.Equal(got.Data, want.Data) || !slices.Equal(labels, wantLabels) {
+					return fmt.Errorf("%s: %v", name, err)
 				}
-				if cf, ok := ds.(ClassFilterer[*Features]); ok {
-					if _, err := cf.FilterClasses([]int{7}); err != nil {
-						t.Error(err)
-					}
+				dst = got
+			}
+			if cf, ok := ds.(ClassFilterer[*Features]); ok {
+				if _, err := cf.FilterClasses([]int{7}); err != nil {
+					return err
 				}
-			})
-		}
-		wg.Wait()
+			}
+			return nil
+		})
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
@@ -224,34 +223,21 @@ func TestConcurrentUse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		errs := make(chan error, 32)
-		for range 8 {
-			wg.Go(func() {
-				for range 5 {
-					m, err := d.Matrix(q, r)
-					if err != nil || !mat.Equal(m, want) {
-						errs <- fmt.Errorf("%T: Matrix %v", d, err)
-						return
-					}
-					s, err := distances.NewSession(d, q, r)
-					if err != nil || !mat.Equal(s.Matrix(), want) {
-						errs <- fmt.Errorf("%T: session %v", d, err)
-						return
-					}
-					dq, dr := mat.NewDense(20, 6, nil), mat.NewDense(12, 6, nil)
-					if err := s.Backward(g, dq, dr); err != nil || !mat.Equal(dq, wantQ) {
-						errs <- fmt.Errorf("%T: Backward %v", d, err)
-						return
-					}
-					s.Release()
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
+		testkit.Concurrently(t, 8, 5, func(int) error {
+			m, err := d.Matrix(q, r)
+			if err != nil || !mat.Equal(m, want) {
+				return fmt.Errorf("%T: Matrix %v", d, err)
+			}
+			s, err := distances.NewSession(d, q, r)
+			if err != nil || !mat.Equal(s.Matrix(), want) {
+				return fmt.Errorf("%T: session %v", d, err)
+			}
+			dq, dr := mat.NewDense(20, 6, nil), mat.NewDense(12, 6, nil)
+			if err := s.Backward(g, dq, dr); err != nil || !mat.Equal(dq, wantQ) {
+				return fmt.Errorf("%T: Backward %v", d, err)
+			}
+			s.Release()
+			return nil
+		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
@@ -216,25 +215,17 @@ func TestConcurrentCompute(t *testing.T) {
 			}
 			want[i] = r
 		}
-		var wg sync.WaitGroup
-		errs := make(chan error, 8*len(batches))
-		for range 8 {
-			for i, b := range batches {
-				wg.Go(func() {
-					r, err := loss.Compute(b)
-					switch {
-					case err != nil:
-						errs <- err
-					case r.Loss != want[i].Loss || !mat.Equal(r.Grad, want[i].Grad):
-						errs <- fmt.Errorf("%T batch %d: result differs from a lone call", loss, i)
-					}
-				})
+		// Eight goroutines per batch.
+		testkit.Concurrently(t, 8*len(batches), 1, func(g int) error {
+			i := g % len(batches)
+			r, err := loss.Compute(batches[i])
+			switch {
+			case err != nil:
+				return err
+			case r.Loss != want[i].Loss || !mat.Equal(r.Grad, want[i].Grad):
+				return fmt.Errorf("%T batch %d: result differs from a lone call", loss, i)
 			}
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
+			return nil
+		})
 	}
 }

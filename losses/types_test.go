@@ -2,6 +2,7 @@ package losses_test
 
 import (
 	"errors"
+	"fmt"
 	"go/ast"
 	"math"
 	"math/rand/v2"
@@ -9,7 +10,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
@@ -241,29 +241,16 @@ func TestConcurrentSafeLosses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var wg sync.WaitGroup
-			errs := make([]error, 4)
-			for g := range errs {
-				wg.Go(func() {
-					for range 3 {
-						got, err := l.Compute(b)
-						if err != nil {
-							errs[g] = err
-							return
-						}
-						if got.Loss != want.Loss || !mat.Equal(got.Grad, want.Grad) {
-							errs[g] = errors.New("the result differs from a sequential call's")
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			for _, err := range errs {
+			testkit.Concurrently(t, 4, 3, func(int) error {
+				got, err := l.Compute(b)
 				if err != nil {
-					t.Fatal(err)
+					return err
 				}
-			}
+				if got.Loss != want.Loss || !mat.Equal(got.Grad, want.Grad) {
+					return errors.New("the result differs from a sequential call's")
+				}
+				return nil
+			})
 		})
 	}
 }
@@ -285,23 +272,12 @@ func TestConcurrentGlobalRand(t *testing.T) {
 		{mg, losses.Batch{Embeddings: emb, Labels: labels}},
 		{mf, losses.Batch{Embeddings: emb}},
 	} {
-		var wg sync.WaitGroup
-		errs := make([]error, 4)
-		for g := range errs {
-			wg.Go(func() {
-				for range 5 {
-					if _, err := c.l.Compute(c.b); err != nil {
-						errs[g] = err
-					}
-				}
-			})
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				t.Fatalf("%T: %v", c.l, err)
+		testkit.Concurrently(t, 4, 5, func(int) error {
+			if _, err := c.l.Compute(c.b); err != nil {
+				return fmt.Errorf("%T: %w", c.l, err)
 			}
-		}
+			return nil
+		})
 	}
 }
 

@@ -2,10 +2,10 @@ package miners_test
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
@@ -154,26 +154,20 @@ func TestConcurrentMine(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Go(func() {
-				for range 3 {
-					got, err := m.Mine(in)
-					if err != nil {
-						t.Errorf("%s: %v", tc.name, err)
-						return
-					}
-					if random {
-						if err := got.Validate(n, n); err != nil {
-							t.Errorf("%s: %v", tc.name, err)
-						}
-					} else if !reflect.DeepEqual(got, want) {
-						t.Errorf("%s: concurrent result %+v, sequential %+v", tc.name, got, want)
-					}
+		testkit.Concurrently(t, 4, 3, func(int) error {
+			got, err := m.Mine(in)
+			if err != nil {
+				return fmt.Errorf("%s: %v", tc.name, err)
+			}
+			if random {
+				if err := got.Validate(n, n); err != nil {
+					return fmt.Errorf("%s: %v", tc.name, err)
 				}
-			})
-		}
-		wg.Wait()
+			} else if !reflect.DeepEqual(got, want) {
+				return fmt.Errorf("%s: concurrent result %+v, sequential %+v", tc.name, got, want)
+			}
+			return nil
+		})
 	}
 }
 

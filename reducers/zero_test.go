@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
@@ -147,29 +146,17 @@ func TestConcurrentUse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		errs := make(chan error, 16)
-		for range 8 {
-			wg.Go(func() {
-				for range 20 {
-					got, err := reducers.Reduce(nr.r, []reducers.SubLoss{l}, lb)
-					if err != nil || got.Loss != want.Loss {
-						errs <- fmt.Errorf("%s: Reduce %v, %v", nr.name, got.Loss, err)
-						return
-					}
-					v, _, _, err := reducers.ReduceStream(nr.r, s, lb)
-					if err != nil || v != wantS {
-						errs <- fmt.Errorf("%s: ReduceStream %v, %v", nr.name, v, err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
+		testkit.Concurrently(t, 8, 20, func(int) error {
+			got, err := reducers.Reduce(nr.r, []reducers.SubLoss{l}, lb)
+			if err != nil || got.Loss != want.Loss {
+				return fmt.Errorf("%s: Reduce %v, %v", nr.name, got.Loss, err)
+			}
+			v, _, _, err := reducers.ReduceStream(nr.r, s, lb)
+			if err != nil || v != wantS {
+				return fmt.Errorf("%s: ReduceStream %v, %v", nr.name, v, err)
+			}
+			return nil
+		})
 	}
 }
 

@@ -2,10 +2,10 @@ package regularizers_test
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
@@ -85,15 +85,12 @@ func TestConcurrentCompute(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Go(func() {
-				v, g, err := r.Compute(x)
-				if err != nil || v != want || !mat.Equal(g, wantG) {
-					t.Errorf("%T: concurrent result %v (%v), sequential %v", r, v, err, want)
-				}
-			})
-		}
-		wg.Wait()
+		testkit.Concurrently(t, 4, 1, func(int) error {
+			v, g, err := r.Compute(x)
+			if err != nil || v != want || !mat.Equal(g, wantG) {
+				return fmt.Errorf("%T: concurrent result %v (%v), sequential %v", r, v, err, want)
+			}
+			return nil
+		})
 	}
 }

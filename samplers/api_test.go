@@ -2,11 +2,11 @@ package samplers
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
@@ -125,16 +125,13 @@ func TestNilRand(t *testing.T) {
 			if !differs {
 				t.Fatal("six epochs drawn with a nil rng are equal; want fresh draws")
 			}
-			var wg sync.WaitGroup
-			for range 4 {
-				wg.Go(func() {
-					e, err := epochOf(s, nil)
-					if err != nil || len(e) != len(first) {
-						t.Errorf("concurrent epoch: %d indices, %v; want %d", len(e), err, len(first))
-					}
-				})
-			}
-			wg.Wait()
+			testkit.Concurrently(t, 4, 1, func(int) error {
+				e, err := epochOf(s, nil)
+				if err != nil || len(e) != len(first) {
+					return fmt.Errorf("concurrent epoch: %d indices, %v; want %d", len(e), err, len(first))
+				}
+				return nil
+			})
 		})
 	}
 	if _, err := NewFixedSetOfTriplets(labelsOf(2, 2), 3, nil); err != nil {

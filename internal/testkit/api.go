@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -348,5 +349,32 @@ func RunErrorCases(t *testing.T, cases []ErrorCase) {
 				t.Errorf("error %q does not name %s", err, tc.Ctor)
 			}
 		})
+	}
+}
+
+// Concurrently calls f from n goroutines at once, rounds times in each
+// (g is the goroutine's number, 0 to n−1), and fails the test with the
+// first error of every goroutine, which stops at it. Run with -race, it
+// backs a type's claim to be safe for concurrent use; f typically compares
+// a result with the one of a lone call.
+func Concurrently(t testing.TB, n, rounds int, f func(g int) error) {
+	t.Helper()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for g := range n {
+		wg.Go(func() {
+			for range rounds {
+				if err := f(g); err != nil {
+					errs[g] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for g, err := range errs {
+		if err != nil {
+			t.Errorf("goroutine %d: %v", g, err)
+		}
 	}
 }

@@ -2,10 +2,10 @@ package accuracy_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
@@ -245,14 +245,11 @@ func TestCalculatorConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			got, err := c.SelfAccuracy(handX, handLabels)
-			if err != nil || !reflect.DeepEqual(got, want) {
-				t.Errorf("concurrent SelfAccuracy: %v", err)
-			}
-		})
-	}
-	wg.Wait()
+	testkit.Concurrently(t, 4, 1, func(int) error {
+		got, err := c.SelfAccuracy(handX, handLabels)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("concurrent SelfAccuracy: %v", err)
+		}
+		return nil
+	})
 }
