@@ -640,55 +640,9 @@ func FuzzMatPair(f *testing.F) {
 	f.Add([]byte{250, 251, 252, 253, 3, 4, 5, 6}, uint8(4), uint8(2), uint8(2), 1e300, math.NaN(), uint8(8|16))
 	f.Add([]byte{9, 8, 7, 6, 5, 4, 3, 2, 1}, uint8(9), uint8(4), uint8(3), -3.0, 0.4, uint8(32|2))
 	f.Fuzz(func(t *testing.T, data []byte, n, d, classes uint8, s1, s2 float64, mode uint8) {
-		rows, cols := int(n%12), int(d%6)+1
-		if len(data) == 0 {
+		b, ok := fuzzPairBatch(data, n, d, classes, mode, true)
+		if !ok {
 			return
-		}
-		byteAt := func(i int) byte { return data[i%len(data)] }
-		scale := 1.0
-		if mode&8 != 0 {
-			scale = 1e150 // overflow-prone magnitudes
-		}
-		emb := &mat.Dense{}
-		if rows > 0 {
-			emb = mat.NewDense(rows, cols, nil)
-			for i := range rows * cols {
-				emb.RawMatrix().Data[i] = (float64(byteAt(i)) - 127.5) / 32 * scale
-			}
-		}
-		k := int(classes%5) + 1
-		labels := make([]int, rows)
-		for i := range labels {
-			labels[i] = int(byteAt(i+7)) % k
-		}
-		b := losses.Batch{Embeddings: emb, Labels: labels}
-		if mode&1 != 0 && rows > 0 {
-			ref := mat.NewDense(rows/2+1, cols, nil)
-			for i := range ref.RawMatrix().Data {
-				ref.RawMatrix().Data[i] = (float64(byteAt(3*i+1)) - 127.5) / 16
-			}
-			b.Ref, b.RefLabels = ref, make([]int, rows/2+1)
-			for i := range b.RefLabels {
-				b.RefLabels[i] = int(byteAt(i+3)) % k
-			}
-		}
-		if mode&2 != 0 {
-			// Mined pairs or triplets, possibly out of range.
-			p, tr := &tuples.Pairs{}, &tuples.Triplets{}
-			for i := 0; i < min(len(data)/4, 64); i++ {
-				p.A1 = append(p.A1, int(byteAt(4*i))%(rows+1))
-				p.P = append(p.P, int(byteAt(4*i+1))%(rows+1))
-				p.A2 = append(p.A2, int(byteAt(4*i+2))%(rows+1))
-				p.N = append(p.N, int(byteAt(4*i+3))%(rows+1))
-			}
-			tr.A, tr.P, tr.N = p.A1, p.P, p.N
-			b.Tuples = p
-			if mode&16 != 0 {
-				b.Tuples = tr
-			}
-			if mode&4 != 0 {
-				b.Labels = nil
-			}
 		}
 		var dist distances.Distance
 		switch (mode >> 5) % 4 {

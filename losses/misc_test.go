@@ -533,26 +533,7 @@ func FuzzMiscLosses(f *testing.F) {
 	f.Add(uint8(5), uint8(4), uint8(5), uint8(3), []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 250, 251, 252, 253, 254, 255})
 	f.Fuzz(func(t *testing.T, n, d, m, mode uint8, data []byte) {
 		nn, dd, mm := int(n%9), int(d%5), int(m%9)
-		at := func(i int) byte {
-			if len(data) == 0 {
-				return 0
-			}
-			return data[i%len(data)]
-		}
-		value := func(i int) float64 {
-			switch b := at(i); b {
-			case 255:
-				return math.NaN()
-			case 254:
-				return math.Inf(1)
-			case 253:
-				return 1e300
-			case 252:
-				return -1e-300
-			default:
-				return float64(int(b)-128) / 16
-			}
-		}
+		at, value := fuzzBytes(data).at, fuzzBytes(data).value
 		matrix := func(r, c, off int) *mat.Dense {
 			if r == 0 || c == 0 {
 				return &mat.Dense{}

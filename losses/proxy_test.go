@@ -19,33 +19,6 @@ import (
 // proxyRng is the generator of one proxy-family test.
 func proxyRng(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed+1)) }
 
-// checkParamGrads compares Result.ParamGrads with central finite
-// differences of the loss with respect to every parameter.
-func checkParamGrads(t *testing.T, loss losses.Learnable, b losses.Batch, rtol, atol float64) {
-	t.Helper()
-	res, err := loss.Compute(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := func() float64 {
-		r, err := loss.Compute(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.Loss
-	}
-	for _, p := range loss.Params() {
-		got := res.ParamGrads[p.Name]
-		if got == nil {
-			t.Fatalf("no gradient for parameter %q", p.Name)
-		}
-		num := fdiff.Gradient(f, p.Value, 1e-6)
-		if err := fdiff.Compare(got, num, rtol, atol); err != nil {
-			t.Errorf("gradient w.r.t. %s: %v", p.Name, err)
-		}
-	}
-}
-
 func newProxyAnchor(t testing.TB, c, d int, set func(*losses.ProxyAnchor)) *losses.ProxyAnchor {
 	l, err := losses.NewProxyAnchor(c, d, proxyRng(11))
 	if err != nil {

@@ -588,26 +588,7 @@ func FuzzRankingLosses(f *testing.F) {
 	f.Add(uint8(8), uint8(3), uint8(2), uint8(37), []byte{128, 129, 130, 131, 120, 140, 100, 160, 90, 3, 5, 8, 13, 21, 34, 55, 89, 144})
 	f.Fuzz(func(t *testing.T, n, d, mode, setting uint8, data []byte) {
 		nn, dd := int(n%9), int(d%5)
-		at := func(i int) byte {
-			if len(data) == 0 {
-				return 0
-			}
-			return data[i%len(data)]
-		}
-		value := func(i int) float64 {
-			switch b := at(i); b {
-			case 255:
-				return math.NaN()
-			case 254:
-				return math.Inf(1)
-			case 253:
-				return 1e300
-			case 252:
-				return -1e-300
-			default:
-				return float64(int(b)-128) / 16
-			}
-		}
+		at, value := fuzzBytes(data).at, fuzzBytes(data).value
 		emb := &mat.Dense{}
 		if nn > 0 && dd > 0 {
 			emb = mat.NewDense(nn, dd, nil)

@@ -40,33 +40,6 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// softmaxCheckParams compares every parameter gradient of l with central
-// finite differences (each parameter is perturbed in place).
-func softmaxCheckParams(t *testing.T, l losses.Learnable, b losses.Batch, rtol, atol float64) {
-	t.Helper()
-	res, err := l.Compute(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := func() float64 {
-		r, err := l.Compute(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.Loss
-	}
-	for _, p := range l.Params() {
-		got := res.ParamGrads[p.Name]
-		if got == nil {
-			t.Fatalf("no gradient for parameter %q", p.Name)
-		}
-		num := fdiff.Gradient(f, p.Value, 1e-6)
-		if err := fdiff.Compare(got, num, rtol, atol); err != nil {
-			t.Errorf("gradient w.r.t. %s: %v", p.Name, err)
-		}
-	}
-}
-
 // softmaxCases are the losses of this family under several settings, for
 // the finite-difference tests. Scales are moderate so that the central
 // differences stay accurate (at Scale 64 the third derivative is large).
@@ -158,7 +131,7 @@ func TestSoftmaxFiniteDifferences(t *testing.T) {
 				{Embeddings: emb, Labels: labels, Tuples: pairs},
 			} {
 				checkGrad(t, tc.loss, b, 1e-5, 1e-7)
-				softmaxCheckParams(t, tc.loss, b, 1e-5, 1e-7)
+				checkParamGrads(t, tc.loss, b, 1e-5, 1e-7)
 			}
 		})
 	}
