@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -280,7 +281,7 @@ func TestExecute(t *testing.T) {
 	x := gometric.Matrix{Rows: test.Len(), Cols: 8, Data: test.Data()}
 	a, _ := enc.Embed(x)
 	b, _ := loaded.Embed(x)
-	if !slices32Equal(a.Data, b.Data) {
+	if !slices.Equal(a.Data, b.Data) {
 		t.Error("the checkpoint's embeddings differ from the encoder's")
 	}
 	// No temporary file is left behind.
@@ -290,18 +291,6 @@ func TestExecute(t *testing.T) {
 			t.Errorf("temporary file %s left", e.Name())
 		}
 	}
-}
-
-func slices32Equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestWriteOutputs(t *testing.T) {
