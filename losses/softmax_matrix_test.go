@@ -30,7 +30,7 @@ func closeTo(t *testing.T, what string, got, want *mat.Dense, tol float64) {
 	}
 	for i := range r {
 		for j := range c {
-			if d := math.Abs(got.At(i, j) - want.At(i, j)); !(d <= tol*scale) {
+			if !testkit.Close(got.At(i, j), want.At(i, j), 0, tol*scale) {
 				t.Fatalf("%s (%d, %d): %v, want %v (scale %v)", what, i, j, got.At(i, j), want.At(i, j), scale)
 			}
 		}
