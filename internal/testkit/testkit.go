@@ -6,20 +6,25 @@
 //
 // It holds:
 //   - checks of the API conventions (api.go): the exported types of a
-//     package listed from its source, so that a table-driven test over them
-//     cannot forget a new one; each type's doc saying whether it is safe
-//     for concurrent use; every method of a nil pointer or of a zero value
-//     returning an error, or a zero value, without panicking; a runner for
-//     tables of calls that must fail with a sentinel naming a constructor;
-//   - the root sentinel errors and a check that an error wraps one;
+//     package listed from its source (with their method sets), so that a
+//     table-driven test over them cannot forget a new one; each type's doc
+//     saying whether it is safe for concurrent use; every method of a nil
+//     pointer, a zero value or an incomplete literal returning an error, or
+//     a zero value, without panicking; a runner for tables of calls that
+//     must fail with a sentinel naming a constructor; Concurrently, which
+//     backs a claim of safety for concurrent use (run with -race);
+//   - the root sentinel errors and a check that an error wraps one
+//     (errors.go);
 //   - generators of random data (rand.go): Gaussian and uniform float64
-//     (gonum) and float32 (gometric.Matrix) matrices, labelled Gaussian
-//     blobs, in a documented draw order so that a seed gives the same
-//     numbers to every test;
-//   - statistics (stats.go): Pearson's chi-square statistic and quantile;
-//   - a tolerance comparison (Close) and small matrix helpers;
-//   - the CPU time of the process, for benchmarks;
-//   - a writer of CUB-200-2011's directory layout for data-set tests.
+//     (gonum) and float32 (gometric.Matrix) matrices and labelled Gaussian
+//     blobs, in a documented draw order so that a seed gives every test the
+//     same numbers;
+//   - statistics (stats.go): Pearson's chi-square statistic, its quantile
+//     and a goodness-of-fit check;
+//   - a tolerance comparison (close.go) and an element-wise product;
+//   - the CPU time of the process, for benchmarks (cputime_*.go);
+//   - RawDataset, a data set of unchecked values for fuzzing (dataset.go),
+//     and a writer of CUB-200-2011's directory layout (cub.go).
 //
 // Finite differences are in internal/fdiff and PML's golden cases in
 // internal/pmlcase; they are named by the design and stay apart.
