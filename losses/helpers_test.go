@@ -28,21 +28,28 @@ func randLabels(rng *rand.Rand, n, classes int) []int {
 	return l
 }
 
-// checkParamGrads compares Result.ParamGrads with central finite
-// differences of the loss with respect to every parameter.
-func checkParamGrads(t *testing.T, loss losses.Learnable, b losses.Batch, rtol, atol float64) {
+// resultAndLoss returns loss's result on b and a function that computes
+// the loss value again, for finite differences.
+func resultAndLoss(t *testing.T, loss losses.Loss, b losses.Batch) (losses.Result, func() float64) {
 	t.Helper()
 	res, err := loss.Compute(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := func() float64 {
+	return res, func() float64 {
 		r, err := loss.Compute(b)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return r.Loss
 	}
+}
+
+// checkParamGrads compares Result.ParamGrads with central finite
+// differences of the loss with respect to every parameter.
+func checkParamGrads(t *testing.T, loss losses.Learnable, b losses.Batch, rtol, atol float64) {
+	t.Helper()
+	res, f := resultAndLoss(t, loss, b)
 	for _, p := range loss.Params() {
 		got := res.ParamGrads[p.Name]
 		if got == nil {
@@ -59,17 +66,7 @@ func checkParamGrads(t *testing.T, loss losses.Learnable, b losses.Batch, rtol, 
 // b.Ref is set, ref embeddings) with central finite differences.
 func checkGrad(t *testing.T, loss losses.Loss, b losses.Batch, rtol, atol float64) {
 	t.Helper()
-	res, err := loss.Compute(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := func() float64 {
-		r, err := loss.Compute(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.Loss
-	}
+	res, f := resultAndLoss(t, loss, b)
 	num := fdiff.Gradient(f, b.Embeddings, 1e-6)
 	if err := fdiff.Compare(res.Grad, num, rtol, atol); err != nil {
 		t.Errorf("gradient w.r.t. embeddings: %v", err)
