@@ -3,6 +3,7 @@ package datasets
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -11,12 +12,11 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 
 	"github.com/gometric/gometric"
-	"github.com/gometric/gometric/internal/apitest"
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 // folderFS is an image folder of 2×3 grey PNGs in three classes; image k
@@ -168,26 +168,22 @@ func TestConcurrentBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		for g := range 4 {
-			wg.Go(func() {
-				var dst gometric.Matrix
-				for range 5 {
-					got, labels, err := ds.Batch([]int{3, 1, 4, 1, 5}, dst)
-					if err != nil || !slices.Equal(got.Data, want.Data) || !slices.Equal(labels, wantLabels) {
-						t.Errorf("%s, goroutine %d: %v", name, g, err)
-						return
-					}
-					dst = got
+		testkit.Concurrently(t, 4, 1, func(int) error {
+			var dst gometric.Matrix
+			for range 5 {
+				got, labels, err := ds.Batch([]int{3, 1, 4, 1, 5}, dst)
+				if err != nil || !slices.Equal(got.Data, want.Data) || !slices.Equal(labels, wantLabels) {
+					return fmt.Errorf("%s: %v", name, err)
 				}
-				if cf, ok := ds.(ClassFilterer[*Features]); ok {
-					if _, err := cf.FilterClasses([]int{7}); err != nil {
-						t.Error(err)
-					}
+				dst = got
+			}
+			if cf, ok := ds.(ClassFilterer[*Features]); ok {
+				if _, err := cf.FilterClasses([]int{7}); err != nil {
+					return err
 				}
-			})
-		}
-		wg.Wait()
+			}
+			return nil
+		})
 	}
 }
 
@@ -241,16 +237,16 @@ func TestZeroValues(t *testing.T) {
 		"Images":     reflect.TypeFor[*Images](),
 	}
 	data := []string{"FileError", "IDX", "Normalize"}
-	apitest.CheckListed(t, ".", append(slices.Collect(maps.Keys(refused)), data...))
-	apitest.CheckConcurrencyDocs(t, ".")
+	testkit.CheckListed(t, ".", append(slices.Collect(maps.Keys(refused)), data...))
+	testkit.CheckConcurrencyDocs(t, ".")
 	for name, ty := range refused {
 		t.Run(name, func(t *testing.T) {
-			for method, err := range apitest.ZeroValue(t, ty) {
+			for method, err := range testkit.ZeroValue(t, ty) {
 				if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), "datasets."+name+"."+method+": not made by New") {
 					t.Errorf("zero value %s: %v; want an ErrSetting error naming the constructors", method, err)
 				}
 			}
-			for method, err := range apitest.NilReceiver(t, ty, "Equal") {
+			for method, err := range testkit.NilReceiver(t, ty, "Equal") {
 				if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), "datasets."+name+"."+method+": nil *"+name) {
 					t.Errorf("nil receiver %s: %v; want an ErrSetting error naming the method", method, err)
 				}
@@ -261,7 +257,7 @@ func TestZeroValues(t *testing.T) {
 	if !nilImages.Equal(nil) || nilImages.Equal(&Images{}) || (&Images{}).Equal(nil) {
 		t.Error("Equal with nil pointers")
 	}
-	apitest.NilReceiver(t, reflect.TypeFor[*FileError]())
+	testkit.NilReceiver(t, reflect.TypeFor[*FileError]())
 
 	// IDX: the zero value has no dimensions, refused as a bad shape.
 	if err := WriteIDX(io.Discard, &IDX{}); !errors.Is(err, gometric.ErrShape) {

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 // solidJPEG encodes a w×h JPEG of one colour (grey when gray).
@@ -68,39 +69,20 @@ type cubFixture struct {
 func writeCUB(t testing.TB, parent string, classes []int, perClass int) cubFixture {
 	t.Helper()
 	fx := cubFixture{dir: filepath.Join(parent, CUBDirName), classes: classes}
-	var imgs, labs, split, names strings.Builder
-	for c := 1; c <= 200; c++ {
-		fmt.Fprintf(&names, "%d %03d.Bird_%d\n", c, c, c)
-	}
+	var images []testkit.CUBImage
 	id := 1000
 	for _, c := range classes {
-		cdir := fmt.Sprintf("%03d.Bird_%d", c, c)
-		if err := os.MkdirAll(filepath.Join(fx.dir, "images", cdir), 0o755); err != nil {
-			t.Fatal(err)
-		}
 		for k := range perClass {
 			id++
-			rel := fmt.Sprintf("%s/Bird_%d_%04d_%d.jpg", cdir, c, k, id)
+			rel := fmt.Sprintf("%s/Bird_%d_%04d_%d.jpg", testkit.CUBClassDir(c), c, k, id)
 			b := solidJPEG(t, 30+10*(k%3), 20+7*(k%2), classColor(c), k == 1)
-			if err := os.WriteFile(filepath.Join(fx.dir, "images", filepath.FromSlash(rel)), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&imgs, "%d %s\n", id, rel)
-			fmt.Fprintf(&labs, "%d %d\n", id, c)
-			fmt.Fprintf(&split, "%d %d\n", id, k%2)
+			images = append(images, testkit.CUBImage{ID: id, Class: c, Rel: rel, Train: k%2 == 1, JPEG: b})
 			fx.ids = append(fx.ids, id)
 			fx.class = append(fx.class, c)
 			fx.rel = append(fx.rel, rel)
 		}
 	}
-	for name, content := range map[string]string{
-		"images.txt": imgs.String(), "image_class_labels.txt": labs.String(),
-		"train_test_split.txt": split.String(), "classes.txt": names.String(),
-	} {
-		if err := os.WriteFile(filepath.Join(fx.dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WriteCUB(t, fx.dir, images, true)
 	return fx
 }
 

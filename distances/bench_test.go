@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric/distances"
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 var benchSizes = []struct{ n, d int }{{256, 128}, {4096, 128}}
@@ -14,7 +15,7 @@ var benchSizes = []struct{ n, d int }{{256, 128}, {4096, 128}}
 func benchMatrix(b *testing.B, dist distances.Distance) {
 	for _, s := range benchSizes {
 		b.Run(fmt.Sprintf("%dx%d", s.n, s.d), func(b *testing.B) {
-			q := randDense(rand.New(rand.NewPCG(1, 1)), s.n, s.d)
+			q := testkit.UniformDense(rand.New(rand.NewPCG(1, 1)), s.n, s.d)
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := dist.Matrix(q, nil); err != nil {
@@ -31,8 +32,8 @@ func benchVJP(b *testing.B, dist distances.Distance) {
 	for _, s := range benchSizes {
 		b.Run(fmt.Sprintf("%dx%d", s.n, s.d), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(2, 2))
-			q := randDense(rng, s.n, s.d)
-			g := randDense(rng, s.n, s.n)
+			q := testkit.UniformDense(rng, s.n, s.d)
+			g := testkit.UniformDense(rng, s.n, s.n)
 			m, err := dist.Matrix(q, nil)
 			if err != nil {
 				b.Fatal(err)

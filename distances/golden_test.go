@@ -2,19 +2,14 @@ package distances_test
 
 import (
 	"encoding/json"
-	"math"
 	"reflect"
 	"testing"
 
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/pmlcase"
+	"github.com/gometric/gometric/internal/testkit"
 	"gonum.org/v1/gonum/mat"
 )
-
-// closeTo is the golden tolerance: |got−want| <= 1e-9 + 1e-6·|want|.
-func closeTo(got, want float64) bool {
-	return math.Abs(got-want) <= 1e-9+1e-6*math.Abs(want)
-}
 
 func compareMatrix(t *testing.T, what string, got, want *mat.Dense) {
 	t.Helper()
@@ -25,7 +20,7 @@ func compareMatrix(t *testing.T, what string, got, want *mat.Dense) {
 	}
 	for i := 0; i < wr; i++ {
 		for j := 0; j < wc; j++ {
-			if g, w := got.At(i, j), want.At(i, j); !closeTo(g, w) {
+			if g, w := got.At(i, j), want.At(i, j); !testkit.Close(g, w, 1e-6, 1e-9) {
 				t.Errorf("%s[%d][%d] = %.17g, want %.17g", what, i, j, g, w)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -108,7 +109,7 @@ func sessionResults(t *testing.T, s distances.Session, q, r, g *mat.Dense) (m, d
 // own session when it implements OpenSession itself.
 func TestUserDistances(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
-	q, r := randDense(rng, 9, 4), randDense(rng, 7, 4)
+	q, r := testkit.UniformDense(rng, 9, 4), testkit.UniformDense(rng, 7, 4)
 	opened := 0
 	for _, tc := range []struct {
 		name    string
@@ -142,7 +143,7 @@ func TestUserDistances(t *testing.T) {
 				if ref != nil {
 					k = 7
 				}
-				g := randDense(rng, 9, k)
+				g := testkit.UniformDense(rng, 9, k)
 				want, err := tc.d.Matrix(q, ref)
 				if err != nil {
 					t.Fatal(err)
@@ -185,7 +186,7 @@ func TestColumnSession(t *testing.T) {
 		twiceCos{distances.NewCosineSimilarity()}, distances.NewBatched(distances.NewCosineSimilarity(), 3),
 	} {
 		t.Run(fmt.Sprintf("%T", d), func(t *testing.T) {
-			q, rows := randDense(rng, 8, 5), randDense(rng, 6, 5)
+			q, rows := testkit.UniformDense(rng, 8, 5), testkit.UniformDense(rng, 6, 5)
 			w := mat.DenseCopyOf(rows.T())
 			s, err := distances.NewColumnSession(d, q, w)
 			if err != nil {
@@ -202,12 +203,12 @@ func TestColumnSession(t *testing.T) {
 			if err := fdiff.Compare(s.Matrix(), want, 1e-14, 1e-14); err != nil {
 				t.Errorf("matrix: %v", err)
 			}
-			g := randDense(rng, 8, 6)
+			g := testkit.UniformDense(rng, 8, 6)
 			wq, wr, err := d.MatrixVJP(q, rows, nil, g)
 			if err != nil {
 				t.Fatal(err)
 			}
-			dq, dw := randDense(rng, 8, 5), randDense(rng, 5, 6)
+			dq, dw := testkit.UniformDense(rng, 8, 5), testkit.UniformDense(rng, 5, 6)
 			dq0, dw0 := mat.DenseCopyOf(dq), mat.DenseCopyOf(dw)
 			if err := s.Backward(g, dq, dw); err != nil {
 				t.Fatal(err)
@@ -310,7 +311,7 @@ func TestSessionInputErrors(t *testing.T) {
 // Release, for every kind of session.
 func TestSessionMisuse(t *testing.T) {
 	rng := rand.New(rand.NewPCG(37, 38))
-	q, r := randDense(rng, 4, 3), randDense(rng, 5, 3)
+	q, r := testkit.UniformDense(rng, 4, 3), testkit.UniformDense(rng, 5, 3)
 	open := map[string]func() (distances.Session, error){
 		"Lp self":     func() (distances.Session, error) { return distances.NewSession(distances.NewLp(), q, nil) },
 		"SNR":         func() (distances.Session, error) { return distances.NewSession(distances.NewSNR(), q, r) },

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -92,7 +93,7 @@ func TestSessionMatchesPublic(t *testing.T) {
 				if !mat.Equal(s.Matrix(), want) {
 					t.Fatal("session matrix differs from Matrix")
 				}
-				for _, g := range []*mat.Dense{randDense(rng, 30, m), sparseDense(rng, 30, m, 12)} {
+				for _, g := range []*mat.Dense{testkit.UniformDense(rng, 30, m), sparseDense(rng, 30, m, 12)} {
 					wq, wr, err := d.MatrixVJP(q, r, want, g)
 					if err != nil {
 						t.Fatal(err)
@@ -190,9 +191,9 @@ func TestSessionGOMAXPROCS(t *testing.T) {
 	// Every pass and entry list takes the parallel path.
 	defer distances.SetParallelWork(1)()
 	const n, m = 150, 140
-	q, r := randDense(rng, n, 24), randDense(rng, m, 24)
+	q, r := testkit.UniformDense(rng, n, 24), testkit.UniformDense(rng, m, 24)
 	q.SetRow(3, mat.Row(nil, 7, q))
-	gq, gr := randDense(rng, n, n), randDense(rng, n, m)
+	gq, gr := testkit.UniformDense(rng, n, n), testkit.UniformDense(rng, n, m)
 	sq, sr := sparseDense(rng, n, n, 600), sparseDense(rng, n, m, 600)
 	run := func(procs int) []*mat.Dense {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))

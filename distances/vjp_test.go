@@ -9,24 +9,15 @@ import (
 
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
-func randDense(rng *rand.Rand, r, c int) *mat.Dense {
-	m := mat.NewDense(r, c, nil)
-	for i := 0; i < r; i++ {
-		for j := 0; j < c; j++ {
-			m.Set(i, j, 2*rng.Float64()-1)
-		}
-	}
-	return m
-}
-
 // spreadDense is randDense with every row's spread max−min at least 1, so
 // SNR's variances stay away from 0 and finite differences stay accurate.
 func spreadDense(rng *rand.Rand, r, c int) *mat.Dense {
-	m := randDense(rng, r, c)
+	m := testkit.UniformDense(rng, r, c)
 	for i := 0; i < r; i++ {
 		for {
 			row := m.RawRowView(i)
@@ -71,7 +62,7 @@ func (c config) gen(rng *rand.Rand, rows, dim int) *mat.Dense {
 	if c.kind == "SNR" {
 		return spreadDense(rng, rows, dim)
 	}
-	return randDense(rng, rows, dim)
+	return testkit.UniformDense(rng, rows, dim)
 }
 
 // dim returns a random embedding size suited to c.
@@ -127,14 +118,8 @@ func weighted(t *testing.T, d distances.Distance, q, r, g *mat.Dense) func() flo
 		if err != nil {
 			t.Fatal(err)
 		}
-		return mat.Sum(mulElem(m, g))
+		return mat.Sum(testkit.MulElem(m, g))
 	}
-}
-
-func mulElem(a, b *mat.Dense) *mat.Dense {
-	var out mat.Dense
-	out.MulElem(a, b)
-	return &out
 }
 
 // TestMatrixVJPFiniteDifferences checks MatrixVJP against central finite
@@ -153,7 +138,7 @@ func TestMatrixVJPFiniteDifferences(t *testing.T) {
 				if !self {
 					m, _ = r.Dims()
 				}
-				g := randDense(rng, n, m)
+				g := testkit.UniformDense(rng, n, m)
 				mm, err := d.Matrix(q, r)
 				if err != nil {
 					t.Fatal(err)
@@ -292,10 +277,10 @@ func TestMatrixReference(t *testing.T) {
 	for _, c := range configs() {
 		for _, self := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%v/self=%v", c, self), func(t *testing.T) {
-				q := randDense(rng, 40, 7)
+				q := testkit.UniformDense(rng, 40, 7)
 				var r *mat.Dense
 				if !self {
-					r = randDense(rng, 35, 7)
+					r = testkit.UniformDense(rng, 35, 7)
 				}
 				got, err := c.build().Matrix(q, r)
 				if err != nil {
@@ -332,7 +317,7 @@ func TestCancellationGuard(t *testing.T) {
 			q.Set(i, k, base[k]+1e-7*rng.NormFloat64())
 		}
 	}
-	g := randDense(rng, n, n)
+	g := testkit.UniformDense(rng, n, n)
 	for _, c := range []config{{"Lp", false, 2, 1}, {"SNR", false, 2, 1}} {
 		t.Run(c.kind, func(t *testing.T) {
 			d := c.build()
@@ -448,12 +433,12 @@ func TestGOMAXPROCS(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	// Every pass takes the parallel path.
 	defer distances.SetParallelWork(1)()
-	q := randDense(rng, 150, 24)
-	r := randDense(rng, 140, 24)
+	q := testkit.UniformDense(rng, 150, 24)
+	r := testkit.UniformDense(rng, 140, 24)
 	// A few near-duplicates exercise the cancellation guard.
 	q.SetRow(3, mat.Row(nil, 7, q))
 	r.SetRow(5, mat.Row(nil, 2, q))
-	gq, gr := randDense(rng, 150, 150), randDense(rng, 150, 140)
+	gq, gr := testkit.UniformDense(rng, 150, 150), testkit.UniformDense(rng, 150, 140)
 	type result struct{ m, dq, dr *mat.Dense }
 	run := func(procs int) []result {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
@@ -494,7 +479,7 @@ func TestViews(t *testing.T) {
 	bigQ, bigR := spreadDense(rng, 30, 9), spreadDense(rng, 20, 9)
 	q := bigQ.Slice(2, 27, 1, 7).(*mat.Dense)
 	r := bigR.Slice(0, 20, 2, 8).(*mat.Dense)
-	g := randDense(rng, 25, 20)
+	g := testkit.UniformDense(rng, 25, 20)
 	for _, c := range []config{{"Lp", true, 2, 1}, {"Lp", false, 1, 2}, {"Cosine", true, 2, 1}, {"Dot", false, 2, 3}, {"SNR", true, 2, 2}} {
 		d := c.build()
 		m1, err := d.Matrix(q, r)
@@ -539,7 +524,7 @@ func TestViews(t *testing.T) {
 func TestBatchedDelegates(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	q, r := spreadDense(rng, 9, 5), spreadDense(rng, 7, 5)
-	g := randDense(rng, 9, 7)
+	g := testkit.UniformDense(rng, 9, 7)
 	pg := []float64{1, -2, 0.5, 3, 0, 1, 2, -1, 0.25}
 	for _, c := range []config{{"Lp", true, 3, 2}, {"SNR", false, 2, 1}, {"Cosine", true, 2, 1}} {
 		inner := c.build()

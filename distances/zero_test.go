@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
+	"github.com/gometric/gometric/internal/testkit"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -33,16 +35,50 @@ func methodErrors(d distances.Distance, q *mat.Dense) map[string]error {
 	return out
 }
 
+// distanceTypes are nil pointers of every exported distance type; the
+// data types are Entry and Settings. TestAPIConventions checks the list
+// against the source, so a new type cannot be forgotten.
+var distanceTypes = []distances.Distance{
+	(*distances.Lp)(nil), (*distances.CosineSimilarity)(nil), (*distances.DotProductSimilarity)(nil),
+	(*distances.SNR)(nil), (*distances.Batched)(nil),
+}
+
+// TestAPIConventions: every exported struct type is a distance of
+// distanceTypes (covered by TestZeroValues and TestNilReceivers) or a data
+// type whose zero value is checked here, and every type's doc says whether
+// it is safe for concurrent use.
+func TestAPIConventions(t *testing.T) {
+	names := []string{"Entry", "Settings"}
+	for _, d := range distanceTypes {
+		names = append(names, reflect.TypeOf(d).Elem().Name())
+	}
+	testkit.CheckListed(t, ".", names)
+	testkit.CheckConcurrencyDocs(t, ".", "goroutine")
+	// The zero Entry adds nothing; the zero Settings is a nil distance's
+	// (TestNilReceivers).
+	q := mat.NewDense(2, 3, []float64{1, 2, 3, 3, 1, 2})
+	s, err := distances.NewSession(distances.NewLp(), q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dq := mat.NewDense(2, 3, nil)
+	if err := s.BackwardEntries([]distances.Entry{{}, {}}, dq, nil); err != nil || !mat.Equal(dq, mat.NewDense(2, 3, nil)) {
+		t.Errorf("zero Entries add %v, %v; want nothing", mat.Formatted(dq), err)
+	}
+	s.Release()
+}
+
 // TestZeroValues checks every exported distance type: its zero value
 // either is PML's default (the results of New<Name>()) or is refused by
 // every method with an error wrapping gometric.ErrSetting that names the
 // constructor; an incomplete struct literal is refused likewise.
 func TestZeroValues(t *testing.T) {
 	q := mat.NewDense(3, 4, []float64{1, 2, 3, 4, 4, 3, 2, 1, 0, 1, 0, 2})
-	for _, tc := range []struct {
+	type zeroCase struct {
 		zero, made  distances.Distance
 		constructor string // "": the zero value is the default
-	}{
+	}
+	cases := []zeroCase{
 		{&distances.Lp{}, distances.NewLp(), "NewLp"},
 		{&distances.Lp{P: 2}, distances.NewLp(), "NewLp"},
 		{&distances.Lp{NormalizeEmbeddings: true, Power: 1}, distances.NewLp(), "NewLp"},
@@ -51,7 +87,13 @@ func TestZeroValues(t *testing.T) {
 		{&distances.Batched{}, distances.NewBatched(distances.NewLp(), distances.DefaultBatchSize), "NewBatched"},
 		{&distances.CosineSimilarity{}, distances.NewCosineSimilarity(), ""},
 		{&distances.CosineSimilarity{Power: 1}, distances.NewCosineSimilarity(), ""},
-	} {
+	}
+	for _, d := range distanceTypes {
+		if !slices.ContainsFunc(cases, func(c zeroCase) bool { return reflect.TypeOf(c.zero) == reflect.TypeOf(d) }) {
+			t.Errorf("no zero-value case for %T", d)
+		}
+	}
+	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%#v", tc.zero), func(t *testing.T) {
 			if tc.constructor == "" {
 				if got, want := tc.zero.Settings(), tc.made.Settings(); got != want {
@@ -70,9 +112,15 @@ func TestZeroValues(t *testing.T) {
 				}
 				return
 			}
+			// Every method refuses the value, given real inputs or none.
 			for m, err := range methodErrors(tc.zero, q) {
 				if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), tc.constructor) {
 					t.Errorf("%s: %v, want an ErrSetting naming %s", m, err, tc.constructor)
+				}
+			}
+			for m, err := range testkit.Refused(t, tc.zero) {
+				if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), tc.constructor) {
+					t.Errorf("%s without inputs: %v, want an ErrSetting naming %s", m, err, tc.constructor)
 				}
 			}
 			for m, err := range methodErrors(tc.made, q) {
@@ -98,21 +146,16 @@ func TestZeroValues(t *testing.T) {
 }
 
 // TestNilReceivers checks that every method of every exported pointer type
-// returns an error for a nil receiver, and Settings the zero Settings.
+// returns an error for a nil receiver (Settings the zero Settings), and
+// that the package functions taking a distance refuse a nil one.
 func TestNilReceivers(t *testing.T) {
 	q := mat.NewDense(2, 3, []float64{1, 2, 3, 3, 1, 2})
-	for _, d := range []distances.Distance{
-		(*distances.Lp)(nil), (*distances.CosineSimilarity)(nil), (*distances.DotProductSimilarity)(nil),
-		(*distances.SNR)(nil), (*distances.Batched)(nil),
-	} {
+	for _, d := range distanceTypes {
 		t.Run(fmt.Sprintf("%T", d), func(t *testing.T) {
-			for m, err := range methodErrors(d, q) {
+			for m, err := range testkit.NilReceiver(t, reflect.TypeOf(d)) {
 				if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "nil receiver") {
 					t.Errorf("%s: %v", m, err)
 				}
-			}
-			if s := d.Settings(); s != (distances.Settings{}) {
-				t.Errorf("Settings %+v, want the zero Settings", s)
 			}
 			if _, err := distances.NewSession(d, q, nil); !errors.Is(err, gometric.ErrSetting) {
 				t.Errorf("NewSession: %v", err)
@@ -121,10 +164,6 @@ func TestNilReceivers(t *testing.T) {
 				t.Errorf("NewColumnSession: %v", err)
 			}
 		})
-	}
-	var b *distances.Batched
-	if err := b.Each(q, nil, func(*mat.Dense, int, int) error { return nil }); !errors.Is(err, gometric.ErrSetting) {
-		t.Errorf("Batched.Each: %v", err)
 	}
 }
 
@@ -170,8 +209,8 @@ func TestOrderHelpers(t *testing.T) {
 // (run with -race): each result must be the one of a lone call.
 func TestConcurrentUse(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
-	q, r := randDense(rng, 20, 6), randDense(rng, 12, 6)
-	g := randDense(rng, 20, 12)
+	q, r := testkit.UniformDense(rng, 20, 6), testkit.UniformDense(rng, 12, 6)
+	g := testkit.UniformDense(rng, 20, 12)
 	for _, d := range []distances.Distance{
 		distances.NewLp(), distances.NewCosineSimilarity(), distances.NewDotProductSimilarity(),
 		distances.NewSNR(), distances.NewBatched(distances.NewLp(), 5),
@@ -184,34 +223,21 @@ func TestConcurrentUse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		errs := make(chan error, 32)
-		for range 8 {
-			wg.Go(func() {
-				for range 5 {
-					m, err := d.Matrix(q, r)
-					if err != nil || !mat.Equal(m, want) {
-						errs <- fmt.Errorf("%T: Matrix %v", d, err)
-						return
-					}
-					s, err := distances.NewSession(d, q, r)
-					if err != nil || !mat.Equal(s.Matrix(), want) {
-						errs <- fmt.Errorf("%T: session %v", d, err)
-						return
-					}
-					dq, dr := mat.NewDense(20, 6, nil), mat.NewDense(12, 6, nil)
-					if err := s.Backward(g, dq, dr); err != nil || !mat.Equal(dq, wantQ) {
-						errs <- fmt.Errorf("%T: Backward %v", d, err)
-						return
-					}
-					s.Release()
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
+		testkit.Concurrently(t, 8, 5, func(int) error {
+			m, err := d.Matrix(q, r)
+			if err != nil || !mat.Equal(m, want) {
+				return fmt.Errorf("%T: Matrix %v", d, err)
+			}
+			s, err := distances.NewSession(d, q, r)
+			if err != nil || !mat.Equal(s.Matrix(), want) {
+				return fmt.Errorf("%T: session %v", d, err)
+			}
+			dq, dr := mat.NewDense(20, 6, nil), mat.NewDense(12, 6, nil)
+			if err := s.Backward(g, dq, dr); err != nil || !mat.Equal(dq, wantQ) {
+				return fmt.Errorf("%T: Backward %v", d, err)
+			}
+			s.Release()
+			return nil
+		})
 	}
 }

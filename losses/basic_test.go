@@ -8,6 +8,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
@@ -47,10 +48,10 @@ func TestBasicFiniteDifferences(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
-			emb := randEmb(rng, 8, 5)
+			emb := testkit.NormalDense(rng, 8, 5)
 			labels := randLabels(rng, 8, 3)
 			checkGrad(t, tc.loss, losses.Batch{Embeddings: emb, Labels: labels}, 1e-5, 1e-7)
-			ref := randEmb(rng, 6, 5)
+			ref := testkit.NormalDense(rng, 6, 5)
 			refLabels := randLabels(rng, 6, 3)
 			if tc.name != "TripletMargin/swap" {
 				checkGrad(t, tc.loss, losses.Batch{Embeddings: emb, Labels: labels, Ref: ref, RefLabels: refLabels}, 1e-5, 1e-7)
@@ -70,7 +71,7 @@ type hide struct{ reducers.Reducer }
 // all-triplets path against the materialised one.
 func TestTripletMarginStreamMatchesMaterialised(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	b := losses.Batch{Embeddings: randEmb(rng, 40, 6), Labels: randLabels(rng, 40, 5)}
+	b := losses.Batch{Embeddings: testkit.NormalDense(rng, 40, 6), Labels: randLabels(rng, 40, 5)}
 	for _, r := range []reducers.Reducer{reducers.NewAvgNonZero(), reducers.NewMean(), reducers.NewSum(), reducers.NewThreshold(0.01, 0.3)} {
 		streamed := losses.NewTripletMargin()
 		streamed.Margin, streamed.Reducer = 0.2, r
@@ -95,7 +96,7 @@ func TestTripletMarginStreamMatchesMaterialised(t *testing.T) {
 
 func TestBasicEdgeCases(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	emb := randEmb(rng, 5, 3)
+	emb := testkit.NormalDense(rng, 5, 3)
 	tests := []struct {
 		name   string
 		labels []int

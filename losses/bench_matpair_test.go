@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 )
 
@@ -13,7 +14,7 @@ import (
 // float32, 2 threads).
 func BenchmarkMultiSimilarity(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	emb := randEmb(rng, 256, 128)
+	emb := testkit.NormalDense(rng, 256, 128)
 	labels := make([]int, 256)
 	for i := range labels {
 		labels[i] = i / 8

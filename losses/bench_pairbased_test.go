@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 )
 
@@ -12,7 +13,7 @@ import (
 // all pairs from the labels (1792 positive and 63488 negative pairs).
 func BenchmarkNTXent(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	emb := randEmb(rng, 256, 128)
+	emb := testkit.NormalDense(rng, 256, 128)
 	labels := make([]int, 256)
 	for i := range labels {
 		labels[i] = i % 32

@@ -3,6 +3,7 @@ package losses_test
 import (
 	"testing"
 
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 )
 
@@ -11,6 +12,6 @@ import (
 func BenchmarkProxyAnchor(b *testing.B) {
 	rng := proxyRng(71)
 	l := newProxyAnchor(b, 32, 128, nil)
-	batch := losses.Batch{Embeddings: randEmb(rng, 256, 128), Labels: randLabels(rng, 256, 32)}
+	batch := losses.Batch{Embeddings: testkit.NormalDense(rng, 256, 128), Labels: randLabels(rng, 256, 32)}
 	benchLoss(b, l, batch)
 }

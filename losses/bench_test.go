@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 )
 
@@ -16,7 +17,7 @@ func benchBatch(n, d int) losses.Batch {
 	for i := range labels {
 		labels[i] = i / 8
 	}
-	return losses.Batch{Embeddings: randEmb(rng, n, d), Labels: labels}
+	return losses.Batch{Embeddings: testkit.NormalDense(rng, n, d), Labels: labels}
 }
 
 // benchLoss times forward + backward calls as a training loop makes them:

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric/distances"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/mat"
@@ -70,8 +71,8 @@ type hiddenDist struct{ distances.Distance }
 // which differ from the embedded type's.
 func TestEmbeddedExtensions(t *testing.T) {
 	rng := rand.New(rand.NewPCG(91, 92))
-	emb, labels := randEmb(rng, 24, 5), randLabels(rng, 24, 4)
-	ref, refLabels := randEmb(rng, 10, 5), randLabels(rng, 10, 4)
+	emb, labels := testkit.NormalDense(rng, 24, 5), randLabels(rng, 24, 4)
+	ref, refLabels := testkit.NormalDense(rng, 10, 5), randLabels(rng, 10, 4)
 	proxy := func(d distances.Distance) losses.Loss {
 		l, err := losses.NewProxyAnchor(4, 5, rand.New(rand.NewPCG(1, 2)))
 		if err != nil {

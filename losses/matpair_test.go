@@ -9,6 +9,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
@@ -21,9 +22,9 @@ import (
 // pairs (one pair both positive and negative).
 func matpairBatches(seed uint64) map[string]losses.Batch {
 	rng := rand.New(rand.NewPCG(seed, 3))
-	emb := randEmb(rng, 9, 5)
+	emb := testkit.NormalDense(rng, 9, 5)
 	labels := randLabels(rng, 9, 3)
-	ref := randEmb(rng, 7, 5)
+	ref := testkit.NormalDense(rng, 7, 5)
 	refLabels := randLabels(rng, 7, 3)
 	return map[string]losses.Batch{
 		"all":      {Embeddings: emb, Labels: labels},
@@ -335,7 +336,7 @@ func TestMatPairReference(t *testing.T) {
 	sizes := []struct{ n, m, classes int }{{6, 4, 2}, {30, 20, 4}, {150, 130, 7}}
 	for _, sz := range sizes {
 		rng := rand.New(rand.NewPCG(uint64(sz.n), 5))
-		emb, ref := randEmb(rng, sz.n, 6), randEmb(rng, sz.m, 6)
+		emb, ref := testkit.NormalDense(rng, sz.n, 6), testkit.NormalDense(rng, sz.m, 6)
 		labels, refLabels := randLabels(rng, sz.n, sz.classes), randLabels(rng, sz.m, sz.classes)
 		var a, p, a2, nn []int
 		for range 3 * sz.n {
@@ -436,7 +437,7 @@ func mpMeanCircle(t *testing.T, c *losses.Circle, b losses.Batch, dist distances
 // bit-identical results whatever GOMAXPROCS is.
 func TestMatPairDeterministic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	b := losses.Batch{Embeddings: randEmb(rng, 200, 8), Labels: randLabels(rng, 200, 9)}
+	b := losses.Batch{Embeddings: testkit.NormalDense(rng, 200, 8), Labels: randLabels(rng, 200, 9)}
 	for _, loss := range []losses.Loss{losses.NewMultiSimilarity(), losses.NewGeneralizedLiftedStructure(), losses.NewSupCon(), losses.NewCircle()} {
 		prev := runtime.GOMAXPROCS(1)
 		one, err := loss.Compute(b)
@@ -454,7 +455,7 @@ func TestMatPairDeterministic(t *testing.T) {
 
 func TestMatPairEdgeCases(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	emb := randEmb(rng, 5, 3)
+	emb := testkit.NormalDense(rng, 5, 3)
 	all := func() []losses.Loss {
 		return []losses.Loss{losses.NewMultiSimilarity(), losses.NewGeneralizedLiftedStructure(), losses.NewSupCon(), losses.NewCircle()}
 	}
@@ -639,55 +640,9 @@ func FuzzMatPair(f *testing.F) {
 	f.Add([]byte{250, 251, 252, 253, 3, 4, 5, 6}, uint8(4), uint8(2), uint8(2), 1e300, math.NaN(), uint8(8|16))
 	f.Add([]byte{9, 8, 7, 6, 5, 4, 3, 2, 1}, uint8(9), uint8(4), uint8(3), -3.0, 0.4, uint8(32|2))
 	f.Fuzz(func(t *testing.T, data []byte, n, d, classes uint8, s1, s2 float64, mode uint8) {
-		rows, cols := int(n%12), int(d%6)+1
-		if len(data) == 0 {
+		b, ok := fuzzPairBatch(data, n, d, classes, mode, true)
+		if !ok {
 			return
-		}
-		byteAt := func(i int) byte { return data[i%len(data)] }
-		scale := 1.0
-		if mode&8 != 0 {
-			scale = 1e150 // overflow-prone magnitudes
-		}
-		emb := &mat.Dense{}
-		if rows > 0 {
-			emb = mat.NewDense(rows, cols, nil)
-			for i := range rows * cols {
-				emb.RawMatrix().Data[i] = (float64(byteAt(i)) - 127.5) / 32 * scale
-			}
-		}
-		k := int(classes%5) + 1
-		labels := make([]int, rows)
-		for i := range labels {
-			labels[i] = int(byteAt(i+7)) % k
-		}
-		b := losses.Batch{Embeddings: emb, Labels: labels}
-		if mode&1 != 0 && rows > 0 {
-			ref := mat.NewDense(rows/2+1, cols, nil)
-			for i := range ref.RawMatrix().Data {
-				ref.RawMatrix().Data[i] = (float64(byteAt(3*i+1)) - 127.5) / 16
-			}
-			b.Ref, b.RefLabels = ref, make([]int, rows/2+1)
-			for i := range b.RefLabels {
-				b.RefLabels[i] = int(byteAt(i+3)) % k
-			}
-		}
-		if mode&2 != 0 {
-			// Mined pairs or triplets, possibly out of range.
-			p, tr := &tuples.Pairs{}, &tuples.Triplets{}
-			for i := 0; i < min(len(data)/4, 64); i++ {
-				p.A1 = append(p.A1, int(byteAt(4*i))%(rows+1))
-				p.P = append(p.P, int(byteAt(4*i+1))%(rows+1))
-				p.A2 = append(p.A2, int(byteAt(4*i+2))%(rows+1))
-				p.N = append(p.N, int(byteAt(4*i+3))%(rows+1))
-			}
-			tr.A, tr.P, tr.N = p.A1, p.P, p.N
-			b.Tuples = p
-			if mode&16 != 0 {
-				b.Tuples = tr
-			}
-			if mode&4 != 0 {
-				b.Labels = nil
-			}
 		}
 		var dist distances.Distance
 		switch (mode >> 5) % 4 {

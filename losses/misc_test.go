@@ -8,6 +8,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
@@ -72,10 +73,10 @@ func TestMiscFiniteDifferences(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
-			emb := randEmb(rng, 8, 5)
+			emb := testkit.NormalDense(rng, 8, 5)
 			checkGrad(t, tc.loss, losses.Batch{Embeddings: emb, Labels: miscLabels}, 1e-5, 1e-7)
 			if tc.ref {
-				ref := randEmb(rng, 6, 5)
+				ref := testkit.NormalDense(rng, 6, 5)
 				refLabels := []int{2, 0, 1, 1, 0, 2}
 				checkGrad(t, tc.loss, losses.Batch{Embeddings: emb, Labels: miscLabels, Ref: ref, RefLabels: refLabels}, 1e-5, 1e-7)
 				if tc.tuples {
@@ -95,7 +96,7 @@ func TestMiscFiniteDifferences(t *testing.T) {
 // well away from 1 (half of them about 0.4, half about 2.5), so that the
 // relu of the variance term is away from its kink.
 func vicregViews(rng *rand.Rand, n, d int) (*mat.Dense, *mat.Dense) {
-	a, b := randEmb(rng, n, d), randEmb(rng, n, d)
+	a, b := testkit.NormalDense(rng, n, d), testkit.NormalDense(rng, n, d)
 	for j := 0; j < d; j++ {
 		s := 0.4
 		if j%2 == 1 {
@@ -196,7 +197,7 @@ func TestVICRegParts(t *testing.T) {
 // of PML's formula (no GEMM, no streaming of rows).
 func TestAngularDirect(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	emb, ref := randEmb(rng, 7, 4), randEmb(rng, 9, 4)
+	emb, ref := testkit.NormalDense(rng, 7, 4), testkit.NormalDense(rng, 9, 4)
 	labels, refLabels := randLabels(rng, 7, 3), randLabels(rng, 9, 3)
 	l := losses.NewAngular()
 	l.Alpha = 30
@@ -267,7 +268,7 @@ func TestNPairsHand(t *testing.T) {
 
 func TestMiscEdgeCases(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	emb := randEmb(rng, 5, 3)
+	emb := testkit.NormalDense(rng, 5, 3)
 	type want int
 	const (
 		zero     want = iota // PML's zero loss, zero gradient
@@ -330,7 +331,7 @@ func TestMiscEdgeCases(t *testing.T) {
 	}
 	// Angular with a ref whose rows all share the anchor's class: no
 	// negatives, zero loss.
-	ref := randEmb(rng, 3, 3)
+	ref := testkit.NormalDense(rng, 3, 3)
 	res, err := losses.NewAngular().Compute(losses.Batch{Embeddings: emb, Labels: []int{0, 0, 0, 0, 0}, Ref: ref, RefLabels: []int{0, 0, 0}})
 	if err != nil || res.Loss != 0 || mat.Norm(res.RefGrad, 1) != 0 {
 		t.Errorf("Angular without negatives: %v, %v", res.Loss, err)
@@ -473,7 +474,7 @@ func TestMiscBadInput(t *testing.T) {
 // dictionaries.
 func TestMiscDoNothing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 3))
-	emb := randEmb(rng, 8, 4)
+	emb := testkit.NormalDense(rng, 8, 4)
 	tests := []struct {
 		loss  losses.Loss
 		b     losses.Batch
@@ -485,7 +486,7 @@ func TestMiscDoNothing(t *testing.T) {
 		{withReducer(losses.NewNPairs()), losses.Batch{Embeddings: emb, Labels: miscLabels}, []string{"loss"}, []reducers.Kind{reducers.Element}, []int{3}},
 		{withReducer(losses.NewNCA()), losses.Batch{Embeddings: emb, Labels: miscLabels}, []string{"loss"}, []reducers.Kind{reducers.Element}, []int{8}},
 		{withReducer(losses.NewInstance()), losses.Batch{Embeddings: emb, Labels: miscLabels}, []string{"loss"}, []reducers.Kind{reducers.Element}, []int{8}},
-		{withReducer(losses.NewVICReg()), losses.Batch{Embeddings: emb, Ref: randEmb(rng, 8, 4)},
+		{withReducer(losses.NewVICReg()), losses.Batch{Embeddings: emb, Ref: testkit.NormalDense(rng, 8, 4)},
 			[]string{"invariance_loss", "variance_loss1", "variance_loss2", "covariance_loss"},
 			[]reducers.Kind{reducers.Element, reducers.Element, reducers.Element, reducers.AlreadyReduced}, []int{8, 4, 4, 1}},
 	}
@@ -532,26 +533,7 @@ func FuzzMiscLosses(f *testing.F) {
 	f.Add(uint8(5), uint8(4), uint8(5), uint8(3), []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 250, 251, 252, 253, 254, 255})
 	f.Fuzz(func(t *testing.T, n, d, m, mode uint8, data []byte) {
 		nn, dd, mm := int(n%9), int(d%5), int(m%9)
-		at := func(i int) byte {
-			if len(data) == 0 {
-				return 0
-			}
-			return data[i%len(data)]
-		}
-		value := func(i int) float64 {
-			switch b := at(i); b {
-			case 255:
-				return math.NaN()
-			case 254:
-				return math.Inf(1)
-			case 253:
-				return 1e300
-			case 252:
-				return -1e-300
-			default:
-				return float64(int(b)-128) / 16
-			}
-		}
+		at, value := fuzzBytes(data).at, fuzzBytes(data).value
 		matrix := func(r, c, off int) *mat.Dense {
 			if r == 0 || c == 0 {
 				return &mat.Dense{}
@@ -610,12 +592,12 @@ func FuzzMiscLosses(f *testing.F) {
 // batch of 32 classes × 8 (the shape of ../shared/bench).
 func BenchmarkMisc(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	emb := randEmb(rng, 256, 128)
+	emb := testkit.NormalDense(rng, 256, 128)
 	labels := make([]int, 256)
 	for i := range labels {
 		labels[i] = i / 8
 	}
-	view2 := randEmb(rng, 256, 128)
+	view2 := testkit.NormalDense(rng, 256, 128)
 	tests := []struct {
 		name  string
 		loss  losses.Loss

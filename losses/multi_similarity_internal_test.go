@@ -7,6 +7,7 @@ import (
 
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/lse"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
 )
@@ -50,8 +51,8 @@ func msReference(l *MultiSimilarity, in *input, dm *mat.Dense) ([]float64, *mat.
 // weights, and rows without positives or negatives.
 func TestMultiSimilarityRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	emb := msRandEmb(rng, 40, 6)
-	ref := msRandEmb(rng, 33, 6)
+	emb := testkit.NormalDense(rng, 40, 6)
+	ref := testkit.NormalDense(rng, 33, 6)
 	labels := msRandLabels(rng, 40, 5)
 	labels[3] = 99 // a row without positives
 	refLabels := msRandLabels(rng, 33, 5)
@@ -117,16 +118,6 @@ func TestMultiSimilarityRows(t *testing.T) {
 
 func close12(a, b float64) bool {
 	return math.Abs(a-b) <= 1e-12*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
-}
-
-func msRandEmb(rng *rand.Rand, n, d int) *mat.Dense {
-	m := mat.NewDense(n, d, nil)
-	for i := range n {
-		for j := range d {
-			m.Set(i, j, rng.NormFloat64())
-		}
-	}
-	return m
 }
 
 func msRandLabels(rng *rand.Rand, n, classes int) []int {

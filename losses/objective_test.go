@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/reducers"
@@ -18,10 +19,7 @@ import (
 // objBatch is n float32 embeddings of dim d in k classes.
 func objBatch(seed uint64, n, d, k int) (gometric.Matrix, []int) {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	m := gometric.Matrix{Rows: n, Cols: d, Data: make([]float32, n*d)}
-	for i := range m.Data {
-		m.Data[i] = float32(rng.NormFloat64())
-	}
+	m := testkit.NormalMatrix(rng, n, d)
 	labels := make([]int, n)
 	for i := range labels {
 		labels[i] = i % k

@@ -8,6 +8,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
@@ -68,10 +69,10 @@ func TestPairBasedFiniteDifferences(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
-			emb := randEmb(rng, 8, 5)
+			emb := testkit.NormalDense(rng, 8, 5)
 			labels := randLabels(rng, 8, 3)
 			checkGrad(t, tc.loss, losses.Batch{Embeddings: emb, Labels: labels}, 1e-5, 1e-7)
-			ref := randEmb(rng, 6, 5)
+			ref := testkit.NormalDense(rng, 6, 5)
 			refLabels := randLabels(rng, 6, 3)
 			checkGrad(t, tc.loss, losses.Batch{Embeddings: emb, Labels: labels, Ref: ref, RefLabels: refLabels}, 1e-5, 1e-7)
 			trip := &tuples.Triplets{A: []int{0, 1, 2, 0}, P: []int{3, 4, 5, 6}, N: []int{5, 2, 1, 7}}
@@ -205,7 +206,7 @@ func refTuplet(m *mat.Dense, p *tuples.Pairs, marginDeg, scale float64) []float6
 func TestPairBasedMatchesDenseReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	const n, nr, d = 12, 9, 4
-	emb, ref := randEmb(rng, n, d), randEmb(rng, nr, d)
+	emb, ref := testkit.NormalDense(rng, n, d), testkit.NormalDense(rng, nr, d)
 	labels, refLabels := randLabels(rng, n, 4), randLabels(rng, nr, 4)
 	randPairs := func(np, nn, nRef int) *tuples.Pairs {
 		p := &tuples.Pairs{}
@@ -305,7 +306,7 @@ func TestPairBasedMatchesDenseReference(t *testing.T) {
 
 func TestPairBasedEdgeCases(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	emb := randEmb(rng, 5, 3)
+	emb := testkit.NormalDense(rng, 5, 3)
 	all := func() []losses.Loss {
 		return []losses.Loss{losses.NewLiftedStructure(), losses.NewNTXent(), losses.NewIntraPairVariance(), losses.NewTupletMargin()}
 	}
@@ -447,52 +448,9 @@ func FuzzPairBased(f *testing.F) {
 	f.Add([]byte{10, 20, 30}, uint8(1), uint8(3), uint8(1), 1e-300, uint8(3))
 	f.Add([]byte{250, 251, 252, 253, 3, 4, 5, 6}, uint8(4), uint8(2), uint8(2), 1e300, uint8(4))
 	f.Fuzz(func(t *testing.T, data []byte, n, d, classes uint8, setting float64, mode uint8) {
-		rows, cols := int(n%12), int(d%6)+1
-		if len(data) == 0 {
+		b, ok := fuzzPairBatch(data, n, d, classes, mode, false)
+		if !ok {
 			return
-		}
-		byteAt := func(i int) byte { return data[i%len(data)] }
-		scale := 1.0
-		if mode&8 != 0 {
-			scale = 1e150 // overflow-prone magnitudes
-		}
-		emb := &mat.Dense{}
-		if rows > 0 {
-			emb = mat.NewDense(rows, cols, nil)
-			for i := range rows * cols {
-				emb.RawMatrix().Data[i] = (float64(byteAt(i)) - 127.5) / 32 * scale
-			}
-		}
-		k := int(classes%5) + 1
-		labels := make([]int, rows)
-		for i := range labels {
-			labels[i] = int(byteAt(i+7)) % k
-		}
-		b := losses.Batch{Embeddings: emb, Labels: labels}
-		if mode&1 != 0 && rows > 0 {
-			ref := mat.NewDense(rows/2+1, cols, nil)
-			for i := range ref.RawMatrix().Data {
-				ref.RawMatrix().Data[i] = (float64(byteAt(3*i+1)) - 127.5) / 16
-			}
-			b.Ref, b.RefLabels = ref, make([]int, rows/2+1)
-			for i := range b.RefLabels {
-				b.RefLabels[i] = int(byteAt(i+3)) % k
-			}
-		}
-		if mode&2 != 0 {
-			// Mined pairs, possibly out of range.
-			p := &tuples.Pairs{}
-			// At most 64 pairs: TupletMargin costs O(P·k).
-			for i := 0; i < min(len(data)/4, 64); i++ {
-				p.A1 = append(p.A1, int(byteAt(4*i))%(rows+1))
-				p.P = append(p.P, int(byteAt(4*i+1))%(rows+1))
-				p.A2 = append(p.A2, int(byteAt(4*i+2))%(rows+1))
-				p.N = append(p.N, int(byteAt(4*i+3))%(rows+1))
-			}
-			b.Tuples = p
-			if mode&4 != 0 {
-				b.Labels = nil
-			}
 		}
 		lifted := losses.NewLiftedStructure()
 		lifted.NegMargin = setting

@@ -8,6 +8,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
@@ -17,33 +18,6 @@ import (
 
 // proxyRng is the generator of one proxy-family test.
 func proxyRng(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed+1)) }
-
-// checkParamGrads compares Result.ParamGrads with central finite
-// differences of the loss with respect to every parameter.
-func checkParamGrads(t *testing.T, loss losses.Learnable, b losses.Batch, rtol, atol float64) {
-	t.Helper()
-	res, err := loss.Compute(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := func() float64 {
-		r, err := loss.Compute(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.Loss
-	}
-	for _, p := range loss.Params() {
-		got := res.ParamGrads[p.Name]
-		if got == nil {
-			t.Fatalf("no gradient for parameter %q", p.Name)
-		}
-		num := fdiff.Gradient(f, p.Value, 1e-6)
-		if err := fdiff.Compare(got, num, rtol, atol); err != nil {
-			t.Errorf("gradient w.r.t. %s: %v", p.Name, err)
-		}
-	}
-}
 
 func newProxyAnchor(t testing.TB, c, d int, set func(*losses.ProxyAnchor)) *losses.ProxyAnchor {
 	l, err := losses.NewProxyAnchor(c, d, proxyRng(11))
@@ -133,7 +107,7 @@ func TestProxyFiniteDifferences(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := proxyRng(21)
-			emb := randEmb(rng, 8, d)
+			emb := testkit.NormalDense(rng, 8, d)
 			labels := randLabels(rng, 8, c)
 			b := losses.Batch{Embeddings: emb, Labels: labels}
 			checkGrad(t, tc.loss, b, 1e-5, 1e-7)
@@ -146,7 +120,7 @@ func TestProxyFiniteDifferences(t *testing.T) {
 				}
 			}
 			if tc.ref {
-				b := losses.Batch{Embeddings: emb, Labels: labels, Ref: randEmb(rng, 6, d), RefLabels: randLabels(rng, 6, c)}
+				b := losses.Batch{Embeddings: emb, Labels: labels, Ref: testkit.NormalDense(rng, 6, d), RefLabels: randLabels(rng, 6, c)}
 				checkGrad(t, tc.loss, b, 1e-5, 1e-7)
 				checkParamGrads(t, tc.loss, b, 1e-5, 1e-7)
 			}
@@ -181,7 +155,7 @@ func TestProxyP2SGrad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emb := randEmb(rng, 7, 5)
+	emb := testkit.NormalDense(rng, 7, 5)
 	labels := randLabels(rng, 7, 3)
 	b := losses.Batch{Embeddings: emb, Labels: labels}
 	// The embedding gradient is a plain finite difference (the weight is
@@ -221,7 +195,7 @@ func TestProxyP2SGrad(t *testing.T) {
 func TestProxyManifold(t *testing.T) {
 	const n, d, k = 7, 4, 3
 	rng := proxyRng(35)
-	emb := randEmb(rng, n, d)
+	emb := testkit.NormalDense(rng, n, d)
 	b := losses.Batch{Embeddings: emb}
 	for _, tc := range []struct {
 		name string
@@ -281,10 +255,10 @@ func TestProxyManifold(t *testing.T) {
 		{"labels", nil, losses.Batch{Embeddings: emb, Labels: make([]int, n)}, gometric.ErrLabels},
 		{"ref", nil, losses.Batch{Embeddings: emb, Ref: emb}, gometric.ErrUnsupported},
 		{"tuples", nil, losses.Batch{Embeddings: emb, Tuples: &tuples.Triplets{}}, gometric.ErrUnsupported},
-		{"size", nil, losses.Batch{Embeddings: randEmb(rng, n, d+1)}, gometric.ErrShape},
+		{"size", nil, losses.Batch{Embeddings: testkit.NormalDense(rng, n, d+1)}, gometric.ErrShape},
 		{"meta-range", func(l *losses.Manifold) { l.MetaClasses = []int{0, 1, 2, 3, 0, 0, 0} }, b, gometric.ErrIndex},
 		{"meta-count", func(l *losses.Manifold) { l.MetaClasses = []int{0, 1} }, b, gometric.ErrLabels},
-		{"too-few-for-random", nil, losses.Batch{Embeddings: randEmb(rng, 2, d)}, gometric.ErrShape},
+		{"too-few-for-random", nil, losses.Batch{Embeddings: testkit.NormalDense(rng, 2, d)}, gometric.ErrShape},
 		{"alpha", func(l *losses.Manifold) { l.Alpha = 1 }, b, gometric.ErrSetting},
 		{"lambda-inf", func(l *losses.Manifold) { l.LambdaC = math.Inf(1) }, b, gometric.ErrSetting},
 		{"lambda-neg", func(l *losses.Manifold) { l.LambdaC = -1 }, b, gometric.ErrSetting},
@@ -305,7 +279,7 @@ func TestProxyManifold(t *testing.T) {
 
 func TestProxyEdgeCases(t *testing.T) {
 	rng := proxyRng(41)
-	emb := randEmb(rng, 1, 4)
+	emb := testkit.NormalDense(rng, 1, 4)
 	one := losses.Batch{Embeddings: emb, Labels: []int{1}}
 	// One embedding: PML computes normally (no early exit for proxies).
 	for _, l := range []losses.Learnable{newProxyAnchor(t, 3, 4, nil), newProxyNCA(t, 3, 4, nil), newSoftTriple(t, 3, 4, 2, nil)} {
@@ -321,7 +295,7 @@ func TestProxyEdgeCases(t *testing.T) {
 	// ProxyAnchor: classes without embeddings give pos_loss 0 and are not
 	// counted in its divisor.
 	pa := newProxyAnchor(t, 4, 4, nil)
-	two := losses.Batch{Embeddings: randEmb(rng, 3, 4), Labels: []int{2, 2, 2}}
+	two := losses.Batch{Embeddings: testkit.NormalDense(rng, 3, 4), Labels: []int{2, 2, 2}}
 	res, err := pa.Compute(two)
 	if err != nil {
 		t.Fatal(err)
@@ -334,7 +308,7 @@ func TestProxyEdgeCases(t *testing.T) {
 	// Margin: no triplet (one class only) is PML's zero loss.
 	m := losses.NewMargin()
 	m.LearnBeta = true
-	res, err = m.Compute(losses.Batch{Embeddings: randEmb(rng, 4, 3), Labels: []int{0, 0, 0, 0}})
+	res, err = m.Compute(losses.Batch{Embeddings: testkit.NormalDense(rng, 4, 3), Labels: []int{0, 0, 0, 0}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +319,7 @@ func TestProxyEdgeCases(t *testing.T) {
 	// Margin with every term inactive: divisor 0, loss 0.
 	m = losses.NewMargin()
 	m.Margin, m.Beta = -5, mat.NewDense(1, 1, []float64{1})
-	res, err = m.Compute(losses.Batch{Embeddings: randEmb(rng, 6, 3), Labels: []int{0, 0, 1, 1, 2, 2}})
+	res, err = m.Compute(losses.Batch{Embeddings: testkit.NormalDense(rng, 6, 3), Labels: []int{0, 0, 1, 1, 2, 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +339,7 @@ func TestProxyEdgeCases(t *testing.T) {
 
 func TestProxyBadInput(t *testing.T) {
 	rng := proxyRng(51)
-	emb := randEmb(rng, 6, 4)
+	emb := testkit.NormalDense(rng, 6, 4)
 	labels := []int{0, 1, 2, 0, 1, 2}
 	bad := []int{0, 1, 3, 0, 1, 2}
 	ok := losses.Batch{Embeddings: emb, Labels: labels}
@@ -395,7 +369,7 @@ func TestProxyBadInput(t *testing.T) {
 	for _, m := range mk {
 		cases = append(cases,
 			tc{m.comp + "/label>=classes", m.new(), losses.Batch{Embeddings: emb, Labels: bad}, gometric.ErrLabels, m.comp},
-			tc{m.comp + "/size-mismatch", m.new(), losses.Batch{Embeddings: randEmb(rng, 6, 5), Labels: labels}, gometric.ErrShape, m.comp},
+			tc{m.comp + "/size-mismatch", m.new(), losses.Batch{Embeddings: testkit.NormalDense(rng, 6, 5), Labels: labels}, gometric.ErrShape, m.comp},
 			tc{m.comp + "/ref", m.new(), losses.Batch{Embeddings: emb, Labels: labels, Ref: emb, RefLabels: labels}, gometric.ErrUnsupported, m.comp},
 			tc{m.comp + "/no-labels", m.new(), losses.Batch{Embeddings: emb}, gometric.ErrLabels, m.comp},
 			tc{m.comp + "/label-count", m.new(), losses.Batch{Embeddings: emb, Labels: labels[:4]}, gometric.ErrLabels, m.comp},
@@ -455,7 +429,7 @@ func TestProxyBadInput(t *testing.T) {
 func TestProxyAnchorTrains(t *testing.T) {
 	const c, d, perClass = 4, 8, 6
 	rng := proxyRng(61)
-	centres := randEmb(rng, c, d)
+	centres := testkit.NormalDense(rng, c, d)
 	emb := mat.NewDense(c*perClass, d, nil)
 	labels := make([]int, c*perClass)
 	for i := range labels {

@@ -11,6 +11,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
@@ -77,7 +78,7 @@ func TestRankingFiniteDifferences(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
-			emb := randEmb(rng, 9, 5)
+			emb := testkit.NormalDense(rng, 9, 5)
 			labels := randLabels(rng, 9, 3)
 			checkGrad(t, tc.loss, losses.Batch{Embeddings: emb, Labels: labels}, 1e-5, 1e-7)
 			if !tc.tuples {
@@ -152,7 +153,7 @@ func TestFastAPMatchesPulseTensor(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, bins := range []int{1, 3, 10, 37} {
 		for _, power := range []float64{1, 2, 0.5} {
-			emb := randEmb(rng, 30, 6)
+			emb := testkit.NormalDense(rng, 30, 6)
 			labels := randLabels(rng, 30, 5)
 			l := losses.NewFastAP()
 			l.NumBins, l.Distance = bins, &distances.Lp{NormalizeEmbeddings: true, P: 2, Power: power}
@@ -227,7 +228,7 @@ func pnpReference(sim *mat.Dense, labels []int, v losses.PNPVariant, b, alpha, a
 func TestPNPMatchesTensorAlgorithm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, v := range []losses.PNPVariant{losses.PNPO, losses.PNPDs, losses.PNPDq, losses.PNPIu, losses.PNPIb} {
-		emb := randEmb(rng, 25, 4)
+		emb := testkit.NormalDense(rng, 25, 4)
 		labels := randLabels(rng, 25, 4)
 		labels[0] = 99 // a query without positives
 		l := losses.NewPNP()
@@ -291,7 +292,7 @@ func TestHistogramFloat32Bins(t *testing.T) {
 
 func TestHistogramSettingsAndTuples(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
-	emb := randEmb(rng, 12, 4)
+	emb := testkit.NormalDense(rng, 12, 4)
 	labels := randLabels(rng, 12, 3)
 	b := losses.Batch{Embeddings: emb, Labels: labels}
 	run := func(l losses.Loss, b losses.Batch) losses.Result {
@@ -352,7 +353,7 @@ func TestHistogramSettingsAndTuples(t *testing.T) {
 // is scaled by its count over the largest count.
 func TestFastAPMinerWeights(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
-	emb := randEmb(rng, 6, 3)
+	emb := testkit.NormalDense(rng, 6, 3)
 	labels := []int{0, 0, 1, 1, 2, 2}
 	l := losses.NewFastAP()
 	l.Reducer = reducers.NewDoNothing()
@@ -395,7 +396,7 @@ func TestRankedListAlpha(t *testing.T) {
 
 func TestRankingEdgeCases(t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
-	emb := randEmb(rng, 5, 3)
+	emb := testkit.NormalDense(rng, 5, 3)
 	all := func() []losses.Loss {
 		return []losses.Loss{losses.NewFastAP(), losses.NewHistogram(), losses.NewPNP(), losses.NewRankedList(0.4, 1)}
 	}
@@ -587,26 +588,7 @@ func FuzzRankingLosses(f *testing.F) {
 	f.Add(uint8(8), uint8(3), uint8(2), uint8(37), []byte{128, 129, 130, 131, 120, 140, 100, 160, 90, 3, 5, 8, 13, 21, 34, 55, 89, 144})
 	f.Fuzz(func(t *testing.T, n, d, mode, setting uint8, data []byte) {
 		nn, dd := int(n%9), int(d%5)
-		at := func(i int) byte {
-			if len(data) == 0 {
-				return 0
-			}
-			return data[i%len(data)]
-		}
-		value := func(i int) float64 {
-			switch b := at(i); b {
-			case 255:
-				return math.NaN()
-			case 254:
-				return math.Inf(1)
-			case 253:
-				return 1e300
-			case 252:
-				return -1e-300
-			default:
-				return float64(int(b)-128) / 16
-			}
-		}
+		at, value := fuzzBytes(data).at, fuzzBytes(data).value
 		emb := &mat.Dense{}
 		if nn > 0 && dd > 0 {
 			emb = mat.NewDense(nn, dd, nil)
@@ -671,7 +653,7 @@ func FuzzRankingLosses(f *testing.F) {
 
 func BenchmarkRanking(b *testing.B) {
 	rng := rand.New(rand.NewPCG(61, 62))
-	emb := randEmb(rng, 128, 64)
+	emb := testkit.NormalDense(rng, 128, 64)
 	labels := randLabels(rng, 128, 16)
 	batch := losses.Batch{Embeddings: emb, Labels: labels}
 	for _, tc := range []struct {

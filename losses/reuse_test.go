@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/mat"
@@ -16,7 +17,7 @@ import (
 func TestReuse(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	batch := benchBatch(32, 8)
-	ref := randEmb(rng, 16, 8)
+	ref := testkit.NormalDense(rng, 16, 8)
 	refLabels := make([]int, 16)
 	for i := range refLabels {
 		refLabels[i] = i / 4
@@ -128,8 +129,8 @@ func same(t *testing.T, what string, got, want, reused *mat.Dense) {
 func TestPooledRecordsSurvive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	labels := benchBatch(24, 6).Labels
-	first := losses.Batch{Embeddings: randEmb(rng, 24, 6), Labels: labels}
-	second := losses.Batch{Embeddings: randEmb(rng, 24, 6), Labels: labels}
+	first := losses.Batch{Embeddings: testkit.NormalDense(rng, 24, 6), Labels: labels}
+	second := losses.Batch{Embeddings: testkit.NormalDense(rng, 24, 6), Labels: labels}
 	for _, mk := range []func() losses.Loss{
 		func() losses.Loss { l := losses.NewContrastive(); l.Reducer = reducers.NewDoNothing(); return l },
 		func() losses.Loss { l := losses.NewMultiSimilarity(); l.Reducer = reducers.NewDoNothing(); return l },

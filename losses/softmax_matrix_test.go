@@ -8,21 +8,12 @@ import (
 
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/lse"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
 )
-
-func randDense(rng *rand.Rand, r, c int) *mat.Dense {
-	m := mat.NewDense(r, c, nil)
-	for i := range r {
-		for j := range c {
-			m.Set(i, j, rng.NormFloat64())
-		}
-	}
-	return m
-}
 
 // closeTo fails unless every entry of got is within tol·max|want| of want.
 func closeTo(t *testing.T, what string, got, want *mat.Dense, tol float64) {
@@ -39,7 +30,7 @@ func closeTo(t *testing.T, what string, got, want *mat.Dense, tol float64) {
 	}
 	for i := range r {
 		for j := range c {
-			if d := math.Abs(got.At(i, j) - want.At(i, j)); !(d <= tol*scale) {
+			if !testkit.Close(got.At(i, j), want.At(i, j), 0, tol*scale) {
 				t.Fatalf("%s (%d, %d): %v, want %v (scale %v)", what, i, j, got.At(i, j), want.At(i, j), scale)
 			}
 		}
@@ -113,9 +104,9 @@ func TestClassMatrixFastPath(t *testing.T) {
 			for _, dist := range []distances.Distance{distances.NewCosineSimilarity(), distances.NewDotProductSimilarity()} {
 				t.Run(fmt.Sprintf("%s/cols=%v/%T", tc.name, cols, dist), func(t *testing.T) {
 					// x is a view with a stride wider than d.
-					big := randDense(rng, tc.n, tc.d+3)
+					big := testkit.NormalDense(rng, tc.n, tc.d+3)
 					x := big.Slice(0, tc.n, 1, 1+tc.d).(*mat.Dense)
-					r := randDense(rng, tc.k, tc.d)
+					r := testkit.NormalDense(rng, tc.k, tc.d)
 					if tc.edit != nil {
 						tc.edit(x, r)
 					}
@@ -128,10 +119,10 @@ func TestClassMatrixFastPath(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						g := randDense(rng, tc.n, tc.k)
+						g := testkit.NormalDense(rng, tc.n, tc.k)
 						want, wantDx, wantDr := generalPath(t, dist, x, r, g)
 						closeTo(t, "matrix", cm.m, want, 1e-13)
-						dx0, dr0 := randDense(rng, tc.n, tc.d), randDense(rng, tc.k, tc.d)
+						dx0, dr0 := testkit.NormalDense(rng, tc.n, tc.d), testkit.NormalDense(rng, tc.k, tc.d)
 						wantDx.Add(wantDx, dx0)
 						wantDr.Add(wantDr, dr0)
 						dx := mat.DenseCopyOf(dx0)
@@ -307,7 +298,7 @@ func TestProxyAnchorMatchesReference(t *testing.T) {
 					labels[i] = rng.IntN(3) // classes 3–6 have no embedding
 				}
 			}
-			b := Batch{Embeddings: randDense(rng, tc.n, tc.d), Labels: labels}
+			b := Batch{Embeddings: testkit.NormalDense(rng, tc.n, tc.d), Labels: labels}
 			if tc.tuples != nil {
 				b.Tuples = tc.tuples(tc.n)
 			}
@@ -364,7 +355,7 @@ func TestPooledConcurrent(t *testing.T) {
 			for j := range labels {
 				labels[j] = rng.IntN(6)
 			}
-			batches[i] = Batch{Embeddings: randDense(rng, len(labels), 8), Labels: labels}
+			batches[i] = Batch{Embeddings: testkit.NormalDense(rng, len(labels), 8), Labels: labels}
 			if want[i], err = l.Compute(batches[i]); err != nil {
 				t.Fatal(err)
 			}
@@ -404,7 +395,7 @@ func TestCrossEntropyUnit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	const n, c = 7, 5
 	h := &marginHead{scale: 13.5}
-	cos := randDense(rng, n, c)
+	cos := testkit.NormalDense(rng, n, c)
 	labels, lgY, weights := make([]int, n), make([]float64, n), make([]float64, n)
 	for i := range n {
 		labels[i], lgY[i], weights[i] = rng.IntN(c), rng.NormFloat64(), rng.Float64()

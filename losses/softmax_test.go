@@ -9,6 +9,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
@@ -37,33 +38,6 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
-}
-
-// softmaxCheckParams compares every parameter gradient of l with central
-// finite differences (each parameter is perturbed in place).
-func softmaxCheckParams(t *testing.T, l losses.Learnable, b losses.Batch, rtol, atol float64) {
-	t.Helper()
-	res, err := l.Compute(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := func() float64 {
-		r, err := l.Compute(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.Loss
-	}
-	for _, p := range l.Params() {
-		got := res.ParamGrads[p.Name]
-		if got == nil {
-			t.Fatalf("no gradient for parameter %q", p.Name)
-		}
-		num := fdiff.Gradient(f, p.Value, 1e-6)
-		if err := fdiff.Compare(got, num, rtol, atol); err != nil {
-			t.Errorf("gradient w.r.t. %s: %v", p.Name, err)
-		}
-	}
 }
 
 // softmaxCases are the losses of this family under several settings, for
@@ -147,7 +121,7 @@ func TestSoftmaxFiniteDifferences(t *testing.T) {
 	for _, tc := range softmaxCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
-			emb := randEmb(rng, 9, 5)
+			emb := testkit.NormalDense(rng, 9, 5)
 			labels := randLabels(rng, 9, 4)
 			trip := &tuples.Triplets{A: []int{0, 1, 2, 0}, P: []int{3, 4, 5, 6}, N: []int{5, 2, 1, 7}}
 			pairs := &tuples.Pairs{A1: []int{0, 1, 2}, P: []int{3, 4, 5}, A2: []int{0, 3, 5, 6}, N: []int{1, 2, 7, 4}}
@@ -157,7 +131,7 @@ func TestSoftmaxFiniteDifferences(t *testing.T) {
 				{Embeddings: emb, Labels: labels, Tuples: pairs},
 			} {
 				checkGrad(t, tc.loss, b, 1e-5, 1e-7)
-				softmaxCheckParams(t, tc.loss, b, 1e-5, 1e-7)
+				checkParamGrads(t, tc.loss, b, 1e-5, 1e-7)
 			}
 		})
 	}
@@ -215,7 +189,7 @@ func TestSoftmaxDefaults(t *testing.T) {
 // TestSoftmaxLogits checks Logits against direct formulas.
 func TestSoftmaxLogits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	emb := randEmb(rng, 6, 4)
+	emb := testkit.NormalDense(rng, 6, 4)
 	dot := func(w *mat.Dense) *mat.Dense {
 		var m mat.Dense
 		m.Mul(emb, w)
@@ -286,7 +260,7 @@ func floatsDot(a, b []float64) float64 {
 // LargeMarginSoftmax with Margin 1 too (cos(1·θ) = cos θ).
 func TestSoftmaxZeroMarginIsCrossEntropy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	emb := randEmb(rng, 10, 6)
+	emb := testkit.NormalDense(rng, 10, 6)
 	labels := randLabels(rng, 10, 4)
 	cos := must(losses.NewCosFace(4, 6, rng))
 	cos.Margin, cos.Scale = 0, 3
@@ -330,7 +304,7 @@ func TestSoftmaxZeroMarginIsCrossEntropy(t *testing.T) {
 // so the loss grows.
 func TestSoftmaxMarginRaisesLoss(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	emb := randEmb(rng, 12, 5)
+	emb := testkit.NormalDense(rng, 12, 5)
 	labels := randLabels(rng, 12, 3)
 	arc := must(losses.NewArcFace(3, 5, rng))
 	arc.Scale = 4
@@ -356,7 +330,7 @@ func TestSoftmaxEdgeCases(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	for _, tc := range softmaxCases() {
 		t.Run(tc.name+"/N=1", func(t *testing.T) {
-			res, err := tc.loss.Compute(losses.Batch{Embeddings: randEmb(rng, 1, 5), Labels: []int{2}})
+			res, err := tc.loss.Compute(losses.Batch{Embeddings: testkit.NormalDense(rng, 1, 5), Labels: []int{2}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -365,7 +339,7 @@ func TestSoftmaxEdgeCases(t *testing.T) {
 	}
 	t.Run("one class", func(t *testing.T) {
 		l := must(losses.NewCosFace(1, 3, rng))
-		res, err := l.Compute(losses.Batch{Embeddings: randEmb(rng, 4, 3), Labels: []int{0, 0, 0, 0}})
+		res, err := l.Compute(losses.Batch{Embeddings: testkit.NormalDense(rng, 4, 3), Labels: []int{0, 0, 0, 0}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -377,7 +351,7 @@ func TestSoftmaxEdgeCases(t *testing.T) {
 	t.Run("miner weights", func(t *testing.T) {
 		l := must(losses.NewArcFace(3, 4, rng))
 		l.Scale = 2
-		emb := randEmb(rng, 6, 4)
+		emb := testkit.NormalDense(rng, 6, 4)
 		labels := []int{0, 1, 2, 0, 1, 2}
 		// Element 5 never occurs: weight 0, no gradient; 0 occurs twice.
 		trip := &tuples.Triplets{A: []int{0, 0}, P: []int{3, 3}, N: []int{1, 2}}
@@ -417,7 +391,7 @@ func TestSoftmaxEdgeCases(t *testing.T) {
 	t.Run("sub-losses", func(t *testing.T) {
 		l := must(losses.NewNormalizedSoftmax(3, 4, rng))
 		l.WeightRegularizer, l.WeightRegWeight = regularizers.NewRegularFace(), 0.25
-		res, err := l.Compute(losses.Batch{Embeddings: randEmb(rng, 5, 4), Labels: []int{0, 1, 2, 0, 1}})
+		res, err := l.Compute(losses.Batch{Embeddings: testkit.NormalDense(rng, 5, 4), Labels: []int{0, 1, 2, 0, 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -438,9 +412,9 @@ func TestSoftmaxEdgeCases(t *testing.T) {
 // loss and wrapping the right sentinel.
 func TestSoftmaxBadInput(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
-	emb := randEmb(rng, 4, 3)
+	emb := testkit.NormalDense(rng, 4, 3)
 	labels := []int{0, 1, 2, 0}
-	nan := randEmb(rng, 4, 3)
+	nan := testkit.NormalDense(rng, 4, 3)
 	nan.Set(1, 1, math.NaN())
 	type mk func() losses.Learnable
 	makers := map[string]mk{
@@ -462,7 +436,7 @@ func TestSoftmaxBadInput(t *testing.T) {
 			{"negative label", losses.Batch{Embeddings: emb, Labels: []int{0, -1, 2, 0}}, nil, gometric.ErrLabels},
 			{"no labels", losses.Batch{Embeddings: emb}, nil, gometric.ErrLabels},
 			{"label count", losses.Batch{Embeddings: emb, Labels: []int{0, 1}}, nil, gometric.ErrLabels},
-			{"embedding size", losses.Batch{Embeddings: randEmb(rng, 4, 5), Labels: labels}, nil, gometric.ErrShape},
+			{"embedding size", losses.Batch{Embeddings: testkit.NormalDense(rng, 4, 5), Labels: labels}, nil, gometric.ErrShape},
 			{"NaN embeddings", losses.Batch{Embeddings: nan, Labels: labels}, nil, gometric.ErrNonFinite},
 			{"ref", losses.Batch{Embeddings: emb, Labels: labels, Ref: emb, RefLabels: labels}, nil, gometric.ErrUnsupported},
 			{"tuple index", losses.Batch{Embeddings: emb, Labels: labels, Tuples: &tuples.Pairs{A1: []int{9}, P: []int{0}}}, nil, gometric.ErrIndex},
@@ -483,7 +457,7 @@ func TestSoftmaxBadInput(t *testing.T) {
 			})
 		}
 		t.Run(name+"/logits size", func(t *testing.T) {
-			_, err := m().(softmaxLogiter).Logits(randEmb(rng, 2, 4))
+			_, err := m().(softmaxLogiter).Logits(testkit.NormalDense(rng, 2, 4))
 			checkErr(t, err, gometric.ErrShape, name)
 		})
 	}
@@ -619,7 +593,7 @@ func TestSubCenterArcFaceOutliers(t *testing.T) {
 func TestArcFaceTrainsToFullAccuracy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	const classes, d, n = 5, 8, 60
-	centres := randEmb(rng, classes, d)
+	centres := testkit.NormalDense(rng, classes, d)
 	emb := mat.NewDense(n, d, nil)
 	labels := make([]int, n)
 	for i := 0; i < n; i++ {

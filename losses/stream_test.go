@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/mat"
@@ -43,7 +43,7 @@ func compareResults(t *testing.T, what string, got, want losses.Result, gotErr, 
 	if gotErr != nil {
 		// The streamed and materialised reductions word some errors
 		// differently (value k, values[k]); the sentinel is the same.
-		for _, s := range []error{gometric.ErrShape, gometric.ErrNonFinite, gometric.ErrLabels, gometric.ErrIndex, gometric.ErrSetting, gometric.ErrUnsupported} {
+		for _, s := range testkit.Sentinels {
 			if errors.Is(gotErr, s) != errors.Is(wantErr, s) {
 				t.Errorf("%s: error %v, materialised %v", what, gotErr, wantErr)
 			}
@@ -70,11 +70,11 @@ func compareResults(t *testing.T, what string, got, want losses.Result, gotErr, 
 
 // streamBatches returns a query-only batch and one with ref embeddings.
 func streamBatches(rng *rand.Rand) []losses.Batch {
-	emb, labels := randEmb(rng, 40, 6), randLabels(rng, 40, 5)
+	emb, labels := testkit.NormalDense(rng, 40, 6), randLabels(rng, 40, 5)
 	// Near-duplicates exercise the cancellation guard.
 	emb.SetRow(7, mat.Row(nil, 3, emb))
 	emb.Set(7, 0, emb.At(7, 0)+1e-9)
-	ref, refLabels := randEmb(rng, 30, 6), randLabels(rng, 30, 5)
+	ref, refLabels := testkit.NormalDense(rng, 30, 6), randLabels(rng, 30, 5)
 	// Labels far apart take the map path of the label grouping; a ref
 	// label absent from the queries and a query label absent from the ref
 	// leave anchors without positives.
@@ -201,7 +201,7 @@ func TestConcurrentCompute(t *testing.T) {
 	rng := rand.New(rand.NewPCG(45, 46))
 	var batches []losses.Batch
 	for range 4 {
-		batches = append(batches, losses.Batch{Embeddings: randEmb(rng, 24+rng.IntN(10), 5), Labels: randLabels(rng, 34, 4)})
+		batches = append(batches, losses.Batch{Embeddings: testkit.NormalDense(rng, 24+rng.IntN(10), 5), Labels: randLabels(rng, 34, 4)})
 		b := &batches[len(batches)-1]
 		n, _ := b.Embeddings.Dims()
 		b.Labels = b.Labels[:n]
@@ -215,25 +215,17 @@ func TestConcurrentCompute(t *testing.T) {
 			}
 			want[i] = r
 		}
-		var wg sync.WaitGroup
-		errs := make(chan error, 8*len(batches))
-		for range 8 {
-			for i, b := range batches {
-				wg.Go(func() {
-					r, err := loss.Compute(b)
-					switch {
-					case err != nil:
-						errs <- err
-					case r.Loss != want[i].Loss || !mat.Equal(r.Grad, want[i].Grad):
-						errs <- fmt.Errorf("%T batch %d: result differs from a lone call", loss, i)
-					}
-				})
+		// Eight goroutines per batch.
+		testkit.Concurrently(t, 8*len(batches), 1, func(g int) error {
+			i := g % len(batches)
+			r, err := loss.Compute(batches[i])
+			switch {
+			case err != nil:
+				return err
+			case r.Loss != want[i].Loss || !mat.Equal(r.Grad, want[i].Grad):
+				return fmt.Errorf("%T batch %d: result differs from a lone call", loss, i)
 			}
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
+			return nil
+		})
 	}
 }

@@ -2,21 +2,18 @@ package losses_test
 
 import (
 	"errors"
+	"fmt"
 	"go/ast"
-	"go/doc"
-	"go/parser"
-	"go/token"
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
@@ -99,7 +96,7 @@ func views(emb, emb2 *mat.Dense, _ []int) losses.Batch {
 // labels in [0, 4).
 func typesBatch() (emb, emb2 *mat.Dense, labels []int) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	return randEmb(rng, 8, 4), randEmb(rng, 8, 4), []int{0, 1, 2, 3, 0, 1, 2, 3}
+	return testkit.NormalDense(rng, 8, 4), testkit.NormalDense(rng, 8, 4), []int{0, 1, 2, 3, 0, 1, 2, 3}
 }
 
 func (lt lossType) input() losses.Batch {
@@ -110,38 +107,12 @@ func (lt lossType) input() losses.Batch {
 	return losses.Batch{Embeddings: emb, Labels: labels}
 }
 
-// packageDoc parses the package's non-test files.
-func packageDoc(t *testing.T) *doc.Package {
-	t.Helper()
-	fset := token.NewFileSet()
-	paths, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []*ast.File
-	for _, p := range paths {
-		if strings.HasSuffix(p, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, p, nil, parser.ParseComments)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, f)
-	}
-	pkg, err := doc.NewFromFiles(fset, files, "github.com/gometric/gometric/losses", doc.AllMethods)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pkg
-}
-
-// isLossCompute reports whether f is Loss's Compute(Batch) (Result, error).
-func isLossCompute(f *doc.Func) bool {
-	if f.Name != "Compute" {
+// isLossCompute reports whether m is Loss's Compute(Batch) (Result, error).
+func isLossCompute(m testkit.Method) bool {
+	if m.Name != "Compute" {
 		return false
 	}
-	ps := f.Decl.Type.Params.List
+	ps := m.Type.Params.List
 	if len(ps) != 1 || len(ps[0].Names) > 1 {
 		return false
 	}
@@ -156,9 +127,8 @@ func TestLossTypesComplete(t *testing.T) {
 	if _, err := os.Stat("loss.go"); err != nil {
 		t.Skip("not run from the package directory")
 	}
-	pkg := packageDoc(t)
 	found := 0
-	for _, ty := range pkg.Types {
+	for _, ty := range testkit.ExportedTypes(t, ".") {
 		hasCompute := slices.ContainsFunc(ty.Methods, isLossCompute)
 		_, listed := lossTypes[ty.Name]
 		switch {
@@ -169,7 +139,7 @@ func TestLossTypesComplete(t *testing.T) {
 			t.Errorf("losses.%s implements Loss but is not in lossTypes", ty.Name)
 		case !hasCompute && listed:
 			t.Errorf("lossTypes lists %s, which has no Compute method", ty.Name)
-		case !hasCompute && len(ty.Methods) > 0:
+		case !hasCompute && ty.HasMethods():
 			t.Errorf("losses.%s has methods but is not a loss: add it to the nil-receiver test", ty.Name)
 		}
 		if hasCompute {
@@ -187,11 +157,7 @@ func TestConcurrencyDocs(t *testing.T) {
 	if _, err := os.Stat("loss.go"); err != nil {
 		t.Skip("not run from the package directory")
 	}
-	for _, ty := range packageDoc(t).Types {
-		if !strings.Contains(ty.Doc, "concurrent") {
-			t.Errorf("the doc of losses.%s does not say whether it is safe for concurrent use", ty.Name)
-		}
-	}
+	testkit.CheckConcurrencyDocs(t, ".")
 }
 
 // TestZeroValues: the zero value of every loss type is refused with an
@@ -240,41 +206,16 @@ func TestZeroValues(t *testing.T) {
 
 // TestNilReceivers calls every exported method of every loss type on a nil
 // pointer with zero arguments: methods with an error result return an
-// error, the others zero values, and none panics.
+// error naming the loss, the others zero values, and none panics.
 func TestNilReceivers(t *testing.T) {
 	for name, lt := range lossTypes {
-		v := reflect.ValueOf(lt.null)
-		ty := v.Type()
-		for i := range ty.NumMethod() {
-			m := ty.Method(i)
-			t.Run(name+"."+m.Name, func(t *testing.T) {
-				args := []reflect.Value{v}
-				for k := 1; k < m.Type.NumIn(); k++ {
-					args = append(args, reflect.Zero(m.Type.In(k)))
+		t.Run(name, func(t *testing.T) {
+			for method, err := range testkit.NilReceiver(t, reflect.TypeOf(lt.null)) {
+				if !strings.HasPrefix(err.Error(), "losses."+name+": ") {
+					t.Errorf("%s: error %v, want one from losses.%s", method, err, name)
 				}
-				var out []reflect.Value
-				func() {
-					defer func() {
-						if r := recover(); r != nil {
-							t.Fatalf("panic: %v", r)
-						}
-					}()
-					out = m.Func.Call(args)
-				}()
-				for k, o := range out {
-					if k == len(out)-1 && o.Type() == reflect.TypeFor[error]() {
-						err, _ := o.Interface().(error)
-						if err == nil || !strings.HasPrefix(err.Error(), "losses."+name+": ") {
-							t.Errorf("error %v, want one from losses.%s", err, name)
-						}
-						continue
-					}
-					if !o.IsZero() {
-						t.Errorf("result %d is %v, want the zero value", k, o)
-					}
-				}
-			})
-		}
+			}
+		})
 	}
 }
 
@@ -300,29 +241,16 @@ func TestConcurrentSafeLosses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var wg sync.WaitGroup
-			errs := make([]error, 4)
-			for g := range errs {
-				wg.Go(func() {
-					for range 3 {
-						got, err := l.Compute(b)
-						if err != nil {
-							errs[g] = err
-							return
-						}
-						if got.Loss != want.Loss || !mat.Equal(got.Grad, want.Grad) {
-							errs[g] = errors.New("the result differs from a sequential call's")
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			for _, err := range errs {
+			testkit.Concurrently(t, 4, 3, func(int) error {
+				got, err := l.Compute(b)
 				if err != nil {
-					t.Fatal(err)
+					return err
 				}
-			}
+				if got.Loss != want.Loss || !mat.Equal(got.Grad, want.Grad) {
+					return errors.New("the result differs from a sequential call's")
+				}
+				return nil
+			})
 		})
 	}
 }
@@ -344,23 +272,12 @@ func TestConcurrentGlobalRand(t *testing.T) {
 		{mg, losses.Batch{Embeddings: emb, Labels: labels}},
 		{mf, losses.Batch{Embeddings: emb}},
 	} {
-		var wg sync.WaitGroup
-		errs := make([]error, 4)
-		for g := range errs {
-			wg.Go(func() {
-				for range 5 {
-					if _, err := c.l.Compute(c.b); err != nil {
-						errs[g] = err
-					}
-				}
-			})
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				t.Fatalf("%T: %v", c.l, err)
+		testkit.Concurrently(t, 4, 5, func(int) error {
+			if _, err := c.l.Compute(c.b); err != nil {
+				return fmt.Errorf("%T: %w", c.l, err)
 			}
-		}
+			return nil
+		})
 	}
 }
 
@@ -369,7 +286,7 @@ func TestConcurrentGlobalRand(t *testing.T) {
 // nil rng given to a constructor draws fresh weights.
 func TestNilRand(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	emb, labels := randEmb(rng, 40, 6), randLabels(rng, 40, 4)
+	emb, labels := testkit.NormalDense(rng, 40, 6), randLabels(rng, 40, 4)
 	b := losses.Batch{Embeddings: emb, Labels: labels}
 	for _, mk := range []func(r *rand.Rand) losses.Loss{
 		func(r *rand.Rand) losses.Loss {

@@ -10,6 +10,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/fdiff"
 	"github.com/gometric/gometric/internal/pmlcase"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/utils/tuples"
@@ -67,8 +68,8 @@ func TestSelfSupervisedGrad(t *testing.T) {
 		for _, sym := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/symmetric=%v", c.name, sym), func(t *testing.T) {
 				rng := wrapRng(1)
-				emb := randEmb(rng, 5, 4)
-				ref := randEmb(rng, 5, 4)
+				emb := testkit.NormalDense(rng, 5, 4)
+				ref := testkit.NormalDense(rng, 5, 4)
 				l := losses.NewSelfSupervised(c.loss)
 				l.Symmetric = sym
 				checkGrad(t, l, losses.Batch{Embeddings: emb, Ref: ref}, 1e-5, 1e-7)
@@ -81,7 +82,7 @@ func TestSelfSupervisedGrad(t *testing.T) {
 // with labels 0..N-1 on both views.
 func TestSelfSupervisedLabels(t *testing.T) {
 	rng := wrapRng(2)
-	emb, ref := randEmb(rng, 6, 3), randEmb(rng, 6, 3)
+	emb, ref := testkit.NormalDense(rng, 6, 3), testkit.NormalDense(rng, 6, 3)
 	inner := losses.NewNTXent()
 	labels := []int{0, 1, 2, 3, 4, 5}
 	want, err := inner.Compute(losses.Batch{Embeddings: emb, Labels: labels, Ref: ref, RefLabels: labels})
@@ -126,7 +127,7 @@ func newArc(t testing.TB, c, d int, seed uint64) *losses.ArcFace {
 // its parameter names.
 func TestMultipleGrad(t *testing.T) {
 	rng := wrapRng(3)
-	emb := randEmb(rng, 9, 4)
+	emb := testkit.NormalDense(rng, 9, 4)
 	labels := randLabels(rng, 9, 3)
 	tm := losses.NewTripletMargin()
 	tm.Margin = 3
@@ -165,7 +166,7 @@ func TestMultipleGrad(t *testing.T) {
 // TestMultipleSum checks that Multiple is the weighted sum of its losses.
 func TestMultipleSum(t *testing.T) {
 	rng := wrapRng(4)
-	emb := randEmb(rng, 8, 3)
+	emb := testkit.NormalDense(rng, 8, 3)
 	labels := randLabels(rng, 8, 3)
 	a, b := losses.NewContrastive(), losses.NewNTXent()
 	b2 := losses.Batch{Embeddings: emb, Labels: labels}
@@ -266,7 +267,7 @@ func TestCrossBatchMemoryProperty(t *testing.T) {
 		ref := &refRing{size: size}
 		for call := range 1 + rng.IntN(8) {
 			n := 1 + rng.IntN(size+2)
-			emb := randEmb(rng, n, d)
+			emb := testkit.NormalDense(rng, n, d)
 			labels := randLabels(rng, n, 1+rng.IntN(3))
 			var mask []bool
 			if rng.IntN(2) == 0 {
@@ -376,7 +377,7 @@ func TestCrossBatchMemoryGradMask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emb := randEmb(rng, 6, 4)
+	emb := testkit.NormalDense(rng, 6, 4)
 	labels := []int{0, 1, 0, 1, 0, 1}
 	mask := []bool{true, true, true, false, false, false}
 	res, err := cbm.ComputeMasked(losses.Batch{Embeddings: emb, Labels: labels}, mask)
@@ -416,7 +417,7 @@ func TestCrossBatchMemoryMarginParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := losses.Batch{Embeddings: randEmb(rng, 8, 3), Labels: randLabels(rng, 8, 2)}
+	b := losses.Batch{Embeddings: testkit.NormalDense(rng, 8, 3), Labels: randLabels(rng, 8, 2)}
 	if ps := cbm.Params(); len(ps) != 1 || ps[0].Name != "loss.beta" {
 		t.Fatalf("params %v", ps)
 	}
@@ -426,7 +427,7 @@ func TestCrossBatchMemoryMarginParams(t *testing.T) {
 // TestWrappersBadInput checks the errors of the wrappers.
 func TestWrappersBadInput(t *testing.T) {
 	rng := wrapRng(8)
-	emb, ref := randEmb(rng, 4, 3), randEmb(rng, 4, 3)
+	emb, ref := testkit.NormalDense(rng, 4, 3), testkit.NormalDense(rng, 4, 3)
 	labels := []int{0, 1, 0, 1}
 	nan := mat.DenseCopyOf(emb)
 	nan.Set(1, 1, math.NaN())
@@ -450,7 +451,7 @@ func TestWrappersBadInput(t *testing.T) {
 			return err
 		}, gometric.ErrShape, ss},
 		{"ss ref rows", func() error {
-			_, err := losses.NewSelfSupervised(losses.NewNTXent()).Compute(losses.Batch{Embeddings: emb, Ref: randEmb(rng, 3, 3)})
+			_, err := losses.NewSelfSupervised(losses.NewNTXent()).Compute(losses.Batch{Embeddings: emb, Ref: testkit.NormalDense(rng, 3, 3)})
 			return err
 		}, gometric.ErrShape, ss},
 		{"ss labels", func() error {
@@ -524,7 +525,7 @@ func TestWrappersBadInput(t *testing.T) {
 			return err
 		}, gometric.ErrShape, cb},
 		{"cbm embedding size", func() error {
-			_, err := newCBM(8).Compute(losses.Batch{Embeddings: randEmb(rng, 4, 2), Labels: labels})
+			_, err := newCBM(8).Compute(losses.Batch{Embeddings: testkit.NormalDense(rng, 4, 2), Labels: labels})
 			return err
 		}, gometric.ErrShape, cb},
 		{"cbm no labels", func() error { _, err := newCBM(8).Compute(losses.Batch{Embeddings: emb}); return err }, gometric.ErrLabels, cb},
@@ -553,11 +554,11 @@ func TestCrossBatchMemoryFailureKeepsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	labels := []int{0, 1, 0, 1}
-	if _, err := c.Compute(losses.Batch{Embeddings: randEmb(rng, 4, 3), Labels: labels}); err != nil {
+	if _, err := c.Compute(losses.Batch{Embeddings: testkit.NormalDense(rng, 4, 3), Labels: labels}); err != nil {
 		t.Fatal(err)
 	}
 	m0, l0 := c.Memory()
-	_, err = c.Compute(losses.Batch{Embeddings: randEmb(rng, 4, 3), Labels: labels, Tuples: &tuples.Pairs{A1: []int{0}, P: []int{99}}})
+	_, err = c.Compute(losses.Batch{Embeddings: testkit.NormalDense(rng, 4, 3), Labels: labels, Tuples: &tuples.Pairs{A1: []int{0}, P: []int{99}}})
 	if err == nil {
 		t.Fatal("no error")
 	}

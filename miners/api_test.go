@@ -2,14 +2,14 @@ package miners_test
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
-	"github.com/gometric/gometric/internal/apitest"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/utils/tuples"
 )
@@ -71,8 +71,8 @@ func TestZeroValues(t *testing.T) {
 			t.Errorf("case %s: constructor returns %T", tc.name, tc.made())
 		}
 	}
-	apitest.CheckListed(t, ".", append(names, dataTypes...))
-	apitest.CheckConcurrencyDocs(t, ".")
+	testkit.CheckListed(t, ".", append(names, dataTypes...))
+	testkit.CheckConcurrencyDocs(t, ".")
 
 	var inputs []miners.Input
 	inputs = append(inputs, lineInput(), refInput(), exampleBatch())
@@ -104,14 +104,14 @@ func TestZeroValues(t *testing.T) {
 		})
 		if !tc.defaults {
 			// Every method that can fail refuses the zero value.
-			for method, err := range apitest.ZeroValue(t, reflect.TypeOf(tc.zero)) {
+			for method, err := range testkit.ZeroValue(t, reflect.TypeOf(tc.zero)) {
 				if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "not made by New"+tc.name) {
 					t.Errorf("zero value %s.%s: %v; want an ErrSetting error naming New%s()", tc.name, method, err, tc.name)
 				}
 			}
 		}
 		t.Run(tc.name+"/nil", func(t *testing.T) {
-			for method, err := range apitest.NilReceiver(t, reflect.TypeOf(tc.zero)) {
+			for method, err := range testkit.NilReceiver(t, reflect.TypeOf(tc.zero)) {
 				if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), "miners."+tc.name+": ") {
 					t.Errorf("nil receiver %s: %v; want an ErrSetting error naming miners.%s", method, err, tc.name)
 				}
@@ -154,26 +154,20 @@ func TestConcurrentMine(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Go(func() {
-				for range 3 {
-					got, err := m.Mine(in)
-					if err != nil {
-						t.Errorf("%s: %v", tc.name, err)
-						return
-					}
-					if random {
-						if err := got.Validate(n, n); err != nil {
-							t.Errorf("%s: %v", tc.name, err)
-						}
-					} else if !reflect.DeepEqual(got, want) {
-						t.Errorf("%s: concurrent result %+v, sequential %+v", tc.name, got, want)
-					}
+		testkit.Concurrently(t, 4, 3, func(int) error {
+			got, err := m.Mine(in)
+			if err != nil {
+				return fmt.Errorf("%s: %v", tc.name, err)
+			}
+			if random {
+				if err := got.Validate(n, n); err != nil {
+					return fmt.Errorf("%s: %v", tc.name, err)
 				}
-			})
-		}
-		wg.Wait()
+			} else if !reflect.DeepEqual(got, want) {
+				return fmt.Errorf("%s: concurrent result %+v, sequential %+v", tc.name, got, want)
+			}
+			return nil
+		})
 	}
 }
 

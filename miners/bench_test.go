@@ -4,9 +4,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
-	"gonum.org/v1/gonum/mat"
 )
 
 // benchInput is PML's benchmark batch (shared/bench): 256 random normal
@@ -14,11 +14,7 @@ import (
 func benchInput() miners.Input {
 	rng := rand.New(rand.NewPCG(42, 7))
 	const n, d, classes = 256, 128, 32
-	emb := mat.NewDense(n, d, nil)
-	raw := emb.RawMatrix().Data
-	for i := range raw {
-		raw[i] = rng.NormFloat64()
-	}
+	emb := testkit.NormalDense(rng, n, d)
 	labels := make([]int, n)
 	for i := range labels {
 		labels[i] = i % classes

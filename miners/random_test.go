@@ -5,30 +5,19 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
 )
 
-// chiSquare returns Σ (observed − expected)² / expected over the cells
-// with a positive expectation, and fails the test if a cell with zero
-// expectation was observed.
+// chiSquare returns testkit.ChiSquare's statistic, failing the test at
+// once if a cell of probability 0 was drawn.
 func chiSquare(t *testing.T, what string, observed []int, prob []float64) float64 {
 	t.Helper()
-	total := 0
-	for _, o := range observed {
-		total += o
-	}
-	var x2 float64
-	for k, o := range observed {
-		e := prob[k] * float64(total)
-		if e == 0 {
-			if o != 0 {
-				t.Fatalf("%s: cell %d has probability 0 but was drawn %d times", what, k, o)
-			}
-			continue
-		}
-		x2 += (float64(o) - e) * (float64(o) - e) / e
+	x2, _, err := testkit.ChiSquare(observed, prob)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 	return x2
 }

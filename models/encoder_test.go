@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 // randTensor returns a batch of shape[0] random samples of shape
@@ -20,7 +21,7 @@ func randTensor(seed uint64, shape ...int) gometric.Matrix {
 	for _, d := range shape[1:] {
 		per *= d
 	}
-	return gometric.Matrix{Rows: shape[0], Cols: per, Data: randSlice[float32](rng, shape[0]*per, 1)}
+	return testkit.NormalMatrix(rng, shape[0], per)
 }
 
 func sumSquares(emb gometric.Matrix) (float32, gometric.Matrix, error) {
@@ -413,25 +414,18 @@ func TestConcurrentUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errs := make(chan error, 8)
-	for i := 0; i < 4; i++ {
-		go func() {
-			e, err := m.Embed(x)
-			if err == nil && !slices.Equal(e.Data, want.Data) {
-				err = errors.New("different embeddings")
-			}
-			errs <- err
-		}()
-		go func() {
+	// Four goroutines embed while four others train.
+	testkit.Concurrently(t, 8, 1, func(g int) error {
+		if g%2 == 1 {
 			_, err := m.TrainStep(x, sumSquares)
-			errs <- err
-		}()
-	}
-	for i := 0; i < 8; i++ {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
+			return err
 		}
-	}
+		e, err := m.Embed(x)
+		if err == nil && !slices.Equal(e.Data, want.Data) {
+			err = errors.New("different embeddings")
+		}
+		return err
+	})
 }
 
 // TestSameResultAnyProcs checks that embeddings and gradients do not depend

@@ -3,10 +3,12 @@ package models_test
 import (
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/models"
 	"gonum.org/v1/gonum/mat"
@@ -14,8 +16,12 @@ import (
 
 // Every method of a nil or zero encoder, optimizer or parameter returns an
 // error wrapping ErrSetting (or a zero value where it has no error result)
-// and never panics.
+// and never panics. Every exported struct type is covered (checked against
+// the source), and every type's doc says whether it is safe for concurrent
+// use.
 func TestZeroValuesAndNilReceivers(t *testing.T) {
+	testkit.CheckListed(t, ".", []string{"ConvNet", "ConvNetConfig", "MLP", "MLPConfig", "Optimizer", "Param"})
+	testkit.CheckConcurrencyDocs(t, ".")
 	path := filepath.Join(t.TempDir(), "w.gmw")
 	x := gometric.Matrix{Rows: 1, Cols: 2, Data: []float32{1, 2}}
 	loss := func(e gometric.Matrix) (float32, gometric.Matrix, error) { return 0, e.Clone(), nil }
@@ -32,6 +38,20 @@ func TestZeroValuesAndNilReceivers(t *testing.T) {
 	}
 	for _, tc := range encoders {
 		t.Run(tc.name, func(t *testing.T) {
+			// Every method, without arguments.
+			var errs map[string]error
+			if reflect.ValueOf(tc.enc).IsNil() {
+				errs = testkit.NilReceiver(t, reflect.TypeOf(tc.enc))
+			} else {
+				errs = testkit.Refused(t, tc.enc)
+			}
+			for method, err := range errs {
+				want := strings.Replace(tc.what, "%s", method, 1)
+				if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("%s without arguments: err = %v, want %q… wrapping ErrSetting", method, err, want)
+				}
+			}
+			// The same with arguments.
 			_, e1 := tc.enc.Embed(x)
 			_, e2 := tc.enc.TrainStep(x, loss)
 			calls := []struct {
@@ -102,6 +122,17 @@ func TestZeroValuesAndNilReceivers(t *testing.T) {
 		{"Optimizer literal", &models.Optimizer{LR: 0.1, Beta1: 0.9, Beta2: 0.999}, "not made by NewOptimizer"},
 	}
 	for _, tc := range optimizers {
+		var errs map[string]error
+		if tc.opt == nil {
+			errs = testkit.NilReceiver(t, reflect.TypeOf(tc.opt))
+		} else {
+			errs = testkit.Refused(t, tc.opt)
+		}
+		for method, err := range errs {
+			if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), tc.text) {
+				t.Errorf("%s: %s without arguments: err = %v, want ErrSetting mentioning %q", tc.name, method, err, tc.text)
+			}
+		}
 		for _, err := range []error{tc.opt.Step(enc.Params()), tc.opt.StepParams(lp, lg), enc.Step(tc.opt)} {
 			if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), tc.text) {
 				t.Errorf("%s: err = %v, want ErrSetting mentioning %q", tc.name, err, tc.text)
@@ -113,6 +144,16 @@ func TestZeroValuesAndNilReceivers(t *testing.T) {
 	}
 
 	// Parameters.
+	for method, err := range testkit.NilReceiver(t, reflect.TypeFor[*models.Param]()) {
+		if !errors.Is(err, gometric.ErrSetting) {
+			t.Errorf("nil Param: %s: %v, want ErrSetting", method, err)
+		}
+	}
+	for method, err := range testkit.ZeroValue(t, reflect.TypeFor[*models.Param]()) {
+		if !errors.Is(err, gometric.ErrSetting) {
+			t.Errorf("zero Param: %s: %v, want ErrSetting", method, err)
+		}
+	}
 	for _, p := range []*models.Param{nil, {}} {
 		v, g := p.Float32s()
 		if p.Name() != "" || p.Shape() != nil || p.Len() != 0 || p.Value() != nil || v != nil || g != nil {

@@ -3,6 +3,7 @@ package reducers_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/gometric/gometric"
@@ -159,12 +160,12 @@ func TestLossDictOrder(t *testing.T) {
 	for i := range want {
 		g, w := got[i], want[i]
 		if g.Name != w.Name || g.Kind != w.Kind || g.Divisor != w.Divisor || g.HasDivisor != w.HasDivisor ||
-			!equalFloats(g.Values, w.Values) || len(g.Indices) != len(w.Indices) {
+			!slices.Equal(g.Values, w.Values) || len(g.Indices) != len(w.Indices) {
 			t.Errorf("sub-loss %d = %+v, want %+v", i, g, w)
 			continue
 		}
 		for j := range w.Indices {
-			if !equalInts(g.Indices[j], w.Indices[j]) {
+			if !slices.Equal(g.Indices[j], w.Indices[j]) {
 				t.Errorf("sub-loss %d indices %d = %v, want %v", i, j, g.Indices[j], w.Indices[j])
 			}
 		}
@@ -204,28 +205,4 @@ func TestBuilder(t *testing.T) {
 	if r, err := pmlcase.Reducer(nil); r != nil || err != nil {
 		t.Errorf("Reducer(nil) = %v, %v", r, err)
 	}
-}
-
-func equalFloats(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

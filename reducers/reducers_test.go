@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -314,7 +315,7 @@ func TestNilIndices(t *testing.T) {
 					t.Errorf("%s/%s: error %v without indices, want ErrShape", nr.name, k, err)
 				}
 			default:
-				if err != nil || v != wantV || !equalFloats(g, wantG) {
+				if err != nil || v != wantV || !slices.Equal(g, wantG) {
 					t.Errorf("%s/%s: without indices %v, %v, %v; with %v, %v", nr.name, k, v, g, err, wantV, wantG)
 				}
 			}
@@ -472,7 +473,7 @@ func TestThresholdSemantics(t *testing.T) {
 	}
 	for i, tc := range tests {
 		v, g, err := tc.r.ReduceOne(l, reducers.Batch{})
-		if err != nil || v != tc.value || !equalFloats(g, tc.grad) {
+		if err != nil || v != tc.value || !slices.Equal(g, tc.grad) {
 			t.Errorf("%d (%+v): got %v, %v, %v; want %v, %v", i, tc.r, v, g, err, tc.value, tc.grad)
 		}
 	}
@@ -482,7 +483,7 @@ func TestThresholdSemantics(t *testing.T) {
 func TestDivisorZero(t *testing.T) {
 	l := reducers.SubLoss{Name: "x", Values: []float64{1, 2}, Kind: reducers.Triplet, HasDivisor: true}
 	v, g, err := reducers.NewDivisor().ReduceOne(l, reducers.Batch{})
-	if err != nil || v != 0 || !equalFloats(g, []float64{0, 0}) {
+	if err != nil || v != 0 || !slices.Equal(g, []float64{0, 0}) {
 		t.Errorf("got %v, %v, %v; want 0, [0 0], nil", v, g, err)
 	}
 }
@@ -501,8 +502,8 @@ func TestMultipleRouting(t *testing.T) {
 		t.Fatal(err)
 	}
 	// a: Sum = 4; b: Mean = 2; c: 2.
-	if out.Loss != 8 || !equalFloats(out.Parts, []float64{4, 2, 2}) ||
-		!equalFloats(out.Grads[0], []float64{1, 1}) || !equalFloats(out.Grads[1], []float64{0.5, 0.5}) || !equalFloats(out.Grads[2], []float64{1}) {
+	if out.Loss != 8 || !slices.Equal(out.Parts, []float64{4, 2, 2}) ||
+		!slices.Equal(out.Grads[0], []float64{1, 1}) || !slices.Equal(out.Grads[1], []float64{0.5, 0.5}) || !slices.Equal(out.Grads[2], []float64{1}) {
 		t.Errorf("got %+v", out)
 	}
 	m.Default = reducers.NewAvgNonZero()

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/reducers"
 )
 
@@ -27,10 +29,11 @@ func zeroCase() (reducers.SubLoss, reducers.Stream, reducers.Batch) {
 // gometric.ErrSetting that names the constructor.
 func TestZeroValues(t *testing.T) {
 	l, s, b := zeroCase()
-	for _, tc := range []struct {
+	type zeroValueCase struct {
 		zero, made  reducers.Reducer
 		constructor string // "": the zero value is the default
-	}{
+	}
+	cases := []zeroValueCase{
 		{&reducers.Mean{}, reducers.NewMean(), ""},
 		{&reducers.Sum{}, reducers.NewSum(), ""},
 		{&reducers.AvgNonZero{}, reducers.NewAvgNonZero(), ""},
@@ -41,7 +44,13 @@ func TestZeroValues(t *testing.T) {
 		{&reducers.Threshold{}, reducers.NewThreshold(0, 1.5), "NewThreshold"},
 		{&reducers.Threshold{Low: 0, High: 1.5}, reducers.NewThreshold(0, 1.5), "NewThreshold"},
 		{&reducers.ClassWeighted{}, reducers.NewClassWeighted([]float64{2}), "NewClassWeighted"},
-	} {
+	}
+	for _, r := range reducerTypes {
+		if !slices.ContainsFunc(cases, func(c zeroValueCase) bool { return reflect.TypeOf(c.zero) == reflect.TypeOf(r) }) {
+			t.Errorf("no zero-value case for %T", r)
+		}
+	}
+	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%#v", tc.zero), func(t *testing.T) {
 			zv, zg, zerr := tc.zero.ReduceOne(l, b)
 			mv, mg, merr := tc.made.ReduceOne(l, b)
@@ -54,6 +63,11 @@ func TestZeroValues(t *testing.T) {
 				}
 				if _, ok, err := reducers.PlanStream(tc.zero, s, b); ok && (!errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), tc.constructor)) {
 					t.Errorf("PlanStream: %v, want an ErrSetting naming %s", err, tc.constructor)
+				}
+				for m, err := range testkit.Refused(t, tc.zero) {
+					if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), tc.constructor) {
+						t.Errorf("%s without inputs: %v, want an ErrSetting naming %s", m, err, tc.constructor)
+					}
 				}
 				return
 			}
@@ -69,23 +83,39 @@ func TestZeroValues(t *testing.T) {
 	}
 }
 
+// reducerTypes are nil pointers of every exported reducer type; the data
+// types are those of TestZeroData. TestAPIConventions checks the list
+// against the source, so a new type cannot be forgotten.
+var reducerTypes = []reducers.Reducer{
+	(*reducers.Mean)(nil), (*reducers.Sum)(nil), (*reducers.AvgNonZero)(nil), (*reducers.Divisor)(nil),
+	(*reducers.Threshold)(nil), (*reducers.ClassWeighted)(nil), (*reducers.PerAnchor)(nil),
+	(*reducers.Multiple)(nil), (*reducers.DoNothing)(nil),
+}
+
+// TestAPIConventions: every exported struct type is a reducer of
+// reducerTypes (covered by TestZeroValues and TestNilReceivers) or a data
+// type of TestZeroData, and every type's doc says whether it is safe for
+// concurrent use.
+func TestAPIConventions(t *testing.T) {
+	names := []string{"Band", "Batch", "Output", "Stream", "StreamPlan", "SubLoss"}
+	for _, r := range reducerTypes {
+		names = append(names, reflect.TypeOf(r).Elem().Name())
+	}
+	testkit.CheckListed(t, ".", names)
+	testkit.CheckConcurrencyDocs(t, ".", "goroutine", "at once")
+}
+
 // TestNilReceivers checks that every method of every exported reducer type
-// returns an error wrapping gometric.ErrSetting for a nil receiver, and
-// that a nil *DoNothing is not a pass-through.
+// returns an error wrapping gometric.ErrSetting for a nil receiver, as do
+// the package functions given one, and that a nil *DoNothing is not a
+// pass-through.
 func TestNilReceivers(t *testing.T) {
 	l, s, b := zeroCase()
-	for _, r := range []reducers.Reducer{
-		(*reducers.Mean)(nil), (*reducers.Sum)(nil), (*reducers.AvgNonZero)(nil), (*reducers.Divisor)(nil),
-		(*reducers.Threshold)(nil), (*reducers.ClassWeighted)(nil), (*reducers.PerAnchor)(nil),
-		(*reducers.Multiple)(nil), (*reducers.DoNothing)(nil),
-	} {
+	for _, r := range reducerTypes {
 		t.Run(fmt.Sprintf("%T", r), func(t *testing.T) {
-			if _, _, err := r.ReduceOne(l, b); !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "nil receiver") {
-				t.Errorf("ReduceOne: %v", err)
-			}
-			if pl, ok := r.(reducers.StreamPlanner); ok {
-				if _, err := pl.PlanStream(s, b); !errors.Is(err, gometric.ErrSetting) {
-					t.Errorf("PlanStream: %v", err)
+			for m, err := range testkit.NilReceiver(t, reflect.TypeOf(r)) {
+				if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "nil receiver") {
+					t.Errorf("%s: %v", m, err)
 				}
 			}
 			if _, _, ok, err := reducers.ReduceStream(r, s, b); ok && !errors.Is(err, gometric.ErrSetting) {
@@ -116,29 +146,17 @@ func TestConcurrentUse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		errs := make(chan error, 16)
-		for range 8 {
-			wg.Go(func() {
-				for range 20 {
-					got, err := reducers.Reduce(nr.r, []reducers.SubLoss{l}, lb)
-					if err != nil || got.Loss != want.Loss {
-						errs <- fmt.Errorf("%s: Reduce %v, %v", nr.name, got.Loss, err)
-						return
-					}
-					v, _, _, err := reducers.ReduceStream(nr.r, s, lb)
-					if err != nil || v != wantS {
-						errs <- fmt.Errorf("%s: ReduceStream %v, %v", nr.name, v, err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
+		testkit.Concurrently(t, 8, 20, func(int) error {
+			got, err := reducers.Reduce(nr.r, []reducers.SubLoss{l}, lb)
+			if err != nil || got.Loss != want.Loss {
+				return fmt.Errorf("%s: Reduce %v, %v", nr.name, got.Loss, err)
+			}
+			v, _, _, err := reducers.ReduceStream(nr.r, s, lb)
+			if err != nil || v != wantS {
+				return fmt.Errorf("%s: ReduceStream %v, %v", nr.name, v, err)
+			}
+			return nil
+		})
 	}
 }
 

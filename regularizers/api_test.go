@@ -2,14 +2,14 @@ package regularizers_test
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
-	"github.com/gometric/gometric/internal/apitest"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/regularizers"
 	"gonum.org/v1/gonum/mat"
 )
@@ -39,19 +39,14 @@ func TestZeroValues(t *testing.T) {
 			t.Errorf("case %s holds %T and %T", tc.name, tc.zero, tc.made)
 		}
 	}
-	apitest.CheckListed(t, ".", names)
-	apitest.CheckConcurrencyDocs(t, ".")
+	testkit.CheckListed(t, ".", names)
+	testkit.CheckConcurrencyDocs(t, ".")
 
 	rng := rand.New(rand.NewPCG(4, 4))
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for trial := range 5 {
-				x := mat.NewDense(6, 3, nil)
-				for i := range 6 {
-					for j := range 3 {
-						x.Set(i, j, rng.NormFloat64())
-					}
-				}
+				x := testkit.NormalDense(rng, 6, 3)
 				wantV, wantG, wantErr := tc.made.Compute(x)
 				if wantErr != nil {
 					t.Fatal(wantErr)
@@ -69,7 +64,7 @@ func TestZeroValues(t *testing.T) {
 			}
 		})
 		t.Run(tc.name+"/nil", func(t *testing.T) {
-			for method, err := range apitest.NilReceiver(t, reflect.TypeOf(tc.zero)) {
+			for method, err := range testkit.NilReceiver(t, reflect.TypeOf(tc.zero)) {
 				if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), "regularizers."+tc.name+": ") {
 					t.Errorf("nil receiver %s: %v; want an ErrSetting error naming regularizers.%s", method, err, tc.name)
 				}
@@ -90,15 +85,12 @@ func TestConcurrentCompute(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Go(func() {
-				v, g, err := r.Compute(x)
-				if err != nil || v != want || !mat.Equal(g, wantG) {
-					t.Errorf("%T: concurrent result %v (%v), sequential %v", r, v, err, want)
-				}
-			})
-		}
-		wg.Wait()
+		testkit.Concurrently(t, 4, 1, func(int) error {
+			v, g, err := r.Compute(x)
+			if err != nil || v != want || !mat.Equal(g, wantG) {
+				return fmt.Errorf("%T: concurrent result %v (%v), sequential %v", r, v, err, want)
+			}
+			return nil
+		})
 	}
 }

@@ -10,20 +10,11 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/regularizers"
 	"gonum.org/v1/gonum/mat"
 )
-
-func randMatrix(rng *rand.Rand, r, c int) *mat.Dense {
-	m := mat.NewDense(r, c, nil)
-	for i := 0; i < r; i++ {
-		for j := 0; j < c; j++ {
-			m.Set(i, j, rng.NormFloat64())
-		}
-	}
-	return m
-}
 
 func TestFiniteDifferences(t *testing.T) {
 	lpDist := func(p float64) distances.Distance {
@@ -51,7 +42,7 @@ func TestFiniteDifferences(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, uint64(len(tc.name))))
 			for trial := 0; trial < 3; trial++ {
-				x := randMatrix(rng, tc.rows, 2+rng.IntN(5))
+				x := testkit.NormalDense(rng, tc.rows, 2+rng.IntN(5))
 				_, grad, err := tc.reg.Compute(x)
 				if err != nil {
 					t.Fatal(err)

@@ -2,15 +2,15 @@ package samplers
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
-	"github.com/gometric/gometric/internal/apitest"
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 // epochOf draws one epoch of a Sampler or a BatchSampler, flattened.
@@ -65,8 +65,8 @@ func TestZeroValues(t *testing.T) {
 			t.Errorf("case %s holds %T and %T", name, z, made[name])
 		}
 	}
-	apitest.CheckListed(t, ".", names)
-	apitest.CheckConcurrencyDocs(t, ".")
+	testkit.CheckListed(t, ".", names)
+	testkit.CheckConcurrencyDocs(t, ".")
 	for name, z := range zeros {
 		t.Run(name, func(t *testing.T) {
 			if _, err := epochOf(made[name], newRNG(1)); err != nil {
@@ -76,12 +76,12 @@ func TestZeroValues(t *testing.T) {
 			if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), "samplers."+name+": ") || !strings.Contains(err.Error(), "New"+name+"(") {
 				t.Fatalf("zero value: %v; want an ErrSetting error naming New%s", err, name)
 			}
-			for method, err := range apitest.ZeroValue(t, reflect.TypeOf(z)) {
+			for method, err := range testkit.ZeroValue(t, reflect.TypeOf(z)) {
 				if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "New"+name+"(") {
 					t.Errorf("zero value %s: %v; want an ErrSetting error naming New%s", method, err, name)
 				}
 			}
-			for method, err := range apitest.NilReceiver(t, reflect.TypeOf(z)) {
+			for method, err := range testkit.NilReceiver(t, reflect.TypeOf(z)) {
 				if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), "samplers."+name+": ") {
 					t.Errorf("nil receiver %s: %v; want an ErrSetting error naming samplers.%s", method, err, name)
 				}
@@ -125,16 +125,13 @@ func TestNilRand(t *testing.T) {
 			if !differs {
 				t.Fatal("six epochs drawn with a nil rng are equal; want fresh draws")
 			}
-			var wg sync.WaitGroup
-			for range 4 {
-				wg.Go(func() {
-					e, err := epochOf(s, nil)
-					if err != nil || len(e) != len(first) {
-						t.Errorf("concurrent epoch: %d indices, %v; want %d", len(e), err, len(first))
-					}
-				})
-			}
-			wg.Wait()
+			testkit.Concurrently(t, 4, 1, func(int) error {
+				e, err := epochOf(s, nil)
+				if err != nil || len(e) != len(first) {
+					return fmt.Errorf("concurrent epoch: %d indices, %v; want %d", len(e), err, len(first))
+				}
+				return nil
+			})
 		})
 	}
 	if _, err := NewFixedSetOfTriplets(labelsOf(2, 2), 3, nil); err != nil {

@@ -2,6 +2,8 @@ package samplers
 
 import (
 	"testing"
+
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 // FuzzMPerClass draws epochs for arbitrary labels and settings: it must
@@ -29,7 +31,7 @@ func FuzzMPerClass(f *testing.F) {
 		s.BatchSize, s.LengthBeforeNewIter, s.CoverAll = int(bs), int(length), coverAll
 		e, err := s.Epoch(newRNG(seed))
 		if err != nil {
-			if !wrapsSentinel(err) {
+			if !testkit.WrapsSentinel(err) {
 				t.Fatalf("error %v wraps no sentinel", err)
 			}
 			if s.Len() != 0 {

@@ -1,25 +1,10 @@
 package samplers
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
-
-	"github.com/gometric/gometric"
 )
-
-var sentinels = []error{gometric.ErrShape, gometric.ErrNonFinite, gometric.ErrLabels,
-	gometric.ErrIndex, gometric.ErrSetting, gometric.ErrUnsupported}
-
-func wrapsSentinel(err error) bool {
-	for _, s := range sentinels {
-		if errors.Is(err, s) {
-			return true
-		}
-	}
-	return false
-}
 
 func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)) }
 

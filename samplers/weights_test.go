@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
 )
@@ -58,7 +59,7 @@ func TestTuplesToWeightsFrequencies(t *testing.T) {
 		if len(idx) != s.Len() || s.Len() != 5 {
 			t.Fatalf("epoch of %d, Len() = %d", len(idx), s.Len())
 		}
-		if want := []float64{2.0 / 3, 2.0 / 3, 2.0 / 3, 1, 0}; !floatsNear(w, want) {
+		if want := []float64{2.0 / 3, 2.0 / 3, 2.0 / 3, 1, 0}; !testkit.CloseSlices(w, want, 0, 1e-12) {
 			t.Fatalf("weights %v, want %v", w, want)
 		}
 		for _, i := range idx {
@@ -69,26 +70,10 @@ func TestTuplesToWeightsFrequencies(t *testing.T) {
 		t.Fatalf("zero-weight index drawn %v times", count[4])
 	}
 	probs := []float64{2.0 / 9, 2.0 / 9, 2.0 / 9, 1.0 / 3}
-	chi2 := 0.0
-	for i, p := range probs {
-		want := p * 5 * epochs
-		chi2 += (count[i] - want) * (count[i] - want) / want
-	}
-	if chi2 > 16.27 { // 3 dof, 0.999 quantile
+	chi2, _, err := testkit.ChiSquare(count[:len(probs)], probs)
+	if err != nil || chi2 > 16.27 { // 3 dof, 0.999 quantile
 		t.Fatalf("chi-square %.2f: counts %v", chi2, count)
 	}
-}
-
-func floatsNear(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Abs(a[i]-b[i]) > 1e-12 {
-			return false
-		}
-	}
-	return true
 }
 
 // TestTuplesToWeightsSubset: only the subset is embedded, mined and drawn.

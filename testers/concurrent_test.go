@@ -2,11 +2,12 @@ package testers_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/testers"
 )
 
@@ -21,14 +22,11 @@ func TestConcurrentTest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			got, err := tester.Test(context.Background(), enc, splits)
-			if err != nil || !reflect.DeepEqual(got, want) {
-				t.Errorf("concurrent Test: %v", err)
-			}
-		})
-	}
-	wg.Wait()
+	testkit.Concurrently(t, 4, 1, func(int) error {
+		got, err := tester.Test(context.Background(), enc, splits)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("concurrent Test: %v", err)
+		}
+		return nil
+	})
 }

@@ -6,32 +6,11 @@ import (
 	"math"
 	"testing"
 
-	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/testers"
 	"github.com/gometric/gometric/utils/accuracy"
 )
-
-// rawDataset is a Dataset with arbitrary (possibly non-finite) features
-// and labels, for fuzzing.
-type rawDataset struct {
-	dim    int
-	data   []float32
-	labels []int
-}
-
-func (r *rawDataset) Len() int           { return len(r.labels) }
-func (r *rawDataset) Labels() []int      { return r.labels }
-func (r *rawDataset) SampleShape() []int { return []int{r.dim} }
-func (r *rawDataset) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
-	out := gometric.Matrix{Rows: len(idx), Cols: r.dim, Data: dst.Data[:0]}
-	labels := make([]int, len(idx))
-	for k, i := range idx {
-		out.Data = append(out.Data, r.data[i*r.dim:(i+1)*r.dim]...)
-		labels[k] = r.labels[i]
-	}
-	return out, labels, nil
-}
 
 // FuzzTest evaluates arbitrary features and labels, split in two: Test must
 // return (an error for bad input), never panic.
@@ -55,8 +34,8 @@ func FuzzTest(f *testing.F) {
 			}
 		}
 		s := min(int(split), n)
-		a := &rawDataset{dim: dim, data: data[:s*dim], labels: labels[:s]}
-		b := &rawDataset{dim: dim, data: data[s*dim:], labels: labels[s:]}
+		a := &testkit.RawDataset{Dim: dim, Values: data[:s*dim], SampleLabels: labels[:s]}
+		b := &testkit.RawDataset{Dim: dim, Values: data[s*dim:], SampleLabels: labels[s:]}
 		enc := linear(dim, 2)
 		tester := testers.NewGlobalEmbeddingSpace()
 		tester.BatchSize = int(batch % 9)

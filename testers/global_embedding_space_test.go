@@ -12,6 +12,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/testers"
 	"github.com/gometric/gometric/utils/accuracy"
 )
@@ -21,25 +22,13 @@ import (
 // classes from first on.
 func blobs(t testing.TB, seed uint64, n, d, k, first int, spread float64) *datasets.Features {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, 2))
-	centres := rand.New(rand.NewPCG(99, 3)) // the same centres for every split
-	cs := make([][]float64, k+first)
-	for c := range cs {
-		cs[c] = make([]float64, d)
-		for j := range cs[c] {
-			cs[c][j] = 4 * centres.NormFloat64()
-		}
+	// The same centres for every split.
+	centres := testkit.NormalCentres(rand.New(rand.NewPCG(99, 3)), k+first, d, 4)
+	x, labels := testkit.Blobs(rand.New(rand.NewPCG(seed, 2)), centres[first:], n, spread)
+	for i := range labels {
+		labels[i] += first
 	}
-	data := make([]float32, n*d)
-	labels := make([]int, n)
-	for i := 0; i < n; i++ {
-		c := first + i%k
-		labels[i] = c
-		for j := 0; j < d; j++ {
-			data[i*d+j] = float32(cs[c][j] + spread*rng.NormFloat64())
-		}
-	}
-	f, err := datasets.NewFeatures(d, data, labels)
+	f, err := datasets.NewFeatures(d, x.Data, labels)
 	if err != nil {
 		t.Fatal(err)
 	}

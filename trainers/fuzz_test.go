@@ -3,41 +3,16 @@ package trainers_test
 import (
 	"context"
 	"encoding/binary"
-	"fmt"
 	"math"
 	"testing"
 
-	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/samplers"
 	"github.com/gometric/gometric/trainers"
 )
-
-// rawDataset is a Dataset with arbitrary (possibly non-finite) features
-// and labels, for fuzzing.
-type rawDataset struct {
-	dim    int
-	data   []float32
-	labels []int
-}
-
-func (r *rawDataset) Len() int           { return len(r.labels) }
-func (r *rawDataset) Labels() []int      { return r.labels }
-func (r *rawDataset) SampleShape() []int { return []int{r.dim} }
-func (r *rawDataset) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
-	out := gometric.Matrix{Rows: len(idx), Cols: r.dim, Data: dst.Data[:0]}
-	labels := make([]int, len(idx))
-	for k, i := range idx {
-		if i < 0 || i >= len(r.labels) {
-			return gometric.Matrix{}, nil, fmt.Errorf("rawDataset: index %d: %w", i, gometric.ErrIndex)
-		}
-		out.Data = append(out.Data, r.data[i*r.dim:(i+1)*r.dim]...)
-		labels[k] = r.labels[i]
-	}
-	return out, labels, nil
-}
 
 // FuzzTrain trains a small MLP on arbitrary features, labels and settings:
 // Train must return (an error for bad input), never panic.
@@ -80,7 +55,7 @@ func FuzzTrain(f *testing.F) {
 		default:
 			loss = losses.NewMultiSimilarity()
 		}
-		tr := trainers.NewMetricLossOnly(enc, opt, int(batch%17), loss, &rawDataset{dim: dim, data: data, labels: labels})
+		tr := trainers.NewMetricLossOnly(enc, opt, int(batch%17), loss, &testkit.RawDataset{Dim: dim, Values: data, SampleLabels: labels})
 		tr.IterationsPerEpoch = int(ipe % 4)
 		tr.Seed = seed
 		switch minerKind % 3 {

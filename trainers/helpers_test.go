@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
@@ -20,23 +21,8 @@ import (
 func blobs(t testing.TB, seed uint64, n, d, k int, spread float64) *datasets.Features {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 1))
-	centres := make([][]float64, k)
-	for c := range centres {
-		centres[c] = make([]float64, d)
-		for j := range centres[c] {
-			centres[c][j] = rng.NormFloat64()
-		}
-	}
-	data := make([]float32, n*d)
-	labels := make([]int, n)
-	for i := 0; i < n; i++ {
-		c := i % k
-		labels[i] = c
-		for j := 0; j < d; j++ {
-			data[i*d+j] = float32(centres[c][j] + spread*rng.NormFloat64())
-		}
-	}
-	f, err := datasets.NewFeatures(d, data, labels)
+	x, labels := testkit.Blobs(rng, testkit.NormalCentres(rng, k, d, 1), n, spread)
+	f, err := datasets.NewFeatures(d, x.Data, labels)
 	if err != nil {
 		t.Fatal(err)
 	}

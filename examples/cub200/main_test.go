@@ -16,6 +16,7 @@ import (
 
 	"github.com/gometric/gometric/datasets"
 	"github.com/gometric/gometric/examples/internal/runner"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/models"
 )
 
@@ -25,16 +26,9 @@ func writeCUB(t *testing.T, parent string, classes []int, perClass int) string {
 	t.Helper()
 	dir := filepath.Join(parent, datasets.CUBDirName)
 	rng := rand.New(rand.NewPCG(1, 2))
-	var imgs, labs, names strings.Builder
-	for c := 1; c <= 200; c++ {
-		fmt.Fprintf(&names, "%d %03d.Bird_%d\n", c, c, c)
-	}
+	var images []testkit.CUBImage
 	id := 0
 	for _, c := range classes {
-		cdir := fmt.Sprintf("%03d.Bird_%d", c, c)
-		if err := os.MkdirAll(filepath.Join(dir, "images", cdir), 0o755); err != nil {
-			t.Fatal(err)
-		}
 		base := color.RGBA{uint8(c * 37), uint8(255 - c*23), uint8(c * 71), 255}
 		for k := 0; k < perClass; k++ {
 			id++
@@ -47,21 +41,11 @@ func writeCUB(t *testing.T, parent string, classes []int, perClass int) string {
 			if err := jpeg.Encode(&buf, m, nil); err != nil {
 				t.Fatal(err)
 			}
-			rel := fmt.Sprintf("%s/Bird_%d_%04d.jpg", cdir, c, k)
-			if err := os.WriteFile(filepath.Join(dir, "images", rel), buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&imgs, "%d %s\n", id, rel)
-			fmt.Fprintf(&labs, "%d %d\n", id, c)
+			rel := fmt.Sprintf("%s/Bird_%d_%04d.jpg", testkit.CUBClassDir(c), c, k)
+			images = append(images, testkit.CUBImage{ID: id, Class: c, Rel: rel, JPEG: buf.Bytes()})
 		}
 	}
-	for name, content := range map[string]string{
-		"images.txt": imgs.String(), "image_class_labels.txt": labs.String(), "classes.txt": names.String(),
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WriteCUB(t, dir, images, false)
 	return dir
 }
 

@@ -2,8 +2,9 @@ package randsrc
 
 import (
 	"math/rand/v2"
-	"sync"
 	"testing"
+
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 func TestOr(t *testing.T) {
@@ -27,14 +28,9 @@ func TestOr(t *testing.T) {
 
 // The global generator is safe for concurrent use (run with -race).
 func TestConcurrent(t *testing.T) {
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for range 1000 {
-				_ = Or(nil).IntN(10)
-				_ = Or(nil).NormFloat64()
-			}
-		})
-	}
-	wg.Wait()
+	testkit.Concurrently(t, 4, 1000, func(int) error {
+		_ = Or(nil).IntN(10)
+		_ = Or(nil).NormFloat64()
+		return nil
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric/internal/fdiff"
+	"github.com/gometric/gometric/internal/testkit"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -24,7 +25,7 @@ func TestNormalizeVJP(t *testing.T) {
 		got := NormalizeVJP(x, g, p, norms)
 		num := fdiff.Gradient(func() float64 {
 			y, _ := Normalize(x, p)
-			return mat.Sum(mulElem(y, g))
+			return mat.Sum(testkit.MulElem(y, g))
 		}, x, 1e-6)
 		if err := fdiff.Compare(got, num, 1e-6, 1e-8); err != nil {
 			t.Errorf("p=%v: %v", p, err)
@@ -67,12 +68,6 @@ func TestNormGrad(t *testing.T) {
 	if y.At(0, 0) != 0 || norms[0] != 0 {
 		t.Errorf("zero row normalised to %v", y.RawRowView(0))
 	}
-}
-
-func mulElem(a, b *mat.Dense) *mat.Dense {
-	var out mat.Dense
-	out.MulElem(a, b)
-	return &out
 }
 
 // TestNormalizeInto: NormalizeInto and Norm2 agree with Normalize and Norm

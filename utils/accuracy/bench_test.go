@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/utils/accuracy"
 	"github.com/gometric/gometric/utils/knn"
 )
@@ -61,7 +62,7 @@ func benchCalculator10k(b *testing.B, search accuracy.KNNFunc, kmeans accuracy.K
 	var res accuracy.Results
 	var err error
 	n := 0
-	cpu0, cpuOK := cpuTime()
+	cpu0, cpuOK := testkit.CPUTime()
 	for b.Loop() {
 		if res, err = calc.SelfAccuracy(x, labels); err != nil {
 			b.Fatal(err)
@@ -69,7 +70,7 @@ func benchCalculator10k(b *testing.B, search accuracy.KNNFunc, kmeans accuracy.K
 		n++
 	}
 	total := b.Elapsed()
-	if cpu1, ok := cpuTime(); ok && cpuOK {
+	if cpu1, ok := testkit.CPUTime(); ok && cpuOK {
 		// CPU time is less sensitive than wall time to other processes on
 		// a shared machine (on 2 idle cores, wall ≈ CPU / 2).
 		b.ReportMetric((cpu1-cpu0).Seconds()/float64(n), "cpu-s/op")

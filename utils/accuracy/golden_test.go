@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric/internal/pmlcase"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/utils/accuracy"
 	"github.com/gometric/gometric/utils/knn"
 )
@@ -22,7 +23,7 @@ func close(got, want, rel, abs float64) bool {
 	if math.IsNaN(want) {
 		return math.IsNaN(got)
 	}
-	return math.Abs(got-want) <= abs+rel*math.Abs(want)
+	return testkit.Close(got, want, rel, abs)
 }
 
 // sqDist is the squared L2 distance of two float32 rows, in float64.

@@ -2,13 +2,14 @@ package accuracy_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/utils/accuracy"
 	"github.com/gometric/gometric/utils/knn"
 )
@@ -149,8 +150,20 @@ func TestWarningsDoNotChangeValues(t *testing.T) {
 
 // TestZeroAndNil: the zero Calculator is NewCalculator(); the zero K is
 // KAll; zero CustomMetric and Precomputed are refused; nil receivers
-// return errors and Average on a nil *Inputs does not panic.
+// return errors and Average on a nil *Inputs does not panic (Value is a
+// plain result). Every exported struct type is covered (checked
+// against the source), and every type's doc says whether it is safe for
+// concurrent use.
 func TestZeroAndNil(t *testing.T) {
+	testkit.CheckListed(t, ".", []string{"Calculator", "CustomMetric", "Inputs", "K", "Precomputed", "Value"})
+	testkit.CheckConcurrencyDocs(t, ".")
+	for method, err := range testkit.NilReceiver(t, reflect.TypeFor[*accuracy.Calculator]()) {
+		if !errors.Is(err, gometric.ErrSetting) {
+			t.Errorf("nil Calculator: %s: %v, want ErrSetting", method, err)
+		}
+	}
+	// Average of a nil *Inputs is NaN with a warning (checked below).
+	testkit.NilReceiver(t, reflect.TypeFor[*accuracy.Inputs](), "Average")
 	x, labels := handX, handLabels
 	clusters := accuracy.KMeansFunc(byLabel([]int{0, 0, 1, 0, 1, 2}))
 	var nilCalc *accuracy.Calculator
@@ -232,14 +245,11 @@ func TestCalculatorConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			got, err := c.SelfAccuracy(handX, handLabels)
-			if err != nil || !reflect.DeepEqual(got, want) {
-				t.Errorf("concurrent SelfAccuracy: %v", err)
-			}
-		})
-	}
-	wg.Wait()
+	testkit.Concurrently(t, 4, 1, func(int) error {
+		got, err := c.SelfAccuracy(handX, handLabels)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("concurrent SelfAccuracy: %v", err)
+		}
+		return nil
+	})
 }

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 // BenchmarkCalibrate: 100,000 labelled pairs.
@@ -30,10 +30,7 @@ func BenchmarkCalibrate(b *testing.B) {
 // BenchmarkWriteReadIndex: a 10,000 × 128 labelled index through memory.
 func BenchmarkWriteReadIndex(b *testing.B) {
 	rng := rand.New(rand.NewPCG(2, 2))
-	f := IndexFile{Vectors: gometric.Matrix{Rows: 10_000, Cols: 128, Data: make([]float32, 10_000*128)}, Labels: make([]int, 10_000)}
-	for i := range f.Vectors.Data {
-		f.Vectors.Data[i] = float32(rng.NormFloat64())
-	}
+	f := IndexFile{Vectors: testkit.NormalMatrix(rng, 10_000, 128), Labels: make([]int, 10_000)}
 	var buf bytes.Buffer
 	b.SetBytes(int64(52 + 4*len(f.Vectors.Data) + 8*len(f.Labels)))
 	for b.Loop() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 type confusion struct{ tp, fp, fn, tn int }
@@ -176,7 +177,7 @@ func TestCalibrateErrors(t *testing.T) {
 func TestMatchFinderCalibrate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	n := 60
-	x, y := randDense(rng, n, 5), randDense(rng, n, 5)
+	x, y := testkit.NormalDense(rng, n, 5), testkit.NormalDense(rng, n, 5)
 	same := make([]bool, n)
 	for i := range n {
 		if i%3 == 0 { // y_i is a noisy copy of x_i

@@ -2,9 +2,11 @@ package inference
 
 import (
 	"context"
+	"fmt"
 	"slices"
-	"sync"
 	"testing"
+
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 // TestModelConcurrentQueries backs the concurrency claim of Model and
@@ -21,23 +23,18 @@ func TestModelConcurrentQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			got, err := m.MatchingNeighbors(ids(24, 30), 24)
-			if err != nil || !slices.Equal(got, want) {
-				t.Errorf("MatchingNeighbors: %v", err)
-			}
-			if _, err := m.NearestNeighbors(ids(24, 30), 3); err != nil {
-				t.Error(err)
-			}
-			if _, err := m.IsMatch(ids(0, 5), ids(5, 10)); err != nil {
-				t.Error(err)
-			}
-			if _, err := m.Mask(ids(0, 5), nil); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
+	testkit.Concurrently(t, 4, 1, func(int) error {
+		got, err := m.MatchingNeighbors(ids(24, 30), 24)
+		if err != nil || !slices.Equal(got, want) {
+			return fmt.Errorf("MatchingNeighbors: %v", err)
+		}
+		if _, err := m.NearestNeighbors(ids(24, 30), 3); err != nil {
+			return err
+		}
+		if _, err := m.IsMatch(ids(0, 5), ids(5, 10)); err != nil {
+			return err
+		}
+		_, err = m.Mask(ids(0, 5), nil)
+		return err
+	})
 }

@@ -9,18 +9,9 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
+	"github.com/gometric/gometric/internal/testkit"
 	"gonum.org/v1/gonum/mat"
 )
-
-func randDense(rng *rand.Rand, r, c int) *mat.Dense {
-	m := mat.NewDense(r, c, nil)
-	for i := range r {
-		for j := range c {
-			m.Set(i, j, rng.NormFloat64())
-		}
-	}
-	return m
-}
 
 // median returns the median of the entries of m, a threshold that splits
 // the pairs roughly in half.
@@ -62,10 +53,10 @@ func TestMatchFinderMatrix(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			q := randDense(rng, 7, 4)
+			q := testkit.NormalDense(rng, 7, 4)
 			var ref *mat.Dense
 			if !tc.self {
-				ref = randDense(rng, 5, 4)
+				ref = testkit.NormalDense(rng, 5, 4)
 			}
 			d := tc.d
 			if d == nil {
@@ -132,7 +123,7 @@ func TestMatchFinderMatrix(t *testing.T) {
 // pairwise values — which, as in PML, skip normalisation and power.
 func TestMatchFinderIsMatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	x, y := randDense(rng, 9, 3), randDense(rng, 9, 3)
+	x, y := testkit.NormalDense(rng, 9, 3), testkit.NormalDense(rng, 9, 3)
 	lpSq := distances.NewLp()
 	lpSq.Power = 2
 	for _, d := range []distances.Distance{distances.NewCosineSimilarity(), distances.NewLp(), lpSq, distances.NewDotProductSimilarity()} {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/utils/knn"
 	"gonum.org/v1/gonum/mat"
 )
@@ -30,7 +31,7 @@ type blobs struct {
 
 func newBlobs(seed uint64, classes, perClass, dim int) *blobs {
 	rng := rand.New(rand.NewPCG(seed, 99))
-	centres := randDense(rng, classes, dim)
+	centres := testkit.NormalDense(rng, classes, dim)
 	n := classes * perClass
 	b := &blobs{x: mat.NewDense(n, dim, nil), labels: make([]int, n)}
 	for i := range n {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/utils/knn"
 	"gonum.org/v1/gonum/mat"
 )
@@ -16,9 +18,39 @@ import (
 // TestZeroAndNil: the zero value of every exported struct either behaves as
 // its constructor's value or is refused with ErrSetting naming the
 // constructor; nil receivers return errors (or zero values, for methods
-// without an error).
+// without an error). Every exported struct type is covered (checked
+// against the source), and every type's doc says whether it is safe for
+// concurrent use.
 func TestZeroAndNil(t *testing.T) {
+	testkit.CheckListed(t, ".", []string{"Calibration", "IndexBound", "IndexFile", "Match", "MatchFinder", "Model", "Threshold"})
+	testkit.CheckConcurrencyDocs(t, ".")
 	data := newBlobs(13, 2, 4, 3)
+	for _, c := range []struct {
+		ptr  reflect.Type
+		zero any // a value not made by the constructor
+		ctor string
+	}{
+		{reflect.TypeFor[*Model[int]](), &Model[int]{Embed: data.embed}, "NewModel"},
+		{reflect.TypeFor[*MatchFinder](), &MatchFinder{}, "NewMatchFinder"},
+	} {
+		for method, err := range testkit.NilReceiver(t, c.ptr) {
+			if !errors.Is(err, gometric.ErrSetting) {
+				t.Errorf("nil %v: %s: %v, want ErrSetting", c.ptr, method, err)
+			}
+		}
+		for _, refused := range []map[string]error{testkit.ZeroValue(t, c.ptr), testkit.Refused(t, c.zero)} {
+			for method, err := range refused {
+				if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), c.ctor) {
+					t.Errorf("zero %v: %s: %v, want an ErrSetting naming %s", c.ptr, method, err, c.ctor)
+				}
+			}
+		}
+	}
+	// The zero IndexBound is an L2 bound of 0: only exact duplicates
+	// match.
+	if b := (IndexBound{}); !b.Match(0) || b.Match(1e-30) {
+		t.Errorf("zero IndexBound %+v: Match(0) %v, Match(1e-30) %v", b, b.Match(0), b.Match(1e-30))
+	}
 	ctx := context.Background()
 	x := mat.NewDense(2, 2, []float64{1, 0, 0, 1})
 	path := filepath.Join(t.TempDir(), "idx")
@@ -32,54 +64,49 @@ func TestZeroAndNil(t *testing.T) {
 	var nilModel *Model[int]
 	var nilFinder *MatchFinder
 	zeroModel := func() *Model[int] { return &Model[int]{Embed: data.embed} }
-	tests := []struct {
-		name string
-		call func() error
-		want error
-		ctor string
-	}{
-		{"Model{}.Train", func() error { return zeroModel().Train(ctx, ids(0, 2), nil) }, gometric.ErrSetting, "NewModel"},
-		{"Model{}.Add", func() error { return zeroModel().Add(ctx, ids(0, 2), nil) }, gometric.ErrSetting, "NewModel"},
-		{"Model{}.Embeddings", func() error { _, err := zeroModel().Embeddings(ctx, ids(0, 2)); return err }, gometric.ErrSetting, "NewModel"},
-		{"Model{}.NearestNeighbors", func() error { _, err := zeroModel().NearestNeighbors(ids(0, 2), 1); return err }, gometric.ErrSetting, "NewModel"},
-		{"Model{}.MatchingNeighbors", func() error { _, err := zeroModel().MatchingNeighbors(ids(0, 2), 1); return err }, gometric.ErrSetting, "NewModel"},
-		{"Model{}.Mask", func() error { _, err := zeroModel().Mask(ids(0, 2), nil); return err }, gometric.ErrSetting, "NewModel"},
-		{"Model{}.Matches", func() error { _, err := zeroModel().Matches(ids(0, 2), nil); return err }, gometric.ErrSetting, "NewModel"},
-		{"Model{}.IsMatch", func() error { _, err := zeroModel().IsMatch(ids(0, 2), ids(2, 4)); return err }, gometric.ErrSetting, "NewModel"},
-		{"Model{}.Calibrate", func() error {
+	testkit.RunErrorCases(t, []testkit.ErrorCase{
+		{Name: "Model{}.Train", Call: func() error { return zeroModel().Train(ctx, ids(0, 2), nil) }, Want: gometric.ErrSetting, Ctor: "NewModel"},
+		{Name: "Model{}.Add", Call: func() error { return zeroModel().Add(ctx, ids(0, 2), nil) }, Want: gometric.ErrSetting, Ctor: "NewModel"},
+		{Name: "Model{}.Embeddings", Call: func() error { _, err := zeroModel().Embeddings(ctx, ids(0, 2)); return err }, Want: gometric.ErrSetting, Ctor: "NewModel"},
+		{Name: "Model{}.NearestNeighbors", Call: func() error { _, err := zeroModel().NearestNeighbors(ids(0, 2), 1); return err }, Want: gometric.ErrSetting, Ctor: "NewModel"},
+		{Name: "Model{}.MatchingNeighbors", Call: func() error { _, err := zeroModel().MatchingNeighbors(ids(0, 2), 1); return err }, Want: gometric.ErrSetting, Ctor: "NewModel"},
+		{Name: "Model{}.Mask", Call: func() error { _, err := zeroModel().Mask(ids(0, 2), nil); return err }, Want: gometric.ErrSetting, Ctor: "NewModel"},
+		{Name: "Model{}.Matches", Call: func() error { _, err := zeroModel().Matches(ids(0, 2), nil); return err }, Want: gometric.ErrSetting, Ctor: "NewModel"},
+		{Name: "Model{}.IsMatch", Call: func() error { _, err := zeroModel().IsMatch(ids(0, 2), ids(2, 4)); return err }, Want: gometric.ErrSetting, Ctor: "NewModel"},
+		{Name: "Model{}.Calibrate", Call: func() error {
 			_, err := zeroModel().Calibrate(ids(0, 2), ids(2, 4), []bool{true, false})
 			return err
-		}, gometric.ErrSetting, "NewModel"},
-		{"Model{}.Save", func() error { return zeroModel().Save(path) }, gometric.ErrSetting, "NewModel"},
-		{"Model{}.Load", func() error { return zeroModel().Load(path) }, gometric.ErrSetting, "NewModel"},
-		{"nil Model.Train", func() error { return nilModel.Train(ctx, ids(0, 2), nil) }, gometric.ErrSetting, ""},
-		{"nil Model.Add", func() error { return nilModel.Add(ctx, ids(0, 2), nil) }, gometric.ErrSetting, ""},
-		{"nil Model.Embeddings", func() error { _, err := nilModel.Embeddings(ctx, ids(0, 2)); return err }, gometric.ErrSetting, ""},
-		{"nil Model.NearestNeighbors", func() error { _, err := nilModel.NearestNeighbors(ids(0, 2), 1); return err }, gometric.ErrSetting, ""},
-		{"nil Model.MatchingNeighbors", func() error { _, err := nilModel.MatchingNeighbors(ids(0, 2), 1); return err }, gometric.ErrSetting, ""},
-		{"nil Model.Mask", func() error { _, err := nilModel.Mask(ids(0, 2), nil); return err }, gometric.ErrSetting, ""},
-		{"nil Model.Matches", func() error { _, err := nilModel.Matches(ids(0, 2), nil); return err }, gometric.ErrSetting, ""},
-		{"nil Model.IsMatch", func() error { _, err := nilModel.IsMatch(ids(0, 2), ids(2, 4)); return err }, gometric.ErrSetting, ""},
-		{"nil Model.Calibrate", func() error { _, err := nilModel.Calibrate(ids(0, 2), ids(2, 4), []bool{true, false}); return err }, gometric.ErrSetting, ""},
-		{"nil Model.Save", func() error { return nilModel.Save(path) }, gometric.ErrSetting, ""},
-		{"nil Model.Load", func() error { return nilModel.Load(path) }, gometric.ErrSetting, ""},
-		{"nil Model getters", func() error {
+		}, Want: gometric.ErrSetting, Ctor: "NewModel"},
+		{Name: "Model{}.Save", Call: func() error { return zeroModel().Save(path) }, Want: gometric.ErrSetting, Ctor: "NewModel"},
+		{Name: "Model{}.Load", Call: func() error { return zeroModel().Load(path) }, Want: gometric.ErrSetting, Ctor: "NewModel"},
+		{Name: "nil Model.Train", Call: func() error { return nilModel.Train(ctx, ids(0, 2), nil) }, Want: gometric.ErrSetting},
+		{Name: "nil Model.Add", Call: func() error { return nilModel.Add(ctx, ids(0, 2), nil) }, Want: gometric.ErrSetting},
+		{Name: "nil Model.Embeddings", Call: func() error { _, err := nilModel.Embeddings(ctx, ids(0, 2)); return err }, Want: gometric.ErrSetting},
+		{Name: "nil Model.NearestNeighbors", Call: func() error { _, err := nilModel.NearestNeighbors(ids(0, 2), 1); return err }, Want: gometric.ErrSetting},
+		{Name: "nil Model.MatchingNeighbors", Call: func() error { _, err := nilModel.MatchingNeighbors(ids(0, 2), 1); return err }, Want: gometric.ErrSetting},
+		{Name: "nil Model.Mask", Call: func() error { _, err := nilModel.Mask(ids(0, 2), nil); return err }, Want: gometric.ErrSetting},
+		{Name: "nil Model.Matches", Call: func() error { _, err := nilModel.Matches(ids(0, 2), nil); return err }, Want: gometric.ErrSetting},
+		{Name: "nil Model.IsMatch", Call: func() error { _, err := nilModel.IsMatch(ids(0, 2), ids(2, 4)); return err }, Want: gometric.ErrSetting},
+		{Name: "nil Model.Calibrate", Call: func() error { _, err := nilModel.Calibrate(ids(0, 2), ids(2, 4), []bool{true, false}); return err }, Want: gometric.ErrSetting},
+		{Name: "nil Model.Save", Call: func() error { return nilModel.Save(path) }, Want: gometric.ErrSetting},
+		{Name: "nil Model.Load", Call: func() error { return nilModel.Load(path) }, Want: gometric.ErrSetting},
+		{Name: "nil Model getters", Call: func() error {
 			if nilModel.Index() != nil || nilModel.Len() != 0 || nilModel.Labels() != nil {
 				return errors.New("nil Model getters are not zero")
 			}
 			return nil
-		}, nil, ""},
-		{"MatchFinder{}.Mask", func() error { _, err := (&MatchFinder{}).Mask(x, nil); return err }, gometric.ErrSetting, "NewMatchFinder"},
-		{"MatchFinder{}.Matches", func() error { _, err := (&MatchFinder{}).Matches(x, nil); return err }, gometric.ErrSetting, "NewMatchFinder"},
-		{"MatchFinder{}.IsMatch", func() error { _, err := (&MatchFinder{}).IsMatch(x, x); return err }, gometric.ErrSetting, "NewMatchFinder"},
-		{"MatchFinder{}.Calibrate", func() error { _, err := (&MatchFinder{}).Calibrate(x, x, []bool{true, false}); return err }, gometric.ErrSetting, "NewMatchFinder"},
-		{"MatchFinder{}.IndexThreshold", func() error { _, err := (&MatchFinder{}).IndexThreshold(); return err }, gometric.ErrSetting, "NewMatchFinder"},
-		{"nil MatchFinder.Mask", func() error { _, err := nilFinder.Mask(x, nil); return err }, gometric.ErrSetting, ""},
-		{"nil MatchFinder.Matches", func() error { _, err := nilFinder.Matches(x, nil); return err }, gometric.ErrSetting, ""},
-		{"nil MatchFinder.IsMatch", func() error { _, err := nilFinder.IsMatch(x, x); return err }, gometric.ErrSetting, ""},
-		{"nil MatchFinder.Calibrate", func() error { _, err := nilFinder.Calibrate(x, x, []bool{true, false}); return err }, gometric.ErrSetting, ""},
-		{"nil MatchFinder.IndexThreshold", func() error { _, err := nilFinder.IndexThreshold(); return err }, gometric.ErrSetting, ""},
-		{"NewMatchFinder(nil, 0.9) is the Model's default", func() error {
+		}},
+		{Name: "MatchFinder{}.Mask", Call: func() error { _, err := (&MatchFinder{}).Mask(x, nil); return err }, Want: gometric.ErrSetting, Ctor: "NewMatchFinder"},
+		{Name: "MatchFinder{}.Matches", Call: func() error { _, err := (&MatchFinder{}).Matches(x, nil); return err }, Want: gometric.ErrSetting, Ctor: "NewMatchFinder"},
+		{Name: "MatchFinder{}.IsMatch", Call: func() error { _, err := (&MatchFinder{}).IsMatch(x, x); return err }, Want: gometric.ErrSetting, Ctor: "NewMatchFinder"},
+		{Name: "MatchFinder{}.Calibrate", Call: func() error { _, err := (&MatchFinder{}).Calibrate(x, x, []bool{true, false}); return err }, Want: gometric.ErrSetting, Ctor: "NewMatchFinder"},
+		{Name: "MatchFinder{}.IndexThreshold", Call: func() error { _, err := (&MatchFinder{}).IndexThreshold(); return err }, Want: gometric.ErrSetting, Ctor: "NewMatchFinder"},
+		{Name: "nil MatchFinder.Mask", Call: func() error { _, err := nilFinder.Mask(x, nil); return err }, Want: gometric.ErrSetting},
+		{Name: "nil MatchFinder.Matches", Call: func() error { _, err := nilFinder.Matches(x, nil); return err }, Want: gometric.ErrSetting},
+		{Name: "nil MatchFinder.IsMatch", Call: func() error { _, err := nilFinder.IsMatch(x, x); return err }, Want: gometric.ErrSetting},
+		{Name: "nil MatchFinder.Calibrate", Call: func() error { _, err := nilFinder.Calibrate(x, x, []bool{true, false}); return err }, Want: gometric.ErrSetting},
+		{Name: "nil MatchFinder.IndexThreshold", Call: func() error { _, err := nilFinder.IndexThreshold(); return err }, Want: gometric.ErrSetting},
+		{Name: "NewMatchFinder(nil, 0.9) is the Model's default", Call: func() error {
 			a, err := NewMatchFinder(nil, DefaultThreshold).Mask(x, nil)
 			if err != nil {
 				return err
@@ -95,31 +122,14 @@ func TestZeroAndNil(t *testing.T) {
 				return errors.New("a nil MatchFinder differs from the default")
 			}
 			return nil
-		}, nil, ""},
-		{"IndexFile{}", func() error { return WriteIndex(&bytes.Buffer{}, IndexFile{}) }, gometric.ErrShape, ""},
-		{"Threshold{}", func() error { _, err := (Threshold{}).Bound(knn.L2, true); return err }, gometric.ErrSetting, ""},
-		{"Calibration{} and Match{} are plain results", func() error {
+		}},
+		{Name: "IndexFile{}", Call: func() error { return WriteIndex(&bytes.Buffer{}, IndexFile{}) }, Want: gometric.ErrShape},
+		{Name: "Threshold{}", Call: func() error { _, err := (Threshold{}).Bound(knn.L2, true); return err }, Want: gometric.ErrSetting},
+		{Name: "Calibration{} and Match{} are plain results", Call: func() error {
 			if (Calibration{}).Threshold != 0 || (Match{}).Value != 0 {
 				return errors.New("unexpected zero values")
 			}
 			return nil
-		}, nil, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.call()
-			if tc.want == nil {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("err = %v, want %v", err, tc.want)
-			}
-			if tc.ctor != "" && !strings.Contains(err.Error(), tc.ctor) {
-				t.Errorf("error %q does not name %s", err, tc.ctor)
-			}
-		})
-	}
+		}},
+	})
 }

@@ -10,16 +10,8 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/gemm"
+	"github.com/gometric/gometric/internal/testkit"
 )
-
-// randMatrix returns an r×c matrix of uniform values in [-1, 1).
-func randMatrix(r, c int, rng *rand.Rand) gometric.Matrix {
-	m := gometric.Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
-	for i := range m.Data {
-		m.Data[i] = float32(rng.Float64()*2 - 1)
-	}
-	return m
-}
 
 // BenchmarkExactSearch is the benchmark: 10,000 queries against
 // 100,000 references of dimension 128, k = 10, L2. It takes seconds per
@@ -32,7 +24,7 @@ func BenchmarkExactSearch(b *testing.B) {
 	}
 	b.Logf("GEMM %s, GOMAXPROCS %d", gemm.Impl(), runtime.GOMAXPROCS(0))
 	rng := rand.New(rand.NewPCG(1, 2))
-	ref, query := randMatrix(100_000, 128, rng), randMatrix(10_000, 128, rng)
+	ref, query := testkit.UniformMatrix(rng, 100_000, 128), testkit.UniformMatrix(rng, 10_000, 128)
 	idx := NewExact(128, L2)
 	if err := idx.Add(ref); err != nil {
 		b.Fatal(err)
@@ -45,7 +37,7 @@ func BenchmarkExactSearch(b *testing.B) {
 // threads, which on a shared machine shows the work done even when other
 // processes slow the wall clock.
 func benchSearch(b *testing.B, idx *Exact, query gometric.Matrix, k int) {
-	cpu0 := cpuSeconds()
+	cpu0, cpuOK := testkit.CPUTime()
 	for b.Loop() {
 		if _, err := idx.Search(query, k); err != nil {
 			b.Fatal(err)
@@ -53,8 +45,8 @@ func benchSearch(b *testing.B, idx *Exact, query gometric.Matrix, k int) {
 	}
 	flops := 2 * float64(query.Rows) * float64(idx.Len()) * float64(idx.Dim())
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	if cpu0 >= 0 {
-		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	if cpu1, ok := testkit.CPUTime(); ok && cpuOK {
+		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	}
 }
 
@@ -65,7 +57,7 @@ func BenchmarkExact(b *testing.B) {
 		for _, metric := range []Metric{L2, InnerProduct} {
 			nq, nr := sz[0], sz[1]
 			rng := rand.New(rand.NewPCG(3, 4))
-			ref, query := randMatrix(nr, 128, rng), randMatrix(nq, 128, rng)
+			ref, query := testkit.UniformMatrix(rng, nr, 128), testkit.UniformMatrix(rng, nq, 128)
 			idx := NewExact(128, metric)
 			if err := idx.Add(ref); err != nil {
 				b.Fatal(err)
@@ -80,7 +72,7 @@ func BenchmarkExact(b *testing.B) {
 // workload of the benchmark.
 func BenchmarkKMeans(b *testing.B) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	centres := randMatrix(100, 128, rng)
+	centres := testkit.UniformMatrix(rng, 100, 128)
 	x := gometric.Matrix{Rows: 10_000, Cols: 128, Data: make([]float32, 10_000*128)}
 	for i := range x.Rows {
 		c := centres.Row(i % 100)
@@ -88,13 +80,13 @@ func BenchmarkKMeans(b *testing.B) {
 			x.Row(i)[l] = c[l] + float32(rng.NormFloat64()*0.1)
 		}
 	}
-	cpu0 := cpuSeconds()
+	cpu0, cpuOK := testkit.CPUTime()
 	for b.Loop() {
 		if _, _, err := KMeans(x, 100, KMeansOptions{Seed: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if cpu0 >= 0 {
-		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	if cpu1, ok := testkit.CPUTime(); ok && cpuOK {
+		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/gemm"
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 // naiveKeys returns, in float64, the key of every reference for query row q:
@@ -125,7 +126,7 @@ func TestExactAgainstNaive(t *testing.T) {
 			name := fmt.Sprintf("%dx%dx%d/k=%d/tiles=%v/%v", tc.nq, tc.nr, tc.dim, tc.k, tc.tiles, metric)
 			t.Run(name, func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(uint64(tc.nq), uint64(tc.nr*tc.dim)))
-				query, ref := randMatrix(tc.nq, tc.dim, rng), randMatrix(tc.nr, tc.dim, rng)
+				query, ref := testkit.UniformMatrix(rng, tc.nq, tc.dim), testkit.UniformMatrix(rng, tc.nr, tc.dim)
 				run := func() {
 					idx := NewExact(tc.dim, metric)
 					if err := idx.Add(ref); err != nil {
@@ -151,7 +152,7 @@ func TestExactAgainstNaive(t *testing.T) {
 // are numbered on from Len() and searched like one set.
 func TestExactIncrementalAdd(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	query, ref := randMatrix(20, 8, rng), randMatrix(50, 8, rng)
+	query, ref := testkit.UniformMatrix(rng, 20, 8), testkit.UniformMatrix(rng, 50, 8)
 	whole, parts := NewExact(8, L2), NewExact(8, L2)
 	if err := whole.Add(ref); err != nil {
 		t.Fatal(err)
@@ -189,7 +190,7 @@ func TestExactIncrementalAdd(t *testing.T) {
 
 func TestExactSelfSearch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	x := randMatrix(700, 32, rng)
+	x := testkit.UniformMatrix(rng, 700, 32)
 	res, err := Search(x, x, 3, L2)
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +249,7 @@ func TestExactDuplicatesTie(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(13, 14))
 	const dim = 37
-	ref, query := randMatrix(40, dim, rng), randMatrix(30, dim, rng)
+	ref, query := testkit.UniformMatrix(rng, 40, dim), testkit.UniformMatrix(rng, 30, dim)
 	dups := [][2]int{{0, 5}, {0, 39}, {3, 17}, {10, 11}}
 	for _, d := range dups {
 		copy(ref.Row(d[1]), ref.Row(d[0]))
@@ -279,7 +280,7 @@ func TestExactDuplicatesTie(t *testing.T) {
 // threads, and with the AVX2/FMA GEMM with any tiling.
 func TestExactDeterminism(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	query, ref := randMatrix(1030, 6, rng), randMatrix(1100, 6, rng) // 3 query blocks, 2 tiles
+	query, ref := testkit.UniformMatrix(rng, 1030, 6), testkit.UniformMatrix(rng, 1100, 6) // 3 query blocks, 2 tiles
 	for _, metric := range []Metric{L2, InnerProduct} {
 		var results []Result
 		for _, procs := range []int{1, 2} {
@@ -400,10 +401,10 @@ func TestExactNoAllocPerElement(t *testing.T) {
 	old := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(old)
 	rng := rand.New(rand.NewPCG(11, 12))
-	query := randMatrix(50, 16, rng)
+	query := testkit.UniformMatrix(rng, 50, 16)
 	a, c := make([]float32, 50*16), make([]float32, 50*refTile)
 	for _, m := range []int{100, 5000} {
-		ref := randMatrix(m, 16, rng)
+		ref := testkit.UniformMatrix(rng, m, 16)
 		idx := NewExact(16, L2)
 		if err := idx.Add(ref); err != nil {
 			t.Fatal(err)

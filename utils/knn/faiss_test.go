@@ -12,20 +12,12 @@ import (
 	"time"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 )
-
-// faissUniform returns an r×c matrix of uniform values in [-1, 1).
-func faissUniform(r, c int, rng *rand.Rand) gometric.Matrix {
-	m := gometric.Matrix{Rows: r, Cols: c, Data: make([]float32, r*c)}
-	for i := range m.Data {
-		m.Data[i] = float32(rng.Float64()*2 - 1)
-	}
-	return m
-}
 
 // faissCentres returns n random centres in [-10, 10)^dim.
 func faissCentres(n, dim int, rng *rand.Rand) gometric.Matrix {
-	mu := faissUniform(n, dim, rng)
+	mu := testkit.UniformMatrix(rng, n, dim)
 	for i := range mu.Data {
 		mu.Data[i] *= 10
 	}
@@ -40,22 +32,6 @@ func faissAxisCentres(k, dim int) gometric.Matrix {
 		mu.Data[c*dim+c/2] = float32(20 - 40*(c%2))
 	}
 	return mu
-}
-
-// faissBlobs returns n points around the rows of mu (point i around row
-// i mod mu.Rows) with Gaussian noise of standard deviation sd, and each
-// point's centre.
-func faissBlobs(n int, mu gometric.Matrix, sd float64, rng *rand.Rand) (gometric.Matrix, []int) {
-	c := mu.Cols
-	x := gometric.Matrix{Rows: n, Cols: c, Data: make([]float32, n*c)}
-	truth := make([]int, n)
-	for i := range n {
-		truth[i] = i % mu.Rows
-		for j := range c {
-			x.Data[i*c+j] = mu.Data[truth[i]*c+j] + float32(rng.NormFloat64()*sd)
-		}
-	}
-	return x, truth
 }
 
 // faissScore is the exact (float64) squared L2 distance or inner product.
@@ -174,12 +150,12 @@ func TestFaissFlatMatchesExact(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
-			ref := faissUniform(tc.nref, tc.dim, rng)
+			ref := testkit.UniformMatrix(rng, tc.nref, tc.dim)
 			if tc.duplicate {
 				ref.Data = append(ref.Data, ref.Data...)
 				ref.Rows *= 2
 			}
-			query := faissUniform(tc.nq, tc.dim, rng)
+			query := testkit.UniformMatrix(rng, tc.nq, tc.dim)
 			f := mustFaiss(t, "Flat", tc.dim, tc.metric)
 			if !f.IsTrained() {
 				t.Fatal("a Flat index reports untrained")
@@ -214,8 +190,8 @@ func TestFaissFlatMatchesExact(t *testing.T) {
 func TestFaissMissingNeighbours(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	mu := faissCentres(16, 8, rng)
-	ref, _ := faissBlobs(4000, mu, 0.5, rng)
-	query, _ := faissBlobs(10, mu, 0.5, rng)
+	ref, _ := testkit.Blobs32(rng, mu, 4000, 0.5)
+	query, _ := testkit.Blobs32(rng, mu, 10, 0.5)
 	f := mustFaiss(t, "IVF16,Flat", 8, L2)
 	if err := f.Add(ref); err != nil {
 		t.Fatal(err)
@@ -277,8 +253,8 @@ func TestFaissApproximate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	const dim, k = 16, 10
 	mu := faissCentres(40, dim, rng)
-	ref, _ := faissBlobs(4000, mu, 1, rng)
-	query, _ := faissBlobs(200, mu, 1, rng)
+	ref, _ := testkit.Blobs32(rng, mu, 4000, 1)
+	query, _ := testkit.Blobs32(rng, mu, 200, 1)
 	tests := []struct {
 		description string
 		metric      Metric
@@ -358,7 +334,7 @@ func TestFaissKMeans(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(i), 3))
-			x, truth := faissBlobs(tc.n, faissAxisCentres(tc.k, tc.dim), 1, rng)
+			x, truth := testkit.Blobs32(rng, faissAxisCentres(tc.k, tc.dim), tc.n, 1)
 			assign, cent, err := FaissKMeans(x, tc.k, tc.iter, tc.seed)
 			if err != nil {
 				t.Fatal(err)
@@ -468,11 +444,11 @@ func TestFaissKMeans(t *testing.T) {
 // sentinel and naming the component, never a panic or a FAISS abort.
 func TestFaissErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	good := faissUniform(20, 4, rng)
-	wide := faissUniform(5, 5, rng)
-	nan := faissUniform(6, 4, rng)
+	good := testkit.UniformMatrix(rng, 20, 4)
+	wide := testkit.UniformMatrix(rng, 5, 5)
+	nan := testkit.UniformMatrix(rng, 6, 4)
 	nan.Data[9] = float32(math.NaN())
-	inf := faissUniform(6, 4, rng)
+	inf := testkit.UniformMatrix(rng, 6, 4)
 	inf.Data[3] = float32(math.Inf(-1))
 	ragged := gometric.Matrix{Rows: 3, Cols: 4, Data: make([]float32, 11)}
 	withRefs := func(t *testing.T) *Faiss {
@@ -546,7 +522,7 @@ func TestFaissErrors(t *testing.T) {
 // search is const; Faiss allows it) and checks they agree.
 func TestFaissConcurrentSearch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
-	ref, query := faissUniform(1000, 8, rng), faissUniform(40, 8, rng)
+	ref, query := testkit.UniformMatrix(rng, 1000, 8), testkit.UniformMatrix(rng, 40, 8)
 	f := mustFaiss(t, "Flat", 8, L2)
 	if err := f.Add(ref); err != nil {
 		t.Fatal(err)
@@ -636,7 +612,7 @@ func BenchmarkFaissFlatL2(b *testing.B) {
 		b.Skip("slow: run with -bench=FaissFlatL2")
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	ref, query := faissUniform(100_000, 128, rng), faissUniform(10_000, 128, rng)
+	ref, query := testkit.UniformMatrix(rng, 100_000, 128), testkit.UniformMatrix(rng, 10_000, 128)
 	idx := mustFaiss(b, "Flat", 128, L2)
 	start := time.Now()
 	if err := idx.Add(ref); err != nil {

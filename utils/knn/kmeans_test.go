@@ -11,25 +11,8 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 )
-
-// blobs returns n points around each of the given centres (Gaussian noise
-// of standard deviation sd) and the index of every point's centre.
-func blobs(centres [][]float32, n int, sd float64, rng *rand.Rand) (gometric.Matrix, []int) {
-	dim := len(centres[0])
-	x := gometric.Matrix{Rows: len(centres) * n, Cols: dim, Data: make([]float32, 0, len(centres)*n*dim)}
-	var truth []int
-	for i := range n {
-		for c, centre := range centres {
-			_ = i
-			for _, v := range centre {
-				x.Data = append(x.Data, v+float32(rng.NormFloat64()*sd))
-			}
-			truth = append(truth, c)
-		}
-	}
-	return x, truth
-}
 
 // purity is the fraction of points whose cluster's majority class is their
 // own class.
@@ -52,14 +35,11 @@ func purity(assign, truth []int, k int) float64 {
 func TestKMeansRecoversBlobs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	const k, dim = 8, 16
-	centres := make([][]float32, k)
-	for c := range centres {
-		centres[c] = make([]float32, dim)
-		for l := range centres[c] {
-			centres[c][l] = float32(rng.Float64()*40 - 20)
-		}
+	centres := gometric.Matrix{Rows: k, Cols: dim, Data: make([]float32, k*dim)}
+	for i := range centres.Data {
+		centres.Data[i] = float32(rng.Float64()*40 - 20)
 	}
-	x, truth := blobs(centres, 60, 0.5, rng)
+	x, truth := testkit.Blobs32(rng, centres, 60*k, 0.5)
 	for _, seed := range []uint64{0, 1, 1234} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			assign, cent, err := KMeans(x, k, KMeansOptions{Seed: seed})
@@ -103,7 +83,7 @@ func TestKMeansRecoversBlobs(t *testing.T) {
 
 func TestKMeansDeterminism(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
-	x := randMatrix(3000, 12, rng) // no cluster structure: many iterations
+	x := testkit.UniformMatrix(rng, 3000, 12) // no cluster structure: many iterations
 	run := func(procs int, seed uint64) ([]int, gometric.Matrix) {
 		old := runtime.GOMAXPROCS(procs)
 		defer runtime.GOMAXPROCS(old)

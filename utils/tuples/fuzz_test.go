@@ -1,28 +1,21 @@
 package tuples
 
 import (
-	"errors"
 	"math"
 	"testing"
 
-	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"gonum.org/v1/gonum/mat"
 )
-
-var sentinels = []error{gometric.ErrShape, gometric.ErrNonFinite, gometric.ErrLabels,
-	gometric.ErrIndex, gometric.ErrSetting, gometric.ErrUnsupported}
 
 func checkErr(t *testing.T, what string, err error) {
 	t.Helper()
 	if err == nil {
 		return
 	}
-	for _, s := range sentinels {
-		if errors.Is(err, s) {
-			return
-		}
+	if !testkit.WrapsSentinel(err) {
+		t.Fatalf("%s: error %v wraps no sentinel", what, err)
 	}
-	t.Fatalf("%s: error %v wraps no sentinel", what, err)
 }
 
 func fuzzLabels(bs []byte, wide bool) []int {

@@ -9,41 +9,11 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"gonum.org/v1/gonum/mat"
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 func seeded(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
-
-// chiSquare fails the test when the observed counts are implausible under
-// probs (p-value below 1e-4). Zero-probability categories must be empty.
-func chiSquare(t *testing.T, what string, counts []int, probs []float64) {
-	t.Helper()
-	total := 0
-	for _, c := range counts {
-		total += c
-	}
-	stat, df := 0.0, -1
-	for i, p := range probs {
-		if p == 0 {
-			if counts[i] != 0 {
-				t.Errorf("%s: category %d has probability 0 but %d draws", what, i, counts[i])
-			}
-			continue
-		}
-		exp := p * float64(total)
-		d := float64(counts[i]) - exp
-		stat += d * d / exp
-		df++
-	}
-	if df < 1 {
-		return
-	}
-	limit := distuv.ChiSquared{K: float64(df)}.Quantile(1 - 1e-4)
-	if stat > limit {
-		t.Errorf("%s: chi-square %.2f with %d df exceeds %.2f (counts %v, probs %v)", what, stat, df, limit, counts, probs)
-	}
-}
 
 func TestRandomTripletsReproducible(t *testing.T) {
 	labels := []int{0, 1, 2, 0, 1, 2, 0, 1, 2, 3}
@@ -196,8 +166,8 @@ func TestRandomTripletsUniform(t *testing.T) {
 				np[j] = 1 / float64(nNeg)
 			}
 		}
-		chiSquare(t, fmt.Sprintf("anchor %d positives", a), pos[a], pp)
-		chiSquare(t, fmt.Sprintf("anchor %d negatives", a), neg[a], np)
+		testkit.CheckChiSquare(t, fmt.Sprintf("anchor %d positives", a), pos[a], pp, 1e-4)
+		testkit.CheckChiSquare(t, fmt.Sprintf("anchor %d negatives", a), neg[a], np, 1e-4)
 	}
 
 	// Reference set: k = 0 means one triplet per positive of the label.
@@ -249,9 +219,9 @@ func TestRandomTripletsWeighted(t *testing.T) {
 			t.Errorf("anchor %d should have been skipped", a)
 		}
 	}
-	chiSquare(t, "anchor 0", counts[0], []float64{0, 0, 0.25, 0, 0.75, 0})
-	chiSquare(t, "anchor 2", counts[2], []float64{0.5, 0.125, 0, 0, 0, 0.375})
-	chiSquare(t, "anchor 5", counts[5], []float64{0, 0, 0, 0, 1, 0})
+	testkit.CheckChiSquare(t, "anchor 0", counts[0], []float64{0, 0, 0.25, 0, 0.75, 0}, 1e-4)
+	testkit.CheckChiSquare(t, "anchor 2", counts[2], []float64{0.5, 0.125, 0, 0, 0, 0.375}, 1e-4)
+	testkit.CheckChiSquare(t, "anchor 5", counts[5], []float64{0, 0, 0, 0, 1, 0}, 1e-4)
 	for _, a := range wantAnchors {
 		n := 0
 		for _, c := range counts[a] {
@@ -279,8 +249,8 @@ func TestRandomTripletsWeighted(t *testing.T) {
 			c1[got.N[i]]++
 		}
 	}
-	chiSquare(t, "ref anchor 0", c0, []float64{0, 0, 0.5, 0.5})
-	chiSquare(t, "ref anchor 1", c1, []float64{0.25, 0, 0, 0.75})
+	testkit.CheckChiSquare(t, "ref anchor 0", c0, []float64{0, 0, 0.5, 0.5}, 1e-4)
+	testkit.CheckChiSquare(t, "ref anchor 1", c1, []float64{0.25, 0, 0, 0.75}, 1e-4)
 }
 
 func TestRandomTripletsErrors(t *testing.T) {

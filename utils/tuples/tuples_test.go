@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric"
-	"github.com/gometric/gometric/internal/apitest"
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 // b turns a 0/1 list into bools, for compact mask expectations.
@@ -480,8 +480,8 @@ func TestZeroValuesAndNilReceivers(t *testing.T) {
 		"Pairs":    reflect.TypeFor[*Pairs](),
 		"Triplets": reflect.TypeFor[*Triplets](),
 	}
-	apitest.CheckListed(t, ".", slices.Collect(maps.Keys(types)))
-	apitest.CheckConcurrencyDocs(t, ".")
+	testkit.CheckListed(t, ".", slices.Collect(maps.Keys(types)))
+	testkit.CheckConcurrencyDocs(t, ".")
 	for _, z := range []Tuples{&Pairs{}, &Triplets{}} {
 		if err := z.Validate(0, 0); err != nil {
 			t.Errorf("zero %T: %v; want the empty set, valid", z, err)
@@ -491,7 +491,7 @@ func TestZeroValuesAndNilReceivers(t *testing.T) {
 		t.Error("zero values are not empty")
 	}
 	for name, ty := range types {
-		for method, err := range apitest.NilReceiver(t, ty) {
+		for method, err := range testkit.NilReceiver(t, ty) {
 			if !errors.Is(err, gometric.ErrShape) || !strings.HasPrefix(err.Error(), "tuples."+name+": ") {
 				t.Errorf("(*%s)(nil).%s: %v; want an error naming tuples.%s wrapping ErrShape", name, method, err, name)
 			}

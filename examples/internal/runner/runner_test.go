@@ -11,13 +11,16 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
@@ -26,22 +29,19 @@ import (
 	"github.com/gometric/gometric/utils/accuracy"
 )
 
+// blobs makes n feature vectors of dim d in k classes: class c is a
+// standard normal blob around the point that is 2 where j mod k = c.
 func blobs(t testing.TB, seed uint64, n, d, k int) *datasets.Features {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, 1))
-	data := make([]float32, n*d)
-	labels := make([]int, n)
-	for i := 0; i < n; i++ {
-		labels[i] = i % k
-		for j := 0; j < d; j++ {
-			v := rng.NormFloat64()
-			if j%k == i%k {
-				v += 2
-			}
-			data[i*d+j] = float32(v)
+	centres := make([][]float64, k)
+	for c := range centres {
+		centres[c] = make([]float64, d)
+		for j := c; j < d; j += k {
+			centres[c][j] = 2
 		}
 	}
-	f, err := datasets.NewFeatures(d, data, labels)
+	x, labels := testkit.Blobs(rand.New(rand.NewPCG(seed, 1)), centres, n, 1)
+	f, err := datasets.NewFeatures(d, x.Data, labels)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,18 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestNilReceivers: every method of a nil *Options returns an error
+// wrapping ErrSetting (Register does nothing), with arguments or without;
+// so does Execute of a nil *Run (the Options methods it promotes would
+// dereference the nil pointer), and a Run without an encoder is refused.
 func TestNilReceivers(t *testing.T) {
+	testkit.CheckListed(t, ".", []string{"Options", "Row", "Run"})
+	testkit.CheckConcurrencyDocs(t, ".")
+	for method, err := range testkit.NilReceiver(t, reflect.TypeFor[*Options]()) {
+		if !errors.Is(err, gometric.ErrSetting) {
+			t.Errorf("nil *Options: %s: %v, want ErrSetting", method, err)
+		}
+	}
 	var o *Options
 	o.Register(flag.NewFlagSet("x", flag.ContinueOnError))
 	if err := o.Validate(); !errors.Is(err, gometric.ErrSetting) {
@@ -270,7 +281,7 @@ func TestExecute(t *testing.T) {
 	x := gometric.Matrix{Rows: test.Len(), Cols: 8, Data: test.Data()}
 	a, _ := enc.Embed(x)
 	b, _ := loaded.Embed(x)
-	if !slices32Equal(a.Data, b.Data) {
+	if !slices.Equal(a.Data, b.Data) {
 		t.Error("the checkpoint's embeddings differ from the encoder's")
 	}
 	// No temporary file is left behind.
@@ -280,18 +291,6 @@ func TestExecute(t *testing.T) {
 			t.Errorf("temporary file %s left", e.Name())
 		}
 	}
-}
-
-func slices32Equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestWriteOutputs(t *testing.T) {
