@@ -47,10 +47,10 @@ type Distance interface {
 	Settings() Settings
 }
 
-// Settings are the attributes every PML distance has. The zero Settings
-// (no normalisation, P and Power 0, not inverted) is what a nil distance
+// Settings are the attributes every PML distance has. The zero Settings (no
+// normalisation, P and Power 0, not inverted) is what a nil distance
 // reports; it is not a valid distance's. A Settings is a plain value, safe
-// to copy and read from several goroutines.
+// for concurrent use.
 type Settings struct {
 	// NormalizeEmbeddings: rows are divided by their P-norm first
 	// (PML's normalize_embeddings).

@@ -14,8 +14,8 @@ import (
 
 // Entry is one entry of the gradient of a loss with respect to a distance
 // matrix: G = d(loss)/d(entry (I, J)), I indexing a query row and J a ref
-// row (see Session.BackwardEntries). It is a plain value, safe to copy and
-// read from several goroutines; the zero Entry adds nothing.
+// row (see Session.BackwardEntries). It is a plain value, safe for
+// concurrent use (copy and read it freely); the zero Entry adds nothing.
 type Entry struct {
 	I, J int
 	G    float64
@@ -51,9 +51,9 @@ type Session interface {
 	Symmetric() bool
 	// Backward adds d(loss)/d(query) to dq (N×D) and d(loss)/d(ref) to dr
 	// (shaped as ref; not read when ref is query, and then dq receives both
-	// roles: pass nil), given gm = d(loss)/d(Matrix()), N×M, as MatrixVJP computes
-	// them. gm is not modified; Backward may be called more than once.
-	// Shapes are checked (gometric.ErrShape), values are not: a NaN or
+	// roles: pass nil), given gm = d(loss)/d(Matrix()), N×M, as MatrixVJP
+	// computes them. gm is not modified; Backward may be called more than
+	// once. Shapes are checked (gometric.ErrShape), values are not: a NaN or
 	// ±Inf in gm reaches dq and dr, which the caller checks.
 	Backward(gm, dq, dr *mat.Dense) error
 	// BackwardEntries is Backward for a gm given by its non-zero entries
@@ -98,8 +98,8 @@ type Session interface {
 // cost of one matrix computed for nothing. Define OpenSession on such a
 // type (or do not embed) to avoid that cost.
 //
-// OpenSession of this package's distances may be called from several
-// goroutines at once; each session it returns is for one goroutine.
+// OpenSession of this package's distances is safe for concurrent use;
+// each session it returns is not: it is for one goroutine.
 type SessionOpener interface {
 	Distance
 	// OpenSession returns a session for the matrix between query and ref

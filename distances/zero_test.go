@@ -53,7 +53,7 @@ func TestAPIConventions(t *testing.T) {
 		names = append(names, reflect.TypeOf(d).Elem().Name())
 	}
 	testkit.CheckListed(t, ".", names)
-	testkit.CheckConcurrencyDocs(t, ".", "goroutine")
+	testkit.CheckConcurrencyDocs(t, ".")
 	// The zero Entry adds nothing; the zero Settings is a nil distance's
 	// (TestNilReceivers).
 	q := mat.NewDense(2, 3, []float64{1, 2, 3, 3, 1, 2})

@@ -59,8 +59,8 @@ func ParseKind(s string) (Kind, error) {
 //
 // Nil (or empty) Values stand for PML's literal zero loss, which every
 // reducer turns into 0 with no gradient: the zero SubLoss is such a zero
-// loss, of kind Element. A SubLoss is plain data; reducers only read it,
-// so several may read one at once.
+// loss, of kind Element. A SubLoss is plain data, safe for concurrent use:
+// reducers only read it.
 type SubLoss struct {
 	// Name is the entry's key ("loss", "pos_loss", "embedding_reg_loss", ...).
 	Name string
@@ -77,10 +77,10 @@ type SubLoss struct {
 	HasDivisor bool
 }
 
-// Batch is what a reducer may need of the batch besides the losses: its
-// size (PerAnchor) and its labels (ClassWeighted). The zero Batch is an
-// empty batch without labels. A Batch is plain data; reducers only read
-// it, so several may read one at once.
+// Batch is what a reducer may need of the batch besides the losses: its size
+// (PerAnchor) and its labels (ClassWeighted). The zero Batch is an empty
+// batch without labels. A Batch is plain data, safe for concurrent use:
+// reducers only read it.
 type Batch struct {
 	// N is the number of query embeddings.
 	N int
@@ -103,8 +103,7 @@ type Reducer interface {
 }
 
 // Output is the result of Reduce (the zero Output: no sub-loss, a loss of
-// 0). It is plain data, owned by the caller: safe to read from several
-// goroutines.
+// 0). It is plain data, owned by the caller: safe for concurrent reads.
 type Output struct {
 	// Loss is the total: the sum of the reduced sub-losses.
 	Loss float64

@@ -64,7 +64,7 @@ func (b Band) At(v float64) float64 {
 //     materialises the sub-loss and uses Reduce.
 //
 // The zero StreamPlan is a plan of none. The plans of this package's
-// reducers may be used by several goroutines at once.
+// reducers are safe for concurrent use.
 type StreamPlan struct {
 	// Reducer is the reducer the plan is for: the receiver of PlanStream.
 	// PlanStream (the function) uses a plan only when it is the very
@@ -112,8 +112,7 @@ func (p StreamPlan) ReduceBand(s Stream) (value float64, grad Band, err error) {
 // ReduceOne reduces the materialised sub-loss (to rounding), and its
 // Reducer must be the receiver itself, also when PlanStream returns an
 // error (the other fields then zero), so that the error is attributed to
-// it. PlanStream of this package's reducers may be called from several
-// goroutines at once.
+// it. PlanStream of this package's reducers is safe for concurrent use.
 //
 // A type that embeds one of this package's reducers (say *AvgNonZero) and
 // overrides ReduceOne inherits its PlanStream, whose plans are for the
@@ -127,14 +126,15 @@ type StreamPlanner interface {
 	PlanStream(s Stream, b Batch) (StreamPlan, error)
 }
 
-// Streamer is the older, simpler optional interface of a Reducer of your
-// own that reduces a Stream itself: PlanStream (the function) wraps it in
-// a general plan when the reducer is not a StreamPlanner. Unlike a
-// StreamPlanner's plan, ReduceStream does not say which reducer it is
-// for: a type that embeds your Streamer inherits it. A loss shared by
-// several goroutines calls ReduceStream from each of them. No reducer of
-// this package implements it (they are StreamPlanners), so that a type
-// embedding one of them does not inherit a ReduceStream method.
+// Streamer is the older, simpler optional interface of a Reducer of your own
+// that reduces a Stream itself: PlanStream (the function) wraps it in a
+// general plan when the reducer is not a StreamPlanner. Unlike a
+// StreamPlanner's plan, ReduceStream does not say which reducer it is for: a
+// type that embeds your Streamer inherits it. A loss in concurrent use calls
+// ReduceStream from several goroutines at once, so an implementation must be
+// safe for concurrent use wherever its losses are. No reducer of this
+// package implements it (they are StreamPlanners), so that a type embedding
+// one of them does not inherit a ReduceStream method.
 type Streamer interface {
 	// ReduceStream returns the reduced value and the gradient of a value
 	// v whose first index is anchor.

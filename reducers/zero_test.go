@@ -102,7 +102,7 @@ func TestAPIConventions(t *testing.T) {
 		names = append(names, reflect.TypeOf(r).Elem().Name())
 	}
 	testkit.CheckListed(t, ".", names)
-	testkit.CheckConcurrencyDocs(t, ".", "goroutine", "at once")
+	testkit.CheckConcurrencyDocs(t, ".")
 }
 
 // TestNilReceivers checks that every method of every exported reducer type

@@ -17,12 +17,13 @@ import (
 const name = "testers.GlobalEmbeddingSpace"
 
 // Embedder maps a batch of inputs — one flattened sample per row, as
-// datasets.Dataset.Batch returns them — to their embeddings, one per row.
-// It is all a tester needs of a model: a models.Encoder is one, and
-// EmbedFunc makes one of any function, so evaluation does not depend on how
-// the embeddings are made (and this package does not import Gorgonia).
-// The tester calls Embed from one goroutine at a time; the returned matrix
-// is copied before the next call, so an Embedder may reuse it.
+// datasets.Dataset.Batch returns them — to their embeddings, one per row. It
+// is all a tester needs of a model: a models.Encoder is one, and EmbedFunc
+// makes one of any function, so evaluation does not depend on how the
+// embeddings are made (and this package does not import Gorgonia). The
+// tester never calls Embed concurrently (one goroutine at a time); the
+// returned matrix is copied before the next call, so an Embedder may reuse
+// it.
 type Embedder interface {
 	Embed(x gometric.Matrix) (gometric.Matrix, error)
 }

@@ -21,7 +21,7 @@ import (
 // it is safe for concurrent use.
 func TestZeroAndNil(t *testing.T) {
 	testkit.CheckListed(t, ".", []string{"Eval", "GlobalEmbeddingSpace"})
-	testkit.CheckConcurrencyDocs(t, ".", "goroutine")
+	testkit.CheckConcurrencyDocs(t, ".")
 	ty := reflect.TypeFor[*testers.GlobalEmbeddingSpace]()
 	for method, err := range testkit.NilReceiver(t, ty) {
 		if !errors.Is(err, gometric.ErrSetting) {

@@ -65,7 +65,7 @@ const maxSqNorm = math.MaxFloat32 / 8
 // names NewExact; a nil *Exact returns the same kind of error from Add and
 // Search, and 0 (L2 for Metric) from its other methods.
 //
-// Search may be called from several goroutines at once; Add must not run
+// Search is safe for concurrent use; Add must not run
 // concurrently with Search or Add.
 type Exact struct {
 	dim    int

@@ -14,12 +14,12 @@ import (
 	"github.com/gometric/gometric/internal/check"
 )
 
-// Faiss is an Index backed by a FAISS index through go-faiss (the build
-// tag faiss is required; see scripts/install-faiss.sh). It mirrors PML's
+// Faiss is an Index backed by a FAISS index through go-faiss (the build tag
+// faiss is required; see scripts/install-faiss.sh). It mirrors PML's
 // FaissKNN, whose default index_init_fn is faiss.IndexFlatL2: the
 // description "Flat" with L2 gives IndexFlatL2 and with InnerProduct
-// IndexFlatIP, both exact. Any other faiss.index_factory string ("IVF1024,Flat",
-// "HNSW32", "IVF256,PQ16", ...) gives an approximate index.
+// IndexFlatIP, both exact. Any other faiss.index_factory string
+// ("IVF1024,Flat", "HNSW32", "IVF256,PQ16", ...) gives an approximate index.
 //
 // Training: indexes such as IVF or PQ must be trained before vectors are
 // added. Call Train with representative vectors (FAISS wants at least as
@@ -34,12 +34,12 @@ import (
 // distance. Exact (Flat) indexes always return k neighbours.
 //
 // A Faiss holds C memory: call Close when done (an unclosed Faiss is freed
-// when it is garbage collected). Make it with NewFaiss: the zero value
-// holds no FAISS index, and its methods, like those of a closed Faiss,
-// return errors wrapping gometric.ErrSetting that name NewFaiss (Len,
-// Dim, IsTrained: 0 or false); a nil *Faiss behaves the same. Search may
-// be called from several goroutines at once; Add, Train, SetParameter and
-// Close take an exclusive lock.
+// when it is garbage collected). Make it with NewFaiss: the zero value holds
+// no FAISS index, and its methods, like those of a closed Faiss, return
+// errors wrapping gometric.ErrSetting that name NewFaiss (Len, Dim,
+// IsTrained: 0 or false); a nil *Faiss behaves the same. Search may be
+// called concurrently (it is safe for concurrent use); Add, Train,
+// SetParameter and Close take an exclusive lock.
 type Faiss struct {
 	mu          sync.RWMutex
 	idx         *faiss.Index

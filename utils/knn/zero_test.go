@@ -18,7 +18,7 @@ import (
 // concurrent use.
 func TestZeroAndNil(t *testing.T) {
 	testkit.CheckListed(t, ".", []string{"Exact", "Faiss", "KMeansOptions", "Result"})
-	testkit.CheckConcurrencyDocs(t, ".", "goroutine")
+	testkit.CheckConcurrencyDocs(t, ".")
 	for _, c := range []struct {
 		ptr  reflect.Type
 		want error  // what every method with an error result returns
