@@ -144,7 +144,7 @@ type input struct {
 	// name is the loss's component name ("losses.Contrastive"), for the
 	// errors of code shared by several losses.
 	name string
-	// same caches sameLabel(labels, refLabels) (see sameLabels).
+	// same caches tuples.SameLabel(labels, refLabels) (see sameLabels).
 	same [][]int
 	// nPos and nNeg are PML's len(a1) and len(a2) after convert_to_pairs,
 	// set by countPairs (counted).
@@ -570,7 +570,7 @@ func (in *input) countPairs() {
 				same += len(s)
 			}
 		} else {
-			same = sameCount(in.labels, in.refLabels)
+			same = tuples.CountSameLabel(in.labels, in.refLabels)
 		}
 		in.nPos, in.nNeg = same, in.n*in.m-same
 		if in.refIsQuery {
@@ -587,10 +587,10 @@ func (in *input) tooFewPairs() bool {
 	return in.nPos <= 1 && in.nNeg <= 1
 }
 
-// sameLabels returns (and caches) sameLabel(labels, refLabels).
+// sameLabels returns (and caches) tuples.SameLabel(labels, refLabels).
 func (in *input) sameLabels() [][]int {
 	if in.same == nil {
-		in.same = sameLabel(in.labels, in.refLabels)
+		in.same = tuples.SameLabel(in.labels, in.refLabels)
 	}
 	return in.same
 }

@@ -25,10 +25,6 @@ func (l *TripletMargin) allTriplets(in *input) (*term, error) {
 	if count == 0 {
 		return nil, nil
 	}
-	ap, err := in.allPairs()
-	if err != nil {
-		return nil, err
-	}
 	m, err := in.matrix()
 	if err != nil {
 		return nil, err
@@ -37,7 +33,17 @@ func (l *TripletMargin) allTriplets(in *input) (*term, error) {
 		return nil, err
 	}
 	ev := l.evaluator(in, m)
-	each := ap.eachTripletAnchor
+	// each streams the anchors with at least one positive and one
+	// negative, with both ascending: PML's all triplets are (a, p, n) for
+	// p in pos, n in neg.
+	each := func(fn func(a int, pos, neg []int) error) error {
+		return tuples.EachAnchor(in.labels, in.refLabels, in.refIsQuery, func(a int, pos, neg []int) error {
+			if len(pos) == 0 || len(neg) == 0 {
+				return nil
+			}
+			return fn(a, pos, neg)
+		})
+	}
 	// gather sets negv[j] = s·an_j for the anchor's negatives: the plain
 	// value is relu(s·ap + margin − s·an) with s = ±1.
 	gather := func(negv []float64, a int, neg []int) []float64 {

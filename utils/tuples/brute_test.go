@@ -239,7 +239,8 @@ func TestBruteForce(t *testing.T) {
 }
 
 // TestEachAnchorMemory checks that streaming the triplets of 1024 labels
-// allocates O(N) — two index buffers — and nothing like N·M·M.
+// allocates O(N) — two index buffers and the label grouping of SameLabel
+// (its lists, counts and flat indices) — and nothing like N·M·M.
 func TestEachAnchorMemory(t *testing.T) {
 	const n = 1024
 	labels := make([]int, n)
@@ -256,8 +257,8 @@ func TestEachAnchorMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 4 {
-		t.Errorf("EachAnchor made %v allocations per run, want <= 4", allocs)
+	if allocs > 5 {
+		t.Errorf("EachAnchor made %v allocations per run, want <= 5", allocs)
 	}
 
 	var before, after runtime.MemStats

@@ -26,8 +26,9 @@ const AllPerAnchor = -1
 //
 // pos and neg are buffers reused from call to call: fn must not retain
 // them or modify them. If fn returns an error, EachAnchor stops and returns
-// it unchanged. Memory is O(M) beyond the inputs; time is O(N·M). The label
-// rules are those of Masks.
+// it unchanged. Memory is O(N+M) beyond the inputs; time is O(N·M) for the
+// lists, with the labels grouped once (SameLabel). The label rules are
+// those of Masks.
 func EachAnchor(labels, refLabels []int, refIsQuery bool, fn func(anchor int, pos, neg []int) error) error {
 	const comp = "tuples.EachAnchor"
 	ref, err := resolveRef(comp, labels, refLabels, refIsQuery)
@@ -39,16 +40,22 @@ func EachAnchor(labels, refLabels []int, refIsQuery bool, fn func(anchor int, po
 	}
 	pos := make([]int, 0, len(ref))
 	neg := make([]int, 0, len(ref))
-	for i, l := range labels {
+	for i, same := range SameLabel(labels, ref) {
+		// The negatives are the runs between the (ascending) same-label
+		// indices.
 		pos, neg = pos[:0], neg[:0]
-		for j, r := range ref {
-			if l == r {
-				if !(refIsQuery && i == j) {
-					pos = append(pos, j)
-				}
-			} else {
-				neg = append(neg, j)
+		next := 0
+		for _, j := range same {
+			for ; next < j; next++ {
+				neg = append(neg, next)
 			}
+			next = j + 1
+			if !refIsQuery || j != i {
+				pos = append(pos, j)
+			}
+		}
+		for ; next < len(ref); next++ {
+			neg = append(neg, next)
 		}
 		if err := fn(i, pos, neg); err != nil {
 			return err
