@@ -116,13 +116,3 @@ func (in *input) allPairs() (*allPairs, error) {
 	in.countPairs() // from same, unless counted before
 	return &allPairs{same: same, m: in.m, refIsQuery: in.refIsQuery, nPos: in.nPos, nNeg: in.nNeg}, nil
 }
-
-// pos returns the number of positives of anchor a, whose same-label list
-// is s.
-func (ap *allPairs) pos(a int, s []int) int {
-	if ap.refIsQuery {
-		return len(s) - 1
-	}
-	return len(s)
-}
-
