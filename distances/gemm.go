@@ -194,24 +194,10 @@ func guardRow(row, nb []float64, na float64, root bool) (near int, finite bool) 
 	return near, !bad
 }
 
-// mirrorBlock is the side of the square tiles mirrorUpper copies.
-const mirrorBlock = 32
-
 // mirrorUpper copies the upper triangle of the square matrix m onto the
-// lower one, a tile at a time so that the transposed reads stay in cache.
+// lower one (gemm.MirrorUpper).
 func mirrorUpper(m *mat.Dense) {
 	n, _ := m.Dims()
 	raw := m.RawMatrix()
-	data, ld := raw.Data, raw.Stride
-	for i0 := 0; i0 < n; i0 += mirrorBlock {
-		i1 := min(n, i0+mirrorBlock)
-		for j0 := 0; j0 <= i0; j0 += mirrorBlock {
-			for i := i0; i < i1; i++ {
-				row := data[i*ld : i*ld+min(i, j0+mirrorBlock)]
-				for j := j0; j < len(row); j++ {
-					row[j] = data[j*ld+i]
-				}
-			}
-		}
-	}
+	gemm.MirrorUpper(raw.Data, raw.Stride, n)
 }

@@ -87,7 +87,7 @@ func run[T float](kn *kernel[T], p *problem[T]) {
 		if p.m*p.m < 1<<20 {
 			workers = 1 // a copy this small is not worth a barrier
 		}
-		mirror(kn, own, workers, p.c, p.ldc, p.m)
+		mirror(workers, p.c, p.ldc, p.m)
 	}
 }
 
@@ -145,24 +145,29 @@ func runRows[T float](kn *kernel[T], p *problem[T], own *workspace[T], workers, 
 // mirrorBlock is the side of the square blocks that mirror copies.
 const mirrorBlock = 32
 
-// mirror copies the upper triangle of the n×n matrix c onto the lower one,
-// block row by block row (in parallel), each block transposed whole.
-// Entries below the diagonal that a tile computed already hold these
-// bits; the copy makes C exactly symmetric whatever the kernel.
-func mirror[T float](kn *kernel[T], own *workspace[T], workers int, c []T, ldc, n int) {
+// mirror copies the upper triangle of the n×n matrix c onto the lower one
+// on up to nw goroutines (MirrorUpper serially). Entries below the diagonal
+// that a tile computed already hold these bits; the copy makes C exactly
+// symmetric whatever the kernel.
+func mirror[T float](nw int, c []T, ldc, n int) {
 	rowsBlocks := ceilDiv(n, mirrorBlock)
-	parallelFor(kn, own, min(workers, rowsBlocks), rowsBlocks, func(_ *workspace[T], bi int) {
-		i0 := bi * mirrorBlock
-		i1 := min(n, i0+mirrorBlock)
-		for j0 := 0; j0 <= i0; j0 += mirrorBlock {
-			for i := i0; i < i1; i++ {
-				row := c[i*ldc : i*ldc+min(i, j0+mirrorBlock)]
-				for j := j0; j < len(row); j++ {
-					row[j] = c[j*ldc+i]
-				}
+	workers.Each(min(nw, rowsBlocks), rowsBlocks, func(_, bi int) { mirrorRows(c, ldc, n, bi) })
+}
+
+// mirrorRows copies the entries of block row bi below the diagonal from
+// their mirrors above it, a block transposed whole at a time so that the
+// transposed reads stay in cache.
+func mirrorRows[T float](c []T, ldc, n, bi int) {
+	i0 := bi * mirrorBlock
+	i1 := min(n, i0+mirrorBlock)
+	for j0 := 0; j0 <= i0; j0 += mirrorBlock {
+		for i := i0; i < i1; i++ {
+			row := c[i*ldc : i*ldc+min(i, j0+mirrorBlock)]
+			for j := j0; j < len(row); j++ {
+				row[j] = c[j*ldc+i]
 			}
 		}
-	})
+	}
 }
 
 // parallelFor calls fn(ws, i) for i in [0, count) on workers goroutines

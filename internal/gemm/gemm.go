@@ -198,3 +198,13 @@ func scale[T float](c []T, ldc, m, n int, beta T) {
 		}
 	}
 }
+
+// MirrorUpper copies the upper triangle of the n×n row-major matrix c
+// (row stride ldc) onto its lower triangle, on the calling goroutine: what
+// the syrk routines do to complete C, for a caller that computed only the
+// upper triangle.
+func MirrorUpper(c []float64, ldc, n int) {
+	for bi := range ceilDiv(n, mirrorBlock) {
+		mirrorRows(c, ldc, n, bi)
+	}
+}
