@@ -22,10 +22,15 @@
 // training and test sets to some classes, for a class-disjoint run.
 //
 // The run is written to -out (default ./out): run.csv (one line per
-// evaluation), run.png (loss and metrics per epoch) and checkpoint.gmw
-// (the encoder after the last epoch, models.LoadEncoder reads it). Ctrl-C
-// stops training between two iterations, saves the current weights to
-// interrupted.gmw and leaves checkpoint.gmw as it was.
+// evaluation), run.png (loss and metrics per epoch), epoch-N.gmw (the
+// encoder after the last epoch N) and checkpoint.gmw (the encoder of the
+// best epoch by MAP@R, replaced only by a better one; models.LoadEncoder
+// reads both). A directory that holds an earlier run's weights is refused
+// unless -resume (continue it up to -epochs in all) or -overwrite (delete
+// it and start again) is given. Ctrl-C stops training between two
+// iterations, saves the current weights to interrupted.gmw and leaves the
+// checkpoints as they were; a killed run leaves loadable files, and the
+// next start removes its temporary files.
 package main
 
 import (

@@ -51,7 +51,11 @@ func WriteCSV(path string, rows []Row) error {
 		if r.Train != nil {
 			train = strconv.FormatFloat(r.Train.Duration.Seconds(), 'f', 3, 64)
 		}
-		rec = append(rec, train, strconv.FormatFloat(r.EvalSeconds, 'f', 3, 64), strings.Join(r.Metrics.Warnings(), "; "))
+		warnings := strings.Join(r.Metrics.Warnings(), "; ")
+		if r.fromFile {
+			warnings = r.warnings
+		}
+		rec = append(rec, train, strconv.FormatFloat(r.EvalSeconds, 'f', 3, 64), warnings)
 		if err := w.Write(rec); err != nil {
 			return err
 		}

@@ -52,6 +52,10 @@ type Options struct {
 	Threads     int
 	EvalBatch   int
 	Quiet       bool
+	// Resume continues the run recorded in Out (its last epoch's weights
+	// and record); Overwrite deletes that run's files and starts again.
+	// Without either, a run refuses an Out that holds trained weights.
+	Resume, Overwrite bool
 }
 
 // Defaults are the benchmark protocol's settings (../shared/bench/
@@ -87,6 +91,8 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.IntVar(&o.Threads, "threads", o.Threads, "threads (GOMAXPROCS; 0: all cores)")
 	fs.IntVar(&o.EvalBatch, "eval-batch", o.EvalBatch, "batch size of the evaluation")
 	fs.BoolVar(&o.Quiet, "quiet", o.Quiet, "no progress bars")
+	fs.BoolVar(&o.Resume, "resume", o.Resume, "continue the run in -out from its last epoch (-epochs is the total)")
+	fs.BoolVar(&o.Overwrite, "overwrite", o.Overwrite, "delete the run in -out (its checkpoints and record) and start again")
 }
 
 // Validate checks the options.
@@ -130,6 +136,8 @@ func (o *Options) Validate() error {
 		return bad("-threads %d: want at least 0", o.Threads)
 	case o.EvalBatch < 1:
 		return bad("-eval-batch %d: want at least 1", o.EvalBatch)
+	case o.Resume && o.Overwrite:
+		return bad("-resume and -overwrite: choose one")
 	}
 	return nil
 }
@@ -174,12 +182,30 @@ type Row struct {
 	Train       *trainers.EpochInfo // nil for epoch 0
 	Metrics     accuracy.Results
 	EvalSeconds float64
+
+	// warnings is the CSV's warnings column of a row read by ReadCSV
+	// (fromFile), written back verbatim.
+	warnings string
+	fromFile bool
 }
 
 // Execute trains and evaluates as the options say, printing a line per
-// evaluation, and writes the CSV, the PNG and the checkpoints into Out.
-// On cancellation it saves the current weights to InterruptedFile and
-// returns the context's error; the last epoch's checkpoint stays as it was.
+// evaluation, and writes the CSV, the PNG and the checkpoints into Out:
+// EpochFile(n) (and EpochLossFile(n) for a learnable loss) after each
+// epoch n, keeping only the last, and CheckpointFile, the encoder of the
+// best epoch by PrimaryMetric, replaced only by a better one.
+//
+// An Out that holds trained weights from an earlier run is refused unless
+// Resume (continue from its last recorded epoch up to Epochs in all) or
+// Overwrite (delete its files first) is set, so a run never replaces a
+// trained checkpoint with an untrained or worse one unasked. At start,
+// the temporary files of a killed run are removed. On cancellation it
+// saves the current weights to InterruptedFile and returns the context's
+// error; the checkpoints stay as they were.
+//
+// A resumed run draws the batches the uninterrupted run would have drawn
+// (the trainer seeks its sampler to the epoch) but restarts Adam's moments
+// (the optimizer's state is not saved yet).
 func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if r == nil {
 		return nil, fmt.Errorf("runner: nil Run: %w", gometric.ErrSetting)
@@ -193,6 +219,29 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if err := os.MkdirAll(r.Out, 0o755); err != nil {
 		return nil, err
 	}
+	removed, err := cleanTemps(r.Out)
+	if err != nil {
+		return nil, err
+	}
+	if len(removed) > 0 {
+		fmt.Fprintf(r.Stdout, "removed %d unfinished temporary file(s) of an interrupted run from %s\n", len(removed), r.Out)
+	}
+	pr, err := findPrior(r.Out)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case pr.trained() && !r.Resume && !r.Overwrite:
+		return nil, fmt.Errorf("%s holds an earlier run's trained weights (%s): -resume continues that run, -overwrite deletes it and starts again, or choose another -out: %w",
+			r.Out, pr.describe(), gometric.ErrSetting)
+	case r.Overwrite && (pr.trained() || pr.csv):
+		if err := removeRun(r.Out, pr); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(r.Stdout, "-overwrite: deleted the earlier run in %s (%s)\n", r.Out, pr.describe())
+		pr = prior{}
+	}
+
 	numClasses := 0
 	for _, c := range r.Train.Labels() {
 		numClasses = max(numClasses, c+1)
@@ -201,6 +250,42 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
+	learnable, _ := loss.(losses.Learnable)
+
+	// What an earlier run recorded, when resuming.
+	var rows []Row
+	if r.Resume && pr.csv {
+		if rows, err = ReadCSV(filepath.Join(r.Out, CSVFile)); err != nil {
+			return nil, fmt.Errorf("-resume: %w", err)
+		}
+	}
+	done := len(rows) - 1 // the last recorded epoch (-1: none)
+	if r.Resume && pr.trained() && done < 1 {
+		return nil, fmt.Errorf("-resume: %s records no trained epoch but %s holds trained weights (%s); -overwrite starts again: %w",
+			CSVFile, r.Out, pr.describe(), gometric.ErrSetting)
+	}
+	if done >= 1 {
+		if err := r.Encoder.Load(filepath.Join(r.Out, EpochFile(done))); err != nil {
+			return nil, fmt.Errorf("-resume: %s records epoch %d: %w", CSVFile, done, err)
+		}
+		if learnable != nil {
+			if err := losses.LoadParams(filepath.Join(r.Out, EpochLossFile(done)), learnable); err != nil {
+				return nil, fmt.Errorf("-resume: %w", err)
+			}
+		}
+	}
+	// Epoch files beyond the record are from an epoch that did not
+	// finish (killed before its record was written): it is trained again.
+	for e, fs := range pr.epochs {
+		if e > max(done, 0) {
+			for _, f := range fs {
+				if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return nil, err
+				}
+			}
+		}
+	}
+
 	miner, err := NewMiner(r.Miner, r.Seed)
 	if err != nil {
 		return nil, err
@@ -219,7 +304,7 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	t.IterationsPerEpoch = r.Iterations
 	t.Seed = r.Seed
 	t.Progress = progress
-	if _, ok := loss.(losses.Learnable); ok {
+	if learnable != nil {
 		if t.LossOptimizer, err = models.NewOptimizer("adam", r.LossLR); err != nil {
 			return nil, err
 		}
@@ -230,6 +315,13 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	}
 	fmt.Fprintf(r.Stdout, "loss %s, miner %s, MPerClass m=%d, batch %d, Adam lr %g, seed %d, %d epoch(s) of %d iterations, %d threads, BLAS %s\n",
 		r.Loss, r.Miner, r.M, r.Batch, r.LR, r.Seed, r.Epochs, ipe, runtime.GOMAXPROCS(0), models.BLASName())
+	ckpt := filepath.Join(r.Out, CheckpointFile)
+	fmt.Fprintf(r.Stdout, "checkpoints: %s keeps the best epoch by %s, %s the last (-resume continues from it); an earlier run is never replaced without -resume or -overwrite\n",
+		ckpt, PrimaryMetric, filepath.Join(r.Out, "epoch-N.gmw"))
+	if done >= 1 {
+		fmt.Fprintf(r.Stdout, "-resume: continuing after epoch %d (%s; best %s %.4f); Adam's moments restart\n",
+			done, filepath.Join(r.Out, EpochFile(done)), PrimaryMetric, best(rows))
+	}
 
 	tester := testers.NewGlobalEmbeddingSpace()
 	tester.BatchSize = r.EvalBatch
@@ -247,9 +339,7 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 		return res["test"], time.Since(start).Seconds(), nil
 	}
 
-	ckpt := filepath.Join(r.Out, CheckpointFile)
-	var rows []Row
-	save := func() error {
+	record := func() error {
 		if err := WriteCSV(filepath.Join(r.Out, CSVFile), rows); err != nil {
 			return err
 		}
@@ -260,28 +350,32 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 		if serr := r.Encoder.Save(path); serr != nil {
 			return rows, errors.Join(err, serr)
 		}
-		fmt.Fprintf(r.Stdout, "interrupted in epoch %d after %d iterations: weights saved to %s; %s holds the last complete epoch\n", epoch, done, path, ckpt)
+		fmt.Fprintf(r.Stdout, "interrupted in epoch %d after %d iterations: weights saved to %s; the checkpoints are as they were\n", epoch, done, path)
 		return rows, err
 	}
 
-	// Epoch 0: the untrained encoder.
-	if err := r.Encoder.Save(ckpt); err != nil {
-		return nil, err
-	}
-	res, evalSec, err := evaluate()
-	if err != nil {
-		if ctx.Err() != nil {
-			return interrupted(ctx.Err(), 0, 0)
+	if len(rows) == 0 {
+		// Epoch 0: the untrained encoder, evaluated and recorded (no
+		// weights are written for it).
+		res, evalSec, err := evaluate()
+		if err != nil {
+			if ctx.Err() != nil {
+				return interrupted(ctx.Err(), 0, 0)
+			}
+			return nil, err
 		}
-		return nil, err
+		rows = append(rows, Row{Epoch: 0, Metrics: res, EvalSeconds: evalSec})
+		fmt.Fprintln(r.Stdout, rows[0].Line())
+		if err := record(); err != nil {
+			return rows, err
+		}
 	}
-	rows = append(rows, Row{Epoch: 0, Metrics: res, EvalSeconds: evalSec})
-	fmt.Fprintln(r.Stdout, rows[0].Line())
-	if err := save(); err != nil {
-		return rows, err
+	bestSoFar := best(rows)
+	if len(rows) > r.Epochs+1 {
+		fmt.Fprintf(r.Stdout, "%s already records %d epochs (-epochs %d): nothing to train\n", filepath.Join(r.Out, CSVFile), len(rows)-1, r.Epochs)
 	}
 
-	for epoch := 1; epoch <= r.Epochs; epoch++ {
+	for epoch := len(rows); epoch <= r.Epochs; epoch++ {
 		eps, err := t.Train(ctx, epoch, epoch)
 		if err != nil {
 			done := 0
@@ -294,8 +388,16 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 			return rows, err
 		}
 		info := eps[0]
-		if err := r.Encoder.Save(ckpt); err != nil {
+		// The order keeps the files consistent wherever the process dies:
+		// the epoch's weights, then the best checkpoint, then the record,
+		// and only then the previous epoch's weights are deleted.
+		if err := r.Encoder.Save(filepath.Join(r.Out, EpochFile(epoch))); err != nil {
 			return rows, err
+		}
+		if learnable != nil {
+			if err := losses.SaveParams(filepath.Join(r.Out, EpochLossFile(epoch)), learnable); err != nil {
+				return rows, err
+			}
 		}
 		res, evalSec, err := evaluate()
 		if err != nil {
@@ -304,14 +406,32 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 			}
 			return rows, err
 		}
-		rows = append(rows, Row{Epoch: epoch, Train: &info, Metrics: res, EvalSeconds: evalSec})
-		fmt.Fprintln(r.Stdout, rows[len(rows)-1].Line())
-		if err := save(); err != nil {
+		row := Row{Epoch: epoch, Train: &info, Metrics: res, EvalSeconds: evalSec}
+		if v, ok := row.primary(); ok && v > bestSoFar {
+			if err := r.Encoder.Save(ckpt); err != nil {
+				return rows, err
+			}
+			bestSoFar = v
+		}
+		rows = append(rows, row)
+		fmt.Fprintln(r.Stdout, row.Line())
+		if err := record(); err != nil {
 			return rows, err
 		}
+		for _, name := range []string{EpochFile(epoch - 1), EpochLossFile(epoch - 1)} {
+			if err := os.Remove(filepath.Join(r.Out, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return rows, err
+			}
+		}
 	}
-	fmt.Fprintf(r.Stdout, "wrote %s, %s and %s\n",
-		filepath.Join(r.Out, CSVFile), filepath.Join(r.Out, PNGFile), ckpt)
+	wrote := []string{filepath.Join(r.Out, CSVFile), filepath.Join(r.Out, PNGFile)}
+	if last := len(rows) - 1; last >= 1 {
+		wrote = append(wrote, filepath.Join(r.Out, EpochFile(last)))
+	}
+	if _, err := os.Stat(ckpt); err == nil {
+		wrote = append(wrote, ckpt+fmt.Sprintf(" (best %s %.4f)", PrimaryMetric, bestSoFar))
+	}
+	fmt.Fprintf(r.Stdout, "wrote %s\n", strings.Join(wrote, ", "))
 	return rows, nil
 }
 

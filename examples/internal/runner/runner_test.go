@@ -273,16 +273,23 @@ func TestExecute(t *testing.T) {
 	if b := img.Bounds(); b.Dx() < 500 || b.Dy() < 200 {
 		t.Errorf("PNG is %v", b)
 	}
-	// The checkpoint is the final encoder.
-	loaded, err := models.LoadEncoder(filepath.Join(out, CheckpointFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The last epoch's file is the final encoder; the checkpoint is the
+	// best epoch's, and the earlier epoch file is gone.
 	x := gometric.Matrix{Rows: test.Len(), Cols: 8, Data: test.Data()}
 	a, _ := enc.Embed(x)
-	b, _ := loaded.Embed(x)
-	if !slices.Equal(a.Data, b.Data) {
-		t.Error("the checkpoint's embeddings differ from the encoder's")
+	for _, name := range []string{EpochFile(2), CheckpointFile} {
+		loaded, err := models.LoadEncoder(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := loaded.Embed(x)
+		bestIs2 := rows[2].Metrics[PrimaryMetric].Scalar > rows[1].Metrics[PrimaryMetric].Scalar
+		if same := slices.Equal(a.Data, b.Data); same != (name == EpochFile(2) || bestIs2) {
+			t.Errorf("%s: same embeddings as the final encoder %v (best is epoch 2: %v)", name, same, bestIs2)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, EpochFile(1))); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s is kept: %v", EpochFile(1), err)
 	}
 	// No temporary file is left behind.
 	entries, _ := os.ReadDir(out)
