@@ -201,7 +201,7 @@ func (r *Reader) Bytes(n int64) ([]byte, error) {
 	for int64(len(out)) < n {
 		step := int(min(n-int64(len(out)), chunk))
 		if cap(out)-len(out) < step {
-			out = growTo(out, len(out)+step)
+			out = growTo(out, len(out)+step, n)
 		}
 		if err := r.full(out[len(out) : len(out)+step]); err != nil {
 			return nil, err
@@ -211,9 +211,10 @@ func (r *Reader) Bytes(n int64) ([]byte, error) {
 	return out, nil
 }
 
-// growTo returns b with capacity at least n, doubling.
-func growTo[T any](b []T, n int) []T {
-	c := max(n, 2*cap(b))
+// growTo returns b with capacity at least need, doubling, but never
+// beyond limit (the declared length).
+func growTo[T any](b []T, need int, limit int64) []T {
+	c := int(min(int64(max(need, 2*cap(b))), max(limit, int64(need))))
 	nb := make([]T, len(b), c)
 	copy(nb, b)
 	return nb
@@ -251,7 +252,7 @@ func readFloats[T float32 | float64](r *Reader, dst []T, n int64, size int, conv
 			return nil, err
 		}
 		if cap(dst)-len(dst) < k {
-			dst = growTo(dst, len(dst)+k)
+			dst = growTo(dst, len(dst)+k, n)
 		}
 		for i := range k {
 			dst = append(dst, conv(b[i*size:]))

@@ -113,3 +113,28 @@ func FuzzReader(f *testing.F) {
 		_, _ = Open(data)
 	})
 }
+
+// Growth never passes the declared length: the buffer ends at exactly
+// that capacity, and the doubling steps before it total under twice it.
+func TestGrowthStopsAtDeclaredLength(t *testing.T) {
+	const n = 3<<20 + 5
+	input := make([]byte, 8*n+8)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f, err := NewReader(bytes.NewReader(input)).Float64s(nil, n)
+	runtime.ReadMemStats(&after)
+	if err != nil || len(f) != n {
+		t.Fatal(err, len(f))
+	}
+	if cap(f) != n {
+		t.Errorf("capacity %d, want the declared %d", cap(f), n)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 3*8*n {
+		t.Errorf("allocated %d bytes for %d declared", grew, 8*n)
+	}
+	b, err := NewReader(bytes.NewReader(input)).Bytes(n)
+	if err != nil || cap(b) != n {
+		t.Errorf("Bytes: %v, capacity %d, want %d", err, cap(b), n)
+	}
+}
