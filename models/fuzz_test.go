@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"slices"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/gometric/gometric"

@@ -305,4 +305,3 @@ func TestWeightFileCompatible(t *testing.T) {
 		t.Error("weights differ")
 	}
 }
-
