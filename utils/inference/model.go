@@ -519,7 +519,9 @@ func (m *Model[T]) Calibrate(x, y []T, same []bool) (Calibration, error) {
 // Save mirrors InferenceModel.save_knn_func: it writes the references
 // (vectors, dimension, metric and labels) and the MatchFinder's threshold
 // with what it thresholds (MatchFinder.IndexThreshold) to path in the
-// index file format (see WriteIndex), atomically. A MatchFinder whose
+// index file format (see WriteIndex), atomically (see WriteIndexFile,
+// which also removes leftovers of interrupted saves of path). A
+// MatchFinder whose
 // distance cannot be applied to an index (not CosineSimilarity) saves no
 // threshold; a NaN threshold or a MatchFinder not made by NewMatchFinder
 // is an error. PML writes FAISS's own format; this format holds the
@@ -550,7 +552,8 @@ func (m *Model[T]) Save(path string) error {
 }
 
 // Load mirrors InferenceModel.load_knn_func: it reads an index file
-// written by Save (or WriteIndexFile; format version 1 or 2), builds a new
+// written by Save (or WriteIndexFile; format version 3, or an earlier 1 or
+// 2), builds a new
 // index with NewIndex for the file's dimension and metric, adds the
 // stored vectors and replaces the Model's index, references, labels and
 // Metric. When the file holds a threshold, MatchFinder becomes
