@@ -153,9 +153,10 @@ func FuzzLoadParams(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add(good[:20])
+	f.Add(append(append([]byte(nil), good...), 0))
 	f.Add([]byte("GMPARAMS"))
+	d := f.TempDir() // one directory per fuzzing process: its calls run one at a time
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d := t.TempDir()
 		in := filepath.Join(d, "in")
 		if err := os.WriteFile(in, data, 0o644); err != nil {
 			t.Fatal(err)
