@@ -63,4 +63,3 @@ func TestWeightFileFIFO(t *testing.T) {
 		})
 	}
 }
-
