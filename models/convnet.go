@@ -192,7 +192,8 @@ func (m *ConvNet) Step(opt *Optimizer) error {
 }
 
 // Embed returns the N×E embeddings of x, an N×(C·H·W) batch (inference:
-// no gradient).
+// no gradient). A non-finite input value, or an embedding that overflows
+// float32, is an error wrapping gometric.ErrNonFinite.
 func (m *ConvNet) Embed(x gometric.Matrix) (gometric.Matrix, error) {
 	nw, err := m.net("Embed")
 	if err != nil {

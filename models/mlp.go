@@ -110,7 +110,8 @@ func (m *MLP) Step(opt *Optimizer) error {
 }
 
 // Embed returns the N×E embeddings of x, an N×Sizes[0] batch (inference:
-// no gradient).
+// no gradient). A non-finite input value, or an embedding that overflows
+// float32, is an error wrapping gometric.ErrNonFinite.
 func (m *MLP) Embed(x gometric.Matrix) (gometric.Matrix, error) {
 	nw, err := m.net("Embed")
 	if err != nil {
