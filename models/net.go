@@ -25,6 +25,7 @@ const embedChunk = 256
 // the finite-difference tests.
 type network[T float] struct {
 	mu        sync.Mutex
+	saveMu    sync.Mutex // serialises Save, which writes outside mu
 	component string // "models.ConvNet", "models.MLP"
 	input     []int  // one sample's shape
 	embedding int

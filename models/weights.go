@@ -52,8 +52,10 @@ type fileParam struct {
 // syncs it, renames it over path and syncs the directory, so an
 // interrupted Save leaves the previous file intact. Save first removes the
 // temporary files that an interrupted Save of the same path left behind,
-// so saves of one path must not run concurrently (from any goroutine or
-// process): one may then fail, leaving the other's complete file.
+// so saves of one path by different encoders or processes must not run at
+// the same time (one may then fail, leaving the other's complete file);
+// an encoder's own Saves are serialised. Embed and TrainStep are not held
+// up while the file is written.
 func (m *ConvNet) Save(path string) error {
 	nw, err := m.net("Save")
 	if err != nil {
@@ -273,6 +275,8 @@ func sameParams(file []fileParam, specs []paramSpec) error {
 // hold up Embed and TrainStep.
 func save[T float](nw *network[T], kind string, config any, path string) error {
 	c := nw.component + ".Save"
+	nw.saveMu.Lock() // one Save of this encoder at a time: they may share a path
+	defer nw.saveMu.Unlock()
 	cfg, err := json.Marshal(config)
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", c, path, err)

@@ -10,11 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/binio"
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 // allocated returns the bytes f allocates (an upper bound of the heap's
@@ -245,5 +248,55 @@ func TestWeightFileCompatible(t *testing.T) {
 	}
 	if !slicesEqualParams(enc.Params(), mlp.Params()) {
 		t.Error("weights differ")
+	}
+}
+
+// TestConcurrentSaveLoad backs the claim that an encoder is safe for
+// concurrent use with its file methods: Save (to one path and to
+// several), Load, Embed and Params run from several goroutines (run with
+// -race); every file written loads.
+func TestConcurrentSaveLoad(t *testing.T) {
+	m, err := NewMLP(MLPConfig{Sizes: []int{4, 3}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	shared := filepath.Join(dir, "shared.gmw")
+	if err := m.Save(shared); err != nil {
+		t.Fatal(err)
+	}
+	x := randTensor(1, 5, 4)
+	want, err := m.Embed(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Concurrently(t, 8, 3, func(g int) error {
+		switch g % 4 {
+		case 0:
+			return m.Save(shared)
+		case 1:
+			return m.Save(filepath.Join(dir, fmt.Sprintf("own-%d.gmw", g)))
+		case 2:
+			if err := m.Load(shared); err != nil {
+				return err
+			}
+			_, err := LoadEncoder(shared)
+			return err
+		}
+		e, err := m.Embed(x)
+		if err == nil && !slices.Equal(e.Data, want.Data) {
+			err = errors.New("different embeddings")
+		}
+		_ = m.Params()
+		return err
+	})
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temporary file %s left", e.Name())
+		}
 	}
 }
