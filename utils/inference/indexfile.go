@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"reflect"
 	"strconv"
 
 	"github.com/gometric/gometric"
@@ -126,7 +127,7 @@ func (f *IndexFile) validate(name string) error {
 // at least one vector, finite values, a known metric, nil labels or one
 // per vector and a valid Threshold or nil; otherwise the error wraps
 // gometric.ErrShape, ErrNonFinite, ErrSetting or ErrLabels and nothing is
-// written.
+// written; so does a nil w (ErrSetting).
 //
 // Earlier versions, which ReadIndex still reads, differ in the header and
 // the checksum: version 1 (no threshold) has the 32-byte header alone, 36
@@ -139,7 +140,25 @@ func (f *IndexFile) validate(name string) error {
 // and too long for version 1. Any other single damaged byte is caught by
 // the checksum, which detects every error burst of up to 32 bits.
 func WriteIndex(w io.Writer, f IndexFile) error {
-	return writeIndex("inference.WriteIndex", w, f)
+	const name = "inference.WriteIndex"
+	if isNil(w) {
+		return fmt.Errorf("%s: nil writer: %w", name, gometric.ErrSetting)
+	}
+	return writeIndex(name, w, f)
+}
+
+// isNil reports whether v is nil or a nil pointer (a typed nil reader or
+// writer, whose methods would dereference it).
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }
 
 func writeIndex(name string, w io.Writer, f IndexFile) error {
@@ -227,7 +246,7 @@ func writeIndexFile(name, verb, path string, f IndexFile) (err error) {
 // ErrCorrupt and gometric.ErrShape (gometric.ErrNonFinite for a stored NaN
 // or ±Inf vector value); a file of another format version, or a stored
 // label that does not fit this platform's int, wraps
-// gometric.ErrUnsupported.
+// gometric.ErrUnsupported; a nil r wraps gometric.ErrSetting.
 //
 // When r tells how many bytes it holds — a regular *os.File, or a reader
 // with a Len method such as *bytes.Reader — the header is checked against
@@ -237,7 +256,11 @@ func writeIndexFile(name, verb, path string, f IndexFile) (err error) {
 // at the header's sizes, with the bytes that actually arrive; a header
 // that claims a huge index cannot force a huge allocation either way.
 func ReadIndex(r io.Reader) (IndexFile, error) {
-	return readIndex("inference.ReadIndex", "", r, remaining(r))
+	const name = "inference.ReadIndex"
+	if isNil(r) {
+		return IndexFile{}, fmt.Errorf("%s: nil reader: %w", name, gometric.ErrSetting)
+	}
+	return readIndex(name, "", r, remaining(r))
 }
 
 // remaining returns the number of bytes left in r when r can tell, or -1.

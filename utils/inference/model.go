@@ -75,7 +75,8 @@ func Rows(batch [][]float32) (gometric.Matrix, error) {
 // references are changed only by Train, Add and Load, each of which
 // leaves the Model unchanged on error. A Model is not safe for concurrent
 // use while Train, Add, Load or Calibrate runs; other calls may run
-// concurrently if Embed and the index allow it (knn.Exact does).
+// concurrently if Embed and the index allow it (knn.Exact does), except
+// two Saves to the same path (see WriteIndexFile).
 type Model[T any] struct {
 	// Embed computes embeddings (PML's trunk and embedder). It must not
 	// be nil for calls that take inputs.
@@ -421,7 +422,11 @@ func (m *Model[T]) MatchingNeighbors(query []T, k int) ([]Match, error) {
 		return nil, check.Errorf(modelName, gometric.ErrShape, "the index returned %d indices and %d distances for %d queries and k = %d", len(res.Indices), len(res.Distances), q.Rows, k)
 	}
 	var out []Match
+	n := m.index.Len()
 	for i, r := range res.Indices {
+		if r < -1 || r >= n {
+			return nil, check.Errorf(modelName, gometric.ErrIndex, "the index returned reference %d for query %d, outside [-1, %d)", r, i/k, n)
+		}
 		if r >= 0 && b.Match(res.Distances[i]) { // FAISS reports -1 for a missing neighbour
 			out = append(out, Match{Query: i / k, Ref: r, Value: float64(res.Distances[i])})
 		}
