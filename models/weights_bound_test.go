@@ -300,3 +300,41 @@ func TestConcurrentSaveLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveCleansLeftovers: Save removes the temporary files an
+// interrupted Save of the same path left behind (and only those), writes
+// mode 0644 and leaves no temporary file of its own.
+func TestSaveCleansLeftovers(t *testing.T) {
+	m, err := NewMLP(MLPConfig{Sizes: []int{3, 2}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.gmw")
+	leftovers := []string{filepath.Join(dir, ".w.gmw.tmp-123"), filepath.Join(dir, ".w.gmw.tmp-456")}
+	other := filepath.Join(dir, ".v.gmw.tmp-123")
+	for _, p := range append(slices.Clone(leftovers), other) {
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range leftovers {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s survives", p)
+		}
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another target's temporary file was removed: %v", err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, %v; want 0644", st.Mode().Perm(), err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 2 {
+		t.Errorf("directory holds %d entries, want the file and the other target's leftover", len(ents))
+	}
+}
