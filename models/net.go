@@ -26,8 +26,8 @@ const embedChunk = 256
 type network[T float] struct {
 	mu        sync.Mutex
 	saveMu    sync.Mutex // serialises Save, which writes outside mu
-	component string // "models.ConvNet", "models.MLP"
-	input     []int  // one sample's shape
+	component string     // "models.ConvNet", "models.MLP"
+	input     []int      // one sample's shape
 	embedding int
 	params    []*Param
 	// forward builds the network on x (n samples) from the parameter nodes.
