@@ -106,7 +106,10 @@ func TestParamsLoadErrors(t *testing.T) {
 		{"other shape", path, newArc(t, 4, 7, 1), gometric.ErrShape, "byte 21"},
 		{"other loss", path, newProxyAnchorSeed(t, 5, 7, 1), gometric.ErrShape, "byte 16"},
 		{"multiple count", path, losses.NewMultiple(losses.NewContrastive()), gometric.ErrShape, "byte 12"},
-		{"truncated", write("trunc", good[:len(good)-9]), newArc(t, 5, 7, 1), gometric.ErrUnsupported, "byte"},
+		{"truncated", write("trunc", good[:len(good)-9]), newArc(t, 5, 7, 1), gometric.ErrShape, "truncated"},
+		{"trailing", write("trailing", append(append([]byte(nil), good...), 0)), newArc(t, 5, 7, 1), gometric.ErrShape, "after the checksum"},
+		{"empty", write("empty", nil), newArc(t, 5, 7, 1), gometric.ErrUnsupported, "byte 0"},
+		{"count 2^32-1", write("count", resum(append(append([]byte(nil), good[:12]...), append([]byte{0xff, 0xff, 0xff, 0xff}, good[16:]...)...))), newArc(t, 5, 7, 1), gometric.ErrShape, "byte 12"},
 		{"bit flip", write("flip", flipped), newArc(t, 5, 7, 1), gometric.ErrUnsupported, "byte"},
 		{"nan", write("nan", resum(nanFile)), newArc(t, 5, 7, 1), gometric.ErrNonFinite, "byte 29"},
 		{"version", write("version", resum(version)), newArc(t, 5, 7, 1), gometric.ErrUnsupported, "byte 8"},
@@ -150,9 +153,10 @@ func FuzzLoadParams(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add(good[:20])
+	f.Add(append(append([]byte(nil), good...), 0))
 	f.Add([]byte("GMPARAMS"))
+	d := f.TempDir() // one directory per fuzzing process: its calls run one at a time
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d := t.TempDir()
 		in := filepath.Join(d, "in")
 		if err := os.WriteFile(in, data, 0o644); err != nil {
 			t.Fatal(err)

@@ -78,6 +78,23 @@ func ReferenceConvNetConfig(seed uint64) ConvNetConfig {
 // features, embedding) so that shapes cannot overflow.
 const maxDim = 1 << 16
 
+// maxParams bounds the parameter values of an architecture (1 GiB of
+// float32 weights, as much again for the gradients), so that neither a
+// configuration nor a weight file's header can ask for unbounded memory.
+const maxParams = 1 << 28
+
+// checkParams refuses an architecture of more than maxParams values.
+func checkParams(component string, specs []paramSpec) error {
+	total := 0
+	for _, s := range specs {
+		total += shapeLen(s.shape)
+		if total > maxParams {
+			return fmt.Errorf("%s: the architecture has more than %d parameter values (the limit): %w", component, maxParams, gometric.ErrSetting)
+		}
+	}
+	return nil
+}
+
 // ConvNet is a convolutional encoder in Gorgonia (float32): for each block
 // a 3×3 convolution (padding 1, stride 1, with bias) → ReLU → 2×2 max-pool
 // (stride 2), then the flattened features go through a dense layer to the
@@ -100,8 +117,9 @@ type ConvNet struct {
 }
 
 // NewConvNet builds a ConvNet with weights initialised from cfg.Seed. A
-// ConvNetConfig with a zero size (the zero value included) is an error
-// wrapping gometric.ErrSetting.
+// ConvNetConfig with a zero size (the zero value included), a size above
+// 2^16 or more than 2^28 parameter values in all is an error wrapping
+// gometric.ErrSetting.
 func NewConvNet(cfg ConvNetConfig) (*ConvNet, error) {
 	if cfg.Channels == 0 && cfg.Height == 0 && cfg.Width == 0 && len(cfg.Blocks) == 0 && cfg.Embedding == 0 {
 		return nil, fmt.Errorf("models.NewConvNet: the zero ConvNetConfig has no architecture; set Channels, Height, Width, Blocks and Embedding, or use ReferenceConvNetConfig(seed): %w", gometric.ErrSetting)
@@ -174,7 +192,8 @@ func (m *ConvNet) Step(opt *Optimizer) error {
 }
 
 // Embed returns the N×E embeddings of x, an N×(C·H·W) batch (inference:
-// no gradient).
+// no gradient). A non-finite input value, or an embedding that overflows
+// float32, is an error wrapping gometric.ErrNonFinite.
 func (m *ConvNet) Embed(x gometric.Matrix) (gometric.Matrix, error) {
 	nw, err := m.net("Embed")
 	if err != nil {
@@ -252,6 +271,9 @@ func convSpecs(cfg ConvNetConfig) ([]paramSpec, int, error) {
 	specs = append(specs,
 		paramSpec{"fc.weight", []int{cfg.Embedding, feat}, []int{cfg.Embedding, feat}, feat},
 		paramSpec{"fc.bias", []int{cfg.Embedding}, []int{cfg.Embedding}, feat})
+	if err := checkParams(c, specs); err != nil {
+		return nil, 0, err
+	}
 	return specs, feat, nil
 }
 

@@ -111,12 +111,29 @@
 // Parameter names and shapes are torch's state_dict keys and shapes
 // ("conv1.weight" [16 1 3 3], "conv1.bias" [16], ..., "fc.weight" [64 1568],
 // "fc.bias" [64] for the reference network; "fc1.weight", "fc1.bias", ... for
-// an MLP). Save writes a temporary file in the target's directory, syncs
-// and renames it, so a checkpoint is either the old file or the new one.
-// Reading checks everything (magic, version, header, sizes, checksum,
-// architecture, finite values) before changing a weight; errors name the
-// path and the byte offset and wrap ErrWeightFile. The optimizer's state is
-// not saved.
+// an MLP). An architecture holds at most 2^28 parameter values (1 GiB of
+// float32 weights): NewConvNet, NewMLP and the readers refuse larger ones.
+//
+// Save writes a temporary file "."+base+".tmp-*" in the target's
+// directory (mode 0644), syncs it, renames it over the target and syncs
+// the directory, so a checkpoint is either the old file or the new one,
+// even after a crash or a power loss. A process killed during a Save
+// leaves its temporary file; the next Save of the same path removes it
+// (so two saves of one path must not run at the same time).
+//
+// Reading is a stream (the framing is internal/binio's): the fixed fields
+// and the header (at most 1 MiB) first, checked against the expected
+// architecture and, for a regular file, the file's length; then the
+// weights, read in bounded steps, so memory grows with the bytes that
+// actually arrive; then the checksum and the end of the input. A FIFO or a
+// device works; /dev/zero, a short file whose header claims a huge
+// network, or valid content followed by more bytes fail without
+// allocating more than the input held. Everything (magic, version,
+// header, sizes, checksum, architecture, finite values) is checked before
+// a weight changes; errors name the path and the byte offset and wrap
+// ErrWeightFile. A header that does not describe the expected encoder is
+// reported as damage when the checksum of the file does not match. The
+// optimizer's state is not saved.
 //
 // # BLAS
 //

@@ -303,6 +303,21 @@ func TestConfigErrors(t *testing.T) {
 		{"mlp one size", func() error { _, err := NewMLP(MLPConfig{Sizes: []int{4}}); return err }()},
 		{"mlp zero size", func() error { _, err := NewMLP(MLPConfig{Sizes: []int{4, 0, 2}}); return err }()},
 		{"mlp huge", func() error { _, err := NewMLP(MLPConfig{Sizes: []int{1 << 16, 1 << 16}}); return err }()},
+		// Each layer within its limit, the network above 2^28 values.
+		{"mlp huge in all", func() error {
+			_, err := NewMLP(MLPConfig{Sizes: []int{1 << 14, 1 << 14, 1 << 14, 1 << 14}})
+			return err
+		}()},
+		{"huge convolution", func() error {
+			_, err := NewConvNet(ConvNetConfig{Channels: 1 << 16, Height: 2, Width: 2, Blocks: []int{1 << 16}, Embedding: 2})
+			return err
+		}()},
+		{"max sizes", func() error {
+			_, err := NewConvNet(ConvNetConfig{Channels: 1 << 16, Height: 1 << 16, Width: 1 << 16, Blocks: []int{1 << 16}, Embedding: 1 << 16})
+			return err
+		}()},
+		{"negative sizes", func() error { _, err := NewMLP(MLPConfig{Sizes: []int{-1, 2}}); return err }()},
+		{"min int", func() error { _, err := NewMLP(MLPConfig{Sizes: []int{math.MinInt, math.MaxInt}}); return err }()},
 	}
 	for _, tc := range tests {
 		if !errors.Is(tc.err, gometric.ErrSetting) || !strings.HasPrefix(tc.err.Error(), "models.") {

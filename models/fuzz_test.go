@@ -1,8 +1,11 @@
 package models
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/gometric/gometric"
@@ -47,18 +50,38 @@ func FuzzWeightFile(f *testing.F) {
 
 func checkWeightFile(conv *ConvNet, mlp *MLP) func(*testing.T, []byte) {
 	return func(t *testing.T, data []byte) {
-		enc, err := decodeEncoder("fuzz.gmw", data)
+		// LoadEncoder's reader with the file's size known (a regular file)
+		// and unknown (a stream): they must agree.
+		enc, err := decodeEncoder("fuzz.gmw", bytes.NewReader(data), int64(len(data)))
+		encStream, errStream := decodeEncoder("fuzz.gmw", bytes.NewReader(data), -1)
+		if (err == nil) != (errStream == nil) {
+			t.Fatalf("sized reader: %v; stream reader: %v", err, errStream)
+		}
+		for _, e := range []error{err, errStream} {
+			if e != nil && !errors.Is(e, ErrWeightFile) {
+				t.Fatalf("error %v does not wrap ErrWeightFile", e)
+			}
+		}
 		if err == nil {
 			n := 1
 			for _, d := range enc.InputShape() {
 				n *= d
 			}
 			x := gometric.Matrix{Rows: 1, Cols: n, Data: make([]float32, n)}
-			if _, err := enc.Embed(x); err != nil {
+			// (Huge finite weights may overflow float32: an ErrNonFinite
+			// error, the same from both encoders.)
+			a, err := enc.Embed(x)
+			if err != nil && !errors.Is(err, gometric.ErrNonFinite) {
 				t.Fatalf("a loaded encoder fails: %v", err)
 			}
+			b, err2 := encStream.Embed(x)
+			if (err == nil) != (err2 == nil) || !slices.Equal(a.Data, b.Data) {
+				t.Fatalf("the stream reader's encoder differs: %v, %v", err, err2)
+			}
 		}
-		_ = conv.loadBytes("fuzz.gmw", data)
-		_ = mlp.loadBytes("fuzz.gmw", data)
+		for _, size := range []int64{int64(len(data)), -1} {
+			_ = conv.load("fuzz.gmw", bytes.NewReader(data), size)
+			_ = mlp.load("fuzz.gmw", bytes.NewReader(data), size)
+		}
 	}
 }

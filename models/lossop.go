@@ -59,8 +59,9 @@ func adapt[T float](loss LossFunc) lossFn[T] {
 //	})
 //	_, err = gorgonia.Grad(loss, w)
 //
-// A failure of fn (an error, a gradient of the wrong shape, a non-finite
-// loss or gradient, a panic) makes the machine's run return an error whose
+// Non-finite embeddings (a float32 overflow in the network) are an error
+// and fn is not called. A failure of fn (an error, a gradient of the wrong
+// shape, a non-finite loss or gradient, a panic) makes the machine's run return an error whose
 // message carries fn's (Gorgonia's machines wrap it in an error type
 // without Unwrap, so errors.Is does not see the sentinels through it). The
 // node's op is stateful: it belongs to one graph and one machine at a
@@ -159,6 +160,10 @@ func (op *lossOp[T]) do(vs []G.Value) error {
 	}
 	emb := make([]T, ne)
 	copy(emb, in[0])
+	if i := firstNonFinite(emb); i >= 0 {
+		// Finite inputs and weights can still overflow float32.
+		return fmt.Errorf("models: the embeddings have %v at row %d, column %d (float32 overflow: the input or the weights are too large): %w", emb[i], i/op.e, i%op.e, gometric.ErrNonFinite)
+	}
 	loss, grad, err := op.call(emb)
 	if op.panicked != nil {
 		return fmt.Errorf("models: the loss function panicked: %v", op.panicked)

@@ -35,8 +35,9 @@ type MLP struct {
 }
 
 // NewMLP builds an MLP with weights initialised from cfg.Seed. An
-// MLPConfig with fewer than two Sizes (the zero value included) or a zero
-// size is an error wrapping gometric.ErrSetting.
+// MLPConfig with fewer than two Sizes (the zero value included), a zero
+// size, a size above 2^16 or more than 2^28 parameter values in all is an
+// error wrapping gometric.ErrSetting.
 func NewMLP(cfg MLPConfig) (*MLP, error) {
 	if len(cfg.Sizes) == 0 {
 		return nil, fmt.Errorf("models.NewMLP: the zero MLPConfig has no architecture; set Sizes (input size, ..., embedding size), e.g. MLPConfig{Sizes: []int{512, 64}}: %w", gometric.ErrSetting)
@@ -109,7 +110,8 @@ func (m *MLP) Step(opt *Optimizer) error {
 }
 
 // Embed returns the N×E embeddings of x, an N×Sizes[0] batch (inference:
-// no gradient).
+// no gradient). A non-finite input value, or an embedding that overflows
+// float32, is an error wrapping gometric.ErrNonFinite.
 func (m *MLP) Embed(x gometric.Matrix) (gometric.Matrix, error) {
 	nw, err := m.net("Embed")
 	if err != nil {
@@ -160,6 +162,9 @@ func mlpSpecs(cfg MLPConfig) ([]paramSpec, error) {
 		specs = append(specs,
 			paramSpec{fmt.Sprintf("fc%d.weight", i), []int{s, in}, []int{s, in}, in},
 			paramSpec{fmt.Sprintf("fc%d.bias", i), []int{s}, []int{s}, in})
+	}
+	if err := checkParams(c, specs); err != nil {
+		return nil, err
 	}
 	return specs, nil
 }

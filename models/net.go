@@ -25,8 +25,9 @@ const embedChunk = 256
 // the finite-difference tests.
 type network[T float] struct {
 	mu        sync.Mutex
-	component string // "models.ConvNet", "models.MLP"
-	input     []int  // one sample's shape
+	saveMu    sync.Mutex // serialises Save, which writes outside mu
+	component string     // "models.ConvNet", "models.MLP"
+	input     []int      // one sample's shape
 	embedding int
 	params    []*Param
 	// forward builds the network on x (n samples) from the parameter nodes.
@@ -309,7 +310,8 @@ func (nw *network[T]) trainStep(x []T, n int, fn lossFn[T]) (T, error) {
 }
 
 // Embed returns the N×E embeddings of x, an N×prod(InputShape) batch
-// (inference: no gradient).
+// (inference: no gradient). An embedding that overflows float32 is an
+// error wrapping gometric.ErrNonFinite, never a returned ±Inf or NaN.
 func (nw *network[T]) Embed(x gometric.Matrix) (gometric.Matrix, error) {
 	n, err := nw.checkInput("Embed", x)
 	if err != nil {
@@ -320,6 +322,11 @@ func (nw *network[T]) Embed(x gometric.Matrix) (gometric.Matrix, error) {
 	out, err := nw.embed(toT[T](x.Data), n)
 	if err != nil {
 		return gometric.Matrix{}, err
+	}
+	if i := firstNonFinite(out); i >= 0 {
+		// Finite inputs and weights can still overflow float32.
+		return gometric.Matrix{}, fmt.Errorf("%s.Embed: the embedding of sample %d has %v at %d (float32 overflow: the input or the weights are too large): %w",
+			nw.component, i/nw.embedding, out[i], i%nw.embedding, gometric.ErrNonFinite)
 	}
 	return gometric.Matrix{Rows: n, Cols: nw.embedding, Data: toF32(out)}, nil
 }

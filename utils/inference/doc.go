@@ -32,12 +32,15 @@
 // default, which makes the two agree.
 //
 // Save and Load use this package's own file format (see WriteIndex): a
-// versioned header with the match threshold (version 2; version 1 files,
-// which have none, still load), the float32 vectors, optional labels
-// (stored as int64) and a CRC-32C checksum; files are written atomically (temporary file and
-// rename), and a truncated or corrupted file gives an error naming the
-// file and the byte offset, wrapping ErrCorrupt. PML saves FAISS's own
-// index format instead.
+// versioned header with the match threshold (version 3), the float32
+// vectors, optional labels (stored as int64) and a CRC-32 checksum (the
+// framing of all of gometric's binary formats); files of versions 1 and 2
+// (CRC-32C) still load. Files are written atomically (temporary file,
+// fsync, rename, fsync of the directory; mode 0644), and a truncated or
+// corrupted file gives an error naming the file and the byte offset,
+// wrapping ErrCorrupt. Files are read as streams whose memory follows the
+// bytes that arrive, so a header claiming a huge index, /dev/zero or a
+// FIFO cannot exhaust memory. PML saves FAISS's own index format instead.
 //
 // Errors for bad input start with the component ("inference.Model: ...")
 // and wrap gometric's sentinels: ErrShape (empty inputs, dimension

@@ -7,14 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/binio"
 	"github.com/gometric/gometric/utils/knn"
 )
 
@@ -49,7 +52,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := int64(52 + 80*7*4)
+			want := int64(48 + 80*7*4)
 			if tc.labelled {
 				want += 80 * 8
 			}
@@ -115,9 +118,9 @@ func validFile(t testing.TB, labelled bool) []byte {
 	return validFileVersion(t, labelled, IndexVersion)
 }
 
-// validFileVersion returns the bytes of a small index file in format
-// version 1 or 2 (a labelled version 2 file holds a threshold).
-func validFileVersion(t testing.TB, labelled bool, version uint32) []byte {
+// testIndex is the content of validFile: labelled (with a threshold from
+// version 2 on) or neither.
+func testIndex(labelled bool, version uint32) IndexFile {
 	f := IndexFile{Metric: knn.InnerProduct, Vectors: gometric.Matrix{Rows: 3, Cols: 2, Data: []float32{1, 2, 3, 4, 5, -6}}}
 	if labelled {
 		f.Labels = []int{7, -8, 1 << 40}
@@ -125,56 +128,127 @@ func validFileVersion(t testing.TB, labelled bool, version uint32) []byte {
 			f.Threshold = &Threshold{Measure: MeasureCosine, Value: 0.75}
 		}
 	}
-	var buf bytes.Buffer
-	if err := encodeIndex("test", &buf, f, version); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return f
 }
 
-// reseal recomputes the trailing checksum after an edit.
+// validFileVersion returns the bytes of a small index file in format
+// version 1, 2 or 3 (a labelled file of version 2 or 3 holds a threshold).
+func validFileVersion(t testing.TB, labelled bool, version uint32) []byte {
+	t.Helper()
+	return encodeVersion(t, testIndex(labelled, version), version)
+}
+
+// encodeVersion encodes f in a format version: WriteIndex for the current
+// one, encodeLegacy for versions 1 and 2.
+func encodeVersion(t testing.TB, f IndexFile, version uint32) []byte {
+	t.Helper()
+	if version == IndexVersion {
+		var buf bytes.Buffer
+		if err := WriteIndex(&buf, f); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	b, err := encodeLegacy(f, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// encodeLegacy writes f in format version 1 or 2, as WriteIndex did before
+// version 3 (ReadIndex still reads them; nothing writes them): the 32-byte
+// header, for version 2 the measure, a reserved 0 and the threshold, the
+// vectors and labels, and a CRC-32C of every preceding byte.
+func encodeLegacy(f IndexFile, version uint32) ([]byte, error) {
+	if err := f.validate("encodeLegacy"); err != nil {
+		return nil, err
+	}
+	if version == 1 && f.Threshold != nil {
+		return nil, fmt.Errorf("format version 1 cannot hold a threshold: %w", gometric.ErrUnsupported)
+	}
+	le := binary.LittleEndian
+	b := le.AppendUint32([]byte(indexMagic), version)
+	b = le.AppendUint32(b, uint32(f.Metric))
+	var flags uint32
+	if f.Labels != nil {
+		flags = flagLabels
+	}
+	b = le.AppendUint32(le.AppendUint32(b, flags), uint32(f.Vectors.Cols))
+	b = le.AppendUint64(b, uint64(f.Vectors.Rows))
+	if version == 2 {
+		var measure uint32
+		var value float64
+		if t := f.Threshold; t != nil {
+			measure, value = uint32(t.Measure), t.Value
+		}
+		b = le.AppendUint64(le.AppendUint32(le.AppendUint32(b, measure), 0), math.Float64bits(value))
+	}
+	for _, v := range f.Vectors.Data {
+		b = le.AppendUint32(b, math.Float32bits(v))
+	}
+	for _, l := range f.Labels {
+		b = le.AppendUint64(b, uint64(int64(l)))
+	}
+	return le.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
+}
+
+// reseal recomputes the trailing checksum after an edit, in the file's
+// own version's checksum.
 func reseal(b []byte) []byte {
-	binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[:len(b)-4], castagnoli))
+	body := b[:len(b)-4]
+	sum := binio.Sum(body)
+	if v := binary.LittleEndian.Uint32(b[8:]); v < 3 {
+		sum = crc32.Checksum(body, castagnoli)
+	}
+	binary.LittleEndian.PutUint32(b[len(b)-4:], sum)
 	return b
 }
 
 func TestWriteIndexLayout(t *testing.T) {
 	b := validFile(t, true)
-	if len(b) != 52+3*2*4+3*8 {
+	if len(b) != 48+3*2*4+3*8 {
 		t.Fatalf("%d bytes", len(b))
 	}
 	le := binary.LittleEndian
-	if string(b[:8]) != "GMKNNIDX" || le.Uint32(b[8:]) != 2 || le.Uint32(b[12:]) != 1 || le.Uint32(b[16:]) != 1 ||
+	if string(b[:8]) != "GMKNNIDX" || le.Uint32(b[8:]) != 3 || le.Uint32(b[12:]) != 1 || le.Uint32(b[16:]) != 1 ||
 		le.Uint32(b[20:]) != 2 || le.Uint64(b[24:]) != 3 ||
-		le.Uint32(b[32:]) != 1 || le.Uint32(b[36:]) != 0 || math.Float64frombits(le.Uint64(b[40:])) != 0.75 {
-		t.Errorf("header % x", b[:48])
+		le.Uint32(b[32:]) != 1 || math.Float64frombits(le.Uint64(b[36:])) != 0.75 {
+		t.Errorf("header % x", b[:44])
 	}
-	if math.Float32frombits(le.Uint32(b[48+5*4:])) != -6 || int64(le.Uint64(b[72+8:])) != -8 {
+	if math.Float32frombits(le.Uint32(b[44+5*4:])) != -6 || int64(le.Uint64(b[68+8:])) != -8 {
 		t.Error("payload misplaced")
 	}
-	if le.Uint32(b[len(b)-4:]) != crc32.Checksum(b[:len(b)-4], crc32.MakeTable(crc32.Castagnoli)) {
-		t.Error("checksum is not CRC-32C of the preceding bytes")
+	if le.Uint32(b[len(b)-4:]) != crc32.ChecksumIEEE(b[:len(b)-4]) {
+		t.Error("checksum is not CRC-32 (IEEE) of the preceding bytes")
 	}
 	f, err := ReadIndex(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Metric != knn.InnerProduct || f.Vectors.Rows != 3 || f.Vectors.Cols != 2 ||
-		!slices.Equal(f.Vectors.Data, []float32{1, 2, 3, 4, 5, -6}) || !slices.Equal(f.Labels, []int{7, -8, 1 << 40}) ||
-		f.Threshold == nil || *f.Threshold != (Threshold{MeasureCosine, 0.75}) {
+	if !reflect.DeepEqual(f, testIndex(true, 3)) {
 		t.Errorf("read back %+v", f)
 	}
 	// Without labels and threshold the extension is zero.
 	b = validFile(t, false)
-	if len(b) != 52+3*2*4 || le.Uint32(b[16:]) != 0 || le.Uint64(b[32:]) != 0 || le.Uint64(b[40:]) != 0 {
-		t.Errorf("plain file: %d bytes, header % x", len(b), b[:48])
+	if len(b) != 48+3*2*4 || le.Uint32(b[16:]) != 0 || le.Uint32(b[32:]) != 0 || le.Uint64(b[36:]) != 0 {
+		t.Errorf("plain file: %d bytes, header % x", len(b), b[:44])
+	}
+	// Every version reads back what was encoded.
+	for _, v := range []uint32{1, 2, 3} {
+		for _, labelled := range []bool{false, true} {
+			f, err := ReadIndex(bytes.NewReader(validFileVersion(t, labelled, v)))
+			if err != nil || !reflect.DeepEqual(f, testIndex(labelled, v)) {
+				t.Errorf("version %d, labelled %v: %+v, %v", v, labelled, f, err)
+			}
+		}
 	}
 }
 
 // TestCorruptFiles: every kind of damage gives an error naming the file and
 // the byte offset, through ReadIndexFile, Model.Load and ReadIndex.
 func TestCorruptFiles(t *testing.T) {
-	for _, version := range []uint32{1, 2} {
+	for _, version := range []uint32{1, 2, 3} {
 		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) { testCorruptFiles(t, version) })
 	}
 }
@@ -182,10 +256,7 @@ func TestCorruptFiles(t *testing.T) {
 func testCorruptFiles(t *testing.T, version uint32) {
 	good := validFileVersion(t, true, version)
 	n := len(good)
-	h := 32 // the header's size
-	if version >= 2 {
-		h = 48
-	}
+	h := int(headerLen(version))
 	edit := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
 	put32 := func(off int, v uint32) []byte {
 		return edit(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[off:], v); return b })
@@ -207,7 +278,7 @@ func testCorruptFiles(t *testing.T, version uint32) {
 		{"half-checksum", good[:n-2], n - 2, gometric.ErrShape, "truncated"},
 		{"trailing", append(bytes.Clone(good), 0), n, gometric.ErrShape, "trailing"},
 		{"magic", edit(func(b []byte) []byte { b[3] = 'x'; return b }), 0, gometric.ErrShape, "magic"},
-		{"version", put32(8, 3), 8, gometric.ErrUnsupported, "version 3"},
+		{"version", put32(8, 4), 8, gometric.ErrUnsupported, "version 4"},
 		{"version-0", put32(8, 0), 8, gometric.ErrUnsupported, "version 0"},
 		{"metric", put32(12, 5), 12, gometric.ErrShape, "metric 5"},
 		{"flags", put32(16, 3), 16, gometric.ErrShape, "flags"},
@@ -230,20 +301,27 @@ func testCorruptFiles(t *testing.T, version uint32) {
 		}), h, gometric.ErrNonFinite, "vector 0, component 0"},
 	}
 	if version >= 2 {
+		value := 40 // the threshold's offset
+		if version == 3 {
+			value = 36
+		}
 		tests = append(tests,
 			corruptCase{"mid-threshold", good[:40], 40, gometric.ErrShape, "truncated"},
 			corruptCase{"measure", edit(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[32:], 7); return reseal(b) }), 32, gometric.ErrShape, "measure 7"},
-			corruptCase{"reserved", edit(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[36:], 1); return reseal(b) }), 36, gometric.ErrShape, "reserved"},
 			corruptCase{"threshold-nan", edit(func(b []byte) []byte {
-				binary.LittleEndian.PutUint64(b[40:], math.Float64bits(math.NaN()))
+				binary.LittleEndian.PutUint64(b[value:], math.Float64bits(math.NaN()))
 				return reseal(b)
-			}), 40, gometric.ErrShape, "threshold is NaN"},
+			}), value, gometric.ErrShape, "threshold is NaN"},
 			corruptCase{"threshold-without-measure", edit(func(b []byte) []byte {
 				binary.LittleEndian.PutUint32(b[32:], 0)
 				return reseal(b)
-			}), 40, gometric.ErrShape, "without a measure"},
-			corruptCase{"flipped-threshold", edit(func(b []byte) []byte { b[44] ^= 1; return b }), n - 4, gometric.ErrShape, "checksum"},
+			}), value, gometric.ErrShape, "without a measure"},
+			corruptCase{"flipped-threshold", edit(func(b []byte) []byte { b[value+4] ^= 1; return b }), n - 4, gometric.ErrShape, "checksum"},
 		)
+	}
+	if version == 2 {
+		tests = append(tests,
+			corruptCase{"reserved", edit(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[36:], 1); return reseal(b) }), 36, gometric.ErrShape, "reserved"})
 	}
 	dir := t.TempDir()
 	for _, tc := range tests {
@@ -299,7 +377,7 @@ func TestReadIndexHugeHeader(t *testing.T) {
 	binary.LittleEndian.PutUint32(b[20:], 1<<24)    // dim
 	binary.LittleEndian.PutUint64(b[24:], 1<<30-12) // 2^54 values claimed
 	allocs := testing.AllocsPerRun(5, func() {
-		_, err := ReadIndex(bytes.NewReader(b))
+		_, err := ReadIndex(io.MultiReader(bytes.NewReader(b))) // size unknown
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("byte %d:", len(b))) {
 			t.Fatalf("error %v", err)
 		}

@@ -75,7 +75,8 @@ func Rows(batch [][]float32) (gometric.Matrix, error) {
 // references are changed only by Train, Add and Load, each of which
 // leaves the Model unchanged on error. A Model is not safe for concurrent
 // use while Train, Add, Load or Calibrate runs; other calls may run
-// concurrently if Embed and the index allow it (knn.Exact does).
+// concurrently if Embed and the index allow it (knn.Exact does), except
+// two Saves to the same path (see WriteIndexFile).
 type Model[T any] struct {
 	// Embed computes embeddings (PML's trunk and embedder). It must not
 	// be nil for calls that take inputs.
@@ -421,7 +422,11 @@ func (m *Model[T]) MatchingNeighbors(query []T, k int) ([]Match, error) {
 		return nil, check.Errorf(modelName, gometric.ErrShape, "the index returned %d indices and %d distances for %d queries and k = %d", len(res.Indices), len(res.Distances), q.Rows, k)
 	}
 	var out []Match
+	n := m.index.Len()
 	for i, r := range res.Indices {
+		if r < -1 || r >= n {
+			return nil, check.Errorf(modelName, gometric.ErrIndex, "the index returned reference %d for query %d, outside [-1, %d)", r, i/k, n)
+		}
 		if r >= 0 && b.Match(res.Distances[i]) { // FAISS reports -1 for a missing neighbour
 			out = append(out, Match{Query: i / k, Ref: r, Value: float64(res.Distances[i])})
 		}
@@ -519,7 +524,9 @@ func (m *Model[T]) Calibrate(x, y []T, same []bool) (Calibration, error) {
 // Save mirrors InferenceModel.save_knn_func: it writes the references
 // (vectors, dimension, metric and labels) and the MatchFinder's threshold
 // with what it thresholds (MatchFinder.IndexThreshold) to path in the
-// index file format (see WriteIndex), atomically. A MatchFinder whose
+// index file format (see WriteIndex), atomically (see WriteIndexFile,
+// which also removes leftovers of interrupted saves of path). A
+// MatchFinder whose
 // distance cannot be applied to an index (not CosineSimilarity) saves no
 // threshold; a NaN threshold or a MatchFinder not made by NewMatchFinder
 // is an error. PML writes FAISS's own format; this format holds the
@@ -550,7 +557,8 @@ func (m *Model[T]) Save(path string) error {
 }
 
 // Load mirrors InferenceModel.load_knn_func: it reads an index file
-// written by Save (or WriteIndexFile; format version 1 or 2), builds a new
+// written by Save (or WriteIndexFile; format version 3, or an earlier 1 or
+// 2), builds a new
 // index with NewIndex for the file's dimension and metric, adds the
 // stored vectors and replaces the Model's index, references, labels and
 // Metric. When the file holds a threshold, MatchFinder becomes
