@@ -142,10 +142,10 @@ func (f *Features) Data() []float32 {
 	return f.data
 }
 
-// Row returns the features of sample i (shared: do not modify). It panics
-// if i is out of range, as indexing a slice does (nil for a nil f).
+// Row returns the features of sample i (shared: do not modify), or nil
+// when i is outside [0, Len()) or f is nil.
 func (f *Features) Row(i int) []float32 {
-	if f == nil {
+	if f == nil || i < 0 || i >= len(f.labels) {
 		return nil
 	}
 	return f.data[i*f.dim : (i+1)*f.dim : (i+1)*f.dim]

@@ -245,19 +245,19 @@ func (f *ImageFiles) Relabel() (*ImageFiles, []int) {
 }
 
 // settings checks the fields and returns the Normalize table and scaler.
-func (f *ImageFiles) settings(comp string) ([][256]float32, xdraw.Scaler, error) {
+func (f *ImageFiles) settings(comp string) (normTable, xdraw.Scaler, error) {
 	if f.Width <= 0 || f.Height <= 0 || f.Width > maxSide || f.Height > maxSide {
-		return nil, nil, check.Settingf(comp, "output size %d×%d, want sides in [1, %d]", f.Width, f.Height, maxSide)
+		return normTable{}, nil, check.Settingf(comp, "output size %d×%d, want sides in [1, %d]", f.Width, f.Height, maxSide)
 	}
 	if f.Fit != CenterCrop && f.Fit != Stretch {
-		return nil, nil, check.Settingf(comp, "Fit %d is neither CenterCrop nor Stretch", f.Fit)
+		return normTable{}, nil, check.Settingf(comp, "Fit %d is neither CenterCrop nor Stretch", f.Fit)
 	}
 	sc, ok := f.Interpolation.scaler()
 	if !ok {
-		return nil, nil, check.Settingf(comp, "unknown Interpolation %d", f.Interpolation)
+		return normTable{}, nil, check.Settingf(comp, "unknown Interpolation %d", f.Interpolation)
 	}
 	if f.CacheSize < 0 || f.Workers < 0 {
-		return nil, nil, check.Settingf(comp, "CacheSize %d, Workers %d: want values >= 0", f.CacheSize, f.Workers)
+		return normTable{}, nil, check.Settingf(comp, "CacheSize %d, Workers %d: want values >= 0", f.CacheSize, f.Workers)
 	}
 	t, err := f.Norm.table(comp, 3)
 	return t, sc, err
@@ -308,11 +308,7 @@ func (f *ImageFiles) fill(idx []int, dst []float32) ([]float32, error) {
 		}
 		out := dst[k*s : (k+1)*s]
 		for ch := range 3 {
-			lut := &t[ch]
-			o := out[ch*hw : (ch+1)*hw]
-			for j, p := range pix[ch*hw : (ch+1)*hw] {
-				o[j] = lut[p]
-			}
+			t.apply(ch, pix[ch*hw:(ch+1)*hw], out[ch*hw:(ch+1)*hw])
 		}
 	})
 	if err := firstErr(errs); err != nil {
