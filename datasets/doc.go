@@ -27,7 +27,9 @@
 //     for training, 101–200 for testing — and NewImageFolder a
 //     root/<class>/<image> tree.
 //   - Features holds precomputed feature vectors read from a small binary
-//     or CSV format, for training an MLP head.
+//     format (version 2, "GMFEATS2", closed by a CRC-32 that every read
+//     verifies; Save writes it atomically) or CSV, for training an MLP
+//     head.
 //
 // FilterClasses, Relabel and Subset derive new data sets; ClassDisjoint
 // builds a class-disjoint train/test pair (train on some classes, evaluate
