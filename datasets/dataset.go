@@ -402,18 +402,18 @@ func ParseClassList(s string) ([]int, error) {
 		lo, hi, isRange := strings.Cut(part, "-")
 		a, err := strconv.Atoi(strings.TrimSpace(lo))
 		if err != nil || a < 0 {
-			return nil, check.Settingf(comp, "%q in %q is not a class label (a non-negative integer) or a range a-b", part, s)
+			return nil, check.Settingf(comp, "%q in %q is not a class label (a non-negative integer) or a range a-b", clip(part), clip(s))
 		}
 		b := a
 		if isRange {
 			b, err = strconv.Atoi(strings.TrimSpace(hi))
 			if err != nil || b < a {
-				return nil, check.Settingf(comp, "%q in %q is not a range a-b with a <= b", part, s)
+				return nil, check.Settingf(comp, "%q in %q is not a range a-b with a <= b", clip(part), clip(s))
 			}
 		}
 		// a >= 0 and b >= a, so b-a does not overflow.
 		if b-a >= maxClassList-len(out) {
-			return nil, check.Settingf(comp, "%q names more than %d classes (a class list is limited to %d labels)", s, maxClassList, maxClassList)
+			return nil, check.Settingf(comp, "%q names more than %d labels, the limit of a class list", clip(s), maxClassList)
 		}
 		for c := a; ; c++ { // c <= b with b = math.MaxInt would never end
 			out = append(out, c)

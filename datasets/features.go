@@ -523,9 +523,9 @@ func readFeaturesCSV(comp string, r io.Reader) (*Features, error) {
 		l, err := strconv.Atoi(strings.TrimSpace(first))
 		if err != nil {
 			if errors.Is(err, strconv.ErrRange) {
-				return nil, fail(line, gometric.ErrLabels, "label %s is outside the range of int", strings.TrimSpace(first))
+				return nil, fail(line, gometric.ErrLabels, "label %s is outside the range of int", clip(strings.TrimSpace(first)))
 			}
-			return nil, fail(line, gometric.ErrShape, "label %q is not an integer", first)
+			return nil, fail(line, gometric.ErrShape, "label %q is not an integer", clip(first))
 		}
 		if l < 0 {
 			return nil, fail(line, gometric.ErrLabels, "label %d is negative", l)
@@ -536,10 +536,10 @@ func readFeaturesCSV(comp string, r io.Reader) (*Features, error) {
 			rest = tail
 			v, err := strconv.ParseFloat(strings.TrimSpace(field), 32)
 			if err != nil && !errors.Is(err, strconv.ErrRange) {
-				return nil, fail(line, gometric.ErrShape, "feature %d: %q is not a number", j, field)
+				return nil, fail(line, gometric.ErrShape, "feature %d: %q is not a number", j, clip(field))
 			}
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fail(line, gometric.ErrNonFinite, "feature %d is %q", j, field)
+				return nil, fail(line, gometric.ErrNonFinite, "feature %d is %q, not a finite float32", j, clip(field))
 			}
 			f.data = append(f.data, float32(v))
 			if f.dim > 0 && j > f.dim {
@@ -568,4 +568,12 @@ func readFeaturesCSV(comp string, r io.Reader) (*Features, error) {
 	}
 	f.data = slices.Clip(f.data)
 	return f, nil
+}
+
+// clip shortens a field quoted in an error message to 40 bytes.
+func clip(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	return s[:37] + "..."
 }

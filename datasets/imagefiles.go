@@ -417,7 +417,7 @@ func (f *ImageFiles) decode(comp string, i int, ds *decodeSettings) ([]uint8, er
 	// The header is read through head, then read again by the decoder.
 	var head bytes.Buffer
 	br := bufio.NewReader(io.TeeReader(r, &head))
-	cfg, _, err := image.DecodeConfig(br)
+	cfg, err := guard(func() (image.Config, string, error) { return image.DecodeConfig(br) })
 	if err != nil {
 		return nil, decodeErr(err)
 	}
@@ -429,11 +429,25 @@ func (f *ImageFiles) decode(comp string, i int, ds *decodeSettings) ([]uint8, er
 			i, cfg.Width, cfg.Height, px, ds.maxPixels)
 	}
 	br.Reset(io.MultiReader(&head, r))
-	src, _, err := image.Decode(br)
+	src, err := guard(func() (image.Image, string, error) { return image.Decode(br) })
 	if err != nil {
 		return nil, decodeErr(err)
 	}
 	return resizeCHW(src, f.Width, f.Height, f.Fit, ds.sc)
+}
+
+// guard calls a decoder of the image files (golang.org/x/image's and the
+// standard library's), returning a panic of the decoder on a malformed
+// file as an error: the files are input, and input must not crash the
+// program.
+func guard[T any](decode func() (T, string, error)) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the decoder failed: %v", r)
+		}
+	}()
+	v, _, err = decode()
+	return v, err
 }
 
 // resizeCHW brings src to w×h RGB by fit with sc and returns CHW bytes.
