@@ -44,6 +44,15 @@
 // non-negative int: nothing is allocated by label value (ClassCounts is a
 // map).
 //
+// Memory follows the input, never a count a file declares: IDX data and
+// binary feature files are read in steps as their bytes arrive (a 4 KB
+// file that declares gigabytes fails at its end having allocated a
+// megabyte at most), an IDX file may declare at most MaxIDXBytes (1 GiB) and a feature
+// file 16 GiB, and an image file whose header declares more than
+// ImageFiles.MaxPixels pixels (DefaultMaxPixels, 2^25, when 0) is refused
+// before it is decoded. Binary feature files carry a CRC-32 that every
+// read verifies.
+//
 // Errors for bad input wrap the gometric sentinels. A malformed file gives
 // a *FileError (wrapping ErrFormat and a sentinel) that names the file and
 // the byte offset of a binary file or the line of a text file.
