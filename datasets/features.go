@@ -430,8 +430,9 @@ func readFeaturesBinary(comp string, r io.Reader) (*Features, error) {
 	if n == 0 || d == 0 {
 		return nil, fail(8, gometric.ErrShape, "N = %d samples of dimension D = %d: want both positive", n, d)
 	}
-	if n*(d+1) > maxFeatureBytes/4 {
-		return nil, fail(8, gometric.ErrShape, "N = %d samples of dimension D = %d declare %d bytes, above the limit of %d", n, d, 4*n*(d+1), int64(maxFeatureBytes))
+	// n*(d+1) may overflow an int64 (2^32·2^32): divide instead.
+	if d+1 > maxFeatureBytes/4/n {
+		return nil, fail(8, gometric.ErrShape, "N = %d samples of dimension D = %d declare more than the limit of %d bytes (16 GiB) of labels and features", n, d, int64(maxFeatureBytes))
 	}
 	var buf [4 * featureChunk]byte
 	// each reads count 4-byte values in chunks, calling put with each
