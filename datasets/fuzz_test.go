@@ -40,6 +40,8 @@ func FuzzIDX(f *testing.F) {
 	f.Add([]byte{0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 28, 0, 0, 0, 28}, lab, false, uint8(10))
 	f.Add([]byte{0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0}, []byte{1, 2, 3}, false, uint8(10))
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}, lab, false, uint8(10))
+	f.Add([]byte{0, 0, 8, 3, 0, 0, 0x40, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 2, 3}, lab, true, uint8(10))
+	f.Add([]byte{0, 0, 8, 3, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, []byte{0, 0, 8, 1, 0, 0, 0, 0}, true, uint8(10))
 	f.Fuzz(func(t *testing.T, imgData, labData []byte, compress bool, nClasses uint8) {
 		read := func(b []byte) (*IDX, error) {
 			if compress {

@@ -572,3 +572,61 @@ func TestFeaturesCorrupt(t *testing.T) {
 		})
 	}
 }
+
+// TestIssue12Reproductions runs the reproductions issue 12 gives for this
+// package, as given.
+func TestIssue12Reproductions(t *testing.T) {
+	// Class 1: ClassCounts of labels 1e18, math.MaxInt and 1e9.
+	for _, l := range []int{1e18, math.MaxInt, 1e9} {
+		f, err := NewFeatures(1, []float32{1, 2}, []int{0, l})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c map[int]int
+		if total := allocated(func() { c = f.ClassCounts() }); total > 1<<16 || !maps.Equal(c, map[int]int{0: 1, l: 1}) {
+			t.Errorf("ClassCounts with label %d: %v, %d bytes", l, c, total)
+		}
+	}
+	// "A 20-byte feature file reaches the same code": as CSV.
+	f, err := ReadFeatures(strings.NewReader("0,1\n1000000000000000000,2\n"))
+	if err != nil || !maps.Equal(f.ClassCounts(), map[int]int{0: 1, 1e18: 1}) {
+		t.Errorf("CSV with label 1e18: %v, %v", f, err)
+	}
+	// Class 3: a 4 MB gzip IDX declaring 2^32−1 bytes.
+	raw := make([]byte, 4<<20)
+	for i := range raw {
+		raw[i] = byte(i*2654435761>>13) ^ byte(i>>7)
+	}
+	copy(raw, []byte{0, 0, 8, 1, 0xff, 0xff, 0xff, 0xff})
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.NoCompression)
+	zw.Write(raw)
+	zw.Close()
+	var errIDX error
+	if total := allocated(func() { _, errIDX = ReadIDX(&buf) }); total > 4<<20 || !errors.Is(errIDX, gometric.ErrShape) || !strings.Contains(errIDX.Error(), "MaxIDXBytes") {
+		t.Errorf("4 MB gzip IDX declaring 2^32-1: %v, %d bytes", errIDX, total)
+	}
+	// Class 3: a 100-byte PNG declaring 30000×30000 in ImageFiles.Batch.
+	d := imageFolderOf(t, map[string][]byte{"png": declared(t, 30000, 30000)["png"]})
+	var errPNG error
+	if total := allocated(func() { _, _, errPNG = d.Batch([]int{0}, gometric.Matrix{}) }); total > 1<<20 || !errors.Is(errPNG, gometric.ErrShape) {
+		t.Errorf("PNG declaring 30000×30000: %v, %d bytes", errPNG, total)
+	}
+	// Class 4: single-byte changes of a WriteBinary file of labels [0 1].
+	g, _ := NewFeatures(1, []float32{1, 2}, []int{0, 1})
+	buf.Reset()
+	g.WriteBinary(&buf)
+	good := buf.Bytes()
+	for i := range good {
+		for _, v := range []byte{182, 0, 0xff} {
+			if good[i] == v {
+				continue
+			}
+			b := slices.Clone(good)
+			b[i] = v
+			if h, err := ReadFeatures(bytes.NewReader(b)); err == nil {
+				t.Errorf("byte %d = %d: loaded labels %v", i, v, h.Labels())
+			}
+		}
+	}
+}
