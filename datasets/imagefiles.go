@@ -101,15 +101,17 @@ const DefaultMaxPixels = 1 << 25
 // takes up to about 16 bytes per pixel of the source image. A decoded and
 // resized image takes 3·Width·Height bytes (147 KB at 224×224, 12 KB at
 // 64×64); Width and Height are at most 4096 and their product at most
-// 4,194,304 (2048×2048). Batch decodes the images it is asked for and keeps the
-// CacheSize most recently used in an LRU cache (0, the default, keeps
-// none: every batch decodes from disk). Load decodes every image once into
-// an in-memory Images (3·W·H·N bytes: 863 MB for CUB's 5,864 training
-// images at 224×224, 72 MB at 64×64), the fastest choice when it fits.
+// 4,194,304 (2048×2048). Batch decodes the images it is asked for and
+// keeps the CacheSize most recently used in an LRU cache (0, the default,
+// keeps none: every batch decodes from disk). Load decodes every image
+// once into an in-memory Images (3·W·H·N bytes, allocated before the
+// first image is decoded: 863 MB for CUB's 5,864 training images at
+// 224×224, 72 MB at 64×64), the fastest choice when it fits.
 //
 // The settings are exported fields, checked at each call; changing the
-// size, Fit, Interpolation or MaxPixels empties the cache. An ImageFiles is safe for
-// concurrent use as long as its fields are not changed meanwhile.
+// size, Fit, Interpolation or MaxPixels empties the cache. An ImageFiles
+// is safe for concurrent use as long as its fields are not changed
+// meanwhile.
 //
 // Make an ImageFiles with NewCUB, NewCUBFS, NewImageFolder or
 // NewImageFolderFS: the zero value has no images and no file system, and
