@@ -319,7 +319,8 @@ func (f *ImageFiles) workers(n int) int {
 // them, normalised by Norm, as the rows of an N×(3·Height·Width) matrix
 // (each row in CHW order), with their labels (see Dataset). The images are
 // decoded in parallel; the result does not depend on the number of
-// workers. An unreadable image gives an error naming its path.
+// workers. An unreadable image, or one declaring more than MaxPixels
+// pixels, gives an error naming its path.
 func (f *ImageFiles) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
 	if err := f.ready("datasets.ImageFiles.Batch"); err != nil {
 		return gometric.Matrix{}, nil, err
