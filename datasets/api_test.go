@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -279,4 +280,82 @@ func TestZeroValues(t *testing.T) {
 	if err := error(&FileError{Offset: -1}); !errors.Is(err, ErrFormat) || err.Error() != "" {
 		t.Errorf("zero FileError: %q", err)
 	}
+}
+
+// TestConcurrentUse backs, under -race, the claim of every type that says
+// it is safe for concurrent use: the methods of Features, Images and
+// ImageFiles (reads and derivations), an IDX read by several constructors,
+// a FileError formatted by several goroutines, a Normalize shared by two
+// Images, and Features.Save racing with LoadFeatures on one path (every
+// read sees a whole file).
+func TestConcurrentUse(t *testing.T) {
+	sets := testSets(t)
+	f := sets["Features"].(*Features)
+	m := sets["Images"].(*Images)
+	files := sets["ImageFiles cached"].(*ImageFiles)
+	m2, _ := m.Subset([]int{0, 1, 2})
+	shared := Normalize{Mean: []float32{0.5}, Std: []float32{0.25}}
+	m.Norm, m2.Norm = shared, shared
+	idx := &IDX{Dims: []int{2, 1, 2}, Data: []uint8{1, 2, 3, 4}}
+	lab := &IDX{Dims: []int{2}, Data: []uint8{1, 0}}
+	fe := &FileError{Component: "c", Path: "p", Line: 3, Offset: -1, Msg: "m", Err: gometric.ErrShape}
+	path := filepath.Join(t.TempDir(), "f.bin")
+	g, _ := f.Subset([]int{0, 1})
+	if err := f.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	wantImages, _ := m.ToFloat32()
+	testkit.Concurrently(t, 4, 3, func(k int) error {
+		var errs []error
+		add := func(err error) { errs = append(errs, err) }
+		// Features.
+		_, _, err := f.Batch([]int{1, 2}, gometric.Matrix{})
+		add(err)
+		_ = f.ClassCounts()
+		_, _ = f.Relabel()
+		_, err = f.FilterClasses([]int{7, 2})
+		add(err)
+		add(f.WriteCSV(io.Discard))
+		add(f.WriteBinary(io.Discard))
+		// Images, sharing a Normalize.
+		got, err := m.ToFloat32()
+		add(err)
+		if !slices.Equal(got, wantImages) {
+			add(errors.New("Images.ToFloat32 differs"))
+		}
+		_, _, err = m2.Batch([]int{2, 0}, gometric.Matrix{})
+		add(err)
+		_, err = m.FirstPerClass(1)
+		add(err)
+		_, err = m.Image(k % m.Len())
+		add(err)
+		// ImageFiles with a shared cache.
+		_, _, err = files.Batch([]int{k, 8 - k}, gometric.Matrix{})
+		add(err)
+		_, err = files.Load(t.Context())
+		add(err)
+		_, _ = files.Relabel()
+		// IDX and FileError.
+		_, err = NewImagesFromIDX(idx, lab, nil)
+		add(err)
+		add(WriteIDX(io.Discard, idx))
+		if fe.Error() == "" || !errors.Is(fe, ErrFormat) {
+			add(errors.New("FileError"))
+		}
+		// Save and LoadFeatures on one path.
+		if k%2 == 0 {
+			src := f
+			if k == 2 {
+				src = g
+			}
+			add(src.Save(path))
+		} else {
+			r, err := LoadFeatures(path)
+			add(err)
+			if err == nil && r.Len() != f.Len() && r.Len() != g.Len() {
+				add(fmt.Errorf("read %d samples", r.Len()))
+			}
+		}
+		return errors.Join(errs...)
+	})
 }

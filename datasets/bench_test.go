@@ -70,3 +70,16 @@ func BenchmarkCUBBatch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoadFashionMNIST reads the full Fashion-MNIST files (skipped
+// where they are not installed).
+func BenchmarkLoadFashionMNIST(b *testing.B) {
+	if _, err := os.Stat(DefaultFashionMNISTDir); err != nil {
+		b.Skip("Fashion-MNIST is not installed")
+	}
+	for b.Loop() {
+		if _, _, err := LoadFashionMNIST(""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

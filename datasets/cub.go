@@ -196,7 +196,7 @@ func (x *cubIndex) readImages(comp string, r io.Reader, p string) error {
 		}
 		id, ok := positiveInt(f[0])
 		if !ok {
-			return lineErr(comp, p, line, gometric.ErrShape, "image id %q is not a positive integer", f[0])
+			return lineErr(comp, p, line, gometric.ErrShape, "image id %q is not a positive integer", clip(f[0]))
 		}
 		if !fs.ValidPath(f[1]) || f[1] == "." || strings.Contains(f[1], `\`) {
 			return lineErr(comp, p, line, gometric.ErrShape, "image path %q is not a relative slash-separated path inside images/", f[1])
@@ -217,11 +217,11 @@ func (x *cubIndex) readLabels(comp string, r io.Reader, p string) error {
 		}
 		id, ok := positiveInt(f[0])
 		if !ok {
-			return lineErr(comp, p, line, gometric.ErrShape, "image id %q is not a positive integer", f[0])
+			return lineErr(comp, p, line, gometric.ErrShape, "image id %q is not a positive integer", clip(f[0]))
 		}
 		class, err := strconv.Atoi(f[1])
 		if err != nil {
-			return lineErr(comp, p, line, gometric.ErrShape, "class id %q is not an integer", f[1])
+			return lineErr(comp, p, line, gometric.ErrShape, "class id %q is not an integer", clip(f[1]))
 		}
 		if class < 1 || class > cubClasses {
 			return lineErr(comp, p, line, gometric.ErrLabels, "class id %d is outside 1–%d", class, cubClasses)
@@ -248,7 +248,7 @@ func (x *cubIndex) readClasses(comp string, r io.Reader, p string) error {
 		}
 		id, err := strconv.Atoi(f[0])
 		if err != nil {
-			return lineErr(comp, p, line, gometric.ErrShape, "class id %q is not an integer", f[0])
+			return lineErr(comp, p, line, gometric.ErrShape, "class id %q is not an integer", clip(f[0]))
 		}
 		if id < 1 || id > cubClasses {
 			return lineErr(comp, p, line, gometric.ErrLabels, "class id %d is outside 1–%d", id, cubClasses)

@@ -176,33 +176,69 @@ func ImageNetNormalize() Normalize {
 	return Normalize{Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225}}
 }
 
-// table checks n for c channels and returns, per channel, the float32
-// value of each of the 256 pixel values.
-func (n Normalize) table(component string, c int) ([][256]float32, error) {
+// maxLUTs bounds the lookup tables a Normalize builds (one per channel
+// with its own mean and standard deviation, 1 KB each); beyond it, pixels
+// are normalised by the same float32 operations without a table, so no
+// allocation grows with the channel count.
+const maxLUTs = 16
+
+// normTable normalises the pixels of one channel: by a lookup table of
+// the 256 values when it has one, by formula otherwise.
+type normTable struct {
+	luts      [][256]float32 // one for every channel, or one per channel; nil: by formula
+	mean, std []float32      // n.Mean, n.Std for the formula
+}
+
+// apply writes the normalised values of the pixels src of channel ch to
+// dst (len(dst) >= len(src)).
+func (t *normTable) apply(ch int, src []uint8, dst []float32) {
+	if t.luts != nil {
+		lut := &t.luts[0]
+		if len(t.luts) > 1 {
+			lut = &t.luts[ch]
+		}
+		dst = dst[:len(src)]
+		for j, p := range src {
+			dst[j] = lut[p]
+		}
+		return
+	}
+	k := 0
+	if len(t.mean) > 1 {
+		k = ch
+	}
+	m, sd := t.mean[k], t.std[k]
+	dst = dst[:len(src)]
+	for j, p := range src {
+		dst[j] = (float32(p)/255 - m) / sd
+	}
+}
+
+// table checks n for c channels and returns its normTable.
+func (n Normalize) table(component string, c int) (normTable, error) {
 	if len(n.Mean) != len(n.Std) {
-		return nil, check.Settingf(component, "Normalize has %d means and %d standard deviations", len(n.Mean), len(n.Std))
+		return normTable{}, check.Settingf(component, "Normalize has %d means and %d standard deviations", len(n.Mean), len(n.Std))
 	}
 	if len(n.Mean) > 1 && len(n.Mean) != c {
-		return nil, check.Settingf(component, "Normalize has %d means for %d channels", len(n.Mean), c)
+		return normTable{}, check.Settingf(component, "Normalize has %d means for %d channels", len(n.Mean), c)
 	}
 	for i := range n.Mean {
 		m, s := float64(n.Mean[i]), float64(n.Std[i])
 		if math.IsNaN(m) || math.IsInf(m, 0) || math.IsNaN(s) || math.IsInf(s, 0) || s <= 0 {
-			return nil, check.Settingf(component, "Normalize mean %v, std %v for channel %d: want finite values and std > 0", m, s, i)
+			return normTable{}, check.Settingf(component, "Normalize mean %v, std %v for channel %d: want finite values and std > 0", m, s, i)
 		}
 	}
-	t := make([][256]float32, c)
-	for ch := range t {
+	if len(n.Mean) > maxLUTs {
+		return normTable{mean: n.Mean, std: n.Std}, nil
+	}
+	t := normTable{luts: make([][256]float32, max(1, len(n.Mean)))}
+	for k := range t.luts {
 		for p := range 256 {
 			v := float32(p) / 255
 			if len(n.Mean) > 0 {
-				k := 0
-				if len(n.Mean) > 1 {
-					k = ch
-				}
 				v = (v - n.Mean[k]) / n.Std[k]
 			}
-			t[ch][p] = v
+			t.luts[k][p] = v
 		}
 	}
 	return t, nil
@@ -345,9 +381,16 @@ func ClassDisjoint[D ClassFilterer[D]](train, test D, trainClasses, testClasses 
 	return tr, te, nil
 }
 
+// maxClassList bounds the labels a class list may name (ranges
+// included), so that a list cannot allocate more than 8 MiB.
+const maxClassList = 1 << 20
+
 // ParseClassList parses a list of class labels such as "0,1,2", "0-4" or
 // "0-4,7,9" (the form of the examples' -train-classes and -test-classes
-// flags) into sorted, distinct labels. Ranges are inclusive.
+// flags) into sorted, distinct labels. Ranges are inclusive; labels are
+// non-negative ints (up to math.MaxInt), and a list may name at most
+// 1,048,576 labels in all (counting repeats), an error wrapping
+// gometric.ErrSetting beyond.
 func ParseClassList(s string) ([]int, error) {
 	const comp = "datasets.ParseClassList"
 	var out []int
@@ -359,20 +402,24 @@ func ParseClassList(s string) ([]int, error) {
 		lo, hi, isRange := strings.Cut(part, "-")
 		a, err := strconv.Atoi(strings.TrimSpace(lo))
 		if err != nil || a < 0 {
-			return nil, check.Settingf(comp, "%q in %q is not a class label (a non-negative integer) or a range a-b", part, s)
+			return nil, check.Settingf(comp, "%q in %q is not a class label (a non-negative integer) or a range a-b", clip(part), clip(s))
 		}
 		b := a
 		if isRange {
 			b, err = strconv.Atoi(strings.TrimSpace(hi))
 			if err != nil || b < a {
-				return nil, check.Settingf(comp, "%q in %q is not a range a-b with a <= b", part, s)
-			}
-			if b-a > 1<<20 {
-				return nil, check.Settingf(comp, "range %q in %q is too long", part, s)
+				return nil, check.Settingf(comp, "%q in %q is not a range a-b with a <= b", clip(part), clip(s))
 			}
 		}
-		for c := a; c <= b; c++ {
+		// a >= 0 and b >= a, so b-a does not overflow.
+		if b-a >= maxClassList-len(out) {
+			return nil, check.Settingf(comp, "%q names more than %d labels, the limit of a class list", clip(s), maxClassList)
+		}
+		for c := a; ; c++ { // c <= b with b = math.MaxInt would never end
 			out = append(out, c)
+			if c == b {
+				break
+			}
 		}
 	}
 	slices.Sort(out)

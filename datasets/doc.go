@@ -27,7 +27,9 @@
 //     for training, 101–200 for testing — and NewImageFolder a
 //     root/<class>/<image> tree.
 //   - Features holds precomputed feature vectors read from a small binary
-//     or CSV format, for training an MLP head.
+//     format (version 2, "GMFEATS2", closed by a CRC-32 that every read
+//     verifies; Save writes it atomically) or CSV, for training an MLP
+//     head.
 //
 // FilterClasses, Relabel and Subset derive new data sets; ClassDisjoint
 // builds a class-disjoint train/test pair (train on some classes, evaluate
@@ -41,6 +43,15 @@
 // exported fields are not changed meanwhile. Label values may be any
 // non-negative int: nothing is allocated by label value (ClassCounts is a
 // map).
+//
+// Memory follows the input, never a count a file declares: IDX data and
+// binary feature files are read in steps as their bytes arrive (a 4 KB
+// file that declares gigabytes fails at its end having allocated a
+// megabyte at most), an IDX file may declare at most MaxIDXBytes (1 GiB) and a feature
+// file 16 GiB, and an image file whose header declares more than
+// ImageFiles.MaxPixels pixels (DefaultMaxPixels, 2^25, when 0) is refused
+// before it is decoded. Binary feature files carry a CRC-32 that every
+// read verifies.
 //
 // Errors for bad input wrap the gometric sentinels. A malformed file gives
 // a *FileError (wrapping ErrFormat and a sentinel) that names the file and

@@ -2,7 +2,6 @@ package datasets
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,11 +13,22 @@ import (
 	"strings"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/atomicfile"
+	"github.com/gometric/gometric/internal/binio"
 	"github.com/gometric/gometric/internal/check"
 )
 
-// FeaturesMagic starts a binary feature file.
-const FeaturesMagic = "GMFEATS1"
+// FeaturesMagic starts a binary feature file: "GMFEATS" and the format
+// version, 2.
+const FeaturesMagic = "GMFEATS2"
+
+// featuresMagicV1 started the files of version 1, which had no checksum
+// and are no longer read.
+const featuresMagicV1 = "GMFEATS1"
+
+// featuresMagicPrefix is the part of the magic number common to every
+// version.
+const featuresMagicPrefix = "GMFEATS"
 
 // maxFeatureBytes bounds the size a feature file may declare (16 GiB).
 const maxFeatureBytes = 1 << 34
@@ -35,27 +45,44 @@ const maxCSVLine = 1 << 24
 // Two file formats are read (ReadFeatures tells them apart by the magic
 // number) and written:
 //
-// Binary, all little-endian:
+// Binary, version 2, all little-endian:
 //
-//	offset 0       8 bytes   "GMFEATS1"
-//	offset 8       uint32    N, the number of samples (≥ 1)
-//	offset 12      uint32    D, the dimension (≥ 1)
-//	offset 16      N int32   labels (≥ 0)
-//	offset 16+4N   N·D float32 features, sample after sample
+//	offset 0          8 bytes   "GMFEATS2" (FeaturesMagic)
+//	offset 8          uint32    N, the number of samples (≥ 1)
+//	offset 12         uint32    D, the dimension (≥ 1)
+//	offset 16         N int32   labels (≥ 0)
+//	offset 16+4N      N·D float32 features, sample after sample
+//	offset 16+4N+4ND  uint32    CRC-32 (IEEE, as zlib.crc32) of every
+//	                            preceding byte
 //
-// and nothing after. NumPy writes it with
+// and nothing after. A file whose checksum does not match, or that holds
+// anything after it, is refused, so a corrupted byte is an error rather
+// than a wrong label or feature. The declared N·(D+1)·4 bytes may not
+// exceed 16 GiB, and memory grows with the bytes actually read, not with
+// the header. NumPy writes it with
 //
+//	import zlib
+//	body = (b"GMFEATS2" + np.array([N, D], "<u4").tobytes()
+//	        + labels.astype("<i4").tobytes() + X.astype("<f4").tobytes())
 //	with open(path, "wb") as f:
-//	    f.write(b"GMFEATS1")
-//	    f.write(np.array([N, D], "<u4").tobytes())
-//	    f.write(labels.astype("<i4").tobytes())
-//	    f.write(X.astype("<f4").tobytes())
+//	    f.write(body + np.array([zlib.crc32(body)], "<u4").tobytes())
+//
+// Version 1 ("GMFEATS1", the same layout without the checksum) is no
+// longer read: 7 of 8 corrupted bytes went unnoticed in it. Write such a
+// file again with WriteBinary or Save, or convert it in Python with
+//
+//	old = open(path, "rb").read()
+//	body = b"GMFEATS2" + old[8:]
+//	open(path, "wb").write(body + zlib.crc32(body).to_bytes(4, "little"))
 //
 // CSV: one sample per line, "label,f1,f2,...,fD", every line with the
-// same D; blank lines and lines starting with '#' are ignored; no header.
+// same D; blank lines and lines starting with '#' are ignored; no header;
+// lines are at most 16 MiB long.
 //
-// Features must be finite. Errors in a file give a *FileError with the
-// path and the byte offset (binary) or line (CSV).
+// Features must be finite and labels non-negative (any int up to
+// math.MaxInt; the binary format holds labels up to 2^31−1). Errors in a
+// file give a *FileError with the path and the byte offset (binary) or
+// line (CSV).
 //
 // Make Features with NewFeatures, ReadFeatures or LoadFeatures: the zero
 // value holds no samples, and its methods that return an error refuse it
@@ -142,10 +169,10 @@ func (f *Features) Data() []float32 {
 	return f.data
 }
 
-// Row returns the features of sample i (shared: do not modify). It panics
-// if i is out of range, as indexing a slice does (nil for a nil f).
+// Row returns the features of sample i (shared: do not modify), or nil
+// when i is outside [0, Len()) or f is nil.
 func (f *Features) Row(i int) []float32 {
-	if f == nil {
+	if f == nil || i < 0 || i >= len(f.labels) {
 		return nil
 	}
 	return f.data[i*f.dim : (i+1)*f.dim : (i+1)*f.dim]
@@ -226,7 +253,8 @@ func (f *Features) Relabel() (*Features, []int) {
 	return &Features{dim: f.dim, data: f.data, labels: lab}, orig
 }
 
-// WriteBinary writes f in the binary format (see Features).
+// WriteBinary writes f to w in the binary format, version 2, checksum
+// included (see Features). To write a file, Save does it atomically.
 func (f *Features) WriteBinary(w io.Writer) error {
 	const comp = "datasets.Features.WriteBinary"
 	if err := f.ready(comp); err != nil {
@@ -235,28 +263,68 @@ func (f *Features) WriteBinary(w io.Writer) error {
 	if w == nil {
 		return check.Settingf(comp, "nil io.Writer")
 	}
+	return f.writeBinary(comp, w)
+}
+
+// Save writes f to path in the binary format (see Features) through a
+// temporary file renamed over path once complete and synced, so that path
+// holds either its old content or the whole new file, never a part.
+func (f *Features) Save(path string) error {
+	const comp = "datasets.Features.Save"
+	if err := f.ready(comp); err != nil {
+		return err
+	}
+	if err := f.binaryFits(comp); err != nil {
+		return err
+	}
+	if path == "" {
+		return check.Settingf(comp, "empty path")
+	}
+	var werr error
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		werr = f.writeBinary(comp, w)
+		return werr
+	})
+	if err != nil && err != werr {
+		return fmt.Errorf("%s: %w", comp, err)
+	}
+	return err
+}
+
+// binaryFits checks that f fits the binary format.
+func (f *Features) binaryFits(comp string) error {
 	if int64(f.Len()) > math.MaxUint32 || int64(f.dim) > math.MaxUint32 {
 		return check.Errorf(comp, gometric.ErrShape, "%d samples of dimension %d do not fit the format", f.Len(), f.dim)
 	}
-	bw := bufio.NewWriter(w)
-	bw.WriteString(FeaturesMagic)
-	var b [4]byte
-	for _, v := range []uint32{uint32(f.Len()), uint32(f.dim)} {
-		binary.LittleEndian.PutUint32(b[:], v)
-		bw.Write(b[:])
-	}
-	for _, l := range f.labels {
+	for i, l := range f.labels {
 		if l > math.MaxInt32 {
-			return check.Errorf(comp, gometric.ErrLabels, "label %d does not fit an int32", l)
+			return check.Errorf(comp, gometric.ErrLabels, "label %d of sample %d does not fit the format's int32", l, i)
 		}
-		binary.LittleEndian.PutUint32(b[:], uint32(int32(l)))
-		bw.Write(b[:])
 	}
-	for _, v := range f.data {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-		bw.Write(b[:])
+	return nil
+}
+
+func (f *Features) writeBinary(comp string, w io.Writer) error {
+	if err := f.binaryFits(comp); err != nil {
+		return err
 	}
-	if err := bw.Flush(); err != nil {
+	bw := binio.NewWriter(w)
+	bw.String(FeaturesMagic)
+	bw.Uint32(uint32(f.Len()))
+	bw.Uint32(uint32(f.dim))
+	var b [4 * 256]byte
+	for rest := f.labels; len(rest) > 0; {
+		k := min(len(rest), 256)
+		for i, l := range rest[:k] {
+			binary.LittleEndian.PutUint32(b[4*i:], uint32(int32(l)))
+		}
+		if _, err := bw.Write(b[:4*k]); err != nil {
+			break // Close returns the error
+		}
+		rest = rest[k:]
+	}
+	bw.Float32s(f.data)
+	if err := bw.Close(); err != nil {
 		return fmt.Errorf("%s: %w", comp, err)
 	}
 	return nil
@@ -303,81 +371,136 @@ func LoadFeatures(path string) (*Features, error) {
 	return out, nil
 }
 
-// ReadFeatures reads a feature file from r, binary when it starts with
-// FeaturesMagic, CSV otherwise (see Features).
+// ReadFeatures reads a feature file from r: binary when it starts with
+// FeaturesMagic (its checksum verified), CSV otherwise (see Features). A
+// version 1 binary file ("GMFEATS1", without a checksum) or another
+// "GMFEATS" version is an error wrapping gometric.ErrUnsupported that says
+// how to write it again.
 func ReadFeatures(r io.Reader) (*Features, error) {
 	return readFeatures("datasets.ReadFeatures", r)
 }
 
 func readFeatures(comp string, r io.Reader) (*Features, error) {
+	if r == nil {
+		return nil, check.Settingf(comp, "nil io.Reader")
+	}
 	br := bufio.NewReader(r)
-	if head, _ := br.Peek(len(FeaturesMagic)); string(head) == FeaturesMagic {
+	head, _ := br.Peek(len(FeaturesMagic))
+	switch {
+	case string(head) == FeaturesMagic:
 		return readFeaturesBinary(comp, br)
+	case string(head) == featuresMagicV1:
+		return nil, &FileError{Component: comp, Offset: 0, Err: gometric.ErrUnsupported,
+			Msg: "a version 1 binary feature file (GMFEATS1, without a checksum) is no longer read: " +
+				"write it again with Features.WriteBinary or Features.Save (version 2, GMFEATS2), " +
+				"or convert it as the documentation of datasets.Features shows"}
+	case strings.HasPrefix(string(head), featuresMagicPrefix):
+		return nil, &FileError{Component: comp, Offset: 0, Err: gometric.ErrUnsupported,
+			Msg: fmt.Sprintf("magic number %q: not a binary feature file version this package reads (%s)", head, FeaturesMagic)}
 	}
 	return readFeaturesCSV(comp, br)
 }
 
+// featureChunk is the number of 4-byte values read at a time.
+const featureChunk = 1 << 12
+
+// roomFor returns s with room for k more elements: its capacity doubles,
+// but never beyond total, so memory follows the values read.
+func roomFor[T any](s []T, k int, total int64) []T {
+	if cap(s)-len(s) >= k {
+		return s
+	}
+	c := min(total, max(2*int64(cap(s)), int64(len(s)+k), 1<<14))
+	ns := make([]T, len(s), c)
+	copy(ns, s)
+	return ns
+}
+
 func readFeaturesBinary(comp string, r io.Reader) (*Features, error) {
-	cr := &countingReader{r: r}
+	br := binio.NewReader(r)
 	fail := func(off int64, sentinel error, format string, args ...any) error {
 		return &FileError{Component: comp, Offset: off, Msg: fmt.Sprintf(format, args...), Err: sentinel}
 	}
 	var hdr [16]byte
-	if n, err := io.ReadFull(cr, hdr[:]); err != nil {
-		return nil, fail(int64(n), gometric.ErrShape, "the file ends inside the 16-byte header")
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return nil, fail(br.Offset(), gometric.ErrShape, "the file ends inside the 16-byte header%s", ioDetail(err))
 	}
 	n := int64(binary.LittleEndian.Uint32(hdr[8:]))
 	d := int64(binary.LittleEndian.Uint32(hdr[12:]))
 	if n == 0 || d == 0 {
 		return nil, fail(8, gometric.ErrShape, "N = %d samples of dimension D = %d: want both positive", n, d)
 	}
-	if n*(d+1) > maxFeatureBytes/4 {
-		return nil, fail(8, gometric.ErrShape, "N = %d samples of dimension D = %d: larger than %d bytes", n, d, int64(maxFeatureBytes))
+	// n*(d+1) may overflow an int64 (2^32·2^32): divide instead.
+	if d+1 > maxFeatureBytes/4/n {
+		return nil, fail(8, gometric.ErrShape, "N = %d samples of dimension D = %d declare more than the limit of %d bytes (16 GiB) of labels and features", n, d, int64(maxFeatureBytes))
 	}
-	read := func(count int64, what string) ([]byte, error) {
-		var buf bytes.Buffer
-		buf.Grow(int(min(count, 1<<16)))
-		start := cr.n
-		got, err := io.CopyN(&buf, cr, count)
-		if err != nil {
-			msg := fmt.Sprintf("the file ends after %d of the %d bytes of the %s (N = %d, D = %d)", got, count, what, n, d)
-			if !errors.Is(err, io.EOF) {
-				msg += ": " + err.Error()
+	var buf [4 * featureChunk]byte
+	// each reads count 4-byte values in chunks, calling put with each
+	// chunk's bytes.
+	each := func(count int64, what string, put func(b []byte)) error {
+		start := br.Offset()
+		for done := int64(0); done < count; {
+			k := min(count-done, featureChunk)
+			if _, err := io.ReadFull(br, buf[:4*k]); err != nil {
+				return fail(br.Offset(), gometric.ErrShape, "the file ends after %d of the %d bytes of the %s (N = %d, D = %d)%s",
+					br.Offset()-start, 4*count, what, n, d, ioDetail(err))
 			}
-			return nil, fail(start+got, gometric.ErrShape, "%s", msg)
+			put(buf[:4*k])
+			done += k
 		}
-		return buf.Bytes(), nil
+		return nil
 	}
-	lb, err := read(4*n, "labels")
+	var labels []int
+	err := each(n, "labels", func(b []byte) {
+		labels = roomFor(labels, len(b)/4, n)
+		for i := 0; i < len(b); i += 4 {
+			labels = append(labels, int(int32(binary.LittleEndian.Uint32(b[i:]))))
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	labels := make([]int, n)
-	for i := range labels {
-		l := int32(binary.LittleEndian.Uint32(lb[4*i:]))
+	var data []float32
+	err = each(n*d, "features", func(b []byte) {
+		data = roomFor(data, len(b)/4, n*d)
+		for i := 0; i < len(b); i += 4 {
+			data = append(data, math.Float32frombits(binary.LittleEndian.Uint32(b[i:])))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	end := br.Offset()
+	if err := br.Verify(); err != nil {
+		switch {
+		case errors.Is(err, binio.ErrChecksum):
+			return nil, fail(end, gometric.ErrShape, "the file is corrupt: checksum mismatch (%v)", err)
+		case errors.Is(err, binio.ErrTrailing):
+			return nil, fail(end+binio.ChecksumSize, gometric.ErrShape, "trailing data after the checksum of the %d samples", n)
+		}
+		return nil, fail(br.Offset(), gometric.ErrShape, "the file ends inside the 4-byte checksum after the %d samples%s", n, ioDetail(err))
+	}
+	// The checksum matched: what is wrong now was written so.
+	for i, l := range labels {
 		if l < 0 {
 			return nil, fail(16+4*int64(i), gometric.ErrLabels, "label %d of sample %d is negative", l, i)
 		}
-		labels[i] = int(l)
 	}
-	start := cr.n
-	fb, err := read(4*n*d, "features")
-	if err != nil {
-		return nil, err
-	}
-	data := make([]float32, n*d)
-	for i := range data {
-		v := math.Float32frombits(binary.LittleEndian.Uint32(fb[4*i:]))
+	for i, v := range data {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fail(start+4*int64(i), gometric.ErrNonFinite, "feature %d of sample %d is %v", int64(i)%d, int64(i)/d, v)
+			return nil, fail(16+4*n+4*int64(i), gometric.ErrNonFinite, "feature %d of sample %d is %v", int64(i)%d, int64(i)/d, v)
 		}
-		data[i] = v
-	}
-	var one [1]byte
-	if k, _ := io.ReadFull(cr, one[:]); k > 0 {
-		return nil, fail(cr.n-1, gometric.ErrShape, "trailing data after the %d samples", n)
 	}
 	return &Features{dim: int(d), data: data, labels: labels}, nil
+}
+
+// ioDetail returns ": err" for a read error other than the end of the
+// input, which the messages already say.
+func ioDetail(err error) string {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return ""
+	}
+	return ": " + err.Error()
 }
 
 func readFeaturesCSV(comp string, r io.Reader) (*Features, error) {
@@ -394,31 +517,44 @@ func readFeaturesCSV(comp string, r io.Reader) (*Features, error) {
 		if text == "" || text[0] == '#' {
 			continue
 		}
-		fields := strings.Split(text, ",")
-		if f.dim == 0 {
-			if len(fields) < 2 {
-				return nil, fail(line, gometric.ErrShape, "want \"label,f1,...,fD\" with D >= 1, got %d field(s)", len(fields))
-			}
-			f.dim = len(fields) - 1
-		} else if len(fields)-1 != f.dim {
-			return nil, fail(line, gometric.ErrShape, "%d features, earlier lines have %d", len(fields)-1, f.dim)
+		first, rest, ok := strings.Cut(text, ",")
+		if !ok {
+			return nil, fail(line, gometric.ErrShape, "want \"label,f1,...,fD\" with D >= 1, got 1 field")
 		}
-		l, err := strconv.Atoi(strings.TrimSpace(fields[0]))
+		l, err := strconv.Atoi(strings.TrimSpace(first))
 		if err != nil {
-			return nil, fail(line, gometric.ErrShape, "label %q is not an integer", fields[0])
+			if errors.Is(err, strconv.ErrRange) {
+				return nil, fail(line, gometric.ErrLabels, "label %s is outside the range of int", clip(strings.TrimSpace(first)))
+			}
+			return nil, fail(line, gometric.ErrShape, "label %q is not an integer", clip(first))
 		}
 		if l < 0 {
 			return nil, fail(line, gometric.ErrLabels, "label %d is negative", l)
 		}
-		for j, s := range fields[1:] {
-			v, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
+		before := len(f.data)
+		for j := 1; ; j++ {
+			field, tail, more := strings.Cut(rest, ",")
+			rest = tail
+			v, err := strconv.ParseFloat(strings.TrimSpace(field), 32)
 			if err != nil && !errors.Is(err, strconv.ErrRange) {
-				return nil, fail(line, gometric.ErrShape, "feature %d: %q is not a number", j+1, s)
+				return nil, fail(line, gometric.ErrShape, "feature %d: %q is not a number", j, clip(field))
 			}
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fail(line, gometric.ErrNonFinite, "feature %d is %q", j+1, s)
+				return nil, fail(line, gometric.ErrNonFinite, "feature %d is %q, not a finite float32", j, clip(field))
 			}
 			f.data = append(f.data, float32(v))
+			if f.dim > 0 && j > f.dim {
+				return nil, fail(line, gometric.ErrShape, "more than %d features, earlier lines have %d", f.dim, f.dim)
+			}
+			if !more {
+				break
+			}
+		}
+		got := len(f.data) - before
+		if f.dim == 0 {
+			f.dim = got
+		} else if got != f.dim {
+			return nil, fail(line, gometric.ErrShape, "%d features, earlier lines have %d", got, f.dim)
 		}
 		f.labels = append(f.labels, l)
 	}
@@ -433,4 +569,12 @@ func readFeaturesCSV(comp string, r io.Reader) (*Features, error) {
 	}
 	f.data = slices.Clip(f.data)
 	return f, nil
+}
+
+// clip shortens a field quoted in an error message to 40 bytes.
+func clip(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	return s[:37] + "..."
 }

@@ -2,7 +2,6 @@ package datasets
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -11,6 +10,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/gometric/gometric"
 )
@@ -31,8 +31,15 @@ type IDX struct {
 // MNIST family uses.
 const idxUnsignedByte = 0x08
 
-// maxIDXBytes bounds the data an IDX header may declare (4 GiB).
-const maxIDXBytes = 1 << 32
+// MaxIDXBytes bounds the data an IDX file may declare: 1 GiB, twenty
+// times the Fashion-MNIST training images (47 MB) and twice EMNIST's
+// largest file. ReadIDX refuses a header declaring more before reading
+// any data, and WriteIDX refuses to write what ReadIDX would refuse.
+const MaxIDXBytes = 1 << 30
+
+// idxStep is the first allocation and the largest growth step of the data
+// buffer ReadIDX fills as the bytes arrive.
+const idxStep = 1 << 20
 
 // headerSize is the size of the IDX header: magic number and dimensions.
 func (x *IDX) headerSize() int64 { return 4 + 4*int64(len(x.Dims)) }
@@ -52,9 +59,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // ReadIDX reads an IDX file of unsigned bytes from r, gzip-compressed or
 // not (it looks for the gzip magic number). Offsets in its errors count
 // bytes of the uncompressed data. It returns a *FileError (wrapping
-// ErrFormat) for a bad magic number, zero or too many dimensions, an
-// unsupported element type, truncated data, trailing bytes or a corrupt
-// gzip stream.
+// ErrFormat) for a bad magic number, zero dimensions, dimensions declaring
+// more than MaxIDXBytes, an unsupported element type, truncated data,
+// trailing bytes or a corrupt gzip stream.
+//
+// Memory follows the bytes that actually arrive, not the header: the data
+// buffer starts at 1 MiB at most and grows as the data is read, so a
+// short file that declares a gigabyte fails at its end having allocated
+// about its own size.
 func ReadIDX(r io.Reader) (*IDX, error) {
 	return readIDX("datasets.ReadIDX", r)
 }
@@ -96,29 +108,20 @@ func readIDX(comp string, r io.Reader) (*IDX, error) {
 		return nil, fail(3, nil, "zero dimensions")
 	}
 	x := &IDX{Dims: make([]int, nd)}
-	total := int64(1)
 	var dim [4]byte
 	for i := range x.Dims {
 		off := cr.n
 		if n, err := io.ReadFull(cr, dim[:]); err != nil {
 			return nil, fail(off+int64(n), err, "the file ends inside dimension %d of %d", i+1, nd)
 		}
-		d := int64(binary.BigEndian.Uint32(dim[:]))
-		x.Dims[i] = int(d)
-		if d != 0 && total > maxIDXBytes/d {
-			return nil, fail(off, nil, "dimensions %v... declare more than %d bytes", x.Dims[:i+1], int64(maxIDXBytes))
-		}
-		total *= d
+		x.Dims[i] = int(binary.BigEndian.Uint32(dim[:]))
 	}
-	if total > math.MaxInt {
-		return nil, fail(4, nil, "dimensions %v are too large for this platform", x.Dims)
+	total, ok := idxSize(x.Dims)
+	if !ok {
+		return nil, fail(4, nil, "dimensions %v declare more than MaxIDXBytes = %d data bytes", x.Dims, int64(MaxIDXBytes))
 	}
-	// Grow the buffer as the data arrives rather than trusting the header
-	// with one large allocation.
-	var buf bytes.Buffer
-	buf.Grow(int(min(total, 1<<16)))
 	start := cr.n
-	n, err := io.CopyN(&buf, cr, total)
+	data, n, err := readGrowing(cr, total)
 	if err != nil {
 		return nil, fail(start+n, err, "dimensions %v declare %d data bytes but the file ends after %d", x.Dims, total, n)
 	}
@@ -128,8 +131,52 @@ func readIDX(comp string, r io.Reader) (*IDX, error) {
 	} else if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fail(start+total, err, "after the data")
 	}
-	x.Data = buf.Bytes()
+	x.Data = data
 	return x, nil
+}
+
+// idxSize returns the number of data bytes dims declare, and false when
+// a dimension is outside [0, 2^32) or the product exceeds MaxIDXBytes (a
+// zero dimension makes any others valid).
+func idxSize(dims []int) (int64, bool) {
+	for _, d := range dims {
+		if d < 0 || int64(d) > math.MaxUint32 {
+			return 0, false
+		}
+	}
+	if slices.Contains(dims, 0) {
+		return 0, true
+	}
+	total := int64(1)
+	for _, d := range dims {
+		if total > MaxIDXBytes/int64(d) {
+			return 0, false
+		}
+		total *= int64(d)
+	}
+	return total, true
+}
+
+// readGrowing reads n bytes from r into a buffer that starts at idxStep
+// bytes at most and doubles (never beyond n) only once the bytes already
+// read fill it, so a short input costs at most about twice its own size
+// whatever n declares. It returns the bytes, or how many arrived and the
+// error that stopped them.
+func readGrowing(r io.Reader, n int64) ([]byte, int64, error) {
+	buf := make([]byte, 0, min(n, idxStep))
+	for int64(len(buf)) < n {
+		if len(buf) == cap(buf) {
+			nb := make([]byte, len(buf), min(n, 2*int64(cap(buf))))
+			copy(nb, buf)
+			buf = nb
+		}
+		k, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if err != nil {
+			return nil, int64(len(buf)), err
+		}
+	}
+	return buf, n, nil
 }
 
 // ReadIDXFile reads the IDX file at path (gzip-compressed or not) with
@@ -176,15 +223,9 @@ func WriteIDX(w io.Writer, x *IDX) error {
 	if x == nil || len(x.Dims) == 0 || len(x.Dims) > 255 {
 		return fmt.Errorf("%s: want 1 to 255 dimensions: %w", comp, gometric.ErrShape)
 	}
-	total := int64(1)
-	for i, d := range x.Dims {
-		if d < 0 || int64(d) > math.MaxUint32 {
-			return fmt.Errorf("%s: dimension %d is %d, outside [0, 2^32): %w", comp, i, d, gometric.ErrShape)
-		}
-		if d != 0 && total > maxIDXBytes/int64(d) {
-			return fmt.Errorf("%s: dimensions %v declare more than %d bytes: %w", comp, x.Dims, int64(maxIDXBytes), gometric.ErrShape)
-		}
-		total *= int64(d)
+	total, ok := idxSize(x.Dims)
+	if !ok {
+		return fmt.Errorf("%s: dimensions %v: want each in [0, 2^32) and at most MaxIDXBytes = %d data bytes: %w", comp, x.Dims, int64(MaxIDXBytes), gometric.ErrShape)
 	}
 	if int64(len(x.Data)) != total {
 		return fmt.Errorf("%s: %d data bytes for dimensions %v (%d): %w", comp, len(x.Data), x.Dims, total, gometric.ErrShape)
@@ -224,15 +265,24 @@ func imagesFromIDX(comp string, images, labels *IDX, imagesPath, labelsPath stri
 	if len(labels.Dims) != 1 {
 		return nil, &FileError{Component: comp, Path: labelsPath, Offset: 3, Msg: fmt.Sprintf("labels have dimensions %v, want 1 (N)", labels.Dims), Err: gometric.ErrShape}
 	}
+	for _, x := range []struct {
+		idx  *IDX
+		path string
+	}{{images, imagesPath}, {labels, labelsPath}} {
+		size, ok := idxSize(x.idx.Dims)
+		if !ok {
+			return nil, &FileError{Component: comp, Path: x.path, Offset: 4, Msg: fmt.Sprintf("dimensions %v: want each in [0, 2^32) and at most MaxIDXBytes = %d data bytes", x.idx.Dims, int64(MaxIDXBytes)), Err: gometric.ErrShape}
+		}
+		if int64(len(x.idx.Data)) != size {
+			return nil, &FileError{Component: comp, Path: x.path, Offset: -1, Msg: fmt.Sprintf("%d data bytes for dimensions %v (%d)", len(x.idx.Data), x.idx.Dims, size), Err: gometric.ErrShape}
+		}
+	}
 	n, h, w := images.Dims[0], images.Dims[1], images.Dims[2]
 	if n != labels.Dims[0] {
 		return nil, &FileError{Component: comp, Path: labelsPath, Offset: 4, Msg: fmt.Sprintf("%d labels for %d images (%s)", labels.Dims[0], n, imagesPath), Err: gometric.ErrShape}
 	}
 	if n == 0 || h == 0 || w == 0 {
 		return nil, &FileError{Component: comp, Path: imagesPath, Offset: 4, Msg: fmt.Sprintf("empty images %v", images.Dims), Err: gometric.ErrShape}
-	}
-	if len(images.Data) != n*h*w || len(labels.Data) != n {
-		return nil, fmt.Errorf("%s: IDX data does not match its dimensions: %w", comp, gometric.ErrShape)
 	}
 	lab := make([]int, n)
 	hs := labels.headerSize()

@@ -89,7 +89,7 @@ func TestReadIDXMalformed(t *testing.T) {
 		{"truncated dims", []byte{0, 0, 8, 3, 0, 0, 0, 2, 0, 0}, 10, gometric.ErrShape, "dimension 2 of 3"},
 		{"truncated data", good[:len(good)-3], int64(len(good) - 3), gometric.ErrShape, "declare 8 data bytes but the file ends after 5"},
 		{"trailing data", append(slices.Clone(good), 0), int64(len(good)), gometric.ErrShape, "trailing"},
-		{"huge dims", []byte{0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1}, 8, gometric.ErrShape, "more than"},
+		{"huge dims", []byte{0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1}, 4, gometric.ErrShape, "more than MaxIDXBytes"},
 		{"gz truncated data", gzipBytes(t, good[:len(good)-1]), int64(len(good) - 1), gometric.ErrShape, "uncompressed"},
 		{"gz cut stream", gzipBytes(t, good)[:20], -2, gometric.ErrShape, ""},
 		{"gz bad header", []byte{0x1f, 0x8b, 0, 0}, 0, gometric.ErrShape, "gzip"},

@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"bufio"
+	"bytes"
 	"container/list"
 	"context"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	_ "image/gif"  // GIF decoder for image folders
 	_ "image/jpeg" // JPEG decoder (CUB-200-2011's images)
 	_ "image/png"  // PNG decoder for image folders
+	"io"
 	"io/fs"
 	"runtime"
 	"slices"
@@ -69,8 +71,22 @@ func (p Interpolation) scaler() (xdraw.Scaler, bool) {
 	return nil, false
 }
 
-// maxSide bounds the output width and height.
-const maxSide = 1 << 14
+// Limits of the output size: each side at most maxSide, and at most
+// maxOutPixels pixels (a 2048×2048 image takes 48 MiB as float32 CHW).
+const (
+	maxSide      = 1 << 12
+	maxOutPixels = 1 << 22
+)
+
+// DefaultMaxPixels is the largest image ImageFiles decodes when its
+// MaxPixels is 0: 2^25 = 33,554,432 pixels (width × height), e.g.
+// 8192×4096 or 5792×5792, more than a 24-megapixel photograph and every
+// image of CUB-200-2011, Cars196 or Stanford Online Products. Decoding
+// takes up to about 16 bytes per pixel (a progressive JPEG), so 512 MiB at
+// the limit. The limit is checked on the size an image's header declares
+// before it is decoded, so a small file that declares a huge image costs
+// nothing.
+const DefaultMaxPixels = 1 << 25
 
 // ImageFiles is a labelled list of image files decoded on demand: the
 // datasets NewCUB (PML's datasets.CUB) and NewImageFolder (torchvision's
@@ -80,16 +96,22 @@ const maxSide = 1 << 14
 // Interpolation resampler of golang.org/x/image/draw, and normalised by
 // Norm into float32 CHW.
 //
-// Memory: a decoded image takes 3·Width·Height bytes (147 KB at 224×224,
-// 12 KB at 64×64). Batch decodes the images it is asked for and keeps the
-// CacheSize most recently used in an LRU cache (0, the default, keeps
-// none: every batch decodes from disk). Load decodes every image once into
-// an in-memory Images (3·W·H·N bytes: 863 MB for CUB's 5,864 training
-// images at 224×224, 72 MB at 64×64), the fastest choice when it fits.
+// Memory: an image is refused, before it is decoded, when its header
+// declares more than MaxPixels pixels (DefaultMaxPixels when 0); decoding
+// takes up to about 16 bytes per pixel of the source image. A decoded and
+// resized image takes 3·Width·Height bytes (147 KB at 224×224, 12 KB at
+// 64×64); Width and Height are at most 4096 and their product at most
+// 4,194,304 (2048×2048). Batch decodes the images it is asked for and
+// keeps the CacheSize most recently used in an LRU cache (0, the default,
+// keeps none: every batch decodes from disk). Load decodes every image
+// once into an in-memory Images (3·W·H·N bytes, allocated before the
+// first image is decoded: 863 MB for CUB's 5,864 training images at
+// 224×224, 72 MB at 64×64), the fastest choice when it fits.
 //
 // The settings are exported fields, checked at each call; changing the
-// size, Fit or Interpolation empties the cache. An ImageFiles is safe for
-// concurrent use as long as its fields are not changed meanwhile.
+// size, Fit, Interpolation or MaxPixels empties the cache. An ImageFiles
+// is safe for concurrent use as long as its fields are not changed
+// meanwhile.
 //
 // Make an ImageFiles with NewCUB, NewCUBFS, NewImageFolder or
 // NewImageFolderFS: the zero value has no images and no file system, and
@@ -102,6 +124,11 @@ type ImageFiles struct {
 	Norm          Normalize     // NewCUB and NewImageFolder set ImageNetNormalize()
 	CacheSize     int           // decoded images kept between batches; 0 keeps none
 	Workers       int           // decoding goroutines; 0 means GOMAXPROCS
+	// MaxPixels is the largest source image decoded, in pixels (width ×
+	// height as its header declares them); a larger one is an error
+	// naming the file, its size and the limit. If MaxPixels is 0,
+	// DefaultMaxPixels is used.
+	MaxPixels int
 	// Progress, when not nil, is called by Load after each image with the
 	// number decoded so far and the total. Calls are serialised.
 	Progress func(done, total int)
@@ -194,7 +221,7 @@ func (f *ImageFiles) ClassCounts() map[int]int {
 // when idx is nil), with its own cache.
 func (f *ImageFiles) derive(idx []int, labels []int, classes []string) *ImageFiles {
 	out := &ImageFiles{Width: f.Width, Height: f.Height, Fit: f.Fit, Interpolation: f.Interpolation,
-		Norm: f.Norm, CacheSize: f.CacheSize, Workers: f.Workers, Progress: f.Progress,
+		Norm: f.Norm, CacheSize: f.CacheSize, Workers: f.Workers, MaxPixels: f.MaxPixels, Progress: f.Progress,
 		fsys: f.fsys, paths: f.paths, labels: labels, classes: classes}
 	if idx != nil {
 		out.paths = make([]string, len(idx))
@@ -244,23 +271,40 @@ func (f *ImageFiles) Relabel() (*ImageFiles, []int) {
 	return f.derive(nil, lab, relabelNames(f.classes, orig)), orig
 }
 
-// settings checks the fields and returns the Normalize table and scaler.
-func (f *ImageFiles) settings(comp string) ([][256]float32, xdraw.Scaler, error) {
-	if f.Width <= 0 || f.Height <= 0 || f.Width > maxSide || f.Height > maxSide {
-		return nil, nil, check.Settingf(comp, "output size %d×%d, want sides in [1, %d]", f.Width, f.Height, maxSide)
+// decodeSettings are the checked settings of a Batch or a Load.
+type decodeSettings struct {
+	norm      normTable
+	sc        xdraw.Scaler
+	maxPixels int64
+	key       cacheKey
+}
+
+// settings checks the fields and returns what decoding needs.
+func (f *ImageFiles) settings(comp string) (decodeSettings, error) {
+	var ds decodeSettings
+	if f.Width <= 0 || f.Height <= 0 || f.Width > maxSide || f.Height > maxSide || int64(f.Width)*int64(f.Height) > maxOutPixels {
+		return ds, check.Settingf(comp, "output size %d×%d, want sides in [1, %d] and at most %d pixels", f.Width, f.Height, maxSide, maxOutPixels)
 	}
 	if f.Fit != CenterCrop && f.Fit != Stretch {
-		return nil, nil, check.Settingf(comp, "Fit %d is neither CenterCrop nor Stretch", f.Fit)
+		return ds, check.Settingf(comp, "Fit %d is neither CenterCrop nor Stretch", f.Fit)
 	}
 	sc, ok := f.Interpolation.scaler()
 	if !ok {
-		return nil, nil, check.Settingf(comp, "unknown Interpolation %d", f.Interpolation)
+		return ds, check.Settingf(comp, "unknown Interpolation %d", f.Interpolation)
 	}
-	if f.CacheSize < 0 || f.Workers < 0 {
-		return nil, nil, check.Settingf(comp, "CacheSize %d, Workers %d: want values >= 0", f.CacheSize, f.Workers)
+	if f.CacheSize < 0 || f.Workers < 0 || f.MaxPixels < 0 {
+		return ds, check.Settingf(comp, "CacheSize %d, Workers %d, MaxPixels %d: want values >= 0", f.CacheSize, f.Workers, f.MaxPixels)
 	}
 	t, err := f.Norm.table(comp, 3)
-	return t, sc, err
+	if err != nil {
+		return ds, err
+	}
+	maxPix := int64(f.MaxPixels)
+	if maxPix == 0 {
+		maxPix = DefaultMaxPixels
+	}
+	return decodeSettings{norm: t, sc: sc, maxPixels: maxPix,
+		key: cacheKey{f.Width, f.Height, f.Fit, f.Interpolation, maxPix}}, nil
 }
 
 func (f *ImageFiles) workers(n int) int {
@@ -275,7 +319,8 @@ func (f *ImageFiles) workers(n int) int {
 // them, normalised by Norm, as the rows of an N×(3·Height·Width) matrix
 // (each row in CHW order), with their labels (see Dataset). The images are
 // decoded in parallel; the result does not depend on the number of
-// workers. An unreadable image gives an error naming its path.
+// workers. An unreadable image, or one declaring more than MaxPixels
+// pixels, gives an error naming its path.
 func (f *ImageFiles) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
 	if err := f.ready("datasets.ImageFiles.Batch"); err != nil {
 		return gometric.Matrix{}, nil, err
@@ -287,32 +332,27 @@ func (f *ImageFiles) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []i
 // by Norm into dst (reallocated when too small) and returns it.
 func (f *ImageFiles) fill(idx []int, dst []float32) ([]float32, error) {
 	const comp = "datasets.ImageFiles.Batch"
-	t, sc, err := f.settings(comp)
+	ds, err := f.settings(comp)
 	if err != nil {
 		return dst, err
 	}
 	if err := check.Indices(comp, "idx", idx, f.Len()); err != nil {
 		return dst, err
 	}
-	key := cacheKey{f.Width, f.Height, f.Fit, f.Interpolation}
 	s := 3 * f.Width * f.Height
 	hw := f.Width * f.Height
 	dst = growF32(dst, len(idx)*s)
 	errs := make([]error, len(idx))
 	capacity := f.CacheSize
 	workers.Each(f.workers(len(idx)), len(idx), func(_, k int) {
-		pix, err := f.get(comp, idx[k], key, sc, capacity)
+		pix, err := f.get(comp, idx[k], &ds, capacity)
 		if err != nil {
 			errs[k] = err
 			return
 		}
 		out := dst[k*s : (k+1)*s]
 		for ch := range 3 {
-			lut := &t[ch]
-			o := out[ch*hw : (ch+1)*hw]
-			for j, p := range pix[ch*hw : (ch+1)*hw] {
-				o[j] = lut[p]
-			}
+			ds.norm.apply(ch, pix[ch*hw:(ch+1)*hw], out[ch*hw:(ch+1)*hw])
 		}
 	})
 	if err := firstErr(errs); err != nil {
@@ -331,7 +371,8 @@ func firstErr(errs []error) error {
 }
 
 // get returns the CHW bytes of image i, from the cache when possible.
-func (f *ImageFiles) get(comp string, i int, key cacheKey, sc xdraw.Scaler, capacity int) ([]uint8, error) {
+func (f *ImageFiles) get(comp string, i int, ds *decodeSettings, capacity int) ([]uint8, error) {
+	key := ds.key
 	if capacity > 0 {
 		f.mu.Lock()
 		if f.cache == nil || f.cache.key != key {
@@ -343,7 +384,7 @@ func (f *ImageFiles) get(comp string, i int, key cacheKey, sc xdraw.Scaler, capa
 			return pix, nil
 		}
 	}
-	pix, err := f.decode(comp, i, sc)
+	pix, err := f.decode(comp, i, ds)
 	if err != nil {
 		return nil, err
 	}
@@ -357,25 +398,59 @@ func (f *ImageFiles) get(comp string, i int, key cacheKey, sc xdraw.Scaler, capa
 	return pix, nil
 }
 
-// decode reads image i and returns its 3×Height×Width bytes.
-func (f *ImageFiles) decode(comp string, i int, sc xdraw.Scaler) ([]uint8, error) {
+// decode reads image i and returns its 3×Height×Width bytes. It reads
+// the image's size from its header first and refuses one larger than
+// ds.maxPixels before decoding anything.
+func (f *ImageFiles) decode(comp string, i int, ds *decodeSettings) ([]uint8, error) {
 	p := f.paths[i]
 	fail := func(sentinel error, format string, args ...any) error {
 		return &FileError{Component: comp, Path: p, Offset: -1, Msg: fmt.Sprintf(format, args...), Err: sentinel}
+	}
+	decodeErr := func(err error) error {
+		if errors.Is(err, image.ErrFormat) {
+			return fail(gometric.ErrUnsupported, "image %d: unknown image format", i)
+		}
+		return fail(gometric.ErrShape, "image %d: decoding: %v", i, err)
 	}
 	r, err := f.fsys.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("%s: image %d: %w", comp, i, pathErr(err, p))
 	}
 	defer r.Close()
-	src, _, err := image.Decode(bufio.NewReader(r))
+	// The header is read through head, then read again by the decoder.
+	var head bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(r, &head))
+	cfg, err := guard(func() (image.Config, string, error) { return image.DecodeConfig(br) })
 	if err != nil {
-		if errors.Is(err, image.ErrFormat) {
-			return nil, fail(gometric.ErrUnsupported, "image %d: unknown image format", i)
-		}
-		return nil, fail(gometric.ErrShape, "image %d: decoding: %v", i, err)
+		return nil, decodeErr(err)
 	}
-	return resizeCHW(src, f.Width, f.Height, f.Fit, sc)
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fail(gometric.ErrShape, "image %d: empty %d×%d image", i, cfg.Width, cfg.Height)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > ds.maxPixels {
+		return nil, fail(gometric.ErrShape, "image %d: %d×%d is %d pixels, above the limit MaxPixels = %d (set ImageFiles.MaxPixels to decode larger images)",
+			i, cfg.Width, cfg.Height, px, ds.maxPixels)
+	}
+	br.Reset(io.MultiReader(&head, r))
+	src, err := guard(func() (image.Image, string, error) { return image.Decode(br) })
+	if err != nil {
+		return nil, decodeErr(err)
+	}
+	return resizeCHW(src, f.Width, f.Height, f.Fit, ds.sc)
+}
+
+// guard calls a decoder of the image files (golang.org/x/image's and the
+// standard library's), returning a panic of the decoder on a malformed
+// file as an error: the files are input, and input must not crash the
+// program.
+func guard[T any](decode func() (T, string, error)) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the decoder failed: %v", r)
+		}
+	}()
+	v, _, err = decode()
+	return v, err
 }
 
 // resizeCHW brings src to w×h RGB by fit with sc and returns CHW bytes.
@@ -421,7 +496,7 @@ func (f *ImageFiles) Load(ctx context.Context) (*Images, error) {
 	if ctx == nil {
 		return nil, check.Settingf(comp, "nil context.Context")
 	}
-	_, sc, err := f.settings(comp)
+	ds, err := f.settings(comp)
 	if err != nil {
 		return nil, err
 	}
@@ -438,7 +513,7 @@ func (f *ImageFiles) Load(ctx context.Context) (*Images, error) {
 		if ctx.Err() != nil {
 			return
 		}
-		p, err := f.decode(comp, k, sc)
+		p, err := f.decode(comp, k, &ds)
 		if err != nil {
 			errs[k] = err
 			return
@@ -463,9 +538,10 @@ func (f *ImageFiles) Load(ctx context.Context) (*Images, error) {
 
 // cacheKey identifies the settings decoded images depend on.
 type cacheKey struct {
-	w, h   int
-	fit    Fit
-	interp Interpolation
+	w, h      int
+	fit       Fit
+	interp    Interpolation
+	maxPixels int64
 }
 
 // lruCache keeps the most recently used decoded images.

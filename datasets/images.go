@@ -154,11 +154,10 @@ func (m *Images) Pix() []uint8 {
 	return m.pix
 }
 
-// Pixels returns the C·H·W pixel bytes of image i (shared: do not modify).
-// It panics if i is out of range, as indexing a slice does (nil for a nil
-// m).
+// Pixels returns the C·H·W pixel bytes of image i (shared: do not
+// modify), or nil when i is outside [0, Len()) or m is nil.
 func (m *Images) Pixels(i int) []uint8 {
-	if m == nil {
+	if m == nil || i < 0 || i >= len(m.labels) {
 		return nil
 	}
 	s := m.c * m.h * m.w
@@ -290,11 +289,7 @@ func (m *Images) fill(idx []int, dst []float32) ([]float32, error) {
 		src := m.pix[i*s : (i+1)*s]
 		out := dst[k*s : (k+1)*s]
 		for ch := range m.c {
-			lut := &t[ch]
-			o := out[ch*hw : (ch+1)*hw]
-			for j, p := range src[ch*hw : (ch+1)*hw] {
-				o[j] = lut[p]
-			}
+			t.apply(ch, src[ch*hw:(ch+1)*hw], out[ch*hw:(ch+1)*hw])
 		}
 	}
 	return dst, nil
