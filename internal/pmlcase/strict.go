@@ -66,7 +66,7 @@ var MinCases = map[string]struct{ Cases, Classes int }{
 	"distances":    {15, 4},
 	"reducers":     {25, 9},
 	"regularizers": {12, 5},
-	"accuracy":     {5, 1},
+	"accuracy":     {14, 1},
 }
 
 // empty reports whether a raw JSON value carries nothing: null, {} or [].
