@@ -10,10 +10,10 @@ import (
 	"testing"
 )
 
-// goldenCopy copies testdata/pml into a new module root and makes it the
-// working directory, so that Files and Cases read the copy. It returns the
-// copy's testdata/pml.
-func goldenCopy(t *testing.T) string {
+// goldenCopy copies testdata/pml's index.json and module folder into a new
+// module root and makes it the working directory, so that Files and Cases
+// read the copy. It returns the copy's testdata/pml.
+func goldenCopy(t *testing.T, module string) string {
 	t.Helper()
 	root, err := Root()
 	if err != nil {
@@ -30,6 +30,9 @@ func goldenCopy(t *testing.T) string {
 			return err
 		}
 		rel, _ := filepath.Rel(src, path)
+		if top, _, _ := strings.Cut(filepath.ToSlash(rel), "/"); d.IsDir() && rel != "." && top != module {
+			return filepath.SkipDir
+		}
 		if d.IsDir() {
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}
@@ -187,7 +190,7 @@ func TestStrictHarness(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := goldenCopy(t)
+			dir := goldenCopy(t, tc.module)
 			tc.edit(t, dir)
 			_, err := Cases(tc.module)
 			switch {
