@@ -69,15 +69,17 @@ func tieCases() []tieCase {
 
 // longTie is a tie among 53 references (three 16-wide blocks of the vector
 // scan and a tail of 5): seven tied references spread over the blocks and
-// the tail, two strictly nearer ones, the rest farther. With the
-// reference tiles of TestTiesAtKthPlace the tie also spans tiles.
+// the tail (40 and 47 in the second half of a block whose first half holds
+// no candidate, which the vector scan must not skip), two strictly nearer
+// ones, the rest farther. With the reference tiles of TestTiesAtKthPlace
+// the tie also spans tiles.
 func longTie(metric Metric) tieCase {
 	const n = 53
 	tied := []int{5, 17, 31, 40, 47, 50, 52}
 	nearer := []int{51, 20} // nearest first
 	ref := gometric.Matrix{Rows: n, Cols: 4, Data: make([]float32, n*4)}
 	set := func(i int, v ...float32) { copy(ref.Data[i*4:], v) }
-	// Query (0, 0, 0, 1). L2: far rows at distance ≥ 9, tied at 2,
+	// Query (0, 0, 0, 1). L2: far rows at distance² ≥ 13, tied at 2,
 	// nearer at 0.25 and 1. Inner product: far rows −1, tied 1, nearer 3
 	// and 2.
 	for i := range n {
