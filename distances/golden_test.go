@@ -31,59 +31,50 @@ func compareMatrix(t *testing.T, what string, got, want *mat.Dense) {
 // $GOMETRIC_GOLDEN_DIR/distances): the matrix and is_inverted must match,
 // and a Batched wrapper must give the same rows block by block.
 func TestGolden(t *testing.T) {
-	cases, err := pmlcase.Cases("distances")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cases) < 15 {
-		t.Fatalf("%d distance cases, want at least 15", len(cases))
-	}
-	for _, c := range cases {
-		t.Run(c.Name(), func(t *testing.T) {
-			d, err := pmlcase.Distance(&pmlcase.Spec{Class: c.Class, Args: c.Config})
-			if err != nil {
-				t.Fatal(err)
-			}
-			query, err := c.Matrix("embeddings")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ref, err := c.Matrix("ref_emb")
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := c.OutputMatrix("matrix")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var inverted bool
-			if ok, err := c.Output("is_inverted", &inverted); err != nil || !ok {
-				t.Fatalf("is_inverted: present %v, %v", ok, err)
-			}
-			if got := d.Settings().Inverted; got != inverted {
-				t.Errorf("Settings().Inverted = %v, want %v", got, inverted)
-			}
-			got, err := d.Matrix(query, ref)
-			if err != nil {
-				t.Fatal(err)
-			}
-			compareMatrix(t, "matrix", got, want)
+	pmlcase.Run(t, "distances", func(t *testing.T, c *pmlcase.Case) {
+		d, err := pmlcase.Distance(&pmlcase.Spec{Class: c.Class, Args: c.Config})
+		if err != nil {
+			t.Fatal(err)
+		}
+		query, err := c.Matrix("embeddings")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := c.Matrix("ref_emb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := c.OutputMatrix("matrix")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inverted bool
+		if ok, err := c.Output("is_inverted", &inverted); err != nil || !ok {
+			t.Fatalf("is_inverted: present %v, %v", ok, err)
+		}
+		if got := d.Settings().Inverted; got != inverted {
+			t.Errorf("Settings().Inverted = %v, want %v", got, inverted)
+		}
+		got, err := d.Matrix(query, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareMatrix(t, "matrix", got, want)
 
-			calls := 0
-			err = distances.NewBatched(d, 3).Each(query, ref, func(blk *mat.Dense, s, e int) error {
-				calls++
-				_, wc := want.Dims()
-				compareMatrix(t, "block", blk, want.Slice(s, e, 0, wc).(*mat.Dense))
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n, _ := query.Dims(); calls != (n+2)/3 {
-				t.Errorf("Each made %d calls for %d rows in blocks of 3", calls, n)
-			}
+		calls := 0
+		err = distances.NewBatched(d, 3).Each(query, ref, func(blk *mat.Dense, s, e int) error {
+			calls++
+			_, wc := want.Dims()
+			compareMatrix(t, "block", blk, want.Slice(s, e, 0, wc).(*mat.Dense))
+			return nil
 		})
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := query.Dims(); calls != (n+2)/3 {
+			t.Errorf("Each made %d calls for %d rows in blocks of 3", calls, n)
+		}
+	})
 }
 
 // sameDistance reports whether a and b are distances of one type with the

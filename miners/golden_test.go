@@ -21,50 +21,44 @@ import (
 // index lists (HDCMiner as sets, allowing ties at its cut-off); random
 // miners must satisfy every recorded property.
 func TestGolden(t *testing.T) {
-	cases, err := pmlcase.Cases("miners")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cases {
-		t.Run(c.Name(), func(t *testing.T) {
-			m, err := pmlcase.Miner(&pmlcase.Spec{Class: c.Class, Args: c.Config})
-			if err != nil {
-				t.Fatalf("building the miner: %v", err)
-			}
-			in, err := c.MinerInput()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := m.Mine(in)
-			if err != nil {
-				t.Fatalf("Mine: %v", err)
-			}
-			nRef := len(in.Labels)
-			if in.Ref != nil {
-				nRef, _ = in.Ref.Dims()
-			}
-			if err := got.Validate(len(in.Labels), nRef); err != nil {
-				t.Fatalf("invalid output: %v", err)
-			}
-			checkKindAndCounts(t, c, got)
-			if c.Random {
-				checkProperties(t, c, m, in, got)
-				return
-			}
-			var want [][]int
-			if ok, err := c.Output("indices_tuple", &want); err != nil || !ok {
-				t.Fatalf("indices_tuple: %v (present %v)", err, ok)
-			}
-			gotC := canonical(got)
-			if c.Class == "HDCMiner" {
-				checkHDCSets(t, m, in, gotC, want)
-				return
-			}
-			if !equalLists(gotC, want) {
-				t.Errorf("indices differ from PML's\n got %v\nwant %v", gotC, want)
-			}
-		})
-	}
+	pmlcase.Run(t, "miners", func(t *testing.T, c *pmlcase.Case) {
+		m, err := pmlcase.Miner(&pmlcase.Spec{Class: c.Class, Args: c.Config})
+		if err != nil {
+			t.Fatalf("building the miner: %v", err)
+		}
+		in, err := c.MinerInput()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Mine(in)
+		if err != nil {
+			t.Fatalf("Mine: %v", err)
+		}
+		nRef := len(in.Labels)
+		if in.Ref != nil {
+			nRef, _ = in.Ref.Dims()
+		}
+		if err := got.Validate(len(in.Labels), nRef); err != nil {
+			t.Fatalf("invalid output: %v", err)
+		}
+		checkKindAndCounts(t, c, got)
+		if c.Random {
+			checkProperties(t, c, m, in, got)
+			return
+		}
+		var want [][]int
+		if ok, err := c.Output("indices_tuple", &want); err != nil || !ok {
+			t.Fatalf("indices_tuple: %v (present %v)", err, ok)
+		}
+		gotC := canonical(got)
+		if c.Class == "HDCMiner" {
+			checkHDCSets(t, m, in, gotC, want)
+			return
+		}
+		if !equalLists(gotC, want) {
+			t.Errorf("indices differ from PML's\n got %v\nwant %v", gotC, want)
+		}
+	})
 }
 
 // canonical returns the golden files' canonical form of t: triplets sorted

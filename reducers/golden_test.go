@@ -16,93 +16,87 @@ import (
 // $GOMETRIC_GOLDEN_DIR/reducers) through reducers.Reduce and compares the
 // loss and the gradient of every loss_dict entry.
 func TestGolden(t *testing.T) {
-	cases, err := pmlcase.Cases("reducers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cases {
-		t.Run(c.Name(), func(t *testing.T) {
-			r, err := pmlcase.Reducer(&pmlcase.Spec{Class: c.Class, Args: c.Config})
-			if err != nil {
-				t.Fatal(err)
-			}
-			losses, err := pmlcase.LossDict(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var emb [][]float64
-			if ok, err := c.Input("embeddings", &emb); err != nil || !ok {
-				t.Fatalf("embeddings: present %v, %v", ok, err)
-			}
-			labels, err := c.Ints("labels")
-			if err != nil {
-				t.Fatal(err)
-			}
-			batch := reducers.Batch{N: len(emb), Labels: labels}
+	pmlcase.Run(t, "reducers", func(t *testing.T, c *pmlcase.Case) {
+		r, err := pmlcase.Reducer(&pmlcase.Spec{Class: c.Class, Args: c.Config})
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses, err := pmlcase.LossDict(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var emb [][]float64
+		if ok, err := c.Input("embeddings", &emb); err != nil || !ok {
+			t.Fatalf("embeddings: present %v, %v", ok, err)
+		}
+		labels, err := c.Ints("labels")
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch := reducers.Batch{N: len(emb), Labels: labels}
 
-			var unchanged bool
-			if ok, err := c.Output("returns_input_unchanged", &unchanged); err != nil {
-				t.Fatal(err)
-			} else if ok {
-				if !unchanged {
-					t.Fatal("case records returns_input_unchanged = false")
-				}
-				if !reducers.Passthrough(r) {
-					t.Fatalf("%T: Passthrough = false, PML returns the loss dict unchanged", r)
-				}
-				if _, err := reducers.Reduce(r, losses, batch); !errors.Is(err, gometric.ErrUnsupported) {
-					t.Fatalf("Reduce: error %v, want one wrapping ErrUnsupported", err)
-				}
-				return
+		var unchanged bool
+		if ok, err := c.Output("returns_input_unchanged", &unchanged); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			if !unchanged {
+				t.Fatal("case records returns_input_unchanged = false")
 			}
-			if reducers.Passthrough(r) {
-				t.Fatalf("%T: Passthrough = true for a reducing class", r)
+			if !reducers.Passthrough(r) {
+				t.Fatalf("%T: Passthrough = false, PML returns the loss dict unchanged", r)
 			}
+			if _, err := reducers.Reduce(r, losses, batch); !errors.Is(err, gometric.ErrUnsupported) {
+				t.Fatalf("Reduce: error %v, want one wrapping ErrUnsupported", err)
+			}
+			return
+		}
+		if reducers.Passthrough(r) {
+			t.Fatalf("%T: Passthrough = true for a reducing class", r)
+		}
 
-			var want float64
-			if ok, err := c.Output("loss", &want); err != nil || !ok {
-				t.Fatalf("output loss: present %v, %v", ok, err)
+		var want float64
+		if ok, err := c.Output("loss", &want); err != nil || !ok {
+			t.Fatalf("output loss: present %v, %v", ok, err)
+		}
+		var wantGrads map[string]json.RawMessage
+		if ok, err := c.Output("grad_losses", &wantGrads); err != nil || !ok {
+			t.Fatalf("output grad_losses: present %v, %v", ok, err)
+		}
+		out, err := reducers.Reduce(r, losses, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fdiff.CompareSlices([]float64{out.Loss}, []float64{want}, 1e-6, 1e-9); err != nil {
+			t.Errorf("loss: %v", err)
+		}
+		if len(wantGrads) != len(losses) {
+			t.Errorf("%d gradients recorded for %d sub-losses", len(wantGrads), len(losses))
+		}
+		for i, l := range losses {
+			raw, ok := wantGrads[l.Name]
+			if !ok {
+				t.Errorf("no recorded gradient for sub-loss %q", l.Name)
+				continue
 			}
-			var wantGrads map[string]json.RawMessage
-			if ok, err := c.Output("grad_losses", &wantGrads); err != nil || !ok {
-				t.Fatalf("output grad_losses: present %v, %v", ok, err)
-			}
-			out, err := reducers.Reduce(r, losses, batch)
+			wg, err := gradList(raw)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("grad_losses[%q]: %v", l.Name, err)
 			}
-			if err := fdiff.CompareSlices([]float64{out.Loss}, []float64{want}, 1e-6, 1e-9); err != nil {
-				t.Errorf("loss: %v", err)
-			}
-			if len(wantGrads) != len(losses) {
-				t.Errorf("%d gradients recorded for %d sub-losses", len(wantGrads), len(losses))
-			}
-			for i, l := range losses {
-				raw, ok := wantGrads[l.Name]
-				if !ok {
-					t.Errorf("no recorded gradient for sub-loss %q", l.Name)
-					continue
-				}
-				wg, err := gradList(raw)
-				if err != nil {
-					t.Fatalf("grad_losses[%q]: %v", l.Name, err)
-				}
-				if len(l.Values) == 0 {
-					// PML's literal zero loss has no values; its recorded
-					// gradient is a zero scalar.
-					for _, w := range wg {
-						if w != 0 {
-							t.Errorf("sub-loss %q: zero loss with recorded gradient %v", l.Name, wg)
-						}
+			if len(l.Values) == 0 {
+				// PML's literal zero loss has no values; its recorded
+				// gradient is a zero scalar.
+				for _, w := range wg {
+					if w != 0 {
+						t.Errorf("sub-loss %q: zero loss with recorded gradient %v", l.Name, wg)
 					}
-					continue
 				}
-				if err := fdiff.CompareSlices(out.Grads[i], wg, 1e-6, 1e-9); err != nil {
-					t.Errorf("gradient of %q: %v", l.Name, err)
-				}
+				continue
 			}
-		})
-	}
+			if err := fdiff.CompareSlices(out.Grads[i], wg, 1e-6, 1e-9); err != nil {
+				t.Errorf("gradient of %q: %v", l.Name, err)
+			}
+		}
+	})
 }
 
 // gradList decodes a recorded gradient: a list, or a bare number for an

@@ -11,40 +11,34 @@ import (
 // (and $GOMETRIC_GOLDEN_DIR/regularizers): the reduced loss and its
 // gradient with respect to the weights.
 func TestGolden(t *testing.T) {
-	cases, err := pmlcase.Cases("regularizers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cases {
-		t.Run(c.Name(), func(t *testing.T) {
-			reg, err := pmlcase.Regularizer(&pmlcase.Spec{Class: c.Class, Args: c.Config})
-			if err != nil {
-				t.Fatal(err)
-			}
-			x, err := c.Matrix("embeddings")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want float64
-			if _, err := c.Output("loss", &want); err != nil {
-				t.Fatal(err)
-			}
-			wantGrad, err := c.OutputMatrix("grad_embeddings")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, grad, err := reg.Compute(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := fdiff.CompareSlices([]float64{got}, []float64{want}, 1e-6, 1e-9); err != nil {
-				t.Errorf("loss: %v", err)
-			}
-			if err := fdiff.Compare(grad, wantGrad, 1e-6, 1e-9); err != nil {
-				t.Errorf("gradient: %v", err)
-			}
-		})
-	}
+	pmlcase.Run(t, "regularizers", func(t *testing.T, c *pmlcase.Case) {
+		reg, err := pmlcase.Regularizer(&pmlcase.Spec{Class: c.Class, Args: c.Config})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := c.Matrix("embeddings")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want float64
+		if _, err := c.Output("loss", &want); err != nil {
+			t.Fatal(err)
+		}
+		wantGrad, err := c.OutputMatrix("grad_embeddings")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, grad, err := reg.Compute(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fdiff.CompareSlices([]float64{got}, []float64{want}, 1e-6, 1e-9); err != nil {
+			t.Errorf("loss: %v", err)
+		}
+		if err := fdiff.Compare(grad, wantGrad, 1e-6, 1e-9); err != nil {
+			t.Errorf("gradient: %v", err)
+		}
+	})
 }
 
 // TestGoldenCount guards against the case folder going missing or shrinking.

@@ -131,7 +131,7 @@ func (c *Case) Batch() (losses.Batch, error) {
 // OptionalOutputMatrix is OutputMatrix that returns nil when the output is
 // absent.
 func (c *Case) OptionalOutputMatrix(name string) (*mat.Dense, error) {
-	if _, ok := c.Outputs[name]; !ok {
+	if _, ok := c.rawOutput(name); !ok {
 		return nil, nil
 	}
 	return c.OutputMatrix(name)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/losses"
@@ -232,8 +233,8 @@ func (c *Case) PreviousCalls() ([]CrossBatchCall, error) {
 		Loss float64     `json:"loss"`
 		Grad [][]float64 `json:"grad_embeddings"`
 	}
-	if raw, ok := c.Outputs["previous_calls"]; ok {
-		if err := json.Unmarshal(raw, &outs); err != nil {
+	if raw, ok := c.rawOutput("previous_calls"); ok {
+		if err := decodeStrict(raw, &outs); err != nil {
 			return nil, fmt.Errorf("%s: output previous_calls: %v", c.Name(), err)
 		}
 	}
@@ -249,6 +250,14 @@ func (c *Case) PreviousCalls() ([]CrossBatchCall, error) {
 		}
 		if calls[i].EnqueueMask, err = sub.EnqueueMask(); err != nil {
 			return nil, err
+		}
+		for k := range in {
+			if !slices.Contains([]string{"embeddings", "labels", "enqueue_mask"}, k) {
+				return nil, fmt.Errorf("%s: previous_calls[%d]: unknown input %q", c.Name(), i, k)
+			}
+		}
+		if u := sub.Unconsumed(); len(u) > 0 {
+			return nil, fmt.Errorf("%s: previous_calls[%d]: %v not read", c.Name(), i, u)
 		}
 		calls[i].Loss = outs[i].Loss
 		if calls[i].Grad, err = gometric.DenseFromRows(outs[i].Grad); err != nil {

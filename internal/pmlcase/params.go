@@ -42,7 +42,7 @@ func paramMatrices(what string, raw json.RawMessage) (map[string]*mat.Dense, err
 
 // GradParams decodes the "grad_params" output ({} or absent: an empty map).
 func (c *Case) GradParams() (map[string]*mat.Dense, error) {
-	raw, ok := c.Outputs["grad_params"]
+	raw, ok := c.rawOutput("grad_params")
 	if !ok || string(raw) == "null" {
 		return map[string]*mat.Dense{}, nil
 	}
@@ -66,7 +66,7 @@ func SetParams(l losses.Loss, c *Case) error {
 			return err
 		}
 	}
-	raw, ok := c.Inputs["params"]
+	raw, ok := c.rawInput("params")
 	if !ok || string(raw) == "null" {
 		return nil
 	}

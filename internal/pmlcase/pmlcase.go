@@ -23,6 +23,8 @@ import (
 const EnvDir = "GOMETRIC_GOLDEN_DIR"
 
 // Case is one golden case (schema version 1 of shared/golden/README.md).
+// Load refuses a file with a field the schema lacks; the decoders below
+// record which inputs and outputs a test read (see Unconsumed and Run).
 type Case struct {
 	Path          string                     `json:"-"`
 	SchemaVersion int                        `json:"schema_version"`
@@ -30,11 +32,19 @@ type Case struct {
 	Class         string                     `json:"class"`
 	Case          int                        `json:"case"`
 	Description   string                     `json:"description"`
+	Seed          int                        `json:"seed"`
+	PMLVersion    string                     `json:"pml_version"`
+	TorchVersion  string                     `json:"torch_version"`
+	Dtype         string                     `json:"dtype"`
 	Random        bool                       `json:"random"`
 	Config        Args                       `json:"config"`
 	Inputs        map[string]json.RawMessage `json:"inputs"`
 	Outputs       map[string]json.RawMessage `json:"outputs"`
 	Notes         string                     `json:"notes"`
+
+	// read holds "inputs.<name>" and "outputs.<name>" for every key a
+	// decoder has read.
+	read map[string]bool
 }
 
 // Name is the case's file name without its directory, for subtest names.
@@ -192,7 +202,8 @@ func (c *Case) Input(name string, v any) (bool, error) {
 	if !c.Has(name) {
 		return false, nil
 	}
-	if err := json.Unmarshal(c.Inputs[name], v); err != nil {
+	raw, _ := c.rawInput(name)
+	if err := json.Unmarshal(raw, v); err != nil {
 		return true, fmt.Errorf("%s: input %q: %v", c.Name(), name, err)
 	}
 	return true, nil
@@ -200,7 +211,7 @@ func (c *Case) Input(name string, v any) (bool, error) {
 
 // Output decodes output name into v; it reports false when it is absent.
 func (c *Case) Output(name string, v any) (bool, error) {
-	raw, ok := c.Outputs[name]
+	raw, ok := c.rawOutput(name)
 	if !ok || string(raw) == "null" {
 		return false, nil
 	}
@@ -240,20 +251,21 @@ func (c *Case) Ints(name string) ([]int, error) {
 	return v, err
 }
 
-// Load reads one case file.
+// Load reads one case file and checks it against the schema (see
+// strict.go): its module is the name of the folder it is in.
 func Load(path string) (*Case, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var c Case
-	if err := json.Unmarshal(data, &c); err != nil {
+	if err := decodeStrict(data, &c); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	if c.SchemaVersion != 1 {
-		return nil, fmt.Errorf("%s: schema_version %d, want 1", path, c.SchemaVersion)
-	}
 	c.Path = path
+	if err := c.validate(filepath.Base(filepath.Dir(path))); err != nil {
+		return nil, err
+	}
 	return &c, nil
 }
 
@@ -277,35 +289,54 @@ func Root() (string, error) {
 }
 
 // Files lists the case files of module (e.g. "distances") in testdata/pml
-// and in $GOMETRIC_GOLDEN_DIR/<module>, sorted by path. It is an error if
-// the project's own folder has none.
+// and in $GOMETRIC_GOLDEN_DIR/<module>, each folder sorted by path, after
+// checking every folder against its index.json (every listed case
+// present, every file listed, the same per-class counts) and testdata/pml
+// against MinCases.
 func Files(module string) ([]string, error) {
-	root, err := Root()
-	if err != nil {
-		return nil, err
-	}
-	own, err := filepath.Glob(filepath.Join(root, "testdata", "pml", module, "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	if len(own) == 0 {
-		return nil, fmt.Errorf("pmlcase: no cases in testdata/pml/%s", module)
-	}
-	sort.Strings(own)
-	if dir := os.Getenv(EnvDir); dir != "" {
-		extra, err := filepath.Glob(filepath.Join(dir, module, "*.json"))
-		if err != nil {
-			return nil, err
-		}
-		sort.Strings(extra)
-		own = append(own, extra...)
-	}
-	return own, nil
+	files, _, err := files(module)
+	return files, err
 }
 
-// Cases loads every case of module (see Files).
+// files is Files with the index entry of every file.
+func files(module string) ([]string, map[string]indexEntry, error) {
+	root, err := Root()
+	if err != nil {
+		return nil, nil, err
+	}
+	own, entries, err := dirCases(filepath.Join(root, "testdata", "pml"), module)
+	if err != nil {
+		return nil, nil, err
+	}
+	floor, ok := MinCases[module]
+	if !ok {
+		return nil, nil, fmt.Errorf("pmlcase: unknown module %q", module)
+	}
+	classes := map[string]bool{}
+	for _, e := range entries {
+		classes[e.Class] = true
+	}
+	if len(own) < floor.Cases || len(classes) < floor.Classes {
+		return nil, nil, fmt.Errorf("pmlcase: testdata/pml/%s holds %d cases of %d classes, fewer than the %d of %d it shipped with",
+			module, len(own), len(classes), floor.Cases, floor.Classes)
+	}
+	if dir := os.Getenv(EnvDir); dir != "" {
+		extra, extraEntries, err := dirCases(dir, module)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", EnvDir, err)
+		}
+		own = append(own, extra...)
+		for k, v := range extraEntries {
+			entries[k] = v
+		}
+	}
+	return own, entries, nil
+}
+
+// Cases loads every case of module (see Files), each checked against the
+// schema and against its index entry.
 func Cases(module string) ([]*Case, error) {
-	files, err := Files(module)
+	files, entries, err := files(module)
 	if err != nil {
 		return nil, err
 	}
@@ -314,6 +345,9 @@ func Cases(module string) ([]*Case, error) {
 		c, err := Load(f)
 		if err != nil {
 			return nil, err
+		}
+		if e := entries[f]; e.Class != c.Class || e.Case != c.Case || e.Random != c.Random {
+			return nil, fmt.Errorf("%s: the index lists class %q case %d random %v, the file %q %d %v", f, e.Class, e.Case, e.Random, c.Class, c.Case, c.Random)
 		}
 		out = append(out, c)
 	}

@@ -136,7 +136,7 @@ type lossEntry struct {
 // lists (pairs, triplets); it is ignored for "already_reduced" as PML does.
 // "divisor", when present, sets Divisor and HasDivisor.
 func LossDict(c *Case) ([]reducers.SubLoss, error) {
-	raw, ok := c.Inputs["loss_dict"]
+	raw, ok := c.rawInput("loss_dict")
 	if !ok || string(raw) == "null" {
 		return nil, fmt.Errorf("%s: input \"loss_dict\" is missing", c.Name())
 	}

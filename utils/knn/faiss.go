@@ -28,6 +28,18 @@ import (
 // being added, so the Index interface alone is enough. Flat and HNSW
 // indexes need no training.
 //
+// Ties follow FAISS (1.7.3, Debian's build). With L2 its heaps keep
+// (distance, index) order and admit a reference only when it is strictly
+// nearer than the worst kept, so equal distances go to the smaller index,
+// as with Exact. But from 20 queries per Search on, FAISS computes
+// distances as ‖q‖² + ‖r‖² − 2q·r with BLAS's GEMM, whose rounding can
+// depend on a reference's position, so identical references need not tie
+// exactly and a later duplicate can come first (below 20 queries it sums
+// (qᵢ − rᵢ)² per pair and duplicates tie). With InnerProduct FAISS 1.7.3's
+// min-heap breaks ties towards the larger index: equal inner products come
+// in decreasing index order, and which of several references tied at the
+// k-th place are kept is FAISS's choice.
+//
 // Approximate indexes can find fewer than k neighbours for a query (an IVF
 // index with few probed lists, for example); FAISS then reports index -1,
 // and Search keeps that -1 in Result.Indices with FAISS's sentinel
