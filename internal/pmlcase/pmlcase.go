@@ -304,7 +304,7 @@ func files(module string) ([]string, map[string]indexEntry, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	own, entries, err := dirCases(filepath.Join(root, "testdata", "pml"), module)
+	own, entries, err := dirCases(filepath.Join(root, "testdata", "pml"), module, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -321,7 +321,7 @@ func files(module string) ([]string, map[string]indexEntry, error) {
 			module, len(own), len(classes), floor.Cases, floor.Classes)
 	}
 	if dir := os.Getenv(EnvDir); dir != "" {
-		extra, extraEntries, err := dirCases(dir, module)
+		extra, extraEntries, err := dirCases(dir, module, false)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", EnvDir, err)
 		}
