@@ -14,7 +14,6 @@ import (
 	"image/png"
 	"maps"
 	"math"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -58,7 +57,7 @@ func TestLabelValues(t *testing.T) {
 			files.labels = slices.Clone(labels) // as a derived set may hold
 			want := map[int]int{0: 1, 3: 1, big: 2}
 			var got map[int]int
-			total := allocated(func() { got = f.ClassCounts() })
+			total := testkit.Allocated(func() { got = f.ClassCounts() })
 			if !maps.Equal(got, want) || !maps.Equal(m.ClassCounts(), want) || !maps.Equal(files.ClassCounts(), want) {
 				t.Errorf("ClassCounts = %v, %v, %v; want %v", got, m.ClassCounts(), files.ClassCounts(), want)
 			}
@@ -172,7 +171,7 @@ func TestParseClassListBounds(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var got []int
 			var err error
-			total := allocated(func() { got, err = ParseClassList(tc.in) })
+			total := testkit.Allocated(func() { got, err = ParseClassList(tc.in) })
 			if tc.in == "0-1048575" {
 				if err != nil || len(got) != 1<<20 {
 					t.Errorf("%d labels, %v", len(got), err)
@@ -251,7 +250,7 @@ func TestManyChannels(t *testing.T) {
 		m.Norm.Mean[i], m.Norm.Std[i] = float32(i%5)/10, 0.25+float32(i%3)/10
 	}
 	var got gometric.Matrix
-	total := allocated(func() { got, _, err = m.Batch([]int{0}, gometric.Matrix{}) })
+	total := testkit.Allocated(func() { got, _, err = m.Batch([]int{0}, gometric.Matrix{}) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +404,7 @@ func TestImageDeclaredSize(t *testing.T) {
 				continue
 			}
 			var err error
-			total := allocated(func() { _, _, err = d.Batch([]int{i}, gometric.Matrix{}) })
+			total := testkit.Allocated(func() { _, _, err = d.Batch([]int{i}, gometric.Matrix{}) })
 			want := fmt.Sprintf("%d×%d", size[0], size[1])
 			if !errors.Is(err, gometric.ErrShape) || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), p) ||
 				!strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "MaxPixels = 33554432") {
@@ -432,17 +431,6 @@ func TestImageDeclaredSize(t *testing.T) {
 			t.Errorf("%s with MaxPixels 3: %v", p, err)
 		}
 	}
-}
-
-// allocated returns the bytes f allocates (runtime.MemStats.TotalAlloc,
-// an upper bound of its peak heap growth), after a collection.
-func allocated(f func()) uint64 {
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
 }
 
 // pad4K pads b with filler to 4 KB.
@@ -510,7 +498,7 @@ func TestMemoryBound(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
 			start := time.Now()
-			total := allocated(func() { err = tc.read() })
+			total := testkit.Allocated(func() { err = tc.read() })
 			if tc.name == "features CSV" {
 				if err != nil {
 					t.Errorf("CSV: %v", err)
@@ -583,7 +571,7 @@ func TestIssue12Reproductions(t *testing.T) {
 			t.Fatal(err)
 		}
 		var c map[int]int
-		if total := allocated(func() { c = f.ClassCounts() }); total > 1<<16 || !maps.Equal(c, map[int]int{0: 1, l: 1}) {
+		if total := testkit.Allocated(func() { c = f.ClassCounts() }); total > 1<<16 || !maps.Equal(c, map[int]int{0: 1, l: 1}) {
 			t.Errorf("ClassCounts with label %d: %v, %d bytes", l, c, total)
 		}
 	}
@@ -603,13 +591,13 @@ func TestIssue12Reproductions(t *testing.T) {
 	zw.Write(raw)
 	zw.Close()
 	var errIDX error
-	if total := allocated(func() { _, errIDX = ReadIDX(&buf) }); total > 4<<20 || !errors.Is(errIDX, gometric.ErrShape) || !strings.Contains(errIDX.Error(), "MaxIDXBytes") {
+	if total := testkit.Allocated(func() { _, errIDX = ReadIDX(&buf) }); total > 4<<20 || !errors.Is(errIDX, gometric.ErrShape) || !strings.Contains(errIDX.Error(), "MaxIDXBytes") {
 		t.Errorf("4 MB gzip IDX declaring 2^32-1: %v, %d bytes", errIDX, total)
 	}
 	// Class 3: a 100-byte PNG declaring 30000×30000 in ImageFiles.Batch.
 	d := imageFolderOf(t, map[string][]byte{"png": declared(t, 30000, 30000)["png"]})
 	var errPNG error
-	if total := allocated(func() { _, _, errPNG = d.Batch([]int{0}, gometric.Matrix{}) }); total > 1<<20 || !errors.Is(errPNG, gometric.ErrShape) {
+	if total := testkit.Allocated(func() { _, _, errPNG = d.Batch([]int{0}, gometric.Matrix{}) }); total > 1<<20 || !errors.Is(errPNG, gometric.ErrShape) {
 		t.Errorf("PNG declaring 30000×30000: %v, %d bytes", errPNG, total)
 	}
 	// Class 4: single-byte changes of a WriteBinary file of labels [0 1].

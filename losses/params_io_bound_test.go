@@ -7,25 +7,15 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
+
+	"github.com/gometric/gometric/internal/testkit"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/binio"
 	"github.com/gometric/gometric/losses"
 )
-
-// paramsAllocated returns the bytes f allocates (an upper bound of the
-// heap's peak growth during f).
-func paramsAllocated(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
 
 // savedParams returns the bytes SaveParams writes for l.
 func savedParams(t testing.TB, l losses.Learnable) []byte {
@@ -69,7 +59,7 @@ func TestParamsFileMemoryBound(t *testing.T) {
 			l := newArc(t, 5, 7, 1)
 			var err error
 			start := time.Now()
-			grew := paramsAllocated(func() { err = losses.LoadParams(path, l) })
+			grew := testkit.Allocated(func() { err = losses.LoadParams(path, l) })
 			// (the checksum, of zeros, does not match: reported as damage)
 			if !errors.Is(err, gometric.ErrShape) && !errors.Is(err, gometric.ErrUnsupported) {
 				t.Errorf("err = %v, want ErrShape or ErrUnsupported", err)
@@ -84,7 +74,7 @@ func TestParamsFileMemoryBound(t *testing.T) {
 			t.Skip("no /dev/zero")
 		}
 		var err error
-		grew := paramsAllocated(func() { err = losses.LoadParams("/dev/zero", newArc(t, 5, 7, 1)) })
+		grew := testkit.Allocated(func() { err = losses.LoadParams("/dev/zero", newArc(t, 5, 7, 1)) })
 		if !errors.Is(err, gometric.ErrUnsupported) || grew > limit {
 			t.Errorf("err = %v, allocated %d bytes", err, grew)
 		}

@@ -4,10 +4,9 @@ package losses_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
-	"syscall"
 	"testing"
+
+	"github.com/gometric/gometric/internal/testkit"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/losses"
@@ -20,31 +19,10 @@ func TestParamsFileFIFO(t *testing.T) {
 	src := newArc(t, 2, 3, 1)
 	good := savedParams(t, src)
 	for _, endless := range []bool{false, true} {
-		path := filepath.Join(t.TempDir(), "fifo")
-		if err := syscall.Mkfifo(path, 0o600); err != nil {
-			t.Skipf("mkfifo: %v", err)
-		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			f, err := os.OpenFile(path, os.O_WRONLY, 0)
-			if err != nil {
-				return
-			}
-			defer f.Close()
-			if _, err := f.Write(good); err != nil || !endless {
-				return
-			}
-			zeros := make([]byte, 1<<16)
-			for {
-				if _, err := f.Write(zeros); err != nil {
-					return // the reader has gone
-				}
-			}
-		}()
+		path, wait := testkit.FIFO(t, good, endless)
 		dst := newArc(t, 2, 3, 2)
 		err := losses.LoadParams(path, dst)
-		<-done
+		wait()
 		if endless {
 			if !errors.Is(err, gometric.ErrShape) {
 				t.Errorf("endless: err = %v, want ErrShape", err)

@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -19,17 +18,6 @@ import (
 	"github.com/gometric/gometric/internal/binio"
 	"github.com/gometric/gometric/internal/testkit"
 )
-
-// allocated returns the bytes f allocates (an upper bound of the heap's
-// peak growth during f).
-func allocated(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
 
 // weightHeader returns the framing and JSON header of a weight file for
 // kind/config with the given parameters (no weights, no checksum).
@@ -119,7 +107,7 @@ func TestWeightFileMemoryBound(t *testing.T) {
 			t.Run(tc.name+"/"+name, func(t *testing.T) {
 				var err error
 				start := time.Now()
-				grew := allocated(func() { err = read() })
+				grew := testkit.Allocated(func() { err = read() })
 				if !errors.Is(err, ErrWeightFile) || !errors.Is(err, gometric.ErrShape) {
 					t.Errorf("err = %v, want ErrWeightFile and ErrShape", err)
 				}
@@ -137,7 +125,7 @@ func TestWeightFileMemoryBound(t *testing.T) {
 	for name, prefix := range streams {
 		t.Run("endless-after-"+name, func(t *testing.T) {
 			var err error
-			grew := allocated(func() { _, err = decodeEncoder("stream", &endless{prefix: prefix}, -1) })
+			grew := testkit.Allocated(func() { _, err = decodeEncoder("stream", &endless{prefix: prefix}, -1) })
 			if !errors.Is(err, ErrWeightFile) {
 				t.Errorf("LoadEncoder: err = %v, want ErrWeightFile", err)
 			}
@@ -154,7 +142,7 @@ func TestWeightFileMemoryBound(t *testing.T) {
 			t.Skip("no /dev/zero")
 		}
 		var err error
-		grew := allocated(func() { _, err = LoadEncoder("/dev/zero") })
+		grew := testkit.Allocated(func() { _, err = LoadEncoder("/dev/zero") })
 		if !errors.Is(err, ErrWeightFile) || grew > limit {
 			t.Errorf("LoadEncoder: err = %v, allocated %d bytes", err, grew)
 		}

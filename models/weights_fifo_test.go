@@ -4,11 +4,10 @@ package models
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 // TestWeightFileFIFO: a weight file read through a FIFO (size unknown)
@@ -24,30 +23,9 @@ func TestWeightFileFIFO(t *testing.T) {
 		endless bool
 	}{{"file", false}, {"file-then-endless", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "fifo")
-			if err := syscall.Mkfifo(path, 0o600); err != nil {
-				t.Skipf("mkfifo: %v", err)
-			}
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				f, err := os.OpenFile(path, os.O_WRONLY, 0)
-				if err != nil {
-					return
-				}
-				defer f.Close()
-				if _, err := f.Write(good); err != nil || !tc.endless {
-					return
-				}
-				zeros := make([]byte, 1<<16)
-				for {
-					if _, err := f.Write(zeros); err != nil {
-						return // the reader has gone
-					}
-				}
-			}()
+			path, wait := testkit.FIFO(t, good, tc.endless)
 			enc, err := LoadEncoder(path)
-			<-done
+			wait()
 			if tc.endless {
 				if !errors.Is(err, ErrWeightFile) || !strings.Contains(err.Error(), "after the checksum") {
 					t.Fatalf("err = %v, want trailing data refused", err)

@@ -9,25 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/gometric/gometric/internal/testkit"
+
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/utils/knn"
 )
-
-// allocated returns the bytes f allocates (an upper bound of the heap's
-// peak growth during f).
-func allocated(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
 
 // TestIndexEveryFlip: flipping any byte of a valid index file of any
 // version (all its bits, the lowest, the highest) is an error, for the
@@ -153,7 +143,7 @@ func TestIndexMemoryBound(t *testing.T) {
 			t.Run(name+"/"+reader, func(t *testing.T) {
 				var err error
 				start := time.Now()
-				grew := allocated(func() { err = read() })
+				grew := testkit.Allocated(func() { err = read() })
 				if !errors.Is(err, ErrCorrupt) {
 					t.Errorf("err = %v, want ErrCorrupt", err)
 				}
@@ -168,7 +158,7 @@ func TestIndexMemoryBound(t *testing.T) {
 			t.Skip("no /dev/zero")
 		}
 		var err error
-		grew := allocated(func() { _, err = ReadIndexFile("/dev/zero") })
+		grew := testkit.Allocated(func() { _, err = ReadIndexFile("/dev/zero") })
 		if !errors.Is(err, ErrCorrupt) || grew > limit {
 			t.Errorf("ReadIndexFile: err = %v, allocated %d bytes", err, grew)
 		}
@@ -180,7 +170,7 @@ func TestIndexMemoryBound(t *testing.T) {
 		for _, v := range []uint32{1, 2, 3} {
 			good := validFileVersion(t, true, v)
 			var err error
-			grew := allocated(func() { _, err = ReadIndex(io.MultiReader(bytes.NewReader(good), zeros{})) })
+			grew := testkit.Allocated(func() { _, err = ReadIndex(io.MultiReader(bytes.NewReader(good), zeros{})) })
 			if !errors.Is(err, ErrCorrupt) || grew > limit {
 				t.Errorf("version %d: err = %v, allocated %d bytes", v, err, grew)
 			}
@@ -236,7 +226,7 @@ func TestReadIndexPeak(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got IndexFile
 			var err error
-			grew := allocated(func() { got, err = tc.read() })
+			grew := testkit.Allocated(func() { got, err = tc.read() })
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,11 +4,10 @@ package inference
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
-	"syscall"
 	"testing"
+
+	"github.com/gometric/gometric/internal/testkit"
 )
 
 // TestIndexFIFO: an index file read through a FIFO (size unknown) loads
@@ -16,30 +15,9 @@ import (
 func TestIndexFIFO(t *testing.T) {
 	good := validFile(t, true)
 	for _, endless := range []bool{false, true} {
-		path := filepath.Join(t.TempDir(), "fifo")
-		if err := syscall.Mkfifo(path, 0o600); err != nil {
-			t.Skipf("mkfifo: %v", err)
-		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			f, err := os.OpenFile(path, os.O_WRONLY, 0)
-			if err != nil {
-				return
-			}
-			defer f.Close()
-			if _, err := f.Write(good); err != nil || !endless {
-				return
-			}
-			zeros := make([]byte, 1<<16)
-			for {
-				if _, err := f.Write(zeros); err != nil {
-					return // the reader has gone
-				}
-			}
-		}()
+		path, wait := testkit.FIFO(t, good, endless)
 		got, err := ReadIndexFile(path)
-		<-done
+		wait()
 		if endless {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Errorf("endless: err = %v, want ErrCorrupt", err)
