@@ -35,10 +35,12 @@ type BatchSampler interface {
 	EpochBatches(rng *rand.Rand) ([][]int, error)
 }
 
-// maxEpochLen bounds the number of indices of one epoch (2^30), so that
-// an absurd setting is an error instead of an allocation that kills the
-// process.
-const maxEpochLen = 1 << 30
+// maxEpochLen bounds the number of indices of one epoch (2^24,
+// 16,777,216 indices, 128 MiB), so that an absurd setting (a length, a
+// count of triplets, a batch size, a subset size: an epoch's length
+// follows settings, not the dataset) is an error instead of an allocation
+// that kills the process.
+const maxEpochLen = 1 << 24
 
 // Batches draws one epoch of s with rng and cuts it into consecutive
 // batches of batchSize indices, as a torch DataLoader with this sampler
