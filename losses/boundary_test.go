@@ -438,3 +438,38 @@ func TestGridBoundaries(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossBatchMemoryFilledBoundary: PML marks the ring filled when
+// queue_idx <= the previous queue_idx after an enqueue, inclusive: a batch
+// that ends exactly at the end of the memory fills it (queue_idx wraps to
+// 0 = its start), one that stops short does not.
+func TestCrossBatchMemoryFilledBoundary(t *testing.T) {
+	for _, tc := range []struct {
+		batches []int
+		filled  []bool
+	}{
+		{[]int{4}, []bool{true}},
+		{[]int{3, 1}, []bool{false, true}},
+		{[]int{1, 2, 2}, []bool{false, false, true}},
+		{[]int{2, 1}, []bool{false, false}},
+	} {
+		c, err := losses.NewCrossBatchMemory(losses.NewContrastive(), 1, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, n := range tc.batches {
+			x := mat.NewDense(n, 1, nil)
+			labels := make([]int, n)
+			for i := range n {
+				x.Set(i, 0, float64(i+1))
+				labels[i] = i % 2
+			}
+			if _, err := c.Compute(losses.Batch{Embeddings: x, Labels: labels}); err != nil {
+				t.Fatal(err)
+			}
+			if c.Filled() != tc.filled[k] {
+				t.Errorf("batches %v: after batch %d, Filled() = %v (queue index %d), want %v", tc.batches, k, c.Filled(), c.QueueIdx(), tc.filled[k])
+			}
+		}
+	}
+}
