@@ -2,6 +2,7 @@ package samplers
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -43,6 +44,15 @@ func TestRunawaySettings(t *testing.T) {
 			return err
 		}
 	}
+	batches := func(bs int) func() error {
+		return func() error {
+			b, err := Batches(NewMPerClass(labels, 2), newRNG(1), bs)
+			if err == nil && (len(b) != 1 || len(b[0]) != 100000) {
+				return fmt.Errorf("%d batches", len(b))
+			}
+			return err
+		}
+	}
 	fixed := func(n int) func() error {
 		return func() error { _, err := NewFixedSetOfTriplets(labels, n, newRNG(1)); return err }
 	}
@@ -67,6 +77,21 @@ func TestRunawaySettings(t *testing.T) {
 		{"Hierarchical BatchesPerSuperTuple 1e9", hier(func(h *Hierarchical) { h.BatchesPerSuperTuple = 1e9 }), "Hierarchical", "1000000000"},
 		{"Hierarchical BatchSize MaxInt-1", hier(func(h *Hierarchical) { h.BatchSize, h.SamplesPerClass = math.MaxInt-1, AllSamples }), "Hierarchical", "9223372036854775806"},
 		{"TuplesToWeights SubsetSize 1e9", ttw(1e9), "TuplesToWeights", "1000000000"},
+		{"Batches of MaxInt", batches(math.MaxInt), "", ""},
+		{"Batches of MaxInt-1", batches(math.MaxInt - 1), "", ""},
+		{"Batches of 1e18", batches(1e18), "", ""},
+		{"Batches of MaxInt-1 of an epoch of 3", func() error {
+			// (3 + batchSize − 1)/batchSize overflowed to −1: a panic in make.
+			f, err := NewFixedSetOfTriplets(labels, 1, newRNG(1))
+			if err != nil {
+				return err
+			}
+			b, err := Batches(f, newRNG(1), math.MaxInt-1)
+			if err == nil && (len(b) != 1 || len(b[0]) != 3) {
+				return fmt.Errorf("%d batches", len(b))
+			}
+			return err
+		}, "", ""},
 		{"TuplesToWeights SubsetSize MaxInt", ttw(math.MaxInt), "TuplesToWeights", "9223372036854775807"},
 	}
 	for _, tc := range cases {

@@ -60,10 +60,15 @@ func Batches(s Sampler, rng *rand.Rand, batchSize int) ([][]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]int, 0, (len(idx)+batchSize-1)/batchSize)
-	for i := 0; i < len(idx); i += batchSize {
-		j := min(i+batchSize, len(idx))
+	nb := len(idx) / batchSize // not (len+batchSize−1)/batchSize: batchSize may be math.MaxInt
+	if len(idx)%batchSize != 0 {
+		nb++
+	}
+	out := make([][]int, 0, nb)
+	for i := 0; i < len(idx); {
+		j := i + min(batchSize, len(idx)-i) // no i+batchSize: it may overflow
 		out = append(out, idx[i:j:j])
+		i = j
 	}
 	return out, nil
 }
