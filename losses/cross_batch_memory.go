@@ -54,11 +54,15 @@ type CrossBatchMemory struct {
 
 // NewCrossBatchMemory returns PML's CrossBatchMemory(loss, embedding_size,
 // memory_size) with no miner and an empty memory (PML's default memory
-// size is DefaultMemorySize). Sizes below 1 are an ErrSetting error.
+// size is DefaultMemorySize). Sizes below 1 are an ErrSetting error, and
+// so is a memory of more than 2^28 values (embeddingSize × memorySize).
 func NewCrossBatchMemory(loss Loss, embeddingSize, memorySize int) (*CrossBatchMemory, error) {
 	const name = "losses.CrossBatchMemory"
 	if embeddingSize < 1 || memorySize < 1 {
 		return nil, check.Settingf(name, "embeddingSize = %d and memorySize = %d must be positive", embeddingSize, memorySize)
+	}
+	if err := checkSizes(name, embeddingSize, memorySize); err != nil {
+		return nil, err
 	}
 	c := &CrossBatchMemory{Loss: loss, embeddingSize: embeddingSize, memorySize: memorySize}
 	c.Reset()

@@ -16,7 +16,13 @@
 // returns them with PML's names and shapes, each call returns their
 // gradients in Result.ParamGrads, an optimizer updates Param.Value in place,
 // and SaveParams / LoadParams keep them between runs. WeightReg adds PML's
-// weight regularizer term ("weight_reg_loss").
+// weight regularizer term ("weight_reg_loss"). A parameter matrix (the
+// product of a constructor's sizes, e.g. numClasses × embeddingSize) and
+// CrossBatchMemory's memory hold at most 2^28 values (2 GiB); larger sizes
+// are an error wrapping gometric.ErrSetting that names them and the limit.
+// Labels are compared, never used as sizes: a loss that indexes a
+// parameter by the label (ArcFace's W, ProxyAnchor's proxies, ...) refuses
+// a label outside [0, numClasses) with gometric.ErrLabels.
 //
 // The wrappers CrossBatchMemory (a ring-buffer memory of past embeddings),
 // Multiple (PML's MultipleLosses) and SelfSupervised (PML's

@@ -12,9 +12,9 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// maxDynamicSoftMarginBins bounds NumBins so that an absurd setting gives an
-// error rather than a huge allocation.
-const maxDynamicSoftMarginBins = 1 << 24
+// maxDynamicSoftMarginBins bounds NumBins (2^20) so that an absurd setting
+// gives an error rather than a huge allocation.
+const maxDynamicSoftMarginBins = 1 << 20
 
 // DynamicSoftMargin mirrors PML's DynamicSoftMarginLoss (Zhang et al.,
 // "Learning Local Descriptors With a CDF-Based Dynamic Soft Margin", ICCV
@@ -51,7 +51,7 @@ type DynamicSoftMargin struct {
 	// MinVal is PML's min_val (default −2): the lower end of the
 	// histogram's range; it must be finite and non-zero.
 	MinVal float64
-	// NumBins is PML's num_bins (default 10), at least 2. Changing it
+	// NumBins is PML's num_bins (default 10), 2 to 2^20. Changing it
 	// after a call starts a fresh histogram.
 	NumBins int
 	// Momentum is PML's momentum (default 0.01): the weight of the current

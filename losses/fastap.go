@@ -11,9 +11,9 @@ import (
 )
 
 // maxRankingBins bounds the number of histogram bins of FastAP and
-// Histogram, so that an absurd setting gives an error instead of an
+// Histogram (2^20), so that an absurd setting gives an error instead of an
 // allocation failure.
-const maxRankingBins = 1 << 24
+const maxRankingBins = 1 << 20
 
 // FastAP mirrors PML's FastAPLoss (Cakir et al., 2019): a histogram
 // approximation of average precision. The distances d_ij of each query
@@ -45,7 +45,8 @@ const maxRankingBins = 1 << 24
 type FastAP struct {
 	Base
 	// NumBins is PML's num_bins (default 10): the number of histogram
-	// intervals, at least 1.
+	// intervals, 1 to 2^20. The histograms hold N·(NumBins+1) values
+	// each, at most max(N², 2^24).
 	NumBins int
 }
 
@@ -174,6 +175,9 @@ func (l *FastAP) compute(in *input) (*term, error) {
 	}
 	raw := m.RawMatrix()
 	e := l.NumBins + 1
+	if len(safe) > max(n*n, 1<<24)/e {
+		return nil, check.Settingf("losses.FastAP", "NumBins = %d gives histograms of %d×%d values, more than the limit of max(N², 2^24) for N = %d", l.NumBins, len(safe), e, n)
+	}
 	// Histograms of the rows with positives only: the others have no
 	// positive mass, hence no safe bin and no loss.
 	pos := make([]float64, len(safe)*e)

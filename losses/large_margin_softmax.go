@@ -106,6 +106,9 @@ func initWeights(name string, rows, cols int, rng *rand.Rand) (*mat.Dense, error
 	if rows <= 0 || cols <= 0 {
 		return nil, check.Errorf(name, gometric.ErrShape, "embedding size %d and number of classes %d must be positive", rows, cols)
 	}
+	if err := checkSizes(name, rows, cols); err != nil {
+		return nil, err
+	}
 	rng = randsrc.Or(rng)
 	w := mat.NewDense(rows, cols, nil)
 	raw := w.RawMatrix().Data

@@ -12,6 +12,10 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
+// maxManifoldNodes bounds N + K, the side of Manifold's dense graph
+// matrices (2^14: 2 GiB each).
+const maxManifoldNodes = 1 << 14
+
 // Manifold mirrors PML's ManifoldLoss (Aziere and Todorovic, "Ensemble
 // Deep Manifold Similarity Learning using Hard Proxies", CVPR 2019). The
 // N embeddings and the K learnable proxies (Proxies, K×L; PML's parameter
@@ -39,7 +43,8 @@ import (
 type Manifold struct {
 	Base
 	// K is PML's K, the number of proxies (default 50); L is PML's l, the
-	// embedding size. Proxies must be K×L.
+	// embedding size. Proxies must be K×L. The graph's matrices are
+	// (N+K)×(N+K), so N + K is at most 2^14 (16384).
 	K, L int
 	// LambdaC is PML's lambdaC (default 1), the weight of the context
 	// loss; it must be finite and non-negative (PML's lambdaC = ∞, which
@@ -156,6 +161,9 @@ func (l *Manifold) compute(in *input) (*term, error) {
 		return nil, err
 	}
 	t := n + k
+	if k > maxManifoldNodes || t > maxManifoldNodes {
+		return nil, check.Errorf(name, gometric.ErrShape, "N + K = %d + %d nodes, more than the limit of %d (the graph's matrices are (N+K)×(N+K))", n, k, maxManifoldNodes)
+	}
 	x := mat.NewDense(t, d, nil)
 	x.Slice(0, n, 0, d).(*mat.Dense).Copy(in.emb)
 	x.Slice(n, t, 0, d).(*mat.Dense).Copy(l.Proxies)

@@ -237,13 +237,24 @@ func (l *ProxyAnchor) compute(in *input) (*term, error) {
 	return l.WeightReg.addTo(name, t, l.WeightReg.names("pos_loss", "neg_loss"), "proxies", l.Proxies, false)
 }
 
+// maxParams is the documented limit of a loss's parameter matrix (and of
+// CrossBatchMemory's memory): 2^28 entries, 2 GiB of float64, so that an
+// absurd size gives an error instead of exhausting memory.
+const maxParams = 1 << 28
+
 // checkSizes validates the sizes given to a New function of a loss with
-// parameters.
+// parameters: each positive, their product (the parameter count) at most
+// maxParams.
 func checkSizes(name string, sizes ...int) error {
+	total := 1
 	for _, s := range sizes {
 		if s <= 0 {
 			return check.Settingf(name, "sizes %v must be positive", sizes)
 		}
+		if s > maxParams/total {
+			return check.Settingf(name, "sizes %v give more than the limit of %d parameters", sizes, maxParams)
+		}
+		total *= s
 	}
 	return nil
 }

@@ -117,8 +117,8 @@ func (l *SoftTriple) validate(name string) error {
 	if err := l.WeightReg.checkWeightReg(name); err != nil {
 		return err
 	}
-	if c, k := l.NumClasses, l.CentersPerClass; c <= 0 || k <= 0 {
-		return check.Settingf(name, "NumClasses = %d and CentersPerClass = %d must be positive", c, k)
+	if c, k := l.NumClasses, l.CentersPerClass; c <= 0 || k <= 0 || c > maxParams/k {
+		return check.Settingf(name, "NumClasses = %d and CentersPerClass = %d must be positive, their product at most %d", c, k, maxParams)
 	}
 	return nil
 }

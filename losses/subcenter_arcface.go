@@ -57,6 +57,9 @@ func NewSubCenterArcFace(numClasses, embeddingSize, subCenters int, rng *rand.Ra
 	if subCenters <= 0 || numClasses <= 0 {
 		return nil, check.Errorf(name, gometric.ErrShape, "number of classes %d and sub-centres %d must be positive", numClasses, subCenters)
 	}
+	if err := checkSizes(name, numClasses, subCenters, max(embeddingSize, 1)); err != nil {
+		return nil, err // numClasses·subCenters must not overflow
+	}
 	w, err := initWeights(name, embeddingSize, numClasses*subCenters, rng)
 	if err != nil {
 		return nil, err

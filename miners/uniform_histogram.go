@@ -14,10 +14,13 @@ import (
 )
 
 // maxBins and maxDraws bound UniformHistogram's settings, so that absurd
-// values give an error instead of exhausting memory.
+// values give an error instead of exhausting memory: NumBins is at most
+// 2^24 (no allocation follows it), and the pairs drawn of each kind (the
+// draws are with replacement, so the batch does not bound them) at most
+// 2^22, 64 MiB of indices.
 const (
 	maxBins  = 1 << 24
-	maxDraws = 1 << 30
+	maxDraws = 1 << 22
 )
 
 // UniformHistogram mirrors PML's UniformHistogramMiner: it splits the range
@@ -43,10 +46,12 @@ type UniformHistogram struct {
 	// default) is used.
 	NumBins int
 	// PosPerBin is PML's pos_per_bin, at least 1. If PosPerBin is 0, 10
-	// (PML's default) is used.
+	// (PML's default) is used. PosPerBin times the number of non-empty
+	// bins (the positive pairs drawn) is at most 2^22 (4,194,304).
 	PosPerBin int
 	// NegPerBin is PML's neg_per_bin, at least 1. If NegPerBin is 0, 10
-	// (PML's default) is used.
+	// (PML's default) is used. NegPerBin times the number of non-empty
+	// bins is at most 2^22.
 	NegPerBin int
 	// Rand draws the pairs. If Rand is nil, math/rand/v2's process-wide
 	// generator is used: fresh draws at every call, as PML draws from
@@ -84,6 +89,9 @@ func (u *UniformHistogram) Mine(in Input) (tuples.Tuples, error) {
 	}
 	if s.pos < 1 || s.neg < 1 {
 		return nil, check.Settingf(name, "PosPerBin = %d, NegPerBin = %d; both must be at least 1 (0 for PML's default, 10)", u.PosPerBin, u.NegPerBin)
+	}
+	if s.pos > maxDraws || s.neg > maxDraws {
+		return nil, check.Settingf(name, "PosPerBin = %d, NegPerBin = %d; the pairs drawn of each kind are limited to %d", u.PosPerBin, u.NegPerBin, maxDraws)
 	}
 	b, err := prepare(name, in, false)
 	if err != nil {
@@ -164,17 +172,32 @@ func (u uhSettings) sample(name string, a, o []int, m dense, perBin int) ([]int,
 	firstAbove := func(v float64) int {
 		return sort.Search(len(order), func(s int) bool { return vals[order[s].pos] > v })
 	}
-	outA, outO := []int{}, []int{}
-	var members []int
-	for i := range u.bins {
+	// bin returns the run order[s:e] of bin i.
+	bin := func(i int) (s, e int) {
 		lo, hi := ls.at(i), ls.at(i+1)
-		s := firstAtLeast(lo)
-		var e int
+		s = firstAtLeast(lo)
 		if i == u.bins-1 {
 			e = firstAbove(hi)
 		} else {
 			e = firstAtLeast(hi)
 		}
+		return s, e
+	}
+	// Count the non-empty bins first: the draws are checked against
+	// maxDraws before anything is allocated for them.
+	full := 0
+	for i := range u.bins {
+		if s, e := bin(i); e > s {
+			full++
+		}
+	}
+	if full > maxDraws/perBin {
+		return nil, nil, check.Settingf(name, "drawing %d pairs in each of %d non-empty bins would give more than the limit of %d pairs", perBin, full, maxDraws)
+	}
+	outA, outO := make([]int, 0, full*perBin), make([]int, 0, full*perBin)
+	var members []int
+	for i := range u.bins {
+		s, e := bin(i)
 		if e <= s {
 			continue
 		}
@@ -184,9 +207,6 @@ func (u uhSettings) sample(name string, a, o []int, m dense, perBin int) ([]int,
 			members = append(members, kd.pos)
 		}
 		slices.Sort(members)
-		if len(outA)+perBin > maxDraws {
-			return nil, nil, check.Settingf(name, "drawing %d pairs per bin would give more than %d pairs", perBin, maxDraws)
-		}
 		for range perBin {
 			k := members[u.rng.IntN(len(members))]
 			outA = append(outA, a[k])

@@ -14,6 +14,10 @@ import (
 // loss exactly equal to it counts as absent.
 const posInf = math.MaxFloat64
 
+// maxBatch is the largest Batch.N that PerAnchor allocates its per-anchor
+// values for (2^24 batch elements).
+const maxBatch = 1 << 24
+
 // PerAnchor mirrors PML's PerAnchorReducer (with its default
 // aggregation_func): pair losses are first averaged per anchor, then the
 // N per-anchor values are reduced by the inner Reducer as an Element
@@ -37,7 +41,10 @@ const posInf = math.MaxFloat64
 // AlreadyReduced records are passed through (BaseReducer); Triplet records
 // are an error wrapping gometric.ErrUnsupported, as PML raises
 // NotImplementedError. Indices of pair records are required and must lie
-// in [0, Batch.N) (gometric.ErrIndex).
+// in [0, Batch.N) (gometric.ErrIndex). The per-anchor values have Batch.N
+// entries, so Batch.N is limited to 2^24 (a larger one is an error
+// wrapping gometric.ErrShape), and must equal len(Batch.Labels) when
+// labels are given.
 //
 // The zero value is PML's PerAnchorReducer(), as NewPerAnchor returns it.
 // A PerAnchor is safe for concurrent use when its Reducer is, while its
@@ -74,8 +81,11 @@ func (p *PerAnchor) ReduceOne(l SubLoss, b Batch) (float64, []float64, error) {
 		return 0, nil, check.Errorf(component, gometric.ErrUnsupported, "triplet sub-loss %q: triplet reduction is not supported", l.Name)
 	}
 	n := b.N
-	if n < 0 {
-		return 0, nil, check.Errorf(component, gometric.ErrShape, "batch size %d", n)
+	if n < 0 || n > maxBatch {
+		return 0, nil, check.Errorf(component, gometric.ErrShape, "batch size %d is outside [0, %d]", n, maxBatch)
+	}
+	if b.Labels != nil && len(b.Labels) != n {
+		return 0, nil, check.Errorf(component, gometric.ErrShape, "batch size %d with %d labels", n, len(b.Labels))
 	}
 	anchors, others := l.Indices[0], l.Indices[1]
 	if err := check.Indices(component, "sub-loss "+strconv.Quote(l.Name)+" anchor indices", anchors, n); err != nil {

@@ -47,5 +47,7 @@
 // called on a nil sampler returns an error (or 0 for Len and NumBatches). Invalid settings
 // and inputs give errors naming the sampler ("samplers.MPerClass: ...")
 // that wrap gometric.ErrSetting, ErrLabels, ErrShape or ErrUnsupported;
-// nothing panics on user input. An epoch is limited to 2^30 indices.
+// nothing panics on user input. An epoch is limited to 2^24 indices
+// (16,777,216): a setting that asks for more is an ErrSetting error naming
+// it and the limit.
 package samplers

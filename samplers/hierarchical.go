@@ -193,18 +193,26 @@ func binomial(n, k int) (int, bool) {
 // (itertools.combinations).
 func combinations(n, k int) [][]int {
 	var out [][]int
+	eachCombination(n, k, func(c []int) { out = append(out, append([]int(nil), c...)) })
+	return out
+}
+
+// eachCombination calls f with each k-subset of {0..n−1} in lexicographic
+// order (itertools.combinations), in one buffer that f must not keep: the
+// C(n, k) subsets are never held at once.
+func eachCombination(n, k int, f func([]int)) {
 	cur := make([]int, k)
 	for i := range cur {
 		cur[i] = i
 	}
 	for {
-		out = append(out, append([]int(nil), cur...))
+		f(cur)
 		i := k - 1
 		for i >= 0 && cur[i] == n-k+i {
 			i--
 		}
 		if i < 0 {
-			return out
+			return
 		}
 		cur[i]++
 		for j := i + 1; j < k; j++ {
@@ -242,7 +250,7 @@ func (h *Hierarchical) EpochBatches(rng *rand.Rand) ([][]int, error) {
 	}
 	batches := make([][]int, 0, p.nBatches)
 	var order []int
-	for _, combo := range combinations(len(p.supers), h.SuperClassesPerBatch) {
+	eachCombination(len(p.supers), h.SuperClassesPerBatch, func(combo []int) {
 		for range h.BatchesPerSuperTuple {
 			batch := make([]int, 0, h.BatchSize)
 			for _, s := range combo {
@@ -271,7 +279,7 @@ func (h *Hierarchical) EpochBatches(rng *rand.Rand) ([][]int, error) {
 			shuffle(rng, batch)
 			batches = append(batches, batch)
 		}
-	}
+	})
 	shuffle(rng, batches)
 	return batches, nil
 }

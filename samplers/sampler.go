@@ -35,10 +35,12 @@ type BatchSampler interface {
 	EpochBatches(rng *rand.Rand) ([][]int, error)
 }
 
-// maxEpochLen bounds the number of indices of one epoch (2^30), so that
-// an absurd setting is an error instead of an allocation that kills the
-// process.
-const maxEpochLen = 1 << 30
+// maxEpochLen bounds the number of indices of one epoch (2^24,
+// 16,777,216 indices, 128 MiB), so that an absurd setting (a length, a
+// count of triplets, a batch size, a subset size: an epoch's length
+// follows settings, not the dataset) is an error instead of an allocation
+// that kills the process.
+const maxEpochLen = 1 << 24
 
 // Batches draws one epoch of s with rng and cuts it into consecutive
 // batches of batchSize indices, as a torch DataLoader with this sampler
@@ -58,10 +60,15 @@ func Batches(s Sampler, rng *rand.Rand, batchSize int) ([][]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]int, 0, (len(idx)+batchSize-1)/batchSize)
-	for i := 0; i < len(idx); i += batchSize {
-		j := min(i+batchSize, len(idx))
+	nb := len(idx) / batchSize // not (len+batchSize−1)/batchSize: batchSize may be math.MaxInt
+	if len(idx)%batchSize != 0 {
+		nb++
+	}
+	out := make([][]int, 0, nb)
+	for i := 0; i < len(idx); {
+		j := i + min(batchSize, len(idx)-i) // no i+batchSize: it may overflow
 		out = append(out, idx[i:j:j])
+		i = j
 	}
 	return out, nil
 }

@@ -251,12 +251,13 @@ func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc Embedder, ds datas
 		}()
 	}
 	var x gometric.Matrix
-	idx := make([]int, 0, g.BatchSize)
-	for s := 0; s < n; s += g.BatchSize {
+	bs := min(g.BatchSize, n) // a BatchSize beyond the dataset sizes nothing
+	idx := make([]int, 0, bs)
+	for s := 0; s < n; s += bs {
 		if err := ctx.Err(); err != nil {
 			return gometric.Matrix{}, nil, err
 		}
-		end := min(s+g.BatchSize, n)
+		end := min(s+bs, n)
 		idx = idx[:0]
 		for i := s; i < end; i++ {
 			idx = append(idx, i)
@@ -270,8 +271,10 @@ func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc Embedder, ds datas
 			return gometric.Matrix{}, nil, fmt.Errorf("%s: %w", what, err)
 		}
 		if s == 0 {
-			if y.Cols < 1 {
-				return gometric.Matrix{}, nil, fmt.Errorf("%s: the embedder returned %d×%d embeddings for %d samples: %w", what, y.Rows, y.Cols, end-s, gometric.ErrShape)
+			// The first batch's embeddings size the output: check them
+			// against the values they hold before allocating n rows.
+			if y.Cols < 1 || y.Rows != end-s || y.Cols > len(y.Data) || len(y.Data) != y.Rows*y.Cols {
+				return gometric.Matrix{}, nil, fmt.Errorf("%s: the embedder returned %d×%d embeddings (%d values) for %d samples: %w", what, y.Rows, y.Cols, len(y.Data), end-s, gometric.ErrShape)
 			}
 			out = gometric.Matrix{Rows: n, Cols: y.Cols, Data: make([]float32, n*y.Cols)}
 		}

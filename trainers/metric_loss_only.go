@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -164,7 +165,10 @@ func (e EpochInfo) Complete() bool { return e.Iterations == e.IterationsPerEpoch
 // ctx.Err() when ctx is cancelled (checked before every iteration, so the
 // encoder is never left half-updated); and with an error when a setting is
 // invalid or an iteration fails (the encoder then keeps the weights of the
-// last successful iteration). numEpochs < startEpoch trains nothing.
+// last successful iteration). numEpochs < startEpoch trains nothing. The
+// global iteration count numEpochs × iterations per epoch must fit an int
+// (an ErrSetting error otherwise): to train until a hook stops, pass a
+// large count such as 1 << 40, not math.MaxInt.
 func (t *MetricLossOnly) Train(ctx context.Context, startEpoch, numEpochs int) ([]EpochInfo, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%s.Train: nil receiver: %w", name, gometric.ErrSetting)
@@ -187,11 +191,15 @@ func (t *MetricLossOnly) Train(ctx context.Context, startEpoch, numEpochs int) (
 	if ipe == 0 {
 		ipe = ld.perPass
 	}
+	// Global iterations (epoch−1)·ipe + it must be exact ints.
+	if numEpochs >= startEpoch && uint64(numEpochs) > uint64(math.MaxInt)/uint64(ipe) {
+		return nil, fmt.Errorf("%s: %d epochs of %d iterations overflow the global iteration count: %w", name, numEpochs, ipe, gometric.ErrSetting)
+	}
 	if err := ld.seek(uint64(startEpoch-1) * uint64(ipe)); err != nil {
 		return nil, err
 	}
 	var infos []EpochInfo
-	for epoch := startEpoch; epoch <= numEpochs; epoch++ {
+	for epoch := startEpoch; epoch <= numEpochs && epoch > 0; epoch++ { // epoch > 0: no wrap after math.MaxInt
 		info, cont, err := t.epoch(ctx, ld, epoch, ipe)
 		infos = append(infos, info)
 		if err != nil || !cont {

@@ -12,6 +12,8 @@ import (
 // blas.Float32, so it can be installed with blas64.Use, blas32.Use or
 // Gorgonia's gorgonia.Use to speed up every matrix product made through
 // them. Level 1 and 2 routines and the other Level 3 ones are gonum's.
+// A BLAS holds no state (each Dgemm and Sgemm call takes its packing
+// buffers from a pool): it is safe for concurrent use.
 type BLAS struct {
 	gonum.Implementation
 }

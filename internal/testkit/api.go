@@ -16,7 +16,8 @@ import (
 
 // Type is an exported type declared in a package's non-test source. A type
 // declared in several files under different build constraints (one
-// variant per build) is listed once per declaration.
+// variant per build) is listed once per declaration. It is plain data,
+// safe for concurrent reads.
 type Type struct {
 	Name   string
 	Struct bool // declared as a struct type
@@ -28,7 +29,8 @@ type Type struct {
 	Methods []Method
 }
 
-// Method is a method of an exported type.
+// Method is a method of an exported type. It is plain data, safe for
+// concurrent reads (its Type is the parsed source, never modified).
 type Method struct {
 	Name string
 	Type *ast.FuncType // its parameters and results, as written
@@ -315,6 +317,8 @@ func typeName(ty reflect.Type) string {
 }
 
 // ErrorCase is one call of a table of calls that must fail (or succeed).
+// RunErrorCases runs the cases one at a time: an ErrorCase is not meant
+// for concurrent use.
 type ErrorCase struct {
 	Name string
 	Call func() error

@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// CUBImage is one image of a CUB-200-2011 fixture written by WriteCUB.
+// CUBImage is one image of a CUB-200-2011 fixture written by WriteCUB. It
+// is a plain value, safe for concurrent use.
 type CUBImage struct {
 	ID    int    // its id in the listing files
 	Class int    // its class, 1 to 200

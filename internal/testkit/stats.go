@@ -9,7 +9,8 @@ import (
 )
 
 // Counts are observed counts of categories: whole draws or, where a test
-// accumulates them so, float64 counts.
+// accumulates them so, float64 counts. A type constraint, it holds no
+// value, so concurrent use does not arise.
 type Counts interface{ ~int | ~float64 }
 
 // ChiSquare returns Pearson's statistic Σ (o − e)²/e of the observed

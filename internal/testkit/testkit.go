@@ -13,6 +13,12 @@
 //     a zero value, without panicking; a runner for tables of calls that
 //     must fail with a sentinel naming a constructor; Concurrently, which
 //     backs a claim of safety for concurrent use (run with -race);
+//   - the claims of safety for concurrent use read from the docs
+//     (concurrency.go): SafeTypes, and RunConcurrentCases, which runs a
+//     package's table of -race cases after checking that it lists exactly
+//     the types whose doc claims safety;
+//   - bounds of runaway sizes (bounds.go): extreme label values, an
+//     order-preserving relabelling to them, and the bytes a call allocates;
 //   - the root sentinel errors and a check that an error wraps one
 //     (errors.go);
 //   - generators of random data (rand.go): Gaussian and uniform float64

@@ -888,7 +888,7 @@ func (c *Calculator) resolveK(in *Inputs, nr int) (int, error) {
 	default:
 		k = c.K.n
 	}
-	if k+self > nr {
+	if k > nr-self { // not k+self > nr: k may be math.MaxInt
 		if self == 1 {
 			return 0, check.Settingf(component, "k = %d is larger than the reference: %d references, one of them the query itself", k, nr)
 		}
@@ -926,10 +926,11 @@ func checkResult(res knn.Result, k, nq, nr int, what string) error {
 	if res.K != k {
 		return fmt.Errorf("%s: %s has K = %d, want %d: %w", component, what, res.K, k, gometric.ErrShape)
 	}
-	if len(res.Indices) != nq*k {
+	// k is compared by division first, so that nq·k cannot overflow.
+	if k < 0 || (nq > 0 && k > len(res.Indices)/nq) || len(res.Indices) != nq*k {
 		return fmt.Errorf("%s: %s has %d indices, want %d×%d: %w", component, what, len(res.Indices), nq, k, gometric.ErrShape)
 	}
-	if res.Distances != nil && len(res.Distances) != nq*k {
+	if res.Distances != nil && len(res.Distances) != len(res.Indices) {
 		return fmt.Errorf("%s: %s has %d distances, want %d×%d: %w", component, what, len(res.Distances), nq, k, gometric.ErrShape)
 	}
 	return check.Indices(component, what+" indices", res.Indices, nr)

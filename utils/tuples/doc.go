@@ -38,5 +38,12 @@
 //
 // Every function validates its input and returns an error wrapping one of
 // gometric's sentinel errors (ErrLabels, ErrIndex, ErrShape, ErrSetting,
-// ErrNonFinite, ErrUnsupported); none panics on user input.
+// ErrNonFinite, ErrUnsupported); none panics on user input. Labels are
+// compared, never used as sizes or indices: any int is a label, math.MinInt
+// and math.MaxInt included. No allocation follows a setting beyond what
+// the input holds or a documented limit: pair lists and masks hold at most
+// 2^32 entries (what the batch's N×M distance matrix holds), materialised
+// triplet lists at most 2^28 triplets (EachAnchor streams any number),
+// RandomTriplets draws at most max(N·M, 2^22) triplets, and Weights's n is
+// at most 2^24; a larger request is an error naming it and the limit.
 package tuples

@@ -9,10 +9,28 @@ import (
 	"github.com/gometric/gometric/internal/check"
 )
 
-// maxTuples bounds the length of any index slice this package allocates, so
-// that absurd sizes (a huge triplets-per-anchor setting, say) give an error
-// instead of a run-time panic in make.
-const maxTuples = 1 << 40
+// The package's documented size limits, so that absurd sizes give an error
+// naming the size and the limit instead of a run-time panic in make or an
+// allocation that exhausts memory.
+const (
+	// maxTuples bounds a list of pairs or an N×M mask: at most what an
+	// N×M distance matrix of the batch holds (2^32 entries, 32 GiB of
+	// float64).
+	maxTuples = 1 << 32
+	// maxCount bounds the counts of CountAllTriplets, which allocates
+	// nothing by them.
+	maxCount = 1 << 40
+	// maxTriplets bounds a materialised triplet list (AllTriplets, the
+	// join of ToTriplets, RandomTriplets): 2^28 triplets, 6 GiB of
+	// indices. EachAnchor streams any number.
+	maxTriplets = 1 << 28
+	// minDrawBound is the number of random triplets RandomTriplets always
+	// allows, however small the batch: it allows max(N·M, minDrawBound).
+	minDrawBound = 1 << 22
+	// maxBatch bounds a batch size given as a number (Weights's n): 2^24
+	// elements.
+	maxBatch = 1 << 24
+)
 
 // resolveRef returns the reference labels for (labels, refLabels,
 // refIsQuery), checking that the flag and the slices agree.
@@ -69,17 +87,23 @@ func wrapValidate(component string, t Tuples, nQuery, nRef int) error {
 }
 
 // mulCheck returns a*b (a, b >= 0) and whether it stays within maxTuples.
-func mulCheck(a, b int) (int, bool) {
+func mulCheck(a, b int) (int, bool) { return mulWithin(a, b, maxTuples) }
+
+// addCheck returns a+b (a, b >= 0) and whether it stays within maxTuples.
+func addCheck(a, b int) (int, bool) { return addWithin(a, b, maxTuples) }
+
+// mulWithin returns a*b (a, b >= 0) and whether it stays within limit.
+func mulWithin(a, b, limit int) (int, bool) {
 	hi, lo := bits.Mul64(uint64(a), uint64(b))
-	if hi != 0 || lo > maxTuples {
+	if hi != 0 || lo > uint64(limit) {
 		return 0, false
 	}
 	return int(lo), true
 }
 
-// addCheck returns a+b (a, b >= 0) and whether it stays within maxTuples.
-func addCheck(a, b int) (int, bool) {
-	if a > maxTuples-b {
+// addWithin returns a+b (a, b >= 0) and whether it stays within limit.
+func addWithin(a, b, limit int) (int, bool) {
+	if a > limit-b {
 		return 0, false
 	}
 	return a + b, true

@@ -206,11 +206,15 @@ func Anchors(t Tuples) []int {
 //
 // The counted indices must lie in [0, n) (ErrIndex); when usingRef the
 // other indices are only checked to be non-negative. n < 0 is an ErrShape
-// error.
+// error, and so is n above 2^24 (the documented limit of a batch's size:
+// the result has n entries).
 func Weights(t Tuples, n int, usingRef bool) ([]float64, error) {
 	const comp = "tuples.Weights"
 	if n < 0 {
 		return nil, check.Errorf(comp, gometric.ErrShape, "n = %d is negative", n)
+	}
+	if n > maxBatch {
+		return nil, check.Errorf(comp, gometric.ErrShape, "n = %d is above the limit of %d batch elements", n, maxBatch)
 	}
 	w := make([]float64, n)
 	if t == nil {

@@ -57,16 +57,13 @@ func RemoveSelfComparisons(t Tuples, currBatchIdx []int, refSize int, refIsSubse
 		return nil, err
 	}
 
-	inBatch := make([]bool, refSize)
-	for _, i := range currBatchIdx {
-		inBatch[i] = true
-	}
+	in := batchMembers(currBatchIdx, refSize, t)
 	s, e := currBatchIdx[0], currBatchIdx[len(currBatchIdx)-1]
 	keep := func(a, p int) bool {
 		if refIsSubset {
 			a, p = p, a
 		}
-		if !inBatch[p] {
+		if !in(p) {
 			return true
 		}
 		pc := p - s
@@ -98,4 +95,31 @@ func RemoveSelfComparisons(t Tuples, currBatchIdx []int, refSize int, refIsSubse
 		}
 	}
 	return out, nil
+}
+
+// batchMembers returns the membership test of currBatchIdx (entries in
+// [0, refSize)): a table of refSize flags when refSize is within a small
+// multiple of the input's size (the batch indices and the tuples), a set
+// of the batch indices otherwise, so that memory never follows a huge
+// refSize.
+func batchMembers(currBatchIdx []int, refSize int, t Tuples) func(int) bool {
+	size := len(currBatchIdx)
+	switch v := t.(type) {
+	case *Pairs:
+		size += 2*len(v.A1) + 2*len(v.A2)
+	case *Triplets:
+		size += 3 * len(v.A)
+	}
+	if refSize <= 8*size+1024 {
+		table := make([]bool, refSize)
+		for _, i := range currBatchIdx {
+			table[i] = true
+		}
+		return func(p int) bool { return table[p] }
+	}
+	set := make(map[int]struct{}, len(currBatchIdx))
+	for _, i := range currBatchIdx {
+		set[i] = struct{}{}
+	}
+	return func(p int) bool { _, ok := set[p]; return ok }
 }

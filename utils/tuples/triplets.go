@@ -74,10 +74,12 @@ func CountAllTriplets(labels, refLabels []int, refIsQuery bool) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return countTriplets(comp, labels, ref, refIsQuery)
+	return countTriplets(comp, labels, ref, refIsQuery, maxCount)
 }
 
-func countTriplets(comp string, labels, ref []int, refIsQuery bool) (int, error) {
+// countTriplets counts the triplets of labels and ref; more than limit is
+// an error wrapping gometric.ErrShape that names the limit.
+func countTriplets(comp string, labels, ref []int, refIsQuery bool, limit int) (int, error) {
 	counts := refCounts(ref)
 	total := 0
 	for _, l := range labels {
@@ -86,12 +88,12 @@ func countTriplets(comp string, labels, ref []int, refIsQuery bool) (int, error)
 			nPos--
 		}
 		nNeg := len(ref) - counts[l]
-		k, ok := mulCheck(nPos, nNeg)
+		k, ok := mulWithin(nPos, nNeg, limit)
 		if ok {
-			total, ok = addCheck(total, k)
+			total, ok = addWithin(total, k, limit)
 		}
 		if !ok {
-			return 0, check.Errorf(comp, gometric.ErrShape, "more than %d triplets for %d labels and %d reference labels", maxTuples, len(labels), len(ref))
+			return 0, check.Errorf(comp, gometric.ErrShape, "more than %d triplets for %d labels and %d reference labels (the limit; EachAnchor streams them)", limit, len(labels), len(ref))
 		}
 	}
 	return total, nil
@@ -101,14 +103,15 @@ func countTriplets(comp string, labels, ref []int, refIsQuery bool) (int, error)
 // list: every (a, p, n) with label(a) == label(p) != label(n), p != a when
 // refIsQuery, in the row-major order of torch.where over the N×M×M mask
 // (the order of EachAnchor). Prefer EachAnchor when the list is only
-// iterated: it needs O(M) memory instead of 3 ints per triplet.
+// iterated: it needs O(M) memory instead of 3 ints per triplet. More than
+// 2^28 triplets (6 GiB of indices) is an error wrapping gometric.ErrShape.
 func AllTriplets(labels, refLabels []int, refIsQuery bool) (*Triplets, error) {
 	const comp = "tuples.AllTriplets"
 	ref, err := resolveRef(comp, labels, refLabels, refIsQuery)
 	if err != nil {
 		return nil, err
 	}
-	n, err := countTriplets(comp, labels, ref, refIsQuery)
+	n, err := countTriplets(comp, labels, ref, refIsQuery, maxTriplets)
 	if err != nil {
 		return nil, err
 	}
@@ -141,8 +144,9 @@ func AllTriplets(labels, refLabels []int, refIsQuery bool) (*Triplets, error) {
 //
 // rng is used only for random sampling, as RandomTriplets uses it (nil:
 // the process-wide generator). perAnchor below AllPerAnchor is an
-// ErrSetting error. Given tuples are validated as in
-// ToPairs.
+// ErrSetting error. Given tuples are validated as in ToPairs. Pairs that
+// join into more than 2^28 triplets are an ErrShape error; the limits of
+// AllTriplets and RandomTriplets apply to those paths.
 func ToTriplets(t Tuples, labels, refLabels []int, refIsQuery bool, perAnchor int, rng *rand.Rand) (*Triplets, error) {
 	const comp = "tuples.ToTriplets"
 	if perAnchor < AllPerAnchor {
@@ -191,9 +195,9 @@ func joinPairs(comp string, p *Pairs, nQuery int) (*Triplets, error) {
 	total := 0
 	for _, a := range p.A1 {
 		var ok bool
-		total, ok = addCheck(total, start[a+1]-start[a])
+		total, ok = addWithin(total, start[a+1]-start[a], maxTriplets)
 		if !ok {
-			return nil, check.Errorf(comp, gometric.ErrShape, "the pairs join into more than %d triplets", maxTuples)
+			return nil, check.Errorf(comp, gometric.ErrShape, "the pairs join into more than %d triplets (the limit)", maxTriplets)
 		}
 	}
 	t := &Triplets{A: make([]int, 0, total), P: make([]int, 0, total), N: make([]int, 0, total)}
@@ -232,8 +236,14 @@ func joinPairs(comp string, p *Pairs, nQuery int) (*Triplets, error) {
 // the same seed (and must not be shared between goroutines while in use);
 // nil means math/rand/v2's process-wide generator, which draws fresh
 // triplets at every call, as PML does with torch's global generator, and
-// is safe for concurrent use. perAnchor < 0 is an ErrSetting error, a weights matrix of the wrong shape
-// an ErrShape one. More than 2^40 triplets in total is an ErrSetting error.
+// is safe for concurrent use. perAnchor < 0 is an ErrSetting error, a
+// weights matrix of the wrong shape an ErrShape one.
+//
+// The triplets are drawn with replacement, so perAnchor is not bounded by
+// the batch; the memory is: more than max(N·M, 2^22) triplets in total
+// (N = len(labels), M the reference count), and never more than 2^28, is
+// an ErrSetting error naming perAnchor and the limit, returned before any
+// draw. perAnchor = 0 (PML's t_per_anchor=None) never exceeds N·M.
 func RandomTriplets(labels, refLabels []int, refIsQuery bool, perAnchor int, weights *mat.Dense, rng *rand.Rand) (*Triplets, error) {
 	const comp = "tuples.RandomTriplets"
 	rng = randsrc.Or(rng)
@@ -253,10 +263,33 @@ func RandomTriplets(labels, refLabels []int, refIsQuery bool, perAnchor int, wei
 	slices.Sort(uniq)
 	uniq = slices.Compact(uniq)
 
-	out := &Triplets{A: []int{}, P: []int{}, N: []int{}}
+	// The number of triplets drawn, checked before any allocation: at most
+	// max(N·M, minDrawBound) and maxTriplets.
+	limit := minDrawBound
+	if nm, ok := mulWithin(len(labels), len(ref), maxTriplets); !ok {
+		limit = maxTriplets
+	} else {
+		limit = max(limit, nm)
+	}
+	total := 0
+	for _, g := range groupLabels(labels, ref, refIsQuery) {
+		k := perAnchor
+		if k == 0 {
+			k = g.nPos
+		}
+		num, ok := mulWithin(g.nAnchors, k, limit)
+		if ok {
+			total, ok = addWithin(total, num, limit)
+		}
+		if !ok {
+			return nil, check.Settingf(comp, "perAnchor = %d asks for more than %d triplets for %d labels and %d reference labels (the limit is max(N·M, %d), at most %d)",
+				perAnchor, limit, len(labels), len(ref), minDrawBound, maxTriplets)
+		}
+	}
+
+	out := &Triplets{A: make([]int, 0, total), P: make([]int, 0, total), N: make([]int, 0, total)}
 	var pInds, aInds, nInds, pDraw []int
 	var cum []float64
-	total := 0
 	for _, l := range uniq {
 		pInds, nInds = pInds[:0], nInds[:0]
 		for j, r := range ref {
@@ -287,13 +320,7 @@ func RandomTriplets(labels, refLabels []int, refIsQuery bool, perAnchor int, wei
 		if k == 0 {
 			k = len(pInds)
 		}
-		num, ok := mulCheck(len(aInds), k)
-		if ok {
-			total, ok = addCheck(total, num)
-		}
-		if !ok {
-			return nil, check.Settingf(comp, "perAnchor = %d asks for more than %d triplets", perAnchor, maxTuples)
-		}
+		num := len(aInds) * k // within limit: counted above
 		width := len(pInds)
 		if refIsQuery {
 			width-- // the anchor itself is not a candidate
@@ -359,4 +386,35 @@ func RandomTriplets(labels, refLabels []int, refIsQuery bool, perAnchor int, wei
 		}
 	}
 	return out, nil
+}
+
+// labelGroup is one query label of RandomTriplets that yields triplets:
+// its number of anchors and of same-label reference entries.
+type labelGroup struct{ nAnchors, nPos int }
+
+// groupLabels returns, for every distinct query label that
+// RandomTriplets does not skip, its anchor and positive counts, in O(N+M)
+// time and memory (a map; no allocation by the size of a label).
+func groupLabels(labels, ref []int, refIsQuery bool) []labelGroup {
+	refCount := refCounts(ref)
+	queryCount := make(map[int]int)
+	for _, l := range labels {
+		queryCount[l]++
+	}
+	minP := 1
+	if refIsQuery {
+		minP = 2
+	}
+	out := make([]labelGroup, 0, len(queryCount))
+	for l, q := range queryCount {
+		p := refCount[l]
+		if p < minP || len(ref)-p < 1 {
+			continue
+		}
+		if refIsQuery {
+			q = p
+		}
+		out = append(out, labelGroup{nAnchors: q, nPos: p})
+	}
+	return out
 }

@@ -457,10 +457,10 @@ func TestSizeLimits(t *testing.T) {
 	if _, ok := mulCheck(math.MaxInt, 2); ok {
 		t.Error("mulCheck overflow not caught")
 	}
-	if _, ok := mulCheck(1<<20, 1<<21); ok {
+	if _, ok := mulCheck(1<<16, 1<<17); ok {
 		t.Error("mulCheck above maxTuples not caught")
 	}
-	if v, ok := mulCheck(1<<20, 1<<20); !ok || v != 1<<40 {
+	if v, ok := mulCheck(1<<16, 1<<16); !ok || v != 1<<32 {
 		t.Error("mulCheck at maxTuples rejected")
 	}
 	if _, ok := addCheck(maxTuples, 1); ok {
