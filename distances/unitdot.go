@@ -117,10 +117,7 @@ func (u *unitProduct) init(x, ref *mat.Dense, cols bool) bool {
 	} else {
 		ws.xn, ws.xs = grow(ws.xn, n*d), grow(ws.xs, n)
 		for i := range n {
-			s, src := ws.xinv[i], raw.Data[i*raw.Stride:i*raw.Stride+d]
-			for q, v := range src {
-				ws.xn[i*d+q] = v * s
-			}
+			rownorm.ScaleRow(ws.xn[i*d:(i+1)*d], raw.Data[i*raw.Stride:i*raw.Stride+d], 2, ws.xnorm[i])
 			ws.xs[i] = 1
 		}
 		u.a, u.lda, u.xs = ws.xn, d, ws.xs
@@ -168,7 +165,9 @@ func (u *unitProduct) release() {
 // normalizeCols writes w (D×K) with column j divided by max(‖column‖₂,
 // Eps) to dst (D×K, stride K), the column norms to norms and the scales
 // 1/max(‖column‖₂, Eps) to inv. The squares are summed in row
-// order, as rownorm.Norm of the transposed column would.
+// order, as rownorm.Norm of the transposed column would; a column whose
+// sum of squares overflows or underflows (rownorm.Safe) is normalised
+// through a scaled copy, as rownorm.Normalize would.
 func normalizeCols(dst, norms, inv []float64, w *mat.Dense) {
 	d, k := w.Dims()
 	raw := w.RawMatrix()
@@ -179,8 +178,12 @@ func normalizeCols(dst, norms, inv []float64, w *mat.Dense) {
 			norms[j] += v * v
 		}
 	}
-	for j := range norms {
-		norms[j] = math.Sqrt(norms[j])
+	var extreme []int
+	for j, v := range norms {
+		if !rownorm.Safe(v) {
+			extreme = append(extreme, j)
+		}
+		norms[j] = math.Sqrt(v)
 	}
 	for j, v := range norms {
 		inv[j] = 1 / math.Max(v, rownorm.Eps)
@@ -190,6 +193,21 @@ func normalizeCols(dst, norms, inv []float64, w *mat.Dense) {
 		out := dst[r*k : (r+1)*k]
 		for j, v := range raw.Data[r*raw.Stride : r*raw.Stride+k] {
 			out[j] = v * inv[j]
+		}
+	}
+	if extreme == nil {
+		return
+	}
+	col, unit := make([]float64, d), make([]float64, d)
+	for _, j := range extreme {
+		for r := range d {
+			col[r] = raw.Data[r*raw.Stride+j]
+		}
+		n := rownorm.Scaled(col, 2)
+		rownorm.ScaleRow(unit, col, 2, n)
+		norms[j], inv[j] = n, 1/math.Max(n, rownorm.Eps)
+		for r, v := range unit {
+			dst[r*k+j] = v
 		}
 	}
 }
