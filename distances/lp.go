@@ -3,6 +3,7 @@ package distances
 import (
 	"math"
 
+	"github.com/gometric/gometric/internal/rownorm"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -127,11 +128,14 @@ func lpMatrix(out, a, b *mat.Dense, p float64, self bool) {
 	})
 }
 
-// lpDist returns (Σ|a−b|^p)^(1/p) for p != 2, as torch.cdist does.
+// lpDist returns (Σ|a−b|^p)^(1/p) for p != 2, as torch.cdist does: the
+// plain sum, or where it overflows or underflows (rownorm.Safe) the scaled
+// norm of a − b, right for any finite rows.
 func lpDist(a, b []float64, p float64) float64 {
 	var s float64
 	switch p {
 	case 1:
+		// Overflows only when the distance does; adding subnormals is exact.
 		for k, v := range a {
 			s += math.Abs(v - b[k])
 		}
@@ -145,6 +149,9 @@ func lpDist(a, b []float64, p float64) float64 {
 		for k, v := range a {
 			s += math.Pow(math.Abs(v-b[k]), p)
 		}
+	}
+	if !rownorm.Safe(s) {
+		return rownorm.ScaledDiff(a, b, p)
 	}
 	return math.Pow(s, 1/p)
 }
@@ -180,6 +187,37 @@ func accPhi(dst, x, y []float64, c, p float64) {
 	}
 }
 
+// unitPhi is an entry of the Lp VJP for p != 2 whose coefficient
+// g·d(m)/d(dist)/dist^(p−1) would overflow or underflow: it is added as
+// c·sign(e)(|e|/dist)^(p−1) (accPhiUnit).
+type unitPhi struct {
+	i, j    int
+	c, dist float64
+}
+
+// accPhiUnit adds c·sign(e)(|e|/dist)^(p−1) to dst, e = x − y
+// elementwise: accPhi with the coefficient c/dist^(p−1) taken apart, for
+// magnitudes where it would overflow or underflow.
+func accPhiUnit(dst, x, y []float64, c, dist, p float64) {
+	y, dst = y[:len(x)], dst[:len(x)]
+	if p == 3 {
+		for k, v := range x {
+			e := (v - y[k]) / dist
+			dst[k] += c * e * math.Abs(e)
+		}
+		return
+	}
+	for k, v := range x {
+		e := v - y[k]
+		switch {
+		case e > 0:
+			dst[k] += c * math.Pow(e/dist, p-1)
+		case e < 0:
+			dst[k] -= c * math.Pow(-e/dist, p-1)
+		}
+	}
+}
+
 // lpVJP adds the VJP of the Lp matrix for p != 2 (see lpMatrix), with
 // respect to the normalised rows, to dq and dr (nil when self).
 func lpVJP(in *inputs, m, g *mat.Dense, p, power float64, dq, dr *mat.Dense, ar *arena) {
@@ -188,7 +226,8 @@ func lpVJP(in *inputs, m, g *mat.Dense, p, power float64, dq, dr *mat.Dense, ar 
 	// c_ij = g_ij · d(m)/d(dist) / dist^(p−1): the coefficient of
 	// sign(e)|e|^(p−1) in the gradient of entry (i, j).
 	c := ar.zeroed(n, m2)
-	parallelRows(n, m2, func(_, lo, hi int) {
+	units := make([][]unitPhi, numBlocks(n))
+	parallelRows(n, m2, func(blk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			gi, mi, ci := g.RawRowView(i)[:m2], m.RawRowView(i)[:m2], c.RawRowView(i)[:m2]
 			for j, gij := range gi {
@@ -201,12 +240,31 @@ func lpVJP(in *inputs, m, g *mat.Dense, p, power float64, dq, dr *mat.Dense, ar 
 				}
 				w := gij * powGrad(dist, power)
 				if p != 1 {
-					w /= math.Pow(dist, p-1)
+					dp := math.Pow(dist, p-1)
+					if q := math.Abs(w / dp); !rownorm.Safe(dp) || !rownorm.Safe(q) {
+						units[blk] = append(units[blk], unitPhi{i, j, w, dist})
+						continue
+					}
+					w /= dp
 				}
 				ci[j] = w
 			}
 		}
 	})
+	defer func() {
+		// The entries of extreme magnitude, one by one.
+		for _, blk := range units {
+			for _, e := range blk {
+				ai, bj := a.RawRowView(e.i)[:d], b.RawRowView(e.j)[:d]
+				accPhiUnit(dq.RawRowView(e.i)[:d], ai, bj, e.c, e.dist, p)
+				if in.self {
+					accPhiUnit(dq.RawRowView(e.j)[:d], ai, bj, -e.c, e.dist, p)
+				} else {
+					accPhiUnit(dr.RawRowView(e.j)[:d], ai, bj, -e.c, e.dist, p)
+				}
+			}
+		}
+	}()
 	if in.self {
 		symmetrize(c)
 		b = a
