@@ -3,6 +3,7 @@ package distances
 import (
 	"math"
 
+	"github.com/gometric/gometric/internal/rownorm"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -221,6 +222,10 @@ func (s spec) dotVJP(in *inputs, m, g, dq, dr *mat.Dense, ar *arena) {
 					switch {
 					case even:
 						x = raw.RawRowView(i)[j]
+					case !rownorm.Safe(math.Abs(mi[j])):
+						// The powered entry lost bits to underflow (or
+						// overflow): the raw product from the rows.
+						x = dot(a.RawRowView(i)[:d], b.RawRowView(j)[:d])
 					case odd:
 						// An odd power's derivative is even in x: |x| will do.
 						x = root(math.Abs(mi[j]), pw)
@@ -292,13 +297,14 @@ func (s spec) dotVJP(in *inputs, m, g, dq, dr *mat.Dense, ar *arena) {
 
 // dotRaw returns the raw dot product behind the entry mij = raw^power of
 // the matrix, for the derivative of the power: recomputed from the rows
-// q and r for an even power, which hides the sign, else mij's root (|mij|
-// for an odd power, whose derivative is even).
+// q and r for an even power, which hides the sign, and where mij lost
+// bits to underflow or overflow; else mij's root (|mij| for an odd power,
+// whose derivative is even).
 func dotRaw(q, r []float64, mij, power float64) float64 {
 	even := power == math.Trunc(power) && math.Mod(power, 2) == 0
 	odd := power == math.Trunc(power) && !even
 	switch {
-	case even:
+	case even, !rownorm.Safe(math.Abs(mij)):
 		return dot(q, r)
 	case odd:
 		return root(math.Abs(mij), power)

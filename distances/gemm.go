@@ -105,13 +105,12 @@ func sqDiff(a, b []float64) float64 {
 // exactly 0. It reports whether every entry is known to be finite (false
 // may also mean "not checked").
 //
-// With exact nil (the Lp distance), a row whose squared norm overflows or
-// underflows (not rownorm.Safe, other than a zero row: entries beyond
-// about 1e154 or below about 1e-146 in magnitude) would make the GEMM
-// formula wrong:
-// every entry in its row or column is recomputed by lpExact, which is
-// right for any finite rows (+Inf only when the distance, or with root
-// false its square, exceeds math.MaxFloat64).
+// With exact nil (the Lp distance), a row whose squared norm is not
+// gemmSafe (entries beyond about 1e153 or below about 1e-146 in magnitude,
+// other than a zero row) would make the GEMM formula wrong: every entry in
+// its row or column is recomputed by lpExact, which is right for any
+// finite rows (+Inf only when the distance, or with root false its square,
+// exceeds math.MaxFloat64).
 //
 // When self, the GEMM result is exactly symmetric and so is every step
 // after it (na[i]+na[j] = na[j]+na[i]; exact(i, j) = exact(j, i) for the
@@ -219,14 +218,20 @@ func sqDists(out, a, b *mat.Dense, na, nb []float64, self bool, exact func(i, j 
 	return true
 }
 
+// gemmSafe reports whether a squared norm v may enter the GEMM formula
+// ‖a‖² + ‖b‖² − 2a·b: rownorm.Safe (no overflow, no bits lost to
+// underflow) and at most a quarter of float64's range, so that no sum in
+// the formula overflows.
+func gemmSafe(v float64) bool { return rownorm.Safe(v) && v <= math.MaxFloat64/4 }
+
 // extremeRows returns the indices of the rows of x whose squared norms sq
-// are not rownorm.Safe: rows whose squares overflow or underflow (a zero
-// sum of a non-zero row among them; a zero row is not extreme).
+// are not gemmSafe (a zero sum of a non-zero row among them; a zero row is
+// not extreme).
 func extremeRows(sq []float64, x *mat.Dense) []int {
 	var out []int
 	_, d := x.Dims()
 	for i, v := range sq {
-		if !rownorm.Safe(v) && (v != 0 || !allZero(x.RawRowView(i)[:d])) {
+		if !gemmSafe(v) && (v != 0 || !allZero(x.RawRowView(i)[:d])) {
 			out = append(out, i)
 		}
 	}

@@ -234,6 +234,13 @@ func lpVJP(in *inputs, m, g *mat.Dense, p, power float64, dq, dr *mat.Dense, ar 
 				if gij == 0 {
 					continue
 				}
+				if power != 1 && !(mi[j] >= rownorm.Tiny) {
+					// See lp2VJP: the distance from the rows.
+					if c, dist, ok := in.exactDist(i, j, gij, power, p); ok {
+						units[blk] = append(units[blk], unitPhi{i, j, c, dist})
+					}
+					continue
+				}
 				dist := root(mi[j], power)
 				if dist == 0 {
 					continue
@@ -317,6 +324,16 @@ func lp2VJP(in *inputs, m, g *mat.Dense, power float64, dq, dr *mat.Dense, ar *a
 				if gij == 0 {
 					continue
 				}
+				if power != 1 && !(mi[j] >= rownorm.Tiny) {
+					// The powered entry has lost bits to underflow (or
+					// overflow, for a negative power): the distance is
+					// recomputed from the rows, and the entry added
+					// directly.
+					if c, dist, ok := in.exactDist(i, j, gij, power, 2); ok {
+						e.near = append(e.near, near{i, j, c / dist})
+					}
+					continue
+				}
 				wij, ok := lp2Weight(gij, mi[j], power)
 				if !ok {
 					continue
@@ -341,6 +358,27 @@ func lp2VJP(in *inputs, m, g *mat.Dense, power float64, dq, dr *mat.Dense, ar *a
 		}
 	})
 	diffVJP(a, b, w, es, in.self, nil, nil, nil, dq, dr)
+}
+
+// exactDist returns the distance between the normalised rows q_i and r_j
+// computed from them (right at any magnitude) and c = g·d(m)/d(dist)
+// there, for an entry whose powered value m_ij lost bits to underflow or
+// overflow; false at a zero distance (and on the diagonal of a self
+// matrix), where there is no gradient.
+func (in *inputs) exactDist(i, j int, g, power, p float64) (c, dist float64, ok bool) {
+	if in.self && i == j {
+		return 0, 0, false
+	}
+	a, b := in.qn.RawRowView(i)[:in.d], in.rn.RawRowView(j)[:in.d]
+	if p == 2 {
+		dist = lpExact(a, b, true)
+	} else {
+		dist = lpDist(a, b, p)
+	}
+	if dist == 0 {
+		return 0, 0, false
+	}
+	return g * powGrad(dist, power), dist, true
 }
 
 // lp2Weight returns w such that entry (i, j) of the p = 2 Lp matrix,

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
-	"github.com/gometric/gometric/internal/rownorm"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -158,7 +157,7 @@ type snrParts struct {
 // snrParts returns the centred rows and their squared norms, checking the
 // query rows for zero variance. The SNR matrix does not change when query
 // and ref are multiplied by the same number: when a centred row's sum of
-// squares overflows or underflows (rownorm.Safe), both are multiplied by
+// squares overflows or underflows (gemmSafe), both are multiplied by
 // the power of two that brings their largest centred entry to [0.5, 1),
 // which is exact. Rows that differ in magnitude by more than that can
 // hold (a centred row then still overflows or underflows) are an error.
@@ -199,9 +198,9 @@ func (sp *snrParts) centre(self bool, ar *arena) {
 	}
 }
 
-// safe reports whether every squared norm of the centred rows is
-// rownorm.Safe, or 0 for a row that is exactly zero (a constant row: not
-// one whose squares underflow).
+// safe reports whether every squared norm of the centred rows is gemmSafe,
+// or 0 for a row that is exactly zero (a constant row: not one whose
+// squares underflow).
 func (sp *snrParts) safe() bool {
 	return snrSafe(sp.a, sp.qc) && snrSafe(sp.b, sp.rc)
 }
@@ -209,7 +208,7 @@ func (sp *snrParts) safe() bool {
 func snrSafe(sq []float64, c *mat.Dense) bool {
 	_, d := c.Dims()
 	for i, v := range sq {
-		if !rownorm.Safe(v) && (v != 0 || !allZero(c.RawRowView(i)[:d])) {
+		if !gemmSafe(v) && (v != 0 || !allZero(c.RawRowView(i)[:d])) {
 			return false
 		}
 	}

@@ -24,12 +24,14 @@ func (s spec) unit() bool {
 	return s.kind == kindDot && s.normalize && s.p == 2 && s.power == 1
 }
 
-// Norms outside [minDirect, maxDirect] (other than 0) make a unit product
-// normalise the query rows before the GEMM: beyond them x_i·r̂_j could
-// overflow, or its products underflow.
+// Query norms outside [minDirect, maxDirect] (other than 0), or ref norms
+// above maxDirect, make a unit product normalise the query rows before the
+// GEMM: beyond them x_i·r̂_j could overflow or its products underflow, and
+// the factors 1/‖x_i‖² and 1/(‖x_i‖‖r_j‖) of the VJP would lose bits to
+// underflow.
 const (
 	minDirect = 1e-250
-	maxDirect = 1e250
+	maxDirect = 1e150
 )
 
 // unitWork is the scratch of a unit product, reused through unitPool:
@@ -111,17 +113,6 @@ func (u *unitProduct) init(x, ref *mat.Dense, cols bool) bool {
 			finite = finite && v <= math.MaxFloat64
 		}
 	}
-	u.direct = direct
-	if direct {
-		u.a, u.lda, u.xs = raw.Data, raw.Stride, ws.xinv
-	} else {
-		ws.xn, ws.xs = grow(ws.xn, n*d), grow(ws.xs, n)
-		for i := range n {
-			rownorm.ScaleRow(ws.xn[i*d:(i+1)*d], raw.Data[i*raw.Stride:i*raw.Stride+d], 2, ws.xnorm[i])
-			ws.xs[i] = 1
-		}
-		u.a, u.lda, u.xs = ws.xn, d, ws.xs
-	}
 	if cols {
 		normalizeCols(ws.rn, ws.rnorm, ws.rinv, ref)
 	} else {
@@ -132,6 +123,18 @@ func (u *unitProduct) init(x, ref *mat.Dense, cols bool) bool {
 	}
 	for _, v := range ws.rnorm {
 		finite = finite && v <= math.MaxFloat64
+		direct = direct && v <= maxDirect
+	}
+	u.direct = direct
+	if direct {
+		u.a, u.lda, u.xs = raw.Data, raw.Stride, ws.xinv
+	} else {
+		ws.xn, ws.xs = grow(ws.xn, n*d), grow(ws.xs, n)
+		for i := range n {
+			rownorm.ScaleRow(ws.xn[i*d:(i+1)*d], raw.Data[i*raw.Stride:i*raw.Stride+d], 2, ws.xnorm[i])
+			ws.xs[i] = 1
+		}
+		u.a, u.lda, u.xs = ws.xn, d, ws.xs
 	}
 	return finite
 }
