@@ -357,7 +357,25 @@ func lp2VJP(in *inputs, m, g *mat.Dense, power float64, dq, dr *mat.Dense, ar *a
 			}
 		}
 	})
-	diffVJP(a, b, w, es, in.self, nil, nil, nil, dq, dr)
+	projA, projB := projected(in.qNorms), projected(in.rNorms)
+	if in.self {
+		projB = projA
+	}
+	diffVJP(a, b, w, es, in.self, nil, nil, nil, dq, dr, projA, projB)
+}
+
+// projected marks the normalised rows (norms non-nil) whose clamp is not
+// active: the VJP of their normalisation projects out any component along
+// the row (see diffVJP). It returns nil when norms is nil.
+func projected(norms []float64) []bool {
+	if norms == nil {
+		return nil
+	}
+	out := make([]bool, len(norms))
+	for i, n := range norms {
+		out[i] = n > rownorm.Eps
+	}
+	return out
 }
 
 // exactDist returns the distance between the normalised rows q_i and r_j

@@ -328,7 +328,7 @@ func (s spec) snrVJP(in *inputs, m, g, dq, dr *mat.Dense, ar *arena) error {
 	// Near (and sparse) entries use the uncentred rows, whose difference is
 	// exact; the centring VJP below removes its mean. dq and dr hold only
 	// this VJP: the caller passes them zeroed.
-	diffVJP(qc, rc, v, es, in.self, extra, sp.qn, sp.rn, dq, dr)
+	diffVJP(qc, rc, v, es, in.self, extra, sp.qn, sp.rn, dq, dr, nil, nil)
 	centreRows(dq)
 	if dr != nil {
 		centreRows(dr)
