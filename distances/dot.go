@@ -10,7 +10,10 @@ import (
 // DotProductSimilarity mirrors PML's DotProductSimilarity: the matrix is
 // query·refᵀ between the rows (each first divided by its P-norm when
 // NormalizeEmbeddings), raised to Power, from one GEMM. It is a similarity
-// (Settings().Inverted): larger means closer.
+// (Settings().Inverted): larger means closer. Normalised rows of any finite
+// magnitude have unit norm (see the package doc, Magnitudes); without
+// normalisation a product (to the power Power) beyond float64's range is
+// an error wrapping gometric.ErrNonFinite, and one below it rounds to 0.
 //
 // The zero value is not PML's defaults (NormalizeEmbeddings false where
 // PML normalises): it is refused with an error wrapping gometric.ErrSetting
@@ -100,7 +103,10 @@ func (d *DotProductSimilarity) Settings() Settings {
 
 // CosineSimilarity mirrors PML's CosineSimilarity: a DotProductSimilarity
 // whose rows are always divided by their P-norm first, so for P = 2 the
-// matrix holds cosines. It is a similarity (Settings().Inverted).
+// matrix holds cosines. It is a similarity (Settings().Inverted). Rows of
+// any finite magnitude are normalised correctly (rows ×1e160 used to
+// become zeros); a row of norm at most 1e-12 is divided by 1e-12, as
+// torch's F.normalize does.
 //
 // The zero value is PML's CosineSimilarity(), as NewCosineSimilarity
 // returns it. A CosineSimilarity is safe for concurrent use by several

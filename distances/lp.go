@@ -15,7 +15,13 @@ import (
 // For P = 2 the matrix comes from one GEMM (‖q‖² + ‖r‖² − 2q·r) with the
 // entries where that formula cancels recomputed directly; with Power = 2 the
 // squared distances are returned without a square root. Other values of P
-// use a blocked loop over pairs.
+// use a blocked loop over pairs. Rows of any finite magnitude give the
+// right distances: normalisation scales its norms where their sums
+// overflow or underflow, and without it the entries of rows whose squares
+// would overflow or underflow the GEMM formula are computed from the
+// scaled difference (see the package doc, Magnitudes). An entry whose
+// value (to the power Power) exceeds float64's range is an error wrapping
+// gometric.ErrNonFinite.
 //
 // The zero value is not PML's defaults (NormalizeEmbeddings false where
 // PML normalises): it is refused with an error wrapping gometric.ErrSetting

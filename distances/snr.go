@@ -16,7 +16,11 @@ import (
 // return inf or NaN).
 //
 // The matrix comes from one GEMM on the centred rows; the entries where
-// that formula cancels are recomputed directly.
+// that formula cancels are recomputed directly. The matrix does not change
+// when query and ref are multiplied by one number: where the centred rows'
+// squares would overflow or underflow, both are multiplied by a power of
+// two first (exact), and rows that differ in magnitude beyond what float64
+// can then hold are an error wrapping gometric.ErrNonFinite.
 //
 // The zero value is not PML's defaults (NormalizeEmbeddings false where
 // PML normalises): it is refused with an error wrapping gometric.ErrSetting
