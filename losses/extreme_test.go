@@ -133,7 +133,7 @@ func lossVariants() []lossVariant {
 			base := baseOf(l)
 			base.Distance = d
 			return l
-		}, lossTypes[name].input, true})
+		}, lossTypes[name].input, d.Settings().NormalizeEmbeddings})
 	}
 	withDist("Contrastive", func() losses.Loss { return losses.NewContrastive() }, &distances.Lp{NormalizeEmbeddings: true, P: 3, Power: 1})
 	withDist("TripletMargin", func() losses.Loss { return losses.NewTripletMargin() }, &distances.Lp{NormalizeEmbeddings: true, P: 2, Power: 2})
@@ -142,6 +142,14 @@ func lossVariants() []lossVariant {
 	withDist("NTXent", func() losses.Loss { return losses.NewNTXent() }, &distances.CosineSimilarity{P: 3, Power: 1})
 	withDist("GeneralizedLiftedStructure", func() losses.Loss { return losses.NewGeneralizedLiftedStructure() }, distances.NewSNR())
 	withDist("Contrastive", func() losses.Loss { return losses.NewContrastive() }, distances.NewBatched(distances.NewLp(), 3))
+	// Distances without normalisation: the losses see distances that
+	// overflow or underflow with the embeddings (power laws).
+	withDist("Contrastive", func() losses.Loss { return losses.NewContrastive() }, &distances.Lp{P: 2, Power: 1})
+	withDist("TripletMargin", func() losses.Loss { return losses.NewTripletMargin() }, &distances.Lp{P: 2, Power: 1})
+	withDist("TripletMargin", func() losses.Loss { return losses.NewTripletMargin() }, &distances.Lp{P: 3, Power: 2})
+	withDist("GeneralizedLiftedStructure", func() losses.Loss { return losses.NewGeneralizedLiftedStructure() }, &distances.Lp{P: 2, Power: 2})
+	withDist("MultiSimilarity", func() losses.Loss { return losses.NewMultiSimilarity() }, &distances.DotProductSimilarity{P: 2, Power: 1})
+	withDist("GeneralizedLiftedStructure", func() losses.Loss { return losses.NewGeneralizedLiftedStructure() }, &distances.SNR{P: 2, Power: 1})
 	return vs
 }
 
