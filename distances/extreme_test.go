@@ -11,6 +11,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
+	"github.com/gometric/gometric/internal/fdiff"
 	"github.com/gometric/gometric/internal/rownorm"
 	"github.com/gometric/gometric/internal/testkit"
 	"gonum.org/v1/gonum/mat"
@@ -645,4 +646,61 @@ func FuzzExtremeScale(f *testing.F) {
 			t.Fatalf("%s at 2^%d: VJP %v", c.name, e, err)
 		}
 	})
+}
+
+// TestProjectedVJP: the normalised Lp VJP leaves out the components along
+// the rows its normalisation projects (diffVJP's projA, projB). Its sparse
+// and GEMM paths, self and not, with more query rows than ref rows and
+// fewer, with rows whose clamp is active (norm below 1e-12) among them,
+// agree with central finite differences.
+func TestProjectedVJP(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	// Sparse gradients take the entry-by-entry path only beyond 16 rows.
+	for _, shape := range []struct{ n, m int }{{3, 5}, {20, 40}, {40, 20}, {30, 0}} {
+		q := testkit.NormalDense(rng, shape.n, 3)
+		row0 := q.Slice(0, 1, 0, 3).(*mat.Dense)
+		row0.Scale(1e-13, row0) // a clamped row
+		var r *mat.Dense
+		cols := shape.n
+		if shape.m > 0 {
+			r, cols = testkit.NormalDense(rng, shape.m, 3), shape.m
+		}
+		sparse := mat.NewDense(shape.n, cols, nil)
+		sparse.Set(shape.n-1, cols-1, 0.7)
+		sparse.Set(0, cols-1, -0.4)
+		dense := testkit.NormalDense(rng, shape.n, cols)
+		for _, power := range []float64{1, 2} {
+			d := &distances.Lp{NormalizeEmbeddings: true, P: 2, Power: power}
+			for name, g := range map[string]*mat.Dense{"sparse": sparse, "dense": dense} {
+				dq, dr, err := d.MatrixVJP(q, r, nil, g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f := func() float64 {
+					m, err := d.Matrix(q, r)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return mat.Sum(testkit.MulElem(m, g))
+				}
+				// The clamped row's gradient is 1e12 times larger: compare
+				// it relative to itself.
+				num := fdiff.Gradient(f, q, 1e-6*1e-13)
+				num1 := fdiff.Gradient(f, q, 1e-6)
+				for i := 1; i < shape.n; i++ {
+					for k := range 3 {
+						num.Set(i, k, num1.At(i, k))
+					}
+				}
+				if err := fdiff.Compare(dq, num, 1e-5, 1e-7); err != nil {
+					t.Errorf("%dx%d power %v %s: dq %v", shape.n, shape.m, power, name, err)
+				}
+				if r != nil {
+					if err := fdiff.Compare(dr, fdiff.Gradient(f, r, 1e-6), 1e-5, 1e-7); err != nil {
+						t.Errorf("%dx%d power %v %s: dr %v", shape.n, shape.m, power, name, err)
+					}
+				}
+			}
+		}
+	}
 }

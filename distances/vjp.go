@@ -133,8 +133,10 @@ func diffVJP(a, b, w *mat.Dense, es []entries, self bool, extra []float64, ea, e
 			}
 			ai, bj := ea.RawRowView(e.i)[:d], eb.RawRowView(e.j)[:d]
 			gi := dA.RawRowView(e.i)[:d]
-			gj := dA.RawRowView(e.j)[:d]
-			if !self {
+			var gj []float64
+			if self {
+				gj = dA.RawRowView(e.j)[:d]
+			} else {
 				gj = dB.RawRowView(e.j)[:d]
 			}
 			bj, gi, gj = bj[:len(ai)], gi[:len(ai)], gj[:len(ai)]

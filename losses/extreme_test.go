@@ -405,3 +405,35 @@ func TestExtremeReproductions(t *testing.T) {
 		}
 	}
 }
+
+// FuzzExtremeScale: every scale-free loss variant on its batch times 2^e,
+// e in [-24, 1000] (every row norm stays above 1e-8, the largest eps of
+// a normalisation: ThresholdConsistentMargin's cosine_similarity), gives
+// the loss at scale 1 and the gradient divided by 2^e.
+func FuzzExtremeScale(f *testing.F) {
+	f.Add(int16(0), uint8(0))
+	f.Add(int16(531), uint8(7))
+	f.Add(int16(-24), uint8(13))
+	f.Add(int16(1000), uint8(21))
+	vs := lossVariants()
+	f.Fuzz(func(t *testing.T, e int16, which uint8) {
+		e = int16(-24 + (int(e)%1025+1025)%1025)
+		v := vs[int(which)%len(vs)]
+		if !v.free {
+			return
+		}
+		b := v.in()
+		want, err := v.make().Compute(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := math.Ldexp(1, int(e))
+		got, err := v.make().Compute(scaleBatch(b, s))
+		if err != nil {
+			t.Fatalf("%s at 2^%d: %v", v.name, e, err)
+		}
+		if err := compareResult(got, want, s); err != nil {
+			t.Fatalf("%s at 2^%d: %v", v.name, e, err)
+		}
+	})
+}
