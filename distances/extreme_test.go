@@ -185,7 +185,6 @@ func TestExtremeScales(t *testing.T) {
 	}
 	for _, c := range extremeCases() {
 		t.Run(c.name, func(t *testing.T) {
-			type ref struct{ m, dq, dr, m1, dq1, dr1, dqE, drE, dqE1, drE1 *mat.Dense }
 			run := func(d distances.Distance, q, r *mat.Dense, self bool) (m, dq, dr *mat.Dense, err error) {
 				g := gqr
 				if self {
