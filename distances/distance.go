@@ -2,7 +2,10 @@ package distances
 
 import (
 	"math"
+	"reflect"
 
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/check"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -65,8 +68,9 @@ type Settings struct {
 }
 
 // Margin mirrors BaseDistance.margin: how much farther y is than x, i.e.
-// x - y for a distance and y - x for a similarity. A nil d has no order:
-// Margin returns NaN.
+// x - y for a distance and y - x for a similarity. A nil d (a nil
+// interface, a nil pointer, or a Batched without a distance) has no
+// order: Margin returns NaN, as it does when x or y is NaN.
 func Margin(d Distance, x, y float64) float64 {
 	inv, ok := inverted(d)
 	switch {
@@ -79,7 +83,7 @@ func Margin(d Distance, x, y float64) float64 {
 }
 
 // Closer reports whether value a means "closer" than value b under d (false
-// for a nil d, which has no order).
+// for a nil d, which has no order, and when a or b is NaN).
 func Closer(d Distance, a, b float64) bool {
 	inv, ok := inverted(d)
 	switch {
@@ -93,33 +97,41 @@ func Closer(d Distance, a, b float64) bool {
 
 // Smallest mirrors BaseDistance.smallest_dist over one row: the value and
 // index of the closest entry (the maximum for a similarity, the minimum
-// otherwise). The first index wins ties. As torch.max and torch.min, a NaN
-// anywhere in the row wins: Smallest returns NaN and the index of the
-// first NaN. It returns (0, -1) for an empty row and (NaN, -1) for a nil
-// d, which has no order.
-func Smallest(d Distance, row []float64) (float64, int) {
-	inv, ok := inverted(d)
-	if !ok {
-		return math.NaN(), -1
-	}
-	return extreme(row, inv)
+// otherwise). The first index wins ties; ±Inf are ordinary values. It
+// returns an error, with index -1, for a nil d (a nil interface, a nil
+// pointer, or a Batched without a distance: gometric.ErrSetting), an
+// empty row (gometric.ErrShape; torch.min of an empty tensor raises too)
+// and a NaN anywhere in the row (gometric.ErrNonFinite, naming the first
+// NaN's index), which has no order.
+func Smallest(d Distance, row []float64) (value float64, index int, err error) {
+	return extremeOf("distances.Smallest", d, row, false)
 }
 
 // Largest mirrors BaseDistance.largest_dist over one row: the farthest
-// entry's value and index, with the rules of Smallest (first index on
-// ties, the first NaN wins, (0, -1) for an empty row, (NaN, -1) for a nil
-// d).
-func Largest(d Distance, row []float64) (float64, int) {
+// entry's value and index (the minimum for a similarity, the maximum
+// otherwise), with the rules and errors of Smallest.
+func Largest(d Distance, row []float64) (value float64, index int, err error) {
+	return extremeOf("distances.Largest", d, row, true)
+}
+
+func extremeOf(name string, d Distance, row []float64, largest bool) (float64, int, error) {
 	inv, ok := inverted(d)
 	if !ok {
-		return math.NaN(), -1
+		return math.NaN(), -1, check.Settingf(name, "nil Distance %T has no order", d)
 	}
-	return extreme(row, !inv)
+	if len(row) == 0 {
+		return math.NaN(), -1, check.Errorf(name, gometric.ErrShape, "empty row")
+	}
+	v, i := extreme(row, inv != largest)
+	if v != v {
+		return v, -1, check.Errorf(name, gometric.ErrNonFinite, "row[%d] is NaN, which has no order", i)
+	}
+	return v, i, nil
 }
 
 // inverted returns d's Settings().Inverted, and false for a nil d (a nil
-// interface, a nil pointer to one of this package's distances, or a
-// Batched without a distance), which has no order.
+// interface, a nil pointer, or a Batched without a distance), which has
+// no order.
 func inverted(d Distance) (inv, ok bool) {
 	switch v := d.(type) {
 	case nil:
@@ -138,13 +150,17 @@ func inverted(d Distance) (inv, ok bool) {
 		}
 		return inverted(v.Distance)
 	}
+	if rv := reflect.ValueOf(d); rv.Kind() == reflect.Pointer && rv.IsNil() {
+		// A nil pointer of a Distance of the caller's: its Settings may
+		// not be callable.
+		return false, false
+	}
 	return d.Settings().Inverted, true
 }
 
+// extreme returns the maximum (wantMax) or minimum of a non-empty row and
+// its first index, or NaN and the index of the first NaN.
 func extreme(row []float64, wantMax bool) (float64, int) {
-	if len(row) == 0 {
-		return 0, -1
-	}
 	best, bi := row[0], 0
 	if best != best {
 		return best, 0

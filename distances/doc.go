@@ -27,6 +27,28 @@
 // A type that embeds one of this package's distances and overrides its
 // methods takes that generic path too (see SessionOpener).
 //
+// # Magnitudes
+//
+// Every path is right for finite rows of any magnitude, or returns an
+// error wrapping gometric.ErrNonFinite that names the distance; none
+// returns zeros, NaN or ±Inf silently. Normalisation divides each row by
+// its P-norm computed with scaling where the plain sum of powers
+// overflows or underflows (as BLAS's nrm2), so any finite row has unit
+// norm afterwards; a row whose norm is at most 1e-12 is divided by 1e-12,
+// torch's clamp, exactly as before. Without normalisation: Lp distances
+// between rows whose squares overflow or underflow (entries beyond about
+// 1e153 or below about 1e-146) are computed entry by entry from the
+// scaled difference, so a distance float64 can hold is returned; SNR,
+// free of scale, multiplies the rows by a power of two first, and returns
+// an error when its rows differ in magnitude beyond what that can hold;
+// dot products are the rounded products. A matrix entry, or a gradient,
+// that exceeds float64's range (a distance or a product beyond 1.8e308,
+// or such a value raised to Power) is an error; one below the smallest
+// subnormal rounds to 0, as any float64 result. The VJPs keep full
+// precision where a powered entry underflows (the distance or product is
+// recomputed from the rows). Smallest and Largest return an error for a
+// NaN anywhere in the row.
+//
 // # Settings and zero values
 //
 // Settings are exported fields, checked at every call: an invalid setting

@@ -3,13 +3,17 @@ package distances
 import (
 	"math"
 
+	"github.com/gometric/gometric/internal/rownorm"
 	"gonum.org/v1/gonum/mat"
 )
 
 // DotProductSimilarity mirrors PML's DotProductSimilarity: the matrix is
 // query·refᵀ between the rows (each first divided by its P-norm when
 // NormalizeEmbeddings), raised to Power, from one GEMM. It is a similarity
-// (Settings().Inverted): larger means closer.
+// (Settings().Inverted): larger means closer. Normalised rows of any finite
+// magnitude have unit norm (see the package doc, Magnitudes); without
+// normalisation a product (to the power Power) beyond float64's range is
+// an error wrapping gometric.ErrNonFinite, and one below it rounds to 0.
 //
 // The zero value is not PML's defaults (NormalizeEmbeddings false where
 // PML normalises): it is refused with an error wrapping gometric.ErrSetting
@@ -99,7 +103,10 @@ func (d *DotProductSimilarity) Settings() Settings {
 
 // CosineSimilarity mirrors PML's CosineSimilarity: a DotProductSimilarity
 // whose rows are always divided by their P-norm first, so for P = 2 the
-// matrix holds cosines. It is a similarity (Settings().Inverted).
+// matrix holds cosines. It is a similarity (Settings().Inverted). Rows of
+// any finite magnitude are normalised correctly (rows ×1e160 used to
+// become zeros); a row of norm at most 1e-12 is divided by 1e-12, as
+// torch's F.normalize does.
 //
 // The zero value is PML's CosineSimilarity(), as NewCosineSimilarity
 // returns it. A CosineSimilarity is safe for concurrent use by several
@@ -221,6 +228,10 @@ func (s spec) dotVJP(in *inputs, m, g, dq, dr *mat.Dense, ar *arena) {
 					switch {
 					case even:
 						x = raw.RawRowView(i)[j]
+					case !rownorm.Safe(math.Abs(mi[j])):
+						// The powered entry lost bits to underflow (or
+						// overflow): the raw product from the rows.
+						x = dot(a.RawRowView(i)[:d], b.RawRowView(j)[:d])
 					case odd:
 						// An odd power's derivative is even in x: |x| will do.
 						x = root(math.Abs(mi[j]), pw)
@@ -292,13 +303,14 @@ func (s spec) dotVJP(in *inputs, m, g, dq, dr *mat.Dense, ar *arena) {
 
 // dotRaw returns the raw dot product behind the entry mij = raw^power of
 // the matrix, for the derivative of the power: recomputed from the rows
-// q and r for an even power, which hides the sign, else mij's root (|mij|
-// for an odd power, whose derivative is even).
+// q and r for an even power, which hides the sign, and where mij lost
+// bits to underflow or overflow; else mij's root (|mij| for an odd power,
+// whose derivative is even).
 func dotRaw(q, r []float64, mij, power float64) float64 {
 	even := power == math.Trunc(power) && math.Mod(power, 2) == 0
 	odd := power == math.Trunc(power) && !even
 	switch {
-	case even:
+	case even, !rownorm.Safe(math.Abs(mij)):
 		return dot(q, r)
 	case odd:
 		return root(math.Abs(mij), power)

@@ -23,7 +23,9 @@ func TestBadInput(t *testing.T) {
 	threeCols := mat.NewDense(2, 3, []float64{1, 2, 3, 3, 2, 1})
 	oneCol := mat.NewDense(3, 1, []float64{1, 2, 3})
 	flat := mat.NewDense(2, 4, []float64{1, 2, 3, 4, 5, 5, 5, 5})
-	huge := mat.NewDense(2, 2, []float64{1e300, -1e300, -1e300, 1e300})
+	// The distance between these rows, 2√2·1e308, exceeds float64's range
+	// (rows ×1e300 have a distance it can hold: extreme_test.go).
+	huge := mat.NewDense(2, 2, []float64{1e308, -1e308, -1e308, 1e308})
 	negative := mat.NewDense(2, 2, []float64{1, 0, -1, 0})
 	g33, g32 := mat.NewDense(3, 3, nil), mat.NewDense(3, 2, nil)
 	gNaN := mat.NewDense(3, 3, nil)
@@ -156,14 +158,14 @@ func TestMarginAndExtremes(t *testing.T) {
 		if got := distances.Closer(tc.d, 1, 4); got != tc.closer {
 			t.Errorf("%T: Closer(1, 4) = %v, want %v", tc.d, got, tc.closer)
 		}
-		if v, i := distances.Smallest(tc.d, row); v != tc.smallest || i != tc.smallIdx {
-			t.Errorf("%T: Smallest = %v at %d, want %v at %d", tc.d, v, i, tc.smallest, tc.smallIdx)
+		if v, i, err := distances.Smallest(tc.d, row); v != tc.smallest || i != tc.smallIdx || err != nil {
+			t.Errorf("%T: Smallest = %v at %d (%v), want %v at %d", tc.d, v, i, err, tc.smallest, tc.smallIdx)
 		}
-		if v, i := distances.Largest(tc.d, row); v != tc.largest || i != tc.largeIdx {
-			t.Errorf("%T: Largest = %v at %d, want %v at %d", tc.d, v, i, tc.largest, tc.largeIdx)
+		if v, i, err := distances.Largest(tc.d, row); v != tc.largest || i != tc.largeIdx || err != nil {
+			t.Errorf("%T: Largest = %v at %d (%v), want %v at %d", tc.d, v, i, err, tc.largest, tc.largeIdx)
 		}
-		if _, i := distances.Smallest(tc.d, nil); i != -1 {
-			t.Errorf("%T: Smallest of an empty row has index %d, want -1", tc.d, i)
+		if _, i, err := distances.Smallest(tc.d, nil); i != -1 || !errors.Is(err, gometric.ErrShape) {
+			t.Errorf("%T: Smallest of an empty row has index %d, error %v, want -1 and ErrShape", tc.d, i, err)
 		}
 	}
 }

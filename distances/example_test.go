@@ -60,7 +60,11 @@ func ExampleCosineSimilarity() {
 	fmt.Printf("%.4f\n", mat.Formatted(m))
 	// The closest reference row of each query is the largest similarity.
 	for i := 0; i < 2; i++ {
-		v, j := distances.Smallest(d, m.RawRowView(i))
+		v, j, err := distances.Smallest(d, m.RawRowView(i))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
 		fmt.Printf("query %d: ref %d (%.4f)\n", i, j, v)
 	}
 	// Output:
@@ -114,7 +118,10 @@ func ExampleBatched() {
 		for i := start; i < end; i++ {
 			row := append([]float64(nil), block.RawRowView(i-start)...)
 			row[i] = 1e300 // skip the row itself
-			v, j := distances.Smallest(b, row)
+			v, j, err := distances.Smallest(b, row)
+			if err != nil {
+				return err
+			}
 			fmt.Printf("row %d: nearest %d at %.3f\n", i, j, v)
 		}
 		return nil

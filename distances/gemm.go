@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/gometric/gometric/internal/gemm"
+	"github.com/gometric/gometric/internal/rownorm"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -99,8 +100,17 @@ func sqDiff(a, b []float64) float64 {
 // Euclidean distances between the rows of a and b (b ignored when self),
 // or with root to the distances themselves, from one GEMM; na and nb are
 // the rows' squared norms (nb nil: na). Entries where the formula cancels
-// are recomputed directly by exact(i, j) (nil: Σ(a_i − b_j)²), so
-// identical rows give exactly 0. It reports whether every entry is finite.
+// are recomputed directly by exact(i, j) (nil: lpExact, Σ(a_i − b_j)²
+// scaled where it overflows or underflows), so identical rows give
+// exactly 0. It reports whether every entry is known to be finite (false
+// may also mean "not checked").
+//
+// With exact nil (the Lp distance), a row whose squared norm is not
+// gemmSafe (entries beyond about 1e153 or below about 1e-146 in magnitude,
+// other than a zero row) would make the GEMM formula wrong: every entry in
+// its row or column is recomputed by lpExact, which is right for any
+// finite rows (+Inf only when the distance, or with root false its square,
+// exceeds math.MaxFloat64).
 //
 // When self, the GEMM result is exactly symmetric and so is every step
 // after it (na[i]+na[j] = na[j]+na[i]; exact(i, j) = exact(j, i) for the
@@ -120,8 +130,23 @@ func sqDists(out, a, b *mat.Dense, na, nb []float64, self bool, exact func(i, j 
 	}
 	n, d := a.Dims()
 	m, _ := b.Dims()
+	ex := func(i, j int) float64 {
+		if exact == nil {
+			return lpExact(a.RawRowView(i)[:d], b.RawRowView(j)[:d], root)
+		}
+		s := exact(i, j)
+		if root {
+			s = math.Sqrt(s)
+		}
+		return s
+	}
+	var exA, exB []int // rows of a and b with extreme norms (Lp only)
 	if exact == nil {
-		exact = func(i, j int) float64 { return sqDiff(a.RawRowView(i)[:d], b.RawRowView(j)[:d]) }
+		exA = extremeRows(na, a)
+		exB = exA
+		if !self {
+			exB = extremeRows(nb, b)
+		}
 	}
 	raw := out.RawMatrix()
 	if self {
@@ -148,10 +173,7 @@ func sqDists(out, a, b *mat.Dense, na, nb []float64, self bool, exact func(i, j 
 			}
 			for j := j0; j < m; j++ {
 				if row[j] < 0 {
-					s := exact(i, j)
-					if root {
-						s = math.Sqrt(s)
-					}
+					s := ex(i, j)
 					ok = ok && s <= math.MaxFloat64
 					row[j] = s
 				}
@@ -159,8 +181,34 @@ func sqDists(out, a, b *mat.Dense, na, nb []float64, self bool, exact func(i, j 
 		}
 		bad[blk] = !ok
 	})
+	if exA != nil || exB != nil {
+		// The rows and columns of extreme rows, entry by entry (for self,
+		// the upper triangle).
+		for _, i := range exA {
+			row := raw.Data[i*raw.Stride : i*raw.Stride+m]
+			j0 := 0
+			if self {
+				j0 = i + 1
+			}
+			for j := j0; j < m; j++ {
+				row[j] = ex(i, j)
+			}
+		}
+		for _, j := range exB {
+			i1 := n
+			if self {
+				i1 = j
+			}
+			for i := 0; i < i1; i++ {
+				raw.Data[i*raw.Stride+j] = ex(i, j)
+			}
+		}
+	}
 	if self && mirror {
 		mirrorUpper(out)
+	}
+	if exA != nil || exB != nil {
+		return false
 	}
 	for _, b := range bad {
 		if b {
@@ -168,6 +216,53 @@ func sqDists(out, a, b *mat.Dense, na, nb []float64, self bool, exact func(i, j 
 		}
 	}
 	return true
+}
+
+// gemmSafe reports whether a squared norm v may enter the GEMM formula
+// ‖a‖² + ‖b‖² − 2a·b: rownorm.Safe (no overflow, no bits lost to
+// underflow) and at most a quarter of float64's range, so that no sum in
+// the formula overflows.
+func gemmSafe(v float64) bool { return rownorm.Safe(v) && v <= math.MaxFloat64/4 }
+
+// extremeRows returns the indices of the rows of x whose squared norms sq
+// are not gemmSafe (a zero sum of a non-zero row among them; a zero row is
+// not extreme).
+func extremeRows(sq []float64, x *mat.Dense) []int {
+	var out []int
+	_, d := x.Dims()
+	for i, v := range sq {
+		if !gemmSafe(v) && (v != 0 || !allZero(x.RawRowView(i)[:d])) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func allZero(x []float64) bool {
+	for _, v := range x {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// lpExact returns Σ(a − b)², or with root its square root, directly: the
+// plain sum, or the scaled norm of a − b (rownorm.ScaledDiff) when that sum
+// overflows or underflows, so the distance is right for any finite rows.
+func lpExact(a, b []float64, root bool) float64 {
+	s := sqDiff(a, b)
+	if !rownorm.Safe(s) {
+		d := rownorm.ScaledDiff(a, b, 2)
+		if root {
+			return d
+		}
+		return d * d
+	}
+	if root {
+		return math.Sqrt(s)
+	}
+	return s
 }
 
 // guardRow turns a row of −2·a_i·b_j into the squared distances

@@ -3,6 +3,7 @@ package distances
 import (
 	"math"
 
+	"github.com/gometric/gometric/internal/rownorm"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -14,7 +15,13 @@ import (
 // For P = 2 the matrix comes from one GEMM (‖q‖² + ‖r‖² − 2q·r) with the
 // entries where that formula cancels recomputed directly; with Power = 2 the
 // squared distances are returned without a square root. Other values of P
-// use a blocked loop over pairs.
+// use a blocked loop over pairs. Rows of any finite magnitude give the
+// right distances: normalisation scales its norms where their sums
+// overflow or underflow, and without it the entries of rows whose squares
+// would overflow or underflow the GEMM formula are computed from the
+// scaled difference (see the package doc, Magnitudes). An entry whose
+// value (to the power Power) exceeds float64's range is an error wrapping
+// gometric.ErrNonFinite.
 //
 // The zero value is not PML's defaults (NormalizeEmbeddings false where
 // PML normalises): it is refused with an error wrapping gometric.ErrSetting
@@ -127,11 +134,14 @@ func lpMatrix(out, a, b *mat.Dense, p float64, self bool) {
 	})
 }
 
-// lpDist returns (Σ|a−b|^p)^(1/p) for p != 2, as torch.cdist does.
+// lpDist returns (Σ|a−b|^p)^(1/p) for p != 2, as torch.cdist does: the
+// plain sum, or where it overflows or underflows (rownorm.Safe) the scaled
+// norm of a − b, right for any finite rows.
 func lpDist(a, b []float64, p float64) float64 {
 	var s float64
 	switch p {
 	case 1:
+		// Overflows only when the distance does; adding subnormals is exact.
 		for k, v := range a {
 			s += math.Abs(v - b[k])
 		}
@@ -145,6 +155,9 @@ func lpDist(a, b []float64, p float64) float64 {
 		for k, v := range a {
 			s += math.Pow(math.Abs(v-b[k]), p)
 		}
+	}
+	if !rownorm.Safe(s) {
+		return rownorm.ScaledDiff(a, b, p)
 	}
 	return math.Pow(s, 1/p)
 }
@@ -180,6 +193,37 @@ func accPhi(dst, x, y []float64, c, p float64) {
 	}
 }
 
+// unitPhi is an entry of the Lp VJP for p != 2 whose coefficient
+// g·d(m)/d(dist)/dist^(p−1) would overflow or underflow: it is added as
+// c·sign(e)(|e|/dist)^(p−1) (accPhiUnit).
+type unitPhi struct {
+	i, j    int
+	c, dist float64
+}
+
+// accPhiUnit adds c·sign(e)(|e|/dist)^(p−1) to dst, e = x − y
+// elementwise: accPhi with the coefficient c/dist^(p−1) taken apart, for
+// magnitudes where it would overflow or underflow.
+func accPhiUnit(dst, x, y []float64, c, dist, p float64) {
+	y, dst = y[:len(x)], dst[:len(x)]
+	if p == 3 {
+		for k, v := range x {
+			e := (v - y[k]) / dist
+			dst[k] += c * e * math.Abs(e)
+		}
+		return
+	}
+	for k, v := range x {
+		e := v - y[k]
+		switch {
+		case e > 0:
+			dst[k] += c * math.Pow(e/dist, p-1)
+		case e < 0:
+			dst[k] -= c * math.Pow(-e/dist, p-1)
+		}
+	}
+}
+
 // lpVJP adds the VJP of the Lp matrix for p != 2 (see lpMatrix), with
 // respect to the normalised rows, to dq and dr (nil when self).
 func lpVJP(in *inputs, m, g *mat.Dense, p, power float64, dq, dr *mat.Dense, ar *arena) {
@@ -188,11 +232,19 @@ func lpVJP(in *inputs, m, g *mat.Dense, p, power float64, dq, dr *mat.Dense, ar 
 	// c_ij = g_ij · d(m)/d(dist) / dist^(p−1): the coefficient of
 	// sign(e)|e|^(p−1) in the gradient of entry (i, j).
 	c := ar.zeroed(n, m2)
-	parallelRows(n, m2, func(_, lo, hi int) {
+	units := make([][]unitPhi, numBlocks(n))
+	parallelRows(n, m2, func(blk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			gi, mi, ci := g.RawRowView(i)[:m2], m.RawRowView(i)[:m2], c.RawRowView(i)[:m2]
 			for j, gij := range gi {
 				if gij == 0 {
+					continue
+				}
+				if power != 1 && !(mi[j] >= rownorm.Tiny) {
+					// See lp2VJP: the distance from the rows.
+					if c, dist, ok := in.exactDist(i, j, gij, power, p); ok {
+						units[blk] = append(units[blk], unitPhi{i, j, c, dist})
+					}
 					continue
 				}
 				dist := root(mi[j], power)
@@ -201,12 +253,31 @@ func lpVJP(in *inputs, m, g *mat.Dense, p, power float64, dq, dr *mat.Dense, ar 
 				}
 				w := gij * powGrad(dist, power)
 				if p != 1 {
-					w /= math.Pow(dist, p-1)
+					dp := math.Pow(dist, p-1)
+					if q := math.Abs(w / dp); !rownorm.Safe(dp) || !rownorm.Safe(q) {
+						units[blk] = append(units[blk], unitPhi{i, j, w, dist})
+						continue
+					}
+					w /= dp
 				}
 				ci[j] = w
 			}
 		}
 	})
+	defer func() {
+		// The entries of extreme magnitude, one by one.
+		for _, blk := range units {
+			for _, e := range blk {
+				ai, bj := a.RawRowView(e.i)[:d], b.RawRowView(e.j)[:d]
+				accPhiUnit(dq.RawRowView(e.i)[:d], ai, bj, e.c, e.dist, p)
+				if in.self {
+					accPhiUnit(dq.RawRowView(e.j)[:d], ai, bj, -e.c, e.dist, p)
+				} else {
+					accPhiUnit(dr.RawRowView(e.j)[:d], ai, bj, -e.c, e.dist, p)
+				}
+			}
+		}
+	}()
 	if in.self {
 		symmetrize(c)
 		b = a
@@ -259,6 +330,16 @@ func lp2VJP(in *inputs, m, g *mat.Dense, power float64, dq, dr *mat.Dense, ar *a
 				if gij == 0 {
 					continue
 				}
+				if power != 1 && !(mi[j] >= rownorm.Tiny) {
+					// The powered entry has lost bits to underflow (or
+					// overflow, for a negative power): the distance is
+					// recomputed from the rows, and the entry added
+					// directly.
+					if c, dist, ok := in.exactDist(i, j, gij, power, 2); ok {
+						e.near = append(e.near, near{i, j, c / dist})
+					}
+					continue
+				}
 				wij, ok := lp2Weight(gij, mi[j], power)
 				if !ok {
 					continue
@@ -282,7 +363,46 @@ func lp2VJP(in *inputs, m, g *mat.Dense, power float64, dq, dr *mat.Dense, ar *a
 			}
 		}
 	})
-	diffVJP(a, b, w, es, in.self, nil, nil, nil, dq, dr)
+	projA, projB := projected(in.qNorms), projected(in.rNorms)
+	if in.self {
+		projB = projA
+	}
+	diffVJP(a, b, w, es, in.self, nil, nil, nil, dq, dr, projA, projB)
+}
+
+// projected marks the normalised rows (norms non-nil) whose clamp is not
+// active: the VJP of their normalisation projects out any component along
+// the row (see diffVJP). It returns nil when norms is nil.
+func projected(norms []float64) []bool {
+	if norms == nil {
+		return nil
+	}
+	out := make([]bool, len(norms))
+	for i, n := range norms {
+		out[i] = n > rownorm.Eps
+	}
+	return out
+}
+
+// exactDist returns the distance between the normalised rows q_i and r_j
+// computed from them (right at any magnitude) and c = g·d(m)/d(dist)
+// there, for an entry whose powered value m_ij lost bits to underflow or
+// overflow; false at a zero distance (and on the diagonal of a self
+// matrix), where there is no gradient.
+func (in *inputs) exactDist(i, j int, g, power, p float64) (c, dist float64, ok bool) {
+	if in.self && i == j {
+		return 0, 0, false
+	}
+	a, b := in.qn.RawRowView(i)[:in.d], in.rn.RawRowView(j)[:in.d]
+	if p == 2 {
+		dist = lpExact(a, b, true)
+	} else {
+		dist = lpDist(a, b, p)
+	}
+	if dist == 0 {
+		return 0, 0, false
+	}
+	return g * powGrad(dist, power), dist, true
 }
 
 // lp2Weight returns w such that entry (i, j) of the p = 2 Lp matrix,

@@ -35,15 +35,24 @@ func (s spec) pairwise(x, y *mat.Dense) ([]float64, error) {
 			out[i] = dot(xi, yi)
 		case kindSNR:
 			centre(xc, xi)
-			xv := dot(xc, xc)
-			if xv == 0 {
-				return nil, s.zeroVariance("x", i)
-			}
 			for k := range diff {
 				diff[k] = xi[k] - yi[k]
 			}
 			centre(diff, diff)
-			out[i] = dot(diff, diff) / xv
+			xv, sq := dot(xc, xc), dot(diff, diff)
+			if !pairSafe(xv, xc) || !pairSafe(sq, diff) {
+				// The squared ratio of two norms, each scaled
+				// (rownorm.Scaled): right at any magnitude.
+				xv = rownorm.Scaled(xc, 2)
+				sq = rownorm.Scaled(diff, 2) / xv
+				sq *= sq
+			} else {
+				sq /= xv
+			}
+			if xv == 0 {
+				return nil, s.zeroVariance("x", i)
+			}
+			out[i] = sq
 		}
 		if math.IsNaN(out[i]) || math.IsInf(out[i], 0) {
 			return nil, check.Errorf(s.name, gometric.ErrNonFinite, "pairwise value %d is %v (overflow)", i, out[i])
@@ -91,6 +100,22 @@ func (s spec) pairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, e
 			}
 			centre(diff, diff)
 			a, sq := dot(xc, xc), dot(diff, diff)
+			e := 0
+			if !pairSafe(a, xc) || !pairSafe(sq, diff) {
+				// The value is the same for x·2^-e and y·2^-e, and its
+				// gradient 2^e times larger: scale by the power of two
+				// that brings the largest entry to [0.5, 1).
+				_, e = math.Frexp(math.Max(maxAbsSlice(xc), maxAbsSlice(diff)))
+				for k := range xc {
+					xc[k] = math.Ldexp(xc[k], -e)
+					diff[k] = math.Ldexp(diff[k], -e)
+				}
+				a, sq = dot(xc, xc), dot(diff, diff)
+				if !pairSafe(a, xc) || !pairSafe(sq, diff) {
+					return nil, nil, check.Errorf(s.name, gometric.ErrNonFinite,
+						"row %d: x − mean(x) and (x − y) − mean(x − y) differ in magnitude beyond float64's range", i)
+				}
+			}
 			if a == 0 {
 				return nil, nil, s.zeroVariance("x", i)
 			}
@@ -99,6 +124,9 @@ func (s spec) pairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, e
 			}
 			raw := sq / a
 			c := 2 * g / a
+			if e != 0 {
+				c = math.Ldexp(c, -e)
+			}
 			for k := range gx {
 				gx[k] = c * (diff[k] - raw*xc[k])
 				gy[k] = -c * diff[k]
@@ -112,4 +140,19 @@ func (s spec) pairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, e
 		return nil, nil, err
 	}
 	return dx, dy, nil
+}
+
+// pairSafe reports whether sq, the sum of the squares of x, is
+// rownorm.Safe, or 0 for an x that is exactly zero.
+func pairSafe(sq float64, x []float64) bool {
+	return rownorm.Safe(sq) || (sq == 0 && allZero(x))
+}
+
+// maxAbsSlice returns the largest magnitude in x.
+func maxAbsSlice(x []float64) float64 {
+	var m float64
+	for _, v := range x {
+		m = math.Max(m, math.Abs(v))
+	}
+	return m
 }

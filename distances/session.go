@@ -9,6 +9,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/internal/pairdist"
+	"github.com/gometric/gometric/internal/rownorm"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -567,7 +568,14 @@ func (ss *session) BackwardEntries(list []Entry, dq, dr *mat.Dense) error {
 			if lp {
 				// Entry by entry, the difference form is exact: no guard.
 				var ok bool
-				if w, ok = lp2Weight(e.G, mij, s.power); !ok {
+				if s.power != 1 && !(mij >= rownorm.Tiny) {
+					// As in lp2VJP: the distance from the rows.
+					var c, dist float64
+					if c, dist, ok = in.exactDist(e.I, e.J, e.G, s.power, 2); !ok {
+						continue
+					}
+					w = c / dist
+				} else if w, ok = lp2Weight(e.G, mij, s.power); !ok {
 					continue
 				}
 			} else {

@@ -1,6 +1,10 @@
 package distances
 
 import (
+	"math"
+
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/check"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -12,7 +16,11 @@ import (
 // return inf or NaN).
 //
 // The matrix comes from one GEMM on the centred rows; the entries where
-// that formula cancels are recomputed directly.
+// that formula cancels are recomputed directly. The matrix does not change
+// when query and ref are multiplied by one number: where the centred rows'
+// squares would overflow or underflow, both are multiplied by a power of
+// two first (exact), and rows that differ in magnitude beyond what float64
+// can then hold are an error wrapping gometric.ErrNonFinite.
 //
 // The zero value is not PML's defaults (NormalizeEmbeddings false where
 // PML normalises): it is refused with an error wrapping gometric.ErrSetting
@@ -142,36 +150,127 @@ func centreRows(g *mat.Dense) {
 	}
 }
 
+// snrParts holds the rows an SNR matrix is computed from.
+type snrParts struct {
+	qn, rn *mat.Dense // the (normalised) rows, times 2^-exp
+	qc, rc *mat.Dense // the same, centred
+	a, b   []float64  // the squared norms of the centred rows
+	exp    int        // the rows were multiplied by 2^-exp (0: as given)
+}
+
 // snrParts returns the centred rows and their squared norms, checking the
-// query rows for zero variance.
-func (s spec) snrParts(in *inputs, ar *arena) (qc, rc *mat.Dense, a, b []float64, err error) {
-	qc = centred(in.qn, ar)
-	a = sqNorms(qc)
-	for i, v := range a {
-		if v == 0 {
-			return nil, nil, nil, nil, s.zeroVariance("query", i)
+// query rows for zero variance. The SNR matrix does not change when query
+// and ref are multiplied by the same number: when a centred row's sum of
+// squares overflows or underflows (gemmSafe), both are multiplied by
+// the power of two that brings their largest centred entry to [0.5, 1),
+// which is exact. Rows that differ in magnitude by more than that can
+// hold (a centred row then still overflows or underflows) are an error.
+func (s spec) snrParts(in *inputs, ar *arena) (*snrParts, error) {
+	sp := &snrParts{qn: in.qn, rn: in.rn}
+	sp.centre(in.self, ar)
+	if mx := math.Max(maxAbs(sp.qc), maxAbs(sp.rc)); mx <= math.MaxFloat64 && (!sp.safe()) {
+		// (A NaN or ±Inf from the inputs is left to the callers' checks.)
+		_, e := math.Frexp(mx)
+		sp.exp = e
+		sp.qn = ldexpCopy(in.qn, -e, ar)
+		sp.rn = sp.qn
+		if !in.self {
+			sp.rn = ldexpCopy(in.rn, -e, ar)
+		}
+		sp.centre(in.self, ar)
+		if !sp.safe() {
+			return nil, check.Errorf(s.name, gometric.ErrNonFinite,
+				"the rows differ in magnitude beyond float64's range (a centred row's sum of squares overflows or underflows even after scaling by 2^%d)", -e)
 		}
 	}
-	rc, b = qc, a
-	if !in.self {
-		rc = centred(in.rn, ar)
-		b = sqNorms(rc)
+	for i, v := range sp.a {
+		if v == 0 {
+			return nil, s.zeroVariance("query", i)
+		}
 	}
-	return qc, rc, a, b, nil
+	return sp, nil
+}
+
+// centre sets qc, rc, a and b from qn and rn.
+func (sp *snrParts) centre(self bool, ar *arena) {
+	sp.qc = centred(sp.qn, ar)
+	sp.a = sqNorms(sp.qc)
+	sp.rc, sp.b = sp.qc, sp.a
+	if !self {
+		sp.rc = centred(sp.rn, ar)
+		sp.b = sqNorms(sp.rc)
+	}
+}
+
+// safe reports whether every squared norm of the centred rows is gemmSafe,
+// or 0 for a row that is exactly zero (a constant row: not one whose
+// squares underflow).
+func (sp *snrParts) safe() bool {
+	return snrSafe(sp.a, sp.qc) && snrSafe(sp.b, sp.rc)
+}
+
+func snrSafe(sq []float64, c *mat.Dense) bool {
+	_, d := c.Dims()
+	for i, v := range sq {
+		if !gemmSafe(v) && (v != 0 || !allZero(c.RawRowView(i)[:d])) {
+			return false
+		}
+	}
+	return true
+}
+
+// maxAbs returns the largest magnitude in m (NaN if m holds one).
+func maxAbs(m *mat.Dense) float64 {
+	r, c := m.Dims()
+	var out float64
+	for i := 0; i < r; i++ {
+		for _, v := range m.RawRowView(i)[:c] {
+			if a := math.Abs(v); a > out || a != a {
+				out = a
+			}
+		}
+	}
+	return out
+}
+
+// ldexpCopy returns a copy of m, from ar, with every entry times 2^e
+// (exact but where an entry underflows).
+func ldexpCopy(m *mat.Dense, e int, ar *arena) *mat.Dense {
+	r, c := m.Dims()
+	out := ar.dirty(r, c)
+	for i := 0; i < r; i++ {
+		dst := out.RawRowView(i)[:c]
+		for k, v := range m.RawRowView(i)[:c] {
+			dst[k] = math.Ldexp(v, e)
+		}
+	}
+	return out
+}
+
+// ldexpInPlace multiplies every entry of m by 2^e.
+func ldexpInPlace(m *mat.Dense, e int) {
+	r, c := m.Dims()
+	for i := 0; i < r; i++ {
+		row := m.RawRowView(i)[:c]
+		for k, v := range row {
+			row[k] = math.Ldexp(v, e)
+		}
+	}
 }
 
 // snrMatrix sets out to the raw SNR matrix ‖qc_i − rc_j‖² / ‖qc_i‖² (the
 // (D−1) of both variances cancels).
 func (s spec) snrMatrix(in *inputs, out *mat.Dense, ar *arena) error {
-	qc, rc, a, b, err := s.snrParts(in, ar)
+	sp, err := s.snrParts(in, ar)
 	if err != nil {
 		return err
 	}
 	_, d := in.qn.Dims()
-	sqDists(out, qc, rc, a, b, in.self, func(i, j int) float64 {
+	qn, rn, a := sp.qn, sp.rn, sp.a
+	sqDists(out, sp.qc, sp.rc, sp.a, sp.b, in.self, func(i, j int) float64 {
 		// As torch does: the variance of the difference itself, which is
 		// exact for near-identical rows.
-		return centredSqDiff(in.qn.RawRowView(i)[:d], in.rn.RawRowView(j)[:d])
+		return centredSqDiff(qn.RawRowView(i)[:d], rn.RawRowView(j)[:d])
 	}, false, true)
 	m := in.m
 	parallelRows(in.n, m, func(_, lo, hi int) {
@@ -191,10 +290,11 @@ func (s spec) snrMatrix(in *inputs, out *mat.Dense, ar *arena) error {
 // v_ij(qc_i − rc_j) − v_ij·raw_ij·qc_i to dqc_i and −v_ij(qc_i − rc_j) to
 // drc_j; the centring VJP follows.
 func (s spec) snrVJP(in *inputs, m, g, dq, dr *mat.Dense, ar *arena) error {
-	qc, rc, a, b, err := s.snrParts(in, ar)
+	sp, err := s.snrParts(in, ar)
 	if err != nil {
 		return err
 	}
+	qc, rc, a, b := sp.qc, sp.rc, sp.a, sp.b
 	m2 := in.m
 	v := ar.dirty(in.n, m2)
 	extra := make([]float64, in.n)
@@ -232,10 +332,17 @@ func (s spec) snrVJP(in *inputs, m, g, dq, dr *mat.Dense, ar *arena) error {
 	// Near (and sparse) entries use the uncentred rows, whose difference is
 	// exact; the centring VJP below removes its mean. dq and dr hold only
 	// this VJP: the caller passes them zeroed.
-	diffVJP(qc, rc, v, es, in.self, extra, in.qn, in.rn, dq, dr)
+	diffVJP(qc, rc, v, es, in.self, extra, sp.qn, sp.rn, dq, dr, nil, nil)
 	centreRows(dq)
 	if dr != nil {
 		centreRows(dr)
+	}
+	if sp.exp != 0 {
+		// m(x) = m̃(x·2^-exp): the gradient is 2^-exp times m̃'s.
+		ldexpInPlace(dq, -sp.exp)
+		if dr != nil {
+			ldexpInPlace(dr, -sp.exp)
+		}
 	}
 	return nil
 }

@@ -152,32 +152,35 @@ func (s spec) zeroVariance(what string, row int) error {
 // normalize returns x with every row divided by max(‖row‖_p, rownorm.Eps),
 // in a matrix from ar, the row norms (the values of rownorm.Normalize, for
 // p = 2 up to the order of the sum of squares) and the squared 2-norms of
-// the normalised rows, taken while they are in cache.
+// the normalised rows, taken while they are in cache. Any finite row
+// normalises correctly: a sum of squares that overflows or underflows
+// (rownorm.Safe) is recomputed scaled, at the cost of one comparison per
+// row.
 func normalize(x *mat.Dense, p float64, ar *arena) (xn *mat.Dense, norms, sq []float64) {
 	r, c := x.Dims()
 	out := ar.dirty(r, c)
 	norms, sq = make([]float64, r), make([]float64, r)
 	for i := range norms {
 		src, dst := x.RawRowView(i)[:c], out.RawRowView(i)[:c]
-		s := 0.0
 		if p == 2 {
-			ss := dot(src, src)
-			norms[i] = math.Sqrt(ss)
-			s = 1 / math.Max(norms[i], rownorm.Eps)
-			// ‖x·s‖² without another pass: it differs from the sum of the
-			// squares of the normalised row by an ulp or so, less than the
-			// rounding of the GEMM it is combined with.
-			sq[i] = ss * s * s
+			if ss := dot(src, src); rownorm.Safe(ss) {
+				norms[i] = math.Sqrt(ss)
+				s := 1 / math.Max(norms[i], rownorm.Eps)
+				for k, v := range src {
+					dst[k] = v * s
+				}
+				// ‖x·s‖² without another pass: it differs from the sum of
+				// the squares of the normalised row by an ulp or so, less
+				// than the rounding of the GEMM it is combined with.
+				sq[i] = ss * s * s
+				continue
+			}
+			norms[i] = rownorm.Scaled(src, 2)
 		} else {
 			norms[i] = rownorm.Norm(src, p)
-			s = 1 / math.Max(norms[i], rownorm.Eps)
 		}
-		for k, v := range src {
-			dst[k] = v * s
-		}
-		if p != 2 {
-			sq[i] = dot(dst, dst)
-		}
+		rownorm.ScaleRow(dst, src, p, norms[i])
+		sq[i] = dot(dst, dst)
 	}
 	return out, norms, sq
 }
@@ -185,8 +188,10 @@ func normalize(x *mat.Dense, p float64, ar *arena) (xn *mat.Dense, norms, sq []f
 // normalizeVJPAdd adds to dst the VJP of normalize at x given g, the
 // gradient with respect to the normalised rows, with the arithmetic of
 // rownorm.NormalizeVJP (for p = 2 up to the order of a sum and a product
-// by 1/n for a quotient by n), in parallel over blocks of rows. It does
-// not check the result: the public path checks dst, a loss its gradient.
+// by 1/n for a quotient by n), in parallel over blocks of rows. Rows whose
+// norm exceeds 2^500, or whose g·x overflows, take rownorm.AddRowVJP,
+// which projects on x/n. It does not check the result: the public path
+// checks dst, a loss its gradient.
 func normalizeVJPAdd(dst, x, g *mat.Dense, p float64, norms []float64) {
 	r, c := x.Dims()
 	rows := func(lo, hi int) {
@@ -194,37 +199,52 @@ func normalizeVJPAdd(dst, x, g *mat.Dense, p float64, norms []float64) {
 		for i := lo; i < hi; i++ {
 			xi, gi, di := x.RawRowView(i)[:c], g.RawRowView(i)[:c], dst.RawRowView(i)[:c]
 			n := norms[i]
-			switch {
-			case n <= rownorm.Eps:
+			if n <= rownorm.Eps {
 				// The clamp is active: y = x / Eps, a linear map.
 				for k, v := range gi {
 					di[k] += v / rownorm.Eps
 				}
-			case p == 2:
+				continue
+			}
+			var gx float64
+			if p == 2 {
+				gx = dot(gi, xi)
+			} else {
+				for k, v := range xi {
+					gx += gi[k] * v
+				}
+			}
+			if n > projectAbove || !(math.Abs(gx) <= math.MaxFloat64) {
+				rownorm.AddRowVJP(di, xi, gi, p, n)
+				continue
+			}
+			if p == 2 {
 				// g/n − (g·x) x/n³.
 				inv, sc := 1/n, 0.0
-				if w := -dot(gi, xi) / (n * n); w != 0 {
+				if w := -gx / (n * n); w != 0 {
 					sc = w / n
 				}
 				addCombined(di, gi, xi, inv, sc)
-			default:
-				if tmp == nil {
-					tmp = make([]float64, c)
-				}
-				dot := 0.0
-				for k, v := range xi {
-					dot += gi[k] * v
-					tmp[k] = gi[k] / n
-				}
-				rownorm.NormGrad(tmp, xi, p, n, -dot/(n*n))
-				for k, v := range tmp {
-					di[k] += v
-				}
+				continue
+			}
+			if tmp == nil {
+				tmp = make([]float64, c)
+			}
+			for k := range xi {
+				tmp[k] = gi[k] / n
+			}
+			rownorm.NormGrad(tmp, xi, p, n, -gx/(n*n))
+			for k, v := range tmp {
+				di[k] += v
 			}
 		}
 	}
 	parallelRows(r, c, func(_, lo, hi int) { rows(lo, hi) })
 }
+
+// projectAbove is the norm above which normalizeVJPAdd projects on x/n
+// (rownorm.AddRowVJP): below it n³ is finite.
+const projectAbove = 0x1p500
 
 // addCombined adds a·s + b·t to dst elementwise.
 func addCombined(dst, a, b []float64, s, t float64) {

@@ -24,12 +24,14 @@ func (s spec) unit() bool {
 	return s.kind == kindDot && s.normalize && s.p == 2 && s.power == 1
 }
 
-// Norms outside [minDirect, maxDirect] (other than 0) make a unit product
-// normalise the query rows before the GEMM: beyond them x_i·r̂_j could
-// overflow, or its products underflow.
+// Query norms outside [minDirect, maxDirect] (other than 0), or ref norms
+// above maxDirect, make a unit product normalise the query rows before the
+// GEMM: beyond them x_i·r̂_j could overflow or its products underflow, and
+// the factors 1/‖x_i‖² and 1/(‖x_i‖‖r_j‖) of the VJP would lose bits to
+// underflow.
 const (
 	minDirect = 1e-250
-	maxDirect = 1e250
+	maxDirect = 1e150
 )
 
 // unitWork is the scratch of a unit product, reused through unitPool:
@@ -111,20 +113,6 @@ func (u *unitProduct) init(x, ref *mat.Dense, cols bool) bool {
 			finite = finite && v <= math.MaxFloat64
 		}
 	}
-	u.direct = direct
-	if direct {
-		u.a, u.lda, u.xs = raw.Data, raw.Stride, ws.xinv
-	} else {
-		ws.xn, ws.xs = grow(ws.xn, n*d), grow(ws.xs, n)
-		for i := range n {
-			s, src := ws.xinv[i], raw.Data[i*raw.Stride:i*raw.Stride+d]
-			for q, v := range src {
-				ws.xn[i*d+q] = v * s
-			}
-			ws.xs[i] = 1
-		}
-		u.a, u.lda, u.xs = ws.xn, d, ws.xs
-	}
 	if cols {
 		normalizeCols(ws.rn, ws.rnorm, ws.rinv, ref)
 	} else {
@@ -135,6 +123,18 @@ func (u *unitProduct) init(x, ref *mat.Dense, cols bool) bool {
 	}
 	for _, v := range ws.rnorm {
 		finite = finite && v <= math.MaxFloat64
+		direct = direct && v <= maxDirect
+	}
+	u.direct = direct
+	if direct {
+		u.a, u.lda, u.xs = raw.Data, raw.Stride, ws.xinv
+	} else {
+		ws.xn, ws.xs = grow(ws.xn, n*d), grow(ws.xs, n)
+		for i := range n {
+			rownorm.ScaleRow(ws.xn[i*d:(i+1)*d], raw.Data[i*raw.Stride:i*raw.Stride+d], 2, ws.xnorm[i])
+			ws.xs[i] = 1
+		}
+		u.a, u.lda, u.xs = ws.xn, d, ws.xs
 	}
 	return finite
 }
@@ -168,7 +168,9 @@ func (u *unitProduct) release() {
 // normalizeCols writes w (D×K) with column j divided by max(‖column‖₂,
 // Eps) to dst (D×K, stride K), the column norms to norms and the scales
 // 1/max(‖column‖₂, Eps) to inv. The squares are summed in row
-// order, as rownorm.Norm of the transposed column would.
+// order, as rownorm.Norm of the transposed column would; a column whose
+// sum of squares overflows or underflows (rownorm.Safe) is normalised
+// through a scaled copy, as rownorm.Normalize would.
 func normalizeCols(dst, norms, inv []float64, w *mat.Dense) {
 	d, k := w.Dims()
 	raw := w.RawMatrix()
@@ -179,8 +181,12 @@ func normalizeCols(dst, norms, inv []float64, w *mat.Dense) {
 			norms[j] += v * v
 		}
 	}
-	for j := range norms {
-		norms[j] = math.Sqrt(norms[j])
+	var extreme []int
+	for j, v := range norms {
+		if !rownorm.Safe(v) {
+			extreme = append(extreme, j)
+		}
+		norms[j] = math.Sqrt(v)
 	}
 	for j, v := range norms {
 		inv[j] = 1 / math.Max(v, rownorm.Eps)
@@ -190,6 +196,21 @@ func normalizeCols(dst, norms, inv []float64, w *mat.Dense) {
 		out := dst[r*k : (r+1)*k]
 		for j, v := range raw.Data[r*raw.Stride : r*raw.Stride+k] {
 			out[j] = v * inv[j]
+		}
+	}
+	if extreme == nil {
+		return
+	}
+	col, unit := make([]float64, d), make([]float64, d)
+	for _, j := range extreme {
+		for r := range d {
+			col[r] = raw.Data[r*raw.Stride+j]
+		}
+		n := rownorm.Scaled(col, 2)
+		rownorm.ScaleRow(unit, col, 2, n)
+		norms[j], inv[j] = n, 1/math.Max(n, rownorm.Eps)
+		for r, v := range unit {
+			dst[r*k+j] = v
 		}
 	}
 }

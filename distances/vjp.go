@@ -87,12 +87,21 @@ func sparse(es []entries) bool {
 // both sums (dB is nil). When every block kept its entries (see entries)
 // they are all added directly; otherwise the sums come from one GEMM per
 // output and w is overwritten. extra may be nil.
-func diffVJP(a, b, w *mat.Dense, es []entries, self bool, extra []float64, ea, eb, dA, dB *mat.Dense) {
+//
+// projA and projB (nil: none; with self, projA serves both) mark the rows
+// whose gradient the caller projects onto the plane orthogonal to the
+// row (the VJP of a normalisation whose clamp is not active): the
+// components w_ij·a_i of dA_i and w_ij·b_j of dB_j along the row itself
+// are then left out of the sparse and GEMM sums, which is exact after the
+// projection and keeps a small orthogonal part (rows against much shorter
+// rows) from being lost to rounding against them. Near entries keep the
+// difference form, exact where a_i ≈ b_j.
+func diffVJP(a, b, w *mat.Dense, es []entries, self bool, extra []float64, ea, eb, dA, dB *mat.Dense, projA, projB []bool) {
 	if ea == nil {
 		ea, eb = a, b
 	}
 	if self {
-		b, eb = a, ea
+		b, eb, projB = a, ea, projA
 	}
 	n, d := a.Dims()
 	m, _ := b.Dims()
@@ -112,6 +121,38 @@ func diffVJP(a, b, w *mat.Dense, es []entries, self bool, extra []float64, ea, e
 			gj[k] -= t
 		}
 	}
+	// sparseEntry is direct for a sparse (not near) entry: the same sums,
+	// without the components along projected rows.
+	sparseEntry := direct
+	if projA != nil || projB != nil {
+		sparseEntry = func(e near) {
+			pi, pj := projA != nil && projA[e.i], projB != nil && projB[e.j]
+			if !pi && !pj {
+				direct(e)
+				return
+			}
+			ai, bj := ea.RawRowView(e.i)[:d], eb.RawRowView(e.j)[:d]
+			gi := dA.RawRowView(e.i)[:d]
+			var gj []float64
+			if self {
+				gj = dA.RawRowView(e.j)[:d]
+			} else {
+				gj = dB.RawRowView(e.j)[:d]
+			}
+			bj, gi, gj = bj[:len(ai)], gi[:len(ai)], gj[:len(ai)]
+			fa, fb := 1.0, 1.0
+			if pi {
+				fa = 0
+			}
+			if pj {
+				fb = 0
+			}
+			for k, v := range ai {
+				gi[k] += e.w * (fa*v - bj[k])
+				gj[k] -= e.w * (v - fb*bj[k])
+			}
+		}
+	}
 	if sparse(es) {
 		if extra != nil {
 			addScaledRows(dA, a, extra)
@@ -124,7 +165,7 @@ func diffVJP(a, b, w *mat.Dense, es []entries, self bool, extra []float64, ea, e
 						continue
 					}
 				}
-				direct(e)
+				sparseEntry(e)
 			}
 			for _, e := range es[bi].near {
 				direct(e)
@@ -155,12 +196,24 @@ func diffVJP(a, b, w *mat.Dense, es []entries, self bool, extra []float64, ea, e
 	} else {
 		gemmAcc(dA, false, -1, w, b)
 		gemmAcc(dB, true, -1, w, a)
+		dropProjected(cs, projB)
 		addScaledRows(dB, b, cs)
 	}
+	dropProjected(rs, projA)
 	addScaledRows(dA, a, rs)
 	for bi := range es {
 		for _, e := range es[bi].near {
 			direct(e)
+		}
+	}
+}
+
+// dropProjected zeroes the coefficients of the projected rows (see
+// diffVJP).
+func dropProjected(coef []float64, proj []bool) {
+	for i, p := range proj {
+		if p {
+			coef[i] = 0
 		}
 	}
 }

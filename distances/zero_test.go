@@ -168,8 +168,8 @@ func TestNilReceivers(t *testing.T) {
 }
 
 // TestOrderHelpers checks Margin, Closer, Smallest and Largest on nil
-// distances (no panic, no order) and on rows holding NaN (the first NaN
-// wins, wherever it is).
+// distances (no panic, no order: an error) and on rows holding NaN (an
+// error naming the first NaN, wherever it is).
 func TestOrderHelpers(t *testing.T) {
 	for _, d := range []distances.Distance{nil, (*distances.Lp)(nil), (*distances.CosineSimilarity)(nil), &distances.Batched{}, distances.NewBatched(nil, 2)} {
 		if m := distances.Margin(d, 1, 2); !math.IsNaN(m) {
@@ -178,11 +178,11 @@ func TestOrderHelpers(t *testing.T) {
 		if distances.Closer(d, 1, 2) || distances.Closer(d, 2, 1) {
 			t.Errorf("%T: Closer is true", d)
 		}
-		if v, i := distances.Smallest(d, []float64{1, 2}); !math.IsNaN(v) || i != -1 {
-			t.Errorf("%T: Smallest %v, %d", d, v, i)
+		if v, i, err := distances.Smallest(d, []float64{1, 2}); !math.IsNaN(v) || i != -1 || !errors.Is(err, gometric.ErrSetting) {
+			t.Errorf("%T: Smallest %v, %d, %v", d, v, i, err)
 		}
-		if v, i := distances.Largest(d, []float64{1, 2}); !math.IsNaN(v) || i != -1 {
-			t.Errorf("%T: Largest %v, %d", d, v, i)
+		if v, i, err := distances.Largest(d, []float64{1, 2}); !math.IsNaN(v) || i != -1 || !errors.Is(err, gometric.ErrSetting) {
+			t.Errorf("%T: Largest %v, %d, %v", d, v, i, err)
 		}
 	}
 	nan := math.NaN()
@@ -196,9 +196,10 @@ func TestOrderHelpers(t *testing.T) {
 			{[]float64{1, 2, nan}, 2},
 			{[]float64{2, nan, 1, nan}, 1},
 		} {
-			for name, f := range map[string]func(distances.Distance, []float64) (float64, int){"Smallest": distances.Smallest, "Largest": distances.Largest} {
-				if v, i := f(d, tc.row); !math.IsNaN(v) || i != tc.at {
-					t.Errorf("%T %s(%v) = %v at %d, want NaN at %d", d, name, tc.row, v, i, tc.at)
+			for name, f := range map[string]func(distances.Distance, []float64) (float64, int, error){"Smallest": distances.Smallest, "Largest": distances.Largest} {
+				v, i, err := f(d, tc.row)
+				if !math.IsNaN(v) || i != -1 || !errors.Is(err, gometric.ErrNonFinite) || !strings.Contains(err.Error(), fmt.Sprintf("row[%d] is NaN", tc.at)) {
+					t.Errorf("%T %s(%v) = %v at %d (%v), want an error naming the NaN at %d", d, name, tc.row, v, i, err, tc.at)
 				}
 			}
 		}

@@ -40,6 +40,16 @@
 // global generator; a seeded one makes the draws reproducible and its
 // holder unsafe for concurrent use.
 //
+// Embeddings of any finite magnitude give the right loss and gradient or
+// an error wrapping gometric.ErrNonFinite, never zeros or NaN silently:
+// the distances normalise every finite row (and the losses that normalise
+// themselves do likewise), so a loss on normalised rows is free of the
+// embeddings' scale while their norms exceed torch's eps (1e-12; 1e-8 for
+// ThresholdConsistentMargin's cosine_similarity), its gradient dividing by
+// the scale; below it, torch's clamp applies as in PML. A loss or gradient
+// beyond float64's range (a loss on raw embeddings such as VICReg on rows
+// ×1e160) is an error.
+//
 // Each type's doc says whether it is safe for concurrent use: a loss whose
 // Compute only reads its settings is, as long as they (and its parameters)
 // are not changed meanwhile.

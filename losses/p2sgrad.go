@@ -7,6 +7,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/internal/randsrc"
+	"github.com/gometric/gometric/internal/rownorm"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -69,6 +70,7 @@ func (l *P2SGrad) Params() []*Param {
 func renormColumns(w *mat.Dense) {
 	r, c := w.Dims()
 	raw := w.RawMatrix()
+	var col []float64
 	for j := range c {
 		var s float64
 		for i := range r {
@@ -76,6 +78,11 @@ func renormColumns(w *mat.Dense) {
 			s += v * v
 		}
 		norm := math.Sqrt(s)
+		if !rownorm.Safe(s) {
+			// Squares that overflow or underflow: the scaled norm.
+			col = colOf(col, w, j)
+			norm = rownorm.Scaled(col, 2)
+		}
 		f := 1.0
 		if norm > 1e-5 {
 			f = 1e-5 / (norm + 1e-7)
@@ -84,6 +91,19 @@ func renormColumns(w *mat.Dense) {
 			raw.Data[i*raw.Stride+j] = raw.Data[i*raw.Stride+j] * f * 1e5
 		}
 	}
+}
+
+// colOf returns column j of w in buf (reallocated when short).
+func colOf(buf []float64, w *mat.Dense, j int) []float64 {
+	r, _ := w.Dims()
+	if cap(buf) < r {
+		buf = make([]float64, r)
+	}
+	buf = buf[:r]
+	for i := range buf {
+		buf[i] = w.At(i, j)
+	}
+	return buf
 }
 
 var p2sGradDecl = decl{
@@ -111,24 +131,28 @@ func (l *P2SGrad) compute(in *input) (*term, error) {
 	renormColumns(l.Weight)
 	w := l.Weight
 	wraw := w.RawMatrix()
+	var col []float64
 	for j := range c {
 		var s float64
 		for i := range in.d {
 			v := wraw.Data[i*wraw.Stride+j]
 			s += v * v
 		}
-		if m := math.Sqrt(s); !(math.Abs(m-1) < 1e-5) {
+		m := math.Sqrt(s)
+		if !rownorm.Safe(s) {
+			col = colOf(col, w, j)
+			m = rownorm.Scaled(col, 2)
+		}
+		if !(math.Abs(m-1) < 1e-5) {
 			return nil, check.Errorf(name, gometric.ErrNonFinite, "column %d of Weight has norm %v after renormalisation, want 1 (PML asserts this; a zero or tiny column cannot be renormalised)", j, m)
 		}
 	}
 	n := in.n
 	xm := make([]float64, n)
 	for i := range n {
-		var s float64
-		for _, v := range in.emb.RawRowView(i) {
-			s += v * v
-		}
-		xm[i] = math.Sqrt(s)
+		// Right at any magnitude (rownorm.Norm scales where the squares
+		// overflow or underflow).
+		xm[i] = rownorm.Norm(in.emb.RawRowView(i), 2)
 		if xm[i] == 0 {
 			return nil, check.Errorf(name, gometric.ErrNonFinite, "embedding %d has norm 0 (PML divides by it)", i)
 		}
@@ -157,6 +181,10 @@ func (l *P2SGrad) compute(in *input) (*term, error) {
 			dxm := make([]float64, n)
 			for i := range n {
 				zr, cr, dr := z.RawRowView(i), cos.RawRowView(i), dz.RawRowView(i)
+				// A norm beyond [2^-300, 2^300] would overflow or
+				// underflow ‖x‖² and ‖x‖³: the terms are then taken on
+				// z/‖x‖ and x/‖x‖.
+				extreme := !(xm[i] >= 0x1p-300 && xm[i] <= 0x1p300)
 				for j := range c {
 					r := zr[j] / xm[i]
 					if r < -1 || r > 1 {
@@ -168,16 +196,28 @@ func (l *P2SGrad) compute(in *input) (*term, error) {
 					}
 					dc := scale * (cr[j] - t)
 					dr[j] = dc / xm[i]
-					dxm[i] -= dc * zr[j] / (xm[i] * xm[i])
+					if extreme {
+						dxm[i] -= dc * r
+					} else {
+						dxm[i] -= dc * zr[j] / (xm[i] * xm[i])
+					}
+				}
+				if extreme {
+					dxm[i] /= xm[i]
 				}
 			}
 			// dX = dz·Wᵀ + (dxm_i/‖x_i‖)·x_i ; dW = Xᵀ·dz.
 			blas64.Gemm(blas.NoTrans, blas.Trans, 1, dz.RawMatrix(), wraw, 1, g.q.RawMatrix())
 			for i := range n {
-				f := dxm[i] / xm[i]
 				row, x := g.q.RawRowView(i), in.emb.RawRowView(i)
+				if f := dxm[i] / xm[i]; xm[i] >= 0x1p-300 && xm[i] <= 0x1p300 {
+					for k, v := range x {
+						row[k] += f * v
+					}
+					continue
+				}
 				for k, v := range x {
-					row[k] += f * v
+					row[k] += dxm[i] * (v / xm[i])
 				}
 			}
 			pg := g.param("weight", in.d, c)

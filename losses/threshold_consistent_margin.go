@@ -5,6 +5,7 @@ import (
 
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/rownorm"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/mat"
 )
@@ -106,8 +107,18 @@ func (l *ThresholdConsistentMargin) compute(in *input) (*term, error) {
 		for _, v := range row {
 			ss += v * v
 		}
-		norms[i] = math.Sqrt(ss)
+		if rownorm.Safe(ss) {
+			norms[i] = math.Sqrt(ss)
+		} else {
+			// Squares that overflow or underflow: the scaled norm.
+			norms[i] = rownorm.Scaled(row, 2)
+		}
 		clamped[i] = max(norms[i], tcmEps)
+		if norms[i] > math.MaxFloat64 {
+			// Finite entries whose norm exceeds float64's range.
+			rownorm.ScaleRow(u[i*d:i*d+d], row, 2, norms[i])
+			continue
+		}
 		for j, v := range row {
 			u[i*d+j] = v / clamped[i]
 		}
@@ -199,14 +210,27 @@ func cosineRowsVJP(x *mat.Dense, norms, clamped, gu []float64, dst *mat.Dense) {
 		g := gu[i*d : i*d+d]
 		row := raw.Data[i*raw.Stride : i*raw.Stride+d]
 		o := out.Data[i*out.Stride : i*out.Stride+d]
-		c := clamped[i]
+		c, n := clamped[i], norms[i]
+		if n > 0x1p300 || (n > 0 && n < 0x1p-300) {
+			// Extreme norms, where c²·n or g·x would overflow or
+			// underflow: k·x_j = (g·x̂)(n/c²)·x̂_j with x̂ = x/n.
+			dh := 0.0
+			for j, v := range g {
+				dh += v * (row[j] / n)
+			}
+			k := dh * (n / c) / c
+			for j, v := range g {
+				o[j] += v/c - k*(row[j]/n)
+			}
+			continue
+		}
 		dot := 0.0
 		for j, v := range g {
 			dot += v * row[j]
 		}
 		k := 0.0
-		if norms[i] > 0 {
-			k = dot / (c * c * norms[i])
+		if n > 0 {
+			k = dot / (c * c * n)
 		}
 		for j, v := range g {
 			o[j] += v/c - k*row[j]

@@ -6,6 +6,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/check"
+	"github.com/gometric/gometric/internal/rownorm"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -124,6 +125,13 @@ func (am *Angular) Mine(in Input) (tuples.Tuples, error) {
 				center[k] = (av[k] + pv[k]) / 2
 			}
 			ap := math.Sqrt(ap2)
+			if !rownorm.Safe(ap2) {
+				// Squares that overflow or underflow: the scaled norm.
+				for k := range diff {
+					diff[k] = av[k] - pv[k] + pairwiseEps
+				}
+				ap = rownorm.Norm(diff, 2)
+			}
 			// ‖c‖² = (‖a‖² + 2a·p + ‖p‖²)/4.
 			cSq := (qSq[a] + 2*gRow[p] + rSq[p]) / 4
 			hRow := h.data[p*h.stride : p*h.stride+b.m]
@@ -190,11 +198,6 @@ func rowStats(x *mat.Dense) (sums, sq []float64) {
 	return sums, sq
 }
 
-// norm2 returns the Euclidean norm of v.
-func norm2(v []float64) float64 {
-	var s float64
-	for _, x := range v {
-		s += x * x
-	}
-	return math.Sqrt(s)
-}
+// norm2 returns the Euclidean norm of v, right at any magnitude
+// (rownorm.Norm scales where the squares overflow or underflow).
+func norm2(v []float64) float64 { return rownorm.Norm(v, 2) }

@@ -9,6 +9,12 @@
 // input matrix. Losses use them as embedding_regularizer and
 // weight_regularizer.
 //
+// Inputs of any finite magnitude give the right penalty and gradient (row
+// norms are scaled where their sums of powers overflow or underflow; the
+// cosine regularizers normalise every finite row) or, when the penalty or
+// the gradient exceeds float64's range, an error wrapping
+// gometric.ErrNonFinite.
+//
 // New<Name> returns PML's defaults. The zero value of every regularizer
 // but SparseCenters is PML's defaults too (each field's doc says which 0
 // stands for a default); SparseCenters needs its class and centre counts,

@@ -1,6 +1,7 @@
 package regularizers
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/gometric/gometric/distances"
@@ -58,8 +59,11 @@ func (rf *RegularFace) Compute(x *mat.Dense) (float64, *mat.Dense, error) {
 	for i := 0; i < n; i++ {
 		copy(row, sim.RawRowView(i))
 		row[i] = -math.MaxFloat64
-		_, closest[i] = distances.Smallest(dist, row)
-		values[i] = sim.At(i, closest[i])
+		_, j, err := distances.Smallest(dist, row)
+		if err != nil {
+			return 0, nil, fmt.Errorf("%s: similarity row %d: %w", name, i, err)
+		}
+		closest[i], values[i] = j, sim.At(i, j)
 	}
 	val, g, err := reduce(orMean(rf.Reducer), values, n, 0, false)
 	if err != nil {

@@ -35,8 +35,12 @@ func (z *ZeroMean) Compute(x *mat.Dense) (float64, *mat.Dense, error) {
 	sums := make([]float64, n)
 	values := make([]float64, n)
 	for i := range sums {
-		for _, v := range x.RawRowView(i) {
+		row := x.RawRowView(i)
+		for _, v := range row {
 			sums[i] += v
+		}
+		if math.IsInf(sums[i], 0) || math.IsNaN(sums[i]) {
+			sums[i] = scaledSum(row)
 		}
 		values[i] = math.Abs(sums[i])
 	}
@@ -59,4 +63,17 @@ func (z *ZeroMean) Compute(x *mat.Dense) (float64, *mat.Dense, error) {
 		}
 	}
 	return finish(name, val, grad)
+}
+
+// scaledSum returns the sum of x (finite entries) when a partial sum
+// overflowed: the entries are scaled by 2^-k, k = ⌈log₂ len(x)⌉, so no
+// partial sum can overflow, and the sum scaled back (+Inf or -Inf only
+// when the sum itself exceeds float64's range).
+func scaledSum(x []float64) float64 {
+	_, k := math.Frexp(float64(len(x)))
+	var s float64
+	for _, v := range x {
+		s += math.Ldexp(v, -k)
+	}
+	return math.Ldexp(s, k)
 }
