@@ -64,8 +64,8 @@ func concurrentDistance(t *testing.T, d distances.Distance) {
 		if err := s.BackwardEntries(entries, dq, dr); err != nil || !mat.Equal(dq, wantEQ) || !mat.Equal(dr, wantER) {
 			return fmt.Errorf("%T: BackwardEntries %v", d, err)
 		}
-		if v, i := distances.Smallest(d, m.RawRowView(0)); v != want.At(0, i) {
-			return fmt.Errorf("%T: Smallest", d)
+		if v, i, err := distances.Smallest(d, m.RawRowView(0)); err != nil || v != want.At(0, i) {
+			return fmt.Errorf("%T: Smallest %v", d, err)
 		}
 		return nil
 	})
