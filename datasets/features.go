@@ -401,21 +401,6 @@ func readFeatures(comp string, r io.Reader) (*Features, error) {
 	return readFeaturesCSV(comp, br)
 }
 
-// featureChunk is the number of 4-byte values read at a time.
-const featureChunk = 1 << 12
-
-// roomFor returns s with room for k more elements: its capacity doubles,
-// but never beyond total, so memory follows the values read.
-func roomFor[T any](s []T, k int, total int64) []T {
-	if cap(s)-len(s) >= k {
-		return s
-	}
-	c := min(total, max(2*int64(cap(s)), int64(len(s)+k), 1<<14))
-	ns := make([]T, len(s), c)
-	copy(ns, s)
-	return ns
-}
-
 func readFeaturesBinary(comp string, r io.Reader) (*Features, error) {
 	br := binio.NewReader(r)
 	fail := func(off int64, sentinel error, format string, args ...any) error {
@@ -434,41 +419,23 @@ func readFeaturesBinary(comp string, r io.Reader) (*Features, error) {
 	if d+1 > maxFeatureBytes/4/n {
 		return nil, fail(8, gometric.ErrShape, "N = %d samples of dimension D = %d declare more than the limit of %d bytes (16 GiB) of labels and features", n, d, int64(maxFeatureBytes))
 	}
-	var buf [4 * featureChunk]byte
-	// each reads count 4-byte values in chunks, calling put with each
-	// chunk's bytes.
-	each := func(count int64, what string, put func(b []byte)) error {
-		start := br.Offset()
-		for done := int64(0); done < count; {
-			k := min(count-done, featureChunk)
-			if _, err := io.ReadFull(br, buf[:4*k]); err != nil {
-				return fail(br.Offset(), gometric.ErrShape, "the file ends after %d of the %d bytes of the %s (N = %d, D = %d)%s",
-					br.Offset()-start, 4*count, what, n, d, ioDetail(err))
-			}
-			put(buf[:4*k])
-			done += k
-		}
-		return nil
+	short := func(start int64, count int64, what string, err error) error {
+		return fail(br.Offset(), gometric.ErrShape, "the file ends after %d of the %d bytes of the %s (N = %d, D = %d)%s",
+			br.Offset()-start, 4*count, what, n, d, ioDetail(err))
 	}
-	var labels []int
-	err := each(n, "labels", func(b []byte) {
-		labels = roomFor(labels, len(b)/4, n)
-		for i := 0; i < len(b); i += 4 {
-			labels = append(labels, int(int32(binary.LittleEndian.Uint32(b[i:]))))
-		}
-	})
+	start := br.Offset()
+	raw, err := br.Uint32s(nil, n)
 	if err != nil {
-		return nil, err
+		return nil, short(start, n, "labels", err)
 	}
-	var data []float32
-	err = each(n*d, "features", func(b []byte) {
-		data = roomFor(data, len(b)/4, n*d)
-		for i := 0; i < len(b); i += 4 {
-			data = append(data, math.Float32frombits(binary.LittleEndian.Uint32(b[i:])))
-		}
-	})
+	labels := make([]int, n)
+	for i, l := range raw {
+		labels[i] = int(int32(l))
+	}
+	start = br.Offset()
+	data, err := br.Float32s(nil, n*d)
 	if err != nil {
-		return nil, err
+		return nil, short(start, n*d, "features", err)
 	}
 	end := br.Offset()
 	if err := br.Verify(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"slices"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/binio"
 )
 
 // IDX is the content of an IDX file (the format of the MNIST and
@@ -36,10 +37,6 @@ const idxUnsignedByte = 0x08
 // largest file. ReadIDX refuses a header declaring more before reading
 // any data, and WriteIDX refuses to write what ReadIDX would refuse.
 const MaxIDXBytes = 1 << 30
-
-// idxStep is the first allocation and the largest growth step of the data
-// buffer ReadIDX fills as the bytes arrive.
-const idxStep = 1 << 20
 
 // headerSize is the size of the IDX header: magic number and dimensions.
 func (x *IDX) headerSize() int64 { return 4 + 4*int64(len(x.Dims)) }
@@ -121,7 +118,7 @@ func readIDX(comp string, r io.Reader) (*IDX, error) {
 		return nil, fail(4, nil, "dimensions %v declare more than MaxIDXBytes = %d data bytes", x.Dims, int64(MaxIDXBytes))
 	}
 	start := cr.n
-	data, n, err := readGrowing(cr, total)
+	data, n, err := binio.ReadFull(cr, total)
 	if err != nil {
 		return nil, fail(start+n, err, "dimensions %v declare %d data bytes but the file ends after %d", x.Dims, total, n)
 	}
@@ -155,28 +152,6 @@ func idxSize(dims []int) (int64, bool) {
 		total *= int64(d)
 	}
 	return total, true
-}
-
-// readGrowing reads n bytes from r into a buffer that starts at idxStep
-// bytes at most and doubles (never beyond n) only once the bytes already
-// read fill it, so a short input costs at most about twice its own size
-// whatever n declares. It returns the bytes, or how many arrived and the
-// error that stopped them.
-func readGrowing(r io.Reader, n int64) ([]byte, int64, error) {
-	buf := make([]byte, 0, min(n, idxStep))
-	for int64(len(buf)) < n {
-		if len(buf) == cap(buf) {
-			nb := make([]byte, len(buf), min(n, 2*int64(cap(buf))))
-			copy(nb, buf)
-			buf = nb
-		}
-		k, err := io.ReadFull(r, buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+k]
-		if err != nil {
-			return nil, int64(len(buf)), err
-		}
-	}
-	return buf, n, nil
 }
 
 // ReadIDXFile reads the IDX file at path (gzip-compressed or not) with

@@ -190,25 +190,37 @@ func (r *Reader) Uint64() (uint64, error) {
 	return binary.LittleEndian.Uint64(r.buf[:]), nil
 }
 
-// Bytes reads n bytes. The buffer grows in steps of at most 1 MiB as the
-// bytes arrive, so a short input fails having allocated about what it
-// held.
+// Bytes reads n bytes (see ReadFull).
 func (r *Reader) Bytes(n int64) ([]byte, error) {
+	b, _, err := ReadFull(r, n)
+	return b, err
+}
+
+// ReadFull reads n bytes from r into a buffer that starts at 1 MiB at
+// most and doubles (never beyond n) only once the bytes already read fill
+// it, so a short input fails having allocated about twice what it held,
+// whatever n declares. It returns the bytes, or how many arrived and the
+// error that stopped them (io.ErrUnexpectedEOF for a short input). It is
+// the bounded read for formats that are not framed by this package (IDX).
+func ReadFull(r io.Reader, n int64) ([]byte, int64, error) {
 	if n < 0 {
-		return nil, fmt.Errorf("negative length %d", n)
+		return nil, 0, fmt.Errorf("negative length %d", n)
 	}
-	out := make([]byte, 0, min(n, chunk))
-	for int64(len(out)) < n {
-		step := int(min(n-int64(len(out)), chunk))
-		if cap(out)-len(out) < step {
-			out = growTo(out, len(out)+step, n)
+	buf := make([]byte, 0, min(n, chunk))
+	for int64(len(buf)) < n {
+		if len(buf) == cap(buf) {
+			buf = growTo(buf, len(buf)+1, n)
 		}
-		if err := r.full(out[len(out) : len(out)+step]); err != nil {
-			return nil, err
+		k, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, int64(len(buf)), err
 		}
-		out = out[:len(out)+step]
 	}
-	return out, nil
+	return buf, n, nil
 }
 
 // growTo returns b with capacity at least need, doubling, but never
@@ -228,6 +240,12 @@ func (r *Reader) Float32s(dst []float32, n int64) ([]float32, error) {
 	})
 }
 
+// Uint32s reads n uint32 values into dst (grown as needed, in bounded
+// steps as the bytes arrive) and returns it.
+func (r *Reader) Uint32s(dst []uint32, n int64) ([]uint32, error) {
+	return readFloats(r, dst, n, 4, binary.LittleEndian.Uint32)
+}
+
 // Float64s reads n float64 values into dst (grown as needed, in bounded
 // steps as the bytes arrive) and returns it.
 func (r *Reader) Float64s(dst []float64, n int64) ([]float64, error) {
@@ -236,7 +254,7 @@ func (r *Reader) Float64s(dst []float64, n int64) ([]float64, error) {
 	})
 }
 
-func readFloats[T float32 | float64](r *Reader, dst []T, n int64, size int, conv func([]byte) T) ([]T, error) {
+func readFloats[T uint32 | float32 | float64](r *Reader, dst []T, n int64, size int, conv func([]byte) T) ([]T, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("negative length %d", n)
 	}

@@ -68,6 +68,7 @@ func accuracyK(a Args) (accuracy.K, error) {
 
 // AccuracyData is the input of an accuracy case, converted as PML's
 // get_accuracy converts it: embeddings to float32, labels kept as integers.
+// It is plain data, safe for concurrent reads.
 type AccuracyData struct {
 	Query            gometric.Matrix
 	QueryLabels      []int

@@ -205,7 +205,7 @@ func buildMultipleLosses(a Args) (losses.Loss, error) {
 
 // CrossBatchCall is one call of a stateful CrossBatchMemory case: its
 // batch, enqueue mask (nil: none) and, for the "previous_calls", PML's
-// loss and gradient.
+// loss and gradient. It is plain data, safe for concurrent reads.
 type CrossBatchCall struct {
 	Batch       losses.Batch
 	EnqueueMask []bool

@@ -24,7 +24,8 @@ const EnvDir = "GOMETRIC_GOLDEN_DIR"
 
 // Case is one golden case (schema version 1 of shared/golden/README.md).
 // Load refuses a file with a field the schema lacks; the decoders below
-// record which inputs and outputs a test read (see Unconsumed and Run).
+// record which inputs and outputs a test read (see Unconsumed and Run), so
+// a Case is not safe for concurrent use.
 type Case struct {
 	Path          string                     `json:"-"`
 	SchemaVersion int                        `json:"schema_version"`
@@ -50,13 +51,14 @@ type Case struct {
 // Name is the case's file name without its directory, for subtest names.
 func (c *Case) Name() string { return strings.TrimSuffix(filepath.Base(c.Path), ".json") }
 
-// Spec is a nested PML object: {"class": "LpDistance", "args": {...}}.
+// Spec is a nested PML object: {"class": "LpDistance", "args": {...}}. It
+// is plain data, safe for concurrent reads.
 type Spec struct {
 	Class string `json:"class"`
 	Args  Args   `json:"args"`
 }
 
-// Args holds keyword arguments as raw JSON.
+// Args holds keyword arguments as raw JSON; safe for concurrent reads.
 type Args map[string]json.RawMessage
 
 // Has reports whether the argument is present and not null.
