@@ -65,7 +65,9 @@ func adapt[T float](loss LossFunc) lossFn[T] {
 // message carries fn's (Gorgonia's machines wrap it in an error type
 // without Unwrap, so errors.Is does not see the sentinels through it). The
 // node's op is stateful: it belongs to one graph and one machine at a
-// time, as an encoder's graph does.
+// time, as an encoder's graph does. Make a LossNode only for a loss the
+// expression uses: Gorgonia's Lisp machine differentiates every node of
+// the graph, so an unused loss node still adds its gradient to emb.
 func LossNode(emb *G.Node, fn LossFunc) (node *G.Node, err error) {
 	const c = "models.LossNode"
 	if emb == nil {
