@@ -7,19 +7,19 @@
 #
 #   scripts/fuzz.sh [fuzztime] [jobs] [tags]   e.g. scripts/fuzz.sh 60s 2
 #
-# The record goes to stdout and to fuzz-record.txt.
+# The record goes to stdout and to testdata/fuzz/record.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 time=${1:-60s}
 jobs=${2:-2}
 tags=${3:-}
-record=fuzz-record.txt
+record=testdata/fuzz/record.txt
 logdir=$(mktemp -d)
 {
   echo "# fuzz record $(date -u +%Y-%m-%dT%H:%MZ), -fuzztime $time per target, $jobs at a time, tags '${tags}'"
   echo "# CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; kernel $(uname -r); $(go version)"
-  echo "# commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
+  echo "# commit $(git rev-parse --short HEAD)$(git diff --quiet -- . ':!testdata/fuzz/record.txt' || echo ' (with local changes)')"
 } | tee "$record"
 targets=()
 for pkg in $(go list ${tags:+-tags $tags} ./...); do
