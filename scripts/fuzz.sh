@@ -36,7 +36,8 @@ run_one() {
   local rc=$? secs=$(( $(date +%s) - start ))
   local execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   local res=ok; [ $rc -ne 0 ] && res="FAIL (see below)"
-  printf '%-52s %-28s %4ss %12s execs  %s\n' "${pkg#github.com/gometric/gometric}" "$name" "$secs" "${execs:-?}" "$res"
+  local short=${pkg#github.com/gometric/gometric}
+  printf '%-30s %-28s %4ss %12s execs  %s\n' "${short:-/}" "$name" "$secs" "${execs:-?}" "$res"
 }
 export -f run_one
 export time tags
