@@ -65,6 +65,9 @@ func NewCUBFS(fsys fs.FS, split string) (*ImageFiles, error) {
 }
 
 func newCUB(comp string, fsys fs.FS, base string, join func(...string) string, split string) (*ImageFiles, error) {
+	if check.Nil(fsys) {
+		return nil, check.Settingf(comp, "nil fs.FS")
+	}
 	var lo, hi int
 	switch split {
 	case CUBTrain:

@@ -260,7 +260,7 @@ func (f *Features) WriteBinary(w io.Writer) error {
 	if err := f.ready(comp); err != nil {
 		return err
 	}
-	if w == nil {
+	if check.Nil(w) {
 		return check.Settingf(comp, "nil io.Writer")
 	}
 	return f.writeBinary(comp, w)
@@ -336,7 +336,7 @@ func (f *Features) WriteCSV(w io.Writer) error {
 	if err := f.ready("datasets.Features.WriteCSV"); err != nil {
 		return err
 	}
-	if w == nil {
+	if check.Nil(w) {
 		return check.Settingf("datasets.Features.WriteCSV", "nil io.Writer")
 	}
 	bw := bufio.NewWriter(w)
@@ -381,7 +381,7 @@ func ReadFeatures(r io.Reader) (*Features, error) {
 }
 
 func readFeatures(comp string, r io.Reader) (*Features, error) {
-	if r == nil {
+	if check.Nil(r) {
 		return nil, check.Settingf(comp, "nil io.Reader")
 	}
 	br := bufio.NewReader(r)

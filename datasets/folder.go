@@ -41,6 +41,9 @@ func NewImageFolderFS(fsys fs.FS) (*ImageFiles, error) {
 }
 
 func newImageFolder(comp string, fsys fs.FS, root string, join func(...string) string) (*ImageFiles, error) {
+	if check.Nil(fsys) {
+		return nil, check.Settingf(comp, "nil fs.FS")
+	}
 	entries, err := fs.ReadDir(fsys, root)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", comp, pathErr(err, root))

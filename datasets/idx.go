@@ -14,6 +14,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/binio"
+	"github.com/gometric/gometric/internal/check"
 )
 
 // IDX is the content of an IDX file (the format of the MNIST and
@@ -69,6 +70,9 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 }
 
 func readIDX(comp string, r io.Reader) (*IDX, error) {
+	if check.Nil(r) {
+		return nil, check.Settingf(comp, "nil io.Reader")
+	}
 	br := bufio.NewReader(r)
 	src := io.Reader(br)
 	compressed := ""
@@ -195,6 +199,9 @@ func pathErr(err error, display string) error {
 // exactly the product of Dims bytes.
 func WriteIDX(w io.Writer, x *IDX) error {
 	const comp = "datasets.WriteIDX"
+	if check.Nil(w) {
+		return check.Settingf(comp, "nil io.Writer")
+	}
 	if x == nil || len(x.Dims) == 0 || len(x.Dims) > 255 {
 		return fmt.Errorf("%s: want 1 to 255 dimensions: %w", comp, gometric.ErrShape)
 	}

@@ -2,7 +2,6 @@ package distances
 
 import (
 	"math"
-	"reflect"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
@@ -150,7 +149,7 @@ func inverted(d Distance) (inv, ok bool) {
 		}
 		return inverted(v.Distance)
 	}
-	if rv := reflect.ValueOf(d); rv.Kind() == reflect.Pointer && rv.IsNil() {
+	if check.Nil(d) {
 		// A nil pointer of a Distance of the caller's: its Settings may
 		// not be callable.
 		return false, false

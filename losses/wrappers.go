@@ -31,7 +31,7 @@ var pairLosses = map[string]bool{
 // Loss types defined outside this package are accepted (PML checks the
 // class name; a user-defined Go loss has no PML name to check).
 func checkWrapped(name string, l Loss, supported func(string) bool) error {
-	if l == nil || (reflect.ValueOf(l).Kind() == reflect.Pointer && reflect.ValueOf(l).IsNil()) {
+	if check.Nil(l) {
 		return check.Settingf(name, "Loss is nil")
 	}
 	t := reflect.TypeOf(l)
@@ -226,7 +226,7 @@ func (m *Multiple) validate(name string) error {
 		return check.Settingf(name, "no losses")
 	}
 	for i, l := range m.Losses {
-		if l == nil || (reflect.ValueOf(l).Kind() == reflect.Pointer && reflect.ValueOf(l).IsNil()) {
+		if check.Nil(l) {
 			return check.Settingf(name, "Losses[%d] is nil", i)
 		}
 	}

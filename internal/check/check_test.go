@@ -2,7 +2,9 @@ package check
 
 import (
 	"errors"
+	"io"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
@@ -66,5 +68,23 @@ func TestNonFinite(t *testing.T) {
 	}
 	if NonFinite([]float64{math.MaxFloat64, -math.MaxFloat64, 0, math.SmallestNonzeroFloat64, 1}) != -1 {
 		t.Error("extreme finite values flagged")
+	}
+}
+
+func TestNil(t *testing.T) {
+	var f *os.File
+	var r io.Reader = f
+	var m map[string]int
+	cases := []struct {
+		v    any
+		want bool
+	}{
+		{nil, true}, {r, true}, {m, true}, {[]int(nil), true}, {(func())(nil), true},
+		{os.Stdin, false}, {3, false}, {"", false}, {struct{}{}, false}, {[]int{}, false},
+	}
+	for i, c := range cases {
+		if got := Nil(c.v); got != c.want {
+			t.Errorf("case %d (%T): Nil = %v, want %v", i, c.v, got, c.want)
+		}
 	}
 }

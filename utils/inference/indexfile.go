@@ -9,12 +9,12 @@ import (
 	"io"
 	"math"
 	"os"
-	"reflect"
 	"strconv"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/atomicfile"
 	"github.com/gometric/gometric/internal/binio"
+	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/utils/knn"
 )
 
@@ -141,24 +141,10 @@ func (f *IndexFile) validate(name string) error {
 // the checksum, which detects every error burst of up to 32 bits.
 func WriteIndex(w io.Writer, f IndexFile) error {
 	const name = "inference.WriteIndex"
-	if isNil(w) {
+	if check.Nil(w) {
 		return fmt.Errorf("%s: nil writer: %w", name, gometric.ErrSetting)
 	}
 	return writeIndex(name, w, f)
-}
-
-// isNil reports whether v is nil or a nil pointer (a typed nil reader or
-// writer, whose methods would dereference it).
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
 }
 
 func writeIndex(name string, w io.Writer, f IndexFile) error {
@@ -257,7 +243,7 @@ func writeIndexFile(name, verb, path string, f IndexFile) (err error) {
 // that claims a huge index cannot force a huge allocation either way.
 func ReadIndex(r io.Reader) (IndexFile, error) {
 	const name = "inference.ReadIndex"
-	if isNil(r) {
+	if check.Nil(r) {
 		return IndexFile{}, fmt.Errorf("%s: nil reader: %w", name, gometric.ErrSetting)
 	}
 	return readIndex(name, "", r, remaining(r))
