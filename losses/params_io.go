@@ -59,7 +59,6 @@ func SaveParams(path string, l Learnable) error {
 			return check.Errorf(name, gometric.ErrShape, "parameter %q (%d×%d, a name of %d bytes) does not fit the format's 32-bit fields", p.Name, r, c, len(p.Name))
 		}
 	}
-	_, _ = atomicfile.CleanTemps(path) // leftovers of interrupted saves; best effort
 	err := atomicfile.Write(path, func(w io.Writer) error {
 		bw := binio.NewWriter(w)
 		bw.String(paramsMagic)

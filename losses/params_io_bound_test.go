@@ -140,9 +140,7 @@ func TestParamsFileCompatible(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "arc.params")
 	leftover := filepath.Join(dir, ".arc.params.tmp-12345")
-	if err := os.WriteFile(leftover, []byte("partial"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.StaleFile(t, leftover)
 	if err := losses.SaveParams(path, l); err != nil {
 		t.Fatal(err)
 	}

@@ -303,7 +303,6 @@ func save[T float](nw *network[T], kind string, config any, path string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", c, path, err)
 	}
-	_, _ = atomicfile.CleanTemps(path) // leftovers of interrupted saves; best effort
 	err = atomicfile.Write(path, func(w io.Writer) error {
 		bw := binio.NewWriter(w)
 		bw.String(weightMagic)

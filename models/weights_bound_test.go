@@ -302,9 +302,7 @@ func TestSaveCleansLeftovers(t *testing.T) {
 	leftovers := []string{filepath.Join(dir, ".w.gmw.tmp-123"), filepath.Join(dir, ".w.gmw.tmp-456")}
 	other := filepath.Join(dir, ".v.gmw.tmp-123")
 	for _, p := range append(slices.Clone(leftovers), other) {
-		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		testkit.StaleFile(t, p)
 	}
 	if err := m.Save(path); err != nil {
 		t.Fatal(err)

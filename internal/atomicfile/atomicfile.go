@@ -12,8 +12,8 @@
 //
 // On any error the temporary file is removed and the target is left as it
 // was. A process killed between 1 and 3 leaves its temporary file behind;
-// CleanTemps removes such leftovers for a target, and a program calls it
-// when it starts.
+// the next process's first Write of the same target removes it, and a program
+// that writes several files calls CleanTemps for them when it starts.
 package atomicfile
 
 import (
@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Mode is the permission of every file Write creates.
@@ -33,10 +34,16 @@ const Mode = 0o644
 func TempPattern(path string) string { return "." + filepath.Base(path) + ".tmp-*" }
 
 // Write writes path atomically with the bytes write puts into w (buffered).
-// The error of write is returned as it is; file-system errors are
-// returned as *os.PathError (or *os.LinkError for the rename).
+// It first removes the temporary files that interrupted Writes of the same
+// path left behind before this process started (best effort), so Writes
+// of one path from several goroutines do not disturb each other (the last
+// rename wins); a Write of another process still under way since before
+// this one started may lose its temporary file and fail. The error of write is returned as it is;
+// file-system errors are returned as *os.PathError (or *os.LinkError for
+// the rename).
 func Write(path string, write func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
+	_, _ = cleanTemps(path, processStart)
 	f, err := os.CreateTemp(dir, TempPattern(path))
 	if err != nil {
 		return err
@@ -100,6 +107,17 @@ func syncDir(dir string) error {
 // path left in its directory and returns their names. It must not run
 // while another Write of the same path is under way.
 func CleanTemps(path string) ([]string, error) {
+	return cleanTemps(path, time.Time{})
+}
+
+// processStart is when this process started (near enough: when the package
+// was initialised). A temporary file last modified before it cannot belong
+// to a Write of this process.
+var processStart = time.Now()
+
+// cleanTemps is CleanTemps for the files last modified before before (all
+// of them when before is zero).
+func cleanTemps(path string, before time.Time) ([]string, error) {
 	dir := filepath.Dir(path)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -113,6 +131,11 @@ func CleanTemps(path string) ([]string, error) {
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
 			continue
+		}
+		if !before.IsZero() {
+			if info, err := e.Info(); err != nil || !info.ModTime().Before(before) {
+				continue
+			}
 		}
 		p := filepath.Join(dir, e.Name())
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {

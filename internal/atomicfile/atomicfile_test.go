@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWrite(t *testing.T) {
@@ -85,5 +86,36 @@ func TestCleanTemps(t *testing.T) {
 	}
 	if removed, err := CleanTemps(filepath.Join(dir, "missing", "x")); err != nil || removed != nil {
 		t.Fatalf("missing dir: %v %v", removed, err)
+	}
+}
+
+// Write removes the leftovers of interrupted Writes of its own target
+// from before this process started, and only those: not another target's,
+// not one this process may be writing.
+func TestWriteCleansItsLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ckpt.gmw")
+	old := processStart.Add(-time.Hour)
+	for _, n := range []string{".ckpt.gmw.tmp-1", ".ckpt.gmw.tmp-2", ".other.tmp-3", ".ckpt.gmw.tmp-new"} {
+		p := filepath.Join(dir, n)
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if n != ".ckpt.gmw.tmp-new" {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := WriteFile(path, []byte("data")); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != ".ckpt.gmw.tmp-new,.other.tmp-3,ckpt.gmw" {
+		t.Fatalf("left %v", names)
 	}
 }

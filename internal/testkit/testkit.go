@@ -35,3 +35,23 @@
 // Finite differences are in internal/fdiff and PML's golden cases in
 // internal/pmlcase; they are named by the design and stay apart.
 package testkit
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+// StaleFile writes a small file at path dated an hour back, as a file a
+// killed process left behind (the atomic writer removes such temporary
+// files of its target, but not ones its own process may be writing).
+func StaleFile(t testing.TB, path string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte("partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -210,7 +210,6 @@ func writeIndexFile(name, verb, path string, f IndexFile) (err error) {
 	if verb != "" {
 		where = verb + " " + path
 	}
-	_, _ = atomicfile.CleanTemps(path) // leftovers of interrupted writes; best effort
 	var werr error                     // writeIndex's errors name the component already
 	err = atomicfile.Write(path, func(w io.Writer) error {
 		werr = writeIndex(name+": "+where, w, f)

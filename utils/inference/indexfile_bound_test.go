@@ -250,9 +250,7 @@ func TestIndexSaveCleansLeftovers(t *testing.T) {
 	leftovers := []string{filepath.Join(dir, ".idx.gmidx.tmp-1"), filepath.Join(dir, ".idx.gmidx.tmp-2")}
 	other := filepath.Join(dir, ".other.gmidx.tmp-1")
 	for _, p := range append(slices.Clone(leftovers), other) {
-		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		testkit.StaleFile(t, p)
 	}
 	if err := WriteIndexFile(path, testIndex(true, 3)); err != nil {
 		t.Fatal(err)
@@ -268,9 +266,7 @@ func TestIndexSaveCleansLeftovers(t *testing.T) {
 	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v, %v", st.Mode().Perm(), err)
 	}
-	if err := os.WriteFile(leftovers[0], []byte("partial"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.StaleFile(t, leftovers[0])
 	m := NewModel(Rows)
 	if err := m.Load(path); err != nil {
 		t.Fatal(err)
