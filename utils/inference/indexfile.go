@@ -210,7 +210,7 @@ func writeIndexFile(name, verb, path string, f IndexFile) (err error) {
 	if verb != "" {
 		where = verb + " " + path
 	}
-	var werr error                     // writeIndex's errors name the component already
+	var werr error // writeIndex's errors name the component already
 	err = atomicfile.Write(path, func(w io.Writer) error {
 		werr = writeIndex(name+": "+where, w, f)
 		return werr
