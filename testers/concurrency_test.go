@@ -49,6 +49,40 @@ func TestConcurrencyClaims(t *testing.T) {
 			tester(t, g)
 		}},
 		{Type: "Eval", Run: func(t *testing.T) { tester(t, testers.NewGlobalEmbeddingSpace()) }},
+		{Type: "WithSameParentLabel", Run: func(t *testing.T) {
+			ms := map[string]datasets.Dataset{"a": twoLevels(t, blobs(t, 1, 30, 5, 4, 0, 0.5))}
+			w := testers.NewWithSameParentLabel()
+			w.PCA = 3
+			want, err := w.Evaluate(context.Background(), enc, ms)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testkit.Concurrently(t, 4, 1, func(int) error {
+				got, err := w.Evaluate(context.Background(), enc, ms)
+				if err != nil || !reflect.DeepEqual(got, want) {
+					return fmt.Errorf("concurrent Evaluate: %v", err)
+				}
+				return nil
+			})
+		}},
+		{Type: "GlobalTwoStreamEmbeddingSpace", Run: func(t *testing.T) { twoStreamConcurrently(t, enc, splits) }},
+		{Type: "TwoStreamSplit", Run: func(t *testing.T) { twoStreamConcurrently(t, enc, splits) }},
+		{Type: "TrunkEmbedder", Run: func(t *testing.T) {
+			g := testers.NewGlobalEmbeddingSpace()
+			g.UseTrunkOutput = true
+			te := testers.TrunkEmbedder{Trunk: linear(5, 4), Embedder: linear(4, 3)}
+			want, err := g.Test(context.Background(), te, splits, evals...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testkit.Concurrently(t, 4, 1, func(int) error {
+				got, err := g.Test(context.Background(), te, splits, evals...)
+				if err != nil || !reflect.DeepEqual(got, want) {
+					return fmt.Errorf("concurrent Test: %v", err)
+				}
+				return nil
+			})
+		}},
 		{Type: "EmbedFunc", Run: func(t *testing.T) {
 			x := gometric.Matrix{Rows: 2, Cols: 5, Data: []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}
 			want, err := enc.Embed(x)
@@ -63,5 +97,21 @@ func TestConcurrencyClaims(t *testing.T) {
 				return nil
 			})
 		}},
+	})
+}
+
+func twoStreamConcurrently(t *testing.T, enc testers.Embedder, splits map[string]datasets.Dataset) {
+	g := testers.NewGlobalTwoStreamEmbeddingSpace()
+	ts := map[string]testers.TwoStreamSplit{"a": {Anchors: splits["a"], Positives: splits["a"]}}
+	want, err := g.Evaluate(context.Background(), enc, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Concurrently(t, 4, 1, func(int) error {
+		got, err := g.Evaluate(context.Background(), enc, ts)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("concurrent Evaluate: %v", err)
+		}
+		return nil
 	})
 }

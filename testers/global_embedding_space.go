@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/utils/accuracy"
 	"github.com/schollz/progressbar/v3"
 )
@@ -42,7 +43,8 @@ func (f EmbedFunc) Embed(x gometric.Matrix) (gometric.Matrix, error) {
 
 // GlobalEmbeddingSpace mirrors PML's GlobalEmbeddingSpaceTester: retrieval
 // and clustering metrics computed in the embedding space of the whole
-// encoder. Its fields are its settings, checked at every call.
+// encoder. Its fields are its settings (PML's BaseTester options), checked
+// at every call.
 //
 // Make it with NewGlobalEmbeddingSpace and set fields. The zero value (or a
 // literal) is refused with an error wrapping gometric.ErrSetting that
@@ -50,9 +52,16 @@ func (f EmbedFunc) Embed(x gometric.Matrix) (gometric.Matrix, error) {
 // normalize_embeddings defaults to true, so it would silently compute other
 // numbers. A nil *GlobalEmbeddingSpace returns an error too.
 //
+// PML options with no counterpart: dataloader_num_workers, data_device,
+// dtype and data_and_label_getter (a datasets.Dataset gives float32 rows
+// and labels), set_min_label_to_zero and dataset_labels (relabelling does
+// not change any metric: they compare labels for equality), and the
+// "epoch" entry of the results (Test takes no epoch).
+//
 // A GlobalEmbeddingSpace is safe for concurrent use as long as its fields
-// are not modified meanwhile and its Embedder, Calculator and Progress
-// writer are (Test and Embeddings only read the settings).
+// are not modified meanwhile and its Embedder, Calculator, Progress
+// writer, EndOfTesting and Visualize functions are (Test and Embeddings
+// only read the settings).
 type GlobalEmbeddingSpace struct {
 	// Calculator computes the metrics (PML's accuracy_calculator); nil
 	// means accuracy.NewCalculator(), PML's default AccuracyCalculator().
@@ -66,12 +75,47 @@ type GlobalEmbeddingSpace struct {
 	// Progress, when not nil, receives a progress bar while a split is
 	// embedded (PML's tqdm bar).
 	Progress io.Writer
+	// UseTrunkOutput evaluates the trunk's output instead of the
+	// embedder's (PML's use_trunk_output, default false). The Embedder
+	// given to Test must then be a TrunkEmbedder (or *TrunkEmbedder),
+	// PML's (trunk_model, embedder_model) pair; its Embedder is not run.
+	UseTrunkOutput bool
+	// PCA, when above 0, standardises each split's embeddings (torch's
+	// column mean and unbiased std) and projects them on their first PCA
+	// principal components (PML's pca, default None; PML runs FAISS's
+	// PCAMatrix, this package the same projection with gonum's symmetric
+	// eigendecomposition in float64 — equal to about 1e-6, and each
+	// component's sign, which LAPACK leaves arbitrary, is fixed so its
+	// largest coordinate is positive; distances do not depend on signs).
+	// PCA is applied before Normalize, per split, as PML's
+	// maybe_normalize. It must not exceed the embedding dimension.
+	PCA int
+	// LabelHierarchyLevel lists the label levels to evaluate (PML's
+	// label_hierarchy_level as an int or a list); nil means level 0, PML's
+	// default. Levels beyond level 0 come from data sets that implement
+	// MultiLevel. AllLevels (PML's "all") evaluates every level the query
+	// split has and overrides LabelHierarchyLevel. When more than one
+	// level is evaluated, Evaluate also returns PML's "AVERAGE_" keys.
+	LabelHierarchyLevel []int
+	AllLevels           bool
+	// EndOfTesting, when not nil, is called with Evaluate's results (PML's
+	// end_of_testing_hook, which gets the tester and reads
+	// all_accuracies) after every Test or Evaluate; its error is returned
+	// wrapped, with no results.
+	EndOfTesting func(results map[string]accuracy.Results) error
+	// Visualize, when not nil, is called for every embedded split and
+	// every evaluated label level with the split's embeddings (as the
+	// metrics see them) and that level's labels (PML's visualizer and
+	// visualizer_hook); PNGVisualizer makes one that writes scatter plots.
+	// Its error is returned wrapped.
+	Visualize func(split string, level int, embeddings gometric.Matrix, labels []int) error
 
 	made bool // set by NewGlobalEmbeddingSpace
 }
 
 // NewGlobalEmbeddingSpace returns a tester with PML's defaults:
-// normalised embeddings, batches of 32, the default AccuracyCalculator.
+// normalised embeddings, batches of 32, the default AccuracyCalculator,
+// label level 0, no PCA, no trunk output.
 func NewGlobalEmbeddingSpace() *GlobalEmbeddingSpace {
 	return &GlobalEmbeddingSpace{Normalize: true, BatchSize: 32, made: true}
 }
@@ -81,7 +125,8 @@ func NewGlobalEmbeddingSpace() *GlobalEmbeddingSpace {
 // query comes first in the reference and the reference includes the query
 // (PML's ref_includes_query). The zero value names no split: Test refuses
 // it with an error wrapping gometric.ErrSetting. An Eval is a plain value,
-// safe for concurrent use.
+// safe for concurrent use. ComparedToSelf, ComparedToSetsCombined and
+// ComparedToTrainingSet make the Evals of PML's former reference_set modes.
 type Eval struct {
 	Query      string
 	References []string
@@ -90,146 +135,132 @@ type Eval struct {
 // Test embeds the splits that evals name and computes the metrics of every
 // Eval (PML's tester.test(dataset_dict, epoch, trunk_model)). With no evals,
 // every split is evaluated against itself (PML's splits_to_eval=None). The
-// result maps each query split to its metrics. A query split may appear in
-// only one Eval (PML asserts the same).
+// result maps each query split to its metrics, keyed by the metric names of
+// package accuracy (Evaluate gives PML's keys, "precision_at_1_level0"). A
+// query split may appear in only one Eval (PML asserts the same). Test
+// evaluates one label level (level 0 unless LabelHierarchyLevel says
+// otherwise); for several, use Evaluate, which Test refuses to stand in for
+// with an error wrapping gometric.ErrSetting.
 func (g *GlobalEmbeddingSpace) Test(ctx context.Context, enc Embedder, splits map[string]datasets.Dataset, evals ...Eval) (map[string]accuracy.Results, error) {
-	if err := g.check(ctx, enc); err != nil {
-		return nil, err
-	}
-	if len(splits) == 0 {
-		return nil, fmt.Errorf("%s: no split to evaluate: %w", name, gometric.ErrSetting)
-	}
-	names := make([]string, 0, len(splits))
-	for s := range splits {
-		names = append(names, s)
-	}
-	sort.Strings(names)
-	if len(evals) == 0 {
-		for _, s := range names {
-			evals = append(evals, Eval{Query: s, References: []string{s}})
-		}
-	}
-	// Normalise the evals (query first in its reference) and find the
-	// splits to embed.
-	plan := make([]Eval, len(evals))
-	need := map[string]bool{}
-	seen := map[string]bool{}
-	for i, e := range evals {
-		if seen[e.Query] {
-			return nil, fmt.Errorf("%s: split %q is a query more than once: %w", name, e.Query, gometric.ErrSetting)
-		}
-		seen[e.Query] = true
-		if len(e.References) == 0 {
-			return nil, fmt.Errorf("%s: query split %q has no reference split: %w", name, e.Query, gometric.ErrSetting)
-		}
-		refs := []string{}
-		includes := false
-		for _, r := range e.References {
-			if r == e.Query {
-				includes = true
-				continue
-			}
-			if slices.Contains(refs, r) {
-				return nil, fmt.Errorf("%s: reference split %q listed twice for query %q: %w", name, r, e.Query, gometric.ErrSetting)
-			}
-			refs = append(refs, r)
-		}
-		if includes {
-			refs = append([]string{e.Query}, refs...)
-		}
-		plan[i] = Eval{Query: e.Query, References: refs}
-		for _, s := range append([]string{e.Query}, refs...) {
-			if splits[s] == nil {
-				return nil, fmt.Errorf("%s: unknown split %q: %w", name, s, gometric.ErrSetting)
-			}
-			need[s] = true
-		}
-	}
-	type embedded struct {
-		m      gometric.Matrix
-		labels []int
-	}
-	emb := map[string]embedded{}
-	for _, s := range names {
-		if !need[s] {
-			continue
-		}
-		m, l, err := g.embed(ctx, enc, splits[s], s)
-		if err != nil {
-			return nil, err
-		}
-		emb[s] = embedded{m, l}
-	}
-	calc := g.Calculator
-	if calc == nil {
-		calc = accuracy.NewCalculator()
-	}
-	out := make(map[string]accuracy.Results, len(plan))
-	for _, e := range plan {
-		q := emb[e.Query]
-		ref, refLabels := q.m, q.labels
-		if len(e.References) > 1 || e.References[0] != e.Query {
-			ref, refLabels = gometric.Matrix{Cols: q.m.Cols}, nil
-			for _, r := range e.References {
-				ref.Data = append(ref.Data, emb[r].m.Data...)
-				ref.Rows += emb[r].m.Rows
-				refLabels = append(refLabels, emb[r].labels...)
-			}
-		}
-		includes := e.References[0] == e.Query
-		res, err := calc.Accuracy(q.m, q.labels, ref, refLabels, includes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: split %q: %w", name, e.Query, err)
-		}
-		out[e.Query] = res
-	}
-	return out, nil
+	return plainKeys(g.run(ctx, name, enc, asSources(splits), evals, globalSpace, true))
 }
 
-// Embeddings returns the embeddings of every sample of ds, in order,
-// L2-normalised when Normalize is set, and their labels (PML's
-// get_all_embeddings).
+// Evaluate is Test with PML's result keys: for every query split, each
+// metric at each evaluated label level L under metric + "_level" + L
+// ("precision_at_1_level0"), and, when several levels are evaluated, their
+// mean under "AVERAGE_" + metric (its Scalar only; its Warnings are those
+// of the levels, prefixed by "level L: ").
+func (g *GlobalEmbeddingSpace) Evaluate(ctx context.Context, enc Embedder, splits map[string]datasets.Dataset, evals ...Eval) (map[string]accuracy.Results, error) {
+	return pmlKeys(g.run(ctx, name, enc, asSources(splits), evals, globalSpace, false))
+}
+
+// Embeddings returns the embeddings of every sample of ds, in order, as
+// the metrics see them (PCA and L2 normalisation applied when set), and
+// their labels at level 0 (PML's get_all_embeddings).
 func (g *GlobalEmbeddingSpace) Embeddings(ctx context.Context, enc Embedder, ds datasets.Dataset) (gometric.Matrix, []int, error) {
-	if err := g.check(ctx, enc); err != nil {
+	return g.embeddings(ctx, name, enc, ds)
+}
+
+func (g *GlobalEmbeddingSpace) embeddings(ctx context.Context, who string, enc Embedder, ds datasets.Dataset) (gometric.Matrix, []int, error) {
+	enc, err := g.check(ctx, who, enc)
+	if err != nil {
 		return gometric.Matrix{}, nil, err
 	}
-	if ds == nil {
-		return gometric.Matrix{}, nil, fmt.Errorf("%s: nil dataset: %w", name, gometric.ErrSetting)
+	if check.Nil(ds) {
+		return gometric.Matrix{}, nil, fmt.Errorf("%s: nil dataset: %w", who, gometric.ErrSetting)
 	}
-	return g.embed(ctx, enc, ds, "")
+	m, err := g.embed(ctx, enc, ds, who, "")
+	if err != nil {
+		return gometric.Matrix{}, nil, err
+	}
+	if m, err = g.postprocess(m, who, ""); err != nil {
+		return gometric.Matrix{}, nil, err
+	}
+	return m, slices.Clone(ds.Labels()), nil
 }
 
-func (g *GlobalEmbeddingSpace) check(ctx context.Context, enc Embedder) error {
+// check validates the settings and returns the Embedder to run (the trunk
+// when UseTrunkOutput is set).
+func (g *GlobalEmbeddingSpace) check(ctx context.Context, who string, enc Embedder) (Embedder, error) {
+	ctor := "New" + strings.TrimPrefix(who, "testers.")
 	switch {
 	case g == nil:
-		return fmt.Errorf("%s: nil receiver: %w", name, gometric.ErrSetting)
+		return nil, fmt.Errorf("%s: nil receiver: %w", who, gometric.ErrSetting)
 	case !g.made:
-		return fmt.Errorf("%s: not made by NewGlobalEmbeddingSpace: the zero value is not PML's defaults (normalize_embeddings=True, batch_size=32); use NewGlobalEmbeddingSpace() and set fields: %w", name, gometric.ErrSetting)
+		return nil, fmt.Errorf("%s: not made by %s: the zero value is not PML's defaults (normalize_embeddings=True, batch_size=32); use %s() and set fields: %w", who, ctor, ctor, gometric.ErrSetting)
 	case ctx == nil:
-		return fmt.Errorf("%s: nil context: %w", name, gometric.ErrSetting)
-	case enc == nil:
-		return fmt.Errorf("%s: nil encoder: %w", name, gometric.ErrSetting)
+		return nil, fmt.Errorf("%s: nil context: %w", who, gometric.ErrSetting)
+	case check.Nil(enc):
+		return nil, fmt.Errorf("%s: nil encoder: %w", who, gometric.ErrSetting)
 	case g.BatchSize < 1:
-		return fmt.Errorf("%s: BatchSize = %d, want at least 1: %w", name, g.BatchSize, gometric.ErrSetting)
+		return nil, fmt.Errorf("%s: BatchSize = %d, want at least 1: %w", who, g.BatchSize, gometric.ErrSetting)
+	case g.PCA < 0:
+		return nil, fmt.Errorf("%s: PCA = %d, want 0 (none) or a number of dimensions: %w", who, g.PCA, gometric.ErrSetting)
 	}
-	return nil
+	for i, l := range g.LabelHierarchyLevel {
+		if l < 0 {
+			return nil, fmt.Errorf("%s: LabelHierarchyLevel[%d] = %d, want a level of at least 0: %w", who, i, l, gometric.ErrSetting)
+		}
+		if slices.Contains(g.LabelHierarchyLevel[:i], l) {
+			return nil, fmt.Errorf("%s: LabelHierarchyLevel lists level %d twice: %w", who, l, gometric.ErrSetting)
+		}
+	}
+	if !g.UseTrunkOutput {
+		return enc, nil
+	}
+	var te TrunkEmbedder
+	switch e := enc.(type) {
+	case TrunkEmbedder:
+		te = e
+	case *TrunkEmbedder:
+		te = *e
+	default:
+		return nil, fmt.Errorf("%s: UseTrunkOutput needs a testers.TrunkEmbedder (the trunk and embedder models), got %T: %w", who, enc, gometric.ErrSetting)
+	}
+	if check.Nil(te.Trunk) {
+		return nil, fmt.Errorf("%s: UseTrunkOutput: the TrunkEmbedder has no Trunk: %w", who, gometric.ErrSetting)
+	}
+	return te.Trunk, nil
+}
+
+// postprocess is PML's maybe_normalize: PCA of the standardised
+// embeddings, then L2 normalisation; the result must be finite.
+func (g *GlobalEmbeddingSpace) postprocess(m gometric.Matrix, who, split string) (gometric.Matrix, error) {
+	what := who
+	if split != "" {
+		what = fmt.Sprintf("%s: split %q", who, split)
+	}
+	if g.PCA > 0 {
+		if g.PCA > m.Cols {
+			return gometric.Matrix{}, fmt.Errorf("%s: PCA = %d exceeds the embedding dimension %d: %w", what, g.PCA, m.Cols, gometric.ErrSetting)
+		}
+		if err := m.Validate(what, "embeddings"); err != nil {
+			return gometric.Matrix{}, err
+		}
+		var err error
+		if m, err = standardPCA(m, g.PCA, what); err != nil {
+			return gometric.Matrix{}, err
+		}
+	}
+	if g.Normalize {
+		m.L2Normalize()
+	}
+	if err := m.Validate(what, "embeddings"); err != nil {
+		return gometric.Matrix{}, err
+	}
+	return m, nil
 }
 
 // embed computes the embeddings of ds batch by batch.
-func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc Embedder, ds datasets.Dataset, split string) (gometric.Matrix, []int, error) {
-	what := name
+func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc Embedder, ds datasets.Dataset, who, split string) (gometric.Matrix, error) {
+	what := who
 	if split != "" {
-		what = fmt.Sprintf("%s: split %q", name, split)
+		what = fmt.Sprintf("%s: split %q", who, split)
 	}
 	n := ds.Len()
 	if n < 1 {
-		return gometric.Matrix{}, nil, fmt.Errorf("%s: empty dataset: %w", what, gometric.ErrShape)
+		return gometric.Matrix{}, fmt.Errorf("%s: empty dataset: %w", what, gometric.ErrShape)
 	}
-	all := ds.Labels()
-	if len(all) != n {
-		return gometric.Matrix{}, nil, fmt.Errorf("%s: %d samples but %d labels: %w", what, n, len(all), gometric.ErrLabels)
-	}
-	labels := slices.Clone(all)
 	var out gometric.Matrix
 	var bar *progressbar.ProgressBar
 	if g.Progress != nil {
@@ -255,7 +286,7 @@ func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc Embedder, ds datas
 	idx := make([]int, 0, bs)
 	for s := 0; s < n; s += bs {
 		if err := ctx.Err(); err != nil {
-			return gometric.Matrix{}, nil, err
+			return gometric.Matrix{}, err
 		}
 		end := min(s+bs, n)
 		idx = idx[:0]
@@ -264,34 +295,28 @@ func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc Embedder, ds datas
 		}
 		var err error
 		if x, _, err = ds.Batch(idx, x); err != nil {
-			return gometric.Matrix{}, nil, fmt.Errorf("%s: %w", what, err)
+			return gometric.Matrix{}, fmt.Errorf("%s: %w", what, err)
 		}
 		y, err := enc.Embed(x)
 		if err != nil {
-			return gometric.Matrix{}, nil, fmt.Errorf("%s: %w", what, err)
+			return gometric.Matrix{}, fmt.Errorf("%s: %w", what, err)
 		}
 		if s == 0 {
 			// The first batch's embeddings size the output: check them
 			// against the values they hold before allocating n rows.
 			if y.Cols < 1 || y.Rows != end-s || y.Cols > len(y.Data) || len(y.Data) != y.Rows*y.Cols {
-				return gometric.Matrix{}, nil, fmt.Errorf("%s: the embedder returned %d×%d embeddings (%d values) for %d samples: %w", what, y.Rows, y.Cols, len(y.Data), end-s, gometric.ErrShape)
+				return gometric.Matrix{}, fmt.Errorf("%s: the embedder returned %d×%d embeddings (%d values) for %d samples: %w", what, y.Rows, y.Cols, len(y.Data), end-s, gometric.ErrShape)
 			}
 			out = gometric.Matrix{Rows: n, Cols: y.Cols, Data: make([]float32, n*y.Cols)}
 		}
 		e := out.Cols
 		if y.Rows != end-s || y.Cols != e || len(y.Data) != (end-s)*e {
-			return gometric.Matrix{}, nil, fmt.Errorf("%s: the embedder returned %d×%d embeddings (%d values) for %d samples, want %d columns: %w", what, y.Rows, y.Cols, len(y.Data), end-s, e, gometric.ErrShape)
+			return gometric.Matrix{}, fmt.Errorf("%s: the embedder returned %d×%d embeddings (%d values) for %d samples, want %d columns: %w", what, y.Rows, y.Cols, len(y.Data), end-s, e, gometric.ErrShape)
 		}
 		copy(out.Data[s*e:end*e], y.Data)
 		if bar != nil {
 			_ = bar.Add(end - s)
 		}
 	}
-	if g.Normalize {
-		out.L2Normalize()
-	}
-	if err := out.Validate(what, "embeddings"); err != nil {
-		return gometric.Matrix{}, nil, err
-	}
-	return out, labels, nil
+	return out, nil
 }

@@ -20,7 +20,7 @@ import (
 // covered (checked against the source), and every type's doc says whether
 // it is safe for concurrent use.
 func TestZeroAndNil(t *testing.T) {
-	testkit.CheckListed(t, ".", []string{"Eval", "GlobalEmbeddingSpace"})
+	testkit.CheckListed(t, ".", []string{"Eval", "GlobalEmbeddingSpace", "GlobalTwoStreamEmbeddingSpace", "TrunkEmbedder", "TwoStreamSplit", "WithSameParentLabel"})
 	testkit.CheckConcurrencyDocs(t, ".")
 	ty := reflect.TypeFor[*testers.GlobalEmbeddingSpace]()
 	for method, err := range testkit.NilReceiver(t, ty) {
@@ -31,6 +31,21 @@ func TestZeroAndNil(t *testing.T) {
 	for method, err := range testkit.ZeroValue(t, ty) {
 		if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "NewGlobalEmbeddingSpace") {
 			t.Errorf("zero value %s: %v, want an ErrSetting naming NewGlobalEmbeddingSpace", method, err)
+		}
+	}
+	for ty, ctor := range map[reflect.Type]string{
+		reflect.TypeFor[*testers.WithSameParentLabel]():           "NewWithSameParentLabel",
+		reflect.TypeFor[*testers.GlobalTwoStreamEmbeddingSpace](): "NewGlobalTwoStreamEmbeddingSpace",
+	} {
+		for method, err := range testkit.NilReceiver(t, ty) {
+			if !errors.Is(err, gometric.ErrSetting) {
+				t.Errorf("nil %v.%s: %v, want ErrSetting", ty, method, err)
+			}
+		}
+		for method, err := range testkit.ZeroValue(t, ty) {
+			if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), ctor) {
+				t.Errorf("zero %v.%s: %v, want an ErrSetting naming %s", ty, method, err, ctor)
+			}
 		}
 	}
 	ds := blobs(t, 1, 12, 5, 3, 0, 0.5)
@@ -65,6 +80,14 @@ func TestZeroAndNil(t *testing.T) {
 		}, Want: gometric.ErrSetting},
 		{Name: "nil EmbedFunc", Call: func() error {
 			_, err := testers.NewGlobalEmbeddingSpace().Test(ctx, testers.EmbedFunc(nil), splits)
+			return err
+		}, Want: gometric.ErrSetting},
+		{Name: "TrunkEmbedder{}", Call: func() error {
+			_, err := testers.NewGlobalEmbeddingSpace().Test(ctx, testers.TrunkEmbedder{}, splits)
+			return err
+		}, Want: gometric.ErrSetting},
+		{Name: "TwoStreamSplit{}", Call: func() error {
+			_, err := testers.NewGlobalTwoStreamEmbeddingSpace().Test(ctx, enc, map[string]testers.TwoStreamSplit{"a": {}})
 			return err
 		}, Want: gometric.ErrSetting},
 		{Name: "NewGlobalEmbeddingSpace", Call: func() error {
