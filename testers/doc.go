@@ -20,8 +20,16 @@
 // on how embeddings are made: this package (with utils/accuracy, utils/knn
 // and utils/inference) does not import Gorgonia.
 //
-// The results are keyed by the metric names of package accuracy; PML's
-// tester appends the label hierarchy level ("precision_at_1_level0"), which
-// is always 0 here: datasets carry one label per sample. PML's PCA option,
-// visualizer and trunk-output mode are not ported.
+// Test keys the results by the metric names of package accuracy;
+// Evaluate by PML's keys, metric + "_level" + L ("precision_at_1_level0"),
+// with "AVERAGE_" + metric over several levels. Every PML BaseTester
+// option is a field: Normalize, BatchSize, UseTrunkOutput (with a
+// TrunkEmbedder, PML's trunk and embedder models), PCA, LabelHierarchyLevel
+// and AllLevels (labels by level from data sets implementing MultiLevel),
+// EndOfTesting (PML's end_of_testing_hook) and Visualize (PML's visualizer;
+// PNGVisualizer and ScatterPNG draw PCA scatter plots, as no UMAP is kept
+// in Go). PML's former reference_set modes are Evals: ComparedToSelf,
+// ComparedToSetsCombined, ComparedToTrainingSet. WithSameParentLabel and
+// GlobalTwoStreamEmbeddingSpace mirror PML's WithSameParentLabelTester and
+// GlobalTwoStreamEmbeddingSpaceTester.
 package testers
