@@ -169,6 +169,10 @@ func (g *GlobalEmbeddingSpace) embeddings(ctx context.Context, who string, enc E
 	if check.Nil(ds) {
 		return gometric.Matrix{}, nil, fmt.Errorf("%s: nil dataset: %w", who, gometric.ErrSetting)
 	}
+	levels, err := labelLevels(who, ds)
+	if err != nil {
+		return gometric.Matrix{}, nil, err
+	}
 	m, err := g.embed(ctx, enc, ds, who, "")
 	if err != nil {
 		return gometric.Matrix{}, nil, err
@@ -176,7 +180,7 @@ func (g *GlobalEmbeddingSpace) embeddings(ctx context.Context, who string, enc E
 	if m, err = g.postprocess(m, who, ""); err != nil {
 		return gometric.Matrix{}, nil, err
 	}
-	return m, slices.Clone(ds.Labels()), nil
+	return m, levels[0], nil
 }
 
 // check validates the settings and returns the Embedder to run (the trunk

@@ -113,6 +113,9 @@ func TestEvaluateKeysAndLevels(t *testing.T) {
 	if _, err := g.Test(ctx, enc, map[string]datasets.Dataset{"a": ds.Features}); err != nil {
 		t.Errorf("AllLevels on one level: %v", err)
 	}
+	if _, _, err := g.Embeddings(ctx, enc, fakeDataset{3, []int{1}, []int{5}}); !errors.Is(err, gometric.ErrLabels) {
+		t.Errorf("Embeddings of a data set with too few labels: %v, want ErrLabels", err)
+	}
 	for _, tc := range []struct {
 		name   string
 		levels []int
