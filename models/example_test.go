@@ -105,15 +105,18 @@ func ExampleNewOptimizer() {
 	adam, _ := models.NewOptimizer("adam", 1e-3)
 	fmt.Println(adam.Name(), adam.LR, adam.Beta1, adam.Beta2, adam.Eps)
 	sgd, _ := models.NewOptimizer("sgd", 0.01)
-	sgd.Momentum = 0.9 // set before the first Step
-	fmt.Println(sgd.Name(), sgd.LR, sgd.Momentum)
+	sgd.Momentum, sgd.Nesterov = 0.9, true // read at every Step
+	fmt.Println(sgd.Name(), sgd.LR, sgd.Momentum, sgd.Nesterov)
+	adamw, _ := models.NewOptimizer("adamw", 1e-3)
+	fmt.Println(adamw.Name(), adamw.LR, adamw.WeightDecay)
 	rms, _ := models.NewOptimizer("rmsprop", 0.01)
 	fmt.Println(rms.Name(), rms.LR, rms.Alpha, rms.Eps)
 	_, err := models.NewOptimizer("lbfgs", 1)
 	fmt.Println(err)
 	// Output:
 	// adam 0.001 0.9 0.999 1e-08
-	// sgd 0.01 0.9
+	// sgd 0.01 0.9 true
+	// adamw 0.001 0.01
 	// rmsprop 0.01 0.99 1e-08
-	// models.NewOptimizer: unknown optimizer "lbfgs" (want one of [adam sgd rmsprop]): invalid setting
+	// models.NewOptimizer: unknown optimizer "lbfgs" (want one of [adam adamw sgd rmsprop]): invalid setting
 }
