@@ -52,3 +52,32 @@ func BenchmarkEmbed(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOptimizerStep times one optimizer step (no forward or backward)
+// over the reference network's parameters, for each optimizer.
+func BenchmarkOptimizerStep(b *testing.B) {
+	for _, name := range []string{"sgd", "adam", "rmsprop"} {
+		b.Run(name, func(b *testing.B) {
+			m, err := NewConvNet(ReferenceConvNetConfig(0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			opt, err := NewOptimizer(name, 1e-3)
+			if err != nil {
+				b.Fatal(err)
+			}
+			opt.Momentum = 0.9
+			ps := m.Params()
+			if err := opt.Step(ps); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := opt.Step(ps); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

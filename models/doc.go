@@ -8,8 +8,10 @@
 //     (padding 1) → ReLU → max-pool 2×2, then a dense layer to the embedding.
 //     ReferenceConvNetConfig is the Fashion-MNIST benchmark's network.
 //   - MLP is a dense head for precomputed feature vectors.
-//   - Optimizer wraps Gorgonia's solvers (Adam, SGD with momentum, RMSProp),
-//     made by name with torch's defaults (NewOptimizer) and applied with
+//   - Optimizer applies torch.optim's update rules (SGD, Adam, AdamW,
+//     RMSprop), made by name with torch's defaults (NewOptimizer), its
+//     rate set between steps by a scheduler (StepLR, MultiStepLR,
+//     ExponentialLR, CosineAnnealingLR, ReduceLROnPlateau), and applied with
 //     Encoder.Step, or to a loss's learnable parameters (ArcFace's W,
 //     ProxyAnchor's proxies, ...) with losses.Objective.StepParams, as PML's
 //     loss_optimizer. NewDenseParam wraps one float64 parameter by hand.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/models"
+	"gonum.org/v1/gonum/mat"
 )
 
 // A training loop: TrainStep runs forward, loss and backward in one pass
@@ -105,15 +106,70 @@ func ExampleNewOptimizer() {
 	adam, _ := models.NewOptimizer("adam", 1e-3)
 	fmt.Println(adam.Name(), adam.LR, adam.Beta1, adam.Beta2, adam.Eps)
 	sgd, _ := models.NewOptimizer("sgd", 0.01)
-	sgd.Momentum = 0.9 // set before the first Step
-	fmt.Println(sgd.Name(), sgd.LR, sgd.Momentum)
+	sgd.Momentum, sgd.Nesterov = 0.9, true // read at every Step
+	fmt.Println(sgd.Name(), sgd.LR, sgd.Momentum, sgd.Nesterov)
+	adamw, _ := models.NewOptimizer("adamw", 1e-3)
+	fmt.Println(adamw.Name(), adamw.LR, adamw.WeightDecay)
 	rms, _ := models.NewOptimizer("rmsprop", 0.01)
 	fmt.Println(rms.Name(), rms.LR, rms.Alpha, rms.Eps)
 	_, err := models.NewOptimizer("lbfgs", 1)
 	fmt.Println(err)
 	// Output:
 	// adam 0.001 0.9 0.999 1e-08
-	// sgd 0.01 0.9
+	// sgd 0.01 0.9 true
+	// adamw 0.001 0.01
 	// rmsprop 0.01 0.99 1e-08
-	// models.NewOptimizer: unknown optimizer "lbfgs" (want one of [adam sgd rmsprop]): invalid setting
+	// models.NewOptimizer: unknown optimizer "lbfgs" (want one of [adam adamw sgd rmsprop]): invalid setting
+}
+
+// A learning-rate schedule, as torch's StepLR: the rate is set on the
+// optimizer, whose moments are kept.
+func ExampleNewStepLR() {
+	opt, _ := models.NewOptimizer("adam", 0.1)
+	sched, _ := models.NewStepLR(opt, 2, 0.5) // torch.optim.lr_scheduler.StepLR(opt, 2, gamma=0.5)
+	for epoch := 0; epoch < 5; epoch++ {
+		// ... train an epoch: enc.TrainStep, enc.Step(opt) ...
+		_ = sched.Step()
+		fmt.Print(opt.LR, " ")
+	}
+	fmt.Println()
+	// Output: 0.1 0.05 0.05 0.025 0.025
+}
+
+// Cosine annealing over 4 epochs to 0.
+func ExampleNewCosineAnnealingLR() {
+	opt, _ := models.NewOptimizer("sgd", 1)
+	sched, _ := models.NewCosineAnnealingLR(opt, 4, 0)
+	for range 4 {
+		_ = sched.Step()
+		fmt.Printf("%.4f ", sched.LastLR())
+	}
+	fmt.Println()
+	// Output: 0.8536 0.5000 0.1464 0.0000
+}
+
+// The rate is cut when the validation metric stops improving.
+func ExampleNewReduceLROnPlateau() {
+	opt, _ := models.NewOptimizer("adamw", 1e-3)
+	sched, _ := models.NewReduceLROnPlateau(opt)
+	sched.Mode, sched.Patience = "max", 1 // an accuracy; tolerate one bad epoch
+	for _, mapr := range []float64{0.30, 0.40, 0.39, 0.40, 0.41} {
+		_ = sched.Step(mapr)
+		fmt.Print(opt.LR, " ")
+	}
+	fmt.Println()
+	// Output: 0.001 0.001 0.001 0.0001 0.0001
+}
+
+// Clipping the gradients between TrainStep and Step.
+func ExampleClipGradNorm() {
+	w, g := mat.NewDense(1, 2, []float64{0, 0}), mat.NewDense(1, 2, []float64{3, 4})
+	p, _ := models.NewDenseParam("w", w, g)
+	norm, _ := models.ClipGradNorm([]*models.Param{p}, 1, 2)
+	fmt.Printf("norm %.1f, clipped to %.4f %.4f\n", norm, g.At(0, 0), g.At(0, 1))
+	_ = models.ClipGradValue([]*models.Param{p}, 0.7)
+	fmt.Printf("%.4f %.4f\n", g.At(0, 0), g.At(0, 1))
+	// Output:
+	// norm 5.0, clipped to 0.6000 0.8000
+	// 0.6000 0.7000
 }

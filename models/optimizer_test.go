@@ -35,9 +35,9 @@ func (r *reference) step(w, g []float64) {
 		case "sgd":
 			r.m[i] = r.momentum*r.m[i] + g[i]
 			w[i] -= r.lr * r.m[i]
-		case "rmsprop": // Gorgonia's: √(v+ε) (torch: √v + ε)
+		case "rmsprop": // torch's: √v + ε
 			r.v[i] = r.alpha*r.v[i] + (1-r.alpha)*g[i]*g[i]
-			w[i] -= r.lr * g[i] / math.Sqrt(r.v[i]+r.eps)
+			w[i] -= r.lr * g[i] / (math.Sqrt(r.v[i]) + r.eps)
 		}
 	}
 }
@@ -115,7 +115,15 @@ func TestOptimizerErrors(t *testing.T) {
 		set  func(o *Optimizer)
 		opt  string
 	}{
-		{"lr", func(o *Optimizer) { o.LR = 0 }, "adam"},
+		{"lr", func(o *Optimizer) { o.LR = -1 }, "adam"},
+		{"lr inf", func(o *Optimizer) { o.LR = math.Inf(1) }, "adamw"},
+		{"weight decay", func(o *Optimizer) { o.WeightDecay = -0.1 }, "sgd"},
+		{"weight decay nan", func(o *Optimizer) { o.WeightDecay = math.NaN() }, "adamw"},
+		{"nesterov without momentum", func(o *Optimizer) { o.Nesterov = true }, "sgd"},
+		{"nesterov with dampening", func(o *Optimizer) { o.Nesterov, o.Momentum, o.Dampening = true, 0.9, 0.1 }, "sgd"},
+		{"dampening inf", func(o *Optimizer) { o.Momentum, o.Dampening = 0.9, math.Inf(-1) }, "sgd"},
+		{"rmsprop momentum", func(o *Optimizer) { o.Momentum = math.NaN() }, "rmsprop"},
+		{"beta1", func(o *Optimizer) { o.Beta1 = -0.1 }, "adamw"},
 		{"lr nan", func(o *Optimizer) { o.LR = math.NaN() }, "sgd"},
 		{"beta", func(o *Optimizer) { o.Beta2 = 1 }, "adam"},
 		{"eps", func(o *Optimizer) { o.Eps = -1 }, "rmsprop"},
@@ -148,8 +156,16 @@ func TestOptimizerErrors(t *testing.T) {
 	if err := o.Step([]*Param{q}); !errors.Is(err, gometric.ErrShape) {
 		t.Errorf("other shape: %v", err)
 	}
+	// The settings are read at every step (a scheduler changes LR); a
+	// rate of 0 is torch's legal no-op.
+	o.LR = 0
+	before, _ := p.Float32s()
+	w0 := before[0]
+	if err := o.Step([]*Param{p}); err != nil || before[0] != w0 {
+		t.Errorf("LR 0: %v, w %v -> %v", err, w0, before[0])
+	}
 	o.LR = 1
-	if err := o.Step([]*Param{p}); !errors.Is(err, gometric.ErrSetting) {
+	if err := o.Step([]*Param{p}); err != nil {
 		t.Errorf("changed settings: %v", err)
 	}
 	if _, err := NewSolverOptimizer(nil); !errors.Is(err, gometric.ErrSetting) {

@@ -20,7 +20,8 @@ import (
 // the source), and every type's doc says whether it is safe for concurrent
 // use.
 func TestZeroValuesAndNilReceivers(t *testing.T) {
-	testkit.CheckListed(t, ".", []string{"ConvNet", "ConvNetConfig", "MLP", "MLPConfig", "Optimizer", "Param"})
+	testkit.CheckListed(t, ".", []string{"ConvNet", "ConvNetConfig", "MLP", "MLPConfig", "Optimizer", "Param",
+		"StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"}) // the schedulers: TestSchedulerZeroValues
 	testkit.CheckConcurrencyDocs(t, ".")
 	path := filepath.Join(t.TempDir(), "w.gmw")
 	x := gometric.Matrix{Rows: 1, Cols: 2, Data: []float32{1, 2}}
@@ -166,5 +167,41 @@ func TestZeroValuesAndNilReceivers(t *testing.T) {
 		if err := o.Step([]*models.Param{p}); !errors.Is(err, gometric.ErrShape) {
 			t.Errorf("Step with Param %v: %v", p, err)
 		}
+	}
+}
+
+// Every method of a nil or zero scheduler returns an error wrapping
+// ErrSetting (or a zero value where it has no error result) and never
+// panics.
+func TestSchedulerZeroValues(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    any
+		what string
+	}{
+		{"nil StepLR", (*models.StepLR)(nil), "nil receiver"},
+		{"zero StepLR", &models.StepLR{}, "not made by NewStepLR"},
+		{"nil MultiStepLR", (*models.MultiStepLR)(nil), "nil receiver"},
+		{"zero MultiStepLR", &models.MultiStepLR{}, "not made by NewMultiStepLR"},
+		{"nil ExponentialLR", (*models.ExponentialLR)(nil), "nil receiver"},
+		{"zero ExponentialLR", &models.ExponentialLR{}, "not made by NewExponentialLR"},
+		{"nil CosineAnnealingLR", (*models.CosineAnnealingLR)(nil), "nil receiver"},
+		{"zero CosineAnnealingLR", &models.CosineAnnealingLR{}, "not made by NewCosineAnnealingLR"},
+		{"nil ReduceLROnPlateau", (*models.ReduceLROnPlateau)(nil), "nil receiver"},
+		{"zero ReduceLROnPlateau", &models.ReduceLROnPlateau{}, "not made by NewReduceLROnPlateau"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var errs map[string]error
+			if reflect.ValueOf(tc.v).IsNil() {
+				errs = testkit.NilReceiver(t, reflect.TypeOf(tc.v))
+			} else {
+				errs = testkit.Refused(t, tc.v)
+			}
+			for method, err := range errs {
+				if !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), tc.what) {
+					t.Errorf("%s: err = %v, want ErrSetting mentioning %q", method, err, tc.what)
+				}
+			}
+		})
 	}
 }
