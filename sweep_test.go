@@ -48,6 +48,8 @@ var sweepFuncs = map[string]any{
 	"datasets.LoadIDX":                              datasets.LoadIDX,
 	"datasets.NewCUB":                               datasets.NewCUB,
 	"datasets.NewCUBFS":                             datasets.NewCUBFS,
+	"datasets.NewCars196":                           datasets.NewCars196,
+	"datasets.NewCars196FS":                         datasets.NewCars196FS,
 	"datasets.NewFeatures":                          datasets.NewFeatures,
 	"datasets.NewImageFolder":                       datasets.NewImageFolder,
 	"datasets.NewImageFolderFS":                     datasets.NewImageFolderFS,
