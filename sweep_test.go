@@ -50,6 +50,8 @@ var sweepFuncs = map[string]any{
 	"datasets.NewCUBFS":                             datasets.NewCUBFS,
 	"datasets.NewCars196":                           datasets.NewCars196,
 	"datasets.NewCars196FS":                         datasets.NewCars196FS,
+	"datasets.NewSOP":                               datasets.NewSOP,
+	"datasets.NewSOPFS":                             datasets.NewSOPFS,
 	"datasets.NewFeatures":                          datasets.NewFeatures,
 	"datasets.NewImageFolder":                       datasets.NewImageFolder,
 	"datasets.NewImageFolderFS":                     datasets.NewImageFolderFS,
