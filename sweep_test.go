@@ -52,6 +52,8 @@ var sweepFuncs = map[string]any{
 	"datasets.NewCars196FS":                         datasets.NewCars196FS,
 	"datasets.NewSOP":                               datasets.NewSOP,
 	"datasets.NewSOPFS":                             datasets.NewSOPFS,
+	"datasets.NewINaturalist2018":                   datasets.NewINaturalist2018,
+	"datasets.NewINaturalist2018FS":                 datasets.NewINaturalist2018FS,
 	"datasets.NewFeatures":                          datasets.NewFeatures,
 	"datasets.NewImageFolder":                       datasets.NewImageFolder,
 	"datasets.NewImageFolderFS":                     datasets.NewImageFolderFS,

@@ -1,9 +1,9 @@
 // Package datasets reads the data sets gometric trains and evaluates on:
-// Fashion-MNIST (IDX files), CUB-200-2011, Cars196 and Stanford Online
-// Products in the layouts PML reads (pytorch_metric_learning.datasets.CUB,
-// Cars196 and StanfordOnlineProducts), generic image folders
-// (torchvision's ImageFolder) and precomputed feature files. PML's
-// INaturalist2018 is not ported yet.
+// Fashion-MNIST (IDX files), CUB-200-2011, Cars196, Stanford Online
+// Products and iNaturalist 2018 in the layouts PML reads
+// (pytorch_metric_learning.datasets.CUB, Cars196, StanfordOnlineProducts
+// and INaturalist2018), generic image folders (torchvision's ImageFolder)
+// and precomputed feature files.
 //
 // Every data set implements Dataset: Len, Labels (one []int label per
 // sample), SampleShape and Batch, which writes the samples asked for as
@@ -27,8 +27,9 @@
 //     for training, 101–200 for testing —, NewCars196 Cars196 (classes
 //     1–98 and 99–196), NewSOP Stanford Online Products (Ebay_train.txt
 //     and Ebay_test.txt, with the super class as label level 1, see
-//     ImageFiles.LabelsAt), and NewImageFolder a root/<class>/<image>
-//     tree. Their splits are PML's "train", "test" and "train+test"
+//     ImageFiles.LabelsAt), NewINaturalist2018 iNaturalist 2018 (its
+//     JSON files and Smooth-AP's split lists), and NewImageFolder a
+//     root/<class>/<image> tree. Their splits are PML's "train", "test" and "train+test"
 //     (SplitTrain, SplitTest, SplitTrainTest).
 //   - Features holds precomputed feature vectors read from a small binary
 //     format (version 2, "GMFEATS2", closed by a CRC-32 that every read

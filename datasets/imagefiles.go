@@ -90,8 +90,9 @@ const DefaultMaxPixels = 1 << 25
 
 // ImageFiles is a labelled list of image files decoded on demand: the
 // datasets NewCUB (PML's datasets.CUB), NewCars196 (PML's
-// datasets.Cars196), NewSOP (PML's datasets.StanfordOnlineProducts) and
-// NewImageFolder (torchvision's
+// datasets.Cars196), NewSOP (PML's datasets.StanfordOnlineProducts),
+// NewINaturalist2018 (PML's datasets.INaturalist2018) and NewImageFolder
+// (torchvision's
 // ImageFolder) return. Each image is decoded (JPEG, PNG, GIF, BMP, TIFF,
 // WebP), converted to RGB (grey images are replicated, transparency is
 // composed over black), brought to Width×Height by Fit with the
@@ -116,7 +117,8 @@ const DefaultMaxPixels = 1 << 25
 // meanwhile.
 //
 // Make an ImageFiles with NewCUB, NewCUBFS, NewCars196, NewCars196FS,
-// NewSOP, NewSOPFS, NewImageFolder or
+// NewSOP, NewSOPFS, NewINaturalist2018, NewINaturalist2018FS,
+// NewImageFolder or
 // NewImageFolderFS: the zero value has no images and no file system, and
 // its methods that return an error refuse it (an error wrapping
 // gometric.ErrSetting that names the constructors).
@@ -155,7 +157,7 @@ func newImageFiles(fsys fs.FS, paths []string, labels []int, classes []string) *
 }
 
 // imageFilesMakers names the constructors in errors about a zero value.
-const imageFilesMakers = "NewCUB, NewCUBFS, NewCars196, NewCars196FS, NewSOP, NewSOPFS, NewImageFolder or NewImageFolderFS"
+const imageFilesMakers = "NewCUB, NewCUBFS, NewCars196, NewCars196FS, NewSOP, NewSOPFS, NewINaturalist2018, NewINaturalist2018FS, NewImageFolder or NewImageFolderFS"
 
 // ready returns an error for a nil or zero-value f.
 func (f *ImageFiles) ready(comp string) error {

@@ -85,6 +85,15 @@ func TestConcurrencyClaims(t *testing.T) {
 				return nil
 			})
 		}},
+		{Type: "INatImage", Run: func(t *testing.T) {
+			im := INatImage{ID: 7, Category: 3, Split: "test", Rel: "train_val2018/Plantae/3/a.jpg", JPEG: []byte{1}}
+			Concurrently(t, 4, 20, func(int) error {
+				if c := im; c.ID != 7 || c.Category != 3 || c.Split != "test" || c.Rel != im.Rel {
+					return fmt.Errorf("copy differs")
+				}
+				return nil
+			})
+		}},
 		{Type: "Type", Run: func(t *testing.T) {
 			types := ExportedTypes(t, "testdata/types")
 			Concurrently(t, 4, 20, func(int) error {

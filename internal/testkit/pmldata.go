@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -107,5 +108,76 @@ func writeFile(t testing.TB, p string, b []byte) {
 	}
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// INatImage is one image of an iNaturalist 2018 fixture written by
+// WriteINaturalist2018. It is a plain value, safe for concurrent use.
+type INatImage struct {
+	ID       int    // its id in the JSON files
+	Category int    // its category_id (0 to 8141 in the real data)
+	Val      bool   // listed in val2018.json rather than train2018.json
+	Split    string // "train" or "test": the split file listing it; "" for none
+	Rel      string // its file_name, e.g. "train_val2018/Plantae/7477/3b60c9486db1d2ee875f11a669fbde4b.jpg"
+	JPEG     []byte // the file's content
+}
+
+// WriteINaturalist2018 writes the layout PML's INaturalist2018 reads in
+// dir: train2018.json and val2018.json (with "images", "annotations" and
+// "categories", in the competition's form), each image at dir/<Rel>, and
+// Inat_dataset_splits/Inaturalist_{train,test}_set1.txt listing the
+// images of each split in the order given.
+func WriteINaturalist2018(t testing.TB, dir string, images []INatImage) {
+	t.Helper()
+	type img struct {
+		ID       int    `json:"id"`
+		FileName string `json:"file_name"`
+		Width    int    `json:"width"`
+		Height   int    `json:"height"`
+		License  int    `json:"license"`
+	}
+	type ann struct {
+		ID         int `json:"id"`
+		ImageID    int `json:"image_id"`
+		CategoryID int `json:"category_id"`
+	}
+	type doc struct {
+		Info        map[string]string `json:"info"`
+		Images      []img             `json:"images"`
+		Annotations []ann             `json:"annotations"`
+		Categories  []map[string]any  `json:"categories"`
+	}
+	docs := [2]doc{}
+	var lists [2]strings.Builder
+	cats := map[int]bool{}
+	for _, im := range images {
+		k := 0
+		if im.Val {
+			k = 1
+		}
+		docs[k].Images = append(docs[k].Images, img{ID: im.ID, FileName: im.Rel, Width: 800, Height: 600})
+		docs[k].Annotations = append(docs[k].Annotations, ann{ID: im.ID, ImageID: im.ID, CategoryID: im.Category})
+		cats[im.Category] = true
+		switch im.Split {
+		case "train":
+			fmt.Fprintf(&lists[0], "%s\n", im.Rel)
+		case "test":
+			fmt.Fprintf(&lists[1], "%s\n", im.Rel)
+		}
+		writeFile(t, filepath.Join(dir, filepath.FromSlash(im.Rel)), im.JPEG)
+	}
+	for k, name := range []string{"train2018.json", "val2018.json"} {
+		docs[k].Info = map[string]string{"year": "2018", "description": "fixture"}
+		for c := range cats {
+			docs[k].Categories = append(docs[k].Categories, map[string]any{"id": c, "name": fmt.Sprintf("species %d", c)})
+		}
+		b, err := json.Marshal(docs[k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, name), b)
+	}
+	for k, split := range []string{"train", "test"} {
+		writeFile(t, filepath.Join(dir, "Inat_dataset_splits", "Inaturalist_"+split+"_set1.txt"), []byte(lists[k].String()))
 	}
 }
