@@ -158,25 +158,38 @@ type cubIndex struct {
 // scanLines calls fn with the fields of each non-blank line of r and its
 // 1-based number; fn's error stops the scan.
 func scanLines(comp string, r io.Reader, p string, fn func(line int, fields []string) error) error {
+	return scanRawLines(comp, r, p, func(line int, text string) error {
+		fields := strings.Fields(text)
+		if len(fields) == 0 {
+			return nil
+		}
+		return fn(line, fields)
+	})
+}
+
+// scanRawLines calls fn with each line of r (without its line ending, a
+// UTF-8 byte order mark removed from the first) and its 1-based number;
+// fn's error stops the scan. A line longer than maxIndexLine is an error
+// naming the path and the line.
+func scanRawLines(comp string, r io.Reader, p string, fn func(line int, text string) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxIndexLine)
 	line := 0
 	for sc.Scan() {
 		line++
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 {
-			continue
+		text := strings.TrimSuffix(sc.Text(), "\r")
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\ufeff")
 		}
-		if err := fn(line, fields); err != nil {
+		if err := fn(line, text); err != nil {
 			return err
 		}
 	}
 	if err := sc.Err(); err != nil {
-		sentinel := gometric.ErrShape
 		if !errors.Is(err, bufio.ErrTooLong) {
 			return fmt.Errorf("%s: %s: %w", comp, p, err)
 		}
-		return &FileError{Component: comp, Path: p, Line: line + 1, Offset: -1, Msg: fmt.Sprintf("line longer than %d bytes", maxIndexLine), Err: sentinel}
+		return &FileError{Component: comp, Path: p, Line: line + 1, Offset: -1, Msg: fmt.Sprintf("line longer than %d bytes", maxIndexLine), Err: gometric.ErrShape}
 	}
 	return nil
 }

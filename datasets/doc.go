@@ -1,9 +1,9 @@
 // Package datasets reads the data sets gometric trains and evaluates on:
-// Fashion-MNIST (IDX files), CUB-200-2011 in its official layout (PML's
-// pytorch_metric_learning.datasets.CUB), generic image folders
-// (torchvision's ImageFolder) and precomputed feature files. PML's other
-// datasets (Cars196, Stanford Online Products, iNaturalist 2018) are not
-// ported yet.
+// Fashion-MNIST (IDX files), CUB-200-2011, Cars196, Stanford Online
+// Products and iNaturalist 2018 in the layouts PML reads
+// (pytorch_metric_learning.datasets.CUB, Cars196, StanfordOnlineProducts
+// and INaturalist2018), generic image folders (torchvision's ImageFolder)
+// and precomputed feature files.
 //
 // Every data set implements Dataset: Len, Labels (one []int label per
 // sample), SampleShape and Batch, which writes the samples asked for as
@@ -24,8 +24,13 @@
 //   - ImageFiles decodes image files on demand (with an optional LRU cache)
 //     or all at once (Load), resized with golang.org/x/image/draw. NewCUB
 //     opens CUB-200-2011 with PML's class-disjoint split — classes 1–100
-//     for training, 101–200 for testing — and NewImageFolder a
-//     root/<class>/<image> tree.
+//     for training, 101–200 for testing —, NewCars196 Cars196 (classes
+//     1–98 and 99–196), NewSOP Stanford Online Products (Ebay_train.txt
+//     and Ebay_test.txt, with the super class as label level 1, see
+//     ImageFiles.LabelsAt), NewINaturalist2018 iNaturalist 2018 (its
+//     JSON files and Smooth-AP's split lists), and NewImageFolder a
+//     root/<class>/<image> tree. Their splits are PML's "train", "test" and "train+test"
+//     (SplitTrain, SplitTest, SplitTrainTest).
 //   - Features holds precomputed feature vectors read from a small binary
 //     format (version 2, "GMFEATS2", closed by a CRC-32 that every read
 //     verifies; Save writes it atomically) or CSV, for training an MLP

@@ -89,7 +89,10 @@ const (
 const DefaultMaxPixels = 1 << 25
 
 // ImageFiles is a labelled list of image files decoded on demand: the
-// datasets NewCUB (PML's datasets.CUB) and NewImageFolder (torchvision's
+// datasets NewCUB (PML's datasets.CUB), NewCars196 (PML's
+// datasets.Cars196), NewSOP (PML's datasets.StanfordOnlineProducts),
+// NewINaturalist2018 (PML's datasets.INaturalist2018) and NewImageFolder
+// (torchvision's
 // ImageFolder) return. Each image is decoded (JPEG, PNG, GIF, BMP, TIFF,
 // WebP), converted to RGB (grey images are replicated, transparency is
 // composed over black), brought to Width×Height by Fit with the
@@ -113,7 +116,9 @@ const DefaultMaxPixels = 1 << 25
 // is safe for concurrent use as long as its fields are not changed
 // meanwhile.
 //
-// Make an ImageFiles with NewCUB, NewCUBFS, NewImageFolder or
+// Make an ImageFiles with NewCUB, NewCUBFS, NewCars196, NewCars196FS,
+// NewSOP, NewSOPFS, NewINaturalist2018, NewINaturalist2018FS,
+// NewImageFolder or
 // NewImageFolderFS: the zero value has no images and no file system, and
 // its methods that return an error refuse it (an error wrapping
 // gometric.ErrSetting that names the constructors).
@@ -137,6 +142,10 @@ type ImageFiles struct {
 	paths   []string
 	labels  []int
 	classes []string
+	// upper holds the labels of hierarchy levels 1, 2, ... (nil when the
+	// data set has one level); upper[k][i] is image i's label at level
+	// k+1.
+	upper [][]int
 
 	mu    sync.Mutex
 	cache *lruCache
@@ -148,7 +157,7 @@ func newImageFiles(fsys fs.FS, paths []string, labels []int, classes []string) *
 }
 
 // imageFilesMakers names the constructors in errors about a zero value.
-const imageFilesMakers = "NewCUB, NewCUBFS, NewImageFolder or NewImageFolderFS"
+const imageFilesMakers = "NewCUB, NewCUBFS, NewCars196, NewCars196FS, NewSOP, NewSOPFS, NewINaturalist2018, NewINaturalist2018FS, NewImageFolder or NewImageFolderFS"
 
 // ready returns an error for a nil or zero-value f.
 func (f *ImageFiles) ready(comp string) error {
@@ -180,6 +189,35 @@ func (f *ImageFiles) SampleShape() []int {
 		return nil
 	}
 	return []int{3, f.Height, f.Width}
+}
+
+// LabelLevels returns the number of label hierarchy levels: 2 for
+// Stanford Online Products (level 0 the class, level 1 the super class),
+// 1 for the other data sets (0 for a nil f).
+func (f *ImageFiles) LabelLevels() int {
+	if f == nil {
+		return 0
+	}
+	return 1 + len(f.upper)
+}
+
+// LabelsAt returns the labels of hierarchy level (shared: do not modify),
+// one per image: level 0 is Labels, level 1 of Stanford Online Products its
+// super classes — the columns of the 2-D labels that PML's testers index
+// with label_hierarchy_level. A level outside [0, LabelLevels()) is an
+// error wrapping gometric.ErrIndex.
+func (f *ImageFiles) LabelsAt(level int) ([]int, error) {
+	const comp = "datasets.ImageFiles.LabelsAt"
+	if err := f.ready(comp); err != nil {
+		return nil, err
+	}
+	if level < 0 || level > len(f.upper) {
+		return nil, check.Errorf(comp, gometric.ErrIndex, "label level %d outside [0, %d)", level, 1+len(f.upper))
+	}
+	if level == 0 {
+		return f.labels, nil
+	}
+	return f.upper[level-1], nil
 }
 
 // Paths returns the image file paths (shared: do not modify).
@@ -222,13 +260,22 @@ func (f *ImageFiles) ClassCounts() map[int]int {
 func (f *ImageFiles) derive(idx []int, labels []int, classes []string) *ImageFiles {
 	out := &ImageFiles{Width: f.Width, Height: f.Height, Fit: f.Fit, Interpolation: f.Interpolation,
 		Norm: f.Norm, CacheSize: f.CacheSize, Workers: f.Workers, MaxPixels: f.MaxPixels, Progress: f.Progress,
-		fsys: f.fsys, paths: f.paths, labels: labels, classes: classes}
+		fsys: f.fsys, paths: f.paths, labels: labels, classes: classes, upper: f.upper}
 	if idx != nil {
 		out.paths = make([]string, len(idx))
 		out.labels = make([]int, len(idx))
 		for k, i := range idx {
 			out.paths[k] = f.paths[i]
 			out.labels[k] = f.labels[i]
+		}
+		if f.upper != nil {
+			out.upper = make([][]int, len(f.upper))
+			for l, lab := range f.upper {
+				out.upper[l] = make([]int, len(idx))
+				for k, i := range idx {
+					out.upper[l][k] = lab[i]
+				}
+			}
 		}
 	}
 	return out
@@ -262,7 +309,8 @@ func (f *ImageFiles) FilterClasses(classes []int) (*ImageFiles, error) {
 
 // Relabel returns a copy whose labels are 0..k-1 in increasing order of
 // the original labels, and the original label of each new one (CUB's
-// training classes 1–100 become 0–99; nil, nil for a nil f).
+// training classes 1–100 become 0–99; nil, nil for a nil f). The labels of
+// the higher hierarchy levels (LabelsAt) are kept as they are.
 func (f *ImageFiles) Relabel() (*ImageFiles, []int) {
 	if f == nil {
 		return nil, nil
@@ -486,7 +534,8 @@ func resizeCHW(src image.Image, w, h int, fit Fit, sc xdraw.Scaler) ([]uint8, er
 
 // Load decodes every image once into an in-memory Images of 3×Height×Width
 // images with f's labels, class names and Norm (memory: 3·W·H bytes per
-// image). It decodes in parallel, calls Progress, and stops with ctx's
+// image). The images keep f's order, so f.LabelsAt gives the higher
+// hierarchy levels of the loaded images too. It decodes in parallel, calls Progress, and stops with ctx's
 // error when ctx is cancelled.
 func (f *ImageFiles) Load(ctx context.Context) (*Images, error) {
 	const comp = "datasets.ImageFiles.Load"

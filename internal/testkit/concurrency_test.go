@@ -67,6 +67,33 @@ func TestConcurrencyClaims(t *testing.T) {
 				return nil
 			})
 		}},
+		{Type: "Cars196Image", Run: func(t *testing.T) {
+			im := Cars196Image{Class: 2, Test: true, File: "00001.jpg", JPEG: []byte{1, 2}}
+			Concurrently(t, 4, 20, func(int) error {
+				if c := im; c.Class != 2 || !c.Test || c.File != im.File || len(c.JPEG) != 2 || Cars196Dir(c.Class) != "Make 002 C-V Van 2012" {
+					return fmt.Errorf("copy differs")
+				}
+				return nil
+			})
+		}},
+		{Type: "SOPImage", Run: func(t *testing.T) {
+			im := SOPImage{ID: 1, Class: 5, SuperClass: 2, Rel: "cabinet_final/5_0.JPG", JPEG: []byte{1, 2}}
+			Concurrently(t, 4, 20, func(int) error {
+				if c := im; c.ID != 1 || c.Class != 5 || c.SuperClass != 2 || c.Rel != im.Rel || len(c.JPEG) != 2 {
+					return fmt.Errorf("copy differs")
+				}
+				return nil
+			})
+		}},
+		{Type: "INatImage", Run: func(t *testing.T) {
+			im := INatImage{ID: 7, Category: 3, Split: "test", Rel: "train_val2018/Plantae/3/a.jpg", JPEG: []byte{1}}
+			Concurrently(t, 4, 20, func(int) error {
+				if c := im; c.ID != 7 || c.Category != 3 || c.Split != "test" || c.Rel != im.Rel {
+					return fmt.Errorf("copy differs")
+				}
+				return nil
+			})
+		}},
 		{Type: "Type", Run: func(t *testing.T) {
 			types := ExportedTypes(t, "testdata/types")
 			Concurrently(t, 4, 20, func(int) error {
