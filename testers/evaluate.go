@@ -14,13 +14,15 @@ import (
 
 // MultiLevel is implemented by a data set whose samples have labels at
 // several hierarchy levels (PML's 2-D label tensors, e.g. Stanford Online
-// Products' class and super class). LabelsByLevel returns one slice per
-// level, each with one label per sample; level 0 must equal Labels(). A
-// data set without it has level 0 only. The testers read it once per call
-// and do not modify it, so an implementation needs to be safe for
+// Products' class and super class; *datasets.ImageFiles implements it).
+// LabelLevels returns the number of levels and LabelsAt the labels of one
+// level, one per sample; level 0 must equal Labels(). A data set without
+// it has level 0 only. The testers read it once per call and do not
+// modify what it returns, so an implementation needs to be safe for
 // concurrent use only if the tester is used concurrently.
 type MultiLevel interface {
-	LabelsByLevel() [][]int
+	LabelLevels() int
+	LabelsAt(level int) ([]int, error)
 }
 
 // space says which PML tester computes the metrics.
@@ -337,19 +339,23 @@ func labelLevels(what string, ds datasets.Dataset) ([][]int, error) {
 	if !ok {
 		return [][]int{slices.Clone(all)}, nil
 	}
-	lv := ml.LabelsByLevel()
-	if len(lv) == 0 {
-		return nil, fmt.Errorf("%s: LabelsByLevel returned no level: %w", what, gometric.ErrLabels)
+	levels := ml.LabelLevels()
+	if levels < 1 || levels > n+1 {
+		return nil, fmt.Errorf("%s: LabelLevels() = %d, want 1 to %d: %w", what, levels, n+1, gometric.ErrLabels)
 	}
-	out := make([][]int, len(lv))
-	for l, x := range lv {
+	out := make([][]int, levels)
+	for l := range out {
+		x, err := ml.LabelsAt(l)
+		if err != nil {
+			return nil, fmt.Errorf("%s: level %d: %w", what, l, err)
+		}
 		if len(x) != n {
 			return nil, fmt.Errorf("%s: %d samples but %d labels at level %d: %w", what, n, len(x), l, gometric.ErrLabels)
 		}
 		out[l] = slices.Clone(x)
 	}
 	if !slices.Equal(out[0], all) {
-		return nil, fmt.Errorf("%s: LabelsByLevel()[0] differs from Labels(): %w", what, gometric.ErrLabels)
+		return nil, fmt.Errorf("%s: LabelsAt(0) differs from Labels(): %w", what, gometric.ErrLabels)
 	}
 	return out, nil
 }

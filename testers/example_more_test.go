@@ -18,7 +18,14 @@ type hier struct {
 	parents []int
 }
 
-func (h hier) LabelsByLevel() [][]int { return [][]int{h.Labels(), h.parents} }
+func (h hier) LabelLevels() int { return 2 }
+
+func (h hier) LabelsAt(level int) ([]int, error) {
+	if level == 0 {
+		return h.Labels(), nil
+	}
+	return h.parents, nil
+}
 
 func line() hier {
 	x := []float32{0, 1, 1.4, 3, 1.2, 100, 101, 110, 112}

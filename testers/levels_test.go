@@ -3,6 +3,7 @@ package testers_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -25,7 +26,17 @@ type multi struct {
 	levels [][]int
 }
 
-func (m multi) LabelsByLevel() [][]int { return m.levels }
+func (m multi) LabelLevels() int { return len(m.levels) }
+
+func (m multi) LabelsAt(level int) ([]int, error) {
+	if level < 0 || level >= len(m.levels) {
+		return nil, fmt.Errorf("level %d: %w", level, gometric.ErrIndex)
+	}
+	return m.levels[level], nil
+}
+
+// The image data sets with label levels are MultiLevel.
+var _ testers.MultiLevel = (*datasets.ImageFiles)(nil)
 
 func features(t testing.TB, dim int, x []float32, labels []int) *datasets.Features {
 	t.Helper()
@@ -126,9 +137,9 @@ func TestEvaluateKeysAndLevels(t *testing.T) {
 		{"negative level", []int{-1}, ds, gometric.ErrSetting},
 		{"level twice", []int{0, 0}, ds, gometric.ErrSetting},
 		{"level 1 of a single-level set", []int{1}, ds.Features, gometric.ErrSetting},
-		{"LabelsByLevel empty", nil, multi{ds.Features, nil}, gometric.ErrLabels},
-		{"LabelsByLevel short", nil, multi{ds.Features, [][]int{ds.levels[0], ds.levels[1][1:]}}, gometric.ErrLabels},
-		{"LabelsByLevel level 0 differs", nil, multi{ds.Features, [][]int{ds.levels[1], ds.levels[1]}}, gometric.ErrLabels},
+		{"no levels", nil, multi{ds.Features, nil}, gometric.ErrLabels},
+		{"a short level", nil, multi{ds.Features, [][]int{ds.levels[0], ds.levels[1][1:]}}, gometric.ErrLabels},
+		{"level 0 differs", nil, multi{ds.Features, [][]int{ds.levels[1], ds.levels[1]}}, gometric.ErrLabels},
 		{"math.MaxInt level", []int{math.MaxInt}, ds, gometric.ErrSetting},
 	} {
 		g := testers.NewGlobalEmbeddingSpace()
