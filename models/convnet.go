@@ -283,12 +283,12 @@ func newConvNetwork[T float](cfg ConvNetConfig) (*network[T], error) {
 		return nil, err
 	}
 	blocks := slices.Clone(cfg.Blocks)
-	forward := func(x *G.Node, p []*G.Node, n int) (*G.Node, error) {
+	forward := func(x *G.Node, p []*G.Node, n int, inputGrad bool) (*G.Node, error) {
 		h := x
 		ch, hh, ww := cfg.Channels, cfg.Height, cfg.Width
 		var err error
 		for i, out := range blocks {
-			if h, err = G.ApplyOp(newBlockOp[T](n, ch, hh, ww, out, i > 0), h, p[2*i], p[2*i+1]); err != nil {
+			if h, err = G.ApplyOp(newBlockOp[T](n, ch, hh, ww, out, i > 0 || inputGrad), h, p[2*i], p[2*i+1]); err != nil {
 				return nil, err
 			}
 			ch, hh, ww = out, hh/2, ww/2

@@ -176,7 +176,7 @@ func newMLPNetwork[T float](cfg MLPConfig) (*network[T], error) {
 		return nil, err
 	}
 	sizes := slices.Clone(cfg.Sizes)
-	forward := func(x *G.Node, p []*G.Node, n int) (*G.Node, error) {
+	forward := func(x *G.Node, p []*G.Node, n int, inputGrad bool) (*G.Node, error) {
 		h := x
 		var err error
 		for i := 1; i < len(sizes); i++ {
@@ -185,7 +185,7 @@ func newMLPNetwork[T float](cfg MLPConfig) (*network[T], error) {
 					return nil, err
 				}
 			}
-			if h, err = G.ApplyOp(newLinearOp[T](n, sizes[i-1], sizes[i], i > 1), h, p[2*(i-1)], p[2*(i-1)+1]); err != nil {
+			if h, err = G.ApplyOp(newLinearOp[T](n, sizes[i-1], sizes[i], i > 1 || inputGrad), h, p[2*(i-1)], p[2*(i-1)+1]); err != nil {
 				return nil, err
 			}
 		}

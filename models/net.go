@@ -31,7 +31,9 @@ type network[T float] struct {
 	embedding int
 	params    []*Param
 	// forward builds the network on x (n samples) from the parameter nodes.
-	forward func(x *G.Node, p []*G.Node, n int) (*G.Node, error)
+	// inputGrad asks for d(output)/d(x) to flow back to x (the first
+	// layer computes it only then).
+	forward func(x *G.Node, p []*G.Node, n int, inputGrad bool) (*G.Node, error)
 	graphs  map[graphKey]*graph[T]
 	tick    int64
 }
@@ -39,6 +41,9 @@ type network[T float] struct {
 type graphKey struct {
 	n     int
 	train bool
+	// inputGrad: a training graph that also reads d(loss)/d(input)
+	// (TrainStepInput); plain TrainStep graphs do not compute it.
+	inputGrad bool
 }
 
 // graph is one compiled network for one batch size and mode.
@@ -48,6 +53,7 @@ type graph[T float] struct {
 	x     []T           // the input's backing array
 	emb   *tensor.Dense // inference: where the embeddings are read into
 	loss  *lossOp[T]    // training: the loss op at the root
+	dx    *tensor.Dense // TrainStepInput: where d(loss)/d(input) is read into
 	reads []*G.Value    // keeps Read targets alive
 	used  int64
 }
@@ -61,7 +67,9 @@ type paramSpec struct {
 }
 
 func newNetwork[T float](component string, input []int, embedding int, specs []paramSpec, seed uint64,
-	forward func(x *G.Node, p []*G.Node, n int) (*G.Node, error)) *network[T] {
+	// inputGrad asks for d(output)/d(x) to flow back to x (the first
+	// layer computes it only then).
+	forward func(x *G.Node, p []*G.Node, n int, inputGrad bool) (*G.Node, error)) *network[T] {
 	nw := &network[T]{
 		component: component,
 		input:     slices.Clone(input),
@@ -163,21 +171,21 @@ func shapeString(s []int) string {
 
 // graphFor returns the cached graph for n samples and mode, building it
 // (and dropping the least recently used one) if needed.
-func (nw *network[T]) graphFor(n int, train bool) (*graph[T], error) {
+func (nw *network[T]) graphFor(n int, train, inputGrad bool) (*graph[T], error) {
 	nw.tick++
-	key := graphKey{n, train}
+	key := graphKey{n, train, inputGrad}
 	if gr, ok := nw.graphs[key]; ok {
 		gr.used = nw.tick
 		return gr, nil
 	}
-	gr, err := nw.build(n, train)
+	gr, err := nw.build(n, train, inputGrad)
 	if err != nil {
 		return nil, fmt.Errorf("%s: building the graph for %d samples: %w", nw.component, n, err)
 	}
 	count, oldest := 0, graphKey{}
 	var oldestUse int64 = -1
 	for k, g := range nw.graphs {
-		if k.train != train {
+		if k.train != train || k.inputGrad != inputGrad {
 			continue
 		}
 		count++
@@ -197,7 +205,7 @@ func (nw *network[T]) graphFor(n int, train bool) (*graph[T], error) {
 // build makes the graph for n samples: the network, then either the loss
 // op, its gradient with respect to every parameter (gorgonia.Grad) and a
 // read of each gradient into its Param, or a read of the embeddings.
-func (nw *network[T]) build(n int, train bool) (gr *graph[T], err error) {
+func (nw *network[T]) build(n int, train, inputGrad bool) (gr *graph[T], err error) {
 	defer func() {
 		// Gorgonia's node constructors panic on inconsistent input; the
 		// shapes here are checked, but a panic must not escape.
@@ -215,7 +223,8 @@ func (nw *network[T]) build(n int, train bool) (gr *graph[T], err error) {
 		s := p.value.Shape()
 		pn[i] = G.NewTensor(g, dt, len(s), G.WithShape(s...), G.WithValue(p.value), G.WithName(p.name))
 	}
-	out, err := nw.forward(x, pn, n)
+	inputGrad = inputGrad && train
+	out, err := nw.forward(x, pn, n, inputGrad)
 	if err != nil {
 		return nil, err
 	}
@@ -226,9 +235,21 @@ func (nw *network[T]) build(n int, train bool) (gr *graph[T], err error) {
 		if err != nil {
 			return nil, err
 		}
-		grads, err := G.Grad(loss, pn...)
+		wrt := pn
+		if inputGrad {
+			wrt = append(slices.Clone(pn), x)
+		}
+		grads, err := G.Grad(loss, wrt...)
 		if err != nil {
 			return nil, err
+		}
+		if inputGrad {
+			gr.dx, _ = newDense[T](shape...)
+			into := new(G.Value)
+			*into = gr.dx
+			G.Read(grads[len(pn)], into)
+			gr.reads = append(gr.reads, into)
+			grads = grads[:len(pn)]
 		}
 		for i, gn := range grads {
 			into := new(G.Value)
@@ -261,7 +282,7 @@ func (nw *network[T]) embed(x []T, n int) ([]T, error) {
 	out := make([]T, 0, n*nw.embedding)
 	for lo := 0; lo < n; lo += embedChunk {
 		hi := min(n, lo+embedChunk)
-		gr, err := nw.graphFor(hi-lo, false)
+		gr, err := nw.graphFor(hi-lo, false, false)
 		if err != nil {
 			return nil, err
 		}
@@ -276,12 +297,23 @@ func (nw *network[T]) embed(x []T, n int) ([]T, error) {
 // trainStep runs the training graph: forward, loss, backward; every
 // parameter's gradient is set (not accumulated) to this batch's.
 func (nw *network[T]) trainStep(x []T, n int, fn lossFn[T]) (T, error) {
-	if fn == nil {
-		return 0, fmt.Errorf("%s.TrainStep: nil loss function: %w", nw.component, gometric.ErrSetting)
+	_, l, err := nw.trainStepGraph(x, n, fn, false)
+	return l, err
+}
+
+// trainStepGraph is trainStep on the graph with or without the input's
+// gradient; it returns the graph it ran.
+func (nw *network[T]) trainStepGraph(x []T, n int, fn lossFn[T], inputGrad bool) (*graph[T], T, error) {
+	method := "TrainStep"
+	if inputGrad {
+		method = "TrainStepInput"
 	}
-	gr, err := nw.graphFor(n, true)
+	if fn == nil {
+		return nil, 0, fmt.Errorf("%s.%s: nil loss function: %w", nw.component, method, gometric.ErrSetting)
+	}
+	gr, err := nw.graphFor(n, true, inputGrad)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	gr.loss.fn = fn
 	gr.loss.err, gr.loss.panicked = nil, nil
@@ -299,14 +331,14 @@ func (nw *network[T]) trainStep(x []T, n int, fn lossFn[T]) (T, error) {
 			p.zeroGrad()
 		}
 		if gr.loss.err != nil {
-			return 0, fmt.Errorf("%s.TrainStep: %w", nw.component, gr.loss.err)
+			return nil, 0, fmt.Errorf("%s.%s: %w", nw.component, method, gr.loss.err)
 		}
-		return 0, fmt.Errorf("%s.TrainStep: %w", nw.component, err)
+		return nil, 0, fmt.Errorf("%s.%s: %w", nw.component, method, err)
 	}
 	if gr.loss.err != nil {
-		return 0, fmt.Errorf("%s.TrainStep: %w", nw.component, gr.loss.err)
+		return nil, 0, fmt.Errorf("%s.%s: %w", nw.component, method, gr.loss.err)
 	}
-	return gr.loss.loss, nil
+	return gr, gr.loss.loss, nil
 }
 
 // Embed returns the N×E embeddings of x, an N×prod(InputShape) batch
