@@ -43,9 +43,19 @@ var ErrStopTraining = errors.New("trainers: stop training")
 // A MetricLossOnly is not safe for concurrent use: it holds the loss's
 // buffers from one iteration to the next, so run one Train at a time.
 type MetricLossOnly struct {
-	// Encoder is the model being trained (PML's models["trunk"] followed by
-	// models["embedder"]).
+	// Encoder is the trunk (PML's models["trunk"]); without an Embedder
+	// its output is the embedding.
 	Encoder models.Encoder
+	// Embedder, when not nil, maps the trunk's output to the embedding
+	// (PML's models["embedder"]; nil is PML's default, Identity). It has
+	// its own parameters and its own EmbedderOptimizer; its input size
+	// must be the trunk's EmbeddingSize, and it must not be the trunk. An
+	// MLP of two Sizes is torch's nn.Linear.
+	Embedder models.InputGradStepper
+	// EmbedderOptimizer updates the Embedder (PML's embedder_optimizer).
+	// It is required when Embedder is set and not frozen; use an Optimizer
+	// of its own (one Optimizer cannot step two models).
+	EmbedderOptimizer *models.Optimizer
 	// Loss is the metric loss (PML's loss_funcs["metric_loss"]).
 	Loss losses.Loss
 	// Miner, when not nil, picks the pairs or triplets the loss uses
@@ -53,8 +63,8 @@ type MetricLossOnly struct {
 	Miner miners.Miner
 	// Dataset is the training set (PML's dataset).
 	Dataset datasets.Dataset
-	// Optimizer updates the encoder (PML's trunk_optimizer and
-	// embedder_optimizer).
+	// Optimizer updates the trunk (PML's trunk_optimizer). It is required
+	// unless FreezeThese holds "trunk".
 	Optimizer *models.Optimizer
 	// LossOptimizer updates the loss's learnable parameters (PML's
 	// metric_loss_optimizer), through losses.Objective.StepParams. It is
@@ -83,6 +93,38 @@ type MetricLossOnly struct {
 	// Seed seeds the sampler's random draws (see the package doc).
 	Seed uint64
 
+	// LossWeights multiplies each loss by its weight before the
+	// gradients are taken (PML's loss_weights); MetricLossOnly's one loss
+	// is "metric_loss". A missing name weighs 1 (PML's default); another
+	// name, or a non-finite weight, is refused. The weight scales the
+	// reported Loss, the gradient of every model and the loss's own
+	// learnable parameters' gradients, as multiplying the torch loss does.
+	LossWeights map[string]float64
+	// FreezeThese names the roles whose parameters are not updated (PML's
+	// freeze_these): "trunk", "embedder", "metric_loss". A frozen trunk is
+	// only run forward (Embed); a frozen embedder still passes the
+	// gradient through to the trunk.
+	FreezeThese []string
+	// GradientClippers run in order after the backward pass and before the
+	// optimizers step (PML's gradient_clippers), e.g.
+	//
+	//	func() error { _, err := models.ClipGradNorm(trunk.Params(), 10, 2); return err }
+	//
+	// An error stops training with that error.
+	GradientClippers []func() error
+	// LRSchedulersByIteration are stepped after every iteration (after
+	// EndOfIterationHook) and LRSchedulersByEpoch after every complete
+	// epoch (before EndOfEpochHook), as PML's lr_schedulers whose keys end
+	// in "_scheduler_by_iteration" and "_scheduler_by_epoch". PML's
+	// "_scheduler_by_plateau" (models.ReduceLROnPlateau) takes a
+	// validation metric: step it in EndOfEpochHook after testing, as PML's
+	// HookContainer does.
+	LRSchedulersByIteration, LRSchedulersByEpoch []models.LRScheduler
+	// SetMinLabelToZero relabels the batches' labels to 0..k−1 in the
+	// order of the data set's sorted distinct labels (PML's
+	// set_min_label_to_zero); LabelMapping returns the mapping.
+	SetMinLabelToZero bool
+
 	// EndOfIterationHook, when not nil, runs after every iteration
 	// (PML's end_of_iteration_hook). Returning ErrStopTraining (or an
 	// error wrapping it) stops training cleanly, as PML's hook returning
@@ -100,6 +142,13 @@ type MetricLossOnly struct {
 	// obj is the loss pipeline of every iteration; it keeps the previous
 	// result's gradient matrices for reuse (losses.Batch.Reuse).
 	obj losses.Objective
+	// scaled holds a weighted gradient; relabel the batch's mapped labels.
+	scaled  []float32
+	relabel []int
+	// labelMap is the sorted distinct labels of the data set when
+	// SetMinLabelToZero is set; index maps a label to its position.
+	labelMap []int
+	index    map[int]int
 }
 
 // NewMetricLossOnly returns a MetricLossOnly trainer with PML's required
@@ -183,6 +232,7 @@ func (t *MetricLossOnly) Train(ctx context.Context, startEpoch, numEpochs int) (
 		return nil, err
 	}
 	t.obj.Loss, t.obj.Miner = t.Loss, t.Miner
+	t.setLabelMap()
 	ld, err := newLoader(t)
 	if err != nil {
 		return nil, err
@@ -204,6 +254,9 @@ func (t *MetricLossOnly) Train(ctx context.Context, startEpoch, numEpochs int) (
 		infos = append(infos, info)
 		if err != nil || !cont {
 			return infos, err
+		}
+		if err := stepSchedulers(t.LRSchedulersByEpoch); err != nil {
+			return infos, fmt.Errorf("%s: epoch %d: %w", name, epoch, err)
 		}
 		if t.EndOfEpochHook != nil {
 			if err := t.EndOfEpochHook(t, info); err != nil {
@@ -234,8 +287,8 @@ func (t *MetricLossOnly) validate() error {
 		return fmt.Errorf("%s: Loss is nil: %w", name, gometric.ErrSetting)
 	case t.Dataset == nil:
 		return fmt.Errorf("%s: Dataset is nil: %w", name, gometric.ErrSetting)
-	case t.Optimizer == nil:
-		return fmt.Errorf("%s: Optimizer is nil: %w", name, gometric.ErrSetting)
+	case t.Optimizer == nil && !t.frozen("trunk"):
+		return fmt.Errorf("%s: Optimizer is nil (the trunk's; freeze the trunk with FreezeThese to train without one): %w", name, gometric.ErrSetting)
 	case t.Sampler != nil && t.BatchSampler != nil:
 		return fmt.Errorf("%s: both Sampler and BatchSampler are set: %w", name, gometric.ErrSetting)
 	case t.BatchSampler == nil && t.BatchSize < 1:
@@ -243,12 +296,15 @@ func (t *MetricLossOnly) validate() error {
 	case t.IterationsPerEpoch < 0:
 		return fmt.Errorf("%s: IterationsPerEpoch = %d, want at least 0: %w", name, t.IterationsPerEpoch, gometric.ErrSetting)
 	}
+	if err := t.validateRoles(); err != nil {
+		return err
+	}
 	if s, ok := t.Sampler.(*samplers.MPerClass); ok && s != nil && s.BatchSize != 0 && s.BatchSize != t.BatchSize {
 		return fmt.Errorf("%s: BatchSize = %d but the MPerClass sampler's BatchSize = %d; set both to the same batch size (PML passes one batch_size to the sampler and the loader): %w", name, t.BatchSize, s.BatchSize, gometric.ErrSetting)
 	}
 	if l, ok := t.Loss.(losses.Learnable); ok {
 		ps := l.Params()
-		if len(ps) > 0 && t.LossOptimizer == nil {
+		if len(ps) > 0 && t.LossOptimizer == nil && !t.frozen("metric_loss") {
 			return fmt.Errorf("%s: the loss %T has learnable parameters but LossOptimizer is nil: %w", name, t.Loss, gometric.ErrSetting)
 		}
 		for i, p := range ps {
@@ -374,6 +430,10 @@ func (t *MetricLossOnly) epoch(ctx context.Context, ld *loader, epoch, ipe int) 
 				return info, false, hookError(err, "epoch %d, iteration %d: end-of-iteration hook", epoch, it)
 			}
 		}
+		if err := stepSchedulers(t.LRSchedulersByIteration); err != nil {
+			finish()
+			return info, false, fmt.Errorf("%s: epoch %d, iteration %d: %w", name, epoch, it, err)
+		}
 	}
 	finish()
 	return info, true, nil
@@ -390,27 +450,6 @@ func describe(epoch int, loss float64, miner bool, c miners.Counts) string {
 		s += fmt.Sprintf(" pos=%d neg=%d", c.PosPairs, c.NegPairs)
 	}
 	return s
-}
-
-// step runs one iteration on a loaded batch: PML's forward_and_backward
-// followed by step_optimizers, as a loop of one's own writes it with a
-// losses.Objective.
-func (t *MetricLossOnly) step(b batch) (losses.Result, miners.Counts, error) {
-	obj := &t.obj
-	_, err := t.Encoder.TrainStep(b.x, func(e gometric.Matrix) (float32, gometric.Matrix, error) {
-		return obj.Compute(e, b.labels)
-	})
-	res, mined := obj.Last()
-	if err != nil {
-		return res, mined, err
-	}
-	if err := t.Encoder.Step(t.Optimizer); err != nil {
-		return res, mined, err
-	}
-	if err := obj.StepParams(t.LossOptimizer); err != nil {
-		return res, mined, err
-	}
-	return res, mined, nil
 }
 
 // loader is PML's train dataloader: batches from the sampler, the last
