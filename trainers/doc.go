@@ -43,8 +43,18 @@
 // reports every epoch (mean and last loss, iterations whose loss was 0, mean
 // miner counts, wall time) as an EpochInfo.
 //
-// What PML's BaseTrainer has and MetricLossOnly does not: loss weights,
-// learning-rate schedulers, gradient clippers, frozen models, a
-// subset-batch miner, label hierarchy levels and separate trunk and
-// embedder models (an Encoder is the whole network).
+// PML's model roles: Encoder is the trunk and Embedder an optional
+// embedder after it (nil is PML's Identity), each with its own optimizer;
+// they are chained without merging their Gorgonia graphs, through
+// models.InputGradStepper (the embedder's step returns the gradient with
+// respect to its input, which becomes the trunk's). LossWeights,
+// FreezeThese, GradientClippers, LRSchedulersByIteration and
+// LRSchedulersByEpoch and SetMinLabelToZero are PML's loss_weights,
+// freeze_these, gradient_clippers, lr_schedulers and
+// set_min_label_to_zero.
+//
+// What PML's BaseTrainer has and MetricLossOnly does not yet: a classifier
+// and generator role (TrainWithClassifier, DeepAdversarialMetricLearning),
+// a subset-batch miner, label hierarchy levels and a way to supply one's
+// own loss computation (calculate_loss).
 package trainers

@@ -77,3 +77,29 @@ func ExampleMetricLossOnly() {
 	// iterations per epoch: 5
 	// MAP@R improved by more than 0.2: true
 }
+
+// A trunk and a Linear embedder, each with its own Adam (PML's
+// models["trunk"], models["embedder"], trunk_optimizer and
+// embedder_optimizer), with a loss weight and a gradient clipper.
+func ExampleMetricLossOnly_embedder() {
+	train, err := datasets.NewFeatures(2, []float32{0, 0, 0.1, 0, 5, 5, 5.1, 5, 0, 0.2, 0.1, 0.1, 5, 5.2, 5.1, 5.1}, []int{3, 3, 8, 8, 3, 3, 8, 8})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	trunk, _ := models.NewMLP(models.MLPConfig{Sizes: []int{2, 8, 6}, Seed: 1})
+	embedder, _ := models.NewMLP(models.MLPConfig{Sizes: []int{6, 4}, Seed: 2}) // nn.Linear(6, 4)
+	trunkOpt, _ := models.NewOptimizer("adam", 1e-2)
+	t := trainers.NewMetricLossOnly(trunk, trunkOpt, 4, losses.NewContrastive(), train)
+	t.Embedder = embedder
+	t.EmbedderOptimizer, _ = models.NewOptimizer("adam", 1e-2)
+	t.LossWeights = map[string]float64{"metric_loss": 1}
+	t.GradientClippers = []func() error{func() error {
+		_, err := models.ClipGradNorm(trunk.Params(), 10, 2)
+		return err
+	}}
+	t.SetMinLabelToZero = true
+	epochs, err := t.Train(context.Background(), 1, 2)
+	fmt.Println(len(epochs), err, t.LabelMapping())
+	// Output: 2 <nil> [3 8]
+}
