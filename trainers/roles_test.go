@@ -146,11 +146,11 @@ func TestRoles(t *testing.T) {
 		}
 		e1, w1 := run(1, 0.1)
 		e2, w2 := run(2, 0.05)
-		if e1[0].LossLast == 0 {
+		if e1[0].LossMean == 0 {
 			t.Fatal("zero loss: the test shows nothing")
 		}
-		if math.Abs(e2[0].LossLast-2*e1[0].LossLast) > 1e-5*math.Abs(e1[0].LossLast)+1e-7 {
-			t.Errorf("weighted loss %v, want 2×%v", e2[0].LossLast, e1[0].LossLast)
+		if math.Abs(e2[0].LossMean-2*e1[0].LossMean) > 1e-5*math.Abs(e1[0].LossMean)+1e-7 {
+			t.Errorf("weighted loss %v, want 2×%v", e2[0].LossMean, e1[0].LossMean)
 		}
 		for i := range w1 {
 			for j := range w1[i] {
