@@ -3,8 +3,8 @@ package datasets
 import (
 	"image"
 	_ "image/jpeg"
-	"math"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
