@@ -237,7 +237,7 @@ func TestZeroValues(t *testing.T) {
 		"ImageFiles": reflect.TypeFor[*ImageFiles](),
 		"Images":     reflect.TypeFor[*Images](),
 	}
-	data := []string{"FileError", "IDX", "Normalize"}
+	data := []string{"FileError", "IDX", "Normalize", "Resize", "CenterCropSize", "RandomResizedCrop", "RandomHorizontalFlip", "ColorJitter", "TwoStream"}
 	testkit.CheckListed(t, ".", append(slices.Collect(maps.Keys(refused)), data...))
 	testkit.CheckConcurrencyDocs(t, ".")
 	for name, ty := range refused {

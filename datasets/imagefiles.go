@@ -13,6 +13,7 @@ import (
 	_ "image/png"  // PNG decoder for image folders
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
@@ -137,6 +138,21 @@ type ImageFiles struct {
 	// Progress, when not nil, is called by Load after each image with the
 	// number decoded so far and the total. Calls are serialised.
 	Progress func(done, total int)
+	// Transform, when not nil, replaces Fit and Interpolation: each
+	// decoded image (RGB, at its own size) goes through it — e.g.
+	// EvalTransform(224, 256) or TrainTransform(224), torchvision's
+	// ImageNet recipes — and must come out Width×Height; then Norm
+	// applies (ToTensor and Normalize). Image i of a Batch or a Load
+	// draws its randomness from SampleRand(Seed, Epoch, i), so the
+	// augmentation of a sample depends on (Seed, Epoch, i) only, not on
+	// the batch, the workers or GOMAXPROCS: set Epoch before each epoch
+	// for fresh augmentations (an index asked for twice in one epoch gets
+	// the same one). With a Transform the cache keeps the decoded source
+	// images (4·w·h bytes each at their own size) and transforms them at
+	// every use.
+	Transform Transform
+	Seed      uint64 // seed of the Transform's draws
+	Epoch     int    // epoch of the Transform's draws
 
 	fsys    fs.FS
 	paths   []string
@@ -260,6 +276,7 @@ func (f *ImageFiles) ClassCounts() map[int]int {
 func (f *ImageFiles) derive(idx []int, labels []int, classes []string) *ImageFiles {
 	out := &ImageFiles{Width: f.Width, Height: f.Height, Fit: f.Fit, Interpolation: f.Interpolation,
 		Norm: f.Norm, CacheSize: f.CacheSize, Workers: f.Workers, MaxPixels: f.MaxPixels, Progress: f.Progress,
+		Transform: f.Transform, Seed: f.Seed, Epoch: f.Epoch,
 		fsys: f.fsys, paths: f.paths, labels: labels, classes: classes, upper: f.upper}
 	if idx != nil {
 		out.paths = make([]string, len(idx))
@@ -325,6 +342,9 @@ type decodeSettings struct {
 	sc        xdraw.Scaler
 	maxPixels int64
 	key       cacheKey
+	tr        Transform // nil: Fit and Interpolation
+	seed      uint64
+	epoch     int
 }
 
 // settings checks the fields and returns what decoding needs.
@@ -351,8 +371,15 @@ func (f *ImageFiles) settings(comp string) (decodeSettings, error) {
 	if maxPix == 0 {
 		maxPix = DefaultMaxPixels
 	}
+	if f.Transform != nil {
+		if _, ok := f.Transform.(Compose); !ok && check.Nil(f.Transform) {
+			return ds, check.Settingf(comp, "Transform is a nil %T", f.Transform)
+		}
+		return decodeSettings{norm: t, maxPixels: maxPix, tr: f.Transform, seed: f.Seed, epoch: f.Epoch,
+			key: cacheKey{maxPixels: maxPix, source: true}}, nil
+	}
 	return decodeSettings{norm: t, sc: sc, maxPixels: maxPix,
-		key: cacheKey{f.Width, f.Height, f.Fit, f.Interpolation, maxPix}}, nil
+		key: cacheKey{f.Width, f.Height, f.Fit, f.Interpolation, maxPix, false}}, nil
 }
 
 func (f *ImageFiles) workers(n int) int {
@@ -420,6 +447,9 @@ func firstErr(errs []error) error {
 
 // get returns the CHW bytes of image i, from the cache when possible.
 func (f *ImageFiles) get(comp string, i int, ds *decodeSettings, capacity int) ([]uint8, error) {
+	if ds.tr != nil {
+		return f.transformed(comp, i, ds, capacity)
+	}
 	key := ds.key
 	if capacity > 0 {
 		f.mu.Lock()
@@ -439,17 +469,82 @@ func (f *ImageFiles) get(comp string, i int, ds *decodeSettings, capacity int) (
 	if capacity > 0 {
 		f.mu.Lock()
 		if f.cache != nil && f.cache.key == key {
-			f.cache.put(i, pix, capacity)
+			f.cache.put(i, pix, nil, capacity)
 		}
 		f.mu.Unlock()
 	}
 	return pix, nil
 }
 
-// decode reads image i and returns its 3×Height×Width bytes. It reads
-// the image's size from its header first and refuses one larger than
-// ds.maxPixels before decoding anything.
+// transformed returns the CHW bytes of image i through ds.tr, the decoded
+// source image taken from the cache when possible.
+func (f *ImageFiles) transformed(comp string, i int, ds *decodeSettings, capacity int) ([]uint8, error) {
+	key := ds.key
+	var src *image.RGBA
+	if capacity > 0 {
+		f.mu.Lock()
+		if f.cache == nil || f.cache.key != key {
+			f.cache = newLRU(key)
+		}
+		src = f.cache.getImage(i)
+		f.mu.Unlock()
+	}
+	if src == nil {
+		img, err := f.decodeSource(comp, i, ds)
+		if err != nil {
+			return nil, err
+		}
+		src = toRGBA(img)
+		if capacity > 0 {
+			f.mu.Lock()
+			if f.cache != nil && f.cache.key == key {
+				f.cache.put(i, nil, src, capacity)
+			}
+			f.mu.Unlock()
+		}
+	}
+	out, err := guardTransform(ds.tr, src, SampleRand(ds.seed, ds.epoch, i))
+	if err != nil {
+		return nil, fmt.Errorf("%s: image %d (%s): %w", comp, i, f.paths[i], err)
+	}
+	if b := out.Bounds(); b.Dx() != f.Width || b.Dy() != f.Height {
+		return nil, check.Errorf(comp, gometric.ErrShape, "image %d (%s): the Transform made a %d×%d image, want Width×Height %d×%d", i, f.paths[i], b.Dx(), b.Dy(), f.Width, f.Height)
+	}
+	return chwBytes(out), nil
+}
+
+// guardTransform applies tr, returning a panic of a Transform written
+// outside the package as an error.
+func guardTransform(tr Transform, img *image.RGBA, rng *rand.Rand) (out *image.RGBA, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("the Transform panicked: %v", r)
+		}
+	}()
+	out, err = tr.Apply(img, rng)
+	if err == nil && out == nil {
+		err = errors.New("the Transform returned a nil image")
+	}
+	return out, err
+}
+
+// decode reads image i and returns its 3×Height×Width bytes, through
+// ds.tr when it is set.
 func (f *ImageFiles) decode(comp string, i int, ds *decodeSettings) ([]uint8, error) {
+	if ds.tr != nil {
+		return f.transformed(comp, i, ds, 0)
+	}
+	src, err := f.decodeSource(comp, i, ds)
+	if err != nil {
+		return nil, err
+	}
+	return resizeCHW(src, f.Width, f.Height, f.Fit, ds.sc)
+}
+
+// decodeSource reads image i. It reads the image's size from its header
+// first and refuses one larger than ds.maxPixels before decoding
+// anything.
+func (f *ImageFiles) decodeSource(comp string, i int, ds *decodeSettings) (image.Image, error) {
 	p := f.paths[i]
 	fail := func(sentinel error, format string, args ...any) error {
 		return &FileError{Component: comp, Path: p, Offset: -1, Msg: fmt.Sprintf(format, args...), Err: sentinel}
@@ -484,7 +579,7 @@ func (f *ImageFiles) decode(comp string, i int, ds *decodeSettings) ([]uint8, er
 	if err != nil {
 		return nil, decodeErr(err)
 	}
-	return resizeCHW(src, f.Width, f.Height, f.Fit, ds.sc)
+	return src, nil
 }
 
 // guard calls a decoder of the image files (golang.org/x/image's and the
@@ -591,6 +686,7 @@ type cacheKey struct {
 	fit       Fit
 	interp    Interpolation
 	maxPixels int64
+	source    bool // the cache holds decoded source images (with a Transform)
 }
 
 // lruCache keeps the most recently used decoded images.
@@ -603,6 +699,7 @@ type lruCache struct {
 type lruEntry struct {
 	i   int
 	pix []uint8
+	img *image.RGBA // a source image, with a Transform
 }
 
 func newLRU(key cacheKey) *lruCache {
@@ -618,12 +715,22 @@ func (c *lruCache) get(i int) ([]uint8, bool) {
 	return e.Value.(*lruEntry).pix, true
 }
 
-func (c *lruCache) put(i int, pix []uint8, capacity int) {
+// getImage returns the cached source image i, or nil.
+func (c *lruCache) getImage(i int) *image.RGBA {
+	e, ok := c.m[i]
+	if !ok {
+		return nil
+	}
+	c.ll.MoveToFront(e)
+	return e.Value.(*lruEntry).img
+}
+
+func (c *lruCache) put(i int, pix []uint8, img *image.RGBA, capacity int) {
 	if e, ok := c.m[i]; ok {
 		c.ll.MoveToFront(e)
 		return
 	}
-	c.m[i] = c.ll.PushFront(&lruEntry{i: i, pix: pix})
+	c.m[i] = c.ll.PushFront(&lruEntry{i: i, pix: pix, img: img})
 	for c.ll.Len() > capacity {
 		e := c.ll.Back()
 		c.ll.Remove(e)
