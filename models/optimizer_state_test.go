@@ -471,7 +471,7 @@ func TestOptimizerStateMemoryBound(t *testing.T) {
 			t.Fatal(err)
 		}
 		readers := map[string]func(s StateSaver) error{
-			"LoadState":         func(s StateSaver) error { return s.LoadState(path) },
+			"LoadState": func(s StateSaver) error { return s.LoadState(path) },
 			"ReadState": func(s StateSaver) error { return s.ReadState(bytes.NewReader(tc.data)) },
 		}
 		for rn, read := range readers {
