@@ -57,6 +57,14 @@ func checkFiles(t *testing.T, out string) (temps []string) {
 			if _, err := models.LoadEncoder(path); err != nil {
 				t.Errorf("%s does not load: %v", name, err)
 			}
+		case strings.HasSuffix(name, ".gms"):
+			opt, err := models.NewOptimizer("adam", 1e-3)
+			if err == nil {
+				err = opt.LoadState(path)
+			}
+			if err != nil {
+				t.Errorf("%s does not load: %v", name, err)
+			}
 		case name == runner.CSVFile:
 			if _, err := runner.ReadCSV(path); err != nil {
 				t.Errorf("%s does not read: %v", name, err)

@@ -32,7 +32,21 @@ func EpochFile(epoch int) string { return fmt.Sprintf("epoch-%d.gmw", epoch) }
 // (losses.SaveParams's format).
 func EpochLossFile(epoch int) string { return fmt.Sprintf("epoch-%d-loss.gmp", epoch) }
 
-var epochFileRE = regexp.MustCompile(`^epoch-(\d+)(-loss\.gmp|\.gmw)$`)
+// EpochOptimizerFile and EpochLossOptimizerFile name the state of the
+// encoder's optimizer and of the loss's after an epoch
+// (models.Optimizer.SaveState's format), so that -resume continues
+// Adam's moments where they were.
+func EpochOptimizerFile(epoch int) string { return fmt.Sprintf("epoch-%d-opt.gms", epoch) }
+
+// EpochLossOptimizerFile: see EpochOptimizerFile.
+func EpochLossOptimizerFile(epoch int) string { return fmt.Sprintf("epoch-%d-lossopt.gms", epoch) }
+
+// epochNames are the files of an epoch.
+func epochNames(epoch int) []string {
+	return []string{EpochFile(epoch), EpochLossFile(epoch), EpochOptimizerFile(epoch), EpochLossOptimizerFile(epoch)}
+}
+
+var epochFileRE = regexp.MustCompile(`^epoch-(\d+)(-loss\.gmp|\.gmw|-opt\.gms|-lossopt\.gms)$`)
 
 // epochFiles returns the epoch files in dir by epoch.
 func epochFiles(dir string) (map[int][]string, error) {

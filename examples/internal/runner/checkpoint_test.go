@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -108,6 +109,60 @@ func TestResume(t *testing.T) {
 	// -resume in an empty directory starts a new run.
 	if rows, _, err := execute(t, t.TempDir(), 1, func(o *Options) { o.Resume = true }); err != nil || len(rows) != 2 {
 		t.Errorf("-resume on nothing: %v, %d rows", err, len(rows))
+	}
+}
+
+// Resuming gives the numbers of the uninterrupted run: -epochs 3 against
+// -epochs 1 then -epochs 3 -resume, with a plain and a learnable loss
+// (whose parameters and optimizer are restored too).
+func TestResumeIsExact(t *testing.T) {
+	for _, loss := range []string{"triplet", "arcface"} {
+		t.Run(loss, func(t *testing.T) {
+			set := func(o *Options) {
+				o.Loss = loss
+				if loss == "arcface" {
+					o.Miner = "none"
+				}
+			}
+			whole := t.TempDir()
+			want, _, err := execute(t, whole, 3, set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			split := t.TempDir()
+			if _, _, err := execute(t, split, 1, set); err != nil {
+				t.Fatal(err)
+			}
+			got, stdout, err := execute(t, split, 3, func(o *Options) { set(o); o.Resume = true })
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stdout)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d rows, want %d", len(got), len(want))
+			}
+			// Epochs 0 and 1 come back from the record (10 digits), the
+			// later ones are computed again: exactly equal.
+			same := func(e int, g, w float64) bool {
+				if e <= 1 {
+					return strconv.FormatFloat(g, 'g', 10, 64) == strconv.FormatFloat(w, 'g', 10, 64)
+				}
+				return g == w
+			}
+			for e := range want {
+				for _, m := range Metrics {
+					if g, w := got[e].Metrics[m.Name].Scalar, want[e].Metrics[m.Name].Scalar; !same(e, g, w) {
+						t.Errorf("epoch %d %s: resumed %v, uninterrupted %v", e, m.Short, g, w)
+					}
+				}
+				if e > 0 && !same(e, got[e].Train.LossMean, want[e].Train.LossMean) {
+					t.Errorf("epoch %d loss: resumed %v, uninterrupted %v", e, got[e].Train.LossMean, want[e].Train.LossMean)
+				}
+			}
+			a, b := read(t, filepath.Join(whole, EpochFile(3))), read(t, filepath.Join(split, EpochFile(3)))
+			if !bytes.Equal(a, b) {
+				t.Error("the resumed run's final weights differ from the uninterrupted run's")
+			}
+		})
 	}
 }
 

@@ -191,8 +191,9 @@ type Row struct {
 
 // Execute trains and evaluates as the options say, printing a line per
 // evaluation, and writes the CSV, the PNG and the checkpoints into Out:
-// EpochFile(n) (and EpochLossFile(n) for a learnable loss) after each
-// epoch n, keeping only the last, and CheckpointFile, the encoder of the
+// EpochFile(n) and EpochOptimizerFile(n) (and EpochLossFile(n) and
+// EpochLossOptimizerFile(n) for a learnable loss) after each epoch n,
+// keeping only the last, and CheckpointFile, the encoder of the
 // best epoch by PrimaryMetric, replaced only by a better one.
 //
 // An Out that holds trained weights from an earlier run is refused unless
@@ -203,9 +204,11 @@ type Row struct {
 // saves the current weights to InterruptedFile and returns the context's
 // error; the checkpoints stay as they were.
 //
-// A resumed run draws the batches the uninterrupted run would have drawn
-// (the trainer seeks its sampler to the epoch) but restarts Adam's moments
-// (the optimizer's state is not saved yet).
+// A resumed run continues exactly where the uninterrupted run was: the
+// weights, the loss's parameters and both optimizers' states (Adam's
+// moments) are restored, and the trainer seeks its sampler to the epoch, so
+// it draws the same batches (a miner or loss that draws at random restarts
+// its generator from the seed).
 func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if r == nil {
 		return nil, fmt.Errorf("runner: nil Run: %w", gometric.ErrSetting)
@@ -264,16 +267,6 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 		return nil, fmt.Errorf("-resume: %s records no trained epoch but %s holds trained weights (%s); -overwrite starts again: %w",
 			CSVFile, r.Out, pr.describe(), gometric.ErrSetting)
 	}
-	if done >= 1 {
-		if err := r.Encoder.Load(filepath.Join(r.Out, EpochFile(done))); err != nil {
-			return nil, fmt.Errorf("-resume: %s records epoch %d: %w", CSVFile, done, err)
-		}
-		if learnable != nil {
-			if err := losses.LoadParams(filepath.Join(r.Out, EpochLossFile(done)), learnable); err != nil {
-				return nil, fmt.Errorf("-resume: %w", err)
-			}
-		}
-	}
 	// Epoch files beyond the record are from an epoch that did not
 	// finish (killed before its record was written): it is trained again.
 	for e, fs := range pr.epochs {
@@ -294,6 +287,30 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
+	var lossOpt *models.Optimizer
+	if learnable != nil {
+		if lossOpt, err = models.NewOptimizer("adam", r.LossLR); err != nil {
+			return nil, err
+		}
+	}
+	if done >= 1 {
+		// The last epoch's weights, loss parameters and optimizer states.
+		at := func(name string) string { return filepath.Join(r.Out, name) }
+		if err := r.Encoder.Load(at(EpochFile(done))); err != nil {
+			return nil, fmt.Errorf("-resume: %s records epoch %d: %w", CSVFile, done, err)
+		}
+		if err := opt.LoadState(at(EpochOptimizerFile(done))); err != nil {
+			return nil, fmt.Errorf("-resume: %w", err)
+		}
+		if learnable != nil {
+			if err := losses.LoadParams(at(EpochLossFile(done)), learnable); err != nil {
+				return nil, fmt.Errorf("-resume: %w", err)
+			}
+			if err := lossOpt.LoadState(at(EpochLossOptimizerFile(done))); err != nil {
+				return nil, fmt.Errorf("-resume: %w", err)
+			}
+		}
+	}
 	var progress io.Writer
 	if !r.Quiet {
 		progress = r.Stderr
@@ -305,9 +322,7 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	t.Seed = r.Seed
 	t.Progress = progress
 	if learnable != nil {
-		if t.LossOptimizer, err = models.NewOptimizer("adam", r.LossLR); err != nil {
-			return nil, err
-		}
+		t.LossOptimizer = lossOpt
 	}
 	ipe := r.Iterations
 	if ipe == 0 {
@@ -319,7 +334,7 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	fmt.Fprintf(r.Stdout, "checkpoints: %s keeps the best epoch by %s, %s the last (-resume continues from it); an earlier run is never replaced without -resume or -overwrite\n",
 		ckpt, PrimaryMetric, filepath.Join(r.Out, "epoch-N.gmw"))
 	if done >= 1 {
-		fmt.Fprintf(r.Stdout, "-resume: continuing after epoch %d (%s; best %s %.4f); Adam's moments restart\n",
+		fmt.Fprintf(r.Stdout, "-resume: continuing after epoch %d (%s and the optimizer's state; best %s %.4f)\n",
 			done, filepath.Join(r.Out, EpochFile(done)), PrimaryMetric, best(rows))
 	}
 
@@ -394,8 +409,14 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 		if err := r.Encoder.Save(filepath.Join(r.Out, EpochFile(epoch))); err != nil {
 			return rows, err
 		}
+		if err := opt.SaveState(filepath.Join(r.Out, EpochOptimizerFile(epoch))); err != nil {
+			return rows, err
+		}
 		if learnable != nil {
 			if err := losses.SaveParams(filepath.Join(r.Out, EpochLossFile(epoch)), learnable); err != nil {
+				return rows, err
+			}
+			if err := lossOpt.SaveState(filepath.Join(r.Out, EpochLossOptimizerFile(epoch))); err != nil {
 				return rows, err
 			}
 		}
@@ -418,7 +439,7 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 		if err := record(); err != nil {
 			return rows, err
 		}
-		for _, name := range []string{EpochFile(epoch - 1), EpochLossFile(epoch - 1)} {
+		for _, name := range epochNames(epoch - 1) {
 			if err := os.Remove(filepath.Join(r.Out, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return rows, err
 			}
