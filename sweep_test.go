@@ -90,6 +90,7 @@ var sweepFuncs = map[string]any{
 	"losses.NewCircle":                              losses.NewCircle,
 	"losses.NewContrastive":                         losses.NewContrastive,
 	"losses.NewCosFace":                             losses.NewCosFace,
+	"losses.NewCrossEntropy":                        losses.NewCrossEntropy,
 	"losses.NewCrossBatchMemory":                    losses.NewCrossBatchMemory,
 	"losses.NewDynamicSoftMargin":                   losses.NewDynamicSoftMargin,
 	"losses.NewFastAP":                              losses.NewFastAP,

@@ -116,6 +116,22 @@ func TestConcurrencyClaims(t *testing.T) {
 				concurrentLoss(t, l, losses.Batch{Embeddings: emb, Labels: labels}, false)
 			}
 		}},
+		testkit.ConcurrentCase{Type: "CrossEntropy", Run: func(t *testing.T) {
+			ce := &losses.CrossEntropy{Weight: []float64{1, 2, 0.5, 1}, LabelSmoothing: 0.1}
+			x := emb2
+			want, err := ce.Compute(x, labels, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testkit.Concurrently(t, 4, 20, func(int) error {
+				grad := mat.NewDense(8, 4, nil)
+				got, err := ce.Compute(x, labels, grad)
+				if err != nil || got != want {
+					return fmt.Errorf("CrossEntropy = %v, %v; want %v", got, err, want)
+				}
+				return nil
+			})
+		}},
 		testkit.ConcurrentCase{Type: "Result", Run: func(t *testing.T) {
 			res, err := must(losses.NewArcFace(4, 4, typesRng())).Compute(losses.Batch{Embeddings: emb, Labels: labels})
 			if err != nil {
