@@ -187,6 +187,8 @@ var sweepFuncs = map[string]any{
 	"testers.ScatterPNG":                            testers.ScatterPNG,
 	"testers.PNGVisualizer":                         testers.PNGVisualizer,
 	"trainers.NewMetricLossOnly":                    trainers.NewMetricLossOnly,
+	"trainers.NewBase":                              trainers.NewBase,
+	"trainers.NewTrainWithClassifier":               trainers.NewTrainWithClassifier,
 	"utils/accuracy.AMI":                            accuracy.AMI,
 	"utils/accuracy.DefaultKMeans":                  accuracy.DefaultKMeans,
 	"utils/accuracy.ExactKNN":                       accuracy.ExactKNN,

@@ -16,7 +16,7 @@ import (
 // use; every method of a nil or zero *MetricLossOnly returns an error
 // wrapping ErrSetting (EpochInfo and IterationInfo are plain results).
 func TestAPIConventions(t *testing.T) {
-	testkit.CheckListed(t, ".", []string{"EpochInfo", "IterationInfo", "MetricLossOnly"})
+	testkit.CheckListed(t, ".", []string{"Base", "BatchLoss", "EpochInfo", "IterationInfo", "MetricLossOnly", "TrainWithClassifier"})
 	testkit.CheckConcurrencyDocs(t, ".")
 	ty := reflect.TypeFor[*trainers.MetricLossOnly]()
 	for method, err := range testkit.NilReceiver(t, ty) {
@@ -30,6 +30,21 @@ func TestAPIConventions(t *testing.T) {
 	for method, err := range testkit.ZeroValue(t, ty) {
 		if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), "trainers.MetricLossOnly") {
 			t.Errorf("zero value %s: %v, want an ErrSetting naming the trainer", method, err)
+		}
+	}
+	for _, tc := range []struct {
+		ty   reflect.Type
+		name string
+	}{{reflect.TypeFor[*trainers.Base](), "trainers.Base"}, {reflect.TypeFor[*trainers.TrainWithClassifier](), "trainers.TrainWithClassifier"}} {
+		for method, err := range testkit.NilReceiver(t, tc.ty) {
+			if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), tc.name+"."+method+": nil receiver") {
+				t.Errorf("nil receiver %s.%s: %v", tc.name, method, err)
+			}
+		}
+		for method, err := range testkit.ZeroValue(t, tc.ty) {
+			if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), tc.name) {
+				t.Errorf("zero value %s.%s: %v, want an ErrSetting naming the trainer", tc.name, method, err)
+			}
 		}
 	}
 }

@@ -36,6 +36,15 @@ func TestConcurrencyClaims(t *testing.T) {
 				return nil
 			})
 		}},
+		{Type: "BatchLoss", Run: func(t *testing.T) {
+			bl := trainers.BatchLoss{Loss: 1, Parts: map[string]float64{"loss": 1}}
+			testkit.Concurrently(t, 4, 20, func(int) error {
+				if bl.Loss != bl.Parts["loss"] {
+					return fmt.Errorf("batch loss %+v", bl)
+				}
+				return nil
+			})
+		}},
 		{Type: "IterationInfo", Run: func(t *testing.T) {
 			testkit.Concurrently(t, 4, 20, func(int) error {
 				for k, it := range iters {

@@ -53,8 +53,19 @@
 // freeze_these, gradient_clippers, lr_schedulers and
 // set_min_label_to_zero.
 //
-// What PML's BaseTrainer has and MetricLossOnly does not yet: a classifier
-// and generator role (TrainWithClassifier, DeepAdversarialMetricLearning),
-// a subset-batch miner, label hierarchy levels and a way to supply one's
-// own loss computation (calculate_loss).
+// TrainWithClassifier mirrors PML's TrainWithClassifier: MetricLossOnly
+// plus a classifier on the embeddings (any models.InputGradStepper; an MLP
+// of two Sizes is torch's nn.Linear) trained with losses.CrossEntropy,
+// each loss weighted by LossWeights ("metric_loss", "classifier_loss").
+// The classifier runs inside the metric loss's function, so the gradient
+// that reaches the embedder and the trunk is the sum of both losses'.
+//
+// Base mirrors PML's BaseTrainer: the loop both trainers run. A trainer of
+// one's own is a Base whose CalculateLoss (PML's calculate_loss) returns
+// the loss of a batch and its gradient with respect to the embeddings, and
+// whose StepOptimizers steps whatever else it trained.
+//
+// What PML's BaseTrainer has and the trainers do not yet: the generator
+// role (DeepAdversarialMetricLearning), CascadedEmbeddings,
+// TwoStreamMetricLoss, a subset-batch miner and label hierarchy levels.
 package trainers

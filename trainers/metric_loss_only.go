@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/gometric/gometric"
@@ -16,7 +14,6 @@ import (
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/samplers"
-	"github.com/schollz/progressbar/v3"
 )
 
 const name = "trainers.MetricLossOnly"
@@ -142,13 +139,10 @@ type MetricLossOnly struct {
 	// obj is the loss pipeline of every iteration; it keeps the previous
 	// result's gradient matrices for reuse (losses.Batch.Reuse).
 	obj losses.Objective
-	// scaled holds a weighted gradient; relabel the batch's mapped labels.
-	scaled  []float32
-	relabel []int
-	// labelMap is the sorted distinct labels of the data set when
-	// SetMinLabelToZero is set; index maps a label to its position.
-	labelMap []int
-	index    map[int]int
+	// scaled holds a weighted gradient.
+	scaled []float32
+	// core is the loop (Base) this trainer's settings run on.
+	core Base
 }
 
 // NewMetricLossOnly returns a MetricLossOnly trainer with PML's required
@@ -222,247 +216,113 @@ func (t *MetricLossOnly) Train(ctx context.Context, startEpoch, numEpochs int) (
 	if t == nil {
 		return nil, fmt.Errorf("%s.Train: nil receiver: %w", name, gometric.ErrSetting)
 	}
-	if ctx == nil {
-		return nil, fmt.Errorf("%s: nil context: %w", name, gometric.ErrSetting)
+	if ctx != nil && startEpoch >= 1 {
+		if err := t.validate(); err != nil {
+			return nil, err
+		}
 	}
-	if startEpoch < 1 {
-		return nil, fmt.Errorf("%s: start epoch %d, want at least 1: %w", name, startEpoch, gometric.ErrSetting)
+	b := t.prepare(name)
+	if h := t.EndOfIterationHook; h != nil {
+		b.EndOfIterationHook = func(_ *Base, it IterationInfo) error { return h(t, it) }
 	}
-	if err := t.validate(); err != nil {
-		return nil, err
+	if h := t.EndOfEpochHook; h != nil {
+		b.EndOfEpochHook = func(_ *Base, ep EpochInfo) error { return h(t, ep) }
 	}
+	return b.train(ctx, startEpoch, numEpochs)
+}
+
+// prepare sets up t.core, named component, to run MetricLossOnly's
+// iteration: the metric loss through the Objective, then the loss's
+// optimizer. The hooks are left nil.
+func (t *MetricLossOnly) prepare(component string) *Base {
+	b := t.base(component)
 	t.obj.Loss, t.obj.Miner = t.Loss, t.Miner
-	t.setLabelMap()
-	ld, err := newLoader(t)
-	if err != nil {
-		return nil, err
-	}
-	ipe := t.IterationsPerEpoch
-	if ipe == 0 {
-		ipe = ld.perPass
-	}
-	// Global iterations (epoch−1)·ipe + it must be exact ints.
-	if numEpochs >= startEpoch && uint64(numEpochs) > uint64(math.MaxInt)/uint64(ipe) {
-		return nil, fmt.Errorf("%s: %d epochs of %d iterations overflow the global iteration count: %w", name, numEpochs, ipe, gometric.ErrSetting)
-	}
-	if err := ld.seek(uint64(startEpoch-1) * uint64(ipe)); err != nil {
-		return nil, err
-	}
-	var infos []EpochInfo
-	for epoch := startEpoch; epoch <= numEpochs && epoch > 0; epoch++ { // epoch > 0: no wrap after math.MaxInt
-		info, cont, err := t.epoch(ctx, ld, epoch, ipe)
-		infos = append(infos, info)
-		if err != nil || !cont {
-			return infos, err
+	b.mining = t.Miner != nil
+	b.CalculateLoss = t.metricLoss
+	b.StepOptimizers = func() error {
+		if t.frozen(lossMetric) {
+			return nil
 		}
-		if err := stepSchedulers(t.LRSchedulersByEpoch); err != nil {
-			return infos, fmt.Errorf("%s: epoch %d: %w", name, epoch, err)
-		}
-		if t.EndOfEpochHook != nil {
-			if err := t.EndOfEpochHook(t, info); err != nil {
-				return infos, hookError(err, "epoch %d: end-of-epoch hook", epoch)
-			}
-		}
+		return t.obj.StepParams(t.LossOptimizer)
 	}
-	return infos, nil
+	b.EndOfIterationHook, b.EndOfEpochHook = nil, nil
+	return b
 }
 
-// hookError is nil for ErrStopTraining (a clean stop) and err, named,
-// otherwise.
-func hookError(err error, format string, args ...any) error {
-	if errors.Is(err, ErrStopTraining) {
-		return nil
-	}
-	return fmt.Errorf("%s: %s: %w", name, fmt.Sprintf(format, args...), err)
-}
+// isStop reports whether a hook's error asks for a clean stop.
+func isStop(err error) bool { return errors.Is(err, ErrStopTraining) }
 
-// validate checks the settings.
+// validate checks the settings of the metric loss; Base.validate checks
+// the rest.
 func (t *MetricLossOnly) validate() error {
-	switch {
-	case t.Encoder == nil && t.Loss == nil && t.Dataset == nil && t.Optimizer == nil:
+	if t.Encoder == nil && t.Loss == nil && t.Dataset == nil && t.Optimizer == nil {
 		return fmt.Errorf("%s: not made by NewMetricLossOnly (the zero value has no encoder, optimizer, loss or data set); use NewMetricLossOnly(enc, opt, batchSize, loss, dataset): %w", name, gometric.ErrSetting)
+	}
+	return t.validateMetric(name, []string{roleTrunk, roleEmbedder, lossMetric}, []string{lossMetric})
+}
+
+// validateMetric checks the encoder, the metric loss, FreezeThese against
+// roles and LossWeights against lossNames, for the trainer component.
+func (t *MetricLossOnly) validateMetric(component string, roles, lossNames []string) error {
+	switch {
 	case t.Encoder == nil:
-		return fmt.Errorf("%s: Encoder is nil: %w", name, gometric.ErrSetting)
+		return fmt.Errorf("%s: Encoder is nil: %w", component, gometric.ErrSetting)
 	case t.Loss == nil:
-		return fmt.Errorf("%s: Loss is nil: %w", name, gometric.ErrSetting)
-	case t.Dataset == nil:
-		return fmt.Errorf("%s: Dataset is nil: %w", name, gometric.ErrSetting)
-	case t.Optimizer == nil && !t.frozen("trunk"):
-		return fmt.Errorf("%s: Optimizer is nil (the trunk's; freeze the trunk with FreezeThese to train without one): %w", name, gometric.ErrSetting)
-	case t.Sampler != nil && t.BatchSampler != nil:
-		return fmt.Errorf("%s: both Sampler and BatchSampler are set: %w", name, gometric.ErrSetting)
-	case t.BatchSampler == nil && t.BatchSize < 1:
-		return fmt.Errorf("%s: BatchSize = %d, want at least 1: %w", name, t.BatchSize, gometric.ErrSetting)
-	case t.IterationsPerEpoch < 0:
-		return fmt.Errorf("%s: IterationsPerEpoch = %d, want at least 0: %w", name, t.IterationsPerEpoch, gometric.ErrSetting)
+		return fmt.Errorf("%s: Loss is nil: %w", component, gometric.ErrSetting)
 	}
-	if err := t.validateRoles(); err != nil {
+	if err := t.validateNames(component, roles, lossNames); err != nil {
 		return err
-	}
-	if s, ok := t.Sampler.(*samplers.MPerClass); ok && s != nil && s.BatchSize != 0 && s.BatchSize != t.BatchSize {
-		return fmt.Errorf("%s: BatchSize = %d but the MPerClass sampler's BatchSize = %d; set both to the same batch size (PML passes one batch_size to the sampler and the loader): %w", name, t.BatchSize, s.BatchSize, gometric.ErrSetting)
 	}
 	if l, ok := t.Loss.(losses.Learnable); ok {
 		ps := l.Params()
-		if len(ps) > 0 && t.LossOptimizer == nil && !t.frozen("metric_loss") {
-			return fmt.Errorf("%s: the loss %T has learnable parameters but LossOptimizer is nil: %w", name, t.Loss, gometric.ErrSetting)
+		if len(ps) > 0 && t.LossOptimizer == nil && !t.frozen(lossMetric) {
+			return fmt.Errorf("%s: the loss %T has learnable parameters but LossOptimizer is nil: %w", component, t.Loss, gometric.ErrSetting)
 		}
 		for i, p := range ps {
 			if p == nil || p.Value == nil || p.Value.IsEmpty() {
-				return fmt.Errorf("%s: the loss %T's learnable parameter %d is nil or empty: %w", name, t.Loss, i, gometric.ErrShape)
+				return fmt.Errorf("%s: the loss %T's learnable parameter %d is nil or empty: %w", component, t.Loss, i, gometric.ErrShape)
 			}
 		}
-	}
-	if ds, es := t.Dataset.SampleShape(), t.Encoder.InputShape(); !slices.Equal(ds, es) {
-		return fmt.Errorf("%s: the dataset's samples are %v but the encoder takes %v: %w", name, ds, es, gometric.ErrShape)
-	}
-	if len(t.Dataset.Labels()) != t.Dataset.Len() {
-		return fmt.Errorf("%s: the dataset has %d samples but %d labels: %w", name, t.Dataset.Len(), len(t.Dataset.Labels()), gometric.ErrLabels)
 	}
 	return nil
 }
 
-// batch is one loaded batch.
-type batch struct {
-	idx    []int
-	x      gometric.Matrix
-	labels []int
-	err    error
+// base copies the loop's settings into t.core, named component.
+func (t *MetricLossOnly) base(component string) *Base {
+	b := &t.core
+	b.name = component
+	b.Encoder, b.Optimizer = t.Encoder, t.Optimizer
+	b.Embedder, b.EmbedderOptimizer = t.Embedder, t.EmbedderOptimizer
+	b.Dataset, b.Sampler, b.BatchSampler = t.Dataset, t.Sampler, t.BatchSampler
+	b.BatchSize, b.IterationsPerEpoch, b.Seed = t.BatchSize, t.IterationsPerEpoch, t.Seed
+	b.FreezeThese, b.GradientClippers = t.FreezeThese, t.GradientClippers
+	b.LRSchedulersByIteration, b.LRSchedulersByEpoch = t.LRSchedulersByIteration, t.LRSchedulersByEpoch
+	b.SetMinLabelToZero, b.Progress = t.SetMinLabelToZero, t.Progress
+	return b
 }
 
-// epoch runs one epoch. cont is false when a hook asked to stop.
-func (t *MetricLossOnly) epoch(ctx context.Context, ld *loader, epoch, ipe int) (EpochInfo, bool, error) {
-	info := EpochInfo{Epoch: epoch, IterationsPerEpoch: ipe}
-	start := time.Now()
-	var bar *progressbar.ProgressBar
-	if t.Progress != nil {
-		bar = progressbar.NewOptions(ipe,
-			progressbar.OptionSetWriter(t.Progress),
-			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d", epoch)),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("it"),
-			progressbar.OptionSetWidth(20),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionSetPredictTime(true),
-		)
+// LabelMapping returns the data set's sorted distinct labels when
+// SetMinLabelToZero is set: label i of a batch is LabelMapping()[i] of
+// the data set (PML's LabelMapper's map, inverted). It is nil before Train
+// and without SetMinLabelToZero, and nil for a nil receiver.
+func (t *MetricLossOnly) LabelMapping() []int {
+	if t == nil {
+		return nil
 	}
-	finish := func() {
-		info.Duration = time.Since(start)
-		if n := float64(info.Iterations); n > 0 {
-			info.LossMean /= n
-			info.MeanPosPairs /= n
-			info.MeanNegPairs /= n
-			info.MeanTriplets /= n
-		}
-		if bar != nil {
-			_ = bar.Exit()
-			fmt.Fprintln(t.Progress)
-		}
-	}
-	var bufs [2]gometric.Matrix
-	load := func(idx []int, slot int) batch {
-		b := batch{idx: idx}
-		b.x, b.labels, b.err = t.Dataset.Batch(idx, bufs[slot])
-		if b.err == nil {
-			bufs[slot] = b.x
-		}
-		return b
-	}
-	// The next batch is loaded while the current one trains.
-	idx, err := ld.next()
-	if err != nil {
-		finish()
-		return info, false, err
-	}
-	cur := load(idx, 0)
-	for it := 0; it < ipe; it++ {
-		if err := ctx.Err(); err != nil {
-			finish()
-			return info, false, err
-		}
-		itStart := time.Now()
-		if cur.err != nil {
-			finish()
-			return info, false, fmt.Errorf("%s: epoch %d, iteration %d: loading a batch: %w", name, epoch, it, cur.err)
-		}
-		var next chan batch
-		if it+1 < ipe {
-			idx, err := ld.next()
-			if err != nil {
-				finish()
-				return info, false, err
-			}
-			next = make(chan batch, 1)
-			slot := (it + 1) % 2
-			go func() { next <- load(idx, slot) }()
-		}
-		bsz := len(cur.idx)
-		res, mined, err := t.step(cur)
-		if next != nil {
-			cur = <-next
-		}
-		if err != nil {
-			finish()
-			return info, false, fmt.Errorf("%s: epoch %d, iteration %d: %w", name, epoch, it, err)
-		}
-		info.Iterations++
-		info.LossMean += res.Loss
-		info.LossLast = res.Loss
-		if res.Loss == 0 {
-			info.ZeroLossIterations++
-		}
-		info.MeanPosPairs += float64(mined.PosPairs)
-		info.MeanNegPairs += float64(mined.NegPairs)
-		info.MeanTriplets += float64(mined.Triplets)
-		if bar != nil {
-			bar.Describe(describe(epoch, res.Loss, t.Miner != nil, mined))
-			_ = bar.Add(1)
-		}
-		if t.EndOfIterationHook != nil {
-			ii := IterationInfo{
-				Epoch: epoch, Iteration: it, GlobalIteration: (epoch-1)*ipe + it,
-				Loss: res.Loss, Parts: res.Parts, Mined: mined, BatchSize: bsz,
-				Duration: time.Since(itStart),
-			}
-			if err := t.EndOfIterationHook(t, ii); err != nil {
-				finish()
-				return info, false, hookError(err, "epoch %d, iteration %d: end-of-iteration hook", epoch, it)
-			}
-		}
-		if err := stepSchedulers(t.LRSchedulersByIteration); err != nil {
-			finish()
-			return info, false, fmt.Errorf("%s: epoch %d, iteration %d: %w", name, epoch, it, err)
-		}
-	}
-	finish()
-	return info, true, nil
-}
-
-// describe is the progress bar's description.
-func describe(epoch int, loss float64, miner bool, c miners.Counts) string {
-	s := fmt.Sprintf("epoch %d loss=%.5f", epoch, loss)
-	switch {
-	case !miner:
-	case c.Triplets > 0 || (c.PosPairs == 0 && c.NegPairs == 0):
-		s += fmt.Sprintf(" triplets=%d", c.Triplets)
-	default:
-		s += fmt.Sprintf(" pos=%d neg=%d", c.PosPairs, c.NegPairs)
-	}
-	return s
+	return t.core.LabelMapping()
 }
 
 // loader is PML's train dataloader: batches from the sampler, the last
 // incomplete one dropped, the sampler restarted when a pass runs out.
 type loader struct {
-	t       *MetricLossOnly
+	t       *Base
 	perPass int // batches in a pass
 	pass    uint64
 	batches [][]int
 	pos     int
 }
 
-func newLoader(t *MetricLossOnly) (*loader, error) {
+func newLoader(t *Base) (*loader, error) {
 	ld := &loader{t: t}
 	switch {
 	case t.BatchSampler != nil:
@@ -470,14 +330,14 @@ func newLoader(t *MetricLossOnly) (*loader, error) {
 		if ld.perPass == 0 {
 			// Let the sampler say what is wrong.
 			if _, err := t.BatchSampler.EpochBatches(rand.New(rand.NewPCG(t.Seed, seedStream))); err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
+				return nil, fmt.Errorf("%s: %w", t.component(), err)
 			}
 		}
 	case t.Sampler != nil:
 		n := t.Sampler.Len()
 		if n == 0 {
 			if _, err := t.Sampler.Epoch(rand.New(rand.NewPCG(t.Seed, seedStream))); err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
+				return nil, fmt.Errorf("%s: %w", t.component(), err)
 			}
 		}
 		ld.perPass = n / t.BatchSize
@@ -485,7 +345,7 @@ func newLoader(t *MetricLossOnly) (*loader, error) {
 		ld.perPass = t.Dataset.Len() / t.BatchSize
 	}
 	if ld.perPass < 1 {
-		return nil, fmt.Errorf("%s: a pass over the sampler holds no complete batch of %d samples (the last incomplete batch is dropped, as PML's loader does): %w", name, t.BatchSize, gometric.ErrSetting)
+		return nil, fmt.Errorf("%s: a pass over the sampler holds no complete batch of %d samples (the last incomplete batch is dropped, as PML's loader does): %w", t.component(), t.BatchSize, gometric.ErrSetting)
 	}
 	return ld, nil
 }
@@ -515,7 +375,7 @@ func (ld *loader) draw() error {
 	case t.BatchSampler != nil:
 		bs, err := t.BatchSampler.EpochBatches(rng)
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return fmt.Errorf("%s: %w", t.component(), err)
 		}
 		for _, b := range bs {
 			if len(b) > 0 { // an empty batch trains nothing
@@ -527,7 +387,7 @@ func (ld *loader) draw() error {
 		if t.Sampler != nil {
 			var err error
 			if idx, err = t.Sampler.Epoch(rng); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+				return fmt.Errorf("%s: %w", t.component(), err)
 			}
 		} else {
 			idx = rng.Perm(t.Dataset.Len())
@@ -537,7 +397,7 @@ func (ld *loader) draw() error {
 		}
 	}
 	if len(ld.batches) == 0 {
-		return fmt.Errorf("%s: the sampler yielded no complete batch: %w", name, gometric.ErrSetting)
+		return fmt.Errorf("%s: the sampler yielded no complete batch: %w", t.component(), gometric.ErrSetting)
 	}
 	return nil
 }
