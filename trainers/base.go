@@ -288,14 +288,6 @@ func (b *Base) validateRoles() error {
 	return nil
 }
 
-// embeddingSize is the size of the embeddings CalculateLoss receives.
-func (b *Base) embeddingSize() int {
-	if b.Embedder != nil {
-		return b.Embedder.EmbeddingSize()
-	}
-	return b.Encoder.EmbeddingSize()
-}
-
 // setLabelMap builds the mapping of SetMinLabelToZero from the data set's
 // labels (PML's LabelMapper: sorted distinct labels).
 func (b *Base) setLabelMap() {
