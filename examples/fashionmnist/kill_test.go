@@ -28,11 +28,16 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// killSchedule is the kill test's -lr-schedule: the runs have an
+// embedder and schedulers, so that every kind of file a run writes is
+// killed mid-write.
+const killSchedule = "exp:0.9"
+
 // child starts the program as a separate process on the embedded sample.
 func child(t *testing.T, out string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
 	args := append([]string{"-data", filepath.Join(out, "no-data"), "-out", out, "-quiet",
-		"-iters", "3", "-eval-batch", "500"}, extra...)
+		"-iters", "3", "-eval-batch", "500", "-embedder", "16", "-lr-schedule", killSchedule}, extra...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	var buf bytes.Buffer
@@ -59,7 +64,12 @@ func checkFiles(t *testing.T, out string) (temps []string) {
 			}
 		case strings.HasSuffix(name, ".gms"):
 			opt, err := models.NewOptimizer("adam", 1e-3)
-			if err == nil {
+			if err == nil && strings.Contains(name, "sched") {
+				var s *models.ExponentialLR
+				if s, err = models.NewExponentialLR(opt, 0.9); err == nil {
+					err = s.LoadState(path)
+				}
+			} else if err == nil {
 				err = opt.LoadState(path)
 			}
 			if err != nil {

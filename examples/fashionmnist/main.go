@@ -31,6 +31,27 @@
 // iterations, saves the current weights to interrupted.gmw and leaves the
 // checkpoints as they were; a killed run leaves loadable files, and the
 // next start removes its temporary files.
+//
+// PML's trainer and logging options:
+//
+//	-embedder 32            a linear embedder after the trunk, Linear(64, 32), with its own
+//	                        Adam at -lr (PML's MetricLossOnly with models["embedder"]); the
+//	                        embedding is the embedder of the trunk's output. Its weights are
+//	                        epoch-N-embedder.gmw and checkpoint-embedder.gmw beside the
+//	                        trunk's epoch-N.gmw and checkpoint.gmw, from the same epoch
+//	-lr-schedule step:N:G   StepLR every N epochs; also multistep:E1,E2:G, exp:G, cosine
+//	                        (CosineAnnealingLR over -epochs) and plateau[:P]
+//	                        (ReduceLROnPlateau on the test MAP@R, mode max), on every
+//	                        optimizer of the run
+//	-val-every N            evaluate every N epochs and after the last (PML's test_interval);
+//	                        checkpoint.gmw is the best evaluated epoch
+//	-patience N             stop when the epochs since the best MAP@R exceed N, checked at
+//	                        each evaluation (PML's HookContainer patience)
+//
+// -resume restores every optimizer's and scheduler's state too, so a
+// resumed run gives the uninterrupted run's numbers; it refuses flags that
+// do not match the run it continues (an embedder or a schedule it did not
+// have, or lacks).
 package main
 
 import (

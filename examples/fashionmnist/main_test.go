@@ -141,6 +141,49 @@ func TestInterrupt(t *testing.T) {
 	}
 }
 
+// TestEmbedderOnSample runs the issue's -embedder 32 end to end on the
+// embedded sample with a schedule, evaluation every other epoch and
+// patience: the trunk and the embedder are checkpointed, and the epoch
+// metrics are printed for the evaluated epochs.
+func TestEmbedderOnSample(t *testing.T) {
+	out := t.TempDir()
+	var stdout bytes.Buffer
+	err := run(context.Background(), []string{"-data", t.TempDir(), "-iters", "2", "-epochs", "3", "-out", out, "-quiet",
+		"-embedder", "32", "-lr-schedule", "step:1:0.5", "-val-every", "2", "-patience", "5"}, &stdout, &stdout)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stdout.String())
+	}
+	got := stdout.String()
+	for _, want := range []string{"embedder Linear(64, 32)", "lr schedule step:1:0.5 on each of the 2 optimizer(s)",
+		"evaluated every 2 epochs", "epoch 1  loss", "not evaluated", "epoch 2  loss", "epoch 3  loss"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^epoch 3  loss \d+\.\d{4}  P@1 [01]\.\d{4}  R-Precision [01]\.\d{4}  MAP@R [01]\.\d{4}  \(train`).MatchString(got) {
+		t.Errorf("no evaluated epoch 3 line in\n%s", got)
+	}
+	trunk, err := models.LoadEncoder(filepath.Join(out, runner.CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, err := models.LoadEncoder(filepath.Join(out, runner.CheckpointEmbedderFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trunk.EmbeddingSize() != 64 || emb.EmbeddingSize() != 32 {
+		t.Errorf("checkpoint: trunk → %d, embedder → %d; want 64 and 32", trunk.EmbeddingSize(), emb.EmbeddingSize())
+	}
+	// -resume continues it (the schedulers' and the embedder's states are
+	// read back).
+	stdout.Reset()
+	err = run(context.Background(), []string{"-data", t.TempDir(), "-iters", "2", "-epochs", "4", "-out", out, "-quiet",
+		"-embedder", "32", "-lr-schedule", "step:1:0.5", "-val-every", "2", "-patience", "5", "-resume"}, &stdout, &stdout)
+	if err != nil || !strings.Contains(stdout.String(), "-resume: continuing after epoch 3") || !strings.Contains(stdout.String(), "epoch 4  loss") {
+		t.Errorf("resume: %v\n%s", err, stdout.String())
+	}
+}
+
 func TestBadFlags(t *testing.T) {
 	tests := []struct {
 		args []string
@@ -160,6 +203,12 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-train-classes", "a-b"}, "-train-classes"},
 		{[]string{"-test-classes", "3-1"}, "-test-classes"},
 		{[]string{"-data", "/nonexistent", "-train-classes", "12"}, "class 12"},
+		{[]string{"-embedder", "-1"}, "-embedder -1"},
+		{[]string{"-embedder", "x"}, "invalid value"},
+		{[]string{"-lr-schedule", "step:0:0.1"}, `-lr-schedule "step:0:0.1"`},
+		{[]string{"-lr-schedule", "cosine:3"}, "not a schedule"},
+		{[]string{"-patience", "-2"}, "-patience"},
+		{[]string{"-val-every", "0"}, "-val-every 0"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

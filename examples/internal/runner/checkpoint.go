@@ -41,12 +41,40 @@ func EpochOptimizerFile(epoch int) string { return fmt.Sprintf("epoch-%d-opt.gms
 // EpochLossOptimizerFile: see EpochOptimizerFile.
 func EpochLossOptimizerFile(epoch int) string { return fmt.Sprintf("epoch-%d-lossopt.gms", epoch) }
 
-// epochNames are the files of an epoch.
-func epochNames(epoch int) []string {
-	return []string{EpochFile(epoch), EpochLossFile(epoch), EpochOptimizerFile(epoch), EpochLossOptimizerFile(epoch)}
+// EpochEmbedderFile and EpochEmbedderOptimizerFile name the embedder
+// (-embedder; models.LoadEncoder reads it) and its optimizer's state after
+// an epoch.
+func EpochEmbedderFile(epoch int) string { return fmt.Sprintf("epoch-%d-embedder.gmw", epoch) }
+
+// EpochEmbedderOptimizerFile: see EpochEmbedderFile.
+func EpochEmbedderOptimizerFile(epoch int) string {
+	return fmt.Sprintf("epoch-%d-embedderopt.gms", epoch)
 }
 
-var epochFileRE = regexp.MustCompile(`^epoch-(\d+)(-loss\.gmp|\.gmw|-opt\.gms|-lossopt\.gms)$`)
+// EpochSchedulerFile, EpochEmbedderSchedulerFile and
+// EpochLossSchedulerFile name the state of the learning-rate scheduler
+// (-lr-schedule) of the trunk's, the embedder's and the loss's optimizer
+// after an epoch (the models scheduler state format).
+func EpochSchedulerFile(epoch int) string { return fmt.Sprintf("epoch-%d-sched.gms", epoch) }
+
+// EpochEmbedderSchedulerFile: see EpochSchedulerFile.
+func EpochEmbedderSchedulerFile(epoch int) string {
+	return fmt.Sprintf("epoch-%d-embeddersched.gms", epoch)
+}
+
+// EpochLossSchedulerFile: see EpochSchedulerFile.
+func EpochLossSchedulerFile(epoch int) string { return fmt.Sprintf("epoch-%d-losssched.gms", epoch) }
+
+// epochNames are the files of an epoch.
+func epochNames(epoch int) []string {
+	return []string{
+		EpochFile(epoch), EpochLossFile(epoch), EpochOptimizerFile(epoch), EpochLossOptimizerFile(epoch),
+		EpochEmbedderFile(epoch), EpochEmbedderOptimizerFile(epoch),
+		EpochSchedulerFile(epoch), EpochEmbedderSchedulerFile(epoch), EpochLossSchedulerFile(epoch),
+	}
+}
+
+var epochFileRE = regexp.MustCompile(`^epoch-(\d+)(-loss\.gmp|\.gmw|-opt\.gms|-lossopt\.gms|-embedder\.gmw|-embedderopt\.gms|-sched\.gms|-embeddersched\.gms|-losssched\.gms)$`)
 
 // epochFiles returns the epoch files in dir by epoch.
 func epochFiles(dir string) (map[int][]string, error) {
@@ -72,7 +100,7 @@ func epochFiles(dir string) (map[int][]string, error) {
 // ours reports whether name is a file a run writes into its directory.
 func ours(name string) bool {
 	switch name {
-	case CSVFile, PNGFile, CheckpointFile, InterruptedFile:
+	case CSVFile, PNGFile, CheckpointFile, InterruptedFile, CheckpointEmbedderFile, InterruptedEmbedderFile:
 		return true
 	}
 	return epochFileRE.MatchString(name)
@@ -109,7 +137,7 @@ func cleanTemps(dir string) ([]string, error) {
 
 // prior describes what an earlier run left in the output directory.
 type prior struct {
-	checkpoint bool             // CheckpointFile exists
+	checkpoint bool             // CheckpointFile or CheckpointEmbedderFile exists
 	epochs     map[int][]string // epoch files by epoch
 	csv        bool
 }
@@ -142,13 +170,13 @@ func findPrior(dir string) (prior, error) {
 		_, err := os.Stat(filepath.Join(dir, name))
 		return err == nil
 	}
-	p.checkpoint, p.csv = exists(CheckpointFile), exists(CSVFile)
+	p.checkpoint, p.csv = exists(CheckpointFile) || exists(CheckpointEmbedderFile), exists(CSVFile)
 	return p, nil
 }
 
 // removeRun deletes the files of an earlier run (-overwrite).
 func removeRun(dir string, p prior) error {
-	paths := []string{CSVFile, PNGFile, CheckpointFile, InterruptedFile}
+	paths := []string{CSVFile, PNGFile, CheckpointFile, InterruptedFile, CheckpointEmbedderFile, InterruptedEmbedderFile}
 	for i := range paths {
 		paths[i] = filepath.Join(dir, paths[i])
 	}
@@ -229,14 +257,23 @@ func ReadCSV(path string) ([]Row, error) {
 			ti.Duration = time.Duration(sec * float64(time.Second))
 			row.Train = &ti
 		}
+		evaluated := epoch == 0 || rec[9+len(Metrics)] != ""
 		for k, m := range Metrics {
+			if !evaluated {
+				if rec[8+k] != "" {
+					return nil, bad(8+k, errors.New("a metric of an epoch without eval_seconds"))
+				}
+				continue
+			}
 			v, err := num(8 + k)
 			if err != nil {
 				return nil, err
 			}
 			row.Metrics[m.Name] = accuracy.Value{Scalar: v}
 		}
-		if row.EvalSeconds, err = num(9 + len(Metrics)); err != nil {
+		if !evaluated {
+			row.Metrics = nil
+		} else if row.EvalSeconds, err = num(9 + len(Metrics)); err != nil {
 			return nil, err
 		}
 		rows = append(rows, row)
@@ -244,19 +281,40 @@ func ReadCSV(path string) ([]Row, error) {
 	return rows, nil
 }
 
-// primary returns a row's PrimaryMetric and whether it is a number.
+// primary returns a row's PrimaryMetric and whether it is a number (false
+// for an epoch that was not evaluated).
 func (row Row) primary() (float64, bool) {
+	if row.Metrics == nil {
+		return 0, false
+	}
 	v := row.Metrics[PrimaryMetric].Scalar
 	return v, !math.IsNaN(v) && !math.IsInf(v, 0)
 }
 
 // best returns the best PrimaryMetric of the trained rows (-Inf if none).
 func best(rows []Row) float64 {
-	b := math.Inf(-1)
+	b, _ := bestEpoch(rows)
+	return b
+}
+
+// bestEpoch returns the best PrimaryMetric of the trained, evaluated rows
+// and the first epoch that scored it (-Inf and -1 if none): PML's
+// HookContainer's best epoch, a later epoch counting only if strictly
+// better.
+func bestEpoch(rows []Row) (float64, int) {
+	b, e := math.Inf(-1), -1
 	for _, r := range rows {
-		if v, ok := r.primary(); ok && r.Epoch > 0 {
-			b = max(b, v)
+		if v, ok := r.primary(); ok && r.Epoch > 0 && v > b {
+			b, e = v, r.Epoch
 		}
 	}
-	return b
+	return b, e
+}
+
+// plateaued reports whether -patience stops the run after the evaluation
+// of epoch: as PML's HookContainer.patience_remaining, when the epochs
+// since the best one exceed patience (0: never).
+func plateaued(rows []Row, epoch, patience int) (bool, int) {
+	_, b := bestEpoch(rows)
+	return patience > 0 && b > 0 && epoch-b > patience, b
 }

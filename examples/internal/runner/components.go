@@ -2,8 +2,25 @@
 // (examples/fashionmnist, examples/cub200): losses and miners chosen by
 // name, MetricLossOnly training with an MPerClass sampler, retrieval
 // evaluation with GlobalEmbeddingSpace before training and after every
-// epoch, and the run's outputs (printed lines, a CSV, a PNG plot and
-// checkpoints).
+// epoch (or every -val-every epochs), and the run's outputs (printed
+// lines, a CSV, a PNG plot and checkpoints).
+//
+// The flags beyond the loss and the data follow PML's trainer and
+// HookContainer: -embedder SIZE adds a linear embedder after the trunk
+// (PML's models["embedder"]) with its own Adam at -lr, evaluated as
+// testers.TrunkEmbedder; -lr-schedule attaches a torch scheduler to every
+// optimizer (StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR stepped
+// per epoch, or ReduceLROnPlateau stepped with the test MAP@R after each
+// evaluation); -val-every N is PML's test_interval; -patience N is PML's
+// patience (stop once the epoch minus the best epoch exceeds N). Every
+// epoch's weights, optimizer and scheduler states are saved, one file
+// each, and -resume restores them all.
+//
+// checkpoint.gmw keeps the trunk of the best evaluated epoch by MAP@R and,
+// with -embedder, checkpoint-embedder.gmw the embedder of the same epoch
+// (written just before it; a process killed between the two writes can
+// leave the embedder one best epoch ahead of the trunk, which the next
+// better epoch repairs; the epoch-N files are always a matching set).
 package runner
 
 import (

@@ -23,6 +23,18 @@ func TestConcurrencyClaims(t *testing.T) {
 				return nil
 			})
 		}},
+		{Type: "LRSchedule", Run: func(t *testing.T) {
+			ls, err := ParseLRSchedule("multistep:2,5:0.5")
+			if err != nil {
+				t.Fatal(err)
+			}
+			testkit.Concurrently(t, 4, 20, func(int) error {
+				if got := ls.String(); got != "multistep:2,5:0.5" {
+					return fmt.Errorf("String() = %q", got)
+				}
+				return nil
+			})
+		}},
 		{Type: "Row", Run: func(t *testing.T) {
 			r := Row{Epoch: 1, Train: &trainers.EpochInfo{Epoch: 1}, Metrics: accuracy.Results{accuracy.NamePrecisionAt1: {Scalar: 0.5}}}
 			testkit.Concurrently(t, 4, 20, func(int) error {

@@ -25,8 +25,10 @@ var CSVHeader = []string{
 	"train_seconds", "eval_seconds", "warnings",
 }
 
-// WriteCSV writes the rows to path atomically: one line per evaluation
-// (epoch 0 is before training, its training columns empty). The last
+// WriteCSV writes the rows to path atomically: one line per epoch (epoch 0
+// is before training, its training columns empty; an epoch that was not
+// evaluated, under -val-every, has its metric and eval_seconds columns
+// empty). The last
 // column holds the metrics' warnings (accuracy.Results.Warnings: what PML
 // would log, and why a value is NaN), joined by "; ".
 func WriteCSV(path string, rows []Row) error {
@@ -45,6 +47,10 @@ func WriteCSV(path string, rows []Row) error {
 			rec = append(rec, "0", "", "", "", "", "", "")
 		}
 		for _, m := range Metrics {
+			if r.Metrics == nil { // not evaluated (-val-every)
+				rec = append(rec, "")
+				continue
+			}
 			rec = append(rec, f(r.Metrics[m.Name].Scalar))
 		}
 		train := ""
@@ -55,7 +61,11 @@ func WriteCSV(path string, rows []Row) error {
 		if r.fromFile {
 			warnings = r.warnings
 		}
-		rec = append(rec, train, strconv.FormatFloat(r.EvalSeconds, 'f', 3, 64), warnings)
+		eval := strconv.FormatFloat(r.EvalSeconds, 'f', 3, 64)
+		if r.Metrics == nil {
+			eval = ""
+		}
+		rec = append(rec, train, eval, warnings)
 		if err := w.Write(rec); err != nil {
 			return err
 		}
@@ -116,7 +126,11 @@ func WritePNG(path string, rows []Row) error {
 	for i, m := range Metrics {
 		var xy plotter.XYs
 		for _, r := range rows {
-			// A NaN metric (explained in the CSV's warnings) has no point.
+			// A NaN metric (explained in the CSV's warnings) has no point,
+			// nor has an epoch that was not evaluated.
+			if r.Metrics == nil {
+				continue
+			}
 			if v := r.Metrics[m.Name].Scalar; !math.IsNaN(v) && !math.IsInf(v, 0) {
 				xy = append(xy, plotter.XY{X: float64(r.Epoch), Y: v})
 			}

@@ -28,7 +28,20 @@ const (
 	PNGFile         = "run.png"
 	CheckpointFile  = "checkpoint.gmw"
 	InterruptedFile = "interrupted.gmw"
+	// CheckpointEmbedderFile and InterruptedEmbedderFile hold the
+	// embedder (-embedder) beside CheckpointFile and InterruptedFile,
+	// which hold the trunk: the embedding is the embedder of the trunk's
+	// output.
+	CheckpointEmbedderFile  = "checkpoint-embedder.gmw"
+	InterruptedEmbedderFile = "interrupted-embedder.gmw"
 )
+
+// embedderSeed is mixed into -seed for the embedder's initialisation.
+const embedderSeed = 0x656d626564646572 // "embedder"
+
+// MaxEmbedder is the largest -embedder size (models.NewMLP's limit on a
+// layer's width).
+const MaxEmbedder = 1 << 16
 
 // Metrics are the metrics the examples print, in order, with their short
 // names.
@@ -56,6 +69,21 @@ type Options struct {
 	// and record); Overwrite deletes that run's files and starts again.
 	// Without either, a run refuses an Out that holds trained weights.
 	Resume, Overwrite bool
+	// Embedder, when positive, is the output size of a linear embedder
+	// after the trunk (PML's models["embedder"], here Linear(trunk's
+	// embedding size, Embedder)) with its own Adam at LR; 0 is PML's
+	// default, Identity.
+	Embedder int
+	// LRSchedule is the learning-rate schedule of every optimizer of the
+	// run, in ParseLRSchedule's form ("" or "none": constant rates).
+	LRSchedule string
+	// Patience, when positive, stops training once the epochs since the
+	// best PrimaryMetric exceed it, checked at each evaluation (PML's
+	// HookContainer patience); 0 never stops early.
+	Patience int
+	// ValEvery evaluates every ValEvery epochs (PML's test_interval) and
+	// always after the last one; at least 1.
+	ValEvery int
 }
 
 // Defaults are the benchmark protocol's settings (../shared/bench/
@@ -68,6 +96,7 @@ func Defaults() Options {
 		Epochs: 1, Batch: 64, M: 8,
 		LR: 1e-3, LossLR: 1e-2,
 		Out: "out", EvalBatch: 256,
+		LRSchedule: "none", ValEvery: 1,
 	}
 }
 
@@ -93,6 +122,20 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Quiet, "quiet", o.Quiet, "no progress bars")
 	fs.BoolVar(&o.Resume, "resume", o.Resume, "continue the run in -out from its last epoch (-epochs is the total)")
 	fs.BoolVar(&o.Overwrite, "overwrite", o.Overwrite, "delete the run in -out (its checkpoints and record) and start again")
+	fs.IntVar(&o.Embedder, "embedder", o.Embedder, "size of a linear embedder after the trunk, with its own Adam at -lr (0: none, PML's Identity)")
+	fs.StringVar(&o.LRSchedule, "lr-schedule", o.LRSchedule, "learning-rate schedule of every optimizer, stepped per epoch: "+LRScheduleForms)
+	fs.IntVar(&o.Patience, "patience", o.Patience, "stop when the epochs since the best "+shortName(PrimaryMetric)+" exceed N, checked at each evaluation (PML's HookContainer patience; 0: off)")
+	fs.IntVar(&o.ValEvery, "val-every", o.ValEvery, "evaluate every N epochs (and after the last)")
+}
+
+// shortName is a metric's printed name.
+func shortName(name string) string {
+	for _, m := range Metrics {
+		if m.Name == name {
+			return m.Short
+		}
+	}
+	return name
 }
 
 // Validate checks the options.
@@ -138,6 +181,15 @@ func (o *Options) Validate() error {
 		return bad("-eval-batch %d: want at least 1", o.EvalBatch)
 	case o.Resume && o.Overwrite:
 		return bad("-resume and -overwrite: choose one")
+	case o.Embedder < 0 || o.Embedder > MaxEmbedder:
+		return bad("-embedder %d: want a size in [1, %d], or 0 for none", o.Embedder, MaxEmbedder)
+	case o.Patience < 0:
+		return bad("-patience %d: want at least 0 (0: off)", o.Patience)
+	case o.ValEvery < 1:
+		return bad("-val-every %d: want at least 1", o.ValEvery)
+	}
+	if _, err := ParseLRSchedule(o.LRSchedule); err != nil {
+		return err
 	}
 	return nil
 }
@@ -245,11 +297,24 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 		pr = prior{}
 	}
 
+	schedule, err := ParseLRSchedule(r.LRSchedule)
+	if err != nil {
+		return nil, err
+	}
+	// The embedder (-embedder): Linear(trunk's size, Embedder).
+	var emb *models.MLP
+	dim := r.Encoder.EmbeddingSize()
+	if r.Embedder > 0 {
+		if emb, err = models.NewMLP(models.MLPConfig{Sizes: []int{dim, r.Embedder}, Seed: r.Seed ^ embedderSeed}); err != nil {
+			return nil, fmt.Errorf("-embedder %d: %w", r.Embedder, err)
+		}
+		dim = r.Embedder
+	}
 	numClasses := 0
 	for _, c := range r.Train.Labels() {
 		numClasses = max(numClasses, c+1)
 	}
-	loss, _, err := NewLoss(r.Loss, numClasses, r.Encoder.EmbeddingSize(), r.Seed)
+	loss, _, err := NewLoss(r.Loss, numClasses, dim, r.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -283,31 +348,77 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt, err := models.NewOptimizer("adam", r.LR)
+	// The run's optimizers, each with its state and scheduler files.
+	type optimized struct {
+		opt                *models.Optimizer
+		optFile, schedFile func(int) string
+		sched              scheduler
+	}
+	var parts []*optimized
+	newPart := func(lr float64, optFile, schedFile func(int) string) (*optimized, error) {
+		opt, err := models.NewOptimizer("adam", lr)
+		if err != nil {
+			return nil, err
+		}
+		p := &optimized{opt: opt, optFile: optFile, schedFile: schedFile}
+		if p.sched, err = schedule.build(opt, r.Epochs); err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+		return p, nil
+	}
+	trunkPart, err := newPart(r.LR, EpochOptimizerFile, EpochSchedulerFile)
 	if err != nil {
 		return nil, err
 	}
-	var lossOpt *models.Optimizer
-	if learnable != nil {
-		if lossOpt, err = models.NewOptimizer("adam", r.LossLR); err != nil {
+	var embPart, lossPart *optimized
+	if emb != nil {
+		if embPart, err = newPart(r.LR, EpochEmbedderOptimizerFile, EpochEmbedderSchedulerFile); err != nil {
 			return nil, err
 		}
 	}
+	if learnable != nil {
+		if lossPart, err = newPart(r.LossLR, EpochLossOptimizerFile, EpochLossSchedulerFile); err != nil {
+			return nil, err
+		}
+	}
+	at := func(name string) string { return filepath.Join(r.Out, name) }
 	if done >= 1 {
-		// The last epoch's weights, loss parameters and optimizer states.
-		at := func(name string) string { return filepath.Join(r.Out, name) }
+		// The last epoch's weights, loss parameters, optimizer and
+		// scheduler states; a file the flags do not expect means the
+		// earlier run had other flags.
+		exists := func(name string) bool { _, err := os.Stat(at(name)); return err == nil }
+		switch {
+		case emb == nil && exists(EpochEmbedderFile(done)):
+			return nil, fmt.Errorf("-resume: the run in %s has an embedder (%s); give its -embedder size: %w", r.Out, EpochEmbedderFile(done), gometric.ErrSetting)
+		case schedule.Kind == "none" && exists(EpochSchedulerFile(done)):
+			return nil, fmt.Errorf("-resume: the run in %s has a learning-rate schedule (%s); give its -lr-schedule: %w", r.Out, EpochSchedulerFile(done), gometric.ErrSetting)
+		}
 		if err := r.Encoder.Load(at(EpochFile(done))); err != nil {
 			return nil, fmt.Errorf("-resume: %s records epoch %d: %w", CSVFile, done, err)
 		}
-		if err := opt.LoadState(at(EpochOptimizerFile(done))); err != nil {
-			return nil, fmt.Errorf("-resume: %w", err)
+		if emb != nil {
+			if err := emb.Load(at(EpochEmbedderFile(done))); err != nil {
+				return nil, fmt.Errorf("-resume -embedder %d: %w", r.Embedder, err)
+			}
 		}
 		if learnable != nil {
 			if err := losses.LoadParams(at(EpochLossFile(done)), learnable); err != nil {
 				return nil, fmt.Errorf("-resume: %w", err)
 			}
-			if err := lossOpt.LoadState(at(EpochLossOptimizerFile(done))); err != nil {
+		}
+		for _, p := range parts {
+			if err := p.opt.LoadState(at(p.optFile(done))); err != nil {
 				return nil, fmt.Errorf("-resume: %w", err)
+			}
+			if p.sched.state != nil {
+				if err := p.sched.state.LoadState(at(p.schedFile(done))); err != nil {
+					hint := ""
+					if schedule.Kind == "cosine" {
+						hint = " (cosine anneals over -epochs: resume with the run's -epochs)"
+					}
+					return nil, fmt.Errorf("-resume -lr-schedule %s%s: %w", schedule, hint, err)
+				}
 			}
 		}
 	}
@@ -315,14 +426,22 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if !r.Quiet {
 		progress = r.Stderr
 	}
-	t := trainers.NewMetricLossOnly(r.Encoder, opt, r.Batch, loss, r.Train)
+	t := trainers.NewMetricLossOnly(r.Encoder, trunkPart.opt, r.Batch, loss, r.Train)
 	t.Miner = miner
 	t.Sampler = &samplers.MPerClass{Labels: r.Train.Labels(), M: r.M, BatchSize: r.Batch, LengthBeforeNewIter: r.Train.Len()}
 	t.IterationsPerEpoch = r.Iterations
 	t.Seed = r.Seed
 	t.Progress = progress
+	if emb != nil {
+		t.Embedder, t.EmbedderOptimizer = emb, embPart.opt
+	}
 	if learnable != nil {
-		t.LossOptimizer = lossOpt
+		t.LossOptimizer = lossPart.opt
+	}
+	for _, p := range parts {
+		if p.sched.byEpoch != nil {
+			t.LRSchedulersByEpoch = append(t.LRSchedulersByEpoch, p.sched.byEpoch)
+		}
 	}
 	ipe := r.Iterations
 	if ipe == 0 {
@@ -330,9 +449,29 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	}
 	fmt.Fprintf(r.Stdout, "loss %s, miner %s, MPerClass m=%d, batch %d, Adam lr %g, seed %d, %d epoch(s) of %d iterations, %d threads, BLAS %s\n",
 		r.Loss, r.Miner, r.M, r.Batch, r.LR, r.Seed, r.Epochs, ipe, runtime.GOMAXPROCS(0), models.BLASName())
+	if emb != nil || schedule.Kind != "none" || r.Patience > 0 || r.ValEvery > 1 {
+		var extra []string
+		if emb != nil {
+			extra = append(extra, fmt.Sprintf("embedder Linear(%d, %d) with its own Adam lr %g", r.Encoder.EmbeddingSize(), r.Embedder, r.LR))
+		}
+		if schedule.Kind != "none" {
+			extra = append(extra, fmt.Sprintf("lr schedule %s on each of the %d optimizer(s)", schedule, len(parts)))
+		}
+		if r.ValEvery > 1 {
+			extra = append(extra, fmt.Sprintf("evaluated every %d epochs and after the last", r.ValEvery))
+		}
+		if r.Patience > 0 {
+			extra = append(extra, fmt.Sprintf("patience %d epochs", r.Patience))
+		}
+		fmt.Fprintln(r.Stdout, strings.Join(extra, ", "))
+	}
 	ckpt := filepath.Join(r.Out, CheckpointFile)
-	fmt.Fprintf(r.Stdout, "checkpoints: %s keeps the best epoch by %s, %s the last (-resume continues from it); an earlier run is never replaced without -resume or -overwrite\n",
-		ckpt, PrimaryMetric, filepath.Join(r.Out, "epoch-N.gmw"))
+	ckptNames := ckpt
+	if emb != nil {
+		ckptNames += " (trunk) and " + filepath.Join(r.Out, CheckpointEmbedderFile) + " (embedder)"
+	}
+	fmt.Fprintf(r.Stdout, "checkpoints: %s keep(s) the best evaluated epoch by %s, %s the last (-resume continues from it); an earlier run is never replaced without -resume or -overwrite\n",
+		ckptNames, PrimaryMetric, filepath.Join(r.Out, "epoch-N.gmw"))
 	if done >= 1 {
 		fmt.Fprintf(r.Stdout, "-resume: continuing after epoch %d (%s and the optimizer's state; best %s %.4f)\n",
 			done, filepath.Join(r.Out, EpochFile(done)), PrimaryMetric, best(rows))
@@ -345,13 +484,28 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 		tester.Calculator.Include = append(tester.Calculator.Include, m.Name)
 	}
 	tester.Progress = progress
+	// The tester embeds through the trunk and then the embedder.
+	var model testers.Embedder = r.Encoder
+	if emb != nil {
+		model = testers.TrunkEmbedder{Trunk: r.Encoder, Embedder: emb}
+	}
 	evaluate := func() (accuracy.Results, float64, error) {
 		start := time.Now()
-		res, err := tester.Test(ctx, r.Encoder, map[string]datasets.Dataset{"test": r.Test})
+		res, err := tester.Test(ctx, model, map[string]datasets.Dataset{"test": r.Test})
 		if err != nil {
 			return nil, 0, err
 		}
 		return res["test"], time.Since(start).Seconds(), nil
+	}
+	// saveModels writes the trunk to trunkPath and the embedder (if any)
+	// to embPath.
+	saveModels := func(trunkPath, embPath string) error {
+		if emb != nil {
+			if err := emb.Save(embPath); err != nil {
+				return err
+			}
+		}
+		return r.Encoder.Save(trunkPath)
 	}
 
 	record := func() error {
@@ -362,7 +516,7 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	}
 	interrupted := func(err error, epoch int, done int) ([]Row, error) {
 		path := filepath.Join(r.Out, InterruptedFile)
-		if serr := r.Encoder.Save(path); serr != nil {
+		if serr := saveModels(path, at(InterruptedEmbedderFile)); serr != nil {
 			return rows, errors.Join(err, serr)
 		}
 		fmt.Fprintf(r.Stdout, "interrupted in epoch %d after %d iterations: weights saved to %s; the checkpoints are as they were\n", epoch, done, path)
@@ -389,8 +543,21 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if len(rows) > r.Epochs+1 {
 		fmt.Fprintf(r.Stdout, "%s already records %d epochs (-epochs %d): nothing to train\n", filepath.Join(r.Out, CSVFile), len(rows)-1, r.Epochs)
 	}
+	// A resumed run that had already stopped early stays stopped.
+	stopped := false
+	for i := len(rows) - 1; i >= 1 && len(rows) <= r.Epochs; i-- {
+		if rows[i].Metrics == nil {
+			continue
+		}
+		if stop, b := plateaued(rows, i, r.Patience); stop {
+			fmt.Fprintf(r.Stdout, "%s records that %s stopped improving at epoch %d (-patience %d, evaluated at epoch %d): nothing to train\n",
+				filepath.Join(r.Out, CSVFile), shortName(PrimaryMetric), b, r.Patience, i)
+			stopped = true
+		}
+		break
+	}
 
-	for epoch := len(rows); epoch <= r.Epochs; epoch++ {
+	for epoch := len(rows); epoch <= r.Epochs && !stopped; epoch++ {
 		eps, err := t.Train(ctx, epoch, epoch)
 		if err != nil {
 			done := 0
@@ -403,33 +570,49 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 			return rows, err
 		}
 		info := eps[0]
-		// The order keeps the files consistent wherever the process dies:
-		// the epoch's weights, then the best checkpoint, then the record,
-		// and only then the previous epoch's weights are deleted.
-		if err := r.Encoder.Save(filepath.Join(r.Out, EpochFile(epoch))); err != nil {
-			return rows, err
+		row := Row{Epoch: epoch, Train: &info}
+		if epoch%r.ValEvery == 0 || epoch == r.Epochs {
+			if row.Metrics, row.EvalSeconds, err = evaluate(); err != nil {
+				if ctx.Err() != nil {
+					return interrupted(ctx.Err(), epoch, info.Iterations)
+				}
+				return rows, err
+			}
+			// ReduceLROnPlateau takes the evaluation (PML's
+			// step_lr_plateau_schedulers after testing).
+			if v, ok := row.primary(); ok {
+				for _, p := range parts {
+					if p.sched.plateau != nil {
+						if err := p.sched.plateau.Step(v); err != nil {
+							return rows, err
+						}
+					}
+				}
+			}
 		}
-		if err := opt.SaveState(filepath.Join(r.Out, EpochOptimizerFile(epoch))); err != nil {
+		// The order keeps the files consistent wherever the process dies:
+		// the epoch's files, then the best checkpoint, then the record,
+		// and only then the previous epoch's files are deleted.
+		if err := saveModels(at(EpochFile(epoch)), at(EpochEmbedderFile(epoch))); err != nil {
 			return rows, err
 		}
 		if learnable != nil {
-			if err := losses.SaveParams(filepath.Join(r.Out, EpochLossFile(epoch)), learnable); err != nil {
-				return rows, err
-			}
-			if err := lossOpt.SaveState(filepath.Join(r.Out, EpochLossOptimizerFile(epoch))); err != nil {
+			if err := losses.SaveParams(at(EpochLossFile(epoch)), learnable); err != nil {
 				return rows, err
 			}
 		}
-		res, evalSec, err := evaluate()
-		if err != nil {
-			if ctx.Err() != nil {
-				return interrupted(ctx.Err(), epoch, info.Iterations)
+		for _, p := range parts {
+			if err := p.opt.SaveState(at(p.optFile(epoch))); err != nil {
+				return rows, err
 			}
-			return rows, err
+			if p.sched.state != nil {
+				if err := p.sched.state.SaveState(at(p.schedFile(epoch))); err != nil {
+					return rows, err
+				}
+			}
 		}
-		row := Row{Epoch: epoch, Train: &info, Metrics: res, EvalSeconds: evalSec}
 		if v, ok := row.primary(); ok && v > bestSoFar {
-			if err := r.Encoder.Save(ckpt); err != nil {
+			if err := saveModels(ckpt, at(CheckpointEmbedderFile)); err != nil {
 				return rows, err
 			}
 			bestSoFar = v
@@ -440,16 +623,29 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 			return rows, err
 		}
 		for _, name := range epochNames(epoch - 1) {
-			if err := os.Remove(filepath.Join(r.Out, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := os.Remove(at(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return rows, err
+			}
+		}
+		if row.Metrics != nil {
+			if stop, b := plateaued(rows, epoch, r.Patience); stop {
+				fmt.Fprintf(r.Stdout, "stopping early: %s has not improved since epoch %d (best %.4f), %d epochs ago (-patience %d, as PML's HookContainer)\n",
+					shortName(PrimaryMetric), b, bestSoFar, epoch-b, r.Patience)
+				break
 			}
 		}
 	}
 	wrote := []string{filepath.Join(r.Out, CSVFile), filepath.Join(r.Out, PNGFile)}
 	if last := len(rows) - 1; last >= 1 {
-		wrote = append(wrote, filepath.Join(r.Out, EpochFile(last)))
+		wrote = append(wrote, at(EpochFile(last)))
+		if emb != nil {
+			wrote = append(wrote, at(EpochEmbedderFile(last)))
+		}
 	}
 	if _, err := os.Stat(ckpt); err == nil {
+		if emb != nil {
+			wrote = append(wrote, at(CheckpointEmbedderFile))
+		}
 		wrote = append(wrote, ckpt+fmt.Sprintf(" (best %s %.4f)", PrimaryMetric, bestSoFar))
 	}
 	fmt.Fprintf(r.Stdout, "wrote %s\n", strings.Join(wrote, ", "))
@@ -465,6 +661,10 @@ func (row Row) Line() string {
 	fmt.Fprintf(&b, "epoch %d", row.Epoch)
 	if row.Train != nil {
 		fmt.Fprintf(&b, "  loss %.4f", row.Train.LossMean)
+	}
+	if row.Metrics == nil && row.Train != nil {
+		fmt.Fprintf(&b, "  (train %.1f s; not evaluated, -val-every)", row.Train.Duration.Seconds())
+		return b.String()
 	}
 	for _, m := range Metrics {
 		fmt.Fprintf(&b, "  %s %.4f", m.Short, row.Metrics[m.Name].Scalar)
