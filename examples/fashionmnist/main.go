@@ -34,6 +34,10 @@
 //
 // PML's trainer and logging options:
 //
+//	-trainer withclassifier PML's TrainWithClassifier: a Linear(64, 10) classifier on the
+//	                        embeddings, trained with CrossEntropy (weight
+//	                        -classifier-loss-weight, default 1) beside the metric loss, with
+//	                        its own Adam at -lr; its weights are epoch-N-classifier.gmw
 //	-embedder 32            a linear embedder after the trunk, Linear(64, 32), with its own
 //	                        Adam at -lr (PML's MetricLossOnly with models["embedder"]); the
 //	                        embedding is the embedder of the trunk's output. Its weights are
@@ -50,8 +54,8 @@
 //
 // -resume restores every optimizer's and scheduler's state too, so a
 // resumed run gives the uninterrupted run's numbers; it refuses flags that
-// do not match the run it continues (an embedder or a schedule it did not
-// have, or lacks).
+// do not match the run it continues (an embedder, a classifier or a
+// schedule it did not have, or lacks).
 package main
 
 import (

@@ -65,16 +65,32 @@ func EpochEmbedderSchedulerFile(epoch int) string {
 // EpochLossSchedulerFile: see EpochSchedulerFile.
 func EpochLossSchedulerFile(epoch int) string { return fmt.Sprintf("epoch-%d-losssched.gms", epoch) }
 
+// EpochClassifierFile, EpochClassifierOptimizerFile and
+// EpochClassifierSchedulerFile name the classifier of -trainer
+// withclassifier, its optimizer's and its scheduler's state after an epoch.
+func EpochClassifierFile(epoch int) string { return fmt.Sprintf("epoch-%d-classifier.gmw", epoch) }
+
+// EpochClassifierOptimizerFile: see EpochClassifierFile.
+func EpochClassifierOptimizerFile(epoch int) string {
+	return fmt.Sprintf("epoch-%d-classifieropt.gms", epoch)
+}
+
+// EpochClassifierSchedulerFile: see EpochClassifierFile.
+func EpochClassifierSchedulerFile(epoch int) string {
+	return fmt.Sprintf("epoch-%d-classifiersched.gms", epoch)
+}
+
 // epochNames are the files of an epoch.
 func epochNames(epoch int) []string {
 	return []string{
 		EpochFile(epoch), EpochLossFile(epoch), EpochOptimizerFile(epoch), EpochLossOptimizerFile(epoch),
 		EpochEmbedderFile(epoch), EpochEmbedderOptimizerFile(epoch),
 		EpochSchedulerFile(epoch), EpochEmbedderSchedulerFile(epoch), EpochLossSchedulerFile(epoch),
+		EpochClassifierFile(epoch), EpochClassifierOptimizerFile(epoch), EpochClassifierSchedulerFile(epoch),
 	}
 }
 
-var epochFileRE = regexp.MustCompile(`^epoch-(\d+)(-loss\.gmp|\.gmw|-opt\.gms|-lossopt\.gms|-embedder\.gmw|-embedderopt\.gms|-sched\.gms|-embeddersched\.gms|-losssched\.gms)$`)
+var epochFileRE = regexp.MustCompile(`^epoch-(\d+)(-loss\.gmp|\.gmw|-opt\.gms|-lossopt\.gms|-embedder\.gmw|-embedderopt\.gms|-sched\.gms|-embeddersched\.gms|-losssched\.gms|-classifier\.gmw|-classifieropt\.gms|-classifiersched\.gms)$`)
 
 // epochFiles returns the epoch files in dir by epoch.
 func epochFiles(dir string) (map[int][]string, error) {

@@ -116,12 +116,14 @@ func TestResume(t *testing.T) {
 // -epochs 1 then -epochs 3 -resume, with a plain and a learnable loss
 // (whose parameters and optimizer are restored too).
 func TestResumeIsExact(t *testing.T) {
-	for _, loss := range []string{"triplet", "arcface"} {
-		t.Run(loss, func(t *testing.T) {
+	for _, name := range []string{"triplet", "arcface", "withclassifier"} {
+		t.Run(name, func(t *testing.T) {
 			set := func(o *Options) {
-				o.Loss = loss
-				if loss == "arcface" {
-					o.Miner = "none"
+				switch name {
+				case "arcface":
+					o.Loss, o.Miner = "arcface", "none"
+				case "withclassifier":
+					o.Trainer, o.ClassifierLossWeight = "withclassifier", 0.5
 				}
 			}
 			whole := t.TempDir()

@@ -413,3 +413,37 @@ func TestValEvery(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// -trainer withclassifier trains a classifier beside the metric loss: the
+// record holds its epochs, the classifier's files are written, a resume
+// without the flag is refused, and the classifier's weight 0 trains as
+// MetricLossOnly does (PML skips the classifier at weight 0).
+func TestTrainerWithClassifier(t *testing.T) {
+	out := t.TempDir()
+	rows, stdout, err := execute(t, out, 2, func(o *Options) { o.Trainer = "withclassifier" })
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("%v, %d rows\n%s", err, len(rows), stdout)
+	}
+	if !strings.Contains(stdout, "TrainWithClassifier: classifier Linear(8, 4)") {
+		t.Errorf("output:\n%s", stdout)
+	}
+	if _, err := models.LoadEncoder(filepath.Join(out, EpochClassifierFile(2))); err != nil {
+		t.Errorf("classifier file: %v", err)
+	}
+	if _, _, err := execute(t, out, 3, func(o *Options) { o.Resume = true }); err == nil || !strings.Contains(err.Error(), "-trainer withclassifier") {
+		t.Errorf("resume without -trainer withclassifier: %v", err)
+	}
+	plain, _, err := execute(t, t.TempDir(), 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero, _, err := execute(t, t.TempDir(), 2, func(o *Options) { o.Trainer, o.ClassifierLossWeight = "withclassifier", 0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for e := range plain {
+		if p, z := plain[e].Metrics[PrimaryMetric].Scalar, zero[e].Metrics[PrimaryMetric].Scalar; p != z {
+			t.Errorf("epoch %d: classifier weight 0 gives %v, MetricLossOnly %v", e, z, p)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,6 +39,9 @@ const (
 
 // embedderSeed is mixed into -seed for the embedder's initialisation.
 const embedderSeed = 0x656d626564646572 // "embedder"
+
+// classifierSeed is mixed into -seed for the classifier's initialisation.
+const classifierSeed = 0x636c617373696679 // "classify"
 
 // MaxEmbedder is the largest -embedder size (models.NewMLP's limit on a
 // layer's width).
@@ -74,6 +78,13 @@ type Options struct {
 	// embedding size, Embedder)) with its own Adam at LR; 0 is PML's
 	// default, Identity.
 	Embedder int
+	// Trainer is the PML trainer: "metriclossonly" (MetricLossOnly) or
+	// "withclassifier" (TrainWithClassifier: a Linear(embedding size,
+	// classes) classifier on the embeddings, trained with CrossEntropy of
+	// weight ClassifierLossWeight beside the metric loss of weight 1, with
+	// its own Adam at LR).
+	Trainer              string
+	ClassifierLossWeight float64
 	// LRSchedule is the learning-rate schedule of every optimizer of the
 	// run, in ParseLRSchedule's form ("" or "none": constant rates).
 	LRSchedule string
@@ -97,6 +108,7 @@ func Defaults() Options {
 		LR: 1e-3, LossLR: 1e-2,
 		Out: "out", EvalBatch: 256,
 		LRSchedule: "none", ValEvery: 1,
+		Trainer: "metriclossonly", ClassifierLossWeight: 1,
 	}
 }
 
@@ -126,6 +138,8 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.LRSchedule, "lr-schedule", o.LRSchedule, "learning-rate schedule of every optimizer, stepped per epoch: "+LRScheduleForms)
 	fs.IntVar(&o.Patience, "patience", o.Patience, "stop when the epochs since the best "+shortName(PrimaryMetric)+" exceed N, checked at each evaluation (PML's HookContainer patience; 0: off)")
 	fs.IntVar(&o.ValEvery, "val-every", o.ValEvery, "evaluate every N epochs (and after the last)")
+	fs.StringVar(&o.Trainer, "trainer", o.Trainer, "PML trainer: metriclossonly, or withclassifier (TrainWithClassifier: a Linear classifier on the embeddings, CrossEntropy, its own Adam at -lr)")
+	fs.Float64Var(&o.ClassifierLossWeight, "classifier-loss-weight", o.ClassifierLossWeight, "-trainer withclassifier: the weight of the classifier's CrossEntropy (the metric loss has weight 1)")
 }
 
 // shortName is a metric's printed name.
@@ -179,6 +193,10 @@ func (o *Options) Validate() error {
 		return bad("-threads %d: want at least 0", o.Threads)
 	case o.EvalBatch < 1:
 		return bad("-eval-batch %d: want at least 1", o.EvalBatch)
+	case o.Trainer != "metriclossonly" && o.Trainer != "withclassifier":
+		return bad("-trainer %q: want metriclossonly or withclassifier", o.Trainer)
+	case !(o.ClassifierLossWeight >= 0) || math.IsInf(o.ClassifierLossWeight, 0):
+		return bad("-classifier-loss-weight %v: want a finite weight of at least 0", o.ClassifierLossWeight)
 	case o.Resume && o.Overwrite:
 		return bad("-resume and -overwrite: choose one")
 	case o.Embedder < 0 || o.Embedder > MaxEmbedder:
@@ -318,6 +336,14 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The classifier (-trainer withclassifier): Linear(embedding size,
+	// classes), PML's models["classifier"].
+	var clf *models.MLP
+	if r.Trainer == "withclassifier" {
+		if clf, err = models.NewMLP(models.MLPConfig{Sizes: []int{dim, numClasses}, Seed: r.Seed ^ classifierSeed}); err != nil {
+			return nil, fmt.Errorf("-trainer withclassifier: %w", err)
+		}
+	}
 	learnable, _ := loss.(losses.Learnable)
 
 	// What an earlier run recorded, when resuming.
@@ -371,9 +397,14 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	var embPart, lossPart *optimized
+	var embPart, lossPart, clfPart *optimized
 	if emb != nil {
 		if embPart, err = newPart(r.LR, EpochEmbedderOptimizerFile, EpochEmbedderSchedulerFile); err != nil {
+			return nil, err
+		}
+	}
+	if clf != nil {
+		if clfPart, err = newPart(r.LR, EpochClassifierOptimizerFile, EpochClassifierSchedulerFile); err != nil {
 			return nil, err
 		}
 	}
@@ -391,6 +422,8 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 		switch {
 		case emb == nil && exists(EpochEmbedderFile(done)):
 			return nil, fmt.Errorf("-resume: the run in %s has an embedder (%s); give its -embedder size: %w", r.Out, EpochEmbedderFile(done), gometric.ErrSetting)
+		case clf == nil && exists(EpochClassifierFile(done)):
+			return nil, fmt.Errorf("-resume: the run in %s trained with a classifier (%s); give -trainer withclassifier: %w", r.Out, EpochClassifierFile(done), gometric.ErrSetting)
 		case schedule.Kind == "none" && exists(EpochSchedulerFile(done)):
 			return nil, fmt.Errorf("-resume: the run in %s has a learning-rate schedule (%s); give its -lr-schedule: %w", r.Out, EpochSchedulerFile(done), gometric.ErrSetting)
 		}
@@ -400,6 +433,11 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 		if emb != nil {
 			if err := emb.Load(at(EpochEmbedderFile(done))); err != nil {
 				return nil, fmt.Errorf("-resume -embedder %d: %w", r.Embedder, err)
+			}
+		}
+		if clf != nil {
+			if err := clf.Load(at(EpochClassifierFile(done))); err != nil {
+				return nil, fmt.Errorf("-resume -trainer withclassifier: %w", err)
 			}
 		}
 		if learnable != nil {
@@ -426,7 +464,15 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if !r.Quiet {
 		progress = r.Stderr
 	}
+	// MetricLossOnly, or the MetricLossOnly inside TrainWithClassifier: the
+	// settings below are the same.
 	t := trainers.NewMetricLossOnly(r.Encoder, trunkPart.opt, r.Batch, loss, r.Train)
+	train := t.Train
+	if clf != nil {
+		tw := trainers.NewTrainWithClassifier(r.Encoder, trunkPart.opt, r.Batch, loss, clf, clfPart.opt, r.Train)
+		tw.LossWeights = map[string]float64{"metric_loss": 1, "classifier_loss": r.ClassifierLossWeight}
+		t, train = &tw.MetricLossOnly, tw.Train
+	}
 	t.Miner = miner
 	t.Sampler = &samplers.MPerClass{Labels: r.Train.Labels(), M: r.M, BatchSize: r.Batch, LengthBeforeNewIter: r.Train.Len()}
 	t.IterationsPerEpoch = r.Iterations
@@ -449,8 +495,11 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	}
 	fmt.Fprintf(r.Stdout, "loss %s, miner %s, MPerClass m=%d, batch %d, Adam lr %g, seed %d, %d epoch(s) of %d iterations, %d threads, BLAS %s\n",
 		r.Loss, r.Miner, r.M, r.Batch, r.LR, r.Seed, r.Epochs, ipe, runtime.GOMAXPROCS(0), models.BLASName())
-	if emb != nil || schedule.Kind != "none" || r.Patience > 0 || r.ValEvery > 1 {
+	if emb != nil || clf != nil || schedule.Kind != "none" || r.Patience > 0 || r.ValEvery > 1 {
 		var extra []string
+		if clf != nil {
+			extra = append(extra, fmt.Sprintf("TrainWithClassifier: classifier Linear(%d, %d) with its own Adam lr %g, CrossEntropy weight %g", dim, numClasses, r.LR, r.ClassifierLossWeight))
+		}
 		if emb != nil {
 			extra = append(extra, fmt.Sprintf("embedder Linear(%d, %d) with its own Adam lr %g", r.Encoder.EmbeddingSize(), r.Embedder, r.LR))
 		}
@@ -558,7 +607,7 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	}
 
 	for epoch := len(rows); epoch <= r.Epochs && !stopped; epoch++ {
-		eps, err := t.Train(ctx, epoch, epoch)
+		eps, err := train(ctx, epoch, epoch)
 		if err != nil {
 			done := 0
 			if len(eps) > 0 {
@@ -598,6 +647,11 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 		}
 		if learnable != nil {
 			if err := losses.SaveParams(at(EpochLossFile(epoch)), learnable); err != nil {
+				return rows, err
+			}
+		}
+		if clf != nil {
+			if err := clf.Save(at(EpochClassifierFile(epoch))); err != nil {
 				return rows, err
 			}
 		}
