@@ -130,14 +130,7 @@ func newCars196(comp string, fsys fs.FS, root string, join func(...string) strin
 		return nil, check.Errorf(comp, gometric.ErrShape, "%s and %s list no image of classes %d–%d (split %q)",
 			join(root, "anno_train.csv"), join(root, "anno_test.csv"), lo, hi, split)
 	}
-	if err := checkFiles(comp, fsys, refs); err != nil {
-		return nil, err
-	}
-	paths := make([]string, len(refs))
-	for i, r := range refs {
-		paths[i] = r.path
-	}
-	return newImageFiles(fsys, paths, labels, names), nil
+	return filesFromRefs(comp, fsys, refs, labels, names)
 }
 
 // readCars196Names reads names.csv: the name of class k on line k, each

@@ -145,14 +145,7 @@ func newINaturalist2018(comp string, fsys fs.FS, root string, join func(...strin
 			return nil, &FileError{Component: comp, Path: p, Offset: -1, Msg: "no images listed", Err: gometric.ErrShape}
 		}
 	}
-	if err := checkFiles(comp, fsys, refs); err != nil {
-		return nil, err
-	}
-	paths := make([]string, len(refs))
-	for i, r := range refs {
-		paths[i] = r.path
-	}
-	return newImageFiles(fsys, paths, labels, nil), nil
+	return filesFromRefs(comp, fsys, refs, labels, nil)
 }
 
 // readINatJSON decodes the JSON file p into doc.

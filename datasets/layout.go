@@ -82,3 +82,17 @@ func checkFiles(comp string, fsys fs.FS, refs []fileRef) error {
 func validRel(s string) bool {
 	return fs.ValidPath(s) && s != "." && !strings.Contains(s, `\`)
 }
+
+// filesFromRefs checks that every listed image exists (checkFiles) and
+// returns the data set of the listed paths and labels, with class names
+// (nil where the layout has none).
+func filesFromRefs(comp string, fsys fs.FS, refs []fileRef, labels []int, names []string) (*ImageFiles, error) {
+	if err := checkFiles(comp, fsys, refs); err != nil {
+		return nil, err
+	}
+	paths := make([]string, len(refs))
+	for i, r := range refs {
+		paths[i] = r.path
+	}
+	return newImageFiles(fsys, paths, labels, names), nil
+}

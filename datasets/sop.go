@@ -135,14 +135,10 @@ func newSOP(comp string, fsys fs.FS, base string, join func(...string) string, s
 			return nil, &FileError{Component: comp, Path: p, Offset: -1, Msg: "no images listed", Err: gometric.ErrShape}
 		}
 	}
-	if err := checkFiles(comp, fsys, refs); err != nil {
+	f, err := filesFromRefs(comp, fsys, refs, labels, nil)
+	if err != nil {
 		return nil, err
 	}
-	paths := make([]string, len(refs))
-	for i, r := range refs {
-		paths[i] = r.path
-	}
-	f := newImageFiles(fsys, paths, labels, nil)
 	f.upper = [][]int{supers}
 	return f, nil
 }
