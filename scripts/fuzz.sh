@@ -5,7 +5,10 @@
 # failing input is kept by `go test -fuzz` under the package's
 # testdata/fuzz/<Target>/ (commit it with the fix).
 #
-#   scripts/fuzz.sh [fuzztime] [jobs] [tags]   e.g. scripts/fuzz.sh 60s 2
+#   scripts/fuzz.sh [fuzztime] [jobs] [tags] [targets]   e.g. scripts/fuzz.sh 60s 2 faiss
+#
+# targets is an extended regular expression of target names (default all);
+# RECORD=path writes the record elsewhere.
 #
 # The record goes to stdout and to testdata/fuzz/record.txt.
 set -uo pipefail
@@ -14,7 +17,8 @@ export PATH="$PATH:/usr/local/go/bin"
 time=${1:-60s}
 jobs=${2:-2}
 tags=${3:-}
-record=testdata/fuzz/record.txt
+record=${RECORD:-testdata/fuzz/record.txt}
+only=${4:-.}
 logdir=$(mktemp -d)
 {
   echo "# fuzz record $(date -u +%Y-%m-%dT%H:%MZ), -fuzztime $time per target, $jobs at a time, tags '${tags}'"
@@ -24,7 +28,7 @@ logdir=$(mktemp -d)
 targets=()
 for pkg in $(go list ${tags:+-tags $tags} ./...); do
   dir=$(go list ${tags:+-tags $tags} -f '{{.Dir}}' "$pkg")
-  for name in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+  for name in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u | grep -E "$only"); do
     targets+=("$pkg $name")
   done
 done
