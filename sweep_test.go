@@ -189,6 +189,7 @@ var sweepFuncs = map[string]any{
 	"trainers.NewMetricLossOnly":                    trainers.NewMetricLossOnly,
 	"trainers.NewBase":                              trainers.NewBase,
 	"trainers.NewTrainWithClassifier":               trainers.NewTrainWithClassifier,
+	"trainers.NewTwoStreamMetricLoss":               trainers.NewTwoStreamMetricLoss,
 	"utils/accuracy.AMI":                            accuracy.AMI,
 	"utils/accuracy.DefaultKMeans":                  accuracy.DefaultKMeans,
 	"utils/accuracy.ExactKNN":                       accuracy.ExactKNN,

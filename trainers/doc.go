@@ -60,12 +60,17 @@
 // The classifier runs inside the metric loss's function, so the gradient
 // that reaches the embedder and the trunk is the sum of both losses'.
 //
+// TwoStreamMetricLoss mirrors PML's TwoStreamMetricLoss: a
+// MetricLossOnly on a datasets.TwoStream (anchor, positive, label), whose
+// loss takes the 2N embeddings [anchors; positives] with the tuples mined
+// from the anchors against the positives, as PML's.
+//
 // Base mirrors PML's BaseTrainer: the loop both trainers run. A trainer of
 // one's own is a Base whose CalculateLoss (PML's calculate_loss) returns
 // the loss of a batch and its gradient with respect to the embeddings, and
 // whose StepOptimizers steps whatever else it trained.
 //
 // What PML's BaseTrainer has and the trainers do not yet: the generator
-// role (DeepAdversarialMetricLearning), CascadedEmbeddings,
-// TwoStreamMetricLoss, a subset-batch miner and label hierarchy levels.
+// role (DeepAdversarialMetricLearning), CascadedEmbeddings, a
+// subset-batch miner and label hierarchy levels.
 package trainers
