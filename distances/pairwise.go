@@ -34,11 +34,7 @@ func (s spec) pairwise(x, y *mat.Dense) ([]float64, error) {
 		case kindDot:
 			out[i] = dot(xi, yi)
 		case kindSNR:
-			centre(xc, xi)
-			for k := range diff {
-				diff[k] = xi[k] - yi[k]
-			}
-			centre(diff, diff)
+			centredPair(xc, diff, xi, yi)
 			xv, sq := dot(xc, xc), dot(diff, diff)
 			if !pairSafe(xv, xc) || !pairSafe(sq, diff) {
 				// The squared ratio of two norms, each scaled
@@ -94,11 +90,7 @@ func (s spec) pairwiseVJP(x, y *mat.Dense, grad []float64) (dx, dy *mat.Dense, e
 			}
 		case kindSNR:
 			// value = ‖e‖²/‖xc‖² with xc = x − mean(x), e = (x−y) − mean(x−y).
-			centre(xc, xi)
-			for k := range diff {
-				diff[k] = xi[k] - yi[k]
-			}
-			centre(diff, diff)
+			centredPair(xc, diff, xi, yi)
 			a, sq := dot(xc, xc), dot(diff, diff)
 			e := 0
 			if !pairSafe(a, xc) || !pairSafe(sq, diff) {
@@ -155,4 +147,14 @@ func maxAbsSlice(x []float64) float64 {
 		m = math.Max(m, math.Abs(v))
 	}
 	return m
+}
+
+// centredPair sets xc to x − mean(x) and diff to (x − y) − mean(x − y), the
+// vectors whose squared norms make the SNR distance ‖diff‖²/‖xc‖².
+func centredPair(xc, diff, x, y []float64) {
+	centre(xc, x)
+	for k := range diff {
+		diff[k] = x[k] - y[k]
+	}
+	centre(diff, diff)
 }

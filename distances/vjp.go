@@ -105,16 +105,19 @@ func diffVJP(a, b, w *mat.Dense, es []entries, self bool, extra []float64, ea, e
 	}
 	n, d := a.Dims()
 	m, _ := b.Dims()
-	direct := func(e near) {
-		ai, bj := ea.RawRowView(e.i)[:d], eb.RawRowView(e.j)[:d]
-		gi := dA.RawRowView(e.i)[:d]
-		var gj []float64
+	// rows returns the rows of an entry and their gradient rows.
+	rows := func(e near) (ai, bj, gi, gj []float64) {
+		ai, bj = ea.RawRowView(e.i)[:d], eb.RawRowView(e.j)[:d]
+		gi = dA.RawRowView(e.i)[:d]
 		if self {
 			gj = dA.RawRowView(e.j)[:d]
 		} else {
 			gj = dB.RawRowView(e.j)[:d]
 		}
-		bj, gi, gj = bj[:len(ai)], gi[:len(ai)], gj[:len(ai)]
+		return ai, bj[:len(ai)], gi[:len(ai)], gj[:len(ai)]
+	}
+	direct := func(e near) {
+		ai, bj, gi, gj := rows(e)
 		for k, v := range ai {
 			t := e.w * (v - bj[k])
 			gi[k] += t
@@ -131,15 +134,7 @@ func diffVJP(a, b, w *mat.Dense, es []entries, self bool, extra []float64, ea, e
 				direct(e)
 				return
 			}
-			ai, bj := ea.RawRowView(e.i)[:d], eb.RawRowView(e.j)[:d]
-			gi := dA.RawRowView(e.i)[:d]
-			var gj []float64
-			if self {
-				gj = dA.RawRowView(e.j)[:d]
-			} else {
-				gj = dB.RawRowView(e.j)[:d]
-			}
-			bj, gi, gj = bj[:len(ai)], gi[:len(ai)], gj[:len(ai)]
+			ai, bj, gi, gj := rows(e)
 			fa, fb := 1.0, 1.0
 			if pi {
 				fa = 0

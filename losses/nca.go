@@ -46,12 +46,16 @@ var ncaDecl = decl{
 	name:         "losses.NCA",
 	ctor:         "NewNCA()",
 	subLossNames: []string{"loss"},
-	defDistance: func() distances.Distance {
-		d := distances.NewLp()
-		d.Power = 2
-		return d
-	},
-	defReducer: func() reducers.Reducer { return reducers.NewMean() },
+	defDistance:  squaredLp,
+	defReducer:   func() reducers.Reducer { return reducers.NewMean() },
+}
+
+// squaredLp is the default distance of NCA and ProxyNCA (PML's
+// LpDistance(power=2): squared normalised Euclidean distances).
+func squaredLp() distances.Distance {
+	d := distances.NewLp()
+	d.Power = 2
+	return d
 }
 
 // Compute implements Loss.

@@ -3,7 +3,6 @@ package losses
 import (
 	"math/rand/v2"
 
-	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/randsrc"
 	"github.com/gometric/gometric/reducers"
 	"gonum.org/v1/gonum/mat"
@@ -68,12 +67,8 @@ var proxyNCADecl = decl{
 	needLabels:   true,
 	noRef:        true,
 	subLossNames: []string{"loss"},
-	defDistance: func() distances.Distance {
-		d := distances.NewLp()
-		d.Power = 2
-		return d
-	},
-	defReducer: func() reducers.Reducer { return reducers.NewMean() },
+	defDistance:  squaredLp,
+	defReducer:   func() reducers.Reducer { return reducers.NewMean() },
 }
 
 // Compute implements Loss.

@@ -231,15 +231,27 @@ type optFile struct {
 	at       []int64 // each parameter's record
 }
 
+// kind reads a kind code, one of names[1:] (names[0] is no kind), and
+// returns it with its offset.
+func (sr *stateReader) kind(what string, names []string) (int, int64) {
+	at := sr.br.Offset()
+	k := sr.u32(what + " kind")
+	if sr.ok() && (k == 0 || int(k) >= len(names)) {
+		sr.bad(at, gometric.ErrUnsupported, "%s kind %d, want 1 to %d (%v)", what, k, len(names)-1, names[1:])
+	}
+	if !sr.ok() {
+		return 0, at
+	}
+	return int(k), at
+}
+
 // readOptState decodes and verifies an optimizer state file completely.
 func readOptState(path string, r io.Reader, size int64) (*optFile, error) {
 	sr := newStateReader(path, r, size)
 	sr.header(optStateMagic, optStateVersion)
-	f := &optFile{kindAt: sr.br.Offset()}
-	k := sr.u32("optimizer kind")
-	if sr.ok() && (k == 0 || int(k) >= len(optKinds)) {
-		sr.bad(f.kindAt, gometric.ErrUnsupported, "optimizer kind %d, want 1 to %d (%v)", k, len(optKinds)-1, optKinds[1:])
-	}
+	f := &optFile{}
+	var k int
+	k, f.kindAt = sr.kind("optimizer", optKinds)
 	if sr.ok() {
 		f.kind = optKinds[k]
 	}

@@ -61,12 +61,8 @@ type schedFile struct {
 func readSchedState(path string, r io.Reader, size int64) (*schedFile, error) {
 	sr := newStateReader(path, r, size)
 	sr.header(schedStateMagic, schedStateVersion)
-	f := &schedFile{kindAt: sr.br.Offset()}
-	k := sr.u32("scheduler kind")
-	if sr.ok() && (k == 0 || int(k) >= len(schedKinds)) {
-		sr.bad(f.kindAt, gometric.ErrUnsupported, "scheduler kind %d, want 1 to %d (%v)", k, len(schedKinds)-1, schedKinds[1:])
-	}
-	f.kind = int(k)
+	f := &schedFile{}
+	f.kind, f.kindAt = sr.kind("scheduler", schedKinds)
 	f.lastEpoch = sr.count("last_epoch", math.MaxInt64)
 	lrAt := sr.br.Offset()
 	f.lastLR = sr.f64("last rate", false)

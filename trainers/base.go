@@ -520,3 +520,14 @@ func describe(epoch int, loss float64, miner bool, c miners.Counts) string {
 	}
 	return s
 }
+
+// setHooks gives b a trainer's own hooks, called with the trainer t (PML's
+// hooks receive the trainer); nil hooks stay unset.
+func setHooks[T any](b *Base, t T, iter func(T, IterationInfo) error, epoch func(T, EpochInfo) error) {
+	if iter != nil {
+		b.EndOfIterationHook = func(_ *Base, it IterationInfo) error { return iter(t, it) }
+	}
+	if epoch != nil {
+		b.EndOfEpochHook = func(_ *Base, ep EpochInfo) error { return epoch(t, ep) }
+	}
+}

@@ -222,12 +222,7 @@ func (t *MetricLossOnly) Train(ctx context.Context, startEpoch, numEpochs int) (
 		}
 	}
 	b := t.prepare(name)
-	if h := t.EndOfIterationHook; h != nil {
-		b.EndOfIterationHook = func(_ *Base, it IterationInfo) error { return h(t, it) }
-	}
-	if h := t.EndOfEpochHook; h != nil {
-		b.EndOfEpochHook = func(_ *Base, ep EpochInfo) error { return h(t, ep) }
-	}
+	setHooks(b, t, t.EndOfIterationHook, t.EndOfEpochHook)
 	return b.train(ctx, startEpoch, numEpochs)
 }
 

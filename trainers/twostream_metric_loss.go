@@ -109,12 +109,7 @@ func (t *TwoStreamMetricLoss) Train(ctx context.Context, startEpoch, numEpochs i
 		}
 		return stepMetric()
 	}
-	if h := t.EndOfIterationHook; h != nil {
-		b.EndOfIterationHook = func(_ *Base, it IterationInfo) error { return h(t, it) }
-	}
-	if h := t.EndOfEpochHook; h != nil {
-		b.EndOfEpochHook = func(_ *Base, ep EpochInfo) error { return h(t, ep) }
-	}
+	setHooks(b, t, t.EndOfIterationHook, t.EndOfEpochHook)
 	return b.train(ctx, startEpoch, numEpochs)
 }
 
