@@ -22,7 +22,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -36,14 +35,7 @@ import (
 func main() { runner.Main("cub200", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("cub200", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	opts := runner.Defaults()
-	opts.M = 4
-	opts.Epochs = 10
-	opts.Register(fs)
-	var c runner.ImageFlags
-	c.Register(fs, "the CUB_200_2011 directory (or the directory holding it)",
+	fs, opts, c := runner.NewImageFlagSet("cub200", stderr, "the CUB_200_2011 directory (or the directory holding it)",
 		"1-100 for images, the lower half for features", "101-200 for images, the upper half for features")
 	features := fs.String("features", "", "precomputed features (datasets.Features file) to train an MLP head on, instead of images")
 	hiddenFlag := fs.String("hidden", "", "MLP head: hidden layer sizes, e.g. 512 (default none: one linear layer)")
@@ -65,15 +57,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	if *features == "" {
-		return runner.TrainImages(ctx, runner.KindCUB200, &c, opts, stdout, stderr)
+		return runner.TrainImages(ctx, runner.KindCUB200, c, *opts, stdout, stderr)
 	}
 	start := time.Now()
-	enc, train, test, err := featureRun(&c, *features, *hiddenFlag, opts.Seed)
+	enc, train, test, err := featureRun(c, *features, *hiddenFlag, opts.Seed)
 	if err != nil {
 		return err
 	}
 	runner.PrintSplits(stdout, runner.ImageName(runner.KindCUB200), train, test, start)
-	r := &runner.Run{Options: opts, Encoder: enc, Train: train, Test: test, Stdout: stdout, Stderr: stderr}
+	r := &runner.Run{Options: *opts, Encoder: enc, Train: train, Test: test, Stdout: stdout, Stderr: stderr}
 	_, err = r.Execute(ctx)
 	return err
 }

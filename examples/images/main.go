@@ -51,7 +51,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -62,18 +61,10 @@ import (
 func main() { runner.Main("images", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("images", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	opts := runner.Defaults()
-	opts.M = 4
-	opts.Epochs = 10
-	opts.Register(fs)
-	kinds := strings.Join(runner.ImageKinds(), ", ")
-	kind := fs.String("dataset", "", "the data set: one of "+kinds)
-	var c runner.ImageFlags
-	c.Register(fs, "the data set's directory (see -h for each -dataset's layout)",
+	fs, opts, c := runner.NewImageFlagSet("images", stderr, "the data set's directory (see -h for each -dataset's layout)",
 		"the data set's training split; for a folder the lower half of the classes",
 		"the data set's test split; for a folder the upper half of the classes")
+	kind := fs.String("dataset", "", "the data set: one of "+strings.Join(runner.ImageKinds(), ", "))
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: images -dataset KIND -data DIR [flags]\n\n"+
 			"Trains a ConvNet on the training classes of an image data set and evaluates retrieval on its test classes.\n\n"+
@@ -87,5 +78,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := opts.ParseFlags(fs, args); err != nil {
 		return err
 	}
-	return runner.TrainImages(ctx, *kind, &c, opts, stdout, stderr)
+	return runner.TrainImages(ctx, *kind, c, *opts, stdout, stderr)
 }

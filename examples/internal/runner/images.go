@@ -101,8 +101,8 @@ func ImageDataHelp(kind string) string {
 // ImageFlags are the flags of an example that trains a ConvNet from
 // scratch on image files (examples/cub200 and examples/images): the
 // data's directory, the image and network sizes, the class split and the
-// decoding. Register sets cub200's defaults. An ImageFlags is filled by
-// flag parsing and is not safe for concurrent use.
+// decoding. NewImageFlagSet makes one and registers its flags. An
+// ImageFlags is filled by flag parsing and is not safe for concurrent use.
 type ImageFlags struct {
 	// Data is the data set's directory (-data).
 	Data string
@@ -129,14 +129,22 @@ type ImageFlags struct {
 // errNilImageFlags is the error of a method called on a nil *ImageFlags.
 var errNilImageFlags = fmt.Errorf("runner.ImageFlags: nil: %w", gometric.ErrSetting)
 
-// Register defines the flags of f on fs with cub200's defaults (-size 64,
-// -blocks 32,64,128, -embedding 128, -preload). dataUsage is the help of
-// -data; trainDefault and testDefault say what an empty -train-classes
-// and -test-classes mean. A nil f or fs defines nothing.
-func (f *ImageFlags) Register(fs *flag.FlagSet, dataUsage, trainDefault, testDefault string) {
-	if f == nil || fs == nil {
-		return
-	}
+// NewImageFlagSet returns the flag set of an image example called name,
+// which writes its errors and help to stderr, with the runner's options
+// (Options.Register) at the image examples' defaults — Defaults with
+// MPerClass m = 4 and 10 epochs — and the image flags (-data, -size 64,
+// -blocks 32,64,128, -embedding 128, -train-classes, -test-classes,
+// -workers, -preload) registered on it. dataUsage is the help of -data;
+// trainDefault and testDefault say what an empty -train-classes and
+// -test-classes mean.
+func NewImageFlagSet(name string, stderr io.Writer, dataUsage, trainDefault, testDefault string) (*flag.FlagSet, *Options, *ImageFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	opts := Defaults()
+	opts.M = 4
+	opts.Epochs = 10
+	opts.Register(fs)
+	f := &ImageFlags{}
 	fs.StringVar(&f.Data, "data", "", dataUsage)
 	fs.IntVar(&f.Size, "size", 64, "image side after resizing (ConvNet input: 3 × size × size)")
 	fs.StringVar(&f.Blocks, "blocks", "32,64,128", "ConvNet: output channels of each conv3×3–ReLU–maxpool2 block")
@@ -145,6 +153,7 @@ func (f *ImageFlags) Register(fs *flag.FlagSet, dataUsage, trainDefault, testDef
 	fs.StringVar(&f.TestClasses, "test-classes", "", "test classes (default "+testDefault+")")
 	fs.IntVar(&f.Workers, "workers", 0, "image decoding goroutines (0: GOMAXPROCS)")
 	fs.BoolVar(&f.Preload, "preload", true, "decode every image once into memory (3·size² bytes each) instead of at every batch")
+	return fs, &opts, f
 }
 
 // Classes parses -train-classes and -test-classes; an empty flag gives
