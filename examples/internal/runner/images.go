@@ -368,12 +368,18 @@ func distinctLabels(labels []int) []int {
 	return slices.Compact(out)
 }
 
-// TrainImages is the run of an example on an image data set: it checks
-// f's network flags (ConvNetConfig), opens the data of the given kind
-// (OpenImages, reporting the decoding on stderr unless opts.Quiet), builds
-// the ConvNet, prints the splits (PrintSplits) and executes a Run of opts.
+// TrainImages is the run of an example on an image data set: it builds
+// the ConvNet of f's network flags (ConvNetConfig), opens the data of the
+// given kind (OpenImages, reporting the decoding on stderr unless
+// opts.Quiet), prints the splits (PrintSplits) and executes a Run of opts.
 func TrainImages(ctx context.Context, kind string, f *ImageFlags, opts Options, stdout, stderr io.Writer) error {
 	cfg, err := f.ConvNetConfig(opts.Seed)
+	if err != nil {
+		return err
+	}
+	// The network first: a setting it refuses is reported before the
+	// images are decoded.
+	enc, err := models.NewConvNet(cfg)
 	if err != nil {
 		return err
 	}
@@ -383,10 +389,6 @@ func TrainImages(ctx context.Context, kind string, f *ImageFlags, opts Options, 
 		progress = nil
 	}
 	train, test, err := OpenImages(ctx, kind, f, progress)
-	if err != nil {
-		return err
-	}
-	enc, err := models.NewConvNet(cfg)
 	if err != nil {
 		return err
 	}
