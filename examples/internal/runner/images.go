@@ -101,8 +101,11 @@ func ImageDataHelp(kind string) string {
 // ImageFlags are the flags of an example that trains a ConvNet from
 // scratch on image files (examples/cub200 and examples/images): the
 // data's directory, the image and network sizes, the class split and the
-// decoding. NewImageFlagSet makes one and registers its flags. An
-// ImageFlags is filled by flag parsing and is not safe for concurrent use.
+// decoding. NewImageFlagSet makes one with the examples' defaults and
+// registers its flags; the zero value has no -data and embedding size 0,
+// which OpenImages and ConvNetConfig refuse with errors wrapping
+// gometric.ErrSetting. An ImageFlags is filled by flag parsing and is not
+// safe for concurrent use.
 type ImageFlags struct {
 	// Data is the data set's directory (-data).
 	Data string
