@@ -52,8 +52,9 @@ const maxIndexLine = 1 << 16
 // PML pairs the lines of images.txt and image_class_labels.txt and drops a
 // pair whose ids differ; NewCUB matches the two files by image id instead
 // and reports an id missing from either file, a duplicate id, a class
-// outside 1–200 or a malformed line as a *FileError with the path and the
-// line number.
+// outside 1–200, a malformed line or a listed image that does not exist
+// (checked at open, as the other layouts) as a *FileError with the path
+// and the line number.
 func NewCUB(root, split string) (*ImageFiles, error) {
 	return newCUB("datasets.NewCUB", osFS{}, root, filepath.Join, split)
 }
@@ -126,19 +127,19 @@ func newCUB(comp string, fsys fs.FS, base string, join func(...string) string, s
 	if err := idx.complete(comp, imgsPath, labsPath, clsPath); err != nil {
 		return nil, err
 	}
-	var paths []string
+	var refs []fileRef
 	var labels []int
 	for _, e := range idx.order {
 		if e.class < lo || e.class > hi {
 			continue
 		}
-		paths = append(paths, join(base, "images", e.path))
+		refs = append(refs, fileRef{path: join(base, "images", e.path), index: imgsPath, line: e.imgLine})
 		labels = append(labels, e.class)
 	}
 	if len(labels) == 0 {
 		return nil, check.Errorf(comp, gometric.ErrShape, "%s lists no image of classes %d–%d (split %q)", labsPath, lo, hi, split)
 	}
-	return newImageFiles(fsys, paths, labels, idx.names), nil
+	return filesFromRefs(comp, fsys, refs, labels, idx.names)
 }
 
 // cubEntry is one image of the CUB index.

@@ -344,6 +344,7 @@ func TestCUBMalformed(t *testing.T) {
 		{"images absolute path", "images.txt", "1001 /etc/passwd\n", 1, gometric.ErrShape, "relative"},
 		{"images too long", "images.txt", "1001 " + strings.Repeat("a", maxIndexLine+1) + "\n", 1, gometric.ErrShape, "longer"},
 		{"images missing id", "images.txt", "1001 " + base.rel[0] + "\n1002 " + base.rel[1] + "\n1003 " + base.rel[2] + "\n", 3, gometric.ErrLabels, ""},
+		{"images file absent", "images.txt", "1001 " + base.rel[0] + "\n1002 " + base.rel[1] + "\n1003 " + base.rel[2] + "\n1004 nothere/x.jpg\n", 4, gometric.ErrShape, "1 of the 4 images listed are missing"},
 		{"labels bad class", "image_class_labels.txt", "1001 1\n1002 one\n", 2, gometric.ErrShape, "not an integer"},
 		{"labels class 0", "image_class_labels.txt", "1001 0\n", 1, gometric.ErrLabels, "outside 1–200"},
 		{"labels class 201", "image_class_labels.txt", "1001 1\n1002 201\n", 2, gometric.ErrLabels, "outside 1–200"},

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"path/filepath"
@@ -155,12 +156,15 @@ func readINatJSON(comp string, fsys fs.FS, p string, doc *inatJSON) error {
 		return err
 	}
 	defer r.Close()
-	dec := json.NewDecoder(r)
+	cr := &countingReader{r: r}
+	dec := json.NewDecoder(cr)
 	if err := dec.Decode(doc); err != nil {
 		off := dec.InputOffset()
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			off = cr.n // truncated: the error is at the end of the file
 		case errors.As(err, &se):
 			off = se.Offset
 		case errors.As(err, &te):

@@ -110,6 +110,7 @@ func TestINaturalist2018Malformed(t *testing.T) {
 		{"json syntax", "val2018.json", `{"images": [}`, 0, 13, gometric.ErrShape, "JSON"},
 		{"json wrong type", "val2018.json", `{"images": 3}`, 0, 12, gometric.ErrShape, "JSON"},
 		{"json empty", "train2018.json", ``, 0, 0, gometric.ErrShape, "JSON"},
+		{"json truncated", "val2018.json", `{"images": [` + img(1, "a.jpg"), 0, int64(len(`{"images": [` + img(1, "a.jpg"))), gometric.ErrShape, "JSON"},
 		{"image without id", "val2018.json", `{"images": [{"file_name": "a.jpg"}]}`, 0, -1, gometric.ErrShape, "images[0] has no id"},
 		{"image escaping", "val2018.json", `{"images": [` + img(1, "../a.jpg") + `]}`, 0, -1, gometric.ErrShape, "relative"},
 		{"image twice", "val2018.json", `{"images": [` + img(1, "a.jpg") + "," + img(2, "a.jpg") + `]}`, 0, -1, gometric.ErrShape, "listed twice"},
