@@ -31,7 +31,8 @@ const baseName = "trainers.Base"
 // embedder and the trunk; then the gradient clippers run, the trunk's and
 // embedder's optimizers step (unless frozen), and StepOptimizers steps the
 // models and parameters CalculateLoss trained (PML's step_optimizers for
-// its other roles). MetricLossOnly and TrainWithClassifier run on it.
+// its other roles). MetricLossOnly, TrainWithClassifier,
+// TwoStreamMetricLoss and CascadedEmbeddings run on it.
 //
 // NewBase fills the required fields; the zero value has none of them, and
 // Train refuses it (and a nil *Base) with an error wrapping

@@ -170,7 +170,8 @@ func TestCascadedEmbeddingsRefused(t *testing.T) {
 		t.Errorf("zero value: %v, want an ErrSetting naming NewCascadedEmbeddings", err)
 	}
 	tr := cascadedTrainer(t, ds, 1)
-	if _, err := tr.Train(nil, 1, 1); !errors.Is(err, gometric.ErrSetting) { //nolint:staticcheck // a nil context is the case
+	var nilCtx context.Context
+	if _, err := tr.Train(nilCtx, 1, 1); !errors.Is(err, gometric.ErrSetting) {
 		t.Errorf("nil context: %v", err)
 	}
 }
