@@ -3,15 +3,19 @@ package trainers_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
+	"github.com/gometric/gometric/samplers"
 	"github.com/gometric/gometric/trainers"
 	"github.com/gometric/gometric/utils/tuples"
 	"gonum.org/v1/gonum/mat"
@@ -423,6 +427,56 @@ func TestCascadedEmbeddingsRoles(t *testing.T) {
 		}
 		if miners.CountOf(rec1.tuples[0]) != miners.CountOf(want) {
 			t.Errorf("block 1 got %+v pairs, want %+v", miners.CountOf(rec1.tuples[0]), miners.CountOf(want))
+		}
+	})
+}
+
+// TestCascadedEmbeddingsBadInput: non-finite samples and extreme labels
+// give an error naming the trainer, or train as small labels do; never a
+// panic.
+func TestCascadedEmbeddingsBadInput(t *testing.T) {
+	ctx := context.Background()
+	ds := blobs(t, 7, 64, 6, 4, 0.3)
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		for _, withClassifier := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v classifier %v", bad, withClassifier), func(t *testing.T) {
+				values := slices.Clone(ds.Data())
+				for i := range values {
+					if i%7 == 0 {
+						values[i] = bad
+					}
+				}
+				tr := cascadedTrainer(t, ds, 1)
+				tr.Dataset = &testkit.RawDataset{Dim: 6, Values: values, SampleLabels: ds.Labels()}
+				if withClassifier {
+					c, opt := linear(t, 4, 4, 3)
+					tr.Losses = []losses.Loss{tr.Losses[0]}
+					tr.Classifiers, tr.ClassifierOptimizers = []models.InputGradStepper{nil, c}, []*models.Optimizer{nil, opt}
+				}
+				_, err := tr.Train(ctx, 1, 1)
+				if err == nil || !strings.HasPrefix(err.Error(), "trainers.CascadedEmbeddings: ") || !testkit.WrapsSentinel(err) {
+					t.Fatalf("err = %v, want an error naming the trainer and wrapping a sentinel", err)
+				}
+			})
+		}
+	}
+	t.Run("extreme labels", func(t *testing.T) {
+		labels := testkit.Relabel(ds.Labels(), testkit.ExtremeLabels()[1:5])
+		tr := cascadedTrainer(t, ds, 1)
+		tr.Dataset = &testkit.RawDataset{Dim: 6, Values: ds.Data(), SampleLabels: labels}
+		tr.Sampler = &samplers.MPerClass{Labels: labels, M: 4, BatchSize: 16, LengthBeforeNewIter: len(labels)}
+		tr.Miners = []miners.Miner{miners.NewMultiSimilarity(), miners.NewHDC()}
+		if _, err := tr.Train(ctx, 1, 1); err != nil {
+			t.Fatalf("metric losses on extreme labels: %v", err)
+		}
+		c, opt := linear(t, 4, 4, 3)
+		tr.Classifiers, tr.ClassifierOptimizers = []models.InputGradStepper{c}, []*models.Optimizer{opt}
+		if _, err := tr.Train(ctx, 1, 1); !errors.Is(err, gometric.ErrLabels) || !containsAll(err.Error(), "-1000000000000000000") {
+			t.Fatalf("a classifier on extreme labels: %v, want ErrLabels naming the label", err)
+		}
+		tr.SetMinLabelToZero = true
+		if _, err := tr.Train(ctx, 1, 1); err != nil {
+			t.Fatalf("a classifier on extreme labels relabelled: %v", err)
 		}
 	})
 }
