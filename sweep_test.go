@@ -190,6 +190,8 @@ var sweepFuncs = map[string]any{
 	"trainers.NewBase":                              trainers.NewBase,
 	"trainers.NewTrainWithClassifier":               trainers.NewTrainWithClassifier,
 	"trainers.NewTwoStreamMetricLoss":               trainers.NewTwoStreamMetricLoss,
+	"trainers.NewCascadedEmbeddings":                trainers.NewCascadedEmbeddings,
+	"trainers.LabelsAtLevel":                        trainers.LabelsAtLevel,
 	"utils/accuracy.AMI":                            accuracy.AMI,
 	"utils/accuracy.DefaultKMeans":                  accuracy.DefaultKMeans,
 	"utils/accuracy.ExactKNN":                       accuracy.ExactKNN,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/samplers"
@@ -30,7 +31,8 @@ const baseName = "trainers.Base"
 // embedder and the trunk; then the gradient clippers run, the trunk's and
 // embedder's optimizers step (unless frozen), and StepOptimizers steps the
 // models and parameters CalculateLoss trained (PML's step_optimizers for
-// its other roles). MetricLossOnly and TrainWithClassifier run on it.
+// its other roles). MetricLossOnly, TrainWithClassifier,
+// TwoStreamMetricLoss and CascadedEmbeddings run on it.
 //
 // NewBase fills the required fields; the zero value has none of them, and
 // Train refuses it (and a nil *Base) with an error wrapping
@@ -65,6 +67,12 @@ type Base struct {
 	GradientClippers                             []func() error
 	LRSchedulersByIteration, LRSchedulersByEpoch []models.LRScheduler
 	SetMinLabelToZero                            bool
+	// LabelHierarchyLevel (PML's label_hierarchy_level) and
+	// SubsetBatchMiner (PML's mining_funcs["subset_batch_miner"]) are as
+	// MetricLossOnly's: the labels CalculateLoss receives are those of
+	// that level, of the rows SubsetBatchMiner chose.
+	LabelHierarchyLevel int
+	SubsetBatchMiner    func(emb gometric.Matrix, labels []int) ([]int, error)
 
 	// CalculateLoss is PML's calculate_loss: it returns the loss of one
 	// batch and its gradient with respect to emb, the N×E embeddings
@@ -96,6 +104,15 @@ type Base struct {
 	labelMap []int
 	index    map[int]int
 	relabel  []int
+	// levelLabels are the data set's labels at LabelHierarchyLevel when
+	// it is above 0 (nil at level 0) and level a batch's labels there;
+	// subX and subLabels hold the rows SubsetBatchMiner chose, and
+	// trained counts the rows of the last step.
+	levelLabels []int
+	level       []int
+	subX        []float32
+	subLabels   []int
+	trained     int
 }
 
 // BatchLoss is what Base.CalculateLoss returns for one batch. It is a
@@ -242,7 +259,69 @@ func (b *Base) validate() error {
 	if len(b.Dataset.Labels()) != b.Dataset.Len() {
 		return fmt.Errorf("%s: the dataset has %d samples but %d labels: %w", name, b.Dataset.Len(), len(b.Dataset.Labels()), gometric.ErrLabels)
 	}
+	b.levelLabels = nil
+	if b.LabelHierarchyLevel != 0 {
+		ls, err := levelLabels(name, b.Dataset, b.LabelHierarchyLevel)
+		if err != nil {
+			return err
+		}
+		b.levelLabels = ls
+	}
 	return nil
+}
+
+// multiLevel is a data set with labels at several hierarchy levels, the
+// method set of testers.MultiLevel (trainers and testers are one layer
+// and do not import each other): *datasets.ImageFiles implements it.
+type multiLevel interface {
+	LabelLevels() int
+	LabelsAt(level int) ([]int, error)
+}
+
+// LabelsAtLevel returns the labels a trainer whose LabelHierarchyLevel is
+// level trains on (PML's get_hierarchy_label on the data set's labels):
+// ds.Labels() at level 0, and at a level above 0 ds.LabelsAt(level) of a
+// data set with labels at several levels (LabelLevels() int and
+// LabelsAt(level int) ([]int, error), as testers.MultiLevel; Stanford
+// Online Products' super class is level 1). Build a sampler on them to
+// sample by that level. The slice may be the data set's own: do not
+// modify it. A negative level, or one the data set lacks, is an error
+// wrapping gometric.ErrSetting naming the level.
+func LabelsAtLevel(ds datasets.Dataset, level int) ([]int, error) {
+	return levelLabels("trainers.LabelsAtLevel", ds, level)
+}
+
+// levelLabels is LabelsAtLevel for the component name.
+func levelLabels(name string, ds datasets.Dataset, level int) ([]int, error) {
+	if check.Nil(ds) {
+		return nil, fmt.Errorf("%s: the data set is nil: %w", name, gometric.ErrSetting)
+	}
+	if level < 0 {
+		return nil, fmt.Errorf("%s: LabelHierarchyLevel = %d, want at least 0: %w", name, level, gometric.ErrSetting)
+	}
+	n := ds.Len()
+	if level == 0 {
+		ls := ds.Labels()
+		if len(ls) != n {
+			return nil, fmt.Errorf("%s: the dataset has %d samples but %d labels: %w", name, n, len(ls), gometric.ErrLabels)
+		}
+		return ls, nil
+	}
+	ml, ok := ds.(multiLevel)
+	if !ok {
+		return nil, fmt.Errorf("%s: LabelHierarchyLevel = %d but the data set %T has labels at level 0 only (it has no LabelLevels and LabelsAt methods, as testers.MultiLevel): %w", name, level, ds, gometric.ErrSetting)
+	}
+	if levels := ml.LabelLevels(); level >= levels {
+		return nil, fmt.Errorf("%s: LabelHierarchyLevel = %d but the data set %T has %d label levels (0 to %d): %w", name, level, ds, levels, levels-1, gometric.ErrSetting)
+	}
+	ls, err := ml.LabelsAt(level)
+	if err != nil {
+		return nil, fmt.Errorf("%s: label level %d: %w", name, level, err)
+	}
+	if len(ls) != n {
+		return nil, fmt.Errorf("%s: the dataset has %d samples but %d labels at level %d: %w", name, n, len(ls), level, gometric.ErrLabels)
+	}
+	return ls, nil
 }
 
 // validateRoles checks the frozen roles, the clippers, the schedulers and
@@ -296,6 +375,9 @@ func (b *Base) setLabelMap() {
 		return
 	}
 	b.labelMap = slices.Clone(b.Dataset.Labels())
+	if b.levelLabels != nil {
+		b.labelMap = slices.Clone(b.levelLabels)
+	}
 	slices.Sort(b.labelMap)
 	b.labelMap = slices.Compact(b.labelMap)
 	b.index = make(map[int]int, len(b.labelMap))
@@ -335,10 +417,26 @@ func stepSchedulers(ss []models.LRScheduler) error {
 // by step_optimizers for the roles not frozen.
 func (b *Base) step(bt batch) (BatchLoss, error) {
 	var out BatchLoss
-	labels, err := b.labels(bt.labels)
+	ls := bt.labels
+	if b.levelLabels != nil {
+		// bt.idx are data set indices: Batch has accepted them.
+		b.level = slices.Grow(b.level[:0], len(bt.idx))[:len(bt.idx)]
+		for i, k := range bt.idx {
+			b.level[i] = b.levelLabels[k]
+		}
+		ls = b.level
+	}
+	labels, err := b.labels(ls)
 	if err != nil {
 		return out, err
 	}
+	x := bt.x
+	if b.SubsetBatchMiner != nil {
+		if x, labels, err = b.subset(x, labels); err != nil {
+			return out, err
+		}
+	}
+	b.trained = x.Rows
 	calc := func(e gometric.Matrix) (float32, gometric.Matrix, error) {
 		l, err := b.CalculateLoss(e, labels)
 		out = l
@@ -355,11 +453,11 @@ func (b *Base) step(bt batch) (BatchLoss, error) {
 	}
 	if b.Frozen(roleTrunk) {
 		var h gometric.Matrix
-		if h, err = b.Encoder.Embed(bt.x); err == nil {
+		if h, err = b.Encoder.Embed(x); err == nil {
 			_, _, err = fn(h)
 		}
 	} else {
-		_, err = b.Encoder.TrainStep(bt.x, fn)
+		_, err = b.Encoder.TrainStep(x, fn)
 	}
 	if err != nil {
 		return out, err
@@ -387,6 +485,44 @@ func (b *Base) step(bt batch) (BatchLoss, error) {
 		}
 	}
 	return out, nil
+}
+
+// subset is PML's maybe_do_batch_mining: x is embedded without training
+// (the trunk's Embed, then the embedder's), SubsetBatchMiner picks rows of
+// it, and those rows of x and labels, in the miner's order, are returned
+// in b's buffers.
+func (b *Base) subset(x gometric.Matrix, labels []int) (gometric.Matrix, []int, error) {
+	n := x.Rows
+	if n != len(labels) {
+		return gometric.Matrix{}, nil, fmt.Errorf("subset batch miner: a batch of %d rows has %d labels: %w", n, len(labels), gometric.ErrShape)
+	}
+	emb, err := b.Encoder.Embed(x)
+	if err == nil && b.Embedder != nil {
+		emb, err = b.Embedder.Embed(emb)
+	}
+	if err != nil {
+		return gometric.Matrix{}, nil, fmt.Errorf("subset batch miner: embedding the batch: %w", err)
+	}
+	idx, err := b.SubsetBatchMiner(emb, labels)
+	if err != nil {
+		return gometric.Matrix{}, nil, fmt.Errorf("subset batch miner: %w", err)
+	}
+	if len(idx) == 0 || len(idx) > n {
+		return gometric.Matrix{}, nil, fmt.Errorf("subset batch miner: %d indices for a batch of %d rows, want 1 to %d: %w", len(idx), n, n, gometric.ErrIndex)
+	}
+	for k, i := range idx {
+		if i < 0 || i >= n {
+			return gometric.Matrix{}, nil, fmt.Errorf("subset batch miner: index %d (position %d) outside [0, %d), the batch's rows: %w", i, k, n, gometric.ErrIndex)
+		}
+	}
+	d := x.Cols
+	b.subX = slices.Grow(b.subX[:0], len(idx)*d)[:len(idx)*d]
+	b.subLabels = slices.Grow(b.subLabels[:0], len(idx))[:len(idx)]
+	for k, i := range idx {
+		copy(b.subX[k*d:(k+1)*d], x.Data[i*d:(i+1)*d])
+		b.subLabels[k] = labels[i]
+	}
+	return gometric.Matrix{Rows: len(idx), Cols: d, Data: b.subX}, b.subLabels, nil
 }
 
 // batch is one loaded batch.
@@ -467,6 +603,9 @@ func (b *Base) epoch(ctx context.Context, ld *loader, epoch, ipe int) (EpochInfo
 		}
 		bsz := len(cur.idx)
 		res, err := b.step(cur)
+		if b.SubsetBatchMiner != nil {
+			bsz = b.trained
+		}
 		if next != nil {
 			cur = <-next
 		}

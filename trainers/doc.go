@@ -65,12 +65,23 @@
 // loss takes the 2N embeddings [anchors; positives] with the tuples mined
 // from the anchors against the positives, as PML's.
 //
-// Base mirrors PML's BaseTrainer: the loop both trainers run. A trainer of
+// CascadedEmbeddings mirrors PML's CascadedEmbeddings: the embeddings
+// are cut into consecutive blocks of columns (EmbeddingSizes), each with
+// its own metric loss, miner and classifier ("metric_loss_i",
+// "tuple_miner_i", "classifier_i", "classifier_loss_i"); an HDC miner
+// filters the previous block's tuples, as PML's cascade does.
+//
+// LabelHierarchyLevel (PML's label_hierarchy_level) trains on one level
+// of a data set with labels at several levels (LabelsAtLevel; Stanford
+// Online Products' super class is level 1), and SubsetBatchMiner (PML's
+// subset_batch_miner) picks the rows of each batch to train on from its
+// embeddings.
+//
+// Base mirrors PML's BaseTrainer: the loop every trainer runs. A trainer of
 // one's own is a Base whose CalculateLoss (PML's calculate_loss) returns
 // the loss of a batch and its gradient with respect to the embeddings, and
 // whose StepOptimizers steps whatever else it trained.
 //
 // What PML's BaseTrainer has and the trainers do not yet: the generator
-// role (DeepAdversarialMetricLearning), CascadedEmbeddings, a
-// subset-batch miner and label hierarchy levels.
+// role (DeepAdversarialMetricLearning).
 package trainers

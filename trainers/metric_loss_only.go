@@ -121,6 +121,33 @@ type MetricLossOnly struct {
 	// order of the data set's sorted distinct labels (PML's
 	// set_min_label_to_zero); LabelMapping returns the mapping.
 	SetMinLabelToZero bool
+	// LabelHierarchyLevel is PML's label_hierarchy_level: the level of
+	// the data set's labels the losses and miners see. At 0 (PML's
+	// default) they are Dataset.Labels(). Above 0 the data set must have
+	// labels at several levels — the methods LabelLevels() int and
+	// LabelsAt(level int) ([]int, error), as testers.MultiLevel
+	// (*datasets.ImageFiles; Stanford Online Products' super class is
+	// level 1) — and a level it lacks, or a negative one, is refused. The
+	// mapping of SetMinLabelToZero is built on that level's labels (PML's
+	// LabelMapper maps each level). The sampler is the caller's, as in
+	// PML: build it on LabelsAtLevel(Dataset, level) to sample by that
+	// level. PML's "all" (every level at once, for losses taking 2-D
+	// labels) is not supported: no loss here takes several levels.
+	LabelHierarchyLevel int
+	// SubsetBatchMiner, when not nil, is PML's
+	// mining_funcs["subset_batch_miner"] (BaseTrainer.
+	// maybe_do_batch_mining): every loaded batch is first embedded
+	// without training (the trunk's Embed, then the Embedder's), the
+	// function gets those N×E embeddings and the batch's labels (after
+	// LabelHierarchyLevel and SetMinLabelToZero; read them, do not keep
+	// or modify them) and returns the rows to train on, in the order to
+	// use; the iteration then trains on those rows only
+	// (IterationInfo.BatchSize counts them). The indices must be 1 to N
+	// values in [0, N) (repeats allowed, as torch's data[idx]); otherwise,
+	// or when the function fails, the iteration fails with an error
+	// (gometric.ErrIndex for bad indices). PML 2.8.1 ships no subset batch
+	// miner class; this role takes the caller's function.
+	SubsetBatchMiner func(emb gometric.Matrix, labels []int) ([]int, error)
 
 	// EndOfIterationHook, when not nil, runs after every iteration
 	// (PML's end_of_iteration_hook). Returning ErrStopTraining (or an
@@ -293,6 +320,7 @@ func (t *MetricLossOnly) base(component string) *Base {
 	b.FreezeThese, b.GradientClippers = t.FreezeThese, t.GradientClippers
 	b.LRSchedulersByIteration, b.LRSchedulersByEpoch = t.LRSchedulersByIteration, t.LRSchedulersByEpoch
 	b.SetMinLabelToZero, b.Progress = t.SetMinLabelToZero, t.Progress
+	b.LabelHierarchyLevel, b.SubsetBatchMiner = t.LabelHierarchyLevel, t.SubsetBatchMiner
 	return b
 }
 

@@ -151,7 +151,10 @@ func (t *TrainWithClassifier) validate() error {
 		return nil // Base.validate reports it
 	}
 	classes := c.EmbeddingSize()
-	labels := t.Dataset.Labels()
+	labels, err := levelLabels(twcName, t.Dataset, t.LabelHierarchyLevel)
+	if err != nil {
+		return nil // Base.validate reports it
+	}
 	if t.SetMinLabelToZero {
 		distinct := slices.Compact(slices.Sorted(slices.Values(labels)))
 		if len(distinct) > classes {

@@ -47,8 +47,10 @@ const tsName = "trainers.TwoStreamMetricLoss"
 // or less leaves the metric loss out (the loss is 0 and no gradient
 // flows). Train refuses a Dataset whose streams differ in length, labels
 // or sample shape (datasets.NewTwoStream's checks). PML's
-// subset_batch_miner is not supported, as PML's TwoStreamMetricLoss
-// cannot run one on its tuple of streams either.
+// subset_batch_miner is not supported (SubsetBatchMiner is refused), as
+// PML's TwoStreamMetricLoss cannot run one on its tuple of streams either.
+// LabelHierarchyLevel reads the levels of Dataset.Anchors (LabelLevels and
+// LabelsAt, as testers.MultiLevel), as GlobalTwoStreamEmbeddingSpace does.
 //
 // NewTwoStreamMetricLoss fills the required fields; the zero value has
 // none of them, and Train refuses it (and a nil *TwoStreamMetricLoss) with
@@ -127,6 +129,9 @@ func (t *TwoStreamMetricLoss) validate() error {
 	}
 	if t.MetricLossOnly.Dataset != nil {
 		return fmt.Errorf("%s: the embedded MetricLossOnly's Dataset is set (%T); TwoStreamMetricLoss trains on Dataset, a datasets.TwoStream (datasets.NewTwoStream(anchors, positives)): %w", tsName, t.MetricLossOnly.Dataset, gometric.ErrSetting)
+	}
+	if t.SubsetBatchMiner != nil {
+		return fmt.Errorf("%s: SubsetBatchMiner is set; PML's TwoStreamMetricLoss runs no subset batch miner on its pairs: %w", tsName, gometric.ErrUnsupported)
 	}
 	if _, err := datasets.NewTwoStream(t.Dataset.Anchors, t.Dataset.Positives); err != nil {
 		return fmt.Errorf("%s: Dataset: %w", tsName, err)
@@ -258,6 +263,25 @@ type twoStreamSet struct{ ts datasets.TwoStream }
 func (s twoStreamSet) Len() int           { return s.ts.Len() }
 func (s twoStreamSet) Labels() []int      { return s.ts.Labels() }
 func (s twoStreamSet) SampleShape() []int { return s.ts.Anchors.SampleShape() }
+
+// LabelLevels and LabelsAt are the anchors' label levels (level 0 alone
+// when the anchors have no others).
+func (s twoStreamSet) LabelLevels() int {
+	if ml, ok := s.ts.Anchors.(multiLevel); ok {
+		return ml.LabelLevels()
+	}
+	return 1
+}
+
+func (s twoStreamSet) LabelsAt(level int) ([]int, error) {
+	if ml, ok := s.ts.Anchors.(multiLevel); ok {
+		return ml.LabelsAt(level)
+	}
+	if level != 0 {
+		return nil, fmt.Errorf("label level %d of a data set with level 0 only: %w", level, gometric.ErrIndex)
+	}
+	return s.ts.Labels(), nil
+}
 
 func (s twoStreamSet) Batch(idx []int, dst gometric.Matrix) (gometric.Matrix, []int, error) {
 	n, d := len(idx), 1
