@@ -12,6 +12,19 @@ import (
 	"github.com/gometric/gometric/internal/check"
 )
 
+// MultiLevel is implemented by a data set whose samples have labels at
+// several hierarchy levels (PML's 2-D label tensors, e.g. Stanford Online
+// Products' class and super class; *ImageFiles implements it).
+// LabelLevels returns the number of levels and LabelsAt the labels of one
+// level, one per sample; level 0 must equal Labels(). A data set without
+// it has level 0 only. Trainers (LabelHierarchyLevel) and testers read it
+// and do not modify what it returns, so an implementation needs to be
+// safe for concurrent use only if its reader is used concurrently.
+type MultiLevel interface {
+	LabelLevels() int
+	LabelsAt(level int) ([]int, error)
+}
+
 // Dataset is a labelled set of fixed-shape samples that a trainer or a
 // tester reads in batches: the Go counterpart of a torch Dataset wrapped in
 // a DataLoader with a sampler. Images, ImageFiles and Features implement it;

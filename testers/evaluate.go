@@ -12,18 +12,11 @@ import (
 	"github.com/gometric/gometric/utils/accuracy"
 )
 
-// MultiLevel is implemented by a data set whose samples have labels at
-// several hierarchy levels (PML's 2-D label tensors, e.g. Stanford Online
-// Products' class and super class; *datasets.ImageFiles implements it).
-// LabelLevels returns the number of levels and LabelsAt the labels of one
-// level, one per sample; level 0 must equal Labels(). A data set without
-// it has level 0 only. The testers read it once per call and do not
-// modify what it returns, so an implementation needs to be safe for
-// concurrent use only if the tester is used concurrently.
-type MultiLevel interface {
-	LabelLevels() int
-	LabelsAt(level int) ([]int, error)
-}
+// MultiLevel is datasets.MultiLevel, the data sets with labels at
+// several hierarchy levels, under the name the testers used first.
+// Whether an implementation may be used concurrently is for its own doc
+// to say.
+type MultiLevel = datasets.MultiLevel
 
 // space says which PML tester computes the metrics.
 type space int

@@ -270,19 +270,11 @@ func (b *Base) validate() error {
 	return nil
 }
 
-// multiLevel is a data set with labels at several hierarchy levels, the
-// method set of testers.MultiLevel (trainers and testers are one layer
-// and do not import each other): *datasets.ImageFiles implements it.
-type multiLevel interface {
-	LabelLevels() int
-	LabelsAt(level int) ([]int, error)
-}
-
 // LabelsAtLevel returns the labels a trainer whose LabelHierarchyLevel is
 // level trains on (PML's get_hierarchy_label on the data set's labels):
 // ds.Labels() at level 0, and at a level above 0 ds.LabelsAt(level) of a
 // data set with labels at several levels (LabelLevels() int and
-// LabelsAt(level int) ([]int, error), as testers.MultiLevel; Stanford
+// LabelsAt(level int) ([]int, error), as datasets.MultiLevel; Stanford
 // Online Products' super class is level 1). Build a sampler on them to
 // sample by that level. The slice may be the data set's own: do not
 // modify it. A negative level, or one the data set lacks, is an error
@@ -307,9 +299,9 @@ func levelLabels(name string, ds datasets.Dataset, level int) ([]int, error) {
 		}
 		return ls, nil
 	}
-	ml, ok := ds.(multiLevel)
+	ml, ok := ds.(datasets.MultiLevel)
 	if !ok {
-		return nil, fmt.Errorf("%s: LabelHierarchyLevel = %d but the data set %T has labels at level 0 only (it has no LabelLevels and LabelsAt methods, as testers.MultiLevel): %w", name, level, ds, gometric.ErrSetting)
+		return nil, fmt.Errorf("%s: LabelHierarchyLevel = %d but the data set %T has labels at level 0 only (it has no LabelLevels and LabelsAt methods, as datasets.MultiLevel): %w", name, level, ds, gometric.ErrSetting)
 	}
 	if levels := ml.LabelLevels(); level >= levels {
 		return nil, fmt.Errorf("%s: LabelHierarchyLevel = %d but the data set %T has %d label levels (0 to %d): %w", name, level, ds, levels, levels-1, gometric.ErrSetting)

@@ -125,7 +125,7 @@ type MetricLossOnly struct {
 	// the data set's labels the losses and miners see. At 0 (PML's
 	// default) they are Dataset.Labels(). Above 0 the data set must have
 	// labels at several levels — the methods LabelLevels() int and
-	// LabelsAt(level int) ([]int, error), as testers.MultiLevel
+	// LabelsAt(level int) ([]int, error), as datasets.MultiLevel
 	// (*datasets.ImageFiles; Stanford Online Products' super class is
 	// level 1) — and a level it lacks, or a negative one, is refused. The
 	// mapping of SetMinLabelToZero is built on that level's labels (PML's

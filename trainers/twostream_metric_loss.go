@@ -50,7 +50,7 @@ const tsName = "trainers.TwoStreamMetricLoss"
 // subset_batch_miner is not supported (SubsetBatchMiner is refused), as
 // PML's TwoStreamMetricLoss cannot run one on its tuple of streams either.
 // LabelHierarchyLevel reads the levels of Dataset.Anchors (LabelLevels and
-// LabelsAt, as testers.MultiLevel), as GlobalTwoStreamEmbeddingSpace does.
+// LabelsAt, as datasets.MultiLevel), as GlobalTwoStreamEmbeddingSpace does.
 //
 // NewTwoStreamMetricLoss fills the required fields; the zero value has
 // none of them, and Train refuses it (and a nil *TwoStreamMetricLoss) with
@@ -267,14 +267,14 @@ func (s twoStreamSet) SampleShape() []int { return s.ts.Anchors.SampleShape() }
 // LabelLevels and LabelsAt are the anchors' label levels (level 0 alone
 // when the anchors have no others).
 func (s twoStreamSet) LabelLevels() int {
-	if ml, ok := s.ts.Anchors.(multiLevel); ok {
+	if ml, ok := s.ts.Anchors.(datasets.MultiLevel); ok {
 		return ml.LabelLevels()
 	}
 	return 1
 }
 
 func (s twoStreamSet) LabelsAt(level int) ([]int, error) {
-	if ml, ok := s.ts.Anchors.(multiLevel); ok {
+	if ml, ok := s.ts.Anchors.(datasets.MultiLevel); ok {
 		return ml.LabelsAt(level)
 	}
 	if level != 0 {
