@@ -1,0 +1,266 @@
+package trainers_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"math"
+	"testing"
+
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/losses"
+	"github.com/gometric/gometric/models"
+	"github.com/gometric/gometric/trainers"
+)
+
+// damlModels are the models of a DAML trainer of the tests.
+type damlModels struct {
+	trunk, generator, embedder, classifier *models.MLP
+}
+
+// damlTrainer is mlpTrainer (trunk 6→16→8) as a DAML trainer with a
+// generator 24→16→8, Adam for every role, 4 triplets per anchor; with
+// embedder, a Linear(8, 4) embedder; with classes > 0, a Linear
+// classifier.
+func damlTrainer(t testing.TB, ds *datasets.Features, seed uint64, embedder bool, classes int) (*trainers.DeepAdversarialMetricLearning, damlModels) {
+	t.Helper()
+	m := mlpTrainer(t, ds, seed)
+	adam := func() *models.Optimizer {
+		o, err := models.NewOptimizer("adam", 1e-2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	mlp := func(sizes ...int) *models.MLP {
+		n, err := models.NewMLP(models.MLPConfig{Sizes: sizes, Seed: seed + uint64(len(sizes))*7 + uint64(sizes[0])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	gen := mlp(24, 16, 8)
+	synth := losses.NewTripletMargin()
+	synth.Margin = 0.1
+	adv := losses.NewTripletMargin()
+	adv.Margin = 0.1
+	tr := trainers.NewDeepAdversarialMetricLearning(m.Encoder, m.Optimizer, m.BatchSize, m.Loss, synth, adv, gen, adam(), ds)
+	tr.Sampler, tr.Seed = m.Sampler, m.Seed
+	tr.GTripletsPerAnchor = 4
+	ms := damlModels{trunk: m.Encoder.(*models.MLP), generator: gen}
+	e := 8
+	if embedder {
+		ms.embedder = mlp(8, 4)
+		tr.Embedder, tr.EmbedderOptimizer = ms.embedder, adam()
+		e = 4
+	}
+	if classes > 0 {
+		ms.classifier = mlp(e, classes)
+		tr.Classifier, tr.ClassifierOptimizer = ms.classifier, adam()
+	}
+	return tr, ms
+}
+
+// TestDeepAdversarialRefused is the table of settings Train refuses.
+func TestDeepAdversarialRefused(t *testing.T) {
+	ds := blobs(t, 1, 64, 6, 4, 0.3)
+	ctx := context.Background()
+	type D = trainers.DeepAdversarialMetricLearning
+	cases := []struct {
+		name string
+		set  func(tr *D)
+		want error
+		says string
+	}{
+		{"nil generator", func(tr *D) { tr.Generator = nil }, gometric.ErrSetting, "Generator is nil"},
+		{"typed nil generator", func(tr *D) { tr.Generator = (*models.MLP)(nil) }, gometric.ErrSetting, "Generator is nil"},
+		{"nil g_adv loss", func(tr *D) { tr.GAdvLoss = nil }, gometric.ErrSetting, "GAdvLoss is nil"},
+		{"g_adv loss not made", func(tr *D) { tr.GAdvLoss = &losses.TripletMargin{Margin: 0.1} }, gometric.ErrSetting, "NewTripletMargin"},
+		{"NaN g_adv margin", func(tr *D) { tr.GAdvLoss.Margin = math.NaN() }, gometric.ErrSetting, "GAdvLoss.Margin = NaN"},
+		{"nil synth loss", func(tr *D) { tr.SynthLoss = nil }, gometric.ErrSetting, "SynthLoss is nil"},
+		{"typed nil synth loss", func(tr *D) { tr.SynthLoss = (*losses.Contrastive)(nil) }, gometric.ErrSetting, "SynthLoss is nil"},
+		{"nil metric loss", func(tr *D) { tr.Loss = nil }, gometric.ErrSetting, "Loss (the metric loss) is nil"},
+		{"negative metric-alone epochs", func(tr *D) { tr.MetricAloneEpochs = -1 }, gometric.ErrSetting, "MetricAloneEpochs = -1"},
+		{"negative g-alone epochs", func(tr *D) { tr.GAloneEpochs = math.MinInt }, gometric.ErrSetting, "GAloneEpochs = "},
+		{"negative triplets per anchor", func(tr *D) { tr.GTripletsPerAnchor = -3 }, gometric.ErrSetting, "GTripletsPerAnchor = -3"},
+		{"too many triplets", func(tr *D) { tr.GTripletsPerAnchor = math.MaxInt }, gometric.ErrSetting, "limit of 2048"},
+		{"PML default with batch 64", func(tr *D) { tr.GTripletsPerAnchor, tr.BatchSize, tr.Sampler = 0, 64, nil }, gometric.ErrSetting, "GTripletsPerAnchor = 100 with batches of 64"},
+		{"generator input", func(tr *D) { tr.Generator, _ = models.NewMLP(models.MLPConfig{Sizes: []int{8, 8}}) }, gometric.ErrShape, "3·8 = 24"},
+		{"generator output", func(tr *D) { tr.Generator, _ = models.NewMLP(models.MLPConfig{Sizes: []int{24, 4}}) }, gometric.ErrShape, "outputs 4 values"},
+		{"generator is trunk", func(tr *D) { tr.Generator = tr.Encoder.(*models.MLP) }, gometric.ErrSetting, "model of its own"},
+		{"no generator optimizer", func(tr *D) { tr.GeneratorOptimizer = nil }, gometric.ErrSetting, "GeneratorOptimizer is nil"},
+		{"shared generator optimizer", func(tr *D) { tr.GeneratorOptimizer = tr.Optimizer }, gometric.ErrSetting, "Optimizer of its own"},
+		{"loss optimizer", func(tr *D) { tr.LossOptimizer, _ = models.NewOptimizer("sgd", 1) }, gometric.ErrSetting, "LossOptimizer"},
+		{"unknown loss weight", func(tr *D) { tr.LossWeights = map[string]float64{"g_loss": 1} }, gometric.ErrSetting, `"g_loss"`},
+		{"Inf g_hard weight", func(tr *D) { tr.LossWeights = map[string]float64{"g_hard_loss": math.Inf(1)} }, gometric.ErrSetting, "+Inf"},
+		{"unknown freeze", func(tr *D) { tr.FreezeThese = []string{"synth_loss"} }, gometric.ErrSetting, "synth_loss"},
+		{"frozen absent classifier", func(tr *D) { tr.FreezeThese = []string{"classifier"} }, gometric.ErrSetting, "Classifier is nil"},
+		{"frozen absent embedder", func(tr *D) { tr.FreezeThese = []string{"embedder"} }, gometric.ErrSetting, "Embedder is nil"},
+		{"embedder input", func(tr *D) {
+			tr.Embedder, _ = models.NewMLP(models.MLPConfig{Sizes: []int{5, 4}})
+			tr.EmbedderOptimizer, _ = models.NewOptimizer("adam", 1e-3)
+		}, gometric.ErrShape, "embedder takes [5]"},
+		{"classifier input", func(tr *D) {
+			tr.Classifier, _ = models.NewMLP(models.MLPConfig{Sizes: []int{5, 4}})
+			tr.ClassifierOptimizer, _ = models.NewOptimizer("adam", 1e-3)
+		}, gometric.ErrShape, "classifier takes [5]"},
+		{"classifier too few outputs", func(tr *D) {
+			tr.Classifier, _ = models.NewMLP(models.MLPConfig{Sizes: []int{8, 3}})
+			tr.ClassifierOptimizer, _ = models.NewOptimizer("adam", 1e-3)
+		}, gometric.ErrLabels, "3 outputs"},
+		{"embedded hook", func(tr *D) {
+			tr.TrainWithClassifier.EndOfEpochHook = func(*trainers.TrainWithClassifier, trainers.EpochInfo) error { return nil }
+		}, gometric.ErrSetting, "hook"},
+		{"embedded metric hook", func(tr *D) {
+			tr.MetricLossOnly.EndOfIterationHook = func(*trainers.MetricLossOnly, trainers.IterationInfo) error { return nil }
+		}, gometric.ErrSetting, "hook"},
+		{"nil data set", func(tr *D) { tr.Dataset = nil }, gometric.ErrSetting, "Dataset is nil"},
+		{"nil encoder", func(tr *D) { tr.Encoder = nil }, gometric.ErrSetting, "Encoder is nil"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, _ := damlTrainer(t, ds, 1, false, 0)
+			tc.set(tr)
+			_, err := tr.Train(ctx, 1, 1)
+			if !errors.Is(err, tc.want) || !containsAll(err.Error(), "trainers.DeepAdversarialMetricLearning: ", tc.says) {
+				t.Fatalf("err = %v, want %v naming the trainer and %q", err, tc.want, tc.says)
+			}
+		})
+	}
+	var nilT *trainers.DeepAdversarialMetricLearning
+	if _, err := nilT.Train(ctx, 1, 1); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("nil receiver: %v", err)
+	}
+	if nilT.LossWeightsAt(1) != nil || nilT.LabelMapping() != nil {
+		t.Error("nil receiver: non-nil LossWeightsAt or LabelMapping")
+	}
+	if _, err := new(trainers.DeepAdversarialMetricLearning).Train(ctx, 1, 1); !errors.Is(err, gometric.ErrSetting) || !containsAll(err.Error(), "NewDeepAdversarialMetricLearning") {
+		t.Errorf("zero value: %v, want an ErrSetting naming NewDeepAdversarialMetricLearning", err)
+	}
+	for _, c := range []struct {
+		ctx        context.Context
+		start, end int
+	}{{nil, 1, 1}, {ctx, 0, 1}, {ctx, math.MinInt, 1}} {
+		tr, _ := damlTrainer(t, ds, 1, false, 0)
+		if _, err := tr.Train(c.ctx, c.start, c.end); !errors.Is(err, gometric.ErrSetting) {
+			t.Errorf("Train(%v, %d, %d): %v", c.ctx, c.start, c.end, err)
+		}
+	}
+}
+
+// TestDeepAdversarialPhases: with MetricAloneEpochs 1 and GAloneEpochs 1,
+// epoch 1 trains the metric alone (the generator keeps its weights),
+// epoch 2 the generator alone (trunk, embedder and classifier keep
+// theirs), epoch 3 everything; LossWeightsAt zeroes the inactive losses
+// as PML's update_loss_weights; the iterations report the active losses;
+// and three runs of one epoch each give the weights of one run of three.
+func TestDeepAdversarialPhases(t *testing.T) {
+	ds := blobs(t, 2, 96, 6, 4, 0.3)
+	ctx := context.Background()
+	setup := func() (*trainers.DeepAdversarialMetricLearning, damlModels) {
+		tr, ms := damlTrainer(t, ds, 3, true, 4)
+		tr.MetricAloneEpochs, tr.GAloneEpochs = 1, 1
+		tr.LossWeights = map[string]float64{"g_hard_loss": 2, "metric_loss": 0.5}
+		tr.IterationsPerEpoch = 3
+		return tr, ms
+	}
+	tr, ms := setup()
+	wantWeights := []map[string]float64{
+		{"metric_loss": 0.5, "classifier_loss": 1, "synth_loss": 0, "g_adv_loss": 0, "g_hard_loss": 0, "g_reg_loss": 0},
+		{"metric_loss": 0, "classifier_loss": 0, "synth_loss": 0, "g_adv_loss": 1, "g_hard_loss": 2, "g_reg_loss": 1},
+		{"metric_loss": 0.5, "classifier_loss": 1, "synth_loss": 1, "g_adv_loss": 1, "g_hard_loss": 2, "g_reg_loss": 1},
+	}
+	wantParts := [][]string{
+		{"classifier_loss"},
+		{"g_adv_loss", "g_hard_loss", "g_reg_loss"},
+		{"classifier_loss", "synth_loss", "g_adv_loss", "g_hard_loss", "g_reg_loss"},
+	}
+	// Which of trunk, generator, embedder, classifier step in each epoch.
+	wantStep := [][4]bool{{true, false, true, true}, {false, true, false, false}, {true, true, true, true}}
+	for e := 1; e <= 3; e++ {
+		if got := tr.LossWeightsAt(e); !maps.Equal(got, wantWeights[e-1]) {
+			t.Errorf("LossWeightsAt(%d) = %v, want %v", e, got, wantWeights[e-1])
+		}
+		all := []string{"classifier_loss", "synth_loss", "g_adv_loss", "g_hard_loss", "g_reg_loss"}
+		tr.EndOfIterationHook = func(_ *trainers.DeepAdversarialMetricLearning, it trainers.IterationInfo) error {
+			for _, k := range all {
+				_, has := it.Parts[k]
+				want := false
+				for _, w := range wantParts[e-1] {
+					want = want || w == k
+				}
+				if has != want {
+					t.Errorf("epoch %d: Parts %v: %q present %v, want %v", e, it.Parts, k, has, want)
+				}
+			}
+			if math.IsNaN(it.Loss) || it.Loss == 0 {
+				t.Errorf("epoch %d: loss %v", e, it.Loss)
+			}
+			return nil
+		}
+		before := [4][][]float32{weights(ms.trunk), weights(ms.generator), weights(ms.embedder), weights(ms.classifier)}
+		if _, err := tr.Train(ctx, e, e); err != nil {
+			t.Fatal(err)
+		}
+		after := [4][][]float32{weights(ms.trunk), weights(ms.generator), weights(ms.embedder), weights(ms.classifier)}
+		for i, role := range []string{"trunk", "generator", "embedder", "classifier"} {
+			if got := !sameWeights(before[i], after[i]); got != wantStep[e-1][i] {
+				t.Errorf("epoch %d: the %s's weights changed: %v, want %v", e, role, got, wantStep[e-1][i])
+			}
+		}
+	}
+	// One run of three epochs: the same weights.
+	tr2, ms2 := setup()
+	if _, err := tr2.Train(ctx, 1, 3); err != nil {
+		t.Fatal(err)
+	}
+	for i, pair := range [][2]*models.MLP{{ms.trunk, ms2.trunk}, {ms.generator, ms2.generator}, {ms.embedder, ms2.embedder}, {ms.classifier, ms2.classifier}} {
+		if !sameWeights(weights(pair[0]), weights(pair[1])) {
+			t.Errorf("model %d: epochs run one at a time differ from one run", i)
+		}
+	}
+}
+
+// TestDeepAdversarialGeneratorTrains: in the generator-alone phase the
+// generator's weights change and its weighted loss falls, g_adv and
+// g_hard move, and the trunk (run forward only) and the embedder keep
+// their weights; the caller's g_adv loss is not mutated.
+func TestDeepAdversarialGeneratorTrains(t *testing.T) {
+	ds := blobs(t, 4, 96, 6, 4, 0.3)
+	tr, ms := damlTrainer(t, ds, 5, true, 0)
+	tr.GAloneEpochs = 100
+	tr.IterationsPerEpoch = 6
+	tr.GTripletsPerAnchor = 8
+	var adv, hard, total []float64
+	tr.EndOfIterationHook = func(_ *trainers.DeepAdversarialMetricLearning, it trainers.IterationInfo) error {
+		adv = append(adv, it.Parts["g_adv_loss"])
+		hard = append(hard, it.Parts["g_hard_loss"])
+		total = append(total, it.Loss)
+		return nil
+	}
+	adv0 := *tr.GAdvLoss
+	t0, g0, e0 := weights(ms.trunk), weights(ms.generator), weights(ms.embedder)
+	eps, err := tr.Train(context.Background(), 1, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *tr.GAdvLoss != adv0 {
+		t.Errorf("GAdvLoss was mutated: %+v, was %+v", *tr.GAdvLoss, adv0)
+	}
+	if !sameWeights(t0, weights(ms.trunk)) || !sameWeights(e0, weights(ms.embedder)) {
+		t.Error("the trunk or the embedder changed in the generator-alone phase")
+	}
+	if sameWeights(g0, weights(ms.generator)) {
+		t.Fatal("the generator did not train")
+	}
+	first, last := eps[0].LossMean, eps[len(eps)-1].LossMean
+	t.Logf("generator loss per epoch: %.4f -> %.4f; g_adv %.4f -> %.4f; g_hard %.4f -> %.4f",
+		first, last, adv[0], adv[len(adv)-1], hard[0], hard[len(hard)-1])
+	if !(last < 0.9*first) {
+		t.Errorf("the generator's mean loss went from %.4f to %.4f; want a fall of 10%%", first, last)
+	}
+	if adv[0] == adv[len(adv)-1] || hard[0] == hard[len(hard)-1] {
+		t.Errorf("g_adv (%v) or g_hard (%v) did not move", adv, hard)
+	}
+}
