@@ -190,6 +190,7 @@ var sweepFuncs = map[string]any{
 	"trainers.NewBase":                              trainers.NewBase,
 	"trainers.NewTrainWithClassifier":               trainers.NewTrainWithClassifier,
 	"trainers.NewTwoStreamMetricLoss":               trainers.NewTwoStreamMetricLoss,
+	"trainers.NewDeepAdversarialMetricLearning":     trainers.NewDeepAdversarialMetricLearning,
 	"utils/accuracy.AMI":                            accuracy.AMI,
 	"utils/accuracy.DefaultKMeans":                  accuracy.DefaultKMeans,
 	"utils/accuracy.ExactKNN":                       accuracy.ExactKNN,

@@ -27,18 +27,21 @@ const (
 	lossGHard     = "g_hard_loss"
 	lossGReg      = "g_reg_loss"
 
-	// DefaultGTripletsPerAnchor is PML's g_triplets_per_anchor default.
+	// defaultGTripletsPerAnchor is PML's g_triplets_per_anchor default.
 	defaultGTripletsPerAnchor = 100
-	// MaxSynthTriplets bounds the synthetic triplets of one batch (N·k for
-	// a batch of N and k triplets per anchor): the synth and g_adv losses
-	// build distance matrices of (3·N·k)² float64 values.
-	MaxSynthTriplets = 2048
 	// damlSeedStream is the second word of the PCG state of the synthetic
 	// triplets' generator; the epoch is added to it.
 	damlSeedStream = 0x6461_6d6c // "daml"
 	// normEps is torch.nn.functional.normalize's eps.
 	normEps = 1e-12
 )
+
+// MaxSynthTriplets bounds the synthetic triplets of one batch of
+// DeepAdversarialMetricLearning, N·k for a batch of N samples and k =
+// GTripletsPerAnchor: the synth and g_adv losses build distance matrices
+// of (3·N·k)² float64 values (2048 triplets: 6144 rows, 302 MB per
+// matrix), as PML's losses do on the 3·N·k synthetic embeddings.
+const MaxSynthTriplets = 2048
 
 // DeepAdversarialMetricLearning mirrors PML's
 // trainers.DeepAdversarialMetricLearning (DAML, Duan et al. 2018): a
