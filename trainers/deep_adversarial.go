@@ -305,7 +305,7 @@ func (t *DeepAdversarialMetricLearning) enterEpoch(b *Base, epoch int) {
 	t.phase = t.phaseAt(epoch)
 	freeze := make([]string, 0, len(t.FreezeThese)+1)
 	for _, r := range t.FreezeThese {
-		if r != roleEmbedder {
+		if r != roleEmbedder && !slices.Contains(freeze, r) {
 			freeze = append(freeze, r)
 		}
 	}

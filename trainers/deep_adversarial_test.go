@@ -343,3 +343,56 @@ func TestLearnsFashionMNISTSampleDAML(t *testing.T) {
 		t.Errorf("MAP@R went from %.4f to %.4f; want a gain of at least %.2f", before, after, minGain)
 	}
 }
+
+// TestDeepAdversarialNoTriplets: batches where no triplet can be drawn
+// (one class; every sample its own class) train in every phase without
+// error: the adversarial losses are 0 and the generator keeps its
+// weights. Extreme labels and a repeated FreezeThese name are accepted.
+func TestDeepAdversarialNoTriplets(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		labels func(i int) int
+	}{
+		{"one class", func(int) int { return math.MaxInt }},
+		{"all distinct", func(i int) int { return 1<<60 + i }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := blobs(t, 6, 32, 6, 1, 0.3)
+			labels := make([]int, base.Len())
+			for i := range labels {
+				labels[i] = tc.labels(i)
+			}
+			idx := make([]int, base.Len())
+			for i := range idx {
+				idx[i] = i
+			}
+			all, _, err := base.Batch(idx, gometric.Matrix{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds, err := datasets.NewFeatures(6, all.Data, labels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, ms := damlTrainer(t, ds, 7, true, 0)
+			tr.Sampler = nil
+			tr.MetricAloneEpochs, tr.GAloneEpochs = 1, 1
+			tr.FreezeThese = []string{"embedder", "embedder"}
+			g0 := weights(ms.generator)
+			tr.EndOfIterationHook = func(_ *trainers.DeepAdversarialMetricLearning, it trainers.IterationInfo) error {
+				for _, k := range []string{"g_adv_loss", "g_hard_loss", "synth_loss"} {
+					if it.Parts[k] != 0 {
+						t.Errorf("epoch %d: %s = %v without triplets", it.Epoch, k, it.Parts[k])
+					}
+				}
+				return nil
+			}
+			if _, err := tr.Train(context.Background(), 1, 3); err != nil {
+				t.Fatal(err)
+			}
+			if !sameWeights(g0, weights(ms.generator)) {
+				t.Error("the generator changed without triplets")
+			}
+		})
+	}
+}
