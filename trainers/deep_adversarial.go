@@ -696,6 +696,9 @@ func (d negLp) Matrix(q, r *mat.Dense) (*mat.Dense, error) {
 }
 
 func (d negLp) MatrixVJP(q, r, m, grad *mat.Dense) (*mat.Dense, *mat.Dense, error) {
+	if grad == nil {
+		return d.lp.MatrixVJP(q, r, nil, nil)
+	}
 	var pm *mat.Dense
 	if m != nil {
 		pm = mat.NewDense(m.RawMatrix().Rows, m.RawMatrix().Cols, nil)
