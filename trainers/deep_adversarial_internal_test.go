@@ -1,6 +1,7 @@
 package trainers
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -131,5 +132,61 @@ func TestDAMLTrunkGradient(t *testing.T) {
 				t.Errorf("d(total)/d(trunk output): %v\ngot  %v\nwant %v", err, mat.Formatted(got), mat.Formatted(want))
 			}
 		})
+	}
+}
+
+// TestDAMLAdversarialLoss checks g_adv against PML's formula on
+// interleaved triplets: TripletMarginLoss with margin −m and
+// NegativeLpDistance gives relu(−d(a,p) + d(a,n) − m) per triplet, d the
+// L2 distance of the normalised rows, averaged over the non-zero ones
+// (AvgNonZeroReducer); the caller's loss keeps its margin and distance.
+func TestDAMLAdversarialLoss(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const nt, d, m = 5, 4, 0.1
+	x := randDense(rng, 3*nt, d)
+	user := losses.NewTripletMargin()
+	user.Margin = m
+	tr := &DeepAdversarialMetricLearning{GAdvLoss: user, SynthLoss: losses.NewTripletMargin()}
+	tr.setupLosses()
+	labels := make([]int, 3*nt)
+	for i := range nt {
+		labels[3*i], labels[3*i+1], labels[3*i+2] = 0, 0, 1
+	}
+	_, _, err := tr.advObj.Compute(toMatrix(x), labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := tr.advObj.Last()
+	xf := toMatrix(x)
+	dist := func(i, j int) float64 {
+		var ni, nj, s float64
+		for k := range d {
+			ni += float64(xf.Data[i*d+k]) * float64(xf.Data[i*d+k])
+			nj += float64(xf.Data[j*d+k]) * float64(xf.Data[j*d+k])
+		}
+		ni, nj = math.Sqrt(ni), math.Sqrt(nj)
+		for k := range d {
+			v := float64(xf.Data[i*d+k])/ni - float64(xf.Data[j*d+k])/nj
+			s += v * v
+		}
+		return math.Sqrt(s)
+	}
+	var sum float64
+	var nonZero int
+	for i := range nt {
+		v := max(0, -dist(3*i, 3*i+1)+dist(3*i, 3*i+2)-m)
+		if v > 0 {
+			sum += v
+			nonZero++
+		}
+	}
+	if nonZero == 0 {
+		t.Fatal("the test's triplets have no violation")
+	}
+	if want := sum / float64(nonZero); math.Abs(res.Loss-want) > 1e-6 {
+		t.Errorf("g_adv = %v, want %v", res.Loss, want)
+	}
+	if user.Margin != m || user.Distance != nil {
+		t.Errorf("the caller's loss was changed: margin %v, distance %v", user.Margin, user.Distance)
 	}
 }
