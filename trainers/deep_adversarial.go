@@ -32,8 +32,8 @@ const (
 	// damlSeedStream is the second word of the PCG state of the synthetic
 	// triplets' generator; the epoch is added to it.
 	damlSeedStream = 0x6461_6d6c // "daml"
-	// normEps is torch.nn.functional.normalize's eps.
-	normEps = 1e-12
+	// l2NormEps is torch.nn.functional.normalize's eps.
+	l2NormEps = 1e-12
 )
 
 // MaxSynthTriplets bounds the synthetic triplets of one batch of
@@ -390,8 +390,8 @@ func (t *DeepAdversarialMetricLearning) tooManyTriplets(n, k int) error {
 		damlName, k, n, uint64(n)*uint64(k), MaxSynthTriplets, gometric.ErrSetting)
 }
 
-// grow returns buf resized to n values, zeroed.
-func grow[T any](buf []T, n int) []T {
+// zeroedBuf returns buf resized to n values, zeroed.
+func zeroedBuf[T any](buf []T, n int) []T {
 	buf = slices.Grow(buf[:0], n)[:n]
 	clear(buf)
 	return buf
@@ -405,7 +405,7 @@ func (t *DeepAdversarialMetricLearning) calculate(h gometric.Matrix, labels []in
 	t.total, t.mined = 0, miners.Counts{}
 	t.parts = map[string]float64{}
 	t.embRan, t.clsRan, t.genRan = false, false, false
-	t.dh = grow(t.dh, n*d)
+	t.dh = zeroedBuf(t.dh, n*d)
 	out := func() BatchLoss {
 		return BatchLoss{Loss: t.total, Grad: gometric.Matrix{Rows: n, Cols: d, Data: t.dh}, Parts: t.parts, Mined: t.mined}
 	}
@@ -435,7 +435,7 @@ func (t *DeepAdversarialMetricLearning) calculate(h gometric.Matrix, labels []in
 	}
 	nt := len(trip.A)
 	// The generator's input: [h_a, h_p, h_n] per triplet.
-	t.gin = grow(t.gin, nt*3*d)
+	t.gin = zeroedBuf(t.gin, nt*3*d)
 	for i := range nt {
 		row := t.gin[i*3*d : (i+1)*3*d]
 		copy(row[:d], h.Data[trip.A[i]*d:])
@@ -459,15 +459,15 @@ func (t *DeepAdversarialMetricLearning) calculate(h gometric.Matrix, labels []in
 	t.genRan = true
 	for i := range nt {
 		row := dGin.Data[i*3*d : (i+1)*3*d]
-		addTo(t.dh[trip.A[i]*d:(trip.A[i]+1)*d], row[:d])
-		addTo(t.dh[trip.P[i]*d:(trip.P[i]+1)*d], row[d:2*d])
-		addTo(t.dh[trip.N[i]*d:(trip.N[i]+1)*d], row[2*d:])
+		addRow(t.dh[trip.A[i]*d:(trip.A[i]+1)*d], row[:d])
+		addRow(t.dh[trip.P[i]*d:(trip.P[i]+1)*d], row[d:2*d])
+		addRow(t.dh[trip.N[i]*d:(trip.N[i]+1)*d], row[2*d:])
 	}
 	return out(), nil
 }
 
-// addTo adds src to dst (of the same length).
-func addTo(dst, src []float32) {
+// addRow adds src to dst (of the same length).
+func addRow(dst, src []float32) {
 	for j, v := range src {
 		dst[j] += v
 	}
@@ -495,12 +495,12 @@ func (t *DeepAdversarialMetricLearning) generatorLoss(h, s gometric.Matrix, labe
 	if err != nil {
 		return 0, gometric.Matrix{}, err
 	}
-	addTo(t.dh[:nReal*d], dX.Data[:nReal*d])
-	t.ds = grow(t.ds, nt*d)
+	addRow(t.dh[:nReal*d], dX.Data[:nReal*d])
+	t.ds = zeroedBuf(t.ds, nt*d)
 	for i := range nt {
 		base := (nReal + 3*i) * d
-		addTo(t.dh[trip.A[i]*d:(trip.A[i]+1)*d], dX.Data[base:base+d])
-		addTo(t.dh[trip.P[i]*d:(trip.P[i]+1)*d], dX.Data[base+d:base+2*d])
+		addRow(t.dh[trip.A[i]*d:(trip.A[i]+1)*d], dX.Data[base:base+d])
+		addRow(t.dh[trip.P[i]*d:(trip.P[i]+1)*d], dX.Data[base+d:base+2*d])
 		copy(t.ds[i*d:(i+1)*d], dX.Data[base+2*d:base+3*d])
 	}
 	wh, wr := t.weight(lossGHard), t.weight(lossGReg)
@@ -530,7 +530,7 @@ func (t *DeepAdversarialMetricLearning) throughEmbedder(x gometric.Matrix, fn mo
 // triplets. It adds to t.total and returns it with d(total)/de.
 func (t *DeepAdversarialMetricLearning) rowsLoss(e gometric.Matrix, labels []int, nReal, nt int) (float32, gometric.Matrix, error) {
 	c := e.Cols
-	t.gemb = grow(t.gemb, e.Rows*c)
+	t.gemb = zeroedBuf(t.gemb, e.Rows*c)
 	if nReal > 0 {
 		real := gometric.Matrix{Rows: nReal, Cols: c, Data: e.Data[:nReal*c]}
 		var bl BatchLoss
@@ -582,56 +582,56 @@ func (t *DeepAdversarialMetricLearning) addObjective(obj *losses.Objective, name
 }
 
 // generatorMSE returns g_hard and g_reg, torch's mse_loss (mean over T×D)
-// of normalize(s) against normalize(h_a) and normalize(h_n), and adds the
+// of l2Normalize(s) against l2Normalize(h_a) and l2Normalize(h_n), and adds the
 // gradients of wh·g_hard + wr·g_reg with respect to s to t.ds and with
 // respect to h's rows to t.dh (torch's normalize: x/max(‖x‖₂, 1e-12)).
 func (t *DeepAdversarialMetricLearning) generatorMSE(h, s gometric.Matrix, trip *tuples.Triplets, wh, wr float64) (hard, reg float64) {
 	nt, d := s.Rows, s.Cols
-	t.rowS, t.rowA, t.rowN = grow(t.rowS, d), grow(t.rowA, d), grow(t.rowN, d)
-	t.gS, t.gAN = grow(t.gS, d), grow(t.gAN, d)
+	t.rowS, t.rowA, t.rowN = zeroedBuf(t.rowS, d), zeroedBuf(t.rowA, d), zeroedBuf(t.rowN, d)
+	t.gS, t.gAN = zeroedBuf(t.gS, d), zeroedBuf(t.gAN, d)
 	scale := 2 / (float64(nt) * float64(d))
 	for i := range nt {
-		ns := normalize(t.rowS, s.Data[i*d:(i+1)*d])
-		na := normalize(t.rowA, h.Data[trip.A[i]*d:(trip.A[i]+1)*d])
-		nn := normalize(t.rowN, h.Data[trip.N[i]*d:(trip.N[i]+1)*d])
+		ns := l2Normalize(t.rowS, s.Data[i*d:(i+1)*d])
+		na := l2Normalize(t.rowA, h.Data[trip.A[i]*d:(trip.A[i]+1)*d])
+		nn := l2Normalize(t.rowN, h.Data[trip.N[i]*d:(trip.N[i]+1)*d])
 		for j := range d {
 			da, dn := t.rowS[j]-t.rowA[j], t.rowS[j]-t.rowN[j]
 			hard += da * da
 			reg += dn * dn
 			t.gS[j] = scale * (wh*da + wr*dn)
 		}
-		normalizeVJP(t.ds[i*d:(i+1)*d], t.rowS, t.gS, ns)
+		l2NormalizeVJP(t.ds[i*d:(i+1)*d], t.rowS, t.gS, ns)
 		for j := range d {
 			t.gAN[j] = -scale * wh * (t.rowS[j] - t.rowA[j])
 		}
-		normalizeVJP(t.dh[trip.A[i]*d:(trip.A[i]+1)*d], t.rowA, t.gAN, na)
+		l2NormalizeVJP(t.dh[trip.A[i]*d:(trip.A[i]+1)*d], t.rowA, t.gAN, na)
 		for j := range d {
 			t.gAN[j] = -scale * wr * (t.rowS[j] - t.rowN[j])
 		}
-		normalizeVJP(t.dh[trip.N[i]*d:(trip.N[i]+1)*d], t.rowN, t.gAN, nn)
+		l2NormalizeVJP(t.dh[trip.N[i]*d:(trip.N[i]+1)*d], t.rowN, t.gAN, nn)
 	}
 	m := float64(nt) * float64(d)
 	return hard / m, reg / m
 }
 
-// normalize writes x/max(‖x‖₂, 1e-12) to y and returns the divisor.
-func normalize(y []float64, x []float32) float64 {
+// l2Normalize writes x/max(‖x‖₂, 1e-12) to y and returns the divisor.
+func l2Normalize(y []float64, x []float32) float64 {
 	var ss float64
 	for _, v := range x {
 		ss += float64(v) * float64(v)
 	}
-	den := max(math.Sqrt(ss), normEps)
+	den := max(math.Sqrt(ss), l2NormEps)
 	for j, v := range x {
 		y[j] = float64(v) / den
 	}
 	return den
 }
 
-// normalizeVJP adds to dx the gradient through y = x/den given g =
+// l2NormalizeVJP adds to dx the gradient through y = x/den given g =
 // d/dy: (g − y(y·g))/den when the norm is above eps, g/eps otherwise.
-func normalizeVJP(dx []float32, y, g []float64, den float64) {
+func l2NormalizeVJP(dx []float32, y, g []float64, den float64) {
 	var yg float64
-	if den > normEps {
+	if den > l2NormEps {
 		for j, v := range y {
 			yg += v * g[j]
 		}

@@ -42,7 +42,7 @@ func TestDAMLGeneratorMSEGradient(t *testing.T) {
 	for _, w := range [][2]float64{{1, 0}, {0, 1}, {0.7, 2.5}} {
 		tr := &DeepAdversarialMetricLearning{}
 		eval := func() (float64, []float32, []float32) {
-			tr.dh, tr.ds = grow(tr.dh, n*d), grow(tr.ds, 4*d)
+			tr.dh, tr.ds = zeroedBuf(tr.dh, n*d), zeroedBuf(tr.ds, 4*d)
 			hard, reg := tr.generatorMSE(toMatrix(h), toMatrix(s), trip, w[0], w[1])
 			return w[0]*hard + w[1]*reg, tr.dh, tr.ds
 		}
