@@ -582,7 +582,7 @@ func (t *DeepAdversarialMetricLearning) addObjective(obj *losses.Objective, name
 }
 
 // generatorMSE returns g_hard and g_reg, torch's mse_loss (mean over T×D)
-// of l2Normalize(s) against l2Normalize(h_a) and l2Normalize(h_n), and adds the
+// of normalize(s) against normalize(h_a) and normalize(h_n), and adds the
 // gradients of wh·g_hard + wr·g_reg with respect to s to t.ds and with
 // respect to h's rows to t.dh (torch's normalize: x/max(‖x‖₂, 1e-12)).
 func (t *DeepAdversarialMetricLearning) generatorMSE(h, s gometric.Matrix, trip *tuples.Triplets, wh, wr float64) (hard, reg float64) {
