@@ -386,8 +386,8 @@ func (t *DeepAdversarialMetricLearning) perAnchor() int {
 }
 
 func (t *DeepAdversarialMetricLearning) tooManyTriplets(n, k int) error {
-	return fmt.Errorf("%s: GTripletsPerAnchor = %d with batches of %d samples draws up to %d synthetic triplets (the synth and g_adv losses build distance matrices of their 3× as many rows squared), above the limit of %d; lower GTripletsPerAnchor: %w",
-		damlName, k, n, uint64(n)*uint64(k), MaxSynthTriplets, gometric.ErrSetting)
+	return fmt.Errorf("%s: GTripletsPerAnchor = %d with batches of %d samples draws up to %d·%d synthetic triplets (the synth and g_adv losses build distance matrices of their 3× as many rows squared), above the limit of %d; lower GTripletsPerAnchor: %w",
+		damlName, k, n, n, k, MaxSynthTriplets, gometric.ErrSetting)
 }
 
 // zeroedBuf returns buf resized to n values, zeroed.

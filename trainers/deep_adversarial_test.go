@@ -396,3 +396,45 @@ func TestDeepAdversarialNoTriplets(t *testing.T) {
 		})
 	}
 }
+
+// TestDeepAdversarialRunawaySettings: TestRunawaySettings's classes for
+// DAML — extreme batch sizes, epoch counts and phase lengths are refused
+// naming the value, or train exactly what they ask.
+func TestDeepAdversarialRunawaySettings(t *testing.T) {
+	ds := blobs(t, 1, 48, 6, 4, 0.1)
+	type D = trainers.DeepAdversarialMetricLearning
+	cases := []struct {
+		name       string
+		set        func(*D)
+		start, end int
+		want       error
+		text       string
+		epochs     int
+	}{
+		{"BatchSize MaxInt", func(tr *D) { tr.BatchSize, tr.Sampler = math.MaxInt, nil }, 1, 1, gometric.ErrSetting, "9223372036854775807", 0},
+		{"BatchSize 1e18, 1 triplet per anchor", func(tr *D) { tr.BatchSize, tr.Sampler, tr.GTripletsPerAnchor = 1e18, nil, 1 }, 1, 1, gometric.ErrSetting, "1000000000000000000", 0},
+		{"epochs MaxInt of 3 iterations", func(tr *D) { tr.IterationsPerEpoch = 3 }, 1, math.MaxInt, gometric.ErrSetting, "9223372036854775807", 0},
+		{"the last epoch is MaxInt", func(tr *D) { tr.IterationsPerEpoch = 1 }, math.MaxInt, math.MaxInt, nil, "", 1},
+		{"phases of MaxInt epochs", func(tr *D) {
+			tr.IterationsPerEpoch, tr.MetricAloneEpochs, tr.GAloneEpochs = 1, math.MaxInt, math.MaxInt
+		}, math.MaxInt-1, math.MaxInt, nil, "", 2},
+		{"generator alone for MaxInt epochs", func(tr *D) { tr.IterationsPerEpoch, tr.GAloneEpochs = 1, math.MaxInt }, math.MaxInt-1, math.MaxInt, nil, "", 2},
+		{"start MinInt", func(*D) {}, math.MinInt, 1, gometric.ErrSetting, "-9223372036854775808", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, _ := damlTrainer(t, ds, 1, false, 0)
+			tc.set(tr)
+			infos, err := tr.Train(context.Background(), tc.start, tc.end)
+			if tc.want == nil {
+				if err != nil || len(infos) != tc.epochs {
+					t.Fatalf("Train: %d epochs, %v; want %d epochs", len(infos), err, tc.epochs)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !containsAll(err.Error(), "trainers.DeepAdversarialMetricLearning", tc.text) {
+				t.Fatalf("err = %v; want an error wrapping %v naming the trainer and %s", err, tc.want, tc.text)
+			}
+		})
+	}
+}
