@@ -417,8 +417,8 @@ func TestDeepAdversarialRunawaySettings(t *testing.T) {
 		{"the last epoch is MaxInt", func(tr *D) { tr.IterationsPerEpoch = 1 }, math.MaxInt, math.MaxInt, nil, "", 1},
 		{"phases of MaxInt epochs", func(tr *D) {
 			tr.IterationsPerEpoch, tr.MetricAloneEpochs, tr.GAloneEpochs = 1, math.MaxInt, math.MaxInt
-		}, math.MaxInt-1, math.MaxInt, nil, "", 2},
-		{"generator alone for MaxInt epochs", func(tr *D) { tr.IterationsPerEpoch, tr.GAloneEpochs = 1, math.MaxInt }, math.MaxInt-1, math.MaxInt, nil, "", 2},
+		}, math.MaxInt - 1, math.MaxInt, nil, "", 2},
+		{"generator alone for MaxInt epochs", func(tr *D) { tr.IterationsPerEpoch, tr.GAloneEpochs = 1, math.MaxInt }, math.MaxInt - 1, math.MaxInt, nil, "", 2},
 		{"start MinInt", func(*D) {}, math.MinInt, 1, gometric.ErrSetting, "-9223372036854775808", 0},
 	}
 	for _, tc := range cases {
