@@ -192,6 +192,7 @@ var sweepFuncs = map[string]any{
 	"trainers.NewTwoStreamMetricLoss":               trainers.NewTwoStreamMetricLoss,
 	"trainers.NewCascadedEmbeddings":                trainers.NewCascadedEmbeddings,
 	"trainers.LabelsAtLevel":                        trainers.LabelsAtLevel,
+	"trainers.NewDeepAdversarialMetricLearning":     trainers.NewDeepAdversarialMetricLearning,
 	"utils/accuracy.AMI":                            accuracy.AMI,
 	"utils/accuracy.DefaultKMeans":                  accuracy.DefaultKMeans,
 	"utils/accuracy.ExactKNN":                       accuracy.ExactKNN,

@@ -16,7 +16,7 @@ import (
 // use; every method of a nil or zero *MetricLossOnly returns an error
 // wrapping ErrSetting (EpochInfo and IterationInfo are plain results).
 func TestAPIConventions(t *testing.T) {
-	testkit.CheckListed(t, ".", []string{"Base", "BatchLoss", "CascadedEmbeddings", "EpochInfo", "IterationInfo", "MetricLossOnly", "TrainWithClassifier", "TwoStreamMetricLoss"})
+	testkit.CheckListed(t, ".", []string{"Base", "BatchLoss", "CascadedEmbeddings", "DeepAdversarialMetricLearning", "EpochInfo", "IterationInfo", "MetricLossOnly", "TrainWithClassifier", "TwoStreamMetricLoss"})
 	testkit.CheckConcurrencyDocs(t, ".")
 	ty := reflect.TypeFor[*trainers.MetricLossOnly]()
 	for method, err := range testkit.NilReceiver(t, ty) {
@@ -35,7 +35,7 @@ func TestAPIConventions(t *testing.T) {
 	for _, tc := range []struct {
 		ty   reflect.Type
 		name string
-	}{{reflect.TypeFor[*trainers.Base](), "trainers.Base"}, {reflect.TypeFor[*trainers.TrainWithClassifier](), "trainers.TrainWithClassifier"}, {reflect.TypeFor[*trainers.TwoStreamMetricLoss](), "trainers.TwoStreamMetricLoss"}, {reflect.TypeFor[*trainers.CascadedEmbeddings](), "trainers.CascadedEmbeddings"}} {
+	}{{reflect.TypeFor[*trainers.Base](), "trainers.Base"}, {reflect.TypeFor[*trainers.TrainWithClassifier](), "trainers.TrainWithClassifier"}, {reflect.TypeFor[*trainers.TwoStreamMetricLoss](), "trainers.TwoStreamMetricLoss"}, {reflect.TypeFor[*trainers.CascadedEmbeddings](), "trainers.CascadedEmbeddings"}, {reflect.TypeFor[*trainers.DeepAdversarialMetricLearning](), "trainers.DeepAdversarialMetricLearning"}} {
 		for method, err := range testkit.NilReceiver(t, tc.ty) {
 			if !errors.Is(err, gometric.ErrSetting) || !strings.HasPrefix(err.Error(), tc.name+"."+method+": nil receiver") {
 				t.Errorf("nil receiver %s.%s: %v", tc.name, method, err)

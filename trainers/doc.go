@@ -77,11 +77,22 @@
 // subset_batch_miner) picks the rows of each batch to train on from its
 // embeddings.
 //
+// DeepAdversarialMetricLearning mirrors PML's DeepAdversarialMetricLearning
+// (DAML): TrainWithClassifier (the classifier optional) plus a generator
+// that maps random (anchor, positive, negative) triplets of trunk outputs
+// to synthetic negatives, trained with the adversarial g_adv_loss (a
+// TripletMargin on a negated Lp distance), g_hard_loss and g_reg_loss,
+// while the metric also learns from the synthetic triplets (synth_loss);
+// MetricAloneEpochs and GAloneEpochs schedule PML's three phases. It runs
+// the embedder itself, once per iteration on the real and synthetic rows
+// stacked, so every loss's gradient reaches the generator, the embedder
+// and the trunk.
+//
 // Base mirrors PML's BaseTrainer: the loop every trainer runs. A trainer of
 // one's own is a Base whose CalculateLoss (PML's calculate_loss) returns
 // the loss of a batch and its gradient with respect to the embeddings, and
 // whose StepOptimizers steps whatever else it trained.
 //
-// What PML's BaseTrainer has and the trainers do not yet: the generator
-// role (DeepAdversarialMetricLearning).
+// PML's BaseTrainer roles, miners and options are all here; PML's
+// label_hierarchy_level "all" is not (see LabelHierarchyLevel).
 package trainers

@@ -129,10 +129,17 @@ func (t *TrainWithClassifier) validate() error {
 	if t.MetricLossOnly.EndOfIterationHook != nil || t.MetricLossOnly.EndOfEpochHook != nil {
 		return fmt.Errorf("%s: a hook of the embedded MetricLossOnly is set; set TrainWithClassifier's EndOfIterationHook and EndOfEpochHook: %w", twcName, gometric.ErrSetting)
 	}
+	if t.Classifier == nil {
+		return fmt.Errorf("%s: Classifier is nil: %w", twcName, gometric.ErrSetting)
+	}
+	return t.validateClassifier(twcName)
+}
+
+// validateClassifier checks a non-nil Classifier, its optimizer and the
+// data set's labels against its outputs, for the trainer component.
+func (t *TrainWithClassifier) validateClassifier(twcName string) error {
 	c := t.Classifier
 	switch {
-	case c == nil:
-		return fmt.Errorf("%s: Classifier is nil: %w", twcName, gometric.ErrSetting)
 	case any(c) == any(t.Encoder) || (t.Embedder != nil && any(c) == any(t.Embedder)):
 		return fmt.Errorf("%s: Classifier is the trunk or the embedder; give it a model of its own: %w", twcName, gometric.ErrSetting)
 	case t.ClassifierOptimizer == nil && !t.frozen(roleClassifier):
