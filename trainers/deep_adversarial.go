@@ -334,6 +334,8 @@ func (t *DeepAdversarialMetricLearning) validate() error {
 		return fmt.Errorf("%s: Generator is nil: %w", damlName, gometric.ErrSetting)
 	case t.LossOptimizer != nil:
 		return fmt.Errorf("%s: LossOptimizer is set, but DAML never steps a loss's parameters (PML's step_optimizers steps only the trunk, embedder, classifier and generator); leave it nil: %w", damlName, gometric.ErrSetting)
+	case t.SubsetBatchMiner != nil && t.Embedder != nil:
+		return fmt.Errorf("%s: SubsetBatchMiner with an Embedder: DAML runs the embedder itself, so the subset miner would see the trunk's output, not the embeddings PML's compute_embeddings gives it; drop one of them: %w", damlName, gometric.ErrUnsupported)
 	case t.MetricAloneEpochs < 0:
 		return fmt.Errorf("%s: MetricAloneEpochs = %d, want at least 0: %w", damlName, t.MetricAloneEpochs, gometric.ErrSetting)
 	case t.GAloneEpochs < 0:

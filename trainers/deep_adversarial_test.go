@@ -96,6 +96,12 @@ func TestDeepAdversarialRefused(t *testing.T) {
 		{"generator is trunk", func(tr *D) { tr.Generator = tr.Encoder.(*models.MLP) }, gometric.ErrSetting, "model of its own"},
 		{"no generator optimizer", func(tr *D) { tr.GeneratorOptimizer = nil }, gometric.ErrSetting, "GeneratorOptimizer is nil"},
 		{"shared generator optimizer", func(tr *D) { tr.GeneratorOptimizer = tr.Optimizer }, gometric.ErrSetting, "Optimizer of its own"},
+		{"subset miner with embedder", func(tr *D) {
+			emb, _ := models.NewMLP(models.MLPConfig{Sizes: []int{8, 4}})
+			opt, _ := models.NewOptimizer("adam", 1e-2)
+			tr.Embedder, tr.EmbedderOptimizer = emb, opt
+			tr.SubsetBatchMiner = func(_ gometric.Matrix, l []int) ([]int, error) { return []int{0, 1}, nil }
+		}, gometric.ErrUnsupported, "SubsetBatchMiner with an Embedder"},
 		{"loss optimizer", func(tr *D) { tr.LossOptimizer, _ = models.NewOptimizer("sgd", 1) }, gometric.ErrSetting, "LossOptimizer"},
 		{"unknown loss weight", func(tr *D) { tr.LossWeights = map[string]float64{"g_loss": 1} }, gometric.ErrSetting, `"g_loss"`},
 		{"Inf g_hard weight", func(tr *D) { tr.LossWeights = map[string]float64{"g_hard_loss": math.Inf(1)} }, gometric.ErrSetting, "+Inf"},
