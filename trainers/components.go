@@ -10,7 +10,7 @@ import (
 
 // ComponentKind says what a Component is: a model, an optimizer, a
 // learning-rate scheduler or a loss's learnable parameters. Its zero value
-// is no kind. It is a plain value, safe for concurrent use.
+// is no kind. It is an int: reading it raises no concurrent-use concern.
 type ComponentKind int
 
 // The kinds of a Component.
@@ -53,9 +53,8 @@ func (k ComponentKind) String() string {
 // user, the trainers' are a slice). Save writes it to a file atomically
 // and Load reads it back into the same object. It is what PML's
 // HookContainer saves (its saveable_trainer_objects) and what
-// utils/logging checkpoints. A Component is a plain value, safe for
-// concurrent reads; calling Save and Load concurrently with training is
-// not safe.
+// utils/logging checkpoints. Its Save and Load are not safe for
+// concurrent use with training or with each other.
 type Component struct {
 	// Role is PML's key of the object.
 	Role string

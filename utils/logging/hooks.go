@@ -27,12 +27,16 @@ const hcName = "logging.HookContainer"
 // Tester is what a HookContainer evaluates with: testers.GlobalEmbeddingSpace
 // (and WithSameParentLabel) implement it. Test embeds the splits with enc
 // and returns each query split's metrics (PML's tester.test).
+// Implementations need not be safe for concurrent use: a HookContainer
+// calls Test from one goroutine at a time.
 type Tester interface {
 	Test(ctx context.Context, enc testers.Embedder, splits map[string]datasets.Dataset, evals ...testers.Eval) (map[string]accuracy.Results, error)
 }
 
 // Trainer is what a HookContainer attaches to: every trainer of package
-// trainers (MetricLossOnly, TrainWithClassifier, TwoStreamMetricLoss, Base).
+// trainers (MetricLossOnly, TrainWithClassifier, TwoStreamMetricLoss, Base;
+// Attach knows their hooks). Implementations need not be safe for
+// concurrent use: a HookContainer calls them from one goroutine.
 type Trainer interface {
 	Train(ctx context.Context, startEpoch, numEpochs int) ([]trainers.EpochInfo, error)
 	Components() []trainers.Component
@@ -757,4 +761,3 @@ func (h *HookContainer) Best() (int, float64) {
 // Stopped reports whether Patience stopped the run (during Train, or as
 // recorded when resuming). False for a nil receiver.
 func (h *HookContainer) Stopped() bool { return h != nil && h.stopped }
-

@@ -63,11 +63,11 @@ func EpochHeader(metrics []string) []string {
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
 
-// EncodeEpochs writes the per-epoch CSV of records with a column per
+// encodeEpochs writes the per-epoch CSV of records with a column per
 // metric: one line per epoch (epoch 0's training columns empty; an epoch
 // that was not evaluated has empty metric and eval_seconds columns); the
 // last column holds the warnings joined by "; ".
-func EncodeEpochs(w io.Writer, metrics []string, records []EpochRecord) error {
+func encodeEpochs(w io.Writer, metrics []string, records []EpochRecord) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(EpochHeader(metrics)); err != nil {
 		return err
@@ -107,10 +107,14 @@ func EncodeEpochs(w io.Writer, metrics []string, records []EpochRecord) error {
 	return cw.Error()
 }
 
-// WriteEpochs writes EncodeEpochs's CSV to path atomically.
+// WriteEpochs writes the per-epoch CSV of records to path atomically,
+// with a column per metric: one line per epoch (epoch 0's training
+// columns empty; an epoch that was not evaluated has empty metric and
+// eval_seconds columns); the last column holds the warnings joined by
+// "; ".
 func WriteEpochs(path string, metrics []string, records []EpochRecord) error {
 	var buf bytes.Buffer
-	if err := EncodeEpochs(&buf, metrics, records); err != nil {
+	if err := encodeEpochs(&buf, metrics, records); err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(path, buf.Bytes())
@@ -146,15 +150,15 @@ func ReadEpochs(path string) (metrics []string, records []EpochRecord, err error
 	if err != nil {
 		return nil, nil, err
 	}
-	metrics, records, err = DecodeEpochs(bytes.NewReader(b))
+	metrics, records, err = decodeEpochs(bytes.NewReader(b))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return metrics, records, nil
 }
 
-// DecodeEpochs is ReadEpochs on a reader (errors do not name a path).
-func DecodeEpochs(r io.Reader) (metrics []string, records []EpochRecord, err error) {
+// decodeEpochs is ReadEpochs on a reader (errors do not name a path).
+func decodeEpochs(r io.Reader) (metrics []string, records []EpochRecord, err error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = false
 	header, err := cr.Read()
@@ -327,20 +331,6 @@ func ReadIterations(path string) ([]IterationRecord, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return recs, nil
-}
-
-// DecodeIterations is ReadIterations on a reader (errors do not name a
-// path).
-func DecodeIterations(r io.Reader) ([]IterationRecord, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxRecordBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxRecordBytes {
-		return nil, fmt.Errorf("larger than %d bytes: %w", maxRecordBytes, gometric.ErrShape)
-	}
-	recs, _, err := decodeIterations(b, math.MaxInt)
-	return recs, err
 }
 
 // decodeIterations parses the per-iteration CSV in b, keeping the rows of
