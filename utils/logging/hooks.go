@@ -15,6 +15,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/internal/atomicfile"
 	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/testers"
@@ -546,10 +547,10 @@ func (h *HookContainer) write() error {
 	if err := copyBytes(h.path(IterationsFile), h.iterData); err != nil {
 		return err
 	}
-	if err := WriteEpochs(h.path(RecordFile), h.metrics, h.records); err != nil {
+	if err := atomicfile.Write(h.path(RecordFile), func(w io.Writer) error { return WriteEpochs(w, h.metrics, h.records) }); err != nil {
 		return err
 	}
-	return WritePlot(h.path(PlotFile), h.records, h.iterLoss, h.metrics, h.Labels)
+	return atomicfile.Write(h.path(PlotFile), func(w io.Writer) error { return WritePlot(w, h.records, h.iterLoss, h.metrics, h.Labels) })
 }
 
 // record appends rec, writes the records and calls OnRecord.

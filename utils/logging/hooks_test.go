@@ -121,7 +121,7 @@ func TestSettings(t *testing.T) {
 type otherTrainer struct{}
 
 func (otherTrainer) Train(context.Context, int, int) ([]trainers.EpochInfo, error) { return nil, nil }
-func (otherTrainer) Components() []trainers.Component                                { return nil }
+func (otherTrainer) Components() []trainers.Component                              { return nil }
 
 func mustAdam(t testing.TB) *models.Optimizer {
 	t.Helper()
@@ -446,7 +446,7 @@ func TestRecords(t *testing.T) {
 		t.Error(err)
 	}
 	// A record naming an epoch whose checkpoint is gone is an error.
-	if err := logging.WriteEpochs(filepath.Join(dir, logging.RecordFile), metrics, recs[:2]); err != nil {
+	if err := writeEpochs(filepath.Join(dir, logging.RecordFile), metrics, recs[:2]); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = run(t, dir, mlpTrainer(t, train), testers.NewGlobalEmbeddingSpace(), 3, func(h *logging.HookContainer) { h.Resume = true })
@@ -515,4 +515,12 @@ func TestInterrupted(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "epoch-1.gmw")); err != nil {
 		t.Error(err)
 	}
+}
+
+func writeEpochs(path string, metrics []string, recs []logging.EpochRecord) error {
+	var buf bytes.Buffer
+	if err := logging.WriteEpochs(&buf, metrics, recs); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }

@@ -1,12 +1,13 @@
 package logging
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 
-	"github.com/gometric/gometric/internal/atomicfile"
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/check"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -52,13 +53,16 @@ var palette = []color.Color{
 	color.RGBA{R: 90, G: 90, B: 90, A: 255},
 }
 
-// WritePlot draws a run and writes the PNG to path atomically: on the
+// WritePlot draws a run and writes the PNG to w: on the
 // left the loss of every iteration (light) and its Smooth curve (dark),
 // by global iteration (or, without iterations, the epochs' mean loss by
 // epoch); on the right each metric of metrics per evaluated epoch, labelled
 // by short (the metric's name where short has none). Non-finite values
 // are left out.
-func WritePlot(path string, records []EpochRecord, iterLoss []float64, metrics []string, short map[string]string) error {
+func WritePlot(w io.Writer, records []EpochRecord, iterLoss []float64, metrics []string, short map[string]string) error {
+	if check.Nil(w) {
+		return fmt.Errorf("logging.WritePlot: nil writer: %w", gometric.ErrSetting)
+	}
 	lossPlot := plot.New()
 	lossPlot.Y.Label.Text = "loss"
 	lossPlot.Legend.Top = true
@@ -152,16 +156,14 @@ func WritePlot(path string, records []EpochRecord, iterLoss []float64, metrics [
 	}
 	metricPlot.Add(plotter.NewGrid())
 
-	const w, h = 10 * vg.Inch, 4 * vg.Inch
-	img := vgimg.New(w, h)
+	img := vgimg.New(10*vg.Inch, 4*vg.Inch)
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Inch / 4, PadTop: vg.Inch / 8, PadBottom: vg.Inch / 8, PadLeft: vg.Inch / 8, PadRight: vg.Inch / 8}
 	canvases := plot.Align([][]*plot.Plot{{lossPlot, metricPlot}}, tiles, dc)
 	lossPlot.Draw(canvases[0][0])
 	metricPlot.Draw(canvases[0][1])
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
-	return atomicfile.WriteFile(path, buf.Bytes())
+	return nil
 }

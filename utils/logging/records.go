@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/gometric/gometric"
-	"github.com/gometric/gometric/internal/atomicfile"
+	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/trainers"
 	"github.com/gometric/gometric/utils/accuracy"
 )
@@ -63,11 +63,15 @@ func EpochHeader(metrics []string) []string {
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
 
-// encodeEpochs writes the per-epoch CSV of records with a column per
-// metric: one line per epoch (epoch 0's training columns empty; an epoch
-// that was not evaluated has empty metric and eval_seconds columns); the
-// last column holds the warnings joined by "; ".
-func encodeEpochs(w io.Writer, metrics []string, records []EpochRecord) error {
+// WriteEpochs writes the per-epoch CSV of records to w, with a column
+// per metric: one line per epoch (epoch 0's training columns empty; an
+// epoch that was not evaluated has empty metric and eval_seconds
+// columns); the last column holds the warnings joined by "; ". The
+// HookContainer writes its RecordFile with it, atomically.
+func WriteEpochs(w io.Writer, metrics []string, records []EpochRecord) error {
+	if check.Nil(w) {
+		return fmt.Errorf("logging.WriteEpochs: nil writer: %w", gometric.ErrSetting)
+	}
 	cw := csv.NewWriter(w)
 	if err := cw.Write(EpochHeader(metrics)); err != nil {
 		return err
@@ -107,30 +111,27 @@ func encodeEpochs(w io.Writer, metrics []string, records []EpochRecord) error {
 	return cw.Error()
 }
 
-// WriteEpochs writes the per-epoch CSV of records to path atomically,
-// with a column per metric: one line per epoch (epoch 0's training
-// columns empty; an epoch that was not evaluated has empty metric and
-// eval_seconds columns); the last column holds the warnings joined by
-// "; ".
-func WriteEpochs(path string, metrics []string, records []EpochRecord) error {
-	var buf bytes.Buffer
-	if err := encodeEpochs(&buf, metrics, records); err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(path, buf.Bytes())
-}
-
 // maxRecordBytes bounds a record file read back (a record of a million
 // epochs is far below it).
 const maxRecordBytes = 1 << 30
 
-// readLimited reads a whole file of at most maxRecordBytes.
+// readLimited reads a whole regular file of at most maxRecordBytes.
 func readLimited(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file: %w", path, gometric.ErrShape)
+	}
+	if st.Size() > maxRecordBytes {
+		return nil, fmt.Errorf("%s: %d bytes, larger than %d: %w", path, st.Size(), maxRecordBytes, gometric.ErrShape)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxRecordBytes+1))
 	if err != nil {
 		return nil, err

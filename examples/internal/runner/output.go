@@ -2,10 +2,12 @@ package runner
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/atomicfile"
 	"github.com/gometric/gometric/utils/accuracy"
 	"github.com/gometric/gometric/utils/logging"
 )
@@ -45,7 +47,7 @@ func WriteCSV(path string, rows []Row) error {
 	for i, r := range rows {
 		recs[i] = recordOf(r)
 	}
-	return logging.WriteEpochs(path, metricNames(), recs)
+	return atomicfile.Write(path, func(w io.Writer) error { return logging.WriteEpochs(w, metricNames(), recs) })
 }
 
 // ReadCSV reads a run's record written by WriteCSV (or by a run): the
@@ -71,5 +73,5 @@ func WritePNG(path string, rows []Row) error {
 	for i, r := range rows {
 		recs[i] = recordOf(r)
 	}
-	return logging.WritePlot(path, recs, nil, metricNames(), shortNames())
+	return atomicfile.Write(path, func(w io.Writer) error { return logging.WritePlot(w, recs, nil, metricNames(), shortNames()) })
 }
