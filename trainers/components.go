@@ -53,8 +53,11 @@ func (k ComponentKind) String() string {
 // user, the trainers' are a slice). Save writes it to a file atomically
 // and Load reads it back into the same object. It is what PML's
 // HookContainer saves (its saveable_trainer_objects) and what
-// utils/logging checkpoints. Its Save and Load are not safe for
-// concurrent use with training or with each other.
+// utils/logging checkpoints. The zero value has no role, kind, Save or
+// Load: utils/logging refuses it with an error wrapping
+// gometric.ErrSetting (the trainers' Components methods make them). Its
+// Save and Load are not safe for concurrent use with training or with
+// each other.
 type Component struct {
 	// Role is PML's key of the object.
 	Role string
