@@ -394,10 +394,13 @@ func (h *HookContainer) LoadLatest() (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if len(metrics) == 0 {
+		metrics = slices.Clone(h.Metrics) // no test recorded yet
+	}
 	if h.Metrics != nil && !slices.Equal(h.Metrics, metrics) {
 		return 0, fmt.Errorf("%s: %s records the metrics %q; Metrics is %q: %w", hcName, h.path(RecordFile), metrics, h.Metrics, gometric.ErrSetting)
 	}
-	if len(records) > 0 && !slices.Contains(metrics, h.primary()) {
+	if metrics != nil && !slices.Contains(metrics, h.primary()) {
 		return 0, fmt.Errorf("%s: %s does not record PrimaryMetric %q (its metrics: %q): %w", hcName, h.path(RecordFile), h.primary(), metrics, gometric.ErrSetting)
 	}
 	done := 0

@@ -524,3 +524,31 @@ func writeEpochs(path string, metrics []string, recs []logging.EpochRecord) erro
 	}
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
+
+// A run resumed before its first test (TestInterval 2, no epoch 0) learns
+// its metric columns at the first test.
+func TestResumeBeforeFirstTest(t *testing.T) {
+	train := blobs(t, 1, 64, 8, 4)
+	dir := t.TempDir()
+	set := func(h *logging.HookContainer) { h.TestInterval = 2 }
+	// Stopped after epoch 1, which is not tested.
+	stop := func(h *logging.HookContainer) {
+		set(h)
+		h.OnRecord = func(logging.EpochRecord) error { return trainers.ErrStopTraining }
+	}
+	if h, _, err := run(t, dir, mlpTrainer(t, train), &scripted{}, 3, stop); err != nil || len(h.Records()) != 1 || h.Records()[0].Metrics != nil {
+		t.Fatal(err)
+	}
+	h, _, err := run(t, dir, mlpTrainer(t, train), &scripted{values: []float64{0.5, 0.6}}, 4, func(h *logging.HookContainer) { set(h); h.Resume = true })
+	// epoch 2: 0.5, epoch 4: 0.6.
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, recs, err := logging.ReadEpochs(filepath.Join(dir, logging.RecordFile))
+	if err != nil || len(recs) != 4 || !slices.Equal(metrics, []string{accuracy.NameMeanAveragePrecisionAtR, accuracy.NamePrecisionAt1}) || recs[0].Metrics != nil {
+		t.Fatalf("%v: %q, %d records", err, metrics, len(recs))
+	}
+	if e, b := h.Best(); e != 4 || b != 0.6 {
+		t.Errorf("best %d %v", e, b)
+	}
+}
