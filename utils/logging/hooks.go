@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -254,7 +255,10 @@ func (h *HookContainer) validate() error {
 }
 
 // Attach validates the settings, makes h the hooks of t (replacing its
-// EndOfIterationHook and EndOfEpochHook) and takes its components
+// EndOfIterationHook and EndOfEpochHook: every trainer of package
+// trainers has these two fields, of type func(*T, trainers.IterationInfo)
+// error and func(*T, trainers.EpochInfo) error for its own type *T, and
+// Attach sets any trainer that has them) and takes its components
 // (t.Components(), PlateauSchedulers and Extra, as they are now). ctx is
 // the context of the tests the hooks run; use the one given to Train.
 func (h *HookContainer) Attach(ctx context.Context, t Trainer) error {
@@ -267,23 +271,9 @@ func (h *HookContainer) Attach(ctx context.Context, t Trainer) error {
 	if check.Nil(t) {
 		return fmt.Errorf("%s: nil trainer: %w", hcName, gometric.ErrSetting)
 	}
-	iter := func(it trainers.IterationInfo) error { return h.EndOfIterationHook(it) }
-	epoch := func(ep trainers.EpochInfo) error { return h.EndOfEpochHook(ep) }
-	switch tr := t.(type) {
-	case *trainers.MetricLossOnly:
-		tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) error { return iter(it) }
-		tr.EndOfEpochHook = func(_ *trainers.MetricLossOnly, ep trainers.EpochInfo) error { return epoch(ep) }
-	case *trainers.TrainWithClassifier:
-		tr.EndOfIterationHook = func(_ *trainers.TrainWithClassifier, it trainers.IterationInfo) error { return iter(it) }
-		tr.EndOfEpochHook = func(_ *trainers.TrainWithClassifier, ep trainers.EpochInfo) error { return epoch(ep) }
-	case *trainers.TwoStreamMetricLoss:
-		tr.EndOfIterationHook = func(_ *trainers.TwoStreamMetricLoss, it trainers.IterationInfo) error { return iter(it) }
-		tr.EndOfEpochHook = func(_ *trainers.TwoStreamMetricLoss, ep trainers.EpochInfo) error { return epoch(ep) }
-	case *trainers.Base:
-		tr.EndOfIterationHook = func(_ *trainers.Base, it trainers.IterationInfo) error { return iter(it) }
-		tr.EndOfEpochHook = func(_ *trainers.Base, ep trainers.EpochInfo) error { return epoch(ep) }
-	default:
-		return fmt.Errorf("%s: cannot attach to a %T (its hooks are unknown): %w", hcName, t, gometric.ErrUnsupported)
+	setHooks, err := h.hooksOf(t)
+	if err != nil {
+		return err
 	}
 	comps := slices.Clone(t.Components())
 	for i, s := range h.PlateauSchedulers {
@@ -320,6 +310,7 @@ func (h *HookContainer) Attach(ctx context.Context, t Trainer) error {
 	if embedder != nil {
 		model = testers.TrunkEmbedder{Trunk: trunk, Embedder: embedder}
 	}
+	setHooks()
 	if h.trainer != t {
 		h.loaded = false
 	}
@@ -765,3 +756,50 @@ func (h *HookContainer) Best() (int, float64) {
 // Stopped reports whether Patience stopped the run (during Train, or as
 // recorded when resuming). False for a nil receiver.
 func (h *HookContainer) Stopped() bool { return h != nil && h.stopped }
+
+// hooksOf returns the function that sets t's EndOfIterationHook and
+// EndOfEpochHook fields (of types func(T, trainers.IterationInfo) error
+// and func(T, trainers.EpochInfo) error, T being t's own pointer type) to
+// h's hooks.
+func (h *HookContainer) hooksOf(t Trainer) (func(), error) {
+	v := reflect.ValueOf(t)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("%s: cannot attach to a %T: not a pointer to a trainer struct: %w", hcName, t, gometric.ErrUnsupported)
+	}
+	errType := reflect.TypeFor[error]()
+	fields := []struct {
+		name string
+		info reflect.Type
+		call func(arg reflect.Value) error
+	}{
+		{"EndOfIterationHook", reflect.TypeFor[trainers.IterationInfo](), func(a reflect.Value) error {
+			return h.EndOfIterationHook(a.Interface().(trainers.IterationInfo))
+		}},
+		{"EndOfEpochHook", reflect.TypeFor[trainers.EpochInfo](), func(a reflect.Value) error {
+			return h.EndOfEpochHook(a.Interface().(trainers.EpochInfo))
+		}},
+	}
+	var set []func()
+	for _, f := range fields {
+		fv := v.Elem().FieldByName(f.name)
+		if !fv.IsValid() || !fv.CanSet() || fv.Kind() != reflect.Func || fv.Type().NumIn() != 2 || fv.Type().NumOut() != 1 ||
+			fv.Type().In(0) != v.Type() || fv.Type().In(1) != f.info || fv.Type().Out(0) != errType {
+			return nil, fmt.Errorf("%s: cannot attach to a %T: it has no field %s func(%T, %v) error: %w", hcName, t, f.name, t, f.info, gometric.ErrUnsupported)
+		}
+		call := f.call
+		hook := reflect.MakeFunc(fv.Type(), func(args []reflect.Value) []reflect.Value {
+			err := call(args[1])
+			out := reflect.New(errType).Elem()
+			if err != nil {
+				out.Set(reflect.ValueOf(err))
+			}
+			return []reflect.Value{out}
+		})
+		set = append(set, func() { fv.Set(hook) })
+	}
+	return func() {
+		for _, s := range set {
+			s()
+		}
+	}, nil
+}

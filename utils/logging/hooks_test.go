@@ -83,6 +83,12 @@ func TestSettings(t *testing.T) {
 		{Name: "unknown trainer", Call: func() error {
 			return logging.NewHookContainer(t.TempDir(), tester, val).Attach(ctx, otherTrainer{})
 		}, Want: gometric.ErrUnsupported, Ctor: "otherTrainer"},
+		{Name: "trainer without hooks", Call: func() error {
+			return logging.NewHookContainer(t.TempDir(), tester, val).Attach(ctx, &bareTrainer{})
+		}, Want: gometric.ErrUnsupported, Ctor: "EndOfIterationHook"},
+		{Name: "trainer with hooks of another type", Call: func() error {
+			return logging.NewHookContainer(t.TempDir(), tester, val).Attach(ctx, &wrongHooks{})
+		}, Want: gometric.ErrUnsupported, Ctor: "EndOfEpochHook"},
 		{Name: "no trunk", Call: func() error {
 			tr := mlpTrainer(t, train)
 			tr.Encoder = nil
@@ -119,6 +125,14 @@ func TestSettings(t *testing.T) {
 }
 
 type otherTrainer struct{}
+
+type bareTrainer struct{ otherTrainer }
+
+type wrongHooks struct {
+	otherTrainer
+	EndOfIterationHook func(*wrongHooks, trainers.IterationInfo) error
+	EndOfEpochHook     func(*trainers.Base, trainers.EpochInfo) error
+}
 
 func (otherTrainer) Train(context.Context, int, int) ([]trainers.EpochInfo, error) { return nil, nil }
 func (otherTrainer) Components() []trainers.Component                              { return nil }
@@ -550,5 +564,54 @@ func TestResumeBeforeFirstTest(t *testing.T) {
 	}
 	if e, b := h.Best(); e != 4 || b != 0.6 {
 		t.Errorf("best %d %v", e, b)
+	}
+}
+
+// Attach sets the hooks of every trainer of package trainers; Train
+// checkpoints each one's components.
+func TestEveryTrainer(t *testing.T) {
+	train := blobs(t, 1, 64, 8, 4)
+	mlo := mlpTrainer(t, train)
+	clf, _ := models.NewMLP(models.MLPConfig{Sizes: []int{8, 4}, Seed: 2})
+	twc := trainers.NewTrainWithClassifier(mlo.Encoder, mlo.Optimizer, 16, mlo.Loss, clf, mustAdam(t), train)
+	twc.Sampler = mlo.Sampler
+	base := trainers.NewBase(mlpTrainer(t, train).Encoder, mustAdam(t), 16, train, func(e gometric.Matrix, _ []int) (trainers.BatchLoss, error) {
+		return trainers.BatchLoss{Loss: 0, Grad: gometric.Matrix{Rows: e.Rows, Cols: e.Cols, Data: make([]float32, len(e.Data))}}, nil
+	})
+	ts := &trainers.TwoStreamMetricLoss{}
+	for _, tc := range []struct {
+		name  string
+		tr    logging.Trainer
+		files []string
+	}{
+		{"TrainWithClassifier", twc, []string{"epoch-1-classifier.gmw", "epoch-1-classifier_optimizer.gms", "checkpoint-classifier.gmw"}},
+		{"Base", base, []string{"epoch-1.gmw", "epoch-1-trunk_optimizer.gms"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			h := logging.NewHookContainer(dir, &scripted{values: []float64{0.5}}, map[string]datasets.Dataset{"val": train})
+			eps, err := h.Train(context.Background(), tc.tr, 1)
+			if err != nil || len(eps) != 1 || len(h.Records()) != 1 {
+				t.Fatalf("%v, %d epochs", err, len(eps))
+			}
+			for _, f := range tc.files {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	if err := logging.NewHookContainer(t.TempDir(), &scripted{}, map[string]datasets.Dataset{"val": train}).Attach(context.Background(), ts); err == nil || errors.Is(err, gometric.ErrUnsupported) {
+		t.Errorf("a zero TwoStreamMetricLoss (no trunk): %v, want a refusal of the missing trunk", err)
+	}
+	if ts.EndOfEpochHook != nil || ts.EndOfIterationHook != nil {
+		t.Error("a refused Attach set the hooks")
+	}
+	ts = trainers.NewTwoStreamMetricLoss(mlo.Encoder, mlo.Optimizer, 16, mlo.Loss, datasets.TwoStream{})
+	if err := logging.NewHookContainer(t.TempDir(), &scripted{}, map[string]datasets.Dataset{"val": train}).Attach(context.Background(), ts); err != nil {
+		t.Fatal(err)
+	}
+	if ts.EndOfEpochHook == nil || ts.EndOfIterationHook == nil {
+		t.Error("Attach did not set TwoStreamMetricLoss's hooks")
 	}
 }
