@@ -588,6 +588,9 @@ func (h *HookContainer) EndOfEpochHook(ep trainers.EpochInfo) error {
 	if ep.Epoch < 1 {
 		return fmt.Errorf("%s.EndOfEpochHook: epoch %d, want at least 1: %w", hcName, ep.Epoch, gometric.ErrSetting)
 	}
+	if n := len(h.records); n > 0 && ep.Epoch != h.records[n-1].Epoch+1 {
+		return fmt.Errorf("%s.EndOfEpochHook: epoch %d after epoch %d: the epochs must follow each other (train from LoadLatest's start epoch): %w", hcName, ep.Epoch, h.records[n-1].Epoch, gometric.ErrSetting)
+	}
 	rec := EpochRecord{Epoch: ep.Epoch}
 	if ep.Epoch%h.interval() == 0 || ep.Epoch == h.numEpochs {
 		var err error

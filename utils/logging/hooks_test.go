@@ -101,6 +101,21 @@ func TestSettings(t *testing.T) {
 		{Name: "hook before LoadLatest", Call: func() error {
 			return logging.NewHookContainer(t.TempDir(), tester, val).EndOfEpochHook(trainers.EpochInfo{Epoch: 1})
 		}, Want: gometric.ErrSetting, Ctor: "LoadLatest"},
+		{Name: "epochs out of order", Call: func() error {
+			h := logging.NewHookContainer(t.TempDir(), &scripted{values: []float64{1, 1}}, val)
+			tr := mlpTrainer(t, train)
+			if err := h.Attach(ctx, tr); err != nil {
+				return err
+			}
+			if _, err := h.LoadLatest(); err != nil {
+				return err
+			}
+			if _, err := tr.Train(ctx, 1, 1); err != nil {
+				return err
+			}
+			_, err := tr.Train(ctx, 3, 3)
+			return err
+		}, Want: gometric.ErrSetting, Ctor: "epoch 3 after epoch 1"},
 		{Name: "iteration hook before LoadLatest", Call: func() error {
 			return logging.NewHookContainer(t.TempDir(), tester, val).EndOfIterationHook(trainers.IterationInfo{})
 		}, Want: gometric.ErrSetting, Ctor: "LoadLatest"},

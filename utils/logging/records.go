@@ -143,8 +143,8 @@ func readLimited(path string) ([]byte, error) {
 }
 
 // ReadEpochs reads a per-epoch CSV written by WriteEpochs: the metric
-// columns of its header and the records, epochs 0, 1, 2, ... in order
-// (the first may be 1 when epoch 0 was not recorded). A damaged file is an
+// columns of its header and the records, of consecutive epochs (0, 1,
+// 2, ..., or from 1 when epoch 0 was not recorded). A damaged file is an
 // error wrapping gometric.ErrShape naming the path, line and column.
 func ReadEpochs(path string) (metrics []string, records []EpochRecord, err error) {
 	b, err := readLimited(path)
@@ -210,12 +210,11 @@ func decodeEpochs(r io.Reader) (metrics []string, records []EpochRecord, err err
 			return v, nil
 		}
 		epoch, err := strconv.Atoi(rec[0])
-		want := 0
-		if len(records) > 0 {
-			want = records[len(records)-1].Epoch + 1
-		}
-		if err != nil || epoch != want && !(len(records) == 0 && epoch == 1) {
-			return nil, nil, bad(0, fmt.Errorf("want epoch %d", want))
+		switch {
+		case len(records) == 0 && (err != nil || epoch < 0):
+			return nil, nil, bad(0, errors.New("want an epoch of at least 0"))
+		case len(records) > 0 && (err != nil || epoch != records[len(records)-1].Epoch+1):
+			return nil, nil, bad(0, fmt.Errorf("want epoch %d (the epochs follow each other)", records[len(records)-1].Epoch+1))
 		}
 		row := EpochRecord{Epoch: epoch}
 		if w := rec[len(rec)-1]; w != "" {
