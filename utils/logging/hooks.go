@@ -150,7 +150,6 @@ type HookContainer struct {
 	model     testers.Embedder
 	numEpochs int
 	loaded    bool
-	start     int
 	records   []EpochRecord
 	metrics   []string
 	iterData  []byte    // the per-iteration CSV through the last record
@@ -374,16 +373,17 @@ func (h *HookContainer) LoadLatest() (int, error) {
 		h.logf("deleted the earlier run in %s (%s)", h.Dir, strings.Join(pr.describe(), ", "))
 		pr = prior{}
 	}
-	h.loaded, h.start = true, 1
-	if !h.Resume || !pr.records {
-		if pr.trained() { // Resume without a record
-			return 0, fmt.Errorf("%s: %s holds trained weights (%s) but no %s; set Overwrite to start again: %w", hcName, h.Dir, strings.Join(pr.describe(), ", "), RecordFile, gometric.ErrSetting)
-		}
+	h.loaded = false
+	if !h.Resume {
+		h.loaded = true
 		return 1, nil
 	}
-	metrics, records, err := ReadEpochs(h.path(RecordFile))
-	if err != nil {
-		return 0, err
+	var metrics []string
+	var records []EpochRecord
+	if pr.records {
+		if metrics, records, err = ReadEpochs(h.path(RecordFile)); err != nil {
+			return 0, err
+		}
 	}
 	if len(metrics) == 0 {
 		metrics = slices.Clone(h.Metrics) // no test recorded yet
@@ -400,7 +400,7 @@ func (h *HookContainer) LoadLatest() (int, error) {
 	}
 	if len(pr.best) > 0 && done < 1 {
 		return 0, fmt.Errorf("%s: %s records no trained epoch but %s holds trained weights (%s); set Overwrite to start again: %w",
-			hcName, RecordFile, h.Dir, strings.Join(pr.best, ", "), gometric.ErrSetting)
+			hcName, h.path(RecordFile), h.Dir, strings.Join(pr.best, ", "), gometric.ErrSetting)
 	}
 	// The checkpoints of other epochs are an unfinished epoch's (killed
 	// before its record) or a finished run's leftovers.
@@ -432,8 +432,8 @@ func (h *HookContainer) LoadLatest() (int, error) {
 			return 0, err
 		}
 	}
-	h.start = done + 1
-	return h.start, nil
+	h.loaded = true
+	return done + 1, nil
 }
 
 // readIterations reads IterationsFile's lines up to epoch done (none if

@@ -630,3 +630,39 @@ func TestEveryTrainer(t *testing.T) {
 		t.Error("Attach did not set TwoStreamMetricLoss's hooks")
 	}
 }
+
+// A run killed in its first epoch after saving the epoch's checkpoint but
+// before any record resumes from the start; a LoadLatest that failed
+// leaves the container unloaded, so Train tries again rather than
+// training into the directory.
+func TestResumeWithoutRecord(t *testing.T) {
+	train := blobs(t, 1, 64, 8, 4)
+	dir := t.TempDir()
+	for _, n := range []string{"epoch-1.gmw", "epoch-1-trunk_optimizer.gms"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := run(t, dir, mlpTrainer(t, train), &scripted{}, 1, nil); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("a new run over stray weights: %v", err)
+	}
+	h, eps, err := run(t, dir, mlpTrainer(t, train), &scripted{values: []float64{0.5}}, 1, func(h *logging.HookContainer) { h.Resume = true })
+	if err != nil || len(eps) != 1 || len(h.Records()) != 1 {
+		t.Fatalf("%v %+v", err, eps)
+	}
+	if _, err := models.LoadEncoder(filepath.Join(dir, "epoch-1.gmw")); err != nil {
+		t.Error(err)
+	}
+	// A best checkpoint with no record is refused, and stays refused.
+	if err := os.Remove(filepath.Join(dir, logging.RecordFile)); err != nil {
+		t.Fatal(err)
+	}
+	h = logging.NewHookContainer(dir, &scripted{values: []float64{0.5, 0.5}}, map[string]datasets.Dataset{"val": train})
+	h.Resume = true
+	tr := mlpTrainer(t, train)
+	for range 2 {
+		if _, err := h.Train(context.Background(), tr, 2); !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "no trained epoch") {
+			t.Errorf("err = %v", err)
+		}
+	}
+}
