@@ -29,6 +29,7 @@ import (
 	"github.com/gometric/gometric/utils/accuracy"
 	"github.com/gometric/gometric/utils/inference"
 	"github.com/gometric/gometric/utils/knn"
+	"github.com/gometric/gometric/utils/logging"
 	"github.com/gometric/gometric/utils/tuples"
 )
 
@@ -193,6 +194,15 @@ var sweepFuncs = map[string]any{
 	"trainers.NewCascadedEmbeddings":                trainers.NewCascadedEmbeddings,
 	"trainers.LabelsAtLevel":                        trainers.LabelsAtLevel,
 	"trainers.NewDeepAdversarialMetricLearning":     trainers.NewDeepAdversarialMetricLearning,
+	"utils/logging.EpochCheckpoint":                 logging.EpochCheckpoint,
+	"utils/logging.EpochHeader":                     logging.EpochHeader,
+	"utils/logging.FileName":                        logging.FileName,
+	"utils/logging.NewHookContainer":                logging.NewHookContainer,
+	"utils/logging.ReadEpochs":                      logging.ReadEpochs,
+	"utils/logging.ReadIterations":                  logging.ReadIterations,
+	"utils/logging.Smooth":                          logging.Smooth,
+	"utils/logging.WriteEpochs":                     logging.WriteEpochs,
+	"utils/logging.WritePlot":                       logging.WritePlot,
 	"utils/accuracy.AMI":                            accuracy.AMI,
 	"utils/accuracy.DefaultKMeans":                  accuracy.DefaultKMeans,
 	"utils/accuracy.ExactKNN":                       accuracy.ExactKNN,

@@ -16,7 +16,7 @@ import (
 // use; every method of a nil or zero *MetricLossOnly returns an error
 // wrapping ErrSetting (EpochInfo and IterationInfo are plain results).
 func TestAPIConventions(t *testing.T) {
-	testkit.CheckListed(t, ".", []string{"Base", "BatchLoss", "CascadedEmbeddings", "DeepAdversarialMetricLearning", "EpochInfo", "IterationInfo", "MetricLossOnly", "TrainWithClassifier", "TwoStreamMetricLoss"})
+	testkit.CheckListed(t, ".", []string{"Base", "BatchLoss", "Component", "CascadedEmbeddings", "DeepAdversarialMetricLearning", "EpochInfo", "IterationInfo", "MetricLossOnly", "TrainWithClassifier", "TwoStreamMetricLoss"})
 	testkit.CheckConcurrencyDocs(t, ".")
 	ty := reflect.TypeFor[*trainers.MetricLossOnly]()
 	for method, err := range testkit.NilReceiver(t, ty) {

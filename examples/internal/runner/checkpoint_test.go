@@ -66,7 +66,7 @@ func TestRefusesAnEarlierRun(t *testing.T) {
 	}
 	// -overwrite starts again.
 	rows, stdout, err := execute(t, out, 1, func(o *Options) { o.Overwrite = true })
-	if err != nil || len(rows) != 2 || !strings.Contains(stdout, "-overwrite: deleted") {
+	if err != nil || len(rows) != 2 || !strings.Contains(stdout, "deleted the earlier run") {
 		t.Errorf("-overwrite: %v, %d rows\n%s", err, len(rows), stdout)
 	}
 }

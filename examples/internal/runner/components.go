@@ -1,9 +1,12 @@
 // Package runner is the training loop shared by the example programs
-// (examples/fashionmnist, examples/cub200): losses and miners chosen by
-// name, MetricLossOnly training with an MPerClass sampler, retrieval
-// evaluation with GlobalEmbeddingSpace before training and after every
-// epoch (or every -val-every epochs), and the run's outputs (printed
-// lines, a CSV, a PNG plot and checkpoints).
+// (examples/fashionmnist, examples/cub200): flag parsing and printing on
+// top of the library. Losses and miners are chosen by name; the trainer
+// (trainers.MetricLossOnly or TrainWithClassifier, an MPerClass sampler,
+// an Adam per model with the -lr-schedule scheduler) is attached to
+// utils/logging's HookContainer (PML's logging presets), which tests with
+// GlobalEmbeddingSpace before training and every -val-every epochs, keeps
+// the latest and the best checkpoints of every component, records the
+// run (CSV per epoch and per iteration, a PNG) and resumes it exactly.
 //
 // The flags beyond the loss and the data follow PML's trainer and
 // HookContainer: -embedder SIZE adds a linear embedder after the trunk
@@ -12,15 +15,15 @@
 // optimizer (StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR stepped
 // per epoch, or ReduceLROnPlateau stepped with the test MAP@R after each
 // evaluation); -val-every N is PML's test_interval; -patience N is PML's
-// patience (stop once the epoch minus the best epoch exceeds N). Every
-// epoch's weights, optimizer and scheduler states are saved, one file
-// each, and -resume restores them all.
+// patience (stop once the epoch minus the best epoch exceeds N).
 //
-// checkpoint.gmw keeps the trunk of the best evaluated epoch by MAP@R and,
-// with -embedder, checkpoint-embedder.gmw the embedder of the same epoch
-// (written just before it; a process killed between the two writes can
-// leave the embedder one best epoch ahead of the trunk, which the next
-// better epoch repairs; the epoch-N files are always a matching set).
+// The files in -out (logging.FileName): epoch-N.gmw is the trunk after
+// the last epoch N, with epoch-N-<role> beside it for every other
+// component (embedder, classifier, trunk_optimizer, embedder_optimizer,
+// metric_loss, metric_loss_optimizer, lr_scheduler_by_epoch_<i>,
+// lr_scheduler_by_plateau_<i>); checkpoint.gmw and checkpoint-<role> are
+// the same set at the best evaluated epoch by MAP@R; run.csv,
+// iterations.csv and run.png are the records.
 package runner
 
 import (

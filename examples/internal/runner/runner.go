@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
@@ -21,20 +19,21 @@ import (
 	"github.com/gometric/gometric/testers"
 	"github.com/gometric/gometric/trainers"
 	"github.com/gometric/gometric/utils/accuracy"
+	"github.com/gometric/gometric/utils/logging"
 )
 
 // The files a run writes into its output directory.
 const (
-	CSVFile         = "run.csv"
-	PNGFile         = "run.png"
-	CheckpointFile  = "checkpoint.gmw"
-	InterruptedFile = "interrupted.gmw"
+	CSVFile         = logging.RecordFile
+	PNGFile         = logging.PlotFile
+	CheckpointFile  = logging.BestCheckpoint + ".gmw"
+	InterruptedFile = logging.InterruptedCheckpoint + ".gmw"
 	// CheckpointEmbedderFile and InterruptedEmbedderFile hold the
 	// embedder (-embedder) beside CheckpointFile and InterruptedFile,
 	// which hold the trunk: the embedding is the embedder of the trunk's
 	// output.
-	CheckpointEmbedderFile  = "checkpoint-embedder.gmw"
-	InterruptedEmbedderFile = "interrupted-embedder.gmw"
+	CheckpointEmbedderFile  = logging.BestCheckpoint + "-embedder.gmw"
+	InterruptedEmbedderFile = logging.InterruptedCheckpoint + "-embedder.gmw"
 )
 
 // embedderSeed is mixed into -seed for the embedder's initialisation.
@@ -253,18 +252,22 @@ type Row struct {
 	Metrics     accuracy.Results
 	EvalSeconds float64
 
-	// warnings is the CSV's warnings column of a row read by ReadCSV
-	// (fromFile), written back verbatim.
-	warnings string
+	// warnings are the record's warnings (fromFile: the row came from
+	// a record), written back verbatim.
+	warnings []string
 	fromFile bool
 }
 
-// Execute trains and evaluates as the options say, printing a line per
-// evaluation, and writes the CSV, the PNG and the checkpoints into Out:
-// EpochFile(n) and EpochOptimizerFile(n) (and EpochLossFile(n) and
-// EpochLossOptimizerFile(n) for a learnable loss) after each epoch n,
-// keeping only the last, and CheckpointFile, the encoder of the
-// best epoch by PrimaryMetric, replaced only by a better one.
+// Execute trains and evaluates as the options say on top of
+// utils/logging's HookContainer (PML's logging presets), printing a line
+// per epoch, and writes into Out the records (CSVFile, one line per
+// epoch; logging.IterationsFile, one line per iteration), the plot
+// (PNGFile) and the checkpoints: after each epoch N every component of
+// the trainer (trunk epoch-N.gmw, embedder, classifier, optimizers,
+// schedulers, loss parameters: logging.FileName), keeping only the last
+// epoch's, and CheckpointFile (the trunk) with the other components
+// beside it at the best epoch by PrimaryMetric, replaced only by a better
+// one.
 //
 // An Out that holds trained weights from an earlier run is refused unless
 // Resume (continue from its last recorded epoch up to Epochs in all) or
@@ -274,10 +277,10 @@ type Row struct {
 // saves the current weights to InterruptedFile and returns the context's
 // error; the checkpoints stay as they were.
 //
-// A resumed run continues exactly where the uninterrupted run was: the
-// weights, the loss's parameters and both optimizers' states (Adam's
-// moments) are restored, and the trainer seeks its sampler to the epoch, so
-// it draws the same batches (a miner or loss that draws at random restarts
+// A resumed run continues exactly where the uninterrupted run was: every
+// model, the loss's parameters, every optimizer's and scheduler's state
+// are restored, and the trainer seeks its sampler to the epoch, so it
+// draws the same batches (a miner or loss that draws at random restarts
 // its generator from the seed).
 func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if r == nil {
@@ -289,189 +292,182 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if r.Encoder == nil || r.Train == nil || r.Test == nil {
 		return nil, fmt.Errorf("runner: encoder or data set missing: %w", gometric.ErrSetting)
 	}
-	if err := os.MkdirAll(r.Out, 0o755); err != nil {
-		return nil, err
-	}
-	removed, err := cleanTemps(r.Out)
-	if err != nil {
-		return nil, err
-	}
-	if len(removed) > 0 {
-		fmt.Fprintf(r.Stdout, "removed %d unfinished temporary file(s) of an interrupted run from %s\n", len(removed), r.Out)
-	}
-	pr, err := findPrior(r.Out)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case pr.trained() && !r.Resume && !r.Overwrite:
-		return nil, fmt.Errorf("%s holds an earlier run's trained weights (%s): -resume continues that run, -overwrite deletes it and starts again, or choose another -out: %w",
-			r.Out, pr.describe(), gometric.ErrSetting)
-	case r.Overwrite && (pr.trained() || pr.csv):
-		if err := removeRun(r.Out, pr); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(r.Stdout, "-overwrite: deleted the earlier run in %s (%s)\n", r.Out, pr.describe())
-		pr = prior{}
-	}
-
 	schedule, err := ParseLRSchedule(r.LRSchedule)
 	if err != nil {
 		return nil, err
-	}
-	// The embedder (-embedder): Linear(trunk's size, Embedder).
-	var emb *models.MLP
-	dim := r.Encoder.EmbeddingSize()
-	if r.Embedder > 0 {
-		if emb, err = models.NewMLP(models.MLPConfig{Sizes: []int{dim, r.Embedder}, Seed: r.Seed ^ embedderSeed}); err != nil {
-			return nil, fmt.Errorf("-embedder %d: %w", r.Embedder, err)
-		}
-		dim = r.Embedder
-	}
-	numClasses := 0
-	for _, c := range r.Train.Labels() {
-		numClasses = max(numClasses, c+1)
-	}
-	loss, _, err := NewLoss(r.Loss, numClasses, dim, r.Seed)
-	if err != nil {
-		return nil, err
-	}
-	// The classifier (-trainer withclassifier): Linear(embedding size,
-	// classes), PML's models["classifier"].
-	var clf *models.MLP
-	if r.Trainer == "withclassifier" {
-		if clf, err = models.NewMLP(models.MLPConfig{Sizes: []int{dim, numClasses}, Seed: r.Seed ^ classifierSeed}); err != nil {
-			return nil, fmt.Errorf("-trainer withclassifier: %w", err)
-		}
-	}
-	learnable, _ := loss.(losses.Learnable)
-
-	// What an earlier run recorded, when resuming.
-	var rows []Row
-	if r.Resume && pr.csv {
-		if rows, err = ReadCSV(filepath.Join(r.Out, CSVFile)); err != nil {
-			return nil, fmt.Errorf("-resume: %w", err)
-		}
-	}
-	done := len(rows) - 1 // the last recorded epoch (-1: none)
-	if r.Resume && pr.trained() && done < 1 {
-		return nil, fmt.Errorf("-resume: %s records no trained epoch but %s holds trained weights (%s); -overwrite starts again: %w",
-			CSVFile, r.Out, pr.describe(), gometric.ErrSetting)
-	}
-	// Epoch files beyond the record are from an epoch that did not
-	// finish (killed before its record was written): it is trained again.
-	for e, fs := range pr.epochs {
-		if e > max(done, 0) {
-			for _, f := range fs {
-				if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return nil, err
-				}
-			}
-		}
-	}
-
-	miner, err := NewMiner(r.Miner, r.Seed)
-	if err != nil {
-		return nil, err
-	}
-	// The run's optimizers, each with its state and scheduler files.
-	type optimized struct {
-		opt                *models.Optimizer
-		optFile, schedFile func(int) string
-		sched              scheduler
-	}
-	var parts []*optimized
-	newPart := func(lr float64, optFile, schedFile func(int) string) (*optimized, error) {
-		opt, err := models.NewOptimizer("adam", lr)
-		if err != nil {
-			return nil, err
-		}
-		p := &optimized{opt: opt, optFile: optFile, schedFile: schedFile}
-		if p.sched, err = schedule.build(opt, r.Epochs); err != nil {
-			return nil, err
-		}
-		parts = append(parts, p)
-		return p, nil
-	}
-	trunkPart, err := newPart(r.LR, EpochOptimizerFile, EpochSchedulerFile)
-	if err != nil {
-		return nil, err
-	}
-	var embPart, lossPart, clfPart *optimized
-	if emb != nil {
-		if embPart, err = newPart(r.LR, EpochEmbedderOptimizerFile, EpochEmbedderSchedulerFile); err != nil {
-			return nil, err
-		}
-	}
-	if clf != nil {
-		if clfPart, err = newPart(r.LR, EpochClassifierOptimizerFile, EpochClassifierSchedulerFile); err != nil {
-			return nil, err
-		}
-	}
-	if learnable != nil {
-		if lossPart, err = newPart(r.LossLR, EpochLossOptimizerFile, EpochLossSchedulerFile); err != nil {
-			return nil, err
-		}
-	}
-	at := func(name string) string { return filepath.Join(r.Out, name) }
-	if done >= 1 {
-		// The last epoch's weights, loss parameters, optimizer and
-		// scheduler states; a file the flags do not expect means the
-		// earlier run had other flags.
-		exists := func(name string) bool { _, err := os.Stat(at(name)); return err == nil }
-		switch {
-		case emb == nil && exists(EpochEmbedderFile(done)):
-			return nil, fmt.Errorf("-resume: the run in %s has an embedder (%s); give its -embedder size: %w", r.Out, EpochEmbedderFile(done), gometric.ErrSetting)
-		case clf == nil && exists(EpochClassifierFile(done)):
-			return nil, fmt.Errorf("-resume: the run in %s trained with a classifier (%s); give -trainer withclassifier: %w", r.Out, EpochClassifierFile(done), gometric.ErrSetting)
-		case schedule.Kind == "none" && exists(EpochSchedulerFile(done)):
-			return nil, fmt.Errorf("-resume: the run in %s has a learning-rate schedule (%s); give its -lr-schedule: %w", r.Out, EpochSchedulerFile(done), gometric.ErrSetting)
-		}
-		if err := r.Encoder.Load(at(EpochFile(done))); err != nil {
-			return nil, fmt.Errorf("-resume: %s records epoch %d: %w", CSVFile, done, err)
-		}
-		if emb != nil {
-			if err := emb.Load(at(EpochEmbedderFile(done))); err != nil {
-				return nil, fmt.Errorf("-resume -embedder %d: %w", r.Embedder, err)
-			}
-		}
-		if clf != nil {
-			if err := clf.Load(at(EpochClassifierFile(done))); err != nil {
-				return nil, fmt.Errorf("-resume -trainer withclassifier: %w", err)
-			}
-		}
-		if learnable != nil {
-			if err := losses.LoadParams(at(EpochLossFile(done)), learnable); err != nil {
-				return nil, fmt.Errorf("-resume: %w", err)
-			}
-		}
-		for _, p := range parts {
-			if err := p.opt.LoadState(at(p.optFile(done))); err != nil {
-				return nil, fmt.Errorf("-resume: %w", err)
-			}
-			if p.sched.state != nil {
-				if err := p.sched.state.LoadState(at(p.schedFile(done))); err != nil {
-					hint := ""
-					if schedule.Kind == "cosine" {
-						hint = " (cosine anneals over -epochs: resume with the run's -epochs)"
-					}
-					return nil, fmt.Errorf("-resume -lr-schedule %s%s: %w", schedule, hint, err)
-				}
-			}
-		}
 	}
 	var progress io.Writer
 	if !r.Quiet {
 		progress = r.Stderr
 	}
+	s, err := r.setup(schedule, progress)
+	if err != nil {
+		return nil, err
+	}
+
+	tester := testers.NewGlobalEmbeddingSpace()
+	tester.BatchSize = r.EvalBatch
+	tester.Calculator = &accuracy.Calculator{K: accuracy.KMaxBinCount()}
+	h := logging.NewHookContainer(r.Out, tester, map[string]datasets.Dataset{"test": r.Test})
+	h.ValidationSplit, h.PrimaryMetric, h.Labels = "test", PrimaryMetric, map[string]string{}
+	for _, m := range Metrics {
+		tester.Calculator.Include = append(tester.Calculator.Include, m.Name)
+		h.Metrics = append(h.Metrics, m.Name)
+		h.Labels[m.Name] = m.Short
+	}
+	tester.Progress = progress
+	h.TestInterval, h.Patience, h.TestAtStart = r.ValEvery, r.Patience, true
+	h.Resume, h.Overwrite = r.Resume, r.Overwrite
+	h.PlateauSchedulers, h.Log = s.plateaus, r.Stdout
+	h.OnRecord = func(rec logging.EpochRecord) error {
+		fmt.Fprintln(r.Stdout, rowOf(rec).Line())
+		return nil
+	}
+	if err := h.Attach(ctx, s.trainer); err != nil {
+		return nil, err
+	}
+	start, err := h.LoadLatest()
+	if err != nil {
+		return nil, r.resumeError(err, schedule)
+	}
+
+	fmt.Fprintf(r.Stdout, "loss %s, miner %s, MPerClass m=%d, batch %d, Adam lr %g, seed %d, %d epoch(s) of %d iterations, %d threads, BLAS %s\n",
+		r.Loss, r.Miner, r.M, r.Batch, r.LR, r.Seed, r.Epochs, s.ipe, runtime.GOMAXPROCS(0), models.BLASName())
+	var extra []string
+	if r.Trainer == "withclassifier" {
+		extra = append(extra, fmt.Sprintf("TrainWithClassifier: classifier Linear(%d, %d) with its own Adam lr %g, CrossEntropy weight %g", s.dim, s.classes, r.LR, r.ClassifierLossWeight))
+	}
+	if r.Embedder > 0 {
+		extra = append(extra, fmt.Sprintf("embedder Linear(%d, %d) with its own Adam lr %g", r.Encoder.EmbeddingSize(), r.Embedder, r.LR))
+	}
+	if schedule.Kind != "none" {
+		extra = append(extra, fmt.Sprintf("lr schedule %s on each of the %d optimizer(s)", schedule, s.optimizers))
+	}
+	if r.ValEvery > 1 {
+		extra = append(extra, fmt.Sprintf("evaluated every %d epochs and after the last", r.ValEvery))
+	}
+	if r.Patience > 0 {
+		extra = append(extra, fmt.Sprintf("patience %d epochs", r.Patience))
+	}
+	if len(extra) > 0 {
+		fmt.Fprintln(r.Stdout, strings.Join(extra, ", "))
+	}
+	fmt.Fprintf(r.Stdout, "checkpoints: %s (the trunk; the other parts beside it) keeps the best evaluated epoch by %s, %s the last (-resume continues from it); an earlier run is never replaced without -resume or -overwrite\n",
+		filepath.Join(r.Out, CheckpointFile), PrimaryMetric, filepath.Join(r.Out, "epoch-N*"))
+	if start > 1 {
+		_, b := h.Best()
+		fmt.Fprintf(r.Stdout, "-resume: continuing after epoch %d (%s, every optimizer's and scheduler's state; best %s %.4f)\n",
+			start-1, filepath.Join(r.Out, logging.EpochCheckpoint(start-1)+"*"), PrimaryMetric, b)
+	}
+
+	_, err = h.Train(ctx, s.trainer, r.Epochs)
+	rows := rowsOf(h.Records())
+	if err != nil {
+		return rows, err
+	}
+	wrote := []string{filepath.Join(r.Out, CSVFile), filepath.Join(r.Out, logging.IterationsFile), filepath.Join(r.Out, PNGFile)}
+	if n := len(rows); n > 0 && rows[n-1].Epoch >= 1 {
+		wrote = append(wrote, filepath.Join(r.Out, logging.EpochCheckpoint(rows[n-1].Epoch)+"*"))
+	}
+	if e, b := h.Best(); e >= 1 {
+		wrote = append(wrote, filepath.Join(r.Out, CheckpointFile)+fmt.Sprintf(" (epoch %d, best %s %.4f)", e, PrimaryMetric, b))
+	}
+	fmt.Fprintf(r.Stdout, "wrote %s\n", strings.Join(wrote, ", "))
+	return rows, nil
+}
+
+// setup is what Execute trains: the trainer with its optimizers and
+// schedulers.
+type setup struct {
+	trainer    logging.Trainer
+	plateaus   []*models.ReduceLROnPlateau
+	optimizers int
+	ipe        int
+	dim        int
+	classes    int
+}
+
+// setup builds the models the flags add, the loss, the miner, an Adam per
+// model (and per learnable loss) with its scheduler, and the trainer.
+func (r *Run) setup(schedule LRSchedule, progress io.Writer) (setup, error) {
+	var s setup
+	var err error
+	// The embedder (-embedder): Linear(trunk's size, Embedder).
+	var emb *models.MLP
+	s.dim = r.Encoder.EmbeddingSize()
+	if r.Embedder > 0 {
+		if emb, err = models.NewMLP(models.MLPConfig{Sizes: []int{s.dim, r.Embedder}, Seed: r.Seed ^ embedderSeed}); err != nil {
+			return s, fmt.Errorf("-embedder %d: %w", r.Embedder, err)
+		}
+		s.dim = r.Embedder
+	}
+	for _, c := range r.Train.Labels() {
+		s.classes = max(s.classes, c+1)
+	}
+	loss, _, err := NewLoss(r.Loss, s.classes, s.dim, r.Seed)
+	if err != nil {
+		return s, err
+	}
+	// The classifier (-trainer withclassifier): Linear(embedding size,
+	// classes), PML's models["classifier"].
+	var clf *models.MLP
+	if r.Trainer == "withclassifier" {
+		if clf, err = models.NewMLP(models.MLPConfig{Sizes: []int{s.dim, s.classes}, Seed: r.Seed ^ classifierSeed}); err != nil {
+			return s, fmt.Errorf("-trainer withclassifier: %w", err)
+		}
+	}
+	miner, err := NewMiner(r.Miner, r.Seed)
+	if err != nil {
+		return s, err
+	}
+	var byEpoch []models.LRScheduler
+	adam := func(lr float64) (*models.Optimizer, error) {
+		opt, err := models.NewOptimizer("adam", lr)
+		if err != nil {
+			return nil, err
+		}
+		sc, err := schedule.build(opt, r.Epochs)
+		if err != nil {
+			return nil, err
+		}
+		if sc.byEpoch != nil {
+			byEpoch = append(byEpoch, sc.byEpoch)
+		}
+		if sc.plateau != nil {
+			s.plateaus = append(s.plateaus, sc.plateau)
+		}
+		s.optimizers++
+		return opt, nil
+	}
+	// The optimizers in this order: trunk, embedder, classifier, loss.
+	trunkOpt, err := adam(r.LR)
+	if err != nil {
+		return s, err
+	}
+	var embOpt, clfOpt, lossOpt *models.Optimizer
+	if emb != nil {
+		if embOpt, err = adam(r.LR); err != nil {
+			return s, err
+		}
+	}
+	if clf != nil {
+		if clfOpt, err = adam(r.LR); err != nil {
+			return s, err
+		}
+	}
+	if l, ok := loss.(losses.Learnable); ok && len(l.Params()) > 0 {
+		if lossOpt, err = adam(r.LossLR); err != nil {
+			return s, err
+		}
+	}
 	// MetricLossOnly, or the MetricLossOnly inside TrainWithClassifier: the
 	// settings below are the same.
-	t := trainers.NewMetricLossOnly(r.Encoder, trunkPart.opt, r.Batch, loss, r.Train)
-	train := t.Train
+	t := trainers.NewMetricLossOnly(r.Encoder, trunkOpt, r.Batch, loss, r.Train)
+	s.trainer = t
 	if clf != nil {
-		tw := trainers.NewTrainWithClassifier(r.Encoder, trunkPart.opt, r.Batch, loss, clf, clfPart.opt, r.Train)
+		tw := trainers.NewTrainWithClassifier(r.Encoder, trunkOpt, r.Batch, loss, clf, clfOpt, r.Train)
 		tw.LossWeights = map[string]float64{"metric_loss": 1, "classifier_loss": r.ClassifierLossWeight}
-		t, train = &tw.MetricLossOnly, tw.Train
+		t, s.trainer = &tw.MetricLossOnly, tw
 	}
 	t.Miner = miner
 	t.Sampler = &samplers.MPerClass{Labels: r.Train.Labels(), M: r.M, BatchSize: r.Batch, LengthBeforeNewIter: r.Train.Len()}
@@ -479,231 +475,67 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	t.Seed = r.Seed
 	t.Progress = progress
 	if emb != nil {
-		t.Embedder, t.EmbedderOptimizer = emb, embPart.opt
+		t.Embedder, t.EmbedderOptimizer = emb, embOpt
 	}
-	if learnable != nil {
-		t.LossOptimizer = lossPart.opt
+	t.LossOptimizer = lossOpt
+	t.LRSchedulersByEpoch = byEpoch
+	s.ipe = r.Iterations
+	if s.ipe == 0 {
+		s.ipe = t.Sampler.Len() / r.Batch
 	}
-	for _, p := range parts {
-		if p.sched.byEpoch != nil {
-			t.LRSchedulersByEpoch = append(t.LRSchedulersByEpoch, p.sched.byEpoch)
-		}
-	}
-	ipe := r.Iterations
-	if ipe == 0 {
-		ipe = t.Sampler.Len() / r.Batch
-	}
-	fmt.Fprintf(r.Stdout, "loss %s, miner %s, MPerClass m=%d, batch %d, Adam lr %g, seed %d, %d epoch(s) of %d iterations, %d threads, BLAS %s\n",
-		r.Loss, r.Miner, r.M, r.Batch, r.LR, r.Seed, r.Epochs, ipe, runtime.GOMAXPROCS(0), models.BLASName())
-	if emb != nil || clf != nil || schedule.Kind != "none" || r.Patience > 0 || r.ValEvery > 1 {
-		var extra []string
-		if clf != nil {
-			extra = append(extra, fmt.Sprintf("TrainWithClassifier: classifier Linear(%d, %d) with its own Adam lr %g, CrossEntropy weight %g", dim, numClasses, r.LR, r.ClassifierLossWeight))
-		}
-		if emb != nil {
-			extra = append(extra, fmt.Sprintf("embedder Linear(%d, %d) with its own Adam lr %g", r.Encoder.EmbeddingSize(), r.Embedder, r.LR))
-		}
-		if schedule.Kind != "none" {
-			extra = append(extra, fmt.Sprintf("lr schedule %s on each of the %d optimizer(s)", schedule, len(parts)))
-		}
-		if r.ValEvery > 1 {
-			extra = append(extra, fmt.Sprintf("evaluated every %d epochs and after the last", r.ValEvery))
-		}
-		if r.Patience > 0 {
-			extra = append(extra, fmt.Sprintf("patience %d epochs", r.Patience))
-		}
-		fmt.Fprintln(r.Stdout, strings.Join(extra, ", "))
-	}
-	ckpt := filepath.Join(r.Out, CheckpointFile)
-	ckptNames := ckpt
-	if emb != nil {
-		ckptNames += " (trunk) and " + filepath.Join(r.Out, CheckpointEmbedderFile) + " (embedder)"
-	}
-	fmt.Fprintf(r.Stdout, "checkpoints: %s keep(s) the best evaluated epoch by %s, %s the last (-resume continues from it); an earlier run is never replaced without -resume or -overwrite\n",
-		ckptNames, PrimaryMetric, filepath.Join(r.Out, "epoch-N.gmw"))
-	if done >= 1 {
-		fmt.Fprintf(r.Stdout, "-resume: continuing after epoch %d (%s and the optimizer's state; best %s %.4f)\n",
-			done, filepath.Join(r.Out, EpochFile(done)), PrimaryMetric, best(rows))
-	}
+	return s, nil
+}
 
-	tester := testers.NewGlobalEmbeddingSpace()
-	tester.BatchSize = r.EvalBatch
-	tester.Calculator = &accuracy.Calculator{K: accuracy.KMaxBinCount()}
-	for _, m := range Metrics {
-		tester.Calculator.Include = append(tester.Calculator.Include, m.Name)
+// resumeError says which flag does not match the run in Out.
+func (r *Run) resumeError(err error, schedule LRSchedule) error {
+	var ee *logging.EarlierRunError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("%s holds an earlier run's trained weights (%s): -resume continues that run, -overwrite deletes it and starts again, or choose another -out: %w",
+			r.Out, strings.Join(ee.Files, ", "), gometric.ErrSetting)
 	}
-	tester.Progress = progress
-	// The tester embeds through the trunk and then the embedder.
-	var model testers.Embedder = r.Encoder
-	if emb != nil {
-		model = testers.TrunkEmbedder{Trunk: r.Encoder, Embedder: emb}
+	var ce *logging.ComponentError
+	if !errors.As(err, &ce) {
+		return err
 	}
-	evaluate := func() (accuracy.Results, float64, error) {
-		start := time.Now()
-		res, err := tester.Test(ctx, model, map[string]datasets.Dataset{"test": r.Test})
-		if err != nil {
-			return nil, 0, err
+	var flag string
+	switch role := ce.Role; {
+	case strings.HasPrefix(role, "embedder"):
+		flag = fmt.Sprintf("-embedder %d (the run's embedder, or none, must match)", r.Embedder)
+	case strings.HasPrefix(role, "classifier"):
+		flag = fmt.Sprintf("-trainer %s (a -trainer withclassifier run has a classifier)", r.Trainer)
+	case strings.HasPrefix(role, "lr_scheduler"):
+		flag = fmt.Sprintf("-lr-schedule %s (give the run's -lr-schedule)", schedule)
+		if schedule.Kind == "cosine" {
+			flag += " (cosine anneals over -epochs: resume with the run's -epochs)"
 		}
-		return res["test"], time.Since(start).Seconds(), nil
+	case strings.HasPrefix(role, "metric_loss"):
+		flag = fmt.Sprintf("-loss %s (give the run's -loss)", r.Loss)
+	default:
+		flag = "the run's files"
 	}
-	// saveModels writes the trunk to trunkPath and the embedder (if any)
-	// to embPath.
-	saveModels := func(trunkPath, embPath string) error {
-		if emb != nil {
-			if err := emb.Save(embPath); err != nil {
-				return err
-			}
-		}
-		return r.Encoder.Save(trunkPath)
-	}
+	return fmt.Errorf("-resume: %s: %w", flag, err)
+}
 
-	record := func() error {
-		if err := WriteCSV(filepath.Join(r.Out, CSVFile), rows); err != nil {
-			return err
-		}
-		return WritePNG(filepath.Join(r.Out, PNGFile), rows)
-	}
-	interrupted := func(err error, epoch int, done int) ([]Row, error) {
-		path := filepath.Join(r.Out, InterruptedFile)
-		if serr := saveModels(path, at(InterruptedEmbedderFile)); serr != nil {
-			return rows, errors.Join(err, serr)
-		}
-		fmt.Fprintf(r.Stdout, "interrupted in epoch %d after %d iterations: weights saved to %s; the checkpoints are as they were\n", epoch, done, path)
-		return rows, err
-	}
+// rowOf is a record as a Row.
+func rowOf(rec logging.EpochRecord) Row {
+	return Row{Epoch: rec.Epoch, Train: rec.Train, Metrics: rec.Metrics, EvalSeconds: rec.EvalSeconds, warnings: rec.Warnings, fromFile: true}
+}
 
-	if len(rows) == 0 {
-		// Epoch 0: the untrained encoder, evaluated and recorded (no
-		// weights are written for it).
-		res, evalSec, err := evaluate()
-		if err != nil {
-			if ctx.Err() != nil {
-				return interrupted(ctx.Err(), 0, 0)
-			}
-			return nil, err
-		}
-		rows = append(rows, Row{Epoch: 0, Metrics: res, EvalSeconds: evalSec})
-		fmt.Fprintln(r.Stdout, rows[0].Line())
-		if err := record(); err != nil {
-			return rows, err
-		}
+func rowsOf(recs []logging.EpochRecord) []Row {
+	rows := make([]Row, len(recs))
+	for i, rec := range recs {
+		rows[i] = rowOf(rec)
 	}
-	bestSoFar := best(rows)
-	if len(rows) > r.Epochs+1 {
-		fmt.Fprintf(r.Stdout, "%s already records %d epochs (-epochs %d): nothing to train\n", filepath.Join(r.Out, CSVFile), len(rows)-1, r.Epochs)
-	}
-	// A resumed run that had already stopped early stays stopped.
-	stopped := false
-	for i := len(rows) - 1; i >= 1 && len(rows) <= r.Epochs; i-- {
-		if rows[i].Metrics == nil {
-			continue
-		}
-		if stop, b := plateaued(rows, i, r.Patience); stop {
-			fmt.Fprintf(r.Stdout, "%s records that %s stopped improving at epoch %d (-patience %d, evaluated at epoch %d): nothing to train\n",
-				filepath.Join(r.Out, CSVFile), shortName(PrimaryMetric), b, r.Patience, i)
-			stopped = true
-		}
-		break
-	}
+	return rows
+}
 
-	for epoch := len(rows); epoch <= r.Epochs && !stopped; epoch++ {
-		eps, err := train(ctx, epoch, epoch)
-		if err != nil {
-			done := 0
-			if len(eps) > 0 {
-				done = eps[0].Iterations
-			}
-			if ctx.Err() != nil {
-				return interrupted(err, epoch, done)
-			}
-			return rows, err
-		}
-		info := eps[0]
-		row := Row{Epoch: epoch, Train: &info}
-		if epoch%r.ValEvery == 0 || epoch == r.Epochs {
-			if row.Metrics, row.EvalSeconds, err = evaluate(); err != nil {
-				if ctx.Err() != nil {
-					return interrupted(ctx.Err(), epoch, info.Iterations)
-				}
-				return rows, err
-			}
-			// ReduceLROnPlateau takes the evaluation (PML's
-			// step_lr_plateau_schedulers after testing).
-			if v, ok := row.primary(); ok {
-				for _, p := range parts {
-					if p.sched.plateau != nil {
-						if err := p.sched.plateau.Step(v); err != nil {
-							return rows, err
-						}
-					}
-				}
-			}
-		}
-		// The order keeps the files consistent wherever the process dies:
-		// the epoch's files, then the best checkpoint, then the record,
-		// and only then the previous epoch's files are deleted.
-		if err := saveModels(at(EpochFile(epoch)), at(EpochEmbedderFile(epoch))); err != nil {
-			return rows, err
-		}
-		if learnable != nil {
-			if err := losses.SaveParams(at(EpochLossFile(epoch)), learnable); err != nil {
-				return rows, err
-			}
-		}
-		if clf != nil {
-			if err := clf.Save(at(EpochClassifierFile(epoch))); err != nil {
-				return rows, err
-			}
-		}
-		for _, p := range parts {
-			if err := p.opt.SaveState(at(p.optFile(epoch))); err != nil {
-				return rows, err
-			}
-			if p.sched.state != nil {
-				if err := p.sched.state.SaveState(at(p.schedFile(epoch))); err != nil {
-					return rows, err
-				}
-			}
-		}
-		if v, ok := row.primary(); ok && v > bestSoFar {
-			if err := saveModels(ckpt, at(CheckpointEmbedderFile)); err != nil {
-				return rows, err
-			}
-			bestSoFar = v
-		}
-		rows = append(rows, row)
-		fmt.Fprintln(r.Stdout, row.Line())
-		if err := record(); err != nil {
-			return rows, err
-		}
-		for _, name := range epochNames(epoch - 1) {
-			if err := os.Remove(at(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return rows, err
-			}
-		}
-		if row.Metrics != nil {
-			if stop, b := plateaued(rows, epoch, r.Patience); stop {
-				fmt.Fprintf(r.Stdout, "stopping early: %s has not improved since epoch %d (best %.4f), %d epochs ago (-patience %d, as PML's HookContainer)\n",
-					shortName(PrimaryMetric), b, bestSoFar, epoch-b, r.Patience)
-				break
-			}
-		}
+// recordOf is a Row as a record.
+func recordOf(row Row) logging.EpochRecord {
+	w := row.warnings
+	if !row.fromFile {
+		w = row.Metrics.Warnings()
 	}
-	wrote := []string{filepath.Join(r.Out, CSVFile), filepath.Join(r.Out, PNGFile)}
-	if last := len(rows) - 1; last >= 1 {
-		wrote = append(wrote, at(EpochFile(last)))
-		if emb != nil {
-			wrote = append(wrote, at(EpochEmbedderFile(last)))
-		}
-	}
-	if _, err := os.Stat(ckpt); err == nil {
-		if emb != nil {
-			wrote = append(wrote, at(CheckpointEmbedderFile))
-		}
-		wrote = append(wrote, ckpt+fmt.Sprintf(" (best %s %.4f)", PrimaryMetric, bestSoFar))
-	}
-	fmt.Fprintf(r.Stdout, "wrote %s\n", strings.Join(wrote, ", "))
-	return rows, nil
+	return logging.EpochRecord{Epoch: row.Epoch, Train: row.Train, Metrics: row.Metrics, EvalSeconds: row.EvalSeconds, Warnings: w}
 }
 
 // Line is the printed form of a row:
