@@ -21,7 +21,8 @@ import (
 // use.
 func TestZeroValuesAndNilReceivers(t *testing.T) {
 	testkit.CheckListed(t, ".", []string{"ConvNet", "ConvNetConfig", "MLP", "MLPConfig", "Optimizer", "Param",
-		"StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"}) // the schedulers: TestSchedulerZeroValues
+		"StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau", // the schedulers: TestSchedulerZeroValues
+		"StateTensor"}) // a plain value
 	testkit.CheckConcurrencyDocs(t, ".")
 	path := filepath.Join(t.TempDir(), "w.gmw")
 	x := gometric.Matrix{Rows: 1, Cols: 2, Data: []float32{1, 2}}
