@@ -21,11 +21,16 @@
 // -train-classes and -test-classes (e.g. 0-4 and 5-9) restrict the
 // training and test sets to some classes, for a class-disjoint run.
 //
-// The run is written to -out (default ./out): run.csv (one line per
-// evaluation), run.png (loss and metrics per epoch), epoch-N.gmw (the
-// encoder after the last epoch N) and checkpoint.gmw (the encoder of the
-// best epoch by MAP@R, replaced only by a better one; models.LoadEncoder
-// reads both). A directory that holds an earlier run's weights is refused
+// The run is written to -out (default ./out) by utils/logging's
+// HookContainer (PML's logging presets): run.csv (one line per epoch),
+// iterations.csv (one line per iteration: loss, sub-losses, mined
+// tuples), run.png (the per-iteration loss with its moving average, and
+// the metrics per epoch), epoch-N.gmw (the encoder after the last epoch N,
+// with the run's other parts beside it as epoch-N-<role> files: optimizer
+// and scheduler states, embedder, classifier, generator, loss parameters)
+// and checkpoint.gmw (the encoder of the best epoch by MAP@R, with its
+// checkpoint-<role> files, replaced only by a better one;
+// models.LoadEncoder reads both). A directory that holds an earlier run's weights is refused
 // unless -resume (continue it up to -epochs in all) or -overwrite (delete
 // it and start again) is given. Ctrl-C stops training between two
 // iterations, saves the current weights to interrupted.gmw and leaves the
@@ -38,6 +43,12 @@
 //	                        embeddings, trained with CrossEntropy (weight
 //	                        -classifier-loss-weight, default 1) beside the metric loss, with
 //	                        its own Adam at -lr; its weights are epoch-N-classifier.gmw
+//	-trainer cascaded       PML's CascadedEmbeddings: the embedding cut into blocks (-cascade
+//	                        32,32; default two halves), each with its own -loss and -miner
+//	-trainer daml           PML's DeepAdversarialMetricLearning: a Linear(192, 64) generator
+//	                        of synthetic hard negatives from random triplets of trunk
+//	                        outputs, its own Adam at -lr (-metric-alone-epochs,
+//	                        -g-alone-epochs, -g-triplets-per-anchor)
 //	-embedder 32            a linear embedder after the trunk, Linear(64, 32), with its own
 //	                        Adam at -lr (PML's MetricLossOnly with models["embedder"]); the
 //	                        embedding is the embedder of the trunk's output. Its weights are
@@ -60,13 +71,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/gometric/gometric/datasets"
@@ -74,21 +81,7 @@ import (
 	"github.com/gometric/gometric/models"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			fmt.Fprintln(os.Stderr, "fashionmnist: interrupted")
-			os.Exit(130)
-		}
-		fmt.Fprintln(os.Stderr, "fashionmnist:", err)
-		os.Exit(1)
-	}
-}
+func main() { runner.Main("fashionmnist", run) }
 
 // run is the program: flags in args, results on stdout, progress bars and
 // usage on stderr.

@@ -128,6 +128,21 @@ func TestValidateNewFlags(t *testing.T) {
 		{"lr-schedule", func(o *Options) { o.LRSchedule = "cosine" }, ""},
 		{"lr-schedule empty", func(o *Options) { o.LRSchedule = "" }, ""},
 		{"lr-schedule bad", func(o *Options) { o.LRSchedule = "step:0:1" }, `-lr-schedule "step:0:1"`},
+		{"cascaded", func(o *Options) { o.Trainer, o.Cascade = "cascaded", "32,32" }, ""},
+		{"daml", func(o *Options) {
+			o.Trainer, o.MetricAloneEpochs, o.GAloneEpochs, o.GTripletsPerAnchor = "daml", 1, 2, 8
+		}, ""},
+		{"twostream", func(o *Options) { o.Trainer = "twostream" }, "anchor, positive"},
+		{"unknown trainer", func(o *Options) { o.Trainer = "cascade" }, `-trainer "cascade": want one of metriclossonly, withclassifier, cascaded, daml`},
+		{"cascade without cascaded", func(o *Options) { o.Cascade = "32,32" }, "-cascade \"32,32\" is for -trainer cascaded"},
+		{"cascade bad list", func(o *Options) { o.Trainer, o.Cascade = "cascaded", "32,x" }, "-cascade"},
+		{"cascade zero", func(o *Options) { o.Trainer, o.Cascade = "cascaded", "0,64" }, "-cascade"},
+		{"metric-alone negative", func(o *Options) { o.MetricAloneEpochs = -1 }, "-metric-alone-epochs -1"},
+		{"g-alone MinInt", func(o *Options) { o.GAloneEpochs = math.MinInt }, "-g-alone-epochs"},
+		{"g-triplets negative", func(o *Options) { o.GTripletsPerAnchor = -2 }, "-g-triplets-per-anchor -2"},
+		{"g-triplets MaxInt", func(o *Options) { o.Trainer, o.GTripletsPerAnchor = "daml", math.MaxInt }, "-g-triplets-per-anchor"},
+		{"daml too many triplets", func(o *Options) { o.Trainer, o.GTripletsPerAnchor = "daml", 100 }, "6400 synthetic triplets per batch"},
+		{"daml huge batch", func(o *Options) { o.Trainer, o.Batch, o.M = "daml", 4096, 8 }, "-batch 4096"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,6 +247,14 @@ func TestResumeIsExactWithFlags(t *testing.T) {
 			o.LRSchedule, o.Embedder, o.Loss, o.Miner = "plateau:0", 4, "arcface", "none"
 		}, false},
 		{"val-every", func(o *Options) { o.ValEvery = 2 }, false},
+		{"cascaded", func(o *Options) { o.Trainer = "cascaded" }, false},
+		{"cascaded+arcface+embedder", func(o *Options) {
+			o.Trainer, o.Loss, o.Miner, o.Embedder, o.Cascade = "cascaded", "arcface", "none", 6, "2,4"
+		}, false},
+		{"daml phases", func(o *Options) {
+			o.Trainer, o.GTripletsPerAnchor, o.MetricAloneEpochs, o.GAloneEpochs = "daml", 2, 1, 1
+		}, false},
+		{"daml+embedder+plateau", func(o *Options) { o.Trainer, o.Embedder, o.LRSchedule = "daml", 4, "plateau:0" }, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -444,6 +467,51 @@ func TestTrainerWithClassifier(t *testing.T) {
 	for e := range plain {
 		if p, z := plain[e].Metrics[PrimaryMetric].Scalar, zero[e].Metrics[PrimaryMetric].Scalar; p != z {
 			t.Errorf("epoch %d: classifier weight 0 gives %v, MetricLossOnly %v", e, z, p)
+		}
+	}
+}
+
+// -trainer cascaded and -trainer daml write their own parts (the block
+// losses' parameters, the generator and its optimizer), say what they
+// train, and a resume without the flag is refused naming it; -cascade
+// must cut the embedding exactly.
+func TestTrainersCascadedAndDAML(t *testing.T) {
+	out := t.TempDir()
+	_, stdout, err := execute(t, out, 1, func(o *Options) { o.Trainer, o.GTripletsPerAnchor = "daml", 2 })
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if !strings.Contains(stdout, "DeepAdversarialMetricLearning: generator Linear(24, 8)") {
+		t.Errorf("output:\n%s", stdout)
+	}
+	for _, f := range []string{"epoch-1-generator.gmw", "epoch-1-generator_optimizer.gms", "checkpoint-generator.gmw"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, _, err := execute(t, out, 2, func(o *Options) { o.Resume = true }); err == nil || !strings.Contains(err.Error(), "-trainer daml run has a generator") {
+		t.Errorf("resume without -trainer daml: %v", err)
+	}
+	if _, _, err := execute(t, t.TempDir(), 1, func(o *Options) { o.Trainer, o.Loss, o.Miner = "daml", "arcface", "none" }); !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "never steps a loss's parameters") {
+		t.Errorf("daml with a learnable loss: %v", err)
+	}
+
+	out = t.TempDir()
+	_, stdout, err = execute(t, out, 1, func(o *Options) { o.Trainer, o.Loss, o.Miner, o.Cascade = "cascaded", "arcface", "none", "3,5" })
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if !strings.Contains(stdout, "CascadedEmbeddings: blocks [3 5] of the 8-column embedding") {
+		t.Errorf("output:\n%s", stdout)
+	}
+	for _, f := range []string{"epoch-1-metric_loss_0.gmp", "epoch-1-metric_loss_1_optimizer.gms"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, c := range []string{"3,4", "4,5", "8,1"} {
+		if _, _, err := execute(t, t.TempDir(), 1, func(o *Options) { o.Trainer, o.Cascade = "cascaded", c }); !errors.Is(err, gometric.ErrSetting) || !strings.Contains(err.Error(), "-cascade "+c) {
+			t.Errorf("-cascade %s on 8 columns: %v", c, err)
 		}
 	}
 }

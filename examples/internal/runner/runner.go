@@ -9,11 +9,13 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
 	"github.com/gometric/gometric/losses"
+	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/samplers"
 	"github.com/gometric/gometric/testers"
@@ -41,6 +43,10 @@ const embedderSeed = 0x656d626564646572 // "embedder"
 
 // classifierSeed is mixed into -seed for the classifier's initialisation.
 const classifierSeed = 0x636c617373696679 // "classify"
+
+// generatorSeed is mixed into -seed for the DAML generator's
+// initialisation and synth_loss.
+const generatorSeed = 0x67656e6572617465 // "generate"
 
 // MaxEmbedder is the largest -embedder size (models.NewMLP's limit on a
 // layer's width).
@@ -77,13 +83,31 @@ type Options struct {
 	// embedding size, Embedder)) with its own Adam at LR; 0 is PML's
 	// default, Identity.
 	Embedder int
-	// Trainer is the PML trainer: "metriclossonly" (MetricLossOnly) or
+	// Trainer is the PML trainer: "metriclossonly" (MetricLossOnly),
 	// "withclassifier" (TrainWithClassifier: a Linear(embedding size,
 	// classes) classifier on the embeddings, trained with CrossEntropy of
 	// weight ClassifierLossWeight beside the metric loss of weight 1, with
-	// its own Adam at LR).
+	// its own Adam at LR), "cascaded" (CascadedEmbeddings: Loss and Miner
+	// on each block of Cascade) or "daml" (DeepAdversarialMetricLearning:
+	// a generator Linear(3·trunk size, trunk size) with its own Adam at
+	// LR, synth_loss a copy of Loss, g_adv_loss TripletMargin with margin
+	// DefaultTripletMargin, every loss weight 1). PML's
+	// TwoStreamMetricLoss needs anchor/positive pairs, which the examples'
+	// data sets are not: use trainers.TwoStreamMetricLoss on a
+	// datasets.TwoStream.
 	Trainer              string
 	ClassifierLossWeight float64
+	// Cascade is CascadedEmbeddings' embedding_sizes for -trainer
+	// cascaded: the sizes of the blocks of embedding columns, each with
+	// its own copy of Loss and Miner, summing to the embedding size; ""
+	// cuts the embedding into two halves.
+	Cascade string
+	// MetricAloneEpochs, GAloneEpochs and GTripletsPerAnchor are
+	// DeepAdversarialMetricLearning's settings for -trainer daml (PML's
+	// metric_alone_epochs, g_alone_epochs, g_triplets_per_anchor; 0 for
+	// GTripletsPerAnchor means the largest count up to 16 that
+	// trainers.MaxSynthTriplets allows at Batch).
+	MetricAloneEpochs, GAloneEpochs, GTripletsPerAnchor int
 	// LRSchedule is the learning-rate schedule of every optimizer of the
 	// run, in ParseLRSchedule's form ("" or "none": constant rates).
 	LRSchedule string
@@ -137,8 +161,12 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.LRSchedule, "lr-schedule", o.LRSchedule, "learning-rate schedule of every optimizer, stepped per epoch: "+LRScheduleForms)
 	fs.IntVar(&o.Patience, "patience", o.Patience, "stop when the epochs since the best "+shortName(PrimaryMetric)+" exceed N, checked at each evaluation (PML's HookContainer patience; 0: off)")
 	fs.IntVar(&o.ValEvery, "val-every", o.ValEvery, "evaluate every N epochs (and after the last)")
-	fs.StringVar(&o.Trainer, "trainer", o.Trainer, "PML trainer: metriclossonly, or withclassifier (TrainWithClassifier: a Linear classifier on the embeddings, CrossEntropy, its own Adam at -lr)")
+	fs.StringVar(&o.Trainer, "trainer", o.Trainer, "PML trainer: metriclossonly; withclassifier (TrainWithClassifier: a Linear classifier on the embeddings, CrossEntropy, its own Adam at -lr); cascaded (CascadedEmbeddings, see -cascade); daml (DeepAdversarialMetricLearning: a Linear generator of synthetic negatives, its own Adam at -lr)")
 	fs.Float64Var(&o.ClassifierLossWeight, "classifier-loss-weight", o.ClassifierLossWeight, "-trainer withclassifier: the weight of the classifier's CrossEntropy (the metric loss has weight 1)")
+	fs.StringVar(&o.Cascade, "cascade", o.Cascade, "-trainer cascaded: sizes of the embedding's column blocks, e.g. 32,32, each with its own copy of -loss and -miner (default: two halves)")
+	fs.IntVar(&o.MetricAloneEpochs, "metric-alone-epochs", o.MetricAloneEpochs, "-trainer daml: epochs that train the metric alone (PML's metric_alone_epochs)")
+	fs.IntVar(&o.GAloneEpochs, "g-alone-epochs", o.GAloneEpochs, "-trainer daml: epochs that then train the generator alone (PML's g_alone_epochs)")
+	fs.IntVar(&o.GTripletsPerAnchor, "g-triplets-per-anchor", o.GTripletsPerAnchor, "-trainer daml: random triplets per anchor for the generator (PML's g_triplets_per_anchor; 0: the most up to 16 that the batch allows)")
 }
 
 // shortName is a metric's printed name.
@@ -192,8 +220,20 @@ func (o *Options) Validate() error {
 		return bad("-threads %d: want at least 0", o.Threads)
 	case o.EvalBatch < 1:
 		return bad("-eval-batch %d: want at least 1", o.EvalBatch)
-	case o.Trainer != "metriclossonly" && o.Trainer != "withclassifier":
-		return bad("-trainer %q: want metriclossonly or withclassifier", o.Trainer)
+	case o.Trainer == "twostream":
+		return bad("-trainer twostream: PML's TwoStreamMetricLoss trains on (anchor, positive) pairs, and this program's data sets are single labelled images; use trainers.TwoStreamMetricLoss on a datasets.TwoStream in your own program")
+	case !slices.Contains(TrainerNames, o.Trainer):
+		return bad("-trainer %q: want one of %s", o.Trainer, strings.Join(TrainerNames, ", "))
+	case o.MetricAloneEpochs < 0 || o.GAloneEpochs < 0:
+		return bad("-metric-alone-epochs %d, -g-alone-epochs %d: want at least 0", o.MetricAloneEpochs, o.GAloneEpochs)
+	case o.GTripletsPerAnchor < 0 || o.GTripletsPerAnchor > trainers.MaxSynthTriplets:
+		return bad("-g-triplets-per-anchor %d: want 0 (automatic) to %d", o.GTripletsPerAnchor, trainers.MaxSynthTriplets)
+	case o.Trainer == "daml" && o.Batch > trainers.MaxSynthTriplets:
+		return bad("-trainer daml with -batch %d: at most %d samples per batch (trainers.MaxSynthTriplets synthetic triplets per batch)", o.Batch, trainers.MaxSynthTriplets)
+	case o.Trainer == "daml" && o.GTripletsPerAnchor > 0 && o.Batch*o.GTripletsPerAnchor > trainers.MaxSynthTriplets:
+		return bad("-trainer daml: -batch %d × -g-triplets-per-anchor %d = %d synthetic triplets per batch, more than %d (trainers.MaxSynthTriplets)", o.Batch, o.GTripletsPerAnchor, o.Batch*o.GTripletsPerAnchor, trainers.MaxSynthTriplets)
+	case o.Cascade != "" && o.Trainer != "cascaded":
+		return bad("-cascade %q is for -trainer cascaded (not %s)", o.Cascade, o.Trainer)
 	case !(o.ClassifierLossWeight >= 0) || math.IsInf(o.ClassifierLossWeight, 0):
 		return bad("-classifier-loss-weight %v: want a finite weight of at least 0", o.ClassifierLossWeight)
 	case o.Resume && o.Overwrite:
@@ -208,7 +248,50 @@ func (o *Options) Validate() error {
 	if _, err := ParseLRSchedule(o.LRSchedule); err != nil {
 		return err
 	}
+	if o.Cascade != "" {
+		if _, err := IntList("-cascade", o.Cascade); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// TrainerNames are the values of -trainer.
+var TrainerNames = []string{"metriclossonly", "withclassifier", "cascaded", "daml"}
+
+// gTripletsPerAnchor is -g-triplets-per-anchor, or when 0 the largest
+// count up to 16 that trainers.MaxSynthTriplets allows at -batch.
+func (o *Options) gTripletsPerAnchor() int {
+	if o.GTripletsPerAnchor > 0 {
+		return o.GTripletsPerAnchor
+	}
+	return max(1, min(16, trainers.MaxSynthTriplets/max(o.Batch, 1)))
+}
+
+// cascade is -cascade's block sizes for an embedding of dim columns: two
+// halves by default.
+func (o *Options) cascade(dim int) ([]int, error) {
+	if o.Cascade == "" {
+		if dim < 2 {
+			return nil, fmt.Errorf("-trainer cascaded: an embedding of %d column(s) cannot be cut in two halves; give -cascade: %w", dim, gometric.ErrSetting)
+		}
+		return []int{dim / 2, dim - dim/2}, nil
+	}
+	sizes, err := IntList("-cascade", o.Cascade)
+	if err != nil {
+		return nil, err
+	}
+	sum := 0
+	for _, n := range sizes {
+		if n < 1 || n > dim {
+			return nil, fmt.Errorf("-cascade %s: block size %d, want 1 to the embedding size %d: %w", o.Cascade, n, dim, gometric.ErrSetting)
+		}
+		sum += n
+	}
+	if sum != dim {
+		return nil, fmt.Errorf("-cascade %s: the blocks sum to %d but the embedding has %d columns: %w", o.Cascade, sum, dim, gometric.ErrSetting)
+	}
+	return sizes, nil
 }
 
 // ParseFlags parses args into o with fs (which must have o registered)
@@ -337,6 +420,14 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if r.Trainer == "withclassifier" {
 		extra = append(extra, fmt.Sprintf("TrainWithClassifier: classifier Linear(%d, %d) with its own Adam lr %g, CrossEntropy weight %g", s.dim, s.classes, r.LR, r.ClassifierLossWeight))
 	}
+	switch r.Trainer {
+	case "cascaded":
+		extra = append(extra, fmt.Sprintf("CascadedEmbeddings: blocks %v of the %d-column embedding, each with its own %s loss and %s miner", s.cascade, s.dim, r.Loss, r.Miner))
+	case "daml":
+		d := r.Encoder.EmbeddingSize()
+		extra = append(extra, fmt.Sprintf("DeepAdversarialMetricLearning: generator Linear(%d, %d) with its own Adam lr %g, %d triplets per anchor, synth_loss %s, g_adv_loss TripletMargin(%g), %d metric-alone and %d generator-alone epoch(s)",
+			3*d, d, r.LR, r.gTripletsPerAnchor(), r.Loss, DefaultTripletMargin, r.MetricAloneEpochs, r.GAloneEpochs))
+	}
 	if r.Embedder > 0 {
 		extra = append(extra, fmt.Sprintf("embedder Linear(%d, %d) with its own Adam lr %g", r.Encoder.EmbeddingSize(), r.Embedder, r.LR))
 	}
@@ -385,6 +476,7 @@ type setup struct {
 	ipe        int
 	dim        int
 	classes    int
+	cascade    []int // -trainer cascaded's block sizes
 }
 
 // setup builds the models the flags add, the loss, the miner, an Adam per
@@ -455,22 +547,36 @@ func (r *Run) setup(schedule LRSchedule, progress io.Writer) (setup, error) {
 			return s, err
 		}
 	}
-	if l, ok := loss.(losses.Learnable); ok && len(l.Params()) > 0 {
+	if l, ok := loss.(losses.Learnable); ok && len(l.Params()) > 0 && r.Trainer != "cascaded" {
 		if lossOpt, err = adam(r.LossLR); err != nil {
 			return s, err
 		}
 	}
-	// MetricLossOnly, or the MetricLossOnly inside TrainWithClassifier: the
-	// settings below are the same.
+	if r.Trainer == "cascaded" {
+		return s, r.cascaded(&s, trunkOpt, emb, embOpt, adam, &byEpoch, progress)
+	}
+	// MetricLossOnly, or the MetricLossOnly inside TrainWithClassifier or
+	// DeepAdversarialMetricLearning: the settings below are the same.
 	t := trainers.NewMetricLossOnly(r.Encoder, trunkOpt, r.Batch, loss, r.Train)
 	s.trainer = t
-	if clf != nil {
+	switch r.Trainer {
+	case "withclassifier":
 		tw := trainers.NewTrainWithClassifier(r.Encoder, trunkOpt, r.Batch, loss, clf, clfOpt, r.Train)
 		tw.LossWeights = map[string]float64{"metric_loss": 1, "classifier_loss": r.ClassifierLossWeight}
 		t, s.trainer = &tw.MetricLossOnly, tw
+	case "daml":
+		if lossOpt != nil {
+			return s, fmt.Errorf("-trainer daml -loss %s: PML's DeepAdversarialMetricLearning never steps a loss's parameters; choose a loss without them: %w", r.Loss, gometric.ErrSetting)
+		}
+		d, err := r.daml(loss, trunkOpt, adam, s.classes, s.dim)
+		if err != nil {
+			return s, err
+		}
+		t, s.trainer = &d.MetricLossOnly, d
+		// byEpoch holds the generator's scheduler too: it was made last.
 	}
 	t.Miner = miner
-	t.Sampler = &samplers.MPerClass{Labels: r.Train.Labels(), M: r.M, BatchSize: r.Batch, LengthBeforeNewIter: r.Train.Len()}
+	t.Sampler = r.sampler()
 	t.IterationsPerEpoch = r.Iterations
 	t.Seed = r.Seed
 	t.Progress = progress
@@ -479,11 +585,83 @@ func (r *Run) setup(schedule LRSchedule, progress io.Writer) (setup, error) {
 	}
 	t.LossOptimizer = lossOpt
 	t.LRSchedulersByEpoch = byEpoch
-	s.ipe = r.Iterations
-	if s.ipe == 0 {
-		s.ipe = t.Sampler.Len() / r.Batch
-	}
+	s.ipe = r.iterations(t.Sampler)
 	return s, nil
+}
+
+// sampler is the runs' MPerClass sampler over the training labels.
+func (r *Run) sampler() *samplers.MPerClass {
+	return &samplers.MPerClass{Labels: r.Train.Labels(), M: r.M, BatchSize: r.Batch, LengthBeforeNewIter: r.Train.Len()}
+}
+
+// iterations is the iterations of an epoch.
+func (r *Run) iterations(smp samplers.Sampler) int {
+	if r.Iterations > 0 {
+		return r.Iterations
+	}
+	return smp.Len() / r.Batch
+}
+
+// daml is -trainer daml's DeepAdversarialMetricLearning: the generator
+// Linear(3·D, D) on the trunk's D outputs with its own Adam, synth_loss a
+// copy of -loss, g_adv_loss TripletMargin(DefaultTripletMargin).
+func (r *Run) daml(loss losses.Loss, trunkOpt *models.Optimizer, adam func(float64) (*models.Optimizer, error), classes, dim int) (*trainers.DeepAdversarialMetricLearning, error) {
+	d := r.Encoder.EmbeddingSize()
+	gen, err := models.NewMLP(models.MLPConfig{Sizes: []int{3 * d, d}, Seed: r.Seed ^ generatorSeed})
+	if err != nil {
+		return nil, fmt.Errorf("-trainer daml: the generator: %w", err)
+	}
+	genOpt, err := adam(r.LR)
+	if err != nil {
+		return nil, err
+	}
+	synth, _, err := NewLoss(r.Loss, classes, dim, r.Seed^generatorSeed)
+	if err != nil {
+		return nil, fmt.Errorf("-trainer daml: synth_loss: %w", err)
+	}
+	adv := losses.NewTripletMargin()
+	adv.Margin = DefaultTripletMargin
+	t := trainers.NewDeepAdversarialMetricLearning(r.Encoder, trunkOpt, r.Batch, loss, synth, adv, gen, genOpt, r.Train)
+	t.MetricAloneEpochs, t.GAloneEpochs, t.GTripletsPerAnchor = r.MetricAloneEpochs, r.GAloneEpochs, r.gTripletsPerAnchor()
+	return t, nil
+}
+
+// cascaded builds -trainer cascaded's CascadedEmbeddings into s: per
+// block i of -cascade a -loss for its size (seeded -seed+i; with its own
+// Adam at -loss-lr when it has parameters) and a -miner. byEpoch gains
+// the loss optimizers' schedulers.
+func (r *Run) cascaded(s *setup, trunkOpt *models.Optimizer, emb *models.MLP, embOpt *models.Optimizer,
+	adam func(float64) (*models.Optimizer, error), byEpoch *[]models.LRScheduler, progress io.Writer) error {
+	sizes, err := r.cascade(s.dim)
+	if err != nil {
+		return err
+	}
+	ls := make([]losses.Loss, len(sizes))
+	lopts := make([]*models.Optimizer, len(sizes))
+	ms := make([]miners.Miner, len(sizes))
+	for i, n := range sizes {
+		if ls[i], _, err = NewLoss(r.Loss, s.classes, n, r.Seed+uint64(i)); err != nil {
+			return fmt.Errorf("-cascade block %d: %w", i, err)
+		}
+		if p, ok := ls[i].(losses.Learnable); ok && len(p.Params()) > 0 {
+			if lopts[i], err = adam(r.LossLR); err != nil {
+				return err
+			}
+		}
+		if ms[i], err = NewMiner(r.Miner, r.Seed+uint64(i)); err != nil {
+			return err
+		}
+	}
+	t := trainers.NewCascadedEmbeddings(sizes, r.Encoder, trunkOpt, r.Batch, ls, r.Train)
+	t.LossOptimizers, t.Miners = lopts, ms
+	t.Sampler = r.sampler()
+	t.IterationsPerEpoch, t.Seed, t.Progress = r.Iterations, r.Seed, progress
+	if emb != nil {
+		t.Embedder, t.EmbedderOptimizer = emb, embOpt
+	}
+	t.LRSchedulersByEpoch = *byEpoch
+	s.trainer, s.ipe, s.cascade = t, r.iterations(t.Sampler), sizes
+	return nil
 }
 
 // resumeError says which flag does not match the run in Out.
@@ -501,6 +679,8 @@ func (r *Run) resumeError(err error, schedule LRSchedule) error {
 	switch role := ce.Role; {
 	case strings.HasPrefix(role, "embedder"):
 		flag = fmt.Sprintf("-embedder %d (the run's embedder, or none, must match)", r.Embedder)
+	case strings.HasPrefix(role, "generator"):
+		flag = fmt.Sprintf("-trainer %s (a -trainer daml run has a generator)", r.Trainer)
 	case strings.HasPrefix(role, "classifier"):
 		flag = fmt.Sprintf("-trainer %s (a -trainer withclassifier run has a classifier)", r.Trainer)
 	case strings.HasPrefix(role, "lr_scheduler"):

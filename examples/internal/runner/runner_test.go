@@ -138,7 +138,7 @@ func TestValidate(t *testing.T) {
 		{"loss without tuples", func(o *Options) { o.Loss = "pnp" }, "-miner none"},
 		{"loss without tuples, no miner", func(o *Options) { o.Loss = "pnp"; o.Miner = "none" }, ""},
 		{"epochs", func(o *Options) { o.Epochs = -1 }, "-epochs"},
-		{"trainer", func(o *Options) { o.Trainer = "cascaded" }, "-trainer"},
+		{"trainer", func(o *Options) { o.Trainer = "twostreams" }, "-trainer"},
 		{"classifier weight negative", func(o *Options) { o.ClassifierLossWeight = -1 }, "-classifier-loss-weight"},
 		{"classifier weight NaN", func(o *Options) { o.ClassifierLossWeight = math.NaN() }, "-classifier-loss-weight"},
 		{"classifier weight Inf", func(o *Options) { o.ClassifierLossWeight = math.Inf(1) }, "-classifier-loss-weight"},
