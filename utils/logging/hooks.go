@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -227,7 +228,7 @@ func (h *HookContainer) validate() error {
 		return bad("Metrics holds %d names, want at most %d", len(h.Metrics), maxMetrics)
 	}
 	if _, ok := h.Datasets[h.validation()]; !ok {
-		return bad("Datasets has no validation split %q (ValidationSplit; splits: %q)", h.validation(), sortedKeys(h.Datasets))
+		return bad("Datasets has no validation split %q (ValidationSplit; splits: %q)", h.validation(), slices.Sorted(maps.Keys(h.Datasets)))
 	}
 	for name, ds := range h.Datasets {
 		if check.Nil(ds) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -283,7 +284,7 @@ var iterationHeader = []string{
 // encodeIteration appends it's CSV line to dst.
 func encodeIteration(dst []byte, it trainers.IterationInfo) []byte {
 	var parts []string
-	for _, k := range sortedKeys(it.Parts) {
+	for _, k := range slices.Sorted(maps.Keys(it.Parts)) {
 		parts = append(parts, k+"="+formatFloat(it.Parts[k]))
 	}
 	var b bytes.Buffer
@@ -295,15 +296,6 @@ func encodeIteration(dst []byte, it trainers.IterationInfo) []byte {
 	})
 	w.Flush()
 	return append(dst, b.Bytes()...)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // IterationRecord is one line of the per-iteration CSV (PML's

@@ -28,8 +28,9 @@ package runner
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/gometric/gometric"
@@ -98,7 +99,7 @@ func newTriplet() losses.Loss {
 }
 
 // LossNames returns the names NewLoss accepts, sorted.
-func LossNames() []string { return sortedKeys(lossTable) }
+func LossNames() []string { return slices.Sorted(maps.Keys(lossTable)) }
 
 // NewLoss returns the loss of the given lower-case Go name, and whether it
 // accepts mined tuples. "triplet" is TripletMargin with the benchmark's
@@ -152,7 +153,7 @@ var minerTable = map[string]func(rng *rand.Rand) miners.Miner{
 }
 
 // MinerNames returns the names NewMiner accepts, sorted.
-func MinerNames() []string { return sortedKeys(minerTable) }
+func MinerNames() []string { return slices.Sorted(maps.Keys(minerTable)) }
 
 // NewMiner returns the miner of the given lower-case Go name with PML's
 // defaults (nil for "none"); a random miner draws from a generator seeded
@@ -163,13 +164,4 @@ func NewMiner(name string, seed uint64) (miners.Miner, error) {
 		return nil, fmt.Errorf("unknown miner %q; valid names: %s: %w", name, strings.Join(MinerNames(), ", "), gometric.ErrSetting)
 	}
 	return f(rand.New(rand.NewPCG(seed, 0x6d696e6572))), nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
