@@ -563,7 +563,12 @@ func (f *ImageFiles) decodeSource(comp string, i int, ds *decodeSettings) (image
 	// The header is read through head, then read again by the decoder.
 	var head bytes.Buffer
 	br := bufio.NewReader(io.TeeReader(r, &head))
-	cfg, err := guard(func() (image.Config, string, error) { return image.DecodeConfig(br) })
+	var format string
+	cfg, err := guard(func() (image.Config, string, error) {
+		c, f, err := image.DecodeConfig(br)
+		format = f
+		return c, f, err
+	})
 	if err != nil {
 		return nil, decodeErr(err)
 	}
@@ -575,6 +580,17 @@ func (f *ImageFiles) decodeSource(comp string, i int, ds *decodeSettings) (image
 			i, cfg.Width, cfg.Height, px, ds.maxPixels)
 	}
 	br.Reset(io.MultiReader(&head, r))
+	if format == "jpeg" {
+		// libjpeg-turbo's output, as torchvision's PIL loader.
+		src, err := guard(func() (*image.RGBA, string, error) {
+			m, err := decodeJPEG(br)
+			return m, format, err
+		})
+		if err != nil {
+			return nil, decodeErr(err)
+		}
+		return src, nil
+	}
 	src, err := guard(func() (image.Image, string, error) { return image.Decode(br) })
 	if err != nil {
 		return nil, decodeErr(err)

@@ -1,0 +1,118 @@
+package datasets
+
+import (
+	"bufio"
+	"image"
+	"image/jpeg"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// jpegCase is one fixture of testdata/jpeg (scripts/torchvision_jpeg_fixtures.py).
+type jpegCase struct {
+	name         string
+	resize, crop int
+	hasRGB       bool
+}
+
+func jpegCases(t testing.TB) []jpegCase {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "jpeg", "cases.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cs []jpegCase
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := sc.Text()
+		if strings.HasPrefix(l, "#") || l == "" {
+			continue
+		}
+		fs := strings.Fields(l)
+		r, _ := strconv.Atoi(fs[1])
+		c, _ := strconv.Atoi(fs[2])
+		cs = append(cs, jpegCase{fs[0], r, c, fs[3] == "1"})
+	}
+	return cs
+}
+
+// diffStats returns the largest and the mean absolute difference of the
+// RGB bytes of two images of the same size (-1 if the sizes differ).
+func diffStats(a, b *image.RGBA) (int, float64) {
+	if a.Bounds().Size() != b.Bounds().Size() {
+		return -1, math.NaN()
+	}
+	var sum float64
+	n := 0
+	d := 0
+	for y := range a.Bounds().Dy() {
+		for x := range a.Bounds().Dx() {
+			p := a.Pix[a.PixOffset(a.Rect.Min.X+x, a.Rect.Min.Y+y):]
+			q := b.Pix[b.PixOffset(b.Rect.Min.X+x, b.Rect.Min.Y+y):]
+			for c := range 3 {
+				v := int(p[c]) - int(q[c])
+				if v < 0 {
+					v = -v
+				}
+				d = max(d, v)
+				sum += float64(v)
+				n++
+			}
+		}
+	}
+	return d, sum / float64(n)
+}
+
+func readJPEGFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "jpeg", name+".jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func loadJPEGPNG(t testing.TB, name string) *image.RGBA {
+	t.Helper()
+	return loadRGBA(t, filepath.Join("..", "jpeg", name))
+}
+
+func TestJPEGFixtures(t *testing.T) {
+	for _, tc := range jpegCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			data := readJPEGFixture(t, tc.name)
+			old, err := jpeg.Decode(strings.NewReader(string(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			oldRGBA := toRGBA(old)
+			var got *image.RGBA
+			switch m := old.(type) {
+			case *image.YCbCr:
+				got = ycbcrToRGBA(m)
+			case *image.Gray:
+				got = grayToRGBA(m)
+			default:
+				t.Fatalf("%T", old)
+			}
+			if tc.hasRGB {
+				want := loadJPEGPNG(t, tc.name+".rgb.png")
+				d0, m0 := diffStats(oldRGBA, want)
+				d1, m1 := diffStats(got, want)
+				t.Logf("decoded: old max %d mean %.4f; new max %d mean %.4f", d0, m0, d1, m1)
+			}
+			want := loadJPEGPNG(t, tc.name+".eval.png")
+			tr := EvalTransform(tc.crop, tc.resize)
+			eo, _ := tr.Apply(oldRGBA, nil)
+			en, _ := tr.Apply(got, nil)
+			d0, m0 := diffStats(eo, want)
+			d1, m1 := diffStats(en, want)
+			t.Logf("eval: old max %d mean %.4f; new max %d mean %.4f", d0, m0, d1, m1)
+		})
+	}
+}
