@@ -583,7 +583,7 @@ func (f *ImageFiles) decodeSource(comp string, i int, ds *decodeSettings) (image
 	if format == "jpeg" {
 		// libjpeg-turbo's output, as torchvision's PIL loader.
 		src, err := guard(func() (*image.RGBA, string, error) {
-			m, err := decodeJPEG(br)
+			m, err := decodeJPEG(br, ds.maxPixels)
 			return m, format, err
 		})
 		if err != nil {

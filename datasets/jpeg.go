@@ -3,49 +3,157 @@ package datasets
 import (
 	"fmt"
 	"image"
-	"image/jpeg"
 	"io"
 )
 
 // decodeJPEG decodes a JPEG file to RGB as torchvision's image loader
-// does (Pillow's Image.open(p).convert("RGB") on libjpeg-turbo): see
-// jpegToRGBA.
-func decodeJPEG(r io.Reader) (*image.RGBA, error) {
-	m, err := jpeg.Decode(r)
+// does — Pillow's Image.open(p).convert("RGB") on libjpeg-turbo 2.1 with
+// its defaults (islow IDCT, fancy upsampling) — as an opaque RGBA image
+// at the origin. A frame of more than maxPixels pixels is refused before
+// anything is allocated. Like Pillow, it ignores the EXIF orientation.
+//
+// The colour space is libjpeg's guess (jdapimin.c): one component is
+// grayscale (replicated to RGB by convert); three are YCbCr (fancy
+// upsampling, then jdcolor.c's integer conversion) unless an Adobe
+// marker says RGB (transform 0) or, with neither a JFIF nor an Adobe
+// marker, the component identifiers are 'R', 'G', 'B'; four are CMYK
+// unless an Adobe marker's transform is not 0 (YCCK, converted to CMYK as
+// jdcolor.c's ycck_cmyk_convert). Pillow reads four-component JPEGs as
+// Adobe-inverted CMYK ("CMYK;I") and converts them with cmyk2rgb, which
+// is mirrored too. Sampling factors are image/jpeg's: 4:4:4, 4:4:0,
+// 4:2:2, 4:2:0, 4:1:1 and 4:1:0 (others are an error, where libjpeg
+// decodes some), and 8-bit baseline, extended and progressive files;
+// arithmetic coding, 12-bit, lossless and hierarchical JPEGs are errors
+// as in image/jpeg. An incomplete progressive file (some coefficients
+// never sent) is not block-smoothed as libjpeg does.
+func decodeJPEG(r io.Reader, maxPixels int64) (*image.RGBA, error) {
+	d := &jpegDecoder{maxPixels: maxPixels}
+	m, err := d.decode(r, false)
 	if err != nil {
 		return nil, err
 	}
-	return jpegToRGBA(m)
-}
-
-// jpegToRGBA converts a decoded JPEG image to RGBA at the origin as
-// Pillow's convert("RGB") of the image libjpeg-turbo decodes: YCbCr with
-// libjpeg's fancy upsampling and integer conversion, grayscale
-// replicated, CMYK with Pillow's cmyk2rgb; an RGB image is kept.
-func jpegToRGBA(m image.Image) (*image.RGBA, error) {
 	switch m := m.(type) {
-	case *image.YCbCr:
-		return ycbcrToRGBA(m), nil
 	case *image.Gray:
 		return grayToRGBA(m), nil
-	case *image.CMYK:
-		return cmykToRGBA(m), nil
-	case *image.RGBA:
-		return toRGBA(m), nil
+	case *image.YCbCr:
+		return d.toRGBA(m), nil
 	}
 	return nil, fmt.Errorf("unexpected decoded JPEG image %T", m)
 }
 
-// The colour end of libjpeg-turbo's decompressor (2.1, the library under
-// Pillow and so under torchvision's image loader, which opens files with
-// Image.open(p).convert("RGB")): libjpeg's default "fancy" chroma
-// upsampling (jdsample.c: a triangle filter, 3/4 of the nearer sample and
-// 1/4 of the farther in each subsampled direction, with its rounding
-// biases and edge replication) and its integer YCbCr→RGB conversion
-// (jdcolor.c: tables at 16 fractional bits, ONE_HALF rounding), applied
-// to the component planes of a decoded *image.YCbCr. Go's image/jpeg
-// instead replicates chroma samples and converts with its own rounding,
-// up to tens of levels away from Pillow at sharp colour edges.
+// jpegSpace is a colour space of libjpeg's.
+type jpegSpace int
+
+const (
+	jpegYCbCr jpegSpace = iota
+	jpegRGB
+	jpegCMYK
+	jpegYCCK
+)
+
+// space returns the colour space libjpeg-turbo's
+// default_decompression_parms assumes for d's components.
+func (d *jpegDecoder) space() jpegSpace {
+	if d.nComp == 4 {
+		if d.adobeTransformValid && d.adobeTransform != jpegAdobeUnknown {
+			return jpegYCCK
+		}
+		return jpegCMYK
+	}
+	switch {
+	case d.jfif:
+		return jpegYCbCr
+	case d.adobeTransformValid:
+		if d.adobeTransform == jpegAdobeUnknown {
+			return jpegRGB
+		}
+		return jpegYCbCr
+	case d.comp[0].c == 'R' && d.comp[1].c == 'G' && d.comp[2].c == 'B':
+		return jpegRGB
+	}
+	return jpegYCbCr
+}
+
+// toRGBA converts the component planes in m (and d's fourth component)
+// to RGB in d's colour space, as libjpeg's upsampling and colour
+// conversion followed by Pillow's convert("RGB").
+func (d *jpegDecoder) toRGBA(m *image.YCbCr) *image.RGBA {
+	space := d.space()
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	hf, vf := subsampleFactors(m.SubsampleRatio)
+	cw, ch := (w+hf-1)/hf, (h+vf-1)/vf
+	u1 := newUpsampler(m.Cb, m.CStride, cw, ch, hf, vf, w)
+	u2 := newUpsampler(m.Cr, m.CStride, cw, ch, hf, vf, w)
+	for y := range h {
+		y0 := m.Y[y*m.YStride : y*m.YStride+w]
+		o := out.Pix[y*out.Stride : y*out.Stride+4*w]
+		c1, c2 := u1.row(y), u2.row(y)
+		switch space {
+		case jpegYCbCr:
+			yccRow(o, y0, c1, c2)
+		case jpegRGB:
+			for x, v := range y0 {
+				o[4*x], o[4*x+1], o[4*x+2], o[4*x+3] = v, c1[x], c2[x], 255
+			}
+		default:
+			k := d.blackPix[y*d.blackStride : y*d.blackStride+w]
+			cmykRow(o, y0, c1, c2, k, space == jpegYCCK)
+		}
+	}
+	return out
+}
+
+// subsampleFactors returns the chroma expansion factors of r.
+func subsampleFactors(r image.YCbCrSubsampleRatio) (hf, vf int) {
+	switch r {
+	case image.YCbCrSubsampleRatio422:
+		return 2, 1
+	case image.YCbCrSubsampleRatio420:
+		return 2, 2
+	case image.YCbCrSubsampleRatio440:
+		return 1, 2
+	case image.YCbCrSubsampleRatio411:
+		return 4, 1
+	case image.YCbCrSubsampleRatio410:
+		return 4, 2
+	}
+	return 1, 1
+}
+
+// cmykRow converts one row of four full-size components to RGB as
+// libjpeg's CMYK output (YCCK converted by ycck_cmyk_convert, CMYK passed
+// through) read by Pillow as inverted CMYK ("CMYK;I") and converted by
+// its cmyk2rgb.
+func cmykRow(dst, c0, c1, c2, k []uint8, ycck bool) {
+	t := ycc
+	dst = dst[:4*len(c0)]
+	c1, c2, k = c1[:len(c0)], c2[:len(c0)], k[:len(c0)]
+	for x, v0 := range c0 {
+		c, m, yy := v0, c1[x], c2[x]
+		if ycck {
+			Y := int32(v0)
+			c = clampByte(255 - (Y + t.crR[c2[x]]))
+			m = clampByte(255 - (Y + (t.cbG[c1[x]]+t.crG[c2[x]])>>jpegScaleBits))
+			yy = clampByte(255 - (Y + t.cbB[c1[x]]))
+		}
+		// Pillow's "CMYK;I" inverts all four; cmyk2rgb's nk = 255 − k is
+		// then the sample itself.
+		nk := int32(k[x])
+		d := dst[4*x : 4*x+4 : 4*x+4]
+		d[0] = cmykChannel(255-int32(c), nk)
+		d[1] = cmykChannel(255-int32(m), nk)
+		d[2] = cmykChannel(255-int32(yy), nk)
+		d[3] = 255
+	}
+}
+
+// cmykChannel is Pillow's cmyk2rgb for one channel: CLIP8(nk −
+// MULDIV255(c, nk)).
+func cmykChannel(c, nk int32) uint8 {
+	t := c*nk + 128
+	return clampByte(nk - ((t>>8)+t)>>8)
+}
 
 // jpegScaleBits is jdcolor.c's SCALEBITS.
 const jpegScaleBits = 16
@@ -207,41 +315,6 @@ func (u *upsampler) row(y int) []uint8 {
 	return u.out
 }
 
-// ycbcrToRGBA converts a decoded *image.YCbCr to RGBA at the origin as
-// libjpeg-turbo's decompressor does after its IDCT (fancy upsampling,
-// then ycc_rgb_convert).
-func ycbcrToRGBA(m *image.YCbCr) *image.RGBA {
-	b := m.Rect
-	w, h := b.Dx(), b.Dy()
-	out := image.NewRGBA(image.Rect(0, 0, w, h))
-	if w <= 0 || h <= 0 {
-		return out
-	}
-	hf, vf := 1, 1
-	switch m.SubsampleRatio {
-	case image.YCbCrSubsampleRatio422:
-		hf = 2
-	case image.YCbCrSubsampleRatio420:
-		hf, vf = 2, 2
-	case image.YCbCrSubsampleRatio440:
-		vf = 2
-	case image.YCbCrSubsampleRatio411:
-		hf = 4
-	case image.YCbCrSubsampleRatio410:
-		hf, vf = 4, 2
-	}
-	cw, ch := (w+hf-1)/hf, (h+vf-1)/vf
-	co := m.COffset(b.Min.X, b.Min.Y)
-	ucb := newUpsampler(m.Cb[co:], m.CStride, cw, ch, hf, vf, w)
-	ucr := newUpsampler(m.Cr[co:], m.CStride, cw, ch, hf, vf, w)
-	yo := m.YOffset(b.Min.X, b.Min.Y)
-	for y := range h {
-		yrow := m.Y[yo+y*m.YStride : yo+y*m.YStride+w]
-		yccRow(out.Pix[y*out.Stride:], yrow, ucb.row(y), ucr.row(y))
-	}
-	return out
-}
-
 // grayToRGBA replicates a grayscale image into RGB, as Pillow's
 // convert("RGB") of an "L" image.
 func grayToRGBA(m *image.Gray) *image.RGBA {
@@ -253,31 +326,6 @@ func grayToRGBA(m *image.Gray) *image.RGBA {
 		o := out.Pix[y*out.Stride:][:4*w]
 		for x, v := range in {
 			o[4*x], o[4*x+1], o[4*x+2], o[4*x+3] = v, v, v, 255
-		}
-	}
-	return out
-}
-
-// cmykToRGBA converts CMYK to RGB as Pillow's convert("RGB") of a "CMYK"
-// image (Convert.c's cmyk2rgb: nk − c·nk/255 with Pillow's MULDIV255
-// rounding, nk = 255 − k).
-func cmykToRGBA(m *image.CMYK) *image.RGBA {
-	b := m.Rect
-	w, h := b.Dx(), b.Dy()
-	out := image.NewRGBA(image.Rect(0, 0, w, h))
-	muldiv255 := func(a, b int32) int32 {
-		t := a*b + 128
-		return ((t >> 8) + t) >> 8
-	}
-	for y := range h {
-		in := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:4*w]
-		o := out.Pix[y*out.Stride:][:4*w]
-		for x := range w {
-			nk := 255 - int32(in[4*x+3])
-			o[4*x] = clampByte(nk - muldiv255(int32(in[4*x]), nk))
-			o[4*x+1] = clampByte(nk - muldiv255(int32(in[4*x+1]), nk))
-			o[4*x+2] = clampByte(nk - muldiv255(int32(in[4*x+2]), nk))
-			o[4*x+3] = 255
 		}
 	}
 	return out

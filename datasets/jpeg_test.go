@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"bufio"
+	"bytes"
 	"image"
 	"image/jpeg"
 	"math"
@@ -82,37 +83,51 @@ func loadJPEGPNG(t testing.TB, name string) *image.RGBA {
 	return loadRGBA(t, filepath.Join("..", "jpeg", name))
 }
 
+// TestJPEGFixtures compares decodeJPEG with torchvision 0.14's loader
+// (Pillow 9.4 on libjpeg-turbo 2.1), recorded by
+// scripts/torchvision_jpeg_fixtures.py: the decoded RGB and the eval
+// transform's bytes (Resize, CenterCrop) are equal — tolerance 0, within
+// issue 14's 2/255 — for every subsampling, the progressive, grayscale,
+// CMYK and tiny fixtures. It logs image/jpeg's error (with Go's colour
+// conversion) for comparison.
 func TestJPEGFixtures(t *testing.T) {
 	for _, tc := range jpegCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			data := readJPEGFixture(t, tc.name)
-			old, err := jpeg.Decode(strings.NewReader(string(data)))
+			old, err := jpeg.Decode(bytes.NewReader(data))
 			if err != nil {
 				t.Fatal(err)
 			}
 			oldRGBA := toRGBA(old)
-			var got *image.RGBA
-			switch m := old.(type) {
-			case *image.YCbCr:
-				got = ycbcrToRGBA(m)
-			case *image.Gray:
-				got = grayToRGBA(m)
-			default:
-				t.Fatalf("%T", old)
+			got, err := decodeJPEG(bytes.NewReader(data), DefaultMaxPixels)
+			if err != nil {
+				t.Fatal(err)
 			}
 			if tc.hasRGB {
 				want := loadJPEGPNG(t, tc.name+".rgb.png")
 				d0, m0 := diffStats(oldRGBA, want)
 				d1, m1 := diffStats(got, want)
-				t.Logf("decoded: old max %d mean %.4f; new max %d mean %.4f", d0, m0, d1, m1)
+				t.Logf("decoded vs PIL: image/jpeg max %d mean %.4f; decodeJPEG max %d mean %.4f (/255)", d0, m0, d1, m1)
+				if d1 != 0 {
+					t.Errorf("decoded: largest difference %d/255 from PIL's, want 0", d1)
+				}
 			}
 			want := loadJPEGPNG(t, tc.name+".eval.png")
 			tr := EvalTransform(tc.crop, tc.resize)
-			eo, _ := tr.Apply(oldRGBA, nil)
-			en, _ := tr.Apply(got, nil)
+			eo, err := tr.Apply(oldRGBA, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			en, err := tr.Apply(got, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
 			d0, m0 := diffStats(eo, want)
 			d1, m1 := diffStats(en, want)
-			t.Logf("eval: old max %d mean %.4f; new max %d mean %.4f", d0, m0, d1, m1)
+			t.Logf("eval transform vs torchvision: image/jpeg max %d mean %.4f; decodeJPEG max %d mean %.4f (/255)", d0, m0, d1, m1)
+			if d1 != 0 {
+				t.Errorf("eval transform: largest difference %d/255 from torchvision's, want 0 (issue 14 allows 2)", d1)
+			}
 		})
 	}
 }

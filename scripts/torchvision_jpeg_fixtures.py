@@ -18,7 +18,7 @@ import torchvision.transforms as T
 OUT = os.path.join("datasets", "testdata", "jpeg")
 
 
-def photo(w, h, seed, gray=False):
+def photo(w, h, seed, mode="RGB"):
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:h, 0:w].astype(np.float64)
     r = 40 + 180 * x / max(w - 1, 1)
@@ -40,7 +40,12 @@ def photo(w, h, seed, gray=False):
         d.line(pts, fill=tuple(int(c) for c in rng.integers(0, 256, 3)), width=2)
     a = np.asarray(im).astype(np.int32) + rng.integers(-6, 7, (h, w, 3))
     im = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "RGB")
-    return im.convert("L") if gray else im
+    if mode == "CMYK":
+        # Pillow's RGB→CMYK leaves K at 0: give K a gradient of its own.
+        c = np.asarray(im.convert("CMYK")).copy()
+        c[..., 3] = (np.mgrid[0:h, 0:w][1] * 200 // max(w - 1, 1)).astype(np.uint8)
+        return Image.fromarray(c, "CMYK")
+    return im.convert(mode)
 
 
 # name, width, height, seed, save options, eval resize, eval crop, keep rgb
@@ -53,6 +58,7 @@ CASES = [
     ("progressive_q75", 201, 151, 6, dict(quality=75, progressive=True), 73, 64, True),
     ("gray_q75", 203, 149, 7, dict(quality=75), 73, 64, True),
     ("tiny_3x2", 3, 2, 8, dict(quality=90), 4, 4, True),
+    ("cmyk_q90", 91, 67, 10, dict(quality=90), 73, 64, True),
     ("full_500x375", 500, 375, 9, dict(quality=75), 256, 224, False),
 ]
 
@@ -62,7 +68,7 @@ def main():
     lines = []
     for name, w, h, seed, opts, resize, crop, keep in CASES:
         path = os.path.join(OUT, name + ".jpg")
-        photo(w, h, seed, gray=name.startswith("gray")).save(path, **opts)
+        photo(w, h, seed, "L" if name.startswith("gray") else "CMYK" if name.startswith("cmyk") else "RGB").save(path, **opts)
         rgb = Image.open(path).convert("RGB")
         if keep:
             rgb.save(os.path.join(OUT, name + ".rgb.png"), optimize=True)
