@@ -210,16 +210,15 @@ func yccRow(dst, y, cb, cr []uint8) {
 // upsampler brings one chroma plane of a w×h image to full size, a row
 // at a time, as libjpeg's jdsample.c does for its sampling factors.
 type upsampler struct {
-	pix        []uint8 // the plane
-	stride     int
-	cw, ch     int // downsampled_width and downsampled_height
-	hf, vf     int // horizontal and vertical expansion factors
-	fancyH     bool
-	fancyV     bool
-	colsum     []int32 // h2v2: 3·near + far, one per chroma column
-	out        []uint8 // one full-size row (hf·cw samples)
-	lastRow    int     // the output row in out, -1 before the first
-	replicateH bool
+	pix     []uint8 // the plane
+	stride  int
+	cw, ch  int // downsampled_width and downsampled_height
+	hf, vf  int // horizontal and vertical expansion factors
+	fancyH  bool
+	fancyV  bool
+	colsum  []int32 // h2v2: 3·near + far, one per chroma column
+	out     []uint8 // one full-size row (hf·cw samples)
+	lastRow int     // the output row in out, -1 before the first
 }
 
 // newUpsampler returns the upsampler of a plane of cw×ch samples (the

@@ -9,8 +9,15 @@
 #                    loader), lossless — omitted for the large fixture;
 #   NAME.eval.png    T.Compose([T.Resize(R), T.CenterCrop(C)]) of it, the
 #                    eval transform's uint8 result before ToTensor.
-# and cases.txt: NAME R C, one fixture a line.
+# and cases.txt: NAME R C, one fixture a line. Fixtures with sampling
+# factors or colour spaces Pillow cannot write (4:4:0, 4:1:1, 4:1:0, RGB,
+# YCCK) are encoded by libjpeg through scripts/jpeg_encode_sampling.c,
+# compiled here with gcc -ljpeg (Debian's libjpeg62-turbo-dev); they are
+# skipped, with a message, when that fails.
 import os
+import shutil
+import subprocess
+import tempfile
 import numpy as np
 from PIL import Image, ImageDraw
 import torchvision.transforms as T
@@ -63,18 +70,57 @@ CASES = [
 ]
 
 
+# name, width, height, seed, colour space, H0 V0 H1 V1, quality: encoded by
+# libjpeg (jpeg_encode_sampling.c), decoded by Pillow.
+LIBJPEG_CASES = [
+    ("s440_q85_odd", 163, 121, 11, "ycbcr", (1, 2, 1, 1), 85),
+    ("s411_q85_odd", 163, 121, 12, "ycbcr", (4, 1, 1, 1), 85),
+    ("s410_q85_odd", 163, 121, 13, "ycbcr", (4, 2, 1, 1), 85),
+    ("rgb444_q90", 91, 67, 14, "rgb", (1, 1, 1, 1), 90),
+    ("rgb420_q90", 91, 67, 15, "rgb", (2, 2, 1, 1), 90),
+    ("ycck420_q90", 91, 67, 16, "ycck", (2, 2, 1, 1), 90),
+]
+
+
+def record(name, path, resize, crop, keep, lines):
+    rgb = Image.open(path).convert("RGB")
+    if keep:
+        rgb.save(os.path.join(OUT, name + ".rgb.png"), optimize=True)
+    ev = T.Compose([T.Resize(resize), T.CenterCrop(crop)])(rgb)
+    ev.save(os.path.join(OUT, name + ".eval.png"), optimize=True)
+    lines.append("%s %d %d %d\n" % (name, resize, crop, 1 if keep else 0))
+
+
+def libjpeg_cases(lines):
+    here = os.path.dirname(os.path.abspath(__file__))
+    tmp = tempfile.mkdtemp()
+    try:
+        enc = os.path.join(tmp, "enc")
+        r = subprocess.run(["gcc", "-O2", "-o", enc, os.path.join(here, "jpeg_encode_sampling.c"), "-ljpeg"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            print("skipping the libjpeg-encoded fixtures: gcc -ljpeg failed:", r.stderr.strip())
+            return
+        for name, w, h, seed, space, f, q in LIBJPEG_CASES:
+            im = photo(w, h, seed, "CMYK" if space == "ycck" else "RGB")
+            raw = os.path.join(tmp, name + ".raw")
+            with open(raw, "wb") as fh:
+                fh.write(im.tobytes())
+            path = os.path.join(OUT, name + ".jpg")
+            subprocess.run([enc, raw, str(w), str(h), space] + [str(v) for v in f] + [str(q), path], check=True)
+            record(name, path, 73, 64, True, lines)
+    finally:
+        shutil.rmtree(tmp)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     lines = []
     for name, w, h, seed, opts, resize, crop, keep in CASES:
         path = os.path.join(OUT, name + ".jpg")
         photo(w, h, seed, "L" if name.startswith("gray") else "CMYK" if name.startswith("cmyk") else "RGB").save(path, **opts)
-        rgb = Image.open(path).convert("RGB")
-        if keep:
-            rgb.save(os.path.join(OUT, name + ".rgb.png"), optimize=True)
-        ev = T.Compose([T.Resize(resize), T.CenterCrop(crop)])(rgb)
-        ev.save(os.path.join(OUT, name + ".eval.png"), optimize=True)
-        lines.append("%s %d %d %d\n" % (name, resize, crop, 1 if keep else 0))
+        record(name, path, resize, crop, keep, lines)
+    libjpeg_cases(lines)
     with open(os.path.join(OUT, "cases.txt"), "w") as f:
         f.write("# name resize crop has-rgb (written by scripts/torchvision_jpeg_fixtures.py)\n")
         f.writelines(lines)
