@@ -131,3 +131,38 @@ func TestJPEGFixtures(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkDecodeJPEG compares decodeJPEG with what ImageFiles did before
+// (image/jpeg's Decode, then toRGBA's draw into RGBA) on a 500×375 JPEG.
+func BenchmarkDecodeJPEG(b *testing.B) {
+	data := readJPEGFixture(b, "full_500x375")
+	b.Run("image-jpeg+toRGBA", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			m, err := jpeg.Decode(bytes.NewReader(data))
+			if err != nil {
+				b.Fatal(err)
+			}
+			toRGBA(m)
+		}
+	})
+	b.Run("image-jpeg", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decodeJPEG", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeJPEG(bytes.NewReader(data), DefaultMaxPixels); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
