@@ -1,3 +1,9 @@
+// The upsampling and colour conversion below transcribe the arithmetic
+// of libjpeg-turbo's jdsample.c and jdcolor.c (Copyright (C) 1991-1997,
+// Thomas G. Lane; libjpeg-turbo modifications by D. R. Commander and
+// others), under the Independent JPEG Group's license: this software is
+// based in part on the work of the Independent JPEG Group.
+
 package datasets
 
 import (

@@ -3,6 +3,7 @@ package datasets
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"image"
 	"image/jpeg"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // jpegCase is one fixture of testdata/jpeg (scripts/torchvision_jpeg_fixtures.py).
@@ -165,4 +167,32 @@ func BenchmarkDecodeJPEG(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestImageFilesJPEG checks that ImageFiles decodes JPEG files with
+// decodeJPEG: the CHW bytes of EvalTransform(224, 256) of a 500×375 JPEG
+// in an image folder are torchvision's.
+func TestImageFilesJPEG(t *testing.T) {
+	fsys := fstest.MapFS{
+		"bird/a.jpg": {Data: readJPEGFixture(t, "full_500x375")},
+		"bird/b.JPG": {Data: readJPEGFixture(t, "progressive_q75")},
+	}
+	f, err := NewImageFolderFS(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Transform = EvalTransform(224, 256)
+	imgs, err := f.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := chwBytes(loadJPEGPNG(t, "full_500x375.eval.png"))
+	if got := imgs.pix[:len(want)]; !bytes.Equal(got, want) {
+		t.Errorf("ImageFiles' eval transform of a JPEG differs from torchvision's")
+	}
+	f.Transform = nil
+	f.Width, f.Height = 64, 48
+	if _, err := f.Load(context.Background()); err != nil {
+		t.Errorf("without a Transform: %v", err)
+	}
 }

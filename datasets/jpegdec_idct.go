@@ -1,3 +1,9 @@
+// The inverse DCT below transcribes the arithmetic of libjpeg-turbo's
+// jidctint.c (Copyright (C) 1991-1998, Thomas G. Lane; libjpeg-turbo
+// modifications Copyright (C) 2015, 2020, D. R. Commander), under the
+// Independent JPEG Group's license: this software is based in part on
+// the work of the Independent JPEG Group.
+
 package datasets
 
 import "fmt"

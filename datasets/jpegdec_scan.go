@@ -1,6 +1,8 @@
 // Copyright 2012 The Go Authors. All rights reserved.
 // Use of this source code is governed by a BSD-style
-// license that can be found in the LICENSE file.
+// license that can be found in Go's LICENSE file
+// (https://go.dev/LICENSE). Adapted from Go's image/jpeg for gometric
+// (see jpegdec_reader.go).
 
 package datasets
 

@@ -66,6 +66,9 @@ CASES = [
     ("gray_q75", 203, 149, 7, dict(quality=75), 73, 64, True),
     ("tiny_3x2", 3, 2, 8, dict(quality=90), 4, 4, True),
     ("cmyk_q90", 91, 67, 10, dict(quality=90), 73, 64, True),
+    ("line_37x1", 37, 1, 17, dict(quality=90), 4, 4, True),
+    ("s422_5x9", 5, 9, 18, dict(quality=90, subsampling=1), 4, 4, True),
+    ("s422_4x9", 4, 9, 19, dict(quality=90, subsampling=1), 4, 4, True),
     ("full_500x375", 500, 375, 9, dict(quality=75), 256, 224, False),
 ]
 
