@@ -55,6 +55,9 @@ def photo(w, h, seed, mode="RGB"):
     return im.convert(mode)
 
 
+EXIF_ROTATE = Image.Exif()
+EXIF_ROTATE[0x0112] = 6
+
 # name, width, height, seed, save options, eval resize, eval crop, keep rgb
 CASES = [
     ("s420_q75", 300, 200, 1, dict(quality=75), 73, 64, True),
@@ -69,6 +72,8 @@ CASES = [
     ("line_37x1", 37, 1, 17, dict(quality=90), 4, 4, True),
     ("s422_5x9", 5, 9, 18, dict(quality=90, subsampling=1), 4, 4, True),
     ("s422_4x9", 4, 9, 19, dict(quality=90, subsampling=1), 4, 4, True),
+    # EXIF orientation 6 (rotate 90°): Pillow's loader ignores it.
+    ("exif_orient6", 61, 43, 20, dict(quality=85, exif=EXIF_ROTATE), 32, 32, True),
     ("full_500x375", 500, 375, 9, dict(quality=75), 256, 224, False),
 ]
 
