@@ -90,8 +90,8 @@ func loadJPEGPNG(t testing.TB, name string) *image.RGBA {
 // scripts/torchvision_jpeg_fixtures.py: the decoded RGB and the eval
 // transform's bytes (Resize, CenterCrop) are equal — tolerance 0, within
 // issue 14's 2/255 — for every subsampling, the progressive, grayscale,
-// CMYK, YCCK, RGB, EXIF-rotated and tiny fixtures. It logs image/jpeg's error (with Go's colour
-// conversion) for comparison.
+// CMYK, YCCK, RGB, EXIF-rotated and tiny fixtures. It logs image/jpeg's
+// error (with Go's colour conversion) for comparison.
 func TestJPEGFixtures(t *testing.T) {
 	for _, tc := range jpegCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
