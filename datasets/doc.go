@@ -22,7 +22,11 @@
 //     installed. The sample is written by
 //     `go run ./datasets/internal/gensample` (see datasets/sample/README.md).
 //   - ImageFiles decodes image files on demand (with an optional LRU cache)
-//     or all at once (Load), resized with golang.org/x/image/draw. NewCUB
+//     or all at once (Load), resized with golang.org/x/image/draw or
+//     through torchvision's transforms (Transform). JPEGs decode to the
+//     bytes torchvision's loader gets from Pillow on libjpeg-turbo (its
+//     islow IDCT, fancy upsampling and colour conversion), so that
+//     EvalTransform's output equals torchvision's. NewCUB
 //     opens CUB-200-2011 with PML's class-disjoint split — classes 1–100
 //     for training, 101–200 for testing —, NewCars196 Cars196 (classes
 //     1–98 and 99–196), NewSOP Stanford Online Products (Ebay_train.txt

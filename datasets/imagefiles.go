@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"image"
 	_ "image/gif"  // GIF decoder for image folders
-	_ "image/jpeg" // JPEG decoder (CUB-200-2011's images)
+	_ "image/jpeg" // JPEG headers (image.DecodeConfig); decodeJPEG decodes
 	_ "image/png"  // PNG decoder for image folders
 	"io"
 	"io/fs"
@@ -83,8 +83,9 @@ const (
 // MaxPixels is 0: 2^25 = 33,554,432 pixels (width × height), e.g.
 // 8192×4096 or 5792×5792, more than a 24-megapixel photograph and every
 // image of CUB-200-2011, Cars196 or Stanford Online Products. Decoding
-// takes up to about 16 bytes per pixel (a progressive JPEG), so 512 MiB at
-// the limit. The limit is checked on the size an image's header declares
+// takes up to about 20 bytes per pixel (a progressive 4:4:4 JPEG: its
+// coefficients, its planes and the RGBA result), so 640 MiB at the
+// limit. The limit is checked on the size an image's header declares
 // before it is decoded, so a small file that declares a huge image costs
 // nothing.
 const DefaultMaxPixels = 1 << 25
@@ -96,7 +97,11 @@ const DefaultMaxPixels = 1 << 25
 // (torchvision's
 // ImageFolder) return. Each image is decoded (JPEG, PNG, GIF, BMP, TIFF,
 // WebP), converted to RGB (grey images are replicated, transparency is
-// composed over black), brought to Width×Height by Fit with the
+// composed over black; JPEGs are decoded to the bytes torchvision's
+// loader, Pillow's Image.open(p).convert("RGB") on libjpeg-turbo, gives:
+// libjpeg's accurate integer IDCT, "fancy" chroma upsampling and colour
+// conversion, CMYK converted as Pillow, the EXIF orientation ignored as
+// Pillow does), brought to Width×Height by Fit with the
 // Interpolation resampler of golang.org/x/image/draw, and normalised by
 // Norm into float32 CHW.
 //
@@ -563,7 +568,12 @@ func (f *ImageFiles) decodeSource(comp string, i int, ds *decodeSettings) (image
 	// The header is read through head, then read again by the decoder.
 	var head bytes.Buffer
 	br := bufio.NewReader(io.TeeReader(r, &head))
-	cfg, err := guard(func() (image.Config, string, error) { return image.DecodeConfig(br) })
+	var format string
+	cfg, err := guard(func() (image.Config, string, error) {
+		c, f, err := image.DecodeConfig(br)
+		format = f
+		return c, f, err
+	})
 	if err != nil {
 		return nil, decodeErr(err)
 	}
@@ -575,6 +585,17 @@ func (f *ImageFiles) decodeSource(comp string, i int, ds *decodeSettings) (image
 			i, cfg.Width, cfg.Height, px, ds.maxPixels)
 	}
 	br.Reset(io.MultiReader(&head, r))
+	if format == "jpeg" {
+		// libjpeg-turbo's output, as torchvision's PIL loader.
+		src, err := guard(func() (*image.RGBA, string, error) {
+			m, err := decodeJPEG(br, ds.maxPixels)
+			return m, format, err
+		})
+		if err != nil {
+			return nil, decodeErr(err)
+		}
+		return src, nil
+	}
 	src, err := guard(func() (image.Image, string, error) { return image.Decode(br) })
 	if err != nil {
 		return nil, decodeErr(err)
