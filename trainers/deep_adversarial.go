@@ -701,14 +701,24 @@ func (d negLp) MatrixVJP(q, r, m, grad *mat.Dense) (*mat.Dense, *mat.Dense, erro
 	if grad == nil {
 		return d.lp.MatrixVJP(q, r, nil, nil)
 	}
-	var pm *mat.Dense
+	// The VJP of −Lp is minus Lp's VJP at Lp's own matrix, −m: m is
+	// negated in place for the call and restored (a sign flip is exact),
+	// so no N×M matrix is copied.
 	if m != nil {
-		pm = mat.NewDense(m.RawMatrix().Rows, m.RawMatrix().Cols, nil)
-		pm.Scale(-1, m)
+		m.Scale(-1, m)
+		defer m.Scale(-1, m)
 	}
-	ng := mat.NewDense(grad.RawMatrix().Rows, grad.RawMatrix().Cols, nil)
-	ng.Scale(-1, grad)
-	return d.lp.MatrixVJP(q, r, pm, ng)
+	gq, gr, err := d.lp.MatrixVJP(q, r, m, grad)
+	if err != nil {
+		return nil, nil, err
+	}
+	if gq != nil {
+		gq.Scale(-1, gq)
+	}
+	if gr != nil && gr != gq {
+		gr.Scale(-1, gr)
+	}
+	return gq, gr, nil
 }
 
 func (d negLp) Pairwise(x, y *mat.Dense) ([]float64, error) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/distances"
 	"github.com/gometric/gometric/internal/fdiff"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/models"
@@ -188,5 +189,44 @@ func TestDAMLAdversarialLoss(t *testing.T) {
 	}
 	if user.Margin != m || user.Distance != nil {
 		t.Errorf("the caller's loss was changed: margin %v, distance %v", user.Margin, user.Distance)
+	}
+}
+
+// negLp's VJP is minus Lp's at Lp's own matrix, for a query and a
+// reference set that differ, and it leaves the matrix it is given as it
+// was.
+func TestNegLpVJP(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	fill := func(r, c int) *mat.Dense {
+		d := mat.NewDense(r, c, nil)
+		for i := range r {
+			for j := range c {
+				d.Set(i, j, rng.NormFloat64())
+			}
+		}
+		return d
+	}
+	q, r, g := fill(5, 3), fill(4, 3), fill(5, 4)
+	neg := negLp{distances.NewLp()}
+	m, err := neg.Matrix(q, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := mat.DenseCopyOf(m)
+	gq, gr, err := neg.MatrixVJP(q, r, m, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !mat.Equal(m, kept) {
+		t.Error("MatrixVJP changed the matrix it was given")
+	}
+	wq, wr, err := distances.NewLp().MatrixVJP(q, r, nil, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wq.Scale(-1, wq)
+	wr.Scale(-1, wr)
+	if !mat.EqualApprox(gq, wq, 1e-12) || !mat.EqualApprox(gr, wr, 1e-12) {
+		t.Errorf("negLp VJP (%v, %v), want minus Lp's (%v, %v)", mat.Formatted(gq), mat.Formatted(gr), mat.Formatted(wq), mat.Formatted(wr))
 	}
 }
