@@ -611,11 +611,14 @@ func findGlobal(module, name string) (*pyGlobal, error) {
 	if torchGlobals[module+"."+name] || (module == "torch" && storageDTypes[name] != "") {
 		return &pyGlobal{module, name}, nil
 	}
-	return nil, fmt.Errorf("forbidden global %s.%s (only torch.save's tensors, storages and OrderedDicts are loaded; nothing is executed): %w", module, name, errForbidden)
+	return nil, pickleRefusal(fmt.Sprintf("forbidden global %s.%s (only torch.save's tensors, storages and OrderedDicts are loaded; nothing is executed)", module, name))
 }
 
-// errForbidden marks a refused global.
-var errForbidden = errors.New("forbidden global")
+// pickleRefusal is a well-formed pickle construct that is not read (a
+// forbidden global, an old storage view): ErrUnsupported, not ErrShape.
+type pickleRefusal string
+
+func (e pickleRefusal) Error() string { return string(e) }
 
 // callGlobal applies an allowed global to its arguments.
 func callGlobal(f any, args pyTuple) (any, error) {

@@ -108,7 +108,8 @@ func (p *pthReader) unpickle(what string, off, n int64, persistent func(any) (an
 	v, err := u.load()
 	if err != nil {
 		sentinel := gometric.ErrShape
-		if errors.Is(err, errForbidden) {
+		var refusal pickleRefusal
+		if errors.As(err, &refusal) {
 			sentinel = gometric.ErrUnsupported
 		}
 		return nil, 0, p.errorf(sentinel, "%s: %v", what, err)
@@ -125,7 +126,7 @@ func (p *pthReader) storage(legacy bool) func(any) (any, error) {
 			return nil, fmt.Errorf("persistent id is a %s, not a tuple", pyTypeName(pid))
 		}
 		if kind, _ := t[0].(string); kind != "storage" {
-			return nil, fmt.Errorf("persistent id of kind %s (only storages are read)", pyRepr(t[0]))
+			return nil, pickleRefusal(fmt.Sprintf("persistent id of kind %s (only storages are read)", pyRepr(t[0])))
 		}
 		if len(t) < 5 {
 			return nil, fmt.Errorf("storage persistent id of %d fields", len(t))
@@ -140,7 +141,7 @@ func (p *pthReader) storage(legacy bool) func(any) (any, error) {
 			return nil, fmt.Errorf("storage %q of %d elements", key, numel)
 		}
 		if legacy && len(t) > 5 && t[5] != nil {
-			return nil, fmt.Errorf("storage %q is a view of another storage (the format of torch < 0.4), not supported", key)
+			return nil, pickleRefusal(fmt.Sprintf("storage %q is a view of another storage (the format of torch < 0.4), not supported", key))
 		}
 		dt := storageDTypes[cls.name]
 		if s, ok := p.storages[key]; ok {
