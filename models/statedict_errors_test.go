@@ -196,6 +196,7 @@ func TestStateDictErrors(t *testing.T) {
 		{"long4 claiming 2 GiB", zipWith(long4.b, nil), gometric.ErrShape, "integer of"},
 		{"frame claiming 2^63 bytes", zipWith(frame.b, nil), gometric.ErrUnsupported, "None, not a state dict"},
 		{"unknown opcode", zipWith(newPK().op('i').b, nil), gometric.ErrShape, "opcode 0x69"},
+		{"invalid UTF-8 name", pth(func(p *pk) { p.str("w\xff").tensor("FloatStorage", "0", 2, 0, []int32{2}, []int32{1}) }, f32Bytes(1, 2)), gometric.ErrShape, "not valid UTF-8"},
 		{"stack underflow", zipWith(newPK().op('t').b, nil), gometric.ErrShape, "MARK"},
 		{"pop past mark", zipWith(newPK().op('N', '(', 's').b, nil), gometric.ErrShape, "underflow"},
 		{"memo not set", zipWith(newPK().op('h', 9).b, nil), gometric.ErrShape, "memo 9"},
@@ -215,7 +216,8 @@ func TestStateDictErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run("pth/"+tc.name, func(t *testing.T) {
 			_, err := models.ReadPTH(bytes.NewReader(tc.file), int64(len(tc.file)))
-			checkStateDictErr(t, err, tc.want, "models.ReadPTH: ", tc.msg); t.Log(err)
+			checkStateDictErr(t, err, tc.want, "models.ReadPTH: ", tc.msg)
+			t.Log(err)
 		})
 	}
 
@@ -227,6 +229,7 @@ func TestStateDictErrors(t *testing.T) {
 		{"header length 2^64-1", append(huge, '{', '}'), gometric.ErrShape, "header length 18446744073709551615"},
 		{"header length beyond the limit", append(binary.LittleEndian.AppendUint64(nil, 200_000_000), make([]byte, 100)...), gometric.ErrShape, "limit"},
 		{"bad JSON", sf(`{"w":`, nil), gometric.ErrShape, "header"},
+		{"invalid UTF-8 header", sf("{\"w\xff\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}", f32Bytes(1)), gometric.ErrShape, "not valid UTF-8"},
 		{"not an object", sf(`[1,2]`, nil), gometric.ErrShape, "not a JSON object"},
 		{"trailing bytes after JSON", sf(`{} x`, nil), gometric.ErrShape, "bytes after the JSON object"},
 		{"duplicate name", sf(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, f32Bytes(1, 2)), gometric.ErrShape, `name "w" twice`},
@@ -248,7 +251,8 @@ func TestStateDictErrors(t *testing.T) {
 	for _, tc := range stCases {
 		t.Run("safetensors/"+tc.name, func(t *testing.T) {
 			_, err := models.ReadSafetensors(bytes.NewReader(tc.file), int64(len(tc.file)))
-			checkStateDictErr(t, err, tc.want, "models.ReadSafetensors: ", tc.msg); t.Log(err)
+			checkStateDictErr(t, err, tc.want, "models.ReadSafetensors: ", tc.msg)
+			t.Log(err)
 		})
 	}
 
@@ -264,6 +268,7 @@ func TestStateDictErrors(t *testing.T) {
 		{"negative dim", models.StateDict{"w": {Shape: []int{-1}, Data: []float32{}}}, "shape [-1]"},
 		{"overflow", models.StateDict{"w": {Shape: []int{math.MaxInt, 4}, Data: []float32{}}}, "overflows"},
 		{"metadata name", models.StateDict{"__metadata__": {Shape: []int{}, Data: []float32{1}}}, "metadata key"},
+		{"invalid UTF-8 name", models.StateDict{"w\xff": {Shape: []int{}, Data: []float32{1}}}, "not valid UTF-8"},
 	} {
 		var buf bytes.Buffer
 		err := models.WriteSafetensors(&buf, tc.sd)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"unicode/utf8"
 )
 
 // This file is a restricted unpickler for the pickles torch.save writes
@@ -357,6 +358,9 @@ func (u *unpickler) run() (any, error) {
 			}
 			switch op {
 			case 'X', 0x8c, 0x8d, 'T', 'U': // str (BINSTRING decodes as str in torch.load)
+				if !utf8.Valid(b) {
+					return nil, fmt.Errorf("string %q is not valid UTF-8", b)
+				}
 				u.push(string(b))
 			default:
 				u.push(b)

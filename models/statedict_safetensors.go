@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/atomicfile"
@@ -84,6 +85,9 @@ func readSafetensors(c, where string, r io.ReaderAt, size int64) (StateDict, err
 	head, _, err := binio.ReadFull(io.NewSectionReader(r, 8, int64(n)), int64(n))
 	if err != nil {
 		return fail(gometric.ErrShape, "header: %v", err)
+	}
+	if !utf8.Valid(head) {
+		return fail(gometric.ErrShape, "header is not valid UTF-8")
 	}
 	infos, err := parseSafetensorsHeader(head)
 	if err != nil {
@@ -294,6 +298,9 @@ func safetensorsHeader(c string, sd StateDict) ([]byte, error) {
 		}
 		if name == "__metadata__" {
 			return fail("the name is safetensors' metadata key")
+		}
+		if !utf8.ValidString(name) {
+			return fail("the name is not valid UTF-8")
 		}
 		if (t.Data == nil) == (t.Ints == nil) {
 			return fail("exactly one of Data (%d values) and Ints (%d values) must be set", len(t.Data), len(t.Ints))
