@@ -6,16 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path"
 	"strings"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/check"
 )
 
 // ReadPTH reads a torch state_dict that torch.save wrote (a .pth or .pt
-// file of size bytes read through r): the zip format of torch ≥ 1.6 and
-// the legacy format (torch.save(..., _use_new_zipfile_serialization=False)
-// and torch < 1.6). The saved object must be a dict or OrderedDict of
+// file of size bytes read through r, size being what r holds): the zip
+// format of torch ≥ 1.6 and the legacy format (torch < 1.6, or
+// torch.save(..., _use_new_zipfile_serialization=False)); the tar format
+// of torch < 0.4 is not read. The saved object must be a dict or OrderedDict of
 // tensors by name, as Module.state_dict() returns (nn.Parameters are read
 // as their tensors); a training checkpoint that nests it ({"epoch": ...,
 // "state_dict": ...}) is refused with an error naming the first value that
@@ -42,7 +45,11 @@ import (
 // against its storage, and all the tensors together may hold at most
 // 2 × size + 4096 values (a file that names one storage under many names
 // is refused). Malformed input of any kind is an error wrapping
-// ErrStateDictFile and gometric.ErrShape, never a panic.
+// ErrStateDictFile and gometric.ErrShape, never a panic. Values are
+// values: NaN and ±Inf are returned as they are; a caller that needs
+// finite weights checks them. Calls may run
+// concurrently (on readers that allow concurrent ReadAt, as *os.File and
+// *bytes.Reader do).
 func ReadPTH(r io.ReaderAt, size int64) (StateDict, error) {
 	return readPTH("models.ReadPTH", "", r, size)
 }
@@ -61,7 +68,7 @@ func (p *pthReader) errorf(sentinel error, format string, args ...any) error {
 
 func readPTH(c, where string, r io.ReaderAt, size int64) (StateDict, error) {
 	p := &pthReader{c: c, where: where, r: r, size: size, storages: map[string]*pyStorage{}}
-	if r == nil || isNilReaderAt(r) {
+	if check.Nil(r) {
 		return nil, fmt.Errorf("%s: nil reader: %w", c, gometric.ErrSetting)
 	}
 	if size < 0 {
@@ -85,19 +92,6 @@ func readPTH(c, where string, r io.ReaderAt, size int64) (StateDict, error) {
 		return nil, err
 	}
 	return p.stateDict(obj)
-}
-
-// isNilReaderAt reports a typed nil pointer in r.
-func isNilReaderAt(r io.ReaderAt) bool {
-	switch v := r.(type) {
-	case *bytes.Reader:
-		return v == nil
-	case *strings.Reader:
-		return v == nil
-	case *io.SectionReader:
-		return v == nil
-	}
-	return false
 }
 
 // unpickle reads the pickle of n bytes at off; it returns the value and
@@ -343,7 +337,7 @@ func (p *pthReader) stateDict(obj any) (StateDict, error) {
 	if !ok {
 		return nil, p.errorf(gometric.ErrUnsupported, "the saved object is a %s, not a state dict (a dict of tensors)", pyTypeName(obj))
 	}
-	budget := 2*p.size + 4096
+	budget := 2*min(p.size, math.MaxInt64/4) + 4096
 	sd := make(StateDict, len(d.keys))
 	var buf []byte
 	for i, k := range d.keys {

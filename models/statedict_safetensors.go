@@ -47,7 +47,8 @@ var safetensorsDTypes = map[stDType]bool{
 // ending at the file's end — each span holding exactly its shape × dtype
 // bytes. So the tensors together never hold more values than the file has
 // bytes. Every error wraps ErrStateDictFile and a gometric sentinel and
-// names the tensor; no input panics.
+// names the tensor; no input panics. size must be what r holds. Calls may
+// run concurrently (on readers that allow concurrent ReadAt).
 func ReadSafetensors(r io.ReaderAt, size int64) (StateDict, error) {
 	return readSafetensors("models.ReadSafetensors", "", r, size)
 }
@@ -62,7 +63,7 @@ type stInfo struct {
 }
 
 func readSafetensors(c, where string, r io.ReaderAt, size int64) (StateDict, error) {
-	if r == nil || isNilReaderAt(r) {
+	if check.Nil(r) {
 		return nil, fmt.Errorf("%s: nil reader: %w", c, gometric.ErrSetting)
 	}
 	if size < 0 {
@@ -257,7 +258,9 @@ func parseSafetensorsHeader(head []byte) ([]stInfo, error) {
 // Hugging Face's loaders read it. NaN and ±Inf are written as they are.
 // Every tensor is checked before anything is written: exactly one of
 // Data and Ints set, as many values as the shape's product, no negative
-// dimension, no name "__metadata__" (ErrShape).
+// dimension, a valid UTF-8 name other than "__metadata__" (ErrShape).
+// sd is only read: concurrent writes of one StateDict are safe while
+// nothing modifies it.
 func WriteSafetensors(w io.Writer, sd StateDict) error {
 	return writeSafetensors("models.WriteSafetensors", w, sd)
 }
