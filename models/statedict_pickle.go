@@ -28,7 +28,6 @@ type (
 	pyList   struct{ items []any }
 	pyBigInt struct{ le []byte } // little-endian two's complement (LONG1/LONG4)
 	pyGlobal struct{ module, name string }
-	pyMark   struct{}
 	// pyDict is a dict or OrderedDict in insertion order. Keys are
 	// strings, integers, floats, bools or None; a repeated key is refused.
 	pyDict struct {
@@ -82,7 +81,7 @@ func (d *pyDict) get(k string) (any, bool) {
 
 // pyTypeName names the Python type of v in errors.
 func pyTypeName(v any) string {
-	switch v.(type) {
+	switch v := v.(type) {
 	case nil:
 		return "None"
 	case int64, *pyBigInt:
@@ -102,8 +101,7 @@ func pyTypeName(v any) string {
 	case *pyDict:
 		return "dict"
 	case *pyGlobal:
-		g := v.(*pyGlobal)
-		return g.module + "." + g.name
+		return v.module + "." + v.name
 	case *pyStorage:
 		return "storage"
 	case *pyTensor:

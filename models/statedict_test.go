@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/models"
 	"github.com/nlpodyssey/safetensors"
 )
@@ -371,4 +372,29 @@ func TestReadStateDictPaths(t *testing.T) {
 	if err := models.WriteSafetensors(nil, models.StateDict{}); !errors.Is(err, gometric.ErrSetting) {
 		t.Errorf("WriteSafetensors(nil) = %v", err)
 	}
+}
+
+// TestStateDictConcurrent: reads of one file and writes of one StateDict
+// may run at the same time (run with -race).
+func TestStateDictConcurrent(t *testing.T) {
+	sd, err := models.ReadStateDict(filepath.Join(stateDictDir, "module.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(stateDictDir, "mixed.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bytes.NewReader(b)
+	testkit.Concurrently(t, 4, 5, func(g int) error {
+		var buf bytes.Buffer
+		if err := models.WriteSafetensors(&buf, sd); err != nil {
+			return err
+		}
+		if _, err := models.ReadSafetensors(r, int64(len(b))); err != nil {
+			return err
+		}
+		_, err := models.ReadStateDict(filepath.Join(stateDictDir, "mixed_legacy.pth"))
+		return err
+	})
 }
