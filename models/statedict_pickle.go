@@ -613,7 +613,7 @@ func findGlobal(module, name string) (*pyGlobal, error) {
 	if torchGlobals[module+"."+name] || (module == "torch" && storageDTypes[name] != "") {
 		return &pyGlobal{module, name}, nil
 	}
-	return nil, pickleRefusal(fmt.Sprintf("forbidden global %s.%s (only torch.save's tensors, storages and OrderedDicts are loaded; nothing is executed)", module, name))
+	return nil, pickleRefusal(fmt.Sprintf("forbidden global %s.%s (only torch.save's tensors, storages and OrderedDicts are loaded, nothing is executed: save model.state_dict(), not the model)", module, name))
 }
 
 // pickleRefusal is a well-formed pickle construct that is not read (a

@@ -34,8 +34,8 @@ import (
 // float32, float16, bfloat16 and float64 tensors are read into Data
 // (float16 and bfloat16 exactly, float64 rounded to the nearest float32; a
 // finite float64 beyond float32's range is refused, ErrNonFinite; NaN and
-// ±Inf are kept as the values they are), int64, int32, int16, int8, uint8
-// and bool tensors into Ints; complex and quantized tensors are refused
+// ±Inf are kept as the values they are), int64, int32, int16, int8, uint8,
+// uint16, uint32, uint64 (when within int64) and bool tensors into Ints; complex and quantized tensors are refused
 // (ErrUnsupported) naming the tensor and its dtype. Zip records must be
 // stored uncompressed, as torch writes them.
 //

@@ -398,3 +398,17 @@ func TestStateDictConcurrent(t *testing.T) {
 		return err
 	})
 }
+
+// TestReadStateDictNotAStateDict: real torch.save files that are not
+// state dicts are refused with the reason.
+func TestReadStateDictNotAStateDict(t *testing.T) {
+	for file, msg := range map[string]string{
+		"model_pickled.pth": "forbidden global torch.nn.modules.container.Sequential",
+		"checkpoint.pth":    `value of "epoch" is a int, not a tensor`,
+	} {
+		_, err := models.ReadStateDict(filepath.Join(stateDictDir, file))
+		if !errors.Is(err, gometric.ErrUnsupported) || !errors.Is(err, models.ErrStateDictFile) || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%s: %v, want %q", file, err, msg)
+		}
+	}
+}

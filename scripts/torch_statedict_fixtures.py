@@ -10,6 +10,10 @@ Writes, under models/testdata/statedict/ (or --out):
   module.pth, module_legacy.pth, module.safetensors
       the state_dict of Sequential(Conv2d(3, 4, 3), BatchNorm2d(4)) after one
       training-mode forward (running statistics and num_batches_tracked set);
+  model_pickled.pth, checkpoint.pth
+      files that are not state dicts, which the readers refuse: the whole
+      module pickled (torch.save(model)) and a training checkpoint
+      {"epoch": 3, "state_dict": ...};
   expected.json
       {file stem: {name: {"dtype", "shape", "values"}}}, the values row-major
       as float32 (floating tensors) or integers.
@@ -23,7 +27,8 @@ each tensor's contiguous little-endian bytes, in name order.
 
 Usage (Debian's python3-torch 1.13):
     /usr/bin/python3 scripts/torch_statedict_fixtures.py [--out DIR]
-Running it again rewrites the same files with the same values.
+Running it again rewrites the same files with the same values (the legacy
+files' storage keys are memory addresses, so their bytes differ run to run).
 """
 import argparse
 import collections
@@ -125,6 +130,10 @@ def main():
         torch.save(sd, os.path.join(args.out, stem + "_legacy.pth"), _use_new_zipfile_serialization=False)
         write_safetensors(os.path.join(args.out, stem + ".safetensors"), sd)
         exp[stem] = expected(sd)
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    torch.save(m, os.path.join(args.out, "model_pickled.pth"))
+    torch.save({"epoch": 3, "state_dict": m.state_dict()}, os.path.join(args.out, "checkpoint.pth"))
     with open(os.path.join(args.out, "expected.json"), "w") as f:
         json.dump(exp, f, indent=1, sort_keys=True)
         f.write("\n")
