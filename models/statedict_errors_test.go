@@ -303,14 +303,18 @@ func TestStateDictTruncated(t *testing.T) {
 			read = models.ReadSafetensors
 		}
 		for n := range len(b) {
-			if _, err := read(bytes.NewReader(b[:n]), int64(n)); err == nil {
+			_, err := read(bytes.NewReader(b[:n]), int64(n))
+			if err == nil {
 				t.Fatalf("%s cut to %d of %d bytes: accepted", path, n, len(b))
 			}
+			checkContentError(t, err)
 		}
 		for i := range b {
 			c := bytes.Clone(b)
 			c[i] ^= 0xff
-			_, _ = read(bytes.NewReader(c), int64(len(c)))
+			if _, err := read(bytes.NewReader(c), int64(len(c))); err != nil {
+				checkContentError(t, err)
+			}
 		}
 	}
 }
@@ -337,4 +341,32 @@ func TestStateDictAllocationBounded(t *testing.T) {
 			t.Errorf("hostile %d: err %v, allocated %d bytes", i, err, alloc)
 		}
 	}
+}
+
+// TestReadPTHChecksum: a byte changed in a stored tensor of a torch zip
+// file is found by the record's CRC-32, not read as a wrong weight.
+func TestReadPTHChecksum(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(stateDictDir, "mixed.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if f.Name != "mixed/data/0" {
+			continue
+		}
+		off, err := f.DataOffset()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := bytes.Clone(b)
+		c[off+5] ^= 1
+		_, err = models.ReadPTH(bytes.NewReader(c), int64(len(c)))
+		checkStateDictErr(t, err, gometric.ErrShape, "models.ReadPTH: ", `zip record "mixed/data/0": CRC-32`)
+		return
+	}
+	t.Fatal("no record mixed/data/0")
 }

@@ -2,10 +2,12 @@ package models_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/models"
 )
 
@@ -40,6 +42,14 @@ func roundTrip(t *testing.T, sd models.StateDict) {
 	}
 }
 
+// checkContentError: an error about a file's bytes wraps ErrStateDictFile
+// and a gometric sentinel.
+func checkContentError(t *testing.T, err error) {
+	if !errors.Is(err, models.ErrStateDictFile) || !testkit.WrapsSentinel(err) {
+		t.Fatalf("error %v does not wrap ErrStateDictFile and a sentinel", err)
+	}
+}
+
 // FuzzReadPTH reads arbitrary bytes as a torch.save file (zip and legacy):
 // no panic, and what is accepted round-trips through safetensors.
 func FuzzReadPTH(f *testing.F) {
@@ -51,6 +61,7 @@ func FuzzReadPTH(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sd, err := models.ReadPTH(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
+			checkContentError(t, err)
 			return
 		}
 		roundTrip(t, sd)
@@ -65,6 +76,7 @@ func FuzzReadSafetensors(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sd, err := models.ReadSafetensors(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
+			checkContentError(t, err)
 			return
 		}
 		roundTrip(t, sd)

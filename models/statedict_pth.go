@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"path"
@@ -37,7 +38,7 @@ import (
 // ±Inf are kept as the values they are), int64, int32, int16, int8, uint8,
 // uint16, uint32, uint64 (when within int64) and bool tensors into Ints; complex and quantized tensors are refused
 // (ErrUnsupported) naming the tensor and its dtype. Zip records must be
-// stored uncompressed, as torch writes them.
+// stored uncompressed, as torch writes them, and match their CRC-32.
 //
 // Every size the file declares is checked against size before anything is
 // allocated: the pickle's strings against the bytes left, each storage
@@ -60,6 +61,7 @@ type pthReader struct {
 	r        io.ReaderAt
 	size     int64
 	storages map[string]*pyStorage
+	crcBuf   []byte
 }
 
 func (p *pthReader) errorf(sentinel error, format string, args ...any) error {
@@ -165,6 +167,17 @@ func (p *pthReader) recordSection(f *zip.File) (off, n int64, err error) {
 	n = int64(f.CompressedSize64)
 	if off < 0 || off > p.size || n > p.size-off {
 		return 0, 0, p.errorf(gometric.ErrShape, "zip record %q: %d bytes at %d beyond the file's %d", f.Name, n, off, p.size)
+	}
+	// The record's CRC-32, as torch's reader checks it.
+	h := crc32.NewIEEE()
+	if p.crcBuf == nil {
+		p.crcBuf = make([]byte, min(p.size, decodeChunk))
+	}
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(p.r, off, n), p.crcBuf); err != nil {
+		return 0, 0, p.errorf(gometric.ErrShape, "zip record %q: %v", f.Name, err)
+	}
+	if h.Sum32() != f.CRC32 {
+		return 0, 0, p.errorf(gometric.ErrShape, "zip record %q: CRC-32 %08x, the archive records %08x (a damaged file)", f.Name, h.Sum32(), f.CRC32)
 	}
 	return off, n, nil
 }
