@@ -77,7 +77,7 @@ func readPTH(c, where string, r io.ReaderAt, size int64) (StateDict, error) {
 		return nil, fmt.Errorf("%s: negative size %d: %w", c, size, gometric.ErrSetting)
 	}
 	var head [4]byte
-	n, _ := r.ReadAt(head[:], 0)
+	n, _ := r.ReadAt(head[:min(size, 4)], 0)
 	var (
 		obj any
 		err error
