@@ -412,3 +412,92 @@ func TestReadStateDictNotAStateDict(t *testing.T) {
 		}
 	}
 }
+
+// TestTorchvisionResNetPython: a randomly initialised torchvision
+// ResNet-18 saved by torch (zip and legacy) reads as the same state dict,
+// tensor by tensor as torch's (shapes, and the float64 sums of the values
+// within 1e-9 relative), and the safetensors file written from it loads
+// into torchvision's resnet18 with load_state_dict(strict=True), every
+// tensor equal. It runs only with GOMETRIC_PYTHON_TESTS=1 and /usr/bin/python3
+// with torch and torchvision.
+func TestTorchvisionResNetPython(t *testing.T) {
+	if os.Getenv("GOMETRIC_PYTHON_TESTS") != "1" {
+		t.Skip("set GOMETRIC_PYTHON_TESTS=1 to run (needs /usr/bin/python3 with torch and torchvision)")
+	}
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	dir := t.TempDir()
+	const save = `
+import json, sys, torch, torchvision
+d = sys.argv[1]
+torch.manual_seed(0)
+sd = torchvision.models.resnet18().state_dict()
+torch.save(sd, d + "/r18.pth")
+torch.save(sd, d + "/r18_legacy.pth", _use_new_zipfile_serialization=False)
+json.dump({k: {"shape": list(v.shape), "sum": float(v.double().sum())} for k, v in sd.items()}, open(d + "/r18.json", "w"))
+`
+	if out, err := exec.Command("/usr/bin/python3", "-c", save, dir).CombinedOutput(); err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	var want map[string]struct {
+		Shape []int   `json:"shape"`
+		Sum   float64 `json:"sum"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "r18.json"))
+	if err != nil || json.Unmarshal(b, &want) != nil {
+		t.Fatal(err)
+	}
+	zipSD, err := models.ReadStateDict(filepath.Join(dir, "r18.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacySD, err := models.ReadStateDict(filepath.Join(dir, "r18_legacy.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := sameStateDict(legacySD, zipSD); d != "" {
+		t.Fatalf("legacy and zip differ: %s", d)
+	}
+	if len(zipSD) != len(want) {
+		t.Fatalf("%d tensors, torch %d", len(zipSD), len(want))
+	}
+	for name, w := range want {
+		g := zipSD[name]
+		if !slices.Equal(g.Shape, w.Shape) {
+			t.Fatalf("%s: shape %v, torch %v", name, g.Shape, w.Shape)
+		}
+		sum := 0.0
+		for _, v := range g.Data {
+			sum += float64(v)
+		}
+		for _, v := range g.Ints {
+			sum += float64(v)
+		}
+		if math.Abs(sum-w.Sum) > 1e-9*math.Max(1, math.Abs(w.Sum)) {
+			t.Fatalf("%s: sum %v, torch %v", name, sum, w.Sum)
+		}
+	}
+	path := filepath.Join(dir, "r18.safetensors")
+	if err := models.WriteSafetensorsFile(path, zipSD); err != nil {
+		t.Fatal(err)
+	}
+	const load = `
+import json, struct, sys, torch, torchvision
+path, pth = sys.argv[1], sys.argv[2]
+b = open(path, "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+h.pop("__metadata__")
+dt = {"F32": torch.float32, "I64": torch.int64}
+sd = {k: torch.frombuffer(bytearray(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]), dtype=dt[v["dtype"]]).reshape(v["shape"]) for k, v in h.items()}
+torchvision.models.resnet18().load_state_dict(sd, strict=True)
+ref = torch.load(pth)
+assert set(ref) == set(sd) and all(torch.equal(ref[k], sd[k]) for k in ref)
+print("ok")
+`
+	out, err := exec.Command("/usr/bin/python3", "-c", load, path, filepath.Join(dir, "r18.pth")).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+}
