@@ -428,12 +428,17 @@ func sweepCall(t *testing.T, name string, f reflect.Value) [][]reflect.Value {
 				continue
 			}
 			results = append(results, r.outs)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s(%s): still running after 10 s", name, describe(args))
+		case <-time.After(sweepHang):
+			t.Fatalf("%s(%s): still running after %v", name, describe(args), sweepHang)
 		}
 	}
 	return results
 }
+
+// sweepHang is how long a call may run before the sweep calls it hung: a
+// call that loads a real data set (LoadFashionMNIST with its default
+// directory) takes seconds under -race on a busy machine, a hang forever.
+const sweepHang = 60 * time.Second
 
 func describe(args []reflect.Value) string {
 	parts := make([]string, len(args))
