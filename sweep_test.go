@@ -27,6 +27,7 @@ import (
 	"github.com/gometric/gometric/testers"
 	"github.com/gometric/gometric/trainers"
 	"github.com/gometric/gometric/utils/accuracy"
+	"github.com/gometric/gometric/utils/extract"
 	"github.com/gometric/gometric/utils/inference"
 	"github.com/gometric/gometric/utils/knn"
 	"github.com/gometric/gometric/utils/logging"
@@ -199,6 +200,7 @@ var sweepFuncs = map[string]any{
 	"trainers.NewCascadedEmbeddings":                trainers.NewCascadedEmbeddings,
 	"trainers.LabelsAtLevel":                        trainers.LabelsAtLevel,
 	"trainers.NewDeepAdversarialMetricLearning":     trainers.NewDeepAdversarialMetricLearning,
+	"utils/extract.Features":                        extract.Features,
 	"utils/logging.EpochCheckpoint":                 logging.EpochCheckpoint,
 	"utils/logging.EpochHeader":                     logging.EpochHeader,
 	"utils/logging.FileName":                        logging.FileName,

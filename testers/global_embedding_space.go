@@ -24,7 +24,10 @@ const name = "testers.GlobalEmbeddingSpace"
 // embeddings are made (and this package does not import Gorgonia). The
 // tester never calls Embed concurrently (one goroutine at a time); the
 // returned matrix is copied before the next call, so an Embedder may reuse
-// it.
+// it. While Embed runs on one batch, the tester reads the next one
+// (datasets.Dataset.Batch, itself one call at a time) on another
+// goroutine, so that decoding overlaps embedding: an Embedder and a data
+// set that share state must be safe for use at the same time.
 type Embedder interface {
 	Embed(x gometric.Matrix) (gometric.Matrix, error)
 }
@@ -285,42 +288,78 @@ func (g *GlobalEmbeddingSpace) embed(ctx context.Context, enc Embedder, ds datas
 			fmt.Fprintln(g.Progress)
 		}()
 	}
-	var x gometric.Matrix
 	bs := min(g.BatchSize, n) // a BatchSize beyond the dataset sizes nothing
-	idx := make([]int, 0, bs)
-	for s := 0; s < n; s += bs {
-		if err := ctx.Err(); err != nil {
-			return gometric.Matrix{}, err
-		}
-		end := min(s+bs, n)
-		idx = idx[:0]
-		for i := s; i < end; i++ {
+	// Two input buffers: the next batch is read (ds.Batch) on another
+	// goroutine into one while the current batch, in the other, is
+	// embedded.
+	var bufs [2]gometric.Matrix
+	load := func(slot, s int) error {
+		idx := make([]int, 0, min(bs, n-s))
+		for i := s; i < min(s+bs, n); i++ {
 			idx = append(idx, i)
 		}
-		var err error
-		if x, _, err = ds.Batch(idx, x); err != nil {
-			return gometric.Matrix{}, fmt.Errorf("%s: %w", what, err)
-		}
-		y, err := enc.Embed(x)
+		x, _, err := ds.Batch(idx, bufs[slot])
 		if err != nil {
-			return gometric.Matrix{}, fmt.Errorf("%s: %w", what, err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
-		if s == 0 {
-			// The first batch's embeddings size the output: check them
-			// against the values they hold before allocating n rows.
-			if y.Cols < 1 || y.Rows != end-s || y.Cols > len(y.Data) || len(y.Data) != y.Rows*y.Cols {
-				return gometric.Matrix{}, fmt.Errorf("%s: the embedder returned %d×%d embeddings (%d values) for %d samples: %w", what, y.Rows, y.Cols, len(y.Data), end-s, gometric.ErrShape)
+		bufs[slot] = x
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return gometric.Matrix{}, err
+	}
+	if err := load(0, 0); err != nil {
+		return gometric.Matrix{}, err
+	}
+	for s, slot := 0, 0; s < n; s, slot = s+bs, 1-slot {
+		end := min(s+bs, n)
+		var next chan error
+		if end < n {
+			next = make(chan error, 1)
+			go func() { next <- load(1-slot, end) }()
+		}
+		err := g.embedInto(&out, enc, bufs[slot], s, end, n, what)
+		if next != nil {
+			// The load finishes before the batch's error is returned,
+			// so that no Batch call outlives this one.
+			if lerr := <-next; err == nil {
+				err = lerr
 			}
-			out = gometric.Matrix{Rows: n, Cols: y.Cols, Data: make([]float32, n*y.Cols)}
 		}
-		e := out.Cols
-		if y.Rows != end-s || y.Cols != e || len(y.Data) != (end-s)*e {
-			return gometric.Matrix{}, fmt.Errorf("%s: the embedder returned %d×%d embeddings (%d values) for %d samples, want %d columns: %w", what, y.Rows, y.Cols, len(y.Data), end-s, e, gometric.ErrShape)
+		if err != nil {
+			return gometric.Matrix{}, err
 		}
-		copy(out.Data[s*e:end*e], y.Data)
 		if bar != nil {
 			_ = bar.Add(end - s)
 		}
+		if end < n {
+			if err := ctx.Err(); err != nil {
+				return gometric.Matrix{}, err
+			}
+		}
 	}
 	return out, nil
+}
+
+// embedInto embeds x, samples [s, end) of n, into out, which the first
+// batch allocates.
+func (g *GlobalEmbeddingSpace) embedInto(out *gometric.Matrix, enc Embedder, x gometric.Matrix, s, end, n int, what string) error {
+	y, err := enc.Embed(x)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if s == 0 {
+		// The first batch's embeddings size the output: check them
+		// against the values they hold before allocating n rows.
+		if y.Cols < 1 || y.Rows != end-s || y.Cols > len(y.Data) || len(y.Data) != y.Rows*y.Cols {
+			return fmt.Errorf("%s: the embedder returned %d×%d embeddings (%d values) for %d samples: %w", what, y.Rows, y.Cols, len(y.Data), end-s, gometric.ErrShape)
+		}
+		*out = gometric.Matrix{Rows: n, Cols: y.Cols, Data: make([]float32, n*y.Cols)}
+	}
+	e := out.Cols
+	if y.Rows != end-s || y.Cols != e || len(y.Data) != (end-s)*e {
+		return fmt.Errorf("%s: the embedder returned %d×%d embeddings (%d values) for %d samples, want %d columns: %w", what, y.Rows, y.Cols, len(y.Data), end-s, e, gometric.ErrShape)
+	}
+	copy(out.Data[s*e:end*e], y.Data)
+	return nil
 }

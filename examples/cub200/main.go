@@ -5,6 +5,8 @@
 //
 //	go run ./examples/cub200 -data /path/to/CUB_200_2011
 //	go run ./examples/cub200 -data /path/to/CUB_200_2011 -size 96 -blocks 32,64,128,256
+//	go run ./examples/cub200 -data /path/to/CUB_200_2011 -freeze-trunk -weights out/best.gmw -embedder 64
+//	go run ./examples/cub200 -data /path/to/CUB_200_2011 -freeze-trunk -weights out/best.gmw -embedder 0 -epochs 0
 //	go run ./examples/cub200 -features cub_resnet50.gmfeats
 //
 // With -data it trains a ConvNet from scratch on the images, decoded and
@@ -15,6 +17,22 @@
 // lower class numbers for training) unless -train-classes and
 // -test-classes say otherwise.
 //
+// With -freeze-trunk the trunk (-trunk, the ConvNet of -size, -blocks
+// and -embedding initialised from -seed, or read from -weights, a
+// checkpoint of an earlier run) is frozen: the features of the training
+// and test images under torchvision's evaluation transform at the trunk's
+// input size (datasets.EvalTransform: resize to 256/224 of it, centre
+// crop) are extracted once into -out as features-train.gmfeats and
+// features-test.gmfeats (utils/extract: a progress bar, all cores,
+// checkpointed every -chunk images so that an interrupted run continues
+// where it stopped; a later run reuses files that match the trunk and
+// the images, refuses ones that do not, and with -overwrite extracts
+// those again), and the embedder — Linear(trunk size, -embedder), or an
+// MLP with -hidden layers — is trained on them. PML's examples run a frozen trunk inside
+// the trainer and the tester instead, embedding every image again at
+// every epoch. -embedder 0 trains nothing: the trunk's features are the
+// embeddings, and -epochs 0 evaluates the trunk alone.
+//
 // CUB-200-2011 cannot be downloaded by this program; get
 // CUB_200_2011.tgz from https://www.vision.caltech.edu/datasets/cub_200_2011/
 // and pass the extracted directory.
@@ -24,12 +42,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
 	"github.com/gometric/gometric/examples/internal/runner"
 	"github.com/gometric/gometric/models"
+	"github.com/gometric/gometric/utils/extract"
 )
 
 func main() { runner.Main("cub200", run) }
@@ -39,8 +59,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"1-100 for images, the lower half for features", "101-200 for images, the upper half for features")
 	features := fs.String("features", "", "precomputed features (datasets.Features file) to train an MLP head on, instead of images")
 	hiddenFlag := fs.String("hidden", "", "MLP head: hidden layer sizes, e.g. 512 (default none: one linear layer)")
+	var fz frozen
+	fs.BoolVar(&fz.on, "freeze-trunk", false, "freeze the trunk: extract its features of the images once (cached in -out, resumable) and train the embedder (-embedder, -hidden) on them")
+	fs.StringVar(&fz.trunk, "trunk", "convnet", "-freeze-trunk: the trunk, one of "+strings.Join(trunkNames(), ", "))
+	fs.StringVar(&fz.weights, "weights", "", "-freeze-trunk: the trunk's weights (convnet: a checkpoint of an earlier run, e.g. out/best.gmw; default: initialised from -seed)")
+	fs.IntVar(&fz.chunk, "chunk", extract.DefaultChunkSize, "-freeze-trunk: images per checkpoint of the feature extraction")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: cub200 -data DIR | -features FILE [flags]\n\nTrains on CUB-200-2011 classes 1-100 and evaluates retrieval on classes 101-200.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: cub200 -data DIR [-freeze-trunk [-trunk KIND] [-weights FILE] -embedder SIZE] | -features FILE [flags]\n\nTrains on CUB-200-2011 classes 1-100 and evaluates retrieval on classes 101-200.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := opts.ParseFlags(fs, args); err != nil {
@@ -54,6 +79,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-data and -features exclude each other: %w", gometric.ErrSetting)
 	case c.Embedding < 1:
 		return fmt.Errorf("-embedding %d: want at least 1: %w", c.Embedding, gometric.ErrSetting)
+	case fz.on && *features != "":
+		return fmt.Errorf("-freeze-trunk extracts features from the images of -data; -features gives them already: choose one: %w", gometric.ErrSetting)
+	case !fz.on && (fz.weights != "" || fz.trunk != "convnet"):
+		return fmt.Errorf("-trunk and -weights are for -freeze-trunk (training a trunk from weights comes with the ResNets): %w", gometric.ErrSetting)
+	}
+	if fz.on {
+		fz.hidden = *hiddenFlag
+		return fz.run(ctx, c, *opts, stdout, stderr)
 	}
 
 	if *features == "" {

@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
@@ -388,17 +391,10 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 		return nil, err
 	}
 
-	tester := testers.NewGlobalEmbeddingSpace()
-	tester.BatchSize = r.EvalBatch
-	tester.Calculator = &accuracy.Calculator{K: accuracy.KMaxBinCount()}
+	tester := r.tester(progress)
 	h := logging.NewHookContainer(r.Out, tester, map[string]datasets.Dataset{"test": r.Test})
-	h.ValidationSplit, h.PrimaryMetric, h.Labels = "test", PrimaryMetric, map[string]string{}
-	for _, m := range Metrics {
-		tester.Calculator.Include = append(tester.Calculator.Include, m.Name)
-		h.Metrics = append(h.Metrics, m.Name)
-		h.Labels[m.Name] = m.Short
-	}
-	tester.Progress = progress
+	h.ValidationSplit, h.PrimaryMetric, h.Labels = "test", PrimaryMetric, shortNames()
+	h.Metrics = metricNames()
 	h.TestInterval, h.Patience, h.TestAtStart = r.ValEvery, r.Patience, true
 	h.Resume, h.Overwrite = r.Resume, r.Overwrite
 	h.PlateauSchedulers, h.Log = s.plateaus, r.Stdout
@@ -465,6 +461,55 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	}
 	fmt.Fprintf(r.Stdout, "wrote %s\n", strings.Join(wrote, ", "))
 	return rows, nil
+}
+
+// tester is the runs' evaluation: the printed Metrics of the test set
+// against itself, batches of EvalBatch, progress bars on progress.
+func (r *Run) tester(progress io.Writer) *testers.GlobalEmbeddingSpace {
+	tester := testers.NewGlobalEmbeddingSpace()
+	tester.BatchSize = r.EvalBatch
+	tester.Calculator = &accuracy.Calculator{K: accuracy.KMaxBinCount(), Include: metricNames()}
+	tester.Progress = progress
+	return tester
+}
+
+// Evaluate evaluates emb on Test as Execute evaluates epoch 0 — the same
+// tester and metrics — and prints the row, for embeddings that no model
+// of the run makes (e.g. a frozen trunk's features, evaluated as they
+// are). It writes CSVFile and PNGFile (that one row) into Out, creating
+// it, and no checkpoint; Encoder and Train are not used.
+func (r *Run) Evaluate(ctx context.Context, emb testers.Embedder) (Row, error) {
+	if r == nil {
+		return Row{}, fmt.Errorf("runner: nil Run: %w", gometric.ErrSetting)
+	}
+	if err := r.Validate(); err != nil {
+		return Row{}, err
+	}
+	if check.Nil(emb) || check.Nil(r.Test) {
+		return Row{}, fmt.Errorf("runner: embedder or test set missing: %w", gometric.ErrSetting)
+	}
+	var progress io.Writer
+	if !r.Quiet {
+		progress = r.Stderr
+	}
+	start := time.Now()
+	res, err := r.tester(progress).Test(ctx, emb, map[string]datasets.Dataset{"test": r.Test})
+	if err != nil {
+		return Row{}, err
+	}
+	row := Row{Metrics: res["test"], EvalSeconds: time.Since(start).Seconds()}
+	fmt.Fprintln(r.Stdout, row.Line())
+	if err := os.MkdirAll(r.Out, 0o755); err != nil {
+		return row, err
+	}
+	if err := WriteCSV(filepath.Join(r.Out, CSVFile), []Row{row}); err != nil {
+		return row, err
+	}
+	if err := WritePNG(filepath.Join(r.Out, PNGFile), []Row{row}); err != nil {
+		return row, err
+	}
+	fmt.Fprintf(r.Stdout, "wrote %s, %s\n", filepath.Join(r.Out, CSVFile), filepath.Join(r.Out, PNGFile))
+	return row, nil
 }
 
 // setup is what Execute trains: the trainer with its optimizers and

@@ -25,6 +25,7 @@ import (
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/samplers"
+	"github.com/gometric/gometric/testers"
 	"github.com/gometric/gometric/trainers"
 	"github.com/gometric/gometric/utils/accuracy"
 )
@@ -197,6 +198,13 @@ func TestNilReceivers(t *testing.T) {
 	}
 	if _, err := (&Run{Options: Defaults()}).Execute(context.Background()); !errors.Is(err, gometric.ErrSetting) {
 		t.Errorf("Execute without an encoder: %v", err)
+	}
+	if _, err := r.Evaluate(context.Background(), nil); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("Evaluate: %v", err)
+	}
+	var nilFunc testers.EmbedFunc
+	if _, err := (&Run{Options: Defaults()}).Evaluate(context.Background(), nilFunc); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("Evaluate without an embedder or test set: %v", err)
 	}
 }
 

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/examples/internal/runner"
+	"github.com/gometric/gometric/models"
+	"github.com/gometric/gometric/testers"
+	"github.com/gometric/gometric/utils/extract"
+)
+
+// The feature caches of -freeze-trunk in -out.
+const (
+	trainFeatures = "features-train.gmfeats"
+	testFeatures  = "features-test.gmfeats"
+)
+
+// trunkKind is one -trunk value.
+type trunkKind struct {
+	name string
+	// build returns the trunk of the flags: read from weights, or
+	// initialised from seed when weights is "". Its input is 3×S×S.
+	build func(c *runner.ImageFlags, weights string, seed uint64) (models.Encoder, error)
+}
+
+// trunks are the -trunk values, one line each.
+var trunks = []trunkKind{
+	{"convnet", convNetTrunk},
+}
+
+func trunkNames() []string {
+	out := make([]string, len(trunks))
+	for i, k := range trunks {
+		out[i] = k.name
+	}
+	return out
+}
+
+// convNetTrunk is the ConvNet of -size, -blocks and -embedding, or the
+// one of a checkpoint.
+func convNetTrunk(c *runner.ImageFlags, weights string, seed uint64) (models.Encoder, error) {
+	if weights == "" {
+		cfg, err := c.ConvNetConfig(seed)
+		if err != nil {
+			return nil, err
+		}
+		return models.NewConvNet(cfg)
+	}
+	enc, err := models.LoadEncoder(weights)
+	if err != nil {
+		return nil, fmt.Errorf("-weights: %w", err)
+	}
+	if _, ok := enc.(*models.ConvNet); !ok {
+		return nil, fmt.Errorf("-weights %s holds a %T, not a ConvNet (-trunk convnet): %w", weights, enc, gometric.ErrSetting)
+	}
+	return enc, nil
+}
+
+// frozen is the -freeze-trunk workflow and its flags.
+type frozen struct {
+	on             bool
+	trunk, weights string
+	chunk          int
+	hidden         string
+}
+
+// run extracts the trunk's features of both splits (or reuses them) and
+// trains the embedder on them with the runner, or with -embedder 0
+// evaluates them.
+func (fz *frozen) run(ctx context.Context, c *runner.ImageFlags, opts runner.Options, stdout, stderr io.Writer) error {
+	hidden, err := runner.IntList("-hidden", fz.hidden)
+	if err != nil {
+		return err
+	}
+	switch {
+	case opts.Embedder == 0 && opts.Epochs > 0:
+		return fmt.Errorf("-freeze-trunk -embedder 0: the trunk is frozen and there is no embedder, so there is nothing to train: give -embedder SIZE, or -epochs 0 to evaluate the trunk: %w", gometric.ErrSetting)
+	case opts.Embedder == 0 && hidden != nil:
+		return fmt.Errorf("-hidden is the embedder's: give -embedder SIZE: %w", gometric.ErrSetting)
+	case fz.chunk < 1:
+		return fmt.Errorf("-chunk %d: want at least 1: %w", fz.chunk, gometric.ErrSetting)
+	}
+	var kind *trunkKind
+	for i := range trunks {
+		if trunks[i].name == fz.trunk {
+			kind = &trunks[i]
+		}
+	}
+	if kind == nil {
+		return fmt.Errorf("-trunk %q: want one of %v: %w", fz.trunk, trunkNames(), gometric.ErrSetting)
+	}
+	trunk, err := kind.build(c, fz.weights, opts.Seed)
+	if err != nil {
+		return err
+	}
+	in := trunk.InputShape()
+	if len(in) != 3 || in[0] != 3 || in[1] != in[2] {
+		return fmt.Errorf("-trunk %s takes %v inputs, want 3×S×S images: %w", fz.trunk, in, gometric.ErrSetting)
+	}
+	side := in[1]
+	// torchvision's evaluation transform at the trunk's input size:
+	// Resize(256) and CenterCrop(224) at 224.
+	transform := datasets.EvalTransform(side, int(math.Round(float64(side)*256/224)))
+
+	start := time.Now()
+	flags := *c
+	flags.Size, flags.Preload = side, false
+	train, test, err := runner.OpenImages(ctx, runner.KindCUB200, &flags, nil)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	var progress io.Writer
+	if !opts.Quiet {
+		progress = stderr
+	}
+	key, err := trunkKey(fz.trunk, fz.weights, trunk, transform)
+	if err != nil {
+		return err
+	}
+	steps := make([]string, len(transform))
+	for i, t := range transform {
+		steps[i] = fmt.Sprint(t)
+	}
+	fmt.Fprintf(stdout, "frozen trunk %s: %d features of 3×%d×%d images (%s, ImageNet normalisation), cached in %s\n",
+		fz.trunk, trunk.EmbeddingSize(), side, side, strings.Join(steps, ", "), opts.Out)
+	var feats [2]*datasets.Features
+	for i, split := range []struct {
+		ds   datasets.Dataset
+		file string
+	}{{train, trainFeatures}, {test, testFeatures}} {
+		images, ok := split.ds.(*datasets.ImageFiles)
+		if !ok {
+			return fmt.Errorf("runner.OpenImages returned a %T without -preload, not image files", split.ds)
+		}
+		images.Transform = transform
+		path := filepath.Join(opts.Out, split.file)
+		t0 := time.Now()
+		res, err := extract.Features(ctx, trunk, images, path, extract.Options{
+			BatchSize: opts.EvalBatch, ChunkSize: fz.chunk, Progress: progress, Key: key, Overwrite: opts.Overwrite})
+		if errors.Is(err, extract.ErrMismatch) {
+			return fmt.Errorf("%w (the extraction's batch size is -eval-batch; -overwrite extracts the features of this trunk again)", err)
+		}
+		if err != nil {
+			return err
+		}
+		f := res.Features
+		switch {
+		case res.Reused:
+			fmt.Fprintf(stdout, "%s: reused, not extracted again (%d × %d features; its first batch re-embedded matches)\n", path, f.Len(), f.Dim())
+		case res.Resumed > 0:
+			fmt.Fprintf(stdout, "%s: resumed after image %d of %d, extracted %d × %d features in %.1f s\n", path, res.Resumed, f.Len(), f.Len(), f.Dim(), time.Since(t0).Seconds())
+		default:
+			fmt.Fprintf(stdout, "%s: extracted %d × %d features in %.1f s\n", path, f.Len(), f.Dim(), time.Since(t0).Seconds())
+		}
+		if res.Discarded != "" {
+			fmt.Fprintf(stdout, "%s: the end of the partial file was extracted again: %s\n", path, res.Discarded)
+		}
+		feats[i] = f
+	}
+	runner.PrintSplits(stdout, runner.ImageName(runner.KindCUB200), feats[0], feats[1], start)
+	if opts.Embedder == 0 {
+		fmt.Fprintf(stdout, "no embedder (-embedder 0): the trunk's features are the embeddings\n")
+		r := &runner.Run{Options: opts, Test: feats[1], Stdout: stdout, Stderr: stderr}
+		_, err := r.Evaluate(ctx, testers.EmbedFunc(func(x gometric.Matrix) (gometric.Matrix, error) { return x, nil }))
+		return err
+	}
+	sizes := append(append([]int{trunk.EmbeddingSize()}, hidden...), opts.Embedder)
+	head, err := models.NewMLP(models.MLPConfig{Sizes: sizes, Seed: opts.Seed})
+	if err != nil {
+		return fmt.Errorf("-embedder %d: %w", opts.Embedder, err)
+	}
+	fmt.Fprintf(stdout, "embedder %v trained on the cached features (the checkpoints hold it)\n", sizes)
+	// The head is the run's model: the runner adds no embedder of its own.
+	opts.Embedder = 0
+	r := &runner.Run{Options: opts, Encoder: head, Train: feats[0], Test: feats[1], Stdout: stdout, Stderr: stderr}
+	_, err = r.Execute(ctx)
+	return err
+}
+
+// trunkKey identifies the trunk and the preprocessing for the partial
+// files of the extraction: the kind, the transform, a SHA-256 of every
+// parameter's name, shape and values and, with -weights, of the file
+// (which holds what the parameters may not, such as running statistics).
+func trunkKey(kind, weights string, trunk models.Encoder, transform datasets.Compose) (string, error) {
+	h := sha256.New()
+	var b [8]byte
+	for _, p := range trunk.Params() {
+		h.Write([]byte(p.Name()))
+		for _, d := range p.Shape() {
+			binary.LittleEndian.PutUint64(b[:], uint64(d))
+			h.Write(b[:])
+		}
+		v, _ := p.Float32s()
+		for _, x := range v {
+			binary.LittleEndian.PutUint32(b[:4], math.Float32bits(x))
+			h.Write(b[:4])
+		}
+	}
+	if weights != "" {
+		f, err := os.Open(weights)
+		if err != nil {
+			return "", fmt.Errorf("-weights: %w", err)
+		}
+		defer f.Close()
+		if _, err := io.Copy(h, f); err != nil {
+			return "", fmt.Errorf("-weights: %w", err)
+		}
+	}
+	return fmt.Sprintf("%s %v ImageNet-normalised sha256:%x", kind, transform, h.Sum(nil)), nil
+}
