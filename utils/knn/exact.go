@@ -233,11 +233,22 @@ func search(component string, query gometric.Matrix, ref, rnorm []float32, n, di
 	s := searcher{q: query.Data, qnorm: qnorm, r: ref, rnorm: rnorm, n: n, dim: dim, k: k, metric: metric, res: res}
 	blocks := (nq + queryBlock - 1) / queryBlock
 	tiles := make([][]float32, workers.Count(blocks))
+	if k <= heapMaxK || n > maxPackedIndex {
+		workers.Each(len(tiles), blocks, func(w, b int) {
+			if tiles[w] == nil {
+				tiles[w] = make([]float32, min(queryBlock, nq)*min(refTile, n))
+			}
+			s.block(b, tiles[w])
+		})
+		return res, nil
+	}
+	sel := make([]*topk, len(tiles))
 	workers.Each(len(tiles), blocks, func(w, b int) {
 		if tiles[w] == nil {
 			tiles[w] = make([]float32, min(queryBlock, nq)*min(refTile, n))
+			sel[w] = newTopk(min(queryBlock, nq), k, n)
 		}
-		s.block(b, tiles[w])
+		s.blockBuffered(b, tiles[w], sel[w])
 	})
 	return res, nil
 }
@@ -287,6 +298,43 @@ func (s *searcher) block(b int, tile []float32) {
 	for q := q0; q < q0+mq; q++ {
 		keys, idx := s.res.Distances[q*k:(q+1)*k], s.res.Indices[q*k:(q+1)*k]
 		sortHeap(keys, idx)
+		if s.metric == InnerProduct {
+			for j := range keys {
+				keys[j] = -keys[j]
+			}
+		}
+	}
+}
+
+// blockBuffered is block with the threshold selection of topk.go in the
+// worker's state t instead of a heap per query.
+func (s *searcher) blockBuffered(b int, tile []float32, t *topk) {
+	k, dim := s.k, s.dim
+	q0 := b * queryBlock
+	mq := min(queryBlock, len(s.qnorm)-q0)
+	t.reset(mq)
+	alpha := float32(-2)
+	if s.metric == InnerProduct {
+		alpha = -1
+	}
+	for r0 := 0; r0 < s.n; r0 += refTile {
+		nr := min(refTile, s.n-r0)
+		c := tile[:mq*nr]
+		gemm.Sgemm(false, true, mq, nr, dim, alpha, s.q[q0*dim:(q0+mq)*dim], dim, s.r[r0*dim:(r0+nr)*dim], dim, 0, c, nr)
+		for i := range mq {
+			buf := t.buf[i*t.size : (i+1)*t.size]
+			row := c[i*nr : (i+1)*nr]
+			if s.metric == L2 {
+				t.cnt[i], t.bound[i] = bufL2Fn(row, s.rnorm[r0:r0+nr], s.qnorm[q0+i], r0, buf, t.cnt[i], t.bound[i], k)
+			} else {
+				t.cnt[i], t.bound[i] = bufKeysFn(row, r0, buf, t.cnt[i], t.bound[i], k)
+			}
+		}
+	}
+	for i := range mq {
+		q := q0 + i
+		keys, idx := s.res.Distances[q*k:(q+1)*k], s.res.Indices[q*k:(q+1)*k]
+		finish(t.buf[i*t.size:i*t.size+t.cnt[i]], keys, idx)
 		if s.metric == InnerProduct {
 			for j := range keys {
 				keys[j] = -keys[j]

@@ -1,0 +1,211 @@
+package knn
+
+import (
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// Selection of the k best references of a query. Up to heapMaxK neighbours
+// a query keeps them in a bounded max-heap (replaceTop), which rejects
+// almost every reference with one comparison. Beyond it a heap costs
+// log₂ k sift steps for every admitted reference, and a query admits about
+// k·(1 + ln(n/k)) of n references in random order: at k = 1,000 that made
+// the heap the larger part of a search. Larger k therefore use threshold
+// selection: a query appends every reference better than its bound (the
+// k-th best key so far; +Inf at first) to a buffer of 2k entries; when the
+// buffer is full it is partially selected down to its k best
+// (selectSmallest) and the bound tightens to the k-th; at the end the
+// survivors are selected down to k and sorted.
+//
+// Both give the same result: the k references smallest in the total order
+// (key, index), in that order. References arrive in increasing index, so a
+// reference whose key only ties the bound ranks after the k kept ones and
+// is rightly rejected by both. A key that is NaN or +Inf never passes the
+// bound and a missing neighbour is reported as (+Inf, math.MaxInt), as from
+// the heap's initial entries (with validated input neither occurs).
+var heapMaxK = 32
+
+// maxPackedIndex bounds the reference indices of the threshold selection:
+// an entry packs an index in 31 bits. Larger indexes keep the heap.
+const maxPackedIndex = 1<<31 - 1
+
+// An entry of the threshold selection packs a key and a reference index
+// into a uint64 whose unsigned order is the order (key, index) of the
+// heap: the key's bits mapped to an order-preserving uint32 in the high
+// half, the index shifted left by one below it, and in bit 0 whether the
+// key was −0, which sorts as +0 (they compare equal) but is reported with
+// its own sign.
+const negZero = 1 << 31 // the bits of float32 −0
+
+// pack returns the entry of key d (not NaN) and reference id.
+func pack(d float32, id int) uint64 {
+	u := math.Float32bits(d)
+	var z uint64
+	if u == negZero {
+		u, z = 0, 1
+	}
+	// Non-negative keys set the sign bit; negative ones flip every bit.
+	u ^= uint32(int32(u)>>31) | negZero
+	return uint64(u)<<32 | uint64(id)<<1 | z
+}
+
+// unpack returns the key and reference index of entry p.
+func unpack(p uint64) (float32, int) {
+	u := uint32(p >> 32)
+	if p&1 != 0 {
+		u = negZero
+	} else {
+		u ^= uint32(int32(^u)>>31) | negZero
+	}
+	return math.Float32frombits(u), int(p>>1) & maxPackedIndex
+}
+
+// bufSize is the capacity of a query's buffer in the threshold selection
+// of k of n references.
+func bufSize(k, n int) int { return min(2*k, n) }
+
+// topk is a worker's state of the threshold selection for one query block:
+// each query i has the buffer buf[i*size:(i+1)*size], of which the first
+// cnt[i] entries are in use, and the bound bound[i].
+type topk struct {
+	size  int
+	buf   []uint64
+	cnt   []int
+	bound []float32
+}
+
+// newTopk returns the state for blocks of up to mq queries selecting k of n
+// references.
+func newTopk(mq, k, n int) *topk {
+	size := bufSize(k, n)
+	return &topk{size: size, buf: make([]uint64, mq*size), cnt: make([]int, mq), bound: make([]float32, mq)}
+}
+
+// reset empties the buffers of the first mq queries.
+func (t *topk) reset(mq int) {
+	clear(t.cnt[:mq])
+	for i := range t.bound[:mq] {
+		t.bound[i] = float32(math.Inf(1))
+	}
+}
+
+// The buffer scans that the search uses: the portable ones below, or
+// vector versions set at start-up by the goexperiment.simd build on a CPU
+// with AVX2, which admit the same entries in the same order.
+var (
+	bufL2Fn   = bufL2
+	bufKeysFn = bufKeys
+)
+
+// bufL2 offers the references r0, r0+1, … with products row (−2q·r) and
+// squared norms rnorm to the buffer buf (cnt entries in use, bound bound)
+// of a query with squared norm qn that keeps k neighbours; it returns the
+// new count and bound. The distance is that of scanL2.
+func bufL2(row, rnorm []float32, qn float32, r0 int, buf []uint64, cnt int, bound float32, k int) (int, float32) {
+	rnorm = rnorm[:len(row)]
+	for j, c := range row {
+		d := qn + rnorm[j] + c
+		if d < bound {
+			if d < 0 {
+				d = 0
+				if !(d < bound) {
+					continue
+				}
+			}
+			buf[cnt] = pack(d, r0+j)
+			cnt++
+			if cnt == len(buf) {
+				cnt, bound = shrink(buf, k)
+			}
+		}
+	}
+	return cnt, bound
+}
+
+// bufKeys offers the references r0, r0+1, … with keys row to the buffer.
+func bufKeys(row []float32, r0 int, buf []uint64, cnt int, bound float32, k int) (int, float32) {
+	for j, d := range row {
+		if d < bound {
+			buf[cnt] = pack(d, r0+j)
+			cnt++
+			if cnt == len(buf) {
+				cnt, bound = shrink(buf, k)
+			}
+		}
+	}
+	return cnt, bound
+}
+
+// shrink keeps the k smallest entries of the full buffer buf in buf[:k]
+// and returns k and the new bound, the key of the k-th smallest.
+func shrink(buf []uint64, k int) (int, float32) {
+	selectSmallest(buf, k)
+	d, _ := unpack(buf[k-1])
+	return k, d
+}
+
+// finish writes the k best of the entries buf, nearest first, to keys and
+// idx (of length k), padding with (+Inf, math.MaxInt) when there are fewer.
+func finish(buf []uint64, keys []float32, idx []int) {
+	k := len(keys)
+	if len(buf) > k {
+		selectSmallest(buf, k)
+		buf = buf[:k]
+	}
+	sortEntries(buf)
+	for j, p := range buf {
+		keys[j], idx[j] = unpack(p)
+	}
+	for j := len(buf); j < k; j++ {
+		keys[j], idx[j] = float32(math.Inf(1)), math.MaxInt
+	}
+}
+
+// selectSmallest reorders a so that its k smallest entries (0 < k ≤
+// len(a)) come first, in no particular order: a quickselect with the
+// median of three, which falls back to sorting the part left after
+// 2·log₂ len(a) rounds, so it takes O(len(a) log len(a)) at worst.
+func selectSmallest(a []uint64, k int) {
+	lo, hi := 0, len(a) // the k-th smallest is in a[lo:hi]
+	for budget := 2 * bits.Len(uint(len(a))); hi-lo > 16; budget-- {
+		if budget == 0 {
+			slices.Sort(a[lo:hi])
+			return
+		}
+		// Median of three as the pivot, then a Lomuto partition: keys are
+		// distinct (the index is part of them).
+		m := lo + (hi-lo)/2
+		x, y, z := a[lo], a[m], a[hi-1]
+		p := max(min(x, y), min(max(x, y), z))
+		i := lo
+		for j := lo; j < hi; j++ {
+			v := a[j]
+			if v < p {
+				a[i], a[j] = v, a[i]
+				i++
+			}
+		}
+		// a[lo:i] < p ≤ a[i:hi]; put p at i.
+		for j := i; j < hi; j++ {
+			if a[j] == p {
+				a[i], a[j] = a[j], a[i]
+				break
+			}
+		}
+		switch {
+		case k <= i:
+			hi = i
+		case k == i+1:
+			return
+		default:
+			lo = i + 1
+		}
+	}
+	slices.Sort(a[lo:hi])
+}
+
+// sortEntries sorts the entries a in increasing order.
+func sortEntries(a []uint64) {
+	slices.Sort(a)
+}
