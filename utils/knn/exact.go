@@ -334,7 +334,7 @@ func (s *searcher) blockBuffered(b int, tile []float32, t *topk) {
 	for i := range mq {
 		q := q0 + i
 		keys, idx := s.res.Distances[q*k:(q+1)*k], s.res.Indices[q*k:(q+1)*k]
-		finish(t.buf[i*t.size:i*t.size+t.cnt[i]], keys, idx)
+		finish(t.buf[i*t.size:i*t.size+t.cnt[i]], t.tmp, keys, idx)
 		if s.metric == InnerProduct {
 			for j := range keys {
 				keys[j] = -keys[j]

@@ -67,10 +67,12 @@ func bufSize(k, n int) int { return min(2*k, n) }
 
 // topk is a worker's state of the threshold selection for one query block:
 // each query i has the buffer buf[i*size:(i+1)*size], of which the first
-// cnt[i] entries are in use, and the bound bound[i].
+// cnt[i] entries are in use, and the bound bound[i]; tmp is the scratch of
+// the final sort.
 type topk struct {
 	size  int
 	buf   []uint64
+	tmp   []uint64
 	cnt   []int
 	bound []float32
 }
@@ -79,7 +81,7 @@ type topk struct {
 // references.
 func newTopk(mq, k, n int) *topk {
 	size := bufSize(k, n)
-	return &topk{size: size, buf: make([]uint64, mq*size), cnt: make([]int, mq), bound: make([]float32, mq)}
+	return &topk{size: size, buf: make([]uint64, mq*size), tmp: make([]uint64, size), cnt: make([]int, mq), bound: make([]float32, mq)}
 }
 
 // reset empties the buffers of the first mq queries.
@@ -146,14 +148,12 @@ func shrink(buf []uint64, k int) (int, float32) {
 }
 
 // finish writes the k best of the entries buf, nearest first, to keys and
-// idx (of length k), padding with (+Inf, math.MaxInt) when there are fewer.
-func finish(buf []uint64, keys []float32, idx []int) {
+// idx (of length k), padding with (+Inf, math.MaxInt) when there are fewer;
+// tmp is scratch of len(buf) entries or more.
+func finish(buf, tmp []uint64, keys []float32, idx []int) {
 	k := len(keys)
-	if len(buf) > k {
-		selectSmallest(buf, k)
-		buf = buf[:k]
-	}
-	sortEntries(buf)
+	sortEntries(buf, tmp)
+	buf = buf[:min(k, len(buf))]
 	for j, p := range buf {
 		keys[j], idx[j] = unpack(p)
 	}
@@ -178,11 +178,13 @@ func selectSmallest(a []uint64, k int) {
 		m := lo + (hi-lo)/2
 		x, y, z := a[lo], a[m], a[hi-1]
 		p := max(min(x, y), min(max(x, y), z))
+		// Lomuto's partition without branches on the data.
 		i := lo
 		for j := lo; j < hi; j++ {
 			v := a[j]
+			a[j] = a[i]
+			a[i] = v
 			if v < p {
-				a[i], a[j] = v, a[i]
 				i++
 			}
 		}
@@ -205,7 +207,45 @@ func selectSmallest(a []uint64, k int) {
 	slices.Sort(a[lo:hi])
 }
 
-// sortEntries sorts the entries a in increasing order.
-func sortEntries(a []uint64) {
-	slices.Sort(a)
+// sortEntries sorts the entries a in increasing order with tmp as scratch
+// (at least len(a) entries): a least-significant-digit radix sort on bytes
+// that skips the bytes all entries share (the unused high bits of the
+// index, usually the sign and exponent of the key).
+func sortEntries(a, tmp []uint64) {
+	if len(a) <= 64 {
+		slices.Sort(a)
+		return
+	}
+	var hist [8][256]uint32
+	for _, v := range a {
+		hist[0][byte(v)]++
+		hist[1][byte(v>>8)]++
+		hist[2][byte(v>>16)]++
+		hist[3][byte(v>>24)]++
+		hist[4][byte(v>>32)]++
+		hist[5][byte(v>>40)]++
+		hist[6][byte(v>>48)]++
+		hist[7][byte(v>>56)]++
+	}
+	src, dst := a, tmp[:len(a)]
+	for d := range 8 {
+		h, shift := &hist[d], uint(8*d)
+		if int(h[byte(src[0]>>shift)]) == len(a) {
+			continue
+		}
+		var sum uint32
+		for i, c := range h {
+			h[i] = sum
+			sum += c
+		}
+		for _, v := range src {
+			b := byte(v >> shift)
+			dst[h[b]] = v
+			h[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &a[0] {
+		copy(a, src)
+	}
 }

@@ -135,7 +135,7 @@ func TestTopKSelectors(t *testing.T) {
 						}
 						sortHeap(keys, idx)
 						gotK, gotI := make([]float32, k), make([]int, k)
-						finish(buf[:cnt], gotK, gotI)
+						finish(buf[:cnt], make([]uint64, cnt), gotK, gotI)
 						if !sameBits(gotK, keys) || !slices.Equal(gotI, idx) {
 							t.Fatalf("%s: threshold selection\n%v %v\nheap\n%v %v", name, gotI, gotK, idx, keys)
 						}
