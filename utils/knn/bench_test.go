@@ -172,7 +172,7 @@ func BenchmarkTopK(b *testing.B) {
 				t.reset(1)
 				for r0 := 0; r0 < n; r0 += refTile {
 					r1 := min(n, r0+refTile)
-					t.cnt[0], t.bound[0] = bufL2Fn(row[r0:r1], rnorm[r0:r1], 1, r0, t.buf, t.cnt[0], t.bound[0], k)
+					t.cnt[0], t.bound[0], _ = bufL2Fn(row[r0:r1], rnorm[r0:r1], 1, r0, t.buf, t.cnt[0], t.bound[0], k, true)
 				}
 				finish(t.buf[:t.cnt[0]], t.tmp, keys, idx)
 			}

@@ -324,11 +324,13 @@ func (s *searcher) blockBuffered(b int, tile []float32, t *topk) {
 		for i := range mq {
 			buf := t.buf[i*t.size : (i+1)*t.size]
 			row := c[i*nr : (i+1)*nr]
+			var admitted int
 			if s.metric == L2 {
-				t.cnt[i], t.bound[i] = bufL2Fn(row, s.rnorm[r0:r0+nr], s.qnorm[q0+i], r0, buf, t.cnt[i], t.bound[i], k)
+				t.cnt[i], t.bound[i], admitted = bufL2Fn(row, s.rnorm[r0:r0+nr], s.qnorm[q0+i], r0, buf, t.cnt[i], t.bound[i], k, t.dense[i])
 			} else {
-				t.cnt[i], t.bound[i] = bufKeysFn(row, r0, buf, t.cnt[i], t.bound[i], k)
+				t.cnt[i], t.bound[i], admitted = bufKeysFn(row, r0, buf, t.cnt[i], t.bound[i], k, t.dense[i])
 			}
+			t.dense[i] = dense(admitted, nr)
 		}
 	}
 	for i := range mq {

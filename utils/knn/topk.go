@@ -12,19 +12,21 @@ import (
 // log₂ k sift steps for every admitted reference, and a query admits about
 // k·(1 + ln(n/k)) of n references in random order: at k = 1,000 that made
 // the heap the larger part of a search. Larger k therefore use threshold
-// selection: a query appends every reference better than its bound (the
-// k-th best key so far; +Inf at first) to a buffer of 2k entries; when the
-// buffer is full it is partially selected down to its k best
-// (selectSmallest) and the bound tightens to the k-th; at the end the
-// survivors are selected down to k and sorted.
+// selection: a query appends every reference better than its bound (+Inf
+// at first) to a buffer of up to 4k entries (bufSize); when the buffer is
+// full, shrink keeps the entries below a pivot key sampled a little above
+// the k-th (or, failing that, the exact k smallest) and that key becomes
+// the bound; at the end the survivors are radix-sorted and the first k
+// reported.
 //
 // Both give the same result: the k references smallest in the total order
 // (key, index), in that order. References arrive in increasing index, so a
-// reference whose key only ties the bound ranks after the k kept ones and
-// is rightly rejected by both. A key that is NaN or +Inf never passes the
+// reference whose key only ties the bound ranks after k kept ones and is
+// rightly rejected by both. A key that is NaN or +Inf never passes the
 // bound and a missing neighbour is reported as (+Inf, math.MaxInt), as from
-// the heap's initial entries (with validated input neither occurs).
-var heapMaxK = 32
+// the heap's initial entries (with validated input neither occurs). Which
+// selection runs, and how a buffer is shrunk, changes no bit of a result.
+var heapMaxK = 64
 
 // maxPackedIndex bounds the reference indices of the threshold selection:
 // an entry packs an index in 31 bits. Larger indexes keep the heap.
@@ -62,39 +64,42 @@ func unpack(p uint64) (float32, int) {
 }
 
 // bufSize is the capacity of a query's buffer in the threshold selection
-// of k of n references.
-func bufSize(k, n int) int { return min(2*k, n) }
+// of k of n references: room for 3k entries beyond the k kept (fewer
+// shrinks), but no more than max(k, 8192), so that the scratch stays
+// within about twice the result's size for large k.
+func bufSize(k, n int) int { return min(n, k+max(k, min(3*k, 8192))) }
 
 // topk is a worker's state of the threshold selection for one query block:
 // each query i has the buffer buf[i*size:(i+1)*size], of which the first
-// cnt[i] entries are in use, and the bound bound[i]; tmp is the scratch of
-// the final sort.
+// cnt[i] entries are in use, the bound bound[i], and whether its last scan
+// was dense; tmp is the scratch of the final sort.
 type topk struct {
 	size  int
 	buf   []uint64
 	tmp   []uint64
 	cnt   []int
 	bound []float32
+	dense []bool
 }
 
 // newTopk returns the state for blocks of up to mq queries selecting k of n
 // references.
 func newTopk(mq, k, n int) *topk {
 	size := bufSize(k, n)
-	return &topk{size: size, buf: make([]uint64, mq*size), tmp: make([]uint64, size), cnt: make([]int, mq), bound: make([]float32, mq)}
+	return &topk{size: size, buf: make([]uint64, mq*size), tmp: make([]uint64, size), cnt: make([]int, mq), bound: make([]float32, mq), dense: make([]bool, mq)}
 }
 
 // reset empties the buffers of the first mq queries.
 func (t *topk) reset(mq int) {
 	clear(t.cnt[:mq])
 	for i := range t.bound[:mq] {
+		t.dense[i] = true
 		t.bound[i] = float32(math.Inf(1))
 	}
 }
 
-// The buffer scans that the search uses: the portable ones below, or
-// vector versions set at start-up by the goexperiment.simd build on a CPU
-// with AVX2, which admit the same entries in the same order.
+// The buffer scans that the search uses (the same in every build; a
+// vector version would have to admit the same entries in the same order).
 var (
 	bufL2Fn   = bufL2
 	bufKeysFn = bufKeys
@@ -103,9 +108,34 @@ var (
 // bufL2 offers the references r0, r0+1, … with products row (−2q·r) and
 // squared norms rnorm to the buffer buf (cnt entries in use, bound bound)
 // of a query with squared norm qn that keeps k neighbours; it returns the
-// new count and bound. The distance is that of scanL2.
-func bufL2(row, rnorm []float32, qn float32, r0 int, buf []uint64, cnt int, bound float32, k int) (int, float32) {
+// new count and bound, and how many entries were admitted. The distance is
+// that of scanL2. When many references pass the bound (dense, as early in
+// a search) it runs without branches on the data, else (sparse) with a
+// branch that is seldom taken; both admit the same entries.
+func bufL2(row, rnorm []float32, qn float32, r0 int, buf []uint64, cnt int, bound float32, k int, dense bool) (int, float32, int) {
 	rnorm = rnorm[:len(row)]
+	admitted := 0
+	if dense {
+		for j, c := range row {
+			// Every entry is written at buf[cnt] (cnt < len(buf) here)
+			// and counted if it passes the bound. Clamping first admits
+			// the same entries as scanL2: a negative d passes there iff
+			// 0 passes.
+			d := qn + rnorm[j] + c
+			if d < 0 {
+				d = 0
+			}
+			buf[cnt] = pack(d, r0+j)
+			if d < bound {
+				cnt++
+				admitted++
+			}
+			if cnt == len(buf) {
+				cnt, bound = shrink(buf, k)
+			}
+		}
+		return cnt, bound, admitted
+	}
 	for j, c := range row {
 		d := qn + rnorm[j] + c
 		if d < bound {
@@ -117,35 +147,100 @@ func bufL2(row, rnorm []float32, qn float32, r0 int, buf []uint64, cnt int, boun
 			}
 			buf[cnt] = pack(d, r0+j)
 			cnt++
+			admitted++
 			if cnt == len(buf) {
 				cnt, bound = shrink(buf, k)
 			}
 		}
 	}
-	return cnt, bound
+	return cnt, bound, admitted
 }
 
-// bufKeys offers the references r0, r0+1, … with keys row to the buffer.
-func bufKeys(row []float32, r0 int, buf []uint64, cnt int, bound float32, k int) (int, float32) {
+// bufKeys offers the references r0, r0+1, … with keys row to the buffer,
+// as bufL2.
+func bufKeys(row []float32, r0 int, buf []uint64, cnt int, bound float32, k int, dense bool) (int, float32, int) {
+	admitted := 0
+	if dense {
+		for j, d := range row {
+			buf[cnt] = pack(d, r0+j)
+			if d < bound {
+				cnt++
+				admitted++
+			}
+			if cnt == len(buf) {
+				cnt, bound = shrink(buf, k)
+			}
+		}
+		return cnt, bound, admitted
+	}
 	for j, d := range row {
 		if d < bound {
 			buf[cnt] = pack(d, r0+j)
 			cnt++
+			admitted++
 			if cnt == len(buf) {
 				cnt, bound = shrink(buf, k)
 			}
 		}
 	}
-	return cnt, bound
+	return cnt, bound, admitted
 }
 
-// shrink keeps the k smallest entries of the full buffer buf in buf[:k]
-// and returns k and the new bound, the key of the k-th smallest.
+// dense reports whether a scan that admitted that many of n references
+// was dense: whether the next should run without branches.
+func dense(admitted, n int) bool { return 8*admitted > n }
+
+// shrink frees room in the full buffer buf of a query keeping k entries
+// and returns the new count and bound. It partitions buf around a pivot
+// key drawn from a sample of the entries, a little above the k-th
+// smallest expected: when at least k entries have a smaller key, they
+// alone can hold the k best (an entry whose key is not below the pivot's
+// ranks after them, and so does any later reference with such a key), so
+// they are kept and the pivot's key becomes the bound. Otherwise, or when
+// the partition frees less than a quarter of the buffer, it selects the k
+// smallest exactly and the bound is the k-th key.
 func shrink(buf []uint64, k int) (int, float32) {
-	selectSmallest(buf, k)
+	n := len(buf)
+	if n >= 256 {
+		var sample [sampleSize]uint64
+		for i := range sample {
+			sample[i] = buf[(2*i+1)*n/(2*sampleSize)]
+		}
+		slices.Sort(sample[:])
+		// The sample's r-th smallest has about (r+1)/(sampleSize+1) of
+		// the entries below it; aim two standard deviations above k/n.
+		f := float64(k) / float64(n)
+		q := f + 2*math.Sqrt(f*(1-f)/sampleSize)
+		r := min(sampleSize-1, int(q*(sampleSize+1)))
+		p := uint32(sample[r] >> 32)
+		// Lomuto's partition by key without branches on the data:
+		// buf[:c] has keys below p's, buf[c:] the others.
+		c := 0
+		for j, v := range buf {
+			buf[j] = buf[c]
+			buf[c] = v
+			if uint32(v>>32) < p {
+				c++
+			}
+		}
+		if c >= k && c <= n-n/4 {
+			d, _ := unpack(uint64(p) << 32)
+			return c, d
+		}
+		if c < k {
+			selectSmallest(buf[c:], k-c)
+		} else {
+			selectSmallest(buf[:c], k)
+		}
+	} else {
+		selectSmallest(buf, k)
+	}
 	d, _ := unpack(buf[k-1])
 	return k, d
 }
+
+// sampleSize is the size of shrink's sample.
+const sampleSize = 127
 
 // finish writes the k best of the entries buf, nearest first, to keys and
 // idx (of length k), padding with (+Inf, math.MaxInt) when there are fewer;

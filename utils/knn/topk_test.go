@@ -98,8 +98,9 @@ func sameBits(a, b []float32) bool {
 
 // TestTopKSelectors feeds rows of keys, in tiles, to the heap (the
 // selection used up to heapMaxK, as before the threshold selection) and to
-// the threshold selection, with both metrics' scans and the scans of this
-// build, and checks the same bits and indices, and the brute force.
+// the threshold selection, with both metrics' scans, the scans of this
+// build, dense and sparse, and checks the same bits and indices, and the
+// brute force.
 func TestTopKSelectors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	for _, kind := range []string{"quantized", "uniform", "special"} {
@@ -115,8 +116,9 @@ func TestTopKSelectors(t *testing.T) {
 						rnorm[j] = float32(rng.IntN(3))
 					}
 					qn := float32(rng.IntN(3))
-					for _, l2 := range []bool{false, true} {
-						name := fmt.Sprintf("%s/n=%d/k=%d/tile=%d/l2=%v", kind, n, k, tile, l2)
+					for mode := range 6 {
+						l2, scans := mode%2 == 1, mode/2 // scans: 0 sparse, 1 dense, 2 alternating
+						name := fmt.Sprintf("%s/n=%d/k=%d/tile=%d/l2=%v/scans=%d", kind, n, k, tile, l2, scans)
 						keys, idx := make([]float32, k), make([]int, k)
 						for j := range keys {
 							keys[j], idx[j] = float32(math.Inf(1)), math.MaxInt
@@ -125,12 +127,13 @@ func TestTopKSelectors(t *testing.T) {
 						cnt, bound := 0, float32(math.Inf(1))
 						for r0 := 0; r0 < n; r0 += tile {
 							r1 := min(n, r0+tile)
+							dense := scans == 1 || scans == 2 && r0/tile%2 == 0
 							if l2 {
 								scanL2(row[r0:r1], rnorm[r0:r1], qn, r0, keys, idx)
-								cnt, bound = bufL2Fn(row[r0:r1], rnorm[r0:r1], qn, r0, buf, cnt, bound, k)
+								cnt, bound, _ = bufL2Fn(row[r0:r1], rnorm[r0:r1], qn, r0, buf, cnt, bound, k, dense)
 							} else {
 								scanKeys(row[r0:r1], r0, keys, idx)
-								cnt, bound = bufKeysFn(row[r0:r1], r0, buf, cnt, bound, k)
+								cnt, bound, _ = bufKeysFn(row[r0:r1], r0, buf, cnt, bound, k, dense)
 							}
 						}
 						sortHeap(keys, idx)
