@@ -37,10 +37,13 @@ const maxSqNorm = math.MaxFloat32 / 8
 // distance is then ‖q‖² + ‖r‖² − 2q·r, clamped at 0, as FAISS computes it
 // (so a vector's distance to itself is 0 only up to rounding, and the
 // reported distances may differ from Σ(qᵢ−rᵢ)² in the last bits). Every
-// query keeps its k best references in a bounded heap.
+// query keeps its k best references in a bounded heap (k up to 64) or, for
+// larger k, by threshold selection: references better than a running bound
+// go to a buffer that is cut back to the best ones when full, and the
+// survivors are radix-sorted at the end. Both give the same bits.
 //
 // Results are deterministic: the query blocks are fixed, every query's
-// heap sees the references in index order, and the GEMM's rounding does not
+// selection sees the references in index order, and the GEMM's rounding does not
 // depend on the number of goroutines, so a search gives the same bits
 // whatever GOMAXPROCS. Ties (equal distances, or equal inner products) are
 // broken by the smaller reference index, so the order of Result is total:

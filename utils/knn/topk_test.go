@@ -299,3 +299,41 @@ func TestThresholdSelectionEquivalence(t *testing.T) {
 		}
 	}
 }
+
+// TestThresholdSelectionNoAllocPerElement checks that a single-threaded
+// search with the threshold selection allocates what the same search with
+// the heap does (TestExactNoAllocPerElement bounds that) plus the worker
+// state (the state and its five slices, and the slice of states),
+// however many references it scans.
+func TestThresholdSelectionNoAllocPerElement(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop workspaces")
+	}
+	old := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(old)
+	rng := rand.New(rand.NewPCG(37, 38))
+	query := testkit.UniformMatrix(rng, 50, 16)
+	for _, m := range []int{1000, 5000} {
+		ref := testkit.UniformMatrix(rng, m, 16)
+		idx := NewExact(16, L2)
+		if err := idx.Add(ref); err != nil {
+			t.Fatal(err)
+		}
+		count := func(h int) (allocs float64) {
+			withHeapMaxK(h, func() {
+				allocs = testing.AllocsPerRun(10, func() {
+					if _, err := idx.Search(query, 500); err != nil {
+						t.Fatal(err)
+					}
+				})
+			})
+			return allocs
+		}
+		heap, thr := count(math.MaxInt), count(0)
+		// One more for the GEMM's pooled workspaces, which a run may
+		// have to renew.
+		if thr > heap+7+1 {
+			t.Errorf("%d references: %v allocations per search, want at most the heap's %v + 7", m, thr, heap)
+		}
+	}
+}
