@@ -202,16 +202,18 @@ func dense(admitted, n int) bool { return 8*admitted > n }
 func shrink(buf []uint64, k int) (int, float32) {
 	n := len(buf)
 	if n >= 256 {
-		var sample [sampleSize]uint64
+		var buffer [maxSample]uint64
+		sample := buffer[:min(maxSample, n/16)]
+		m := len(sample)
 		for i := range sample {
-			sample[i] = buf[(2*i+1)*n/(2*sampleSize)]
+			sample[i] = buf[(2*i+1)*n/(2*m)]
 		}
-		slices.Sort(sample[:])
-		// The sample's r-th smallest has about (r+1)/(sampleSize+1) of
-		// the entries below it; aim two standard deviations above k/n.
+		// The sample's r-th smallest has about (r+1)/(m+1) of the
+		// entries below it; aim two standard deviations above k/n.
 		f := float64(k) / float64(n)
-		q := f + 2*math.Sqrt(f*(1-f)/sampleSize)
-		r := min(sampleSize-1, int(q*(sampleSize+1)))
+		q := f + 2*math.Sqrt(f*(1-f)/float64(m))
+		r := min(m-1, int(q*float64(m+1)))
+		selectSmallest(sample, r+1)
 		p := uint32(sample[r] >> 32)
 		// Lomuto's partition by key without branches on the data:
 		// buf[:c] has keys below p's, buf[c:] the others.
@@ -239,8 +241,8 @@ func shrink(buf []uint64, k int) (int, float32) {
 	return k, d
 }
 
-// sampleSize is the size of shrink's sample.
-const sampleSize = 127
+// maxSample bounds the size of shrink's sample: a sixteenth of the buffer.
+const maxSample = 127
 
 // finish writes the k best of the entries buf, nearest first, to keys and
 // idx (of length k), padding with (+Inf, math.MaxInt) when there are fewer;
