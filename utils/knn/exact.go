@@ -231,6 +231,12 @@ func search(component string, query gometric.Matrix, ref, rnorm []float32, n, di
 	if err := sqNorms(component, "query", query, qnorm); err != nil {
 		return Result{}, err
 	}
+	return searchChecked(query, qnorm, ref, rnorm, n, dim, k, metric), nil
+}
+
+// searchChecked is search once its input is checked: query is finite with
+// dim columns and squared row norms qnorm, 1 ≤ k ≤ n.
+func searchChecked(query gometric.Matrix, qnorm, ref, rnorm []float32, n, dim, k int, metric Metric) Result {
 	nq := query.Rows
 	res := Result{K: k, Indices: make([]int, nq*k), Distances: make([]float32, nq*k)}
 	s := searcher{q: query.Data, qnorm: qnorm, r: ref, rnorm: rnorm, n: n, dim: dim, k: k, metric: metric, res: res}
@@ -243,7 +249,7 @@ func search(component string, query gometric.Matrix, ref, rnorm []float32, n, di
 			}
 			s.block(b, tiles[w])
 		})
-		return res, nil
+		return res
 	}
 	sel := make([]*topk, len(tiles))
 	workers.Each(len(tiles), blocks, func(w, b int) {
@@ -253,7 +259,7 @@ func search(component string, query gometric.Matrix, ref, rnorm []float32, n, di
 		}
 		s.blockBuffered(b, tiles[w], sel[w])
 	})
-	return res, nil
+	return res
 }
 
 // searcher is one validated search.
