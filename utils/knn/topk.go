@@ -52,6 +52,13 @@ func pack(d float32, id int) uint64 {
 	return uint64(u)<<32 | uint64(id)<<1 | z
 }
 
+// packL2 is pack for a key d ≥ +0, such as every L2 distance: (‖q‖² +
+// ‖r‖²) + (−2q·r) is never −0, as the norms are not, and a negative sum is
+// clamped to +0. Not needing pack's sign tests, it sets the sign bit.
+func packL2(d float32, id int) uint64 {
+	return uint64(math.Float32bits(d)|negZero)<<32 | uint64(id)<<1
+}
+
 // unpack returns the key and reference index of entry p.
 func unpack(p uint64) (float32, int) {
 	u := uint32(p >> 32)
@@ -125,7 +132,7 @@ func bufL2(row, rnorm []float32, qn float32, r0 int, buf []uint64, cnt int, boun
 			if d < 0 {
 				d = 0
 			}
-			buf[cnt] = pack(d, r0+j)
+			buf[cnt] = packL2(d, r0+j)
 			if d < bound {
 				cnt++
 				admitted++
@@ -145,7 +152,7 @@ func bufL2(row, rnorm []float32, qn float32, r0 int, buf []uint64, cnt int, boun
 					continue
 				}
 			}
-			buf[cnt] = pack(d, r0+j)
+			buf[cnt] = packL2(d, r0+j)
 			cnt++
 			admitted++
 			if cnt == len(buf) {

@@ -161,7 +161,7 @@ func TestTopKSelectors(t *testing.T) {
 }
 
 // TestPackOrder checks that entries order as (key, index), −0 equal to
-// +0, and unpack to the same bits.
+// +0, and unpack to the same bits, and that packL2 is pack for keys ≥ +0.
 func TestPackOrder(t *testing.T) {
 	keys := []float32{float32(math.Inf(-1)), -math.MaxFloat32, -1, -math.SmallestNonzeroFloat32,
 		float32(math.Copysign(0, -1)), 0, math.SmallestNonzeroFloat32, 1, math.MaxFloat32, float32(math.Inf(1))}
@@ -169,6 +169,9 @@ func TestPackOrder(t *testing.T) {
 	for _, a := range keys {
 		for _, ia := range ids {
 			pa := pack(a, ia)
+			if a >= 0 && !math.Signbit(float64(a)) && packL2(a, ia) != pa {
+				t.Fatalf("packL2(%v, %d) = %#x, pack %#x", a, ia, packL2(a, ia), pa)
+			}
 			if d, id := unpack(pa); math.Float32bits(d) != math.Float32bits(a) || id != ia {
 				t.Fatalf("unpack(pack(%v, %d)) = %v, %d", a, ia, d, id)
 			}
