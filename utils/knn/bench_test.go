@@ -130,7 +130,7 @@ func BenchmarkSelection(b *testing.B) {
 	if err := idx.Add(ref); err != nil {
 		b.Fatal(err)
 	}
-	for _, k := range []int{8, 16, 32, 64, 128, 1000} {
+	for _, k := range []int{8, 16, 32, 64, 100, 128, 1000} {
 		for _, sel := range []struct {
 			name     string
 			heapMaxK int

@@ -37,7 +37,7 @@ const maxSqNorm = math.MaxFloat32 / 8
 // distance is then ‖q‖² + ‖r‖² − 2q·r, clamped at 0, as FAISS computes it
 // (so a vector's distance to itself is 0 only up to rounding, and the
 // reported distances may differ from Σ(qᵢ−rᵢ)² in the last bits). Every
-// query keeps its k best references in a bounded heap (k up to 64) or, for
+// query keeps its k best references in a bounded heap (k up to 32) or, for
 // larger k, by threshold selection: references better than a running bound
 // go to a buffer that is cut back to the best ones when full, and the
 // survivors are radix-sorted at the end. Both give the same bits.
