@@ -109,8 +109,9 @@ func (t *topk) reset(mq int) {
 	}
 }
 
-// The buffer scans that the search uses (the same in every build; a
-// vector version would have to admit the same entries in the same order).
+// The buffer scans that the search uses: the portable ones below, or
+// vector versions set at start-up by the goexperiment.simd build on a CPU
+// with AVX2, which admit the same entries in the same order.
 var (
 	bufL2Fn   = bufL2
 	bufKeysFn = bufKeys
