@@ -43,9 +43,9 @@ const maxSqNorm = math.MaxFloat32 / 8
 // survivors are radix-sorted at the end. Both give the same bits.
 //
 // Results are deterministic: the query blocks are fixed, every query's
-// selection sees the references in index order, and the GEMM's rounding does not
-// depend on the number of goroutines, so a search gives the same bits
-// whatever GOMAXPROCS. Ties (equal distances, or equal inner products) are
+// selection sees the references in index order, and the GEMM's rounding
+// does not depend on the number of goroutines, so a search gives the same
+// bits whatever GOMAXPROCS. Ties (equal distances, or equal inner products) are
 // broken by the smaller reference index, so the order of Result is total:
 // by distance ascending (L2) or inner product descending (InnerProduct),
 // then by reference index ascending.
