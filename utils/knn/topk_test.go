@@ -340,3 +340,69 @@ func TestThresholdSelectionNoAllocPerElement(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTopK feeds arbitrary keys (raw float32 bits: NaN, ±Inf, ±0,
+// subnormals, exact ties) in tiles to the heap and to the threshold
+// selection, dense, sparse or alternating, with both metrics' scans, and
+// checks that both give the brute force's bits and indices.
+func FuzzTopK(f *testing.F) {
+	f.Add([]byte{3, 2, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0xc0, 0x7f, 0, 0, 0x80, 0x7f})
+	f.Add([]byte{1, 7, 1, 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x80, 0xff})
+	f.Add([]byte{40, 3, 2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 3 {
+			return
+		}
+		vals := b[3:]
+		n := len(vals) / 4
+		if b[0]&0x80 != 0 {
+			n = int(b[0]&0x7f) * 16 // long rows of repeated values: shrinks
+		}
+		if n == 0 || len(vals) < 4 {
+			return
+		}
+		k := int(b[1])%n + 1
+		tile := int(b[2]>>2)%37 + 1
+		l2, scans := b[2]&1 == 1, int(b[2]>>1&1)+int(b[0]&1)
+		row := make([]float32, n)
+		for j := range row {
+			o := 4 * (j % (len(vals) / 4))
+			row[j] = math.Float32frombits(uint32(vals[o]) | uint32(vals[o+1])<<8 | uint32(vals[o+2])<<16 | uint32(vals[o+3])<<24)
+		}
+		rnorm := make([]float32, n) // zero norms: the L2 key is the clamped row
+		keys, idx := make([]float32, k), make([]int, k)
+		for j := range keys {
+			keys[j], idx[j] = float32(math.Inf(1)), math.MaxInt
+		}
+		buf := make([]uint64, bufSize(k, n))
+		cnt, bound := 0, float32(math.Inf(1))
+		for r0 := 0; r0 < n; r0 += tile {
+			r1 := min(n, r0+tile)
+			dense := scans == 1 || scans == 2 && r0/tile%2 == 0
+			if l2 {
+				scanL2(row[r0:r1], rnorm[r0:r1], 0, r0, keys, idx)
+				cnt, bound, _ = bufL2Fn(row[r0:r1], rnorm[r0:r1], 0, r0, buf, cnt, bound, k, dense)
+			} else {
+				scanKeys(row[r0:r1], r0, keys, idx)
+				cnt, bound, _ = bufKeysFn(row[r0:r1], r0, buf, cnt, bound, k, dense)
+			}
+		}
+		sortHeap(keys, idx)
+		gotK, gotI := make([]float32, k), make([]int, k)
+		finish(buf[:cnt], make([]uint64, cnt), gotK, gotI)
+		all := row
+		if l2 {
+			all = make([]float32, n)
+			for j := range all {
+				all[j] = 0 + rnorm[j] + row[j]
+			}
+		}
+		wantK, wantI := bruteTopK(all, k, l2)
+		if !sameBits(keys, gotK) || !slices.Equal(idx, gotI) {
+			t.Fatalf("n=%d k=%d tile=%d l2=%v scans=%d: threshold %v %v, heap %v %v", n, k, tile, l2, scans, gotI, gotK, idx, keys)
+		}
+		if !slices.Equal(wantI, idx) || !slices.EqualFunc(wantK, keys, func(a, b float32) bool { return a == b || a != a && b != b }) {
+			t.Fatalf("n=%d k=%d tile=%d l2=%v: heap %v %v, brute force %v %v", n, k, tile, l2, idx, keys, wantI, wantK)
+		}
+	})
+}
