@@ -104,7 +104,11 @@ func sameBits(a, b []float32) bool {
 func TestTopKSelectors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	for _, kind := range []string{"quantized", "uniform", "special"} {
-		for _, n := range []int{1, 2, 3, 17, 100, 1000, 2500} {
+		ns := []int{1, 2, 3, 17, 100, 1000, 2500}
+		if testing.Short() || raceEnabled {
+			ns = ns[:5]
+		}
+		for _, n := range ns {
 			for _, k := range []int{1, 2, 3, 10, 100, 1000, n - 1, n} {
 				if k < 1 || k > n {
 					continue
@@ -254,8 +258,8 @@ func quantized(rng *rand.Rand, rows, cols int) gometric.Matrix {
 func TestThresholdSelectionEquivalence(t *testing.T) {
 	type shape struct{ nq, nr, dim int }
 	shapes := []shape{{3, 1, 2}, {40, 300, 3}, {600, 1100, 4}, {70, 2500, 8}}
-	if testing.Short() {
-		shapes = shapes[:2]
+	if testing.Short() || raceEnabled {
+		shapes = shapes[:2] // the race build runs the small shapes only
 	}
 	rng := rand.New(rand.NewPCG(35, 36))
 	for _, sh := range shapes {
