@@ -43,8 +43,20 @@ func BenchmarkCalculator10k(b *testing.B) {
 	benchCalculator10k(b, accuracy.ExactKNN, accuracy.DefaultKMeans)
 }
 
+// BenchmarkCalculator10kClasses10 is BenchmarkCalculator10k with 10
+// classes of 1,000, the shape of Fashion-MNIST's test set: k =
+// "max_bin_count" is then 1,000 (1,001 with the query itself), the kNN
+// search's large-k case.
+func BenchmarkCalculator10kClasses10(b *testing.B) {
+	benchCalculatorData(b, 10, 1000, accuracy.ExactKNN, accuracy.DefaultKMeans)
+}
+
 func benchCalculator10k(b *testing.B, search accuracy.KNNFunc, kmeans accuracy.KMeansFunc) {
-	x, labels := clusteredData(100, 100, 128, 1)
+	benchCalculatorData(b, 100, 100, search, kmeans)
+}
+
+func benchCalculatorData(b *testing.B, classes, perClass int, search accuracy.KNNFunc, kmeans accuracy.KMeansFunc) {
+	x, labels := clusteredData(classes, perClass, 128, 1)
 	var tKNN, tKMeans time.Duration
 	calc := &accuracy.Calculator{
 		K: accuracy.KMaxBinCount(),

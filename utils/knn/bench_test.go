@@ -3,6 +3,7 @@ package knn
 import (
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -88,5 +89,93 @@ func BenchmarkKMeans(b *testing.B) {
 	}
 	if cpu1, ok := testkit.CPUTime(); ok && cpuOK {
 		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	}
+}
+
+// BenchmarkExactLargeK is the accuracy calculator's search on
+// Fashion-MNIST's test set: 10,000 queries against 10,000 references of
+// dimension 128, k = 1,000 (max_bin_count), L2, with the heap for every k
+// (the selection before the threshold one) and with the selection the
+// search uses. It takes seconds per iteration, so it runs only when -bench
+// names it explicitly, e.g.
+//
+//	go test -run=^$ -bench=ExactLargeK -benchtime=1x -count=5 ./utils/knn
+func BenchmarkExactLargeK(b *testing.B) {
+	if f := flag.Lookup("test.bench"); f == nil || !strings.Contains(f.Value.String(), "ExactLargeK") {
+		b.Skip("slow: run with -bench=ExactLargeK")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	ref, query := testkit.UniformMatrix(rng, 10_000, 128), testkit.UniformMatrix(rng, 10_000, 128)
+	idx := NewExact(128, L2)
+	if err := idx.Add(ref); err != nil {
+		b.Fatal(err)
+	}
+	for _, sel := range []struct {
+		name     string
+		heapMaxK int
+	}{{"heap", math.MaxInt}, {"default", heapMaxK}} {
+		b.Run("select="+sel.name, func(b *testing.B) {
+			withHeapMaxK(sel.heapMaxK, func() { benchSearch(b, idx, query, 1000) })
+		})
+	}
+}
+
+// BenchmarkSelection compares the heap and the threshold selection over k
+// (1,000 queries against 10,000 references of dimension 128, L2): the
+// crossover heapMaxK is where the threshold selection starts to win.
+func BenchmarkSelection(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	ref, query := testkit.UniformMatrix(rng, 10_000, 128), testkit.UniformMatrix(rng, 1000, 128)
+	idx := NewExact(128, L2)
+	if err := idx.Add(ref); err != nil {
+		b.Fatal(err)
+	}
+	for _, k := range []int{8, 16, 32, 64, 100, 128, 1000} {
+		for _, sel := range []struct {
+			name     string
+			heapMaxK int
+		}{{"heap", math.MaxInt}, {"threshold", 0}} {
+			b.Run(fmt.Sprintf("k=%d/%s", k, sel.name), func(b *testing.B) {
+				withHeapMaxK(sel.heapMaxK, func() { benchSearch(b, idx, query, k) })
+			})
+		}
+	}
+}
+
+// BenchmarkTopK times the selection alone, without the GEMM: the k best
+// of 10,000 random keys offered in tiles of refTile, by the heap and by
+// the threshold selection.
+func BenchmarkTopK(b *testing.B) {
+	const n = 10_000
+	rng := rand.New(rand.NewPCG(11, 12))
+	row, rnorm := make([]float32, n), make([]float32, n)
+	for j := range row {
+		row[j], rnorm[j] = -2*rng.Float32(), 1+rng.Float32()
+	}
+	for _, k := range []int{10, 32, 100, 1000} {
+		keys, idx := make([]float32, k), make([]int, k)
+		b.Run(fmt.Sprintf("k=%d/heap", k), func(b *testing.B) {
+			for b.Loop() {
+				for j := range keys {
+					keys[j], idx[j] = float32(math.Inf(1)), math.MaxInt
+				}
+				for r0 := 0; r0 < n; r0 += refTile {
+					r1 := min(n, r0+refTile)
+					scanL2Fn(row[r0:r1], rnorm[r0:r1], 1, r0, keys, idx)
+				}
+				sortHeap(keys, idx)
+			}
+		})
+		t := newTopk(1, k, n)
+		b.Run(fmt.Sprintf("k=%d/threshold", k), func(b *testing.B) {
+			for b.Loop() {
+				t.reset(1)
+				for r0 := 0; r0 < n; r0 += refTile {
+					r1 := min(n, r0+refTile)
+					t.cnt[0], t.bound[0], _ = bufL2Fn(row[r0:r1], rnorm[r0:r1], 1, r0, t.buf, t.cnt[0], t.bound[0], k, true)
+				}
+				finish(t.buf[:t.cnt[0]], t.tmp, keys, idx)
+			}
+		})
 	}
 }

@@ -37,12 +37,15 @@ const maxSqNorm = math.MaxFloat32 / 8
 // distance is then ‖q‖² + ‖r‖² − 2q·r, clamped at 0, as FAISS computes it
 // (so a vector's distance to itself is 0 only up to rounding, and the
 // reported distances may differ from Σ(qᵢ−rᵢ)² in the last bits). Every
-// query keeps its k best references in a bounded heap.
+// query keeps its k best references in a bounded heap (k up to 32) or, for
+// larger k, by threshold selection: references better than a running bound
+// go to a buffer that is cut back to the best ones when full, and the
+// survivors are radix-sorted at the end. Both give the same bits.
 //
 // Results are deterministic: the query blocks are fixed, every query's
-// heap sees the references in index order, and the GEMM's rounding does not
-// depend on the number of goroutines, so a search gives the same bits
-// whatever GOMAXPROCS. Ties (equal distances, or equal inner products) are
+// selection sees the references in index order, and the GEMM's rounding
+// does not depend on the number of goroutines, so a search gives the same
+// bits whatever GOMAXPROCS. Ties (equal distances, or equal inner products) are
 // broken by the smaller reference index, so the order of Result is total:
 // by distance ascending (L2) or inner product descending (InnerProduct),
 // then by reference index ascending.
@@ -228,18 +231,35 @@ func search(component string, query gometric.Matrix, ref, rnorm []float32, n, di
 	if err := sqNorms(component, "query", query, qnorm); err != nil {
 		return Result{}, err
 	}
+	return searchChecked(query, qnorm, ref, rnorm, n, dim, k, metric), nil
+}
+
+// searchChecked is search once its input is checked: query is finite with
+// dim columns and squared row norms qnorm, 1 ≤ k ≤ n.
+func searchChecked(query gometric.Matrix, qnorm, ref, rnorm []float32, n, dim, k int, metric Metric) Result {
 	nq := query.Rows
 	res := Result{K: k, Indices: make([]int, nq*k), Distances: make([]float32, nq*k)}
 	s := searcher{q: query.Data, qnorm: qnorm, r: ref, rnorm: rnorm, n: n, dim: dim, k: k, metric: metric, res: res}
 	blocks := (nq + queryBlock - 1) / queryBlock
 	tiles := make([][]float32, workers.Count(blocks))
+	if k <= heapMaxK || n > maxPackedIndex {
+		workers.Each(len(tiles), blocks, func(w, b int) {
+			if tiles[w] == nil {
+				tiles[w] = make([]float32, min(queryBlock, nq)*min(refTile, n))
+			}
+			s.block(b, tiles[w])
+		})
+		return res
+	}
+	sel := make([]*topk, len(tiles))
 	workers.Each(len(tiles), blocks, func(w, b int) {
 		if tiles[w] == nil {
 			tiles[w] = make([]float32, min(queryBlock, nq)*min(refTile, n))
+			sel[w] = newTopk(min(queryBlock, nq), k, n)
 		}
-		s.block(b, tiles[w])
+		s.blockBuffered(b, tiles[w], sel[w])
 	})
-	return res, nil
+	return res
 }
 
 // searcher is one validated search.
@@ -287,6 +307,45 @@ func (s *searcher) block(b int, tile []float32) {
 	for q := q0; q < q0+mq; q++ {
 		keys, idx := s.res.Distances[q*k:(q+1)*k], s.res.Indices[q*k:(q+1)*k]
 		sortHeap(keys, idx)
+		if s.metric == InnerProduct {
+			for j := range keys {
+				keys[j] = -keys[j]
+			}
+		}
+	}
+}
+
+// blockBuffered is block with the threshold selection of topk.go in the
+// worker's state t instead of a heap per query.
+func (s *searcher) blockBuffered(b int, tile []float32, t *topk) {
+	k, dim := s.k, s.dim
+	q0 := b * queryBlock
+	mq := min(queryBlock, len(s.qnorm)-q0)
+	t.reset(mq)
+	alpha := float32(-2)
+	if s.metric == InnerProduct {
+		alpha = -1
+	}
+	for r0 := 0; r0 < s.n; r0 += refTile {
+		nr := min(refTile, s.n-r0)
+		c := tile[:mq*nr]
+		gemm.Sgemm(false, true, mq, nr, dim, alpha, s.q[q0*dim:(q0+mq)*dim], dim, s.r[r0*dim:(r0+nr)*dim], dim, 0, c, nr)
+		for i := range mq {
+			buf := t.buf[i*t.size : (i+1)*t.size]
+			row := c[i*nr : (i+1)*nr]
+			var admitted int
+			if s.metric == L2 {
+				t.cnt[i], t.bound[i], admitted = bufL2Fn(row, s.rnorm[r0:r0+nr], s.qnorm[q0+i], r0, buf, t.cnt[i], t.bound[i], k, t.dense[i])
+			} else {
+				t.cnt[i], t.bound[i], admitted = bufKeysFn(row, r0, buf, t.cnt[i], t.bound[i], k, t.dense[i])
+			}
+			t.dense[i] = dense(admitted, nr)
+		}
+	}
+	for i := range mq {
+		q := q0 + i
+		keys, idx := s.res.Distances[q*k:(q+1)*k], s.res.Indices[q*k:(q+1)*k]
+		finish(t.buf[i*t.size:i*t.size+t.cnt[i]], t.tmp, keys, idx)
 		if s.metric == InnerProduct {
 			for j := range keys {
 				keys[j] = -keys[j]

@@ -101,8 +101,8 @@ func KMeans(x gometric.Matrix, k int, opt KMeansOptions) (assign []int, centroid
 			}
 			cnorms[j] = float32(s)
 		}
-		res, err := search(name, x, centroids.Data, cnorms, k, dim, 1, L2)
-		return res.Indices, err
+		// x was checked and its norms computed above.
+		return searchChecked(x, norms, centroids.Data, cnorms, k, dim, 1, L2).Indices, nil
 	}
 	sums := make([]float64, k*dim)
 	counts := make([]int, k)
