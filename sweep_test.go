@@ -151,6 +151,7 @@ var sweepFuncs = map[string]any{
 	"models.NewDenseParam":                          models.NewDenseParam,
 	"models.NewMLP":                                 models.NewMLP,
 	"models.NewOptimizer":                           models.NewOptimizer,
+	"models.NewResNet":                              models.NewResNet,
 	"models.NewSolverOptimizer":                     models.NewSolverOptimizer,
 	"models.ReferenceConvNetConfig":                 models.ReferenceConvNetConfig,
 	"models.UseFastBLAS":                            models.UseFastBLAS,

@@ -20,7 +20,8 @@ type ResNetConfig struct {
 	// trunk.fc = torch.nn.Identity(): the embeddings are the pooled
 	// features, 512 (ResNet-18/34) or 2048 (ResNet-50/101) values.
 	NumClasses int
-	// Channels is the number of input channels; if it is 0, 3 is used.
+	// Channels is the number of input channels (at most 1024); if it is
+	// 0, 3 is used.
 	Channels int
 	// Height and Width are the input's size; if 0, 224 is used.
 	Height, Width int
@@ -35,8 +36,11 @@ type ResNetConfig struct {
 	Seed uint64
 }
 
-// maxImage bounds Height and Width.
-const maxImage = 1 << 13
+// maxImage bounds Height and Width, maxChannels Channels.
+const (
+	maxImage    = 1 << 13
+	maxChannels = 1 << 10
+)
 
 // resnetChunk is the largest batch Embed runs at once.
 const resnetChunk = 32
@@ -71,8 +75,8 @@ var _ InputGradStepper = (*ResNet)(nil)
 
 // NewResNet builds a ResNet initialised from cfg.Seed as torchvision
 // initialises one. A Depth other than 18, 34, 50 or 101 (the zero
-// ResNetConfig included), a negative size, Channels or NumClasses above
-// 2^16 or Height or Width above 8192 is an error wrapping
+// ResNetConfig included), a negative size, Channels above 1024,
+// NumClasses above 2^16 or Height or Width above 8192 is an error wrapping
 // gometric.ErrSetting.
 func NewResNet(cfg ResNetConfig) (*ResNet, error) {
 	cfg, err := resnetConfig("models.NewResNet", cfg)
@@ -100,7 +104,7 @@ func resnetConfig(c string, cfg ResNetConfig) (ResNetConfig, error) {
 		what string
 		v    int
 		max  int
-	}{{"Channels", cfg.Channels, maxDim}, {"Height", cfg.Height, maxImage}, {"Width", cfg.Width, maxImage}} {
+	}{{"Channels", cfg.Channels, maxChannels}, {"Height", cfg.Height, maxImage}, {"Width", cfg.Width, maxImage}} {
 		if d.v <= 0 || d.v > d.max {
 			return cfg, fmt.Errorf("%s: %s = %d is outside [1, %d]: %w", c, d.what, d.v, d.max, gometric.ErrSetting)
 		}
