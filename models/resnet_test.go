@@ -489,3 +489,27 @@ func TestResNetConcurrentUse(t *testing.T) {
 		return err
 	})
 }
+
+// PML's trunk and embedder: a ResNet without fc followed by an MLP,
+// chained by TrainStepInput; both get gradients and the embedder's input
+// gradient reaches the trunk.
+func TestResNetTrunkWithEmbedder(t *testing.T) {
+	trunk := smallResNet(t, func(c *models.ResNetConfig) { c.NumClasses = 0 })
+	emb, err := models.NewMLP(models.MLPConfig{Sizes: []int{512, 8}, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := images(3, 2, 32, 32, 8)
+	loss, err := trunk.TrainStep(x, func(h gometric.Matrix) (float32, gometric.Matrix, error) {
+		return emb.TrainStepInput(h, sumLoss)
+	})
+	if err != nil || loss == 0 {
+		t.Fatalf("loss %v, err %v", loss, err)
+	}
+	for _, m := range []models.Encoder{trunk, emb} {
+		p := m.Params()[0]
+		if _, g := p.Float32s(); !slices.ContainsFunc(g, func(v float32) bool { return v != 0 }) {
+			t.Errorf("%s has no gradient", p.Name())
+		}
+	}
+}
