@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -246,6 +247,31 @@ func TestTorchvisionParity(t *testing.T) {
 						t.Errorf("%s: relative error %.3g", name, e)
 					}
 				}
+			}
+
+			// PML's freeze_trunk_batchnorm: BatchNorm in eval mode, frozen.
+			fz, err := NewResNet(ResNetConfig{Depth: tc.depth, NumClasses: 1000, Height: 64, Width: 64, FreezeBatchNorm: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := fz.LoadStateDict(sd); err != nil {
+				t.Fatal(err)
+			}
+			var frozenOut []float32
+			_, fdx, err := fz.TrainStepInput(x, lossFn(&frozenOut))
+			if err != nil {
+				t.Fatal(err)
+			}
+			check("frozen.out", frozenOut, 1e-3)
+			check("frozen.grad.input", fdx.Data, 1e-3)
+			for _, p := range fz.Params() {
+				if k := "frozen.grad." + p.Name(); exp[k].F != nil {
+					_, g := p.Float32s()
+					check(k, g, 1e-3)
+				}
+			}
+			if !reflect.DeepEqual(fz.StateDict()["layer1.0.bn1.running_mean"], sd["layer1.0.bn1.running_mean"]) {
+				t.Error("frozen BatchNorm moved its running statistics")
 			}
 
 			// The float64 network on the same weights: torch's float64 answer.

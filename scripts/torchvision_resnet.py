@@ -34,6 +34,10 @@ For each of resnet18 and resnet50 it writes, into DIR:
       after.<bn>.num_batches_tracked (int64): every BatchNorm's buffers
                                  after that one train-mode forward
       loss           []          the loss
+      frozen.out, frozen.grad.input, frozen.grad.conv1.weight,
+      frozen.grad.fc.weight      the same step with PML's
+                                 freeze_trunk_batchnorm (every BatchNorm in
+                                 eval mode, its weight and bias frozen)
 
 The files are large (resnet50 about 100 MB each) and are not committed.
 """
@@ -146,6 +150,28 @@ def make(arch, out):
                 exp[f"{prefix}after.{name}.running_mean"] = m.running_mean.clone()
                 exp[f"{prefix}after.{name}.running_var"] = m.running_var.clone()
                 exp[f"{prefix}after.{name}.num_batches_tracked"] = m.num_batches_tracked.clone()
+        # PML's freeze_trunk_batchnorm: train mode with every BatchNorm
+        # in eval mode and its weight and bias frozen.
+        model.load_state_dict(sd)
+        model.to(dt)
+        model.train()
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+                m.weight.requires_grad_(False)
+                m.bias.requires_grad_(False)
+        model.zero_grad()
+        xi = xd.clone().requires_grad_(True)
+        out_f = model(xi)
+        (out_f * r.to(dt)).sum().backward()
+        exp[prefix + "frozen.out"] = out_f.detach()
+        exp[prefix + "frozen.grad.input"] = xi.grad.detach().clone()
+        exp[prefix + "frozen.grad.conv1.weight"] = params["conv1.weight"].grad.detach().clone()
+        exp[prefix + "frozen.grad.fc.weight"] = params["fc.weight"].grad.detach().clone()
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.requires_grad_(True)
+                m.bias.requires_grad_(True)
         # (clones above: Module.to converts gradients in place)
         model.to(torch.float32)
     write_safetensors(os.path.join(out, arch + "_expect.safetensors"), exp)
