@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -511,5 +512,35 @@ func TestResNetTrunkWithEmbedder(t *testing.T) {
 		if _, g := p.Float32s(); !slices.ContainsFunc(g, func(v float32) bool { return v != 0 }) {
 			t.Errorf("%s has no gradient", p.Name())
 		}
+	}
+}
+
+// Outputs, gradients and running statistics do not depend on GOMAXPROCS
+// (every kernel splits its work in fixed, disjoint pieces).
+func TestResNetSameResultAnyProcs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	x := images(4, 2, 32, 32, 9)
+	run := func(procs int) (gometric.Matrix, gometric.Matrix, models.StateDict, [][]float32) {
+		runtime.GOMAXPROCS(procs)
+		m := smallResNet(t, nil)
+		e, err := m.Embed(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, dx, err := m.TrainStepInput(x, sumLoss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gs [][]float32
+		for _, p := range m.Params() {
+			_, g := p.Float32s()
+			gs = append(gs, slices.Clone(g))
+		}
+		return e, dx, m.StateDict(), gs
+	}
+	e1, dx1, sd1, g1 := run(1)
+	e2, dx2, sd2, g2 := run(4)
+	if !slices.Equal(e1.Data, e2.Data) || !slices.Equal(dx1.Data, dx2.Data) || !reflect.DeepEqual(sd1, sd2) || !reflect.DeepEqual(g1, g2) {
+		t.Error("results depend on GOMAXPROCS")
 	}
 }
