@@ -249,6 +249,26 @@ func TestTorchvisionParity(t *testing.T) {
 				}
 			}
 
+			// An odd, non-square input: eval and train mode.
+			odd, err := NewResNet(ResNetConfig{Depth: tc.depth, NumClasses: 1000, Height: 57, Width: 71})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := odd.LoadStateDict(sd); err != nil {
+				t.Fatal(err)
+			}
+			xo := gometric.Matrix{Rows: 2, Cols: 3 * 57 * 71, Data: f32s(exp["odd.input"].F)}
+			oe, err := odd.Embed(xo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check("odd.eval_out", oe.Data, 1e-4)
+			var oddTrain []float32
+			if _, err := odd.TrainStep(xo, lossFn(&oddTrain)); err != nil {
+				t.Fatal(err)
+			}
+			check("odd.train_out", oddTrain, 1e-3)
+
 			// PML's freeze_trunk_batchnorm: BatchNorm in eval mode, frozen.
 			fz, err := NewResNet(ResNetConfig{Depth: tc.depth, NumClasses: 1000, Height: 64, Width: 64, FreezeBatchNorm: true})
 			if err != nil {

@@ -34,6 +34,8 @@ For each of resnet18 and resnet50 it writes, into DIR:
       after.<bn>.num_batches_tracked (int64): every BatchNorm's buffers
                                  after that one train-mode forward
       loss           []          the loss
+      odd.input      [2,3,57,71] an odd-sized input, and odd.eval_out,
+                                 odd.train_out its outputs in both modes
       frozen.out, frozen.grad.input, frozen.grad.conv1.weight,
       frozen.grad.fc.weight      the same step with PML's
                                  freeze_trunk_batchnorm (every BatchNorm in
@@ -115,7 +117,7 @@ def make(arch, out):
 
     x = torch.randn(2, 3, 64, 64, generator=gen)
     r = torch.randn(2, 1000, generator=gen)
-    exp = {"input": x, "R": r}
+    exp = {"input": x, "R": r, "odd.input": torch.randn(2, 3, 57, 71, generator=gen)}
     # The expectations are computed in float64 (the exact answer for these
     # float32 weights and inputs) and, under "torch32.", in float32: a
     # randomly initialised ResNet-50 in train mode is ill-conditioned at
@@ -150,6 +152,18 @@ def make(arch, out):
                 exp[f"{prefix}after.{name}.running_mean"] = m.running_mean.clone()
                 exp[f"{prefix}after.{name}.running_var"] = m.running_var.clone()
                 exp[f"{prefix}after.{name}.num_batches_tracked"] = m.num_batches_tracked.clone()
+        # An odd, non-square input (padding and floor rounding of every
+        # stride), eval and train mode.
+        model.load_state_dict(sd)
+        model.to(dt)
+        xo = exp["odd.input"].to(dt)
+        model.eval()
+        with torch.no_grad():
+            exp[prefix + "odd.eval_out"] = model(xo)
+        model.train()
+        with torch.no_grad():
+            exp[prefix + "odd.train_out"] = model(xo)
+
         # PML's freeze_trunk_batchnorm: train mode with every BatchNorm
         # in eval mode and its weight and bias frozen.
         model.load_state_dict(sd)
