@@ -75,23 +75,43 @@ func (l *conv2d[T]) outSize(h, w int) (int, int) {
 // 1, no padding).
 func (l *conv2d[T]) direct() bool { return l.k == 1 && l.stride == 1 && l.pad == 0 }
 
+// colBudget bounds the im2col matrix a convolution builds at once (in
+// values: 16 MB of float32). The batch is taken in chunks of whole
+// samples whose im2col matrix fits (at least one sample), so that the
+// matrix is still in the last-level cache when the GEMM packs it, and
+// memory does not grow with the batch. The chunks depend on the shapes
+// only, never on the number of threads.
+var colBudget = 1 << 22 // a variable for tests
+
+// chunk returns the samples per im2col chunk for out·h·w output pixels
+// per sample.
+func (l *conv2d[T]) chunk(n, ohw int) int {
+	return min(n, max(1, colBudget/(l.cin*l.k*l.k*ohw)))
+}
+
 // forward returns W * x as a new buffer from pool.
 func (l *conv2d[T]) forward(x fmap[T], pool *bufPool[T]) fmap[T] {
 	oh, ow := l.outSize(x.h, x.w)
 	y := fmap[T]{c: l.cout, n: x.n, h: oh, w: ow}
-	cols := x.n * oh * ow
+	ohw := oh * ow
+	all := x.n * ohw
 	kk := l.cin * l.k * l.k
-	y.d = pool.get(l.cout * cols)
+	y.d = pool.get(l.cout * all)
 	w := l.w.value.Data().([]T)
-	col := x.d
-	if !l.direct() {
-		col = pool.get(kk * cols)
-		im2col(x, l.k, l.stride, l.pad, oh, ow, col)
+	if l.direct() {
+		matmul(false, false, l.cout, all, kk, w, kk, x.d, all, 0, y.d, all)
+		return y
 	}
-	matmul(false, false, l.cout, cols, kk, w, kk, col, cols, 0, y.d, cols)
-	if !l.direct() {
-		pool.put(col)
+	spc := l.chunk(x.n, ohw)
+	col := pool.get(kk * spc * ohw)
+	for i0 := 0; i0 < x.n; i0 += spc {
+		i1 := min(x.n, i0+spc)
+		cols := (i1 - i0) * ohw
+		c := col[:kk*cols]
+		im2col(x, i0, i1, l.k, l.stride, l.pad, oh, ow, c)
+		matmul(false, false, l.cout, cols, kk, w, kk, c, cols, 0, y.d[i0*ohw:], all)
 	}
+	pool.put(col)
 	return y
 }
 
@@ -99,41 +119,50 @@ func (l *conv2d[T]) forward(x fmap[T], pool *bufPool[T]) fmap[T] {
 // gradient dy, and returns the input's gradient (a new buffer from pool)
 // when needDX.
 func (l *conv2d[T]) backward(x, dy fmap[T], needDX bool, pool *bufPool[T]) fmap[T] {
-	cols := dy.plane()
+	ohw := dy.h * dy.w
+	all := dy.plane()
 	kk := l.cin * l.k * l.k
 	w := l.w.value.Data().([]T)
 	gw := l.w.grad.Data().([]T)
-	col := x.d
-	if !l.direct() {
-		col = pool.get(kk * cols)
-		im2col(x, l.k, l.stride, l.pad, dy.h, dy.w, col)
+	var dx fmap[T]
+	if needDX {
+		dx = fmap[T]{c: x.c, n: x.n, h: x.h, w: x.w, d: pool.get(len(x.d))}
 	}
-	matmul(false, true, l.cout, kk, cols, dy.d, cols, col, cols, 0, gw, kk)
-	if !needDX {
-		if !l.direct() {
-			pool.put(col)
-		}
-		return fmap[T]{}
-	}
-	dx := fmap[T]{c: x.c, n: x.n, h: x.h, w: x.w}
 	if l.direct() {
-		dx.d = pool.get(len(x.d))
-		matmul(true, false, l.cin, cols, l.cout, w, kk, dy.d, cols, 0, dx.d, cols)
+		matmul(false, true, l.cout, kk, all, dy.d, all, x.d, all, 0, gw, kk)
+		if needDX {
+			matmul(true, false, l.cin, all, l.cout, w, kk, dy.d, all, 0, dx.d, all)
+		}
 		return dx
 	}
-	dcol := col // col is no longer needed
-	matmul(true, false, kk, cols, l.cout, w, kk, dy.d, cols, 0, dcol, cols)
-	dx.d = pool.get(len(x.d))
-	col2im(dcol, dx, l.k, l.stride, l.pad, dy.h, dy.w)
-	pool.put(dcol)
+	spc := l.chunk(x.n, ohw)
+	col := pool.get(kk * spc * ohw)
+	for i0 := 0; i0 < x.n; i0 += spc {
+		i1 := min(x.n, i0+spc)
+		cols := (i1 - i0) * ohw
+		c := col[:kk*cols]
+		im2col(x, i0, i1, l.k, l.stride, l.pad, dy.h, dy.w, c)
+		beta := T(1) // the chunks' products add up, in order
+		if i0 == 0 {
+			beta = 0
+		}
+		matmul(false, true, l.cout, kk, cols, dy.d[i0*ohw:], all, c, cols, beta, gw, kk)
+		if needDX {
+			// c is no longer needed: it takes Wᵀ·dy.
+			matmul(true, false, kk, cols, l.cout, w, kk, dy.d[i0*ohw:], all, 0, c, cols)
+			col2im(c, dx, i0, i1, l.k, l.stride, l.pad, dy.h, dy.w)
+		}
+	}
+	pool.put(col)
 	return dx
 }
 
-// im2col lays out the k×k patches (stride s, zero padding p) of x (CNHW)
-// as the rows of col ((c·k·k) × (n·oh·ow)): row (ci·k+ky)·k+kx, column
-// (i·oh+oy)·ow+ox holds x[ci, i, oy·s+ky−p, ox·s+kx−p], or 0 outside.
-func im2col[T float](x fmap[T], k, s, p, oh, ow int, col []T) {
-	cols := x.n * oh * ow
+// im2col lays out the k×k patches (stride s, zero padding p) of samples
+// [i0, i1) of x (CNHW) as the rows of col ((c·k·k) × ((i1−i0)·oh·ow)): row
+// (ci·k+ky)·k+kx, column ((i−i0)·oh+oy)·ow+ox holds
+// x[ci, i, oy·s+ky−p, ox·s+kx−p], or 0 outside the image.
+func im2col[T float](x fmap[T], i0, i1, k, s, p, oh, ow int, col []T) {
+	cols := (i1 - i0) * oh * ow
 	hw := x.h * x.w
 	parallel(x.c*k*k, len(col), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -144,9 +173,9 @@ func im2col[T float](x fmap[T], k, s, p, oh, ow int, col []T) {
 			x0 := max(0, ceilDivInt(p-kx, s))
 			x1 := min(ow, ceilDivInt(x.w+p-kx, s))
 			x1 = max(x1, x0)
-			for i := 0; i < x.n; i++ {
+			for i := i0; i < i1; i++ {
 				for oy := 0; oy < oh; oy++ {
-					d := row[(i*oh+oy)*ow:][:ow]
+					d := row[((i-i0)*oh+oy)*ow:][:ow]
 					sy := oy*s + ky - p
 					if sy < 0 || sy >= x.h {
 						clear(d)
@@ -176,28 +205,29 @@ func ceilDivInt(a, b int) int {
 	return (a + b - 1) / b
 }
 
-// col2im is the adjoint of im2col: it sets dx (CNHW, its shape given) to
-// the sum, over the patches that read each pixel, of dcol's entries.
-func col2im[T float](dcol []T, dx fmap[T], k, s, p, oh, ow int) {
-	cols := dx.n * oh * ow
+// col2im is the adjoint of im2col: it sets samples [i0, i1) of dx (CNHW,
+// its shape given) to the sum, over the patches that read each pixel, of
+// dcol's entries.
+func col2im[T float](dcol []T, dx fmap[T], i0, i1, k, s, p, oh, ow int) {
+	cols := (i1 - i0) * oh * ow
 	hw := dx.h * dx.w
 	parallel(dx.c, len(dcol), func(lo, hi int) {
 		for ci := lo; ci < hi; ci++ {
-			dst := dx.d[ci*dx.n*hw:][:dx.n*hw]
-			clear(dst)
+			plane := dx.d[ci*dx.n*hw:][:dx.n*hw]
+			clear(plane[i0*hw : i1*hw])
 			for ky := 0; ky < k; ky++ {
 				for kx := 0; kx < k; kx++ {
 					row := dcol[((ci*k+ky)*k+kx)*cols:][:cols]
 					x0 := max(0, ceilDivInt(p-kx, s))
 					x1 := max(x0, min(ow, ceilDivInt(dx.w+p-kx, s)))
-					for i := 0; i < dx.n; i++ {
+					for i := i0; i < i1; i++ {
 						for oy := 0; oy < oh; oy++ {
 							sy := oy*s + ky - p
 							if sy < 0 || sy >= dx.h {
 								continue
 							}
-							src := row[(i*oh+oy)*ow:][:ow]
-							drow := dst[(i*dx.h+sy)*dx.w:][:dx.w]
+							src := row[((i-i0)*oh+oy)*ow:][:ow]
+							drow := plane[(i*dx.h+sy)*dx.w:][:dx.w]
 							if s == 1 {
 								d := drow[x0+kx-p : x1+kx-p]
 								for j, v := range src[x0:x1] {

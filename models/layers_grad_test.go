@@ -47,8 +47,17 @@ func dot64(a, b []float64) float64 {
 
 // Every convolution shape of the ResNets (7×7/2 pad 3, 3×3/1 and /2 pad
 // 1, 1×1/1 and /2) and some odd ones: the input and weight gradients
-// against finite differences.
+// against finite differences, with the batch in one im2col chunk and in
+// chunks of one sample.
 func TestConv2dGradients(t *testing.T) {
+	defer func(b int) { colBudget = b }(colBudget)
+	for _, budget := range []int{colBudget, 1} {
+		colBudget = budget
+		t.Run(fmt.Sprint("budget", budget), testConv2dGradients)
+	}
+}
+
+func testConv2dGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range []struct {
 		cin, cout, k, s, p, n, h, w int
@@ -60,6 +69,8 @@ func TestConv2dGradients(t *testing.T) {
 		{3, 5, 1, 2, 0, 2, 5, 4},
 		{2, 2, 5, 3, 2, 1, 7, 9},
 		{1, 2, 3, 1, 0, 3, 3, 4},
+		{2, 3, 3, 1, 1, 3, 4, 5},
+		{2, 3, 3, 2, 1, 4, 5, 5},
 	} {
 		t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
 			var pool bufPool[float64]
