@@ -152,6 +152,7 @@ var sweepFuncs = map[string]any{
 	"models.NewDenseParam":                          models.NewDenseParam,
 	"models.NewMLP":                                 models.NewMLP,
 	"models.NewOptimizer":                           models.NewOptimizer,
+	"models.NewResNet":                              models.NewResNet,
 	"models.NewSolverOptimizer":                     models.NewSolverOptimizer,
 	"models.ReadPTH":                                models.ReadPTH,
 	"models.ReadSafetensors":                        models.ReadSafetensors,

@@ -20,7 +20,7 @@ import (
 // the source), and every type's doc says whether it is safe for concurrent
 // use.
 func TestZeroValuesAndNilReceivers(t *testing.T) {
-	testkit.CheckListed(t, ".", []string{"ConvNet", "ConvNetConfig", "MLP", "MLPConfig", "Optimizer", "Param",
+	testkit.CheckListed(t, ".", []string{"ConvNet", "ConvNetConfig", "MLP", "MLPConfig", "Optimizer", "Param", "ResNet", "ResNetConfig",
 		"StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau", // the schedulers: TestSchedulerZeroValues
 		"StateTensor"}) // a plain value
 	testkit.CheckConcurrencyDocs(t, ".")

@@ -1,0 +1,507 @@
+package models
+
+import (
+	"math"
+)
+
+// The layers of the ResNets (torchvision's torchvision.models.resnet) are
+// written directly, forward and backward, rather than as Gorgonia ops: a
+// ResNet-50 has 53 convolutions and 53 BatchNorms, and a training step
+// must reuse its activation buffers (a Gorgonia tape machine allocates
+// every op's output on every run) to stay fast and within memory. Every
+// product still goes through matmul, the BLAS Gorgonia uses (the
+// package's fast GEMM by default), and the gradients are checked by
+// finite differences as the Gorgonia ops' are.
+//
+// Activations are held channel-major (CNHW): the n·h·w values of a
+// channel are contiguous. A convolution is then one GEMM, W·col, over the
+// whole batch whose result is already the next layer's input, a 1×1
+// stride-1 convolution needs no im2col at all, and BatchNorm's per-channel
+// statistics run over contiguous memory.
+
+// fmap is a batch of feature maps in CNHW layout.
+type fmap[T float] struct {
+	c, n, h, w int
+	d          []T
+}
+
+// plane is the number of values per channel, n·h·w.
+func (f fmap[T]) plane() int { return f.n * f.h * f.w }
+
+// bufPool recycles the activation and gradient buffers of a network by
+// length, so that a step after the first allocates nothing large.
+type bufPool[T float] struct {
+	free map[int][][]T
+}
+
+// get returns a buffer of length n (not zeroed).
+func (p *bufPool[T]) get(n int) []T {
+	if l := p.free[n]; len(l) > 0 {
+		b := l[len(l)-1]
+		p.free[n] = l[:len(l)-1]
+		return b
+	}
+	return make([]T, n)
+}
+
+// put returns b to the pool (nil is ignored).
+func (p *bufPool[T]) put(b []T) {
+	if b == nil {
+		return
+	}
+	if p.free == nil {
+		p.free = map[int][][]T{}
+	}
+	p.free[len(b)] = append(p.free[len(b)], b)
+}
+
+// reset drops every pooled buffer.
+func (p *bufPool[T]) reset() { p.free = nil }
+
+// ---- convolution ----
+
+// conv2d is torch's nn.Conv2d(cin, cout, k, stride, padding, bias=False)
+// (torchvision's convolutions have no bias).
+type conv2d[T float] struct {
+	cin, cout, k, stride, pad int
+	w                         *Param // cout×cin×k×k
+}
+
+func (l *conv2d[T]) outSize(h, w int) (int, int) {
+	return (h+2*l.pad-l.k)/l.stride + 1, (w+2*l.pad-l.k)/l.stride + 1
+}
+
+// direct reports whether the input is its own im2col matrix (1×1, stride
+// 1, no padding).
+func (l *conv2d[T]) direct() bool { return l.k == 1 && l.stride == 1 && l.pad == 0 }
+
+// colBudget bounds the im2col matrix a convolution builds at once (in
+// values: 16 MB of float32). The batch is taken in chunks of whole
+// samples whose im2col matrix fits (at least one sample), so that the
+// matrix is still in the last-level cache when the GEMM packs it, and
+// memory does not grow with the batch. The chunks depend on the shapes
+// only, never on the number of threads.
+var colBudget = 1 << 22 // a variable for tests
+
+// chunk returns the samples per im2col chunk for out·h·w output pixels
+// per sample.
+func (l *conv2d[T]) chunk(n, ohw int) int {
+	return min(n, max(1, colBudget/(l.cin*l.k*l.k*ohw)))
+}
+
+// forward returns W * x as a new buffer from pool.
+func (l *conv2d[T]) forward(x fmap[T], pool *bufPool[T]) fmap[T] {
+	oh, ow := l.outSize(x.h, x.w)
+	y := fmap[T]{c: l.cout, n: x.n, h: oh, w: ow}
+	ohw := oh * ow
+	all := x.n * ohw
+	kk := l.cin * l.k * l.k
+	y.d = pool.get(l.cout * all)
+	w := l.w.value.Data().([]T)
+	if l.direct() {
+		matmul(false, false, l.cout, all, kk, w, kk, x.d, all, 0, y.d, all)
+		return y
+	}
+	spc := l.chunk(x.n, ohw)
+	col := pool.get(kk * spc * ohw)
+	for i0 := 0; i0 < x.n; i0 += spc {
+		i1 := min(x.n, i0+spc)
+		cols := (i1 - i0) * ohw
+		c := col[:kk*cols]
+		im2col(x, i0, i1, l.k, l.stride, l.pad, oh, ow, c)
+		matmul(false, false, l.cout, cols, kk, w, kk, c, cols, 0, y.d[i0*ohw:], all)
+	}
+	pool.put(col)
+	return y
+}
+
+// backward sets the weight's gradient from the input x and the output's
+// gradient dy, and returns the input's gradient (a new buffer from pool)
+// when needDX.
+func (l *conv2d[T]) backward(x, dy fmap[T], needDX bool, pool *bufPool[T]) fmap[T] {
+	ohw := dy.h * dy.w
+	all := dy.plane()
+	kk := l.cin * l.k * l.k
+	w := l.w.value.Data().([]T)
+	gw := l.w.grad.Data().([]T)
+	var dx fmap[T]
+	if needDX {
+		dx = fmap[T]{c: x.c, n: x.n, h: x.h, w: x.w, d: pool.get(len(x.d))}
+	}
+	if l.direct() {
+		matmul(false, true, l.cout, kk, all, dy.d, all, x.d, all, 0, gw, kk)
+		if needDX {
+			matmul(true, false, l.cin, all, l.cout, w, kk, dy.d, all, 0, dx.d, all)
+		}
+		return dx
+	}
+	spc := l.chunk(x.n, ohw)
+	col := pool.get(kk * spc * ohw)
+	for i0 := 0; i0 < x.n; i0 += spc {
+		i1 := min(x.n, i0+spc)
+		cols := (i1 - i0) * ohw
+		c := col[:kk*cols]
+		im2col(x, i0, i1, l.k, l.stride, l.pad, dy.h, dy.w, c)
+		beta := T(1) // the chunks' products add up, in order
+		if i0 == 0 {
+			beta = 0
+		}
+		matmul(false, true, l.cout, kk, cols, dy.d[i0*ohw:], all, c, cols, beta, gw, kk)
+		if needDX {
+			// c is no longer needed: it takes Wᵀ·dy.
+			matmul(true, false, kk, cols, l.cout, w, kk, dy.d[i0*ohw:], all, 0, c, cols)
+			col2im(c, dx, i0, i1, l.k, l.stride, l.pad, dy.h, dy.w)
+		}
+	}
+	pool.put(col)
+	return dx
+}
+
+// im2col lays out the k×k patches (stride s, zero padding p) of samples
+// [i0, i1) of x (CNHW) as the rows of col ((c·k·k) × ((i1−i0)·oh·ow)): row
+// (ci·k+ky)·k+kx, column ((i−i0)·oh+oy)·ow+ox holds
+// x[ci, i, oy·s+ky−p, ox·s+kx−p], or 0 outside the image.
+func im2col[T float](x fmap[T], i0, i1, k, s, p, oh, ow int, col []T) {
+	cols := (i1 - i0) * oh * ow
+	hw := x.h * x.w
+	parallel(x.c*k*k, len(col), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			ci, ky, kx := r/(k*k), r%(k*k)/k, r%k
+			row := col[r*cols:][:cols]
+			src := x.d[ci*x.n*hw:]
+			// Output columns ox in [x0, x1) read inside the image.
+			x0 := max(0, ceilDivInt(p-kx, s))
+			x1 := min(ow, ceilDivInt(x.w+p-kx, s))
+			x1 = max(x1, x0)
+			for i := i0; i < i1; i++ {
+				for oy := 0; oy < oh; oy++ {
+					d := row[((i-i0)*oh+oy)*ow:][:ow]
+					sy := oy*s + ky - p
+					if sy < 0 || sy >= x.h {
+						clear(d)
+						continue
+					}
+					srow := src[(i*x.h+sy)*x.w:][:x.w]
+					clear(d[:x0])
+					if s == 1 {
+						copy(d[x0:x1], srow[x0+kx-p:x1+kx-p])
+					} else {
+						for ox := x0; ox < x1; ox++ {
+							d[ox] = srow[ox*s+kx-p]
+						}
+					}
+					clear(d[x1:])
+				}
+			}
+		}
+	})
+}
+
+// ceilDivInt is ⌈a/b⌉ for b > 0 and any a.
+func ceilDivInt(a, b int) int {
+	if a <= 0 {
+		return -((-a) / b)
+	}
+	return (a + b - 1) / b
+}
+
+// col2im is the adjoint of im2col: it sets samples [i0, i1) of dx (CNHW,
+// its shape given) to the sum, over the patches that read each pixel, of
+// dcol's entries.
+func col2im[T float](dcol []T, dx fmap[T], i0, i1, k, s, p, oh, ow int) {
+	cols := (i1 - i0) * oh * ow
+	hw := dx.h * dx.w
+	parallel(dx.c, len(dcol), func(lo, hi int) {
+		for ci := lo; ci < hi; ci++ {
+			plane := dx.d[ci*dx.n*hw:][:dx.n*hw]
+			clear(plane[i0*hw : i1*hw])
+			for ky := 0; ky < k; ky++ {
+				for kx := 0; kx < k; kx++ {
+					row := dcol[((ci*k+ky)*k+kx)*cols:][:cols]
+					x0 := max(0, ceilDivInt(p-kx, s))
+					x1 := max(x0, min(ow, ceilDivInt(dx.w+p-kx, s)))
+					for i := i0; i < i1; i++ {
+						for oy := 0; oy < oh; oy++ {
+							sy := oy*s + ky - p
+							if sy < 0 || sy >= dx.h {
+								continue
+							}
+							src := row[((i-i0)*oh+oy)*ow:][:ow]
+							drow := plane[(i*dx.h+sy)*dx.w:][:dx.w]
+							if s == 1 {
+								d := drow[x0+kx-p : x1+kx-p]
+								for j, v := range src[x0:x1] {
+									d[j] += v
+								}
+							} else {
+								for ox := x0; ox < x1; ox++ {
+									drow[ox*s+kx-p] += src[ox]
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// ---- BatchNorm ----
+
+// bnMomentum and bnEps are torch's BatchNorm2d defaults.
+const (
+	bnMomentum = 0.1
+	bnEps      = 1e-5
+)
+
+// batchNorm is torch's nn.BatchNorm2d(c) (eps 1e-5, momentum 0.1, affine,
+// tracking running statistics), optionally followed by the addition of a
+// residual and a ReLU, in one pass.
+type batchNorm[T float] struct {
+	c            int
+	w, b         *Param
+	mean, vr     []T // running_mean, running_var
+	tracked      int64
+	shift, scale []T // per channel: the statistics of the last forward (mean, 1/√(var+eps))
+}
+
+func newBatchNorm[T float](prefix string, c int) *batchNorm[T] {
+	l := &batchNorm[T]{c: c,
+		w: newParam[T](prefix+".weight", []int{c}, c), b: newParam[T](prefix+".bias", []int{c}, c),
+		mean: make([]T, c), vr: make([]T, c), shift: make([]T, c), scale: make([]T, c)}
+	for i := range l.vr {
+		l.vr[i] = 1
+	}
+	w := l.w.value.Data().([]T)
+	for i := range w {
+		w[i] = 1
+	}
+	return l
+}
+
+// forward writes y = [ReLU](γ·(x−μ)/σ + β [+ res]) (y may be x.d; res may
+// be nil). With batch true the statistics are the batch's (the biased
+// variance normalises) and, with update, the running statistics move by
+// the momentum with the unbiased variance, as torch in train mode;
+// otherwise the running statistics normalise (eval mode).
+func (l *batchNorm[T]) forward(x fmap[T], y, res []T, relu, batch, update bool) {
+	m := x.plane()
+	if batch {
+		parallel(l.c, len(x.d), func(lo, hi int) {
+			for ci := lo; ci < hi; ci++ {
+				src := x.d[ci*m:][:m]
+				var s float64
+				for _, v := range src {
+					s += float64(v)
+				}
+				mu := s / float64(m)
+				var q float64
+				for _, v := range src {
+					d := float64(v) - mu
+					q += d * d
+				}
+				v := q / float64(m)
+				l.shift[ci] = T(mu)
+				l.scale[ci] = T(1 / math.Sqrt(v+bnEps))
+				if update {
+					unb := v
+					if m > 1 {
+						unb = q / float64(m-1)
+					}
+					l.mean[ci] = T((1-bnMomentum)*float64(l.mean[ci]) + bnMomentum*mu)
+					l.vr[ci] = T((1-bnMomentum)*float64(l.vr[ci]) + bnMomentum*unb)
+				}
+			}
+		})
+		if update {
+			l.tracked++
+		}
+	} else {
+		for ci := range l.c {
+			l.shift[ci] = l.mean[ci]
+			l.scale[ci] = T(1 / math.Sqrt(float64(l.vr[ci])+bnEps))
+		}
+	}
+	g := l.w.value.Data().([]T)
+	b := l.b.value.Data().([]T)
+	parallel(l.c, len(x.d), func(lo, hi int) {
+		for ci := lo; ci < hi; ci++ {
+			a := g[ci] * l.scale[ci]
+			c := b[ci] - l.shift[ci]*a
+			src := x.d[ci*m:][:m]
+			dst := y[ci*m:][:m]
+			switch {
+			case res != nil && relu:
+				r := res[ci*m:][:m]
+				for j, v := range src {
+					dst[j] = max(v*a+c+r[j], 0)
+				}
+			case res != nil:
+				r := res[ci*m:][:m]
+				for j, v := range src {
+					dst[j] = v*a + c + r[j]
+				}
+			case relu:
+				for j, v := range src {
+					dst[j] = max(v*a+c, 0)
+				}
+			default:
+				for j, v := range src {
+					dst[j] = v*a + c
+				}
+			}
+		}
+	})
+}
+
+// backward turns dy, the gradient of the normalised output (before any
+// residual; after the ReLU's mask), into the gradient of x, in place. With
+// batch (train mode) the batch statistics' dependence on x is included.
+// With params the gradients of γ and β are set.
+func (l *batchNorm[T]) backward(x fmap[T], dy []T, batch, params bool) {
+	m := x.plane()
+	g := l.w.value.Data().([]T)
+	gw := l.w.grad.Data().([]T)
+	gb := l.b.grad.Data().([]T)
+	parallel(l.c, len(x.d), func(lo, hi int) {
+		for ci := lo; ci < hi; ci++ {
+			src := x.d[ci*m:][:m]
+			d := dy[ci*m:][:m]
+			mu, is := float64(l.shift[ci]), float64(l.scale[ci])
+			var sd, sdx float64
+			for j, v := range d {
+				sd += float64(v)
+				sdx += float64(v) * (float64(src[j]) - mu)
+			}
+			sdx *= is // Σ dy·x̂
+			if params {
+				gw[ci] = T(sdx)
+				gb[ci] = T(sd)
+			}
+			a := T(float64(g[ci]) * is)
+			if !batch {
+				for j := range d {
+					d[j] *= a
+				}
+				continue
+			}
+			mean := T(sd / float64(m))
+			k := T(sdx / float64(m) * is) // Σ dy·x̂ / m, times 1/σ for x−μ
+			mT := T(mu)
+			for j, v := range src {
+				d[j] = a * (d[j] - mean - (v-mT)*k)
+			}
+		}
+	})
+}
+
+// reluMask zeroes dy where y (a ReLU's output) is 0: torch's
+// threshold_backward(dy, y, 0).
+func reluMask[T float](y, dy []T) {
+	parallel(len(y), len(y), func(lo, hi int) {
+		for i, v := range y[lo:hi] {
+			if v == 0 {
+				dy[lo+i] = 0
+			}
+		}
+	})
+}
+
+// ---- pooling ----
+
+// maxPool3 is torch's nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+// recording each output's argmax (its index in the input's h×w plane) for
+// the gradient. Like torch's CPU kernel, a window's first maximum in
+// row-major order wins, and a NaN wins over numbers (the last NaN).
+func maxPool3[T float](x fmap[T], y fmap[T], arg []int32) {
+	plane := x.h * x.w
+	oplane := y.h * y.w
+	parallel(x.c*x.n, len(x.d), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			src := x.d[p*plane:][:plane]
+			dst := y.d[p*oplane:][:oplane]
+			ar := arg[p*oplane:][:oplane]
+			for oy := 0; oy < y.h; oy++ {
+				y0, y1 := max(0, 2*oy-1), min(x.h, 2*oy+2)
+				for ox := 0; ox < y.w; ox++ {
+					x0, x1 := max(0, 2*ox-1), min(x.w, 2*ox+2)
+					best := T(math.Inf(-1))
+					idx := int32(y0*x.w + x0)
+					for sy := y0; sy < y1; sy++ {
+						for sx := x0; sx < x1; sx++ {
+							v := src[sy*x.w+sx]
+							if v > best || v != v {
+								best, idx = v, int32(sy*x.w+sx)
+							}
+						}
+					}
+					dst[oy*y.w+ox] = best
+					ar[oy*y.w+ox] = idx
+				}
+			}
+		}
+	})
+}
+
+// maxPool3Grad sets dx (zeroed here) from dy through the recorded argmax.
+func maxPool3Grad[T float](dy fmap[T], dx []T, plane int, arg []int32) {
+	oplane := dy.h * dy.w
+	parallel(dy.c*dy.n, len(dx), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			d := dx[p*plane:][:plane]
+			clear(d)
+			for j, g := range dy.d[p*oplane:][:oplane] {
+				d[arg[p*oplane+j]] += g
+			}
+		}
+	})
+}
+
+// avgPool is torch's nn.AdaptiveAvgPool2d(1) followed by flatten: out
+// (n×c, row-major) holds each channel's mean over its h×w plane.
+func avgPool[T float](x fmap[T], out []T) {
+	hw := x.h * x.w
+	for ci := 0; ci < x.c; ci++ {
+		for i := 0; i < x.n; i++ {
+			var s float64
+			for _, v := range x.d[(ci*x.n+i)*hw:][:hw] {
+				s += float64(v)
+			}
+			out[i*x.c+ci] = T(s / float64(hw))
+		}
+	}
+}
+
+// avgPoolGrad spreads dout (n×c) evenly over each plane of dx (CNHW).
+func avgPoolGrad[T float](dout []T, dx fmap[T]) {
+	hw := dx.h * dx.w
+	for ci := 0; ci < dx.c; ci++ {
+		for i := 0; i < dx.n; i++ {
+			g := dout[i*dx.c+ci] / T(hw)
+			d := dx.d[(ci*dx.n+i)*hw:][:hw]
+			for j := range d {
+				d[j] = g
+			}
+		}
+	}
+}
+
+// ---- layout ----
+
+// nchwToCNHW copies x (n×c×hw, row-major) into dst in CNHW layout.
+func nchwToCNHW[T float](x []T, n, c, hw int, dst []T) {
+	for i := 0; i < n; i++ {
+		for ci := 0; ci < c; ci++ {
+			copy(dst[(ci*n+i)*hw:][:hw], x[(i*c+ci)*hw:][:hw])
+		}
+	}
+}
+
+// cnhwToNCHW is the inverse of nchwToCNHW.
+func cnhwToNCHW[T float](x []T, n, c, hw int, dst []T) {
+	for i := 0; i < n; i++ {
+		for ci := 0; ci < c; ci++ {
+			copy(dst[(i*c+ci)*hw:][:hw], x[(ci*n+i)*hw:][:hw])
+		}
+	}
+}
