@@ -10,7 +10,7 @@ import (
 )
 
 // Encoder maps a batch of inputs to float32 embeddings and learns from the
-// gradient of a loss on them. ConvNet and MLP implement it. Its methods
+// gradient of a loss on them. ConvNet, MLP and ResNet implement it. Its methods
 // are safe for concurrent use (calls are serialised).
 //
 // A training iteration is

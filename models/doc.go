@@ -8,6 +8,13 @@
 //     (padding 1) → ReLU → max-pool 2×2, then a dense layer to the embedding.
 //     ReferenceConvNetConfig is the Fashion-MNIST benchmark's network.
 //   - MLP is a dense head for precomputed feature vectors.
+//   - ResNet is torchvision's ResNet-18, -34, -50 and -101 (v1.5), with
+//     BatchNorm in train and eval modes and PML's freeze_trunk_batchnorm,
+//     written directly on the package's GEMM (no Gorgonia graph); without
+//     fc it is PML's pretrained trunk. StateDict and LoadStateDict use
+//     torchvision's names; ReadStateDict reads torch.save's .pth files
+//     (the pickle is never executed) and .safetensors, and
+//     WriteSafetensorsFile writes the latter.
 //   - Optimizer applies torch.optim's update rules (SGD, Adam, AdamW,
 //     RMSprop), made by name with torch's defaults (NewOptimizer), its
 //     rate set between steps by a scheduler (StepLR, MultiStepLR,
@@ -104,8 +111,11 @@
 //	0       8     magic "GMWEIGHT"
 //	8       4     format version, uint32 = 1
 //	12      4     header length L, uint32
-//	16      L     header, JSON: {"kind": "ConvNet"|"MLP", "config": the
-//	              ConvNetConfig or MLPConfig, "params": [{"name", "shape"}, ...]}
+//	16      L     header, JSON: {"kind": "ConvNet"|"MLP"|"ResNet", "config": the
+//	              ConvNetConfig, MLPConfig or ResNetConfig (with the
+//	              BatchNorms' num_batches_tracked), "params": [{"name",
+//	              "shape"}, ...]: a ResNet's running statistics are
+//	              params too}
 //	16+L    4·P   the parameters in header order, each row-major float32
 //	              (P values in all)
 //	end−4   4     CRC-32 (IEEE) of every preceding byte

@@ -31,10 +31,10 @@ type fixtureTensor struct {
 	f32   bool
 }
 
-// readSafetensorsFixture reads the F32, F64 and I64 tensors of a
-// safetensors file written by scripts/torchvision_resnet.py. It is the
-// fixtures' reader until the package's own .safetensors reader replaces
-// it.
+// readSafetensorsFixture reads the F32, F64 and I64 tensors of an
+// expectations file written by scripts/torchvision_resnet.py in float64
+// (ReadStateDict gives float32, as the weights are; the expectations need
+// float64's digits).
 func readSafetensorsFixture(t testing.TB, path string) map[string]fixtureTensor {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -90,25 +90,6 @@ func readSafetensorsFixture(t testing.TB, path string) map[string]fixtureTensor 
 	return out
 }
 
-// fixtureStateDict turns a fixture of float32 weights into a StateDict.
-func fixtureStateDict(t testing.TB, fx map[string]fixtureTensor) StateDict {
-	sd := StateDict{}
-	for k, v := range fx {
-		st := StateTensor{Shape: v.Shape, Ints: v.I}
-		if v.I == nil {
-			if !v.f32 {
-				t.Fatalf("%s: not float32", k)
-			}
-			st.Data = make([]float32, len(v.F))
-			for i, x := range v.F {
-				st.Data[i] = float32(x)
-			}
-		}
-		sd[k] = st
-	}
-	return sd
-}
-
 // relErr is max|got − want| / max|want|: the error relative to the
 // tensor's scale.
 func relErr[T float](got []T, want []float64) float64 {
@@ -152,7 +133,19 @@ func TestTorchvisionParity(t *testing.T) {
 		depth int
 	}{{"resnet18", 18}, {"resnet50", 50}} {
 		t.Run(tc.arch, func(t *testing.T) {
-			sd := fixtureStateDict(t, readSafetensorsFixture(t, filepath.Join(dir, tc.arch+".safetensors")))
+			// The weights as users have them: torch.save's .pth and
+			// .safetensors, read by ReadStateDict, must be identical.
+			sd, err := ReadStateDict(filepath.Join(dir, tc.arch+".pth"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sdST, err := ReadStateDict(filepath.Join(dir, tc.arch+".safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(sd, sdST) {
+				t.Fatalf("%s.pth and %s.safetensors read differently", tc.arch, tc.arch)
+			}
 			exp := readSafetensorsFixture(t, filepath.Join(dir, tc.arch+"_expect.safetensors"))
 			// check compares float32 results with the float64 reference.
 			check := func(key string, got []float32, tol float64) {

@@ -327,3 +327,65 @@ func (m *ResNet) Load(path string) error {
 	}
 	return nil
 }
+
+// resnetValues is the number of float32 values Save writes for a ResNet
+// of cfg (weights, biases and BatchNorm running statistics; not the
+// num_batches_tracked counts, which are in the header), computed from
+// the architecture without building it: LoadEncoder checks a file's size
+// against it before allocating the network.
+func resnetValues(cfg ResNetConfig) int64 {
+	unit := func(cin, cout, k int) int64 { return int64(cout)*int64(cin)*int64(k*k) + 4*int64(cout) }
+	n := unit(cfg.Channels, 64, 7)
+	expansion := 1
+	if cfg.Depth >= 50 {
+		expansion = 4
+	}
+	in := 64
+	for s, nb := range resnetLayers[cfg.Depth] {
+		planes := 64 << s
+		for i := range nb {
+			if expansion == 4 {
+				n += unit(in, planes, 1) + unit(planes, planes, 3) + unit(planes, planes*4, 1)
+			} else {
+				n += unit(in, planes, 3) + unit(planes, planes, 3)
+			}
+			if (s > 0 && i == 0) || in != planes*expansion {
+				n += unit(in, planes*expansion, 1)
+			}
+			in = planes * expansion
+		}
+	}
+	if cfg.NumClasses > 0 {
+		n += int64(cfg.NumClasses)*int64(in) + int64(cfg.NumClasses)
+	}
+	return n
+}
+
+// decodeResNet is LoadEncoder of a file of kind "ResNet": the
+// configuration is checked and the file's size against what that
+// architecture holds before the network is made, then ResNet.Load reads
+// it (again, whole: a weight file is read twice, the price of one loader).
+func decodeResNet(c, path string, wr *weightReader, h fileHeader) (Encoder, error) {
+	var fc resnetFileConfig
+	if err := json.Unmarshal(h.Config, &fc); err != nil {
+		return nil, fmt.Errorf("%s: %w", c, wr.mismatch(gometric.ErrShape, "ResNet configuration: %v", err))
+	}
+	cfg, err := resnetConfig(c, fc.ResNetConfig)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c, wr.mismatch(gometric.ErrShape, "%v", err))
+	}
+	if wr.size < 0 {
+		return nil, fmt.Errorf("%s: %s: a ResNet is read from a regular file: %w", c, path, gometric.ErrUnsupported)
+	}
+	if err := wr.fits([]paramSpec{{shape: []int{int(resnetValues(cfg))}}}); err != nil {
+		return nil, fmt.Errorf("%s: %w", c, err)
+	}
+	m, err := NewResNet(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c, err)
+	}
+	if err := m.Load(path); err != nil {
+		return nil, fmt.Errorf("%s: %w", c, err)
+	}
+	return m, nil
+}

@@ -544,3 +544,63 @@ func TestResNetSameResultAnyProcs(t *testing.T) {
 		t.Error("results depend on GOMAXPROCS")
 	}
 }
+
+// models.LoadEncoder reads a ResNet's weight file into a ResNet with the
+// same outputs; a file whose header declares a larger architecture than
+// its bytes hold is refused before the network is allocated.
+func TestLoadEncoderResNet(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.gmw")
+	src := smallResNet(t, nil)
+	if _, err := src.TrainStep(images(2, 2, 32, 32, 6), sumLoss); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := models.LoadEncoder(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := enc.(*models.ResNet)
+	if !ok {
+		t.Fatalf("LoadEncoder gave a %T", enc)
+	}
+	if !reflect.DeepEqual(src.StateDict(), r.StateDict()) || r.Config().Depth != 18 {
+		t.Error("LoadEncoder did not restore the ResNet")
+	}
+	x := images(3, 2, 32, 32, 7)
+	a, err := src.Embed(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.Embed(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Data, b.Data) {
+		t.Error("the loaded ResNet embeds differently")
+	}
+	// The header of a ResNet-101 with 65536 classes on a ResNet-18's bytes.
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := strings.Replace(string(raw), `"Depth":18`, `"Depth":101`, 1)
+	forged = strings.Replace(forged, `"NumClasses":5`, `"NumClasses":65536`, 1)
+	if forged == string(raw) {
+		t.Fatal("the header's configuration was not found to forge")
+	}
+	fp := filepath.Join(dir, "forged.gmw")
+	if err := os.WriteFile(fp, []byte(forged), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var lerr error
+	alloc := testkit.Allocated(func() { _, lerr = models.LoadEncoder(fp) })
+	if !errors.Is(lerr, gometric.ErrShape) || !strings.HasPrefix(lerr.Error(), "models.LoadEncoder: ") {
+		t.Errorf("forged header: %v", lerr)
+	}
+	if alloc > 64<<20 {
+		t.Errorf("a forged header allocated %d bytes before the refusal", alloc)
+	}
+}

@@ -211,6 +211,8 @@ func decodeEncoder(path string, r io.Reader, size int64) (Encoder, error) {
 			}
 			return m, m.nw.params, nil
 		}
+	case "ResNet":
+		return decodeResNet(c, path, wr, h)
 	default:
 		return nil, fmt.Errorf("%s: %w", c, wr.mismatch(gometric.ErrUnsupported, "unknown encoder kind %q", h.Kind))
 	}
