@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,12 +34,63 @@ type trunkKind struct {
 	name string
 	// build returns the trunk of the flags: read from weights, or
 	// initialised from seed when weights is "". Its input is 3×S×S.
-	build func(c *runner.ImageFlags, weights string, seed uint64) (models.Encoder, error)
+	build func(c *runner.ImageFlags, t trunkFlags, seed uint64) (models.Encoder, error)
+}
+
+// trunkFlags are the flags of a trunk beyond the ConvNet's.
+type trunkFlags struct {
+	weights  string
+	side     int  // -trunk-size: a ResNet's input side
+	freezeBN bool // -freeze-bn: PML's freeze_trunk_batchnorm
 }
 
 // trunks are the -trunk values, one line each.
 var trunks = []trunkKind{
 	{"convnet", convNetTrunk},
+	{"resnet18", resNetTrunk(18)},
+	{"resnet34", resNetTrunk(34)},
+	{"resnet50", resNetTrunk(50)},
+	{"resnet101", resNetTrunk(101)},
+}
+
+// resNetTrunk builds torchvision's ResNet of depth without fc (PML's
+// trunk.fc = Identity()) on 3×side×side images, with -weights read from
+// a torchvision state dict (.pth or .safetensors, by torchvision's names;
+// an ImageNet file's fc is ignored) or from a checkpoint of an earlier run
+// (.gmw).
+func resNetTrunk(depth int) func(*runner.ImageFlags, trunkFlags, uint64) (models.Encoder, error) {
+	return func(_ *runner.ImageFlags, t trunkFlags, seed uint64) (models.Encoder, error) {
+		m, err := models.NewResNet(models.ResNetConfig{Depth: depth, Height: t.side, Width: t.side, FreezeBatchNorm: t.freezeBN, Seed: seed})
+		if err != nil {
+			return nil, fmt.Errorf("-trunk resnet%d: %w", depth, err)
+		}
+		switch {
+		case t.weights == "":
+		case strings.HasSuffix(t.weights, ".gmw"):
+			if err := m.Load(t.weights); err != nil {
+				return nil, fmt.Errorf("-weights: %w", err)
+			}
+		default:
+			sd, err := models.ReadStateDict(t.weights)
+			if err != nil {
+				return nil, fmt.Errorf("-weights: %w", err)
+			}
+			if err := m.LoadStateDict(sd); err != nil {
+				return nil, fmt.Errorf("-weights %s (torchvision's resnet%d state_dict): %w", t.weights, depth, err)
+			}
+		}
+		return m, nil
+	}
+}
+
+// trunkByName is the -trunk kind called name.
+func trunkByName(name string) (*trunkKind, error) {
+	for i := range trunks {
+		if trunks[i].name == name {
+			return &trunks[i], nil
+		}
+	}
+	return nil, fmt.Errorf("-trunk %q: want one of %v: %w", name, trunkNames(), gometric.ErrSetting)
 }
 
 func trunkNames() []string {
@@ -50,7 +103,8 @@ func trunkNames() []string {
 
 // convNetTrunk is the ConvNet of -size, -blocks and -embedding, or the
 // one of a checkpoint.
-func convNetTrunk(c *runner.ImageFlags, weights string, seed uint64) (models.Encoder, error) {
+func convNetTrunk(c *runner.ImageFlags, t trunkFlags, seed uint64) (models.Encoder, error) {
+	weights := t.weights
 	if weights == "" {
 		cfg, err := c.ConvNetConfig(seed)
 		if err != nil {
@@ -70,10 +124,11 @@ func convNetTrunk(c *runner.ImageFlags, weights string, seed uint64) (models.Enc
 
 // frozen is the -freeze-trunk workflow and its flags.
 type frozen struct {
-	on             bool
-	trunk, weights string
-	chunk          int
-	hidden         string
+	on     bool
+	trunk  string
+	flags  trunkFlags
+	chunk  int
+	hidden string
 }
 
 // run extracts the trunk's features of both splits (or reuses them) and
@@ -92,16 +147,11 @@ func (fz *frozen) run(ctx context.Context, c *runner.ImageFlags, opts runner.Opt
 	case fz.chunk < 1:
 		return fmt.Errorf("-chunk %d: want at least 1: %w", fz.chunk, gometric.ErrSetting)
 	}
-	var kind *trunkKind
-	for i := range trunks {
-		if trunks[i].name == fz.trunk {
-			kind = &trunks[i]
-		}
+	kind, err := trunkByName(fz.trunk)
+	if err != nil {
+		return err
 	}
-	if kind == nil {
-		return fmt.Errorf("-trunk %q: want one of %v: %w", fz.trunk, trunkNames(), gometric.ErrSetting)
-	}
-	trunk, err := kind.build(c, fz.weights, opts.Seed)
+	trunk, err := kind.build(c, fz.flags, opts.Seed)
 	if err != nil {
 		return err
 	}
@@ -128,7 +178,7 @@ func (fz *frozen) run(ctx context.Context, c *runner.ImageFlags, opts runner.Opt
 	if !opts.Quiet {
 		progress = stderr
 	}
-	key, err := trunkKey(fz.trunk, fz.weights, trunk, transform)
+	key, err := trunkKey(fz.trunk, fz.flags.weights, trunk, transform)
 	if err != nil {
 		return err
 	}
@@ -199,6 +249,22 @@ func (fz *frozen) run(ctx context.Context, c *runner.ImageFlags, opts runner.Opt
 func trunkKey(kind, weights string, trunk models.Encoder, transform datasets.Compose) (string, error) {
 	h := sha256.New()
 	var b [8]byte
+	if sd, ok := trunk.(interface{ StateDict() models.StateDict }); ok {
+		// A ResNet: every weight and BatchNorm statistic, by name.
+		d := sd.StateDict()
+		for _, name := range slices.Sorted(maps.Keys(d)) {
+			t := d[name]
+			h.Write([]byte(name))
+			for _, v := range t.Data {
+				binary.LittleEndian.PutUint32(b[:4], math.Float32bits(v))
+				h.Write(b[:4])
+			}
+			for _, v := range t.Ints {
+				binary.LittleEndian.PutUint64(b[:], uint64(v))
+				h.Write(b[:])
+			}
+		}
+	}
 	for _, p := range trunk.Params() {
 		h.Write([]byte(p.Name()))
 		for _, d := range p.Shape() {
@@ -222,4 +288,49 @@ func trunkKey(kind, weights string, trunk models.Encoder, transform datasets.Com
 		}
 	}
 	return fmt.Sprintf("%s %v ImageNet-normalised sha256:%x", kind, transform, h.Sum(nil)), nil
+}
+
+// fineTune is -trunk without -freeze-trunk: the trunk trained with the
+// runner (its own Adam at -trunk-lr), with the embedder of -embedder
+// after it, on the images at the trunk's input size with torchvision's
+// evaluation transform (PML's CUB recipe: -trunk resnet50 -weights FILE
+// -trunk-lr 1e-5 -lr 1e-4 -embedder 128 -batch 32 -m 4).
+func (fz *frozen) fineTune(ctx context.Context, c *runner.ImageFlags, opts runner.Options, stdout, stderr io.Writer) error {
+	kind, err := trunkByName(fz.trunk)
+	if err != nil {
+		return err
+	}
+	trunk, err := kind.build(c, fz.flags, opts.Seed)
+	if err != nil {
+		return err
+	}
+	in := trunk.InputShape()
+	if len(in) != 3 || in[0] != 3 || in[1] != in[2] {
+		return fmt.Errorf("-trunk %s takes %v inputs, want 3×S×S images: %w", fz.trunk, in, gometric.ErrSetting)
+	}
+	side := in[1]
+	transform := datasets.EvalTransform(side, int(math.Round(float64(side)*256/224)))
+	start := time.Now()
+	flags := *c
+	flags.Size, flags.Preload = side, false
+	train, test, err := runner.OpenImages(ctx, runner.KindCUB200, &flags, nil)
+	if err != nil {
+		return err
+	}
+	for _, ds := range []datasets.Dataset{train, test} {
+		images, ok := ds.(*datasets.ImageFiles)
+		if !ok {
+			return fmt.Errorf("runner.OpenImages returned a %T without -preload, not image files", ds)
+		}
+		images.Transform = transform
+	}
+	runner.PrintSplits(stdout, runner.ImageName(runner.KindCUB200), train, test, start)
+	bn := "BatchNorm in train mode"
+	if fz.flags.freezeBN {
+		bn = "BatchNorm frozen (PML's freeze_trunk_batchnorm)"
+	}
+	fmt.Fprintf(stdout, "fine-tuning trunk %s (%d features of 3×%d×%d images, %s), %s\n", fz.trunk, trunk.EmbeddingSize(), side, side, transform, bn)
+	r := &runner.Run{Options: opts, Encoder: trunk, Train: train, Test: test, Stdout: stdout, Stderr: stderr}
+	_, err = r.Execute(ctx)
+	return err
 }

@@ -61,8 +61,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	hiddenFlag := fs.String("hidden", "", "MLP head: hidden layer sizes, e.g. 512 (default none: one linear layer)")
 	var fz frozen
 	fs.BoolVar(&fz.on, "freeze-trunk", false, "freeze the trunk: extract its features of the images once (cached in -out, resumable) and train the embedder (-embedder, -hidden) on them")
-	fs.StringVar(&fz.trunk, "trunk", "convnet", "-freeze-trunk: the trunk, one of "+strings.Join(trunkNames(), ", "))
-	fs.StringVar(&fz.weights, "weights", "", "-freeze-trunk: the trunk's weights (convnet: a checkpoint of an earlier run, e.g. out/best.gmw; default: initialised from -seed)")
+	fs.StringVar(&fz.trunk, "trunk", "convnet", "the trunk, one of "+strings.Join(trunkNames(), ", ")+" (torchvision's ResNets without fc; with -freeze-trunk or fine-tuned)")
+	fs.StringVar(&fz.flags.weights, "weights", "", "the trunk's weights: a torchvision state dict (.pth or .safetensors) for a ResNet, or a checkpoint of an earlier run (.gmw); default: initialised from -seed")
+	fs.IntVar(&fz.flags.side, "trunk-size", 224, "a ResNet trunk's input side (torchvision's eval transform: Resize(side·256/224), CenterCrop(side))")
+	fs.BoolVar(&fz.flags.freezeBN, "freeze-bn", false, "a ResNet trunk's BatchNorm in eval mode, its weights not trained (PML's freeze_trunk_batchnorm)")
 	fs.IntVar(&fz.chunk, "chunk", extract.DefaultChunkSize, "-freeze-trunk: images per checkpoint of the feature extraction")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: cub200 -data DIR [-freeze-trunk [-trunk KIND] [-weights FILE] -embedder SIZE] | -features FILE [flags]\n\nTrains on CUB-200-2011 classes 1-100 and evaluates retrieval on classes 101-200.\n\nFlags:\n")
@@ -81,12 +83,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-embedding %d: want at least 1: %w", c.Embedding, gometric.ErrSetting)
 	case fz.on && *features != "":
 		return fmt.Errorf("-freeze-trunk extracts features from the images of -data; -features gives them already: choose one: %w", gometric.ErrSetting)
-	case !fz.on && (fz.weights != "" || fz.trunk != "convnet"):
-		return fmt.Errorf("-trunk and -weights are for -freeze-trunk (training a trunk from weights comes with the ResNets): %w", gometric.ErrSetting)
+	case *features != "" && (fz.flags.weights != "" || fz.trunk != "convnet"):
+		return fmt.Errorf("-trunk and -weights are for images (-data); -features trains an MLP head: %w", gometric.ErrSetting)
+	case fz.flags.side < 1:
+		return fmt.Errorf("-trunk-size %d: want at least 1: %w", fz.flags.side, gometric.ErrSetting)
+	case !fz.on && fz.trunk == "convnet" && fz.flags.weights != "":
+		return fmt.Errorf("-weights with -trunk convnet is for -freeze-trunk (a ConvNet run continues with -resume): %w", gometric.ErrSetting)
 	}
 	if fz.on {
 		fz.hidden = *hiddenFlag
 		return fz.run(ctx, c, *opts, stdout, stderr)
+	}
+	if fz.trunk != "convnet" {
+		return fz.fineTune(ctx, c, *opts, stdout, stderr)
 	}
 
 	if *features == "" {

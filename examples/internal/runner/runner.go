@@ -72,11 +72,15 @@ type Options struct {
 	Batch, M    int
 	Iterations  int
 	LR, LossLR  float64
-	Seed        uint64
-	Out         string
-	Threads     int
-	EvalBatch   int
-	Quiet       bool
+	// TrunkLR, when positive, is the trunk's own Adam learning rate (PML's
+	// CUB recipe fine-tunes a pretrained trunk at 1e-5 beside an
+	// embedder at 1e-4); 0 means LR.
+	TrunkLR   float64
+	Seed      uint64
+	Out       string
+	Threads   int
+	EvalBatch int
+	Quiet     bool
 	// Resume continues the run recorded in Out (its last epoch's weights
 	// and record); Overwrite deletes that run's files and starts again.
 	// Without either, a run refuses an Out that holds trained weights.
@@ -151,7 +155,8 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.IntVar(&o.Batch, "batch", o.Batch, "batch size")
 	fs.IntVar(&o.M, "m", o.M, "samples per class in a batch (MPerClass sampler); divides -batch")
 	fs.IntVar(&o.Iterations, "iters", o.Iterations, "iterations per epoch (0: one pass, training-set size / batch)")
-	fs.Float64Var(&o.LR, "lr", o.LR, "Adam learning rate of the encoder")
+	fs.Float64Var(&o.LR, "lr", o.LR, "Adam learning rate of the encoder (and of the embedder, classifier and generator)")
+	fs.Float64Var(&o.TrunkLR, "trunk-lr", o.TrunkLR, "Adam learning rate of the trunk alone (0: -lr), e.g. 1e-5 for a pretrained trunk beside -lr 1e-4 for the embedder")
 	fs.Float64Var(&o.LossLR, "loss-lr", o.LossLR, "Adam learning rate of a loss's learnable parameters, if any")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the initialisation, the sampler and random miners")
 	fs.StringVar(&o.Out, "out", o.Out, "output directory: "+CSVFile+", "+PNGFile+", "+CheckpointFile)
@@ -215,6 +220,8 @@ func (o *Options) Validate() error {
 		return bad("-batch %d is not a multiple of -m %d (MPerClass needs whole groups of m samples)", o.Batch, o.M)
 	case o.Iterations < 0:
 		return bad("-iters %d: want at least 0", o.Iterations)
+	case !(o.TrunkLR >= 0) || math.IsInf(o.TrunkLR, 0):
+		return bad("-trunk-lr %v: want a positive learning rate, or 0 for -lr", o.TrunkLR)
 	case !(o.LR > 0):
 		return bad("-lr %v: want a positive learning rate", o.LR)
 	case o.Out == "":
@@ -413,6 +420,9 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	fmt.Fprintf(r.Stdout, "loss %s, miner %s, MPerClass m=%d, batch %d, Adam lr %g, seed %d, %d epoch(s) of %d iterations, %d threads, BLAS %s\n",
 		r.Loss, r.Miner, r.M, r.Batch, r.LR, r.Seed, r.Epochs, s.ipe, runtime.GOMAXPROCS(0), models.BLASName())
 	var extra []string
+	if r.TrunkLR > 0 {
+		extra = append(extra, fmt.Sprintf("the trunk's Adam at lr %g", r.TrunkLR))
+	}
 	if r.Trainer == "withclassifier" {
 		extra = append(extra, fmt.Sprintf("TrainWithClassifier: classifier Linear(%d, %d) with its own Adam lr %g, CrossEntropy weight %g", s.dim, s.classes, r.LR, r.ClassifierLossWeight))
 	}
@@ -577,7 +587,11 @@ func (r *Run) setup(schedule LRSchedule, progress io.Writer) (setup, error) {
 		return opt, nil
 	}
 	// The optimizers in this order: trunk, embedder, classifier, loss.
-	trunkOpt, err := adam(r.LR)
+	trunkLR := r.LR
+	if r.TrunkLR > 0 {
+		trunkLR = r.TrunkLR
+	}
+	trunkOpt, err := adam(trunkLR)
 	if err != nil {
 		return s, err
 	}
