@@ -8,6 +8,9 @@
 //	go run ./examples/cub200 -data /path/to/CUB_200_2011 -freeze-trunk -weights out/best.gmw -embedder 64
 //	go run ./examples/cub200 -data /path/to/CUB_200_2011 -freeze-trunk -weights out/best.gmw -embedder 0 -epochs 0
 //	go run ./examples/cub200 -features cub_resnet50.gmfeats
+//	go run ./examples/cub200 -data /path/to/CUB_200_2011 -trunk resnet50 -weights resnet50.pth -freeze-trunk -embedder 128
+//	go run ./examples/cub200 -data /path/to/CUB_200_2011 -trunk resnet50 -weights resnet50.pth -trunk-lr 1e-5 -lr 1e-4 -embedder 128 -batch 32 -m 4
+//	go run ./examples/cub200 -data /path/to/CUB_200_2011 -trunk resnet18 -weights resnet18.pth -freeze-trunk -embedder 0 -epochs 0
 //
 // With -data it trains a ConvNet from scratch on the images, decoded and
 // resized to -size × -size (centre crop, ImageNet normalisation). With
@@ -32,6 +35,17 @@
 // the trainer and the tester instead, embedding every image again at
 // every epoch. -embedder 0 trains nothing: the trunk's features are the
 // embeddings, and -epochs 0 evaluates the trunk alone.
+//
+// -trunk resnet18, resnet34, resnet50 or resnet101 is torchvision's ResNet
+// without fc (PML's trunk.fc = Identity()) on -trunk-size images (224),
+// its weights from -weights: a torchvision state dict saved by torch.save
+// (.pth) or as .safetensors, matched by torchvision's names (an ImageNet
+// file's fc is ignored), or a .gmw checkpoint of an earlier run. Without
+// -freeze-trunk the ResNet is fine-tuned with the embedder after it, the
+// trunk at -trunk-lr and the embedder at -lr (PML's CUB recipe: Adam 1e-5
+// and 1e-4, Linear(2048, 128), batch 32, m = 4); -freeze-bn keeps its
+// BatchNorm in eval mode (PML's freeze_trunk_batchnorm). Both splits use
+// torchvision's evaluation transform (no training augmentation yet).
 //
 // CUB-200-2011 cannot be downloaded by this program; get
 // CUB_200_2011.tgz from https://www.vision.caltech.edu/datasets/cub_200_2011/
