@@ -3,14 +3,11 @@ package models
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/gometric/gometric"
-	"github.com/gometric/gometric/internal/atomicfile"
-	"github.com/gometric/gometric/internal/binio"
 )
 
 // stateEntry is one tensor of a ResNet's state_dict: a parameter or a
@@ -227,25 +224,7 @@ func (m *ResNet) Save(path string) error {
 		return fmt.Errorf("%s: %s: %w", c, path, err)
 	}
 	h.Config = cj
-	hj, err := json.Marshal(h)
-	if err != nil {
-		return fmt.Errorf("%s: %s: %w", c, path, err)
-	}
-	err = atomicfile.Write(path, func(w io.Writer) error {
-		bw := binio.NewWriter(w)
-		bw.String(weightMagic)
-		bw.Uint32(weightVersion)
-		bw.Uint32(uint32(len(hj)))
-		_, _ = bw.Write(hj)
-		for _, v := range vals {
-			bw.Float32s(v)
-		}
-		return bw.Close()
-	})
-	if err != nil {
-		return fmt.Errorf("%s: %w", c, err)
-	}
-	return nil
+	return writeWeights(c, path, h, vals)
 }
 
 // Load reads a file that Save wrote for the same architecture (Depth,

@@ -301,6 +301,13 @@ func save[T float](nw *network[T], kind string, config any, path string) error {
 		vals[i] = v
 	}
 	nw.mu.Unlock()
+	return writeWeights(c, path, h, vals)
+}
+
+// writeWeights writes a weight file atomically: the magic, the version,
+// the header h, the values in its order and the checksum (the format of
+// the package doc). c names the caller in errors.
+func writeWeights(c, path string, h fileHeader, vals [][]float32) error {
 	hj, err := json.Marshal(h)
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", c, path, err)

@@ -147,30 +147,12 @@ func (fz *frozen) run(ctx context.Context, c *runner.ImageFlags, opts runner.Opt
 	case fz.chunk < 1:
 		return fmt.Errorf("-chunk %d: want at least 1: %w", fz.chunk, gometric.ErrSetting)
 	}
-	kind, err := trunkByName(fz.trunk)
-	if err != nil {
-		return err
-	}
-	trunk, err := kind.build(c, fz.flags, opts.Seed)
-	if err != nil {
-		return err
-	}
-	in := trunk.InputShape()
-	if len(in) != 3 || in[0] != 3 || in[1] != in[2] {
-		return fmt.Errorf("-trunk %s takes %v inputs, want 3×S×S images: %w", fz.trunk, in, gometric.ErrSetting)
-	}
-	side := in[1]
-	// torchvision's evaluation transform at the trunk's input size:
-	// Resize(256) and CenterCrop(224) at 224.
-	transform := datasets.EvalTransform(side, int(math.Round(float64(side)*256/224)))
-
 	start := time.Now()
-	flags := *c
-	flags.Size, flags.Preload = side, false
-	train, test, err := runner.OpenImages(ctx, runner.KindCUB200, &flags, nil)
+	trunk, transform, train, test, err := fz.openTrunk(ctx, c, opts.Seed)
 	if err != nil {
 		return err
 	}
+	side := trunk.InputShape()[1]
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
@@ -296,33 +278,14 @@ func trunkKey(kind, weights string, trunk models.Encoder, transform datasets.Com
 // evaluation transform (PML's CUB recipe: -trunk resnet50 -weights FILE
 // -trunk-lr 1e-5 -lr 1e-4 -embedder 128 -batch 32 -m 4).
 func (fz *frozen) fineTune(ctx context.Context, c *runner.ImageFlags, opts runner.Options, stdout, stderr io.Writer) error {
-	kind, err := trunkByName(fz.trunk)
-	if err != nil {
-		return err
-	}
-	trunk, err := kind.build(c, fz.flags, opts.Seed)
-	if err != nil {
-		return err
-	}
-	in := trunk.InputShape()
-	if len(in) != 3 || in[0] != 3 || in[1] != in[2] {
-		return fmt.Errorf("-trunk %s takes %v inputs, want 3×S×S images: %w", fz.trunk, in, gometric.ErrSetting)
-	}
-	side := in[1]
-	transform := datasets.EvalTransform(side, int(math.Round(float64(side)*256/224)))
 	start := time.Now()
-	flags := *c
-	flags.Size, flags.Preload = side, false
-	train, test, err := runner.OpenImages(ctx, runner.KindCUB200, &flags, nil)
+	trunk, transform, train, test, err := fz.openTrunk(ctx, c, opts.Seed)
 	if err != nil {
 		return err
 	}
+	side := trunk.InputShape()[1]
 	for _, ds := range []datasets.Dataset{train, test} {
-		images, ok := ds.(*datasets.ImageFiles)
-		if !ok {
-			return fmt.Errorf("runner.OpenImages returned a %T without -preload, not image files", ds)
-		}
-		images.Transform = transform
+		ds.(*datasets.ImageFiles).Transform = transform
 	}
 	runner.PrintSplits(stdout, runner.ImageName(runner.KindCUB200), train, test, start)
 	bn := "BatchNorm in train mode"
@@ -333,4 +296,37 @@ func (fz *frozen) fineTune(ctx context.Context, c *runner.ImageFlags, opts runne
 	r := &runner.Run{Options: opts, Encoder: trunk, Train: train, Test: test, Stdout: stdout, Stderr: stderr}
 	_, err = r.Execute(ctx)
 	return err
+}
+
+// openTrunk builds the -trunk of the flags and opens CUB-200's images at
+// its input size, without preloading, for torchvision's evaluation
+// transform at that size (Resize(256) and CenterCrop(224) at 224), which
+// it returns for the caller to set.
+func (fz *frozen) openTrunk(ctx context.Context, c *runner.ImageFlags, seed uint64) (models.Encoder, datasets.Compose, datasets.Dataset, datasets.Dataset, error) {
+	kind, err := trunkByName(fz.trunk)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	trunk, err := kind.build(c, fz.flags, seed)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	in := trunk.InputShape()
+	if len(in) != 3 || in[0] != 3 || in[1] != in[2] {
+		return nil, nil, nil, nil, fmt.Errorf("-trunk %s takes %v inputs, want 3×S×S images: %w", fz.trunk, in, gometric.ErrSetting)
+	}
+	side := in[1]
+	transform := datasets.EvalTransform(side, int(math.Round(float64(side)*256/224)))
+	flags := *c
+	flags.Size, flags.Preload = side, false
+	train, test, err := runner.OpenImages(ctx, runner.KindCUB200, &flags, nil)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	for _, ds := range []datasets.Dataset{train, test} {
+		if _, ok := ds.(*datasets.ImageFiles); !ok {
+			return nil, nil, nil, nil, fmt.Errorf("runner.OpenImages returned a %T without -preload, not image files", ds)
+		}
+	}
+	return trunk, transform, train, test, nil
 }
