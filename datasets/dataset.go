@@ -25,6 +25,15 @@ type MultiLevel interface {
 	LabelsAt(level int) ([]int, error)
 }
 
+// EpochSetter is a data set whose samples depend on the epoch (a random
+// augmentation: ImageFiles with a Transform). The trainers call SetEpoch
+// with the epoch number before each epoch, as torch code sets an epoch on
+// its sampler or data set; an implementation says whether it may be
+// called concurrently with Batch (ImageFiles: not).
+type EpochSetter interface {
+	SetEpoch(epoch int)
+}
+
 // Dataset is a labelled set of fixed-shape samples that a trainer or a
 // tester reads in batches: the Go counterpart of a torch Dataset wrapped in
 // a DataLoader with a sampler. Images, ImageFiles and Features implement it;

@@ -332,6 +332,17 @@ func (f *ImageFiles) FilterClasses(classes []int) (*ImageFiles, error) {
 // Relabel returns a copy whose labels are 0..k-1 in increasing order of
 // the original labels, and the original label of each new one (CUB's
 // training classes 1–100 become 0–99; nil, nil for a nil f). The labels of
+// SetEpoch sets Epoch, the epoch of the Transform's random draws (see
+// Transform): the trainers call it before each epoch (EpochSetter), so a
+// random augmentation differs from epoch to epoch and a resumed run draws
+// what an uninterrupted one did. It is not safe to call during a Batch or
+// a Load. A nil receiver does nothing.
+func (f *ImageFiles) SetEpoch(epoch int) {
+	if f != nil {
+		f.Epoch = epoch
+	}
+}
+
 // the higher hierarchy levels (LabelsAt) are kept as they are.
 func (f *ImageFiles) Relabel() (*ImageFiles, []int) {
 	if f == nil {

@@ -529,6 +529,10 @@ type batch struct {
 func (b *Base) epoch(ctx context.Context, ld *loader, epoch, ipe int) (EpochInfo, bool, error) {
 	name := b.component()
 	info := EpochInfo{Epoch: epoch, IterationsPerEpoch: ipe}
+	// A random augmentation draws by epoch (no batch is loading now).
+	if es, ok := b.Dataset.(datasets.EpochSetter); ok {
+		es.SetEpoch(epoch)
+	}
 	start := time.Now()
 	var bar *progressbar.ProgressBar
 	if b.Progress != nil {

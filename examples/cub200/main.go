@@ -44,8 +44,11 @@
 // -freeze-trunk the ResNet is fine-tuned with the embedder after it, the
 // trunk at -trunk-lr and the embedder at -lr (PML's CUB recipe: Adam 1e-5
 // and 1e-4, Linear(2048, 128), batch 32, m = 4); -freeze-bn keeps its
-// BatchNorm in eval mode (PML's freeze_trunk_batchnorm). Both splits use
-// torchvision's evaluation transform (no training augmentation yet).
+// BatchNorm in eval mode (PML's freeze_trunk_batchnorm). The training
+// images are augmented as torchvision's ImageNet recipe (RandomResizedCrop,
+// RandomHorizontalFlip; drawn from -seed and the epoch, so -resume draws
+// what an uninterrupted run did), the test images go through the
+// evaluation transform.
 //
 // CUB-200-2011 cannot be downloaded by this program; get
 // CUB_200_2011.tgz from https://www.vision.caltech.edu/datasets/cub_200_2011/

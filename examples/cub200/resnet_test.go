@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -73,6 +74,22 @@ func TestResNetTrunk(t *testing.T) {
 		}
 		if r, ok := enc.(*models.ResNet); !ok || r.Config().Depth != 18 || r.EmbeddingSize() != 512 {
 			t.Errorf("checkpoint %T", enc)
+		}
+	}
+
+	// Fine-tuning with augmentation resumes exactly: -epochs 2 against
+	// -epochs 1 then -epochs 2 -resume, byte-identical weights.
+	whole, split := t.TempDir(), t.TempDir()
+	ft := []string{"-weights", weights, "-embedder", "8"}
+	runOK(t, context.Background(), args(whole, append(ft, "-epochs", "2")...))
+	runOK(t, context.Background(), args(split, append(ft, "-epochs", "1")...))
+	got = runOK(t, context.Background(), args(split, append(ft, "-epochs", "2", "-resume")...))
+	if !strings.Contains(got, "training RandomResizedCrop(size=(32, 32)") {
+		t.Errorf("the training transform is not reported:\n%s", got)
+	}
+	for _, f := range []string{"epoch-2.gmw", "epoch-2-embedder.gmw", "epoch-2-trunk_optimizer.gms"} {
+		if !bytes.Equal(mustRead(t, filepath.Join(whole, f)), mustRead(t, filepath.Join(split, f))) {
+			t.Errorf("%s: the resumed run's differs from the uninterrupted run's", f)
 		}
 	}
 
