@@ -283,7 +283,7 @@ func newConvNetwork[T float](cfg ConvNetConfig) (*network[T], error) {
 		return nil, err
 	}
 	blocks := slices.Clone(cfg.Blocks)
-	forward := func(x *G.Node, p []*G.Node, n int, inputGrad bool) (*G.Node, error) {
+	forward := func(x *G.Node, p []*G.Node, n int, _, inputGrad bool) (*G.Node, error) {
 		h := x
 		ch, hh, ww := cfg.Channels, cfg.Height, cfg.Width
 		var err error

@@ -16,14 +16,41 @@ type MLPConfig struct {
 	// last is the embedding size; at least two.
 	Sizes []int
 	// Seed seeds the initialisation: the same seed gives the same weights.
+	// It also seeds the dropout masks (see Dropout).
 	Seed uint64
+	// Dropout is torch's nn.Dropout(p) after the ReLU of every hidden layer
+	// (none after the last dense layer): in training (TrainStep,
+	// TrainStepInput) each hidden activation is zeroed with probability p
+	// and the survivors are scaled by 1/(1−p), computed in float32 as
+	// torch does (inverted dropout); Embed is not affected. p must be in
+	// [0, 1); 0, the zero value, means no dropout (the MLP of an earlier
+	// release: the same numbers and the same weight files). The masks are
+	// drawn from Seed and the MLP's count of training steps, which the
+	// weight file keeps, so a run resumed from a checkpoint draws the same
+	// masks as an uninterrupted one (see MLP).
+	Dropout float64 `json:",omitempty"`
 }
 
 // MLP is a multilayer perceptron head in Gorgonia (float32) for
 // precomputed features: dense layers of Sizes, with a ReLU between two
 // dense layers and none after the last. With two sizes it is a single
 // nn.Linear(D, E), the embedder of PML's examples (their MLP([D, E]));
-// with more it is nn.Sequential(nn.Linear, nn.ReLU, ..., nn.Linear).
+// with more it is nn.Sequential(nn.Linear, nn.ReLU, ..., nn.Linear), and
+// with Dropout p it is nn.Sequential(nn.Linear, nn.ReLU, nn.Dropout(p),
+// ..., nn.Linear).
+//
+// Dropout masks are reproducible: the MLP counts its successful training
+// steps (TrainStep and TrainStepInput calls that return no error; a
+// failed call draws the same masks when retried), and at step t (0 for
+// the first) the mask of hidden layer l (1 for the ReLU after fc1, ...)
+// is drawn from math/rand/v2's PCG seeded with (Seed ^ l·0x9e3779b97f4a7c15,
+// t ^ 0x64726f706f757420), one Uint64 per activation in row-major order
+// (sample by sample), the activation being zeroed when the draw is below
+// p·2^64. Save writes the step count into the weight file and Load and
+// LoadEncoder restore it, so training that resumes from a checkpoint
+// continues with the masks of an uninterrupted run. Load accepts weights
+// saved with another Dropout (as with another Seed) and keeps this MLP's
+// Dropout, taking the file's step count only when it has dropout.
 //
 // Make one with NewMLP or LoadEncoder: the zero value has no architecture,
 // and its methods return an error wrapping gometric.ErrSetting (those
@@ -36,8 +63,9 @@ type MLP struct {
 
 // NewMLP builds an MLP with weights initialised from cfg.Seed. An
 // MLPConfig with fewer than two Sizes (the zero value included), a zero
-// size, a size above 2^16 or more than 2^28 parameter values in all is an
-// error wrapping gometric.ErrSetting.
+// size, a size above 2^16, more than 2^28 parameter values in all, or a
+// Dropout outside [0, 1) (NaN included) is an error wrapping
+// gometric.ErrSetting.
 func NewMLP(cfg MLPConfig) (*MLP, error) {
 	if len(cfg.Sizes) == 0 {
 		return nil, fmt.Errorf("models.NewMLP: the zero MLPConfig has no architecture; set Sizes (input size, ..., embedding size), e.g. MLPConfig{Sizes: []int{512, 64}}: %w", gometric.ErrSetting)
@@ -147,6 +175,9 @@ func mlpSpecs(cfg MLPConfig) ([]paramSpec, error) {
 	if len(cfg.Sizes) < 2 || len(cfg.Sizes) > 32 {
 		return nil, fmt.Errorf("%s: %d sizes, want 2 to 32: %w", c, len(cfg.Sizes), gometric.ErrSetting)
 	}
+	if !(cfg.Dropout >= 0 && cfg.Dropout < 1) {
+		return nil, fmt.Errorf("%s: Dropout %v, want p in [0, 1) (torch's nn.Dropout p, the probability of zeroing an activation; 0: none): %w", c, cfg.Dropout, gometric.ErrSetting)
+	}
 	var specs []paramSpec
 	for i, s := range cfg.Sizes {
 		if err := checkDim(c, fmt.Sprintf("Sizes[%d]", i), s); err != nil {
@@ -176,12 +207,20 @@ func newMLPNetwork[T float](cfg MLPConfig) (*network[T], error) {
 		return nil, err
 	}
 	sizes := slices.Clone(cfg.Sizes)
-	forward := func(x *G.Node, p []*G.Node, n int, inputGrad bool) (*G.Node, error) {
+	var drop *dropout
+	if cfg.Dropout > 0 {
+		drop = newDropout(cfg.Dropout, cfg.Seed)
+	}
+	forward := func(x *G.Node, p []*G.Node, n int, train, inputGrad bool) (*G.Node, error) {
 		h := x
 		var err error
 		for i := 1; i < len(sizes); i++ {
 			if i > 1 {
-				if h, err = G.ApplyOp(newReLUOp[T](n, sizes[i-1]), h); err != nil {
+				op := newReLUOp[T](n, sizes[i-1])
+				if train && drop != nil {
+					op.withDropout(drop, i-1)
+				}
+				if h, err = G.ApplyOp(op, h); err != nil {
 					return nil, err
 				}
 			}
@@ -191,5 +230,7 @@ func newMLPNetwork[T float](cfg MLPConfig) (*network[T], error) {
 		}
 		return h, nil
 	}
-	return newNetwork[T](c, []int{sizes[0]}, sizes[len(sizes)-1], specs, cfg.Seed, forward), nil
+	nw := newNetwork[T](c, []int{sizes[0]}, sizes[len(sizes)-1], specs, cfg.Seed, forward)
+	nw.dropout = drop
+	return nw, nil
 }

@@ -30,12 +30,16 @@ type network[T float] struct {
 	input     []int      // one sample's shape
 	embedding int
 	params    []*Param
-	// forward builds the network on x (n samples) from the parameter nodes.
-	// inputGrad asks for d(output)/d(x) to flow back to x (the first
-	// layer computes it only then).
-	forward func(x *G.Node, p []*G.Node, n int, inputGrad bool) (*G.Node, error)
+	// forward builds the network on x (n samples) from the parameter nodes,
+	// for training (train: dropout on) or inference. inputGrad asks for
+	// d(output)/d(x) to flow back to x (the first layer computes it only
+	// then).
+	forward func(x *G.Node, p []*G.Node, n int, train, inputGrad bool) (*G.Node, error)
 	graphs  map[graphKey]*graph[T]
 	tick    int64
+	// dropout is an MLP's dropout (nil without): its step counts the
+	// successful training steps, the masks' step index.
+	dropout *dropout
 }
 
 type graphKey struct {
@@ -67,9 +71,9 @@ type paramSpec struct {
 }
 
 func newNetwork[T float](component string, input []int, embedding int, specs []paramSpec, seed uint64,
-	// inputGrad asks for d(output)/d(x) to flow back to x (the first
-	// layer computes it only then).
-	forward func(x *G.Node, p []*G.Node, n int, inputGrad bool) (*G.Node, error)) *network[T] {
+	// train: a training graph; inputGrad asks for d(output)/d(x) to flow
+	// back to x (the first layer computes it only then).
+	forward func(x *G.Node, p []*G.Node, n int, train, inputGrad bool) (*G.Node, error)) *network[T] {
 	nw := &network[T]{
 		component: component,
 		input:     slices.Clone(input),
@@ -224,7 +228,7 @@ func (nw *network[T]) build(n int, train, inputGrad bool) (gr *graph[T], err err
 		pn[i] = G.NewTensor(g, dt, len(s), G.WithShape(s...), G.WithValue(p.value), G.WithName(p.name))
 	}
 	inputGrad = inputGrad && train
-	out, err := nw.forward(x, pn, n, inputGrad)
+	out, err := nw.forward(x, pn, n, train, inputGrad)
 	if err != nil {
 		return nil, err
 	}
@@ -337,6 +341,9 @@ func (nw *network[T]) trainStepGraph(x []T, n int, fn lossFn[T], inputGrad bool)
 	}
 	if gr.loss.err != nil {
 		return nil, 0, fmt.Errorf("%s.%s: %w", nw.component, method, gr.loss.err)
+	}
+	if nw.dropout != nil {
+		nw.dropout.step++ // the next step's masks
 	}
 	return gr, gr.loss.loss, nil
 }

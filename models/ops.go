@@ -6,6 +6,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"io"
+	"math/rand/v2"
 	"sync/atomic"
 
 	"github.com/chewxy/hm"
@@ -349,16 +350,32 @@ func (op *convXGradOp[T]) Do(vs ...G.Value) (G.Value, error) {
 	return dx, nil
 }
 
-// ---- ReLU ----
+// ---- ReLU (and dropout) ----
 
-// reluOp is torch's ReLU on an n×c tensor (the MLP's hidden layers).
+// reluOp is torch's ReLU on an n×c tensor (the MLP's hidden layers),
+// followed in an MLP's training graph by torch's Dropout(p) when drop is
+// set: the dropout is folded into the ReLU's pass and output, so it costs
+// no tensor of its own.
 type reluOp[T float] struct {
 	opBase
 	n, c int
+	// drop, layer: the MLP's dropout and this hidden layer's index (1 for
+	// the first); nil: no dropout.
+	drop  *dropout
+	layer int
+	keep  []bool // the last mask (true: kept), read by the gradient op
+	pcg   rand.PCG
 }
 
 func newReLUOp[T float](n, c int) *reluOp[T] {
 	return &reluOp[T]{opBase: newBase("relu"), n: n, c: c}
+}
+
+// withDropout makes the op apply drop after the ReLU, as hidden layer
+// layer (≥ 1).
+func (op *reluOp[T]) withDropout(drop *dropout, layer int) {
+	op.opBase = newBase(fmt.Sprintf("relu+dropout(%v)", drop.p))
+	op.drop, op.layer = drop, layer
 }
 
 func (op *reluOp[T]) Arity() int    { return 1 }
@@ -377,10 +394,21 @@ func (op *reluOp[T]) Do(vs ...G.Value) (G.Value, error) {
 	}
 	y, yd := newDense[T](op.n, op.c)
 	relu(in[0], yd)
+	if op.drop != nil {
+		if op.keep == nil {
+			op.keep = make([]bool, len(yd))
+		}
+		op.drop.seedMask(&op.pcg, op.layer)
+		dropoutMask(yd, op.keep, &op.pcg, op.drop.threshold, dropoutScale[T](op.drop.p))
+	}
 	return y, nil
 }
 func (op *reluOp[T]) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&reluGradOp[T]{opBase: newBase("relu.dx"), n: op.n, c: op.c}, output, grad)
+	gop := &reluGradOp[T]{opBase: newBase("relu.dx"), n: op.n, c: op.c}
+	if op.drop != nil {
+		gop.fwd = op
+	}
+	dx, err := G.ApplyOp(gop, output, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -388,10 +416,14 @@ func (op *reluOp[T]) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, err
 }
 
 // reluGradOp is dy where y ≠ 0, else 0 (torch's threshold_backward on the
-// ReLU's output).
+// ReLU's output). After dropout (fwd set) it is dy/(1−p) where the
+// element was kept and y ≠ 0, else 0: torch's dropout backward (dy times
+// the mask) then threshold_backward; a kept element is nonzero after the
+// dropout exactly when it was before (1/(1−p) ≥ 1).
 type reluGradOp[T float] struct {
 	opBase
 	n, c int
+	fwd  *reluOp[T] // the forward op, when it applied dropout
 }
 
 func (op *reluGradOp[T]) Arity() int { return 2 }
@@ -416,8 +448,74 @@ func (op *reluGradOp[T]) Do(vs ...G.Value) (G.Value, error) {
 		}
 	}
 	dx, dxd := newDense[T](op.n, op.c)
+	if f := op.fwd; f != nil {
+		if len(f.keep) != len(dxd) {
+			return nil, errors.New(op.name + ": the dropout has not run")
+		}
+		dropoutGrad(in[0], in[1], f.keep, dropoutScale[T](f.drop.p), dxd)
+		return dx, nil
+	}
 	reluGrad(in[0], in[1], dxd)
 	return dx, nil
+}
+
+// dropout is an MLP's dropout: torch's nn.Dropout(p) in training.
+type dropout struct {
+	p float64
+	// threshold is p·2^64: an activation is zeroed when its draw (a
+	// uint64) is below it, with probability p.
+	threshold uint64
+	seed      uint64
+	// step counts the MLP's successful training steps: the next step's
+	// index. The network's lock guards it.
+	step uint64
+}
+
+// The constants that make each (layer, step) mask's PCG seed distinct.
+const (
+	dropoutLayerMul = 0x9e3779b97f4a7c15 // odd: l ↦ l·k is a bijection
+	dropoutStream   = 0x64726f706f757420 // "dropout "
+)
+
+func newDropout(p float64, seed uint64) *dropout {
+	return &dropout{p: p, threshold: uint64(p * 0x1p64), seed: seed}
+}
+
+// seedMask seeds pcg for the mask of hidden layer layer at the current
+// step: (Seed ^ layer·0x9e3779b97f4a7c15, step ^ 0x64726f706f757420).
+func (d *dropout) seedMask(pcg *rand.PCG, layer int) {
+	pcg.Seed(d.seed^uint64(layer)*dropoutLayerMul, d.step^dropoutStream)
+}
+
+// dropoutScale is 1/(1−p) as torch computes it for a T tensor: 1−p in
+// float64, then the division in T.
+func dropoutScale[T float](p float64) T { return 1 / T(1-p) }
+
+// dropoutMask applies inverted dropout to y in place: one draw per value
+// in order, the value zeroed (multiplied by 0, so NaN stays NaN as in
+// torch) when the draw is below threshold, else multiplied by scale;
+// keep records which were kept.
+func dropoutMask[T float](y []T, keep []bool, pcg *rand.PCG, threshold uint64, scale T) {
+	for i := range y {
+		k := pcg.Uint64() >= threshold
+		keep[i] = k
+		if k {
+			y[i] *= scale
+		} else {
+			y[i] *= 0
+		}
+	}
+}
+
+// dropoutGrad sets dx = dy·scale where keep and y ≠ 0, else 0.
+func dropoutGrad[T float](y, dy []T, keep []bool, scale T, dx []T) {
+	for i, v := range y {
+		var g T
+		if keep[i] && v != 0 {
+			g = dy[i] * scale
+		}
+		dx[i] = g
+	}
 }
 
 // channelSumOp sums an n×c×… tensor over every axis but axis 1.

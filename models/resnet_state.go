@@ -251,6 +251,9 @@ func (m *ResNet) Load(path string) error {
 	if h.Kind != "ResNet" {
 		return fmt.Errorf("%s: %w", c, wr.mismatch(gometric.ErrShape, "the file holds a model of kind %q, not ResNet", h.Kind))
 	}
+	if h.DropoutSteps != 0 {
+		return fmt.Errorf("%s: %w", c, wr.mismatch(gometric.ErrShape, "dropout_steps %d in a ResNet file (only an MLP has dropout)", h.DropoutSteps))
+	}
 	var fc resnetFileConfig
 	if err := json.Unmarshal(h.Config, &fc); err != nil {
 		return fmt.Errorf("%s: %w", c, wr.mismatch(gometric.ErrShape, "ResNet configuration: %v", err))

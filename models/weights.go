@@ -39,6 +39,9 @@ type fileHeader struct {
 	Kind   string          `json:"kind"`
 	Config json.RawMessage `json:"config"`
 	Params []fileParam     `json:"params"`
+	// DropoutSteps is an MLP with dropout's count of training steps (the
+	// index of its next masks); absent when 0 and in every other file.
+	DropoutSteps uint64 `json:"dropout_steps,omitempty"`
 }
 
 type fileParam struct {
@@ -94,7 +97,8 @@ func (m *ConvNet) load(path string, r io.Reader, size int64) error {
 }
 
 // Save writes the encoder's architecture and weights to path (see
-// ConvNet.Save).
+// ConvNet.Save); with dropout, also its count of training steps, the
+// index of its next dropout masks.
 func (m *MLP) Save(path string) error {
 	nw, err := m.net("Save")
 	if err != nil {
@@ -104,7 +108,9 @@ func (m *MLP) Save(path string) error {
 }
 
 // Load reads weights that Save wrote for the same architecture (see
-// ConvNet.Load).
+// ConvNet.Load); the file's Dropout and Seed may differ. An MLP with
+// dropout also takes the file's count of training steps (0 when the file
+// has none), so that its next masks are those that followed the save.
 func (m *MLP) Load(path string) error {
 	nw, err := m.net("Load")
 	if err != nil {
@@ -191,6 +197,9 @@ func decodeEncoder(path string, r io.Reader, size int64) (Encoder, error) {
 			return nil, fmt.Errorf("%s: %w", c, wr.mismatch(gometric.ErrShape, "ConvNet configuration: %v", err))
 		}
 		specs, _, err = convSpecs(cfg)
+		if err == nil && h.DropoutSteps != 0 {
+			err = fmt.Errorf("dropout_steps %d in a ConvNet file (only an MLP has dropout)", h.DropoutSteps)
+		}
 		build = func() (Encoder, []*Param, error) {
 			m, err := NewConvNet(cfg)
 			if err != nil {
@@ -204,10 +213,16 @@ func decodeEncoder(path string, r io.Reader, size int64) (Encoder, error) {
 			return nil, fmt.Errorf("%s: %w", c, wr.mismatch(gometric.ErrShape, "MLP configuration: %v", err))
 		}
 		specs, err = mlpSpecs(cfg)
+		if err == nil && h.DropoutSteps != 0 && cfg.Dropout == 0 {
+			err = fmt.Errorf("dropout_steps %d in the file of an MLP without dropout", h.DropoutSteps)
+		}
 		build = func() (Encoder, []*Param, error) {
 			m, err := NewMLP(cfg)
 			if err != nil {
 				return nil, nil, err
+			}
+			if m.nw.dropout != nil {
+				m.nw.dropout.step = h.DropoutSteps
 			}
 			return m, m.nw.params, nil
 		}
@@ -285,6 +300,9 @@ func save[T float](nw *network[T], kind string, config any, path string) error {
 	}
 	h := fileHeader{Kind: kind, Config: cfg}
 	nw.mu.Lock()
+	if nw.dropout != nil {
+		h.DropoutSteps = nw.dropout.step
+	}
 	vals := make([][]float32, len(nw.params))
 	for i, p := range nw.params {
 		h.Params = append(h.Params, fileParam{Name: p.name, Shape: slices.Clone(p.shape)})
@@ -518,6 +536,9 @@ func load[T float](nw *network[T], kind string, sameConfig func(json.RawMessage)
 	if err := sameConfig(h.Config); err != nil {
 		return fmt.Errorf("%s: %w", c, wr.mismatch(gometric.ErrShape, "%v", err))
 	}
+	if h.DropoutSteps != 0 && kind != "MLP" {
+		return fmt.Errorf("%s: %w", c, wr.mismatch(gometric.ErrShape, "dropout_steps %d in a %s file (only an MLP has dropout)", h.DropoutSteps, kind))
+	}
 	// Names and shapes are fixed when the network is made: no lock needed.
 	specs := make([]paramSpec, len(nw.params))
 	for i, p := range nw.params {
@@ -554,6 +575,9 @@ func load[T float](nw *network[T], kind string, sameConfig func(json.RawMessage)
 			v[j] = T(x)
 		}
 		p.zeroGrad()
+	}
+	if nw.dropout != nil {
+		nw.dropout.step = h.DropoutSteps
 	}
 	return nil
 }
