@@ -7,7 +7,10 @@
 //   - ConvNet is a configurable CNN for C×H×W images: blocks of conv3×3
 //     (padding 1) → ReLU → max-pool 2×2, then a dense layer to the embedding.
 //     ReferenceConvNetConfig is the Fashion-MNIST benchmark's network.
-//   - MLP is a dense head for precomputed feature vectors.
+//   - MLP is a dense head for precomputed feature vectors, or PML's
+//     embedder after a trunk, with torch's Dropout after each hidden ReLU
+//     in training if MLPConfig.Dropout is set (masks reproducible from
+//     the Seed and the step count, which the weight file keeps).
 //   - ResNet is torchvision's ResNet-18, -34, -50 and -101 (v1.5), with
 //     BatchNorm in train and eval modes and PML's freeze_trunk_batchnorm,
 //     written directly on the package's GEMM (no Gorgonia graph); without
@@ -79,7 +82,9 @@
 //     threshold_backward), then two GEMMs and col2im give the weight and
 //     input gradients;
 //   - a dense layer (torch's Linear) is one GEMM plus the bias; ReLU (MLP) is
-//     its own op.
+//     its own op, which in a training graph of an MLP with Dropout also
+//     applies the dropout mask in the same pass (no tensor of its own); its
+//     gradient op masks and scales the gradient the same way.
 //
 // Composing Gorgonia's generic ops (Conv2d, Rectify, MaxPool2D, Mul,
 // BroadcastAdd) instead costs a transpose of every activation, broadcast
@@ -100,7 +105,9 @@
 // PCG seeded with (Seed, 0x676f6d6574726963), parameter by parameter in the
 // order of Params, each row-major, as float64 values rounded to float32. The
 // same seed gives the same weights on every platform; they are not torch's
-// draws (a different generator), only the same distribution.
+// draws (a different generator), only the same distribution. An MLP's
+// dropout masks come from PCGs seeded by the Seed, the hidden layer and the
+// training step (see MLP), also not torch's draws.
 //
 // # Weight files
 //
@@ -115,7 +122,10 @@
 //	              ConvNetConfig, MLPConfig or ResNetConfig (with the
 //	              BatchNorms' num_batches_tracked), "params": [{"name",
 //	              "shape"}, ...]: a ResNet's running statistics are
-//	              params too}
+//	              params too, and for an MLP with Dropout,
+//	              "dropout_steps": its count of training steps (absent
+//	              when 0; MLPConfig.Dropout is absent when 0, so an MLP
+//	              without dropout writes the format of earlier releases)}
 //	16+L    4·P   the parameters in header order, each row-major float32
 //	              (P values in all)
 //	end−4   4     CRC-32 (IEEE) of every preceding byte
