@@ -124,11 +124,12 @@ func convNetTrunk(c *runner.ImageFlags, t trunkFlags, seed uint64) (models.Encod
 
 // frozen is the -freeze-trunk workflow and its flags.
 type frozen struct {
-	on     bool
-	trunk  string
-	flags  trunkFlags
-	chunk  int
-	hidden string
+	on      bool
+	trunk   string
+	flags   trunkFlags
+	chunk   int
+	hidden  string
+	dropout float64 // the MLP head's (-dropout)
 }
 
 // run extracts the trunk's features of both splits (or reuses them) and
@@ -208,11 +209,15 @@ func (fz *frozen) run(ctx context.Context, c *runner.ImageFlags, opts runner.Opt
 		return err
 	}
 	sizes := append(append([]int{trunk.EmbeddingSize()}, hidden...), opts.Embedder)
-	head, err := models.NewMLP(models.MLPConfig{Sizes: sizes, Seed: opts.Seed})
+	head, err := models.NewMLP(models.MLPConfig{Sizes: sizes, Seed: opts.Seed, Dropout: fz.dropout})
 	if err != nil {
 		return fmt.Errorf("-embedder %d: %w", opts.Embedder, err)
 	}
-	fmt.Fprintf(stdout, "embedder %v trained on the cached features (the checkpoints hold it)\n", sizes)
+	if fz.dropout > 0 {
+		fmt.Fprintf(stdout, "embedder %v with Dropout(%v) after each hidden ReLU trained on the cached features (the checkpoints hold it)\n", sizes, fz.dropout)
+	} else {
+		fmt.Fprintf(stdout, "embedder %v trained on the cached features (the checkpoints hold it)\n", sizes)
+	}
 	// The head is the run's model: the runner adds no embedder of its own.
 	opts.Embedder = 0
 	r := &runner.Run{Options: opts, Encoder: head, Train: feats[0], Test: feats[1], Stdout: stdout, Stderr: stderr}

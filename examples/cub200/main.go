@@ -18,7 +18,10 @@
 // vectors instead: a file in the datasets.Features format (binary or CSV),
 // one labelled row per image; the classes are split in two halves (the
 // lower class numbers for training) unless -train-classes and
-// -test-classes say otherwise.
+// -test-classes say otherwise. An MLP head with -hidden layers takes
+// -dropout p, torch's nn.Dropout(p) after each hidden ReLU
+// (models.MLPConfig.Dropout: training only; the checkpoints keep its step
+// count, so -resume draws the masks of an uninterrupted run).
 //
 // With -freeze-trunk the trunk (-trunk, the ConvNet of -size, -blocks
 // and -embedding initialised from -seed, or read from -weights, a
@@ -31,10 +34,11 @@
 // where it stopped; a later run reuses files that match the trunk and
 // the images, refuses ones that do not, and with -overwrite extracts
 // those again), and the embedder — Linear(trunk size, -embedder), or an
-// MLP with -hidden layers — is trained on them. PML's examples run a frozen trunk inside
-// the trainer and the tester instead, embedding every image again at
-// every epoch. -embedder 0 trains nothing: the trunk's features are the
-// embeddings, and -epochs 0 evaluates the trunk alone.
+// MLP with -hidden layers and -dropout — is trained on them. PML's
+// examples run a frozen trunk inside the trainer and the tester instead,
+// embedding every image again at every epoch. -embedder 0 trains nothing:
+// the trunk's features are the embeddings, and -epochs 0 evaluates the
+// trunk alone.
 //
 // -trunk resnet18, resnet34, resnet50 or resnet101 is torchvision's ResNet
 // without fc (PML's trunk.fc = Identity()) on -trunk-size images (224),
@@ -76,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"1-100 for images, the lower half for features", "101-200 for images, the upper half for features")
 	features := fs.String("features", "", "precomputed features (datasets.Features file) to train an MLP head on, instead of images")
 	hiddenFlag := fs.String("hidden", "", "MLP head: hidden layer sizes, e.g. 512 (default none: one linear layer)")
+	dropout := fs.Float64("dropout", 0, "MLP head with -hidden: torch's Dropout p after each hidden ReLU, in [0, 1) (0: none)")
 	var fz frozen
 	fs.BoolVar(&fz.on, "freeze-trunk", false, "freeze the trunk: extract its features of the images once (cached in -out, resumable) and train the embedder (-embedder, -hidden) on them")
 	fs.StringVar(&fz.trunk, "trunk", "convnet", "the trunk, one of "+strings.Join(trunkNames(), ", ")+" (torchvision's ResNets without fc; with -freeze-trunk or fine-tuned)")
@@ -106,9 +111,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-trunk-size %d: want at least 1: %w", fz.flags.side, gometric.ErrSetting)
 	case !fz.on && fz.trunk == "convnet" && fz.flags.weights != "":
 		return fmt.Errorf("-weights with -trunk convnet is for -freeze-trunk (a ConvNet run continues with -resume): %w", gometric.ErrSetting)
+	case *dropout != 0 && ((!fz.on && *features == "") || *hiddenFlag == ""):
+		return fmt.Errorf("-dropout %v: the dropout of an MLP head's hidden layers: give -hidden with -features or -freeze-trunk: %w", *dropout, gometric.ErrSetting)
+	case !(*dropout >= 0 && *dropout < 1):
+		return fmt.Errorf("-dropout %v: want p in [0, 1): %w", *dropout, gometric.ErrSetting)
 	}
 	if fz.on {
-		fz.hidden = *hiddenFlag
+		fz.hidden, fz.dropout = *hiddenFlag, *dropout
 		return fz.run(ctx, c, *opts, stdout, stderr)
 	}
 	if fz.trunk != "convnet" {
@@ -119,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runner.TrainImages(ctx, runner.KindCUB200, c, *opts, stdout, stderr)
 	}
 	start := time.Now()
-	enc, train, test, err := featureRun(c, *features, *hiddenFlag, opts.Seed)
+	enc, train, test, err := featureRun(c, *features, *hiddenFlag, *dropout, opts.Seed)
 	if err != nil {
 		return err
 	}
@@ -130,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // featureRun reads the features, splits their classes and builds the MLP.
-func featureRun(c *runner.ImageFlags, path, hiddenFlag string, seed uint64) (models.Encoder, datasets.Dataset, datasets.Dataset, error) {
+func featureRun(c *runner.ImageFlags, path, hiddenFlag string, dropout float64, seed uint64) (models.Encoder, datasets.Dataset, datasets.Dataset, error) {
 	hidden, err := runner.IntList("-hidden", hiddenFlag)
 	if err != nil {
 		return nil, nil, nil, err
@@ -151,7 +160,7 @@ func featureRun(c *runner.ImageFlags, path, hiddenFlag string, seed uint64) (mod
 		return nil, nil, nil, err
 	}
 	sizes := append(append([]int{f.Dim()}, hidden...), c.Embedding)
-	enc, err := models.NewMLP(models.MLPConfig{Sizes: sizes, Seed: seed})
+	enc, err := models.NewMLP(models.MLPConfig{Sizes: sizes, Seed: seed, Dropout: dropout})
 	if err != nil {
 		return nil, nil, nil, err
 	}
