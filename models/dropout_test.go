@@ -675,3 +675,29 @@ func TestMLPDropoutWeightFile(t *testing.T) {
 		}
 	}
 }
+
+// TestMLPDropoutAllocations: dropout adds no allocation to a training
+// step (its mask is kept by the graph, the masking done in the ReLU's
+// output).
+func TestMLPDropoutAllocations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	x := gometric.Matrix{Rows: 16, Cols: 32, Data: randSlice[float32](rng, 16*32, 1)}
+	loss := quadLossF32(randSlice[float32](rng, 16*8, 1))
+	allocs := func(p float64) float64 {
+		m, err := NewMLP(MLPConfig{Sizes: []int{32, 64, 64, 8}, Seed: 1, Dropout: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.TrainStep(x, loss); err != nil { // builds the graph
+			t.Fatal(err)
+		}
+		return testing.AllocsPerRun(20, func() {
+			if _, err := m.TrainStep(x, loss); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if without, with := allocs(0), allocs(0.5); with > without {
+		t.Fatalf("%v allocations per step with dropout, %v without", with, without)
+	}
+}

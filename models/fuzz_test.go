@@ -24,7 +24,12 @@ func FuzzWeightFile(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, enc := range []Encoder{conv, mlp} {
+	drop, err := NewMLP(MLPConfig{Sizes: []int{3, 4, 2}, Seed: 1, Dropout: 0.5})
+	if err != nil {
+		f.Fatal(err)
+	}
+	drop.nw.dropout.step = 7 // a "dropout_steps" in the header
+	for _, enc := range []Encoder{conv, mlp, drop} {
 		path := filepath.Join(dir, "seed.gmw")
 		if err := enc.Save(path); err != nil {
 			f.Fatal(err)
@@ -77,6 +82,13 @@ func checkWeightFile(conv *ConvNet, mlp *MLP) func(*testing.T, []byte) {
 			b, err2 := encStream.Embed(x)
 			if (err == nil) != (err2 == nil) || !slices.Equal(a.Data, b.Data) {
 				t.Fatalf("the stream reader's encoder differs: %v, %v", err, err2)
+			}
+			if m, ok := enc.(*MLP); ok {
+				ms := encStream.(*MLP)
+				if m.Config().Dropout != ms.Config().Dropout || (m.nw.dropout == nil) != (ms.nw.dropout == nil) ||
+					(m.nw.dropout != nil && m.nw.dropout.step != ms.nw.dropout.step) {
+					t.Fatalf("the stream reader's dropout differs: %+v %v, %+v %v", m.Config(), m.nw.dropout, ms.Config(), ms.nw.dropout)
+				}
 			}
 		}
 		for _, size := range []int64{int64(len(data)), -1} {
