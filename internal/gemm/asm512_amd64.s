@@ -85,6 +85,23 @@
 	MOV Z30, 0(DX); MOV Z31, 64(DX); \
 	VZEROUPPER
 
+// ACC512 adds the 12 rows of C to the tile (C + tile, as update's
+// modeAdd rounds it) and points DX back at row 0.
+#define ACC512(ADD) \
+	ADD 0(DX), Z8, Z8; ADD 64(DX), Z9, Z9; ADDQ R8, DX; \
+	ADD 0(DX), Z10, Z10; ADD 64(DX), Z11, Z11; ADDQ R8, DX; \
+	ADD 0(DX), Z12, Z12; ADD 64(DX), Z13, Z13; ADDQ R8, DX; \
+	ADD 0(DX), Z14, Z14; ADD 64(DX), Z15, Z15; ADDQ R8, DX; \
+	ADD 0(DX), Z16, Z16; ADD 64(DX), Z17, Z17; ADDQ R8, DX; \
+	ADD 0(DX), Z18, Z18; ADD 64(DX), Z19, Z19; ADDQ R8, DX; \
+	ADD 0(DX), Z20, Z20; ADD 64(DX), Z21, Z21; ADDQ R8, DX; \
+	ADD 0(DX), Z22, Z22; ADD 64(DX), Z23, Z23; ADDQ R8, DX; \
+	ADD 0(DX), Z24, Z24; ADD 64(DX), Z25, Z25; ADDQ R8, DX; \
+	ADD 0(DX), Z26, Z26; ADD 64(DX), Z27, Z27; ADDQ R8, DX; \
+	ADD 0(DX), Z28, Z28; ADD 64(DX), Z29, Z29; ADDQ R8, DX; \
+	ADD 0(DX), Z30, Z30; ADD 64(DX), Z31, Z31; \
+	MOVQ c+48(FP), DX
+
 // func kernD12x16(kc int, a *float64, ra, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
 TEXT ·kernD12x16(SB), NOSPLIT, $0-72
 	ARGS512(3)
@@ -124,6 +141,54 @@ kerns12x32store:
 	SCALE512(VBROADCASTSS, VMULPS)
 
 kerns12x32noscale:
+	STORE512(VMOVUPS)
+	RET
+
+// func kernD12x16Add(kc int, a *float64, ra, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
+//
+// kernD12x16 that adds its tile (times *alpha) to C instead of storing it.
+TEXT ·kernD12x16Add(SB), NOSPLIT, $0-72
+	ARGS512(3)
+	ZERO512
+	TESTQ CX, CX
+	JLE   kernd12x16addstore
+
+kernd12x16addloop:
+	STEP512(VMOVUPD, VBROADCASTSD, VFMADD231PD)
+	DECQ CX
+	JNZ  kernd12x16addloop
+
+kernd12x16addstore:
+	TESTQ R9, R9
+	JZ    kernd12x16addnoscale
+	SCALE512(VBROADCASTSD, VMULPD)
+
+kernd12x16addnoscale:
+	ACC512(VADDPD)
+	STORE512(VMOVUPD)
+	RET
+
+// func kernS12x32Add(kc int, a *float32, ra, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
+//
+// kernS12x32 that adds its tile (times *alpha) to C instead of storing it.
+TEXT ·kernS12x32Add(SB), NOSPLIT, $0-72
+	ARGS512(2)
+	ZERO512
+	TESTQ CX, CX
+	JLE   kerns12x32addstore
+
+kerns12x32addloop:
+	STEP512(VMOVUPS, VBROADCASTSS, VFMADD231PS)
+	DECQ CX
+	JNZ  kerns12x32addloop
+
+kerns12x32addstore:
+	TESTQ R9, R9
+	JZ    kerns12x32addnoscale
+	SCALE512(VBROADCASTSS, VMULPS)
+
+kerns12x32addnoscale:
+	ACC512(VADDPS)
 	STORE512(VMOVUPS)
 	RET
 
