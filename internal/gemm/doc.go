@@ -29,11 +29,12 @@
 //
 // Both update their tiles with fused multiply-adds in the same order with
 // the same kc, so they give the same bits. On the development machine
-// (2 cores of an AMD EPYC with AVX-512, shared with other jobs; a
-// register-only FMA loop peaks at 280 GFLOP/s float32 per core with ZMM,
-// 128 with YMM) a 1024³ Sgemm on one core ran at 205–225 GFLOP/s with the
-// AVX-512 kernel and 110–150 with the AVX2 one; Dgemm at 100–112 and
-// 55–60 (bench_test.go, peak_amd64_test.go).
+// (2 cores of an AMD EPYC with AVX-512, shared with other jobs) a
+// register-only FMA loop peaks at 254 GFLOP/s float32 per core with ZMM
+// (up to 281 when idle) and 133 with YMM; a 1024³ Sgemm on one core ran
+// at 205 GFLOP/s with the AVX-512 kernel (81% of that peak) and 109 with
+// the AVX2 one, Dgemm at 97 and 55, gonum at 16 and 10 (medians of five
+// alternating runs: bench_test.go, peak_amd64_test.go).
 //
 // The environment variable GOMETRIC_GEMM (EnvKernel), read once at
 // start-up, forces one set: "avx512", "avx2" or "portable", so that the
