@@ -81,10 +81,7 @@ func TestRowChunks(t *testing.T) {
 	for _, d := range [][3]int{{37, 21, 300}, {130, 70, 40}, {9, 50, 513}} {
 		s := shape{m: d[0], n: d[1], k: d[2], transA: d[0]%2 == 0, alpha: -1.5, beta: 0.5, padA: 1, padC: 1}
 		a, lda, b, ldb, c0, ldc := operands[float64](s, rng)
-		for _, kn := range []*kernel[float64]{&portable64, fast64} {
-			if kn == nil {
-				continue
-			}
+		for _, kn := range kernels64() {
 			var ref, refSym []float64
 			for _, budget := range []int{1 << 20, kn.kc * kn.mr, 3 * kn.kc * kn.mr} {
 				maxPackedA = budget

@@ -16,13 +16,33 @@
 // that keeps an mr×nr tile of accumulators in registers. Impl reports
 // which path is active.
 //
-// The assembly path is the default build on amd64 when the CPU reports
-// AVX2 and FMA (asm_amd64.s; leave it out with -tags purego). Its kernels
-// hold a 6×8 float64 or 6×16 float32 tile in twelve YMM registers, as
-// BLIS's Haswell kernels do, and update them with fused multiply-adds. On
-// the development machine (2 cores of an AMD EPYC Zen 3, AVX2, no
-// AVX-512, shared with other jobs) Dgemm reached 35–62 GFLOP/s and Sgemm
-// 55–112 on both cores (bench_test.go), against gonum's 6–8 and 12–13.
+// The assembly path is the default build on amd64 (leave it out with
+// -tags purego). It has two kernel sets, chosen at start-up by what the
+// CPU reports (golang.org/x/sys/cpu, which also checks that the OS saves
+// the vector state):
+//
+//   - AVX-512F (asm512_amd64.s): a 12×16 float64 or 12×32 float32 tile
+//     in 24 of the 32 ZMM registers ("asm-avx512-12x16", "asm-avx512-12x32");
+//   - AVX2 and FMA (asm_amd64.s): a 6×8 float64 or 6×16 float32 tile in
+//     twelve YMM registers, as BLIS's Haswell kernels ("asm-avx2fma-6x8",
+//     "asm-avx2fma-6x16").
+//
+// Both update their tiles with fused multiply-adds in the same order with
+// the same kc, so they give the same bits. On the development machine
+// (2 cores of an AMD EPYC with AVX-512, shared with other jobs) a
+// register-only FMA loop peaks at 254 GFLOP/s float32 per core with ZMM
+// (up to 281 when idle) and 133 with YMM; a 1024³ Sgemm on one core ran
+// at 205 GFLOP/s with the AVX-512 kernel (81% of that peak) and 109 with
+// the AVX2 one, Dgemm at 97 and 55, gonum at 16 and 10 (medians of five
+// alternating runs: bench_test.go, peak_amd64_test.go).
+//
+// The environment variable GOMETRIC_GEMM (EnvKernel), read once at
+// start-up, forces one set: "avx512", "avx2" or "portable", so that the
+// kernels can be compared in one build. A set the build or the CPU does
+// not have, or an unknown value, falls back to the default with a warning
+// on standard error (not an error at first use: a setting that only picks
+// among equivalent kernels should not stop a program); Impl names the
+// kernel that runs.
 //
 // The SIMD path replaces it when built with GOEXPERIMENT=simd (files under
 // the goexperiment.simd build tag, using Go 1.26's experimental

@@ -36,6 +36,10 @@ type kernel[T float] struct {
 	// panels read in place. alpha is a pointer so that the kernel reads it
 	// after its loop instead of holding a register through it.
 	dot func(kc int, a []T, ra, sa int, b []T, sb int, c []T, ldc int, alpha *T)
+	// add, if not nil, is dot that adds its product to c (C + alpha·T,
+	// rounded as update's modeAdd) instead of storing it: a full tile in
+	// modeAdd then skips the round trip through the tile buffer.
+	add func(kc int, a []T, ra, sa int, b []T, sb int, c []T, ldc int, alpha *T)
 	// put combines a full tile t with the mr×nr block of C at c (stride
 	// ldc) as mode says, with the arithmetic of update.
 	put  func(t, c []T, ldc int, alpha, beta T, mode int)
@@ -247,6 +251,10 @@ func sweep[T float](kn *kernel[T], p *problem[T], ws *workspace[T], packedA []T,
 			full := rows == mr && cols == nr
 			if full && mode == modeSet {
 				kn.dot(kc, ap, ra, sa, bp, sb, c[off:], ldc, alpha)
+				continue
+			}
+			if full && mode == modeAdd && kn.add != nil {
+				kn.add(kc, ap, ra, sa, bp, sb, c[off:], ldc, alpha)
 				continue
 			}
 			kn.dot(kc, ap, ra, sa, bp, sb, ws.tile, nr, nil)

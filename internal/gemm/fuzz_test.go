@@ -11,7 +11,8 @@ import (
 // 1..48, or up to 300 for k so that several kc blocks occur), transposes,
 // strides, scalars and values must give, through Dgemm, Sgemm, Dsyrk and
 // Ssyrk, what the naive triple loop gives (within the rounding bound) and
-// never panic. Arguments are always valid: invalid ones are programmer
+// never panic; so must every kernel that the build has and the CPU
+// supports, run directly. Arguments are always valid: invalid ones are programmer
 // errors that panic by design (see TestPanics).
 func FuzzGemm(f *testing.F) {
 	f.Add(uint8(4), uint8(16), uint16(8), uint8(0), 1.0, 0.0, uint64(1))
@@ -34,6 +35,19 @@ func FuzzGemm(f *testing.F) {
 		fuzzOne(t, s, rng, Sgemm, 1e-5)
 		fuzzSyrk(t, s, rng, Dsyrk, 1e-12)
 		fuzzSyrk(t, s, rng, Ssyrk, 1e-5)
+		// Every kernel available, whichever one Dgemm and Sgemm use.
+		for _, kn := range kernels64() {
+			fuzzOne(t, s, rng, direct(kn), 1e-12)
+			fuzzSyrk(t, s, rng, func(n, k int, alpha float64, a []float64, lda int, c []float64, ldc int) {
+				syrk(kn, "fuzz", n, k, alpha, a, lda, c, ldc)
+			}, 1e-12)
+		}
+		for _, kn := range kernels32() {
+			fuzzOne(t, s, rng, direct(kn), 1e-5)
+			fuzzSyrk(t, s, rng, func(n, k int, alpha float32, a []float32, lda int, c []float32, ldc int) {
+				syrk(kn, "fuzz", n, k, alpha, a, lda, c, ldc)
+			}, 1e-5)
+		}
 	})
 }
 

@@ -103,9 +103,10 @@ func syrk[T float](kn *kernel[T], fn string, n, k int, alpha T, a []T, lda int, 
 	}
 }
 
-// Impl names the code that Dgemm and Sgemm use on this build and CPU: the
-// micro-kernel of the fast path ("asm-avx2fma-6x8" in the default build
-// on amd64, "avx2fma-4x8" with GOEXPERIMENT=simd), or "portable".
+// Impl names the code that Dgemm and Sgemm use on this build and CPU (and
+// GOMETRIC_GEMM, see EnvKernel): the float64 micro-kernel of the fast path
+// ("asm-avx512-12x16" or "asm-avx2fma-6x8" in the default build on amd64,
+// "avx2fma-4x8" with GOEXPERIMENT=simd), or "portable".
 func Impl() string {
 	if fast64 != nil {
 		return fast64.name

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -24,21 +26,51 @@ func direct[T float](kn *kernel[T]) func(bool, bool, int, int, int, T, []T, int,
 	}
 }
 
-// impls64 lists the exported Dgemm and every float64 kernel compiled in.
+// kernels64 lists the portable float64 kernel and every fast one that the
+// build has and the CPU supports, whatever GOMETRIC_GEMM selects.
+func kernels64() []*kernel[float64] {
+	out := []*kernel[float64]{&portable64}
+	for _, kp := range platformKernels() {
+		out = append(out, kp.k64)
+	}
+	return out
+}
+
+func kernels32() []*kernel[float32] {
+	out := []*kernel[float32]{&portable32}
+	for _, kp := range platformKernels() {
+		out = append(out, kp.k32)
+	}
+	return out
+}
+
+// impls64 lists the exported Dgemm and every float64 kernel available.
 func impls64() []impl[float64] {
-	out := []impl[float64]{{"Dgemm", Dgemm}, {portable64.name, direct(&portable64)}}
-	if fast64 != nil {
-		out = append(out, impl[float64]{fast64.name, direct(fast64)})
+	out := []impl[float64]{{"Dgemm", Dgemm}}
+	for _, kn := range kernels64() {
+		out = append(out, impl[float64]{kn.name, direct(kn)})
 	}
 	return out
 }
 
 func impls32() []impl[float32] {
-	out := []impl[float32]{{"Sgemm", Sgemm}, {portable32.name, direct(&portable32)}}
-	if fast32 != nil {
-		out = append(out, impl[float32]{fast32.name, direct(fast32)})
+	out := []impl[float32]{{"Sgemm", Sgemm}}
+	for _, kn := range kernels32() {
+		out = append(out, impl[float32]{kn.name, direct(kn)})
 	}
 	return out
+}
+
+// TestKernelsExercised names, in the test log, the kernels that the tests
+// of this run exercise and the one that Dgemm and Sgemm use.
+func TestKernelsExercised(t *testing.T) {
+	for _, kn := range kernels64() {
+		t.Logf("float64 kernel exercised: %s (%d×%d, kc %d, nc %d)", kn.name, kn.mr, kn.nr, kn.kc, kn.nc)
+	}
+	for _, kn := range kernels32() {
+		t.Logf("float32 kernel exercised: %s (%d×%d, kc %d, nc %d)", kn.name, kn.mr, kn.nr, kn.kc, kn.nc)
+	}
+	t.Logf("Impl() = %s (%s=%q)", Impl(), EnvKernel, os.Getenv(EnvKernel))
 }
 
 // shape is one test problem: sizes, transposes, scalars and the extra
@@ -57,7 +89,7 @@ func (s shape) String() string {
 }
 
 // shapes returns the edge cases (1s, k = 1, sizes around the kernel tiles
-// 2×4, 4×8 and 4×16, and the kc block of 256) with every transpose pair and
+// 2×4, 4×8, 4×16, 6×8, 6×16, 12×16 and 12×32, and the kc block of 256) with every transpose pair and
 // scalar, then random shapes up to 70 in each dimension.
 func shapes() []shape {
 	var out []shape
@@ -66,6 +98,8 @@ func shapes() []shape {
 		{1, 1, 1}, {1, 17, 5}, {17, 1, 5}, {5, 7, 1}, {1, 1, 40},
 		{4, 16, 8}, {4, 8, 3}, {5, 17, 9}, {3, 15, 2}, {8, 32, 16},
 		{2, 4, 1}, {7, 9, 257}, {13, 33, 300}, {64, 64, 64},
+		{12, 32, 7}, {12, 16, 1}, {11, 31, 5}, {13, 33, 2}, {24, 64, 9},
+		{25, 65, 260}, {36, 48, 1},
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	for i, d := range dims {
@@ -165,3 +199,74 @@ func naiveAbs[T float](s shape, a []T, lda int, b []T, ldb int, c []T, ldc int) 
 func TestDgemmAgainstNaive(t *testing.T) { checkAgainstNaive(t, impls64(), 1e-12) }
 
 func TestSgemmAgainstNaive(t *testing.T) { checkAgainstNaive(t, impls32(), 1e-5) }
+
+// TestFastKernelsAgree checks the claim of the fast kernels' docs: every
+// fast kernel computes each entry as the same FMA chain with the same kc,
+// so all of them give the same bits, whatever their tile.
+func TestFastKernelsAgree(t *testing.T) {
+	avail := platformKernels()
+	if len(avail) < 2 {
+		t.Skipf("%d fast kernel set(s) on this machine: nothing to compare", len(avail))
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range shapes() {
+		a, lda, b, ldb, c0, ldc := operands[float64](s, rng)
+		ref := slices.Clone(c0)
+		direct(avail[0].k64)(s.transA, s.transB, s.m, s.n, s.k, s.alpha, a, lda, b, ldb, s.beta, ref, ldc)
+		a32, lda, b32, ldb, c32, ldc := operands[float32](s, rng)
+		ref32 := slices.Clone(c32)
+		direct(avail[0].k32)(s.transA, s.transB, s.m, s.n, s.k, float32(s.alpha), a32, lda, b32, ldb, float32(s.beta), ref32, ldc)
+		for _, kp := range avail[1:] {
+			c := slices.Clone(c0)
+			direct(kp.k64)(s.transA, s.transB, s.m, s.n, s.k, s.alpha, a, lda, b, ldb, s.beta, c, ldc)
+			if idx := firstDiff(ref, c); idx >= 0 {
+				t.Errorf("%v: %s and %s differ at %d: %v vs %v", s, avail[0].k64.name, kp.k64.name, idx, ref[idx], c[idx])
+			}
+			c32c := slices.Clone(c32)
+			direct(kp.k32)(s.transA, s.transB, s.m, s.n, s.k, float32(s.alpha), a32, lda, b32, ldb, float32(s.beta), c32c, ldc)
+			if idx := firstDiff(ref32, c32c); idx >= 0 {
+				t.Errorf("%v: %s and %s differ at %d: %v vs %v", s, avail[0].k32.name, kp.k32.name, idx, ref32[idx], c32c[idx])
+			}
+		}
+	}
+}
+
+// TestPick checks how GOMETRIC_GEMM selects a kernel set: each set by its
+// name, portable, and the default with a warning for an unavailable or
+// unknown value.
+func TestPick(t *testing.T) {
+	k64a, k32a := &kernel[float64]{name: "a64"}, &kernel[float32]{name: "a32"}
+	k64b, k32b := &kernel[float64]{name: "b64"}, &kernel[float32]{name: "b32"}
+	both := []kernelPair{{"avx512", k64a, k32a}, {"avx2", k64b, k32b}}
+	only2 := both[1:]
+	for _, c := range []struct {
+		env   string
+		avail []kernelPair
+		want  *kernel[float64]
+		warn  bool
+	}{
+		{"", both, k64a, false},
+		{"avx512", both, k64a, false},
+		{" AVX2 ", both, k64b, false},
+		{"avx2", both, k64b, false},
+		{"portable", both, nil, false},
+		{"", only2, k64b, false},
+		{"avx512", only2, k64b, true},
+		{"avx512", nil, nil, true},
+		{"avx2", nil, nil, true},
+		{"portable", nil, nil, false},
+		{"sse", both, k64a, true},
+		{"", nil, nil, false},
+	} {
+		g64, g32, warn := pick(c.env, c.avail)
+		if g64 != c.want || (warn != "") != c.warn {
+			t.Errorf("pick(%q, %d sets) = %v, warning %q; want %v, warning %v", c.env, len(c.avail), g64, warn, c.want, c.warn)
+		}
+		if (g64 == nil) != (g32 == nil) {
+			t.Errorf("pick(%q): float64 kernel %v but float32 kernel %v", c.env, g64, g32)
+		}
+		if warn != "" && !strings.Contains(warn, EnvKernel) {
+			t.Errorf("pick(%q): warning %q does not name %s", c.env, warn, EnvKernel)
+		}
+	}
+}

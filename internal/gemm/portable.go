@@ -2,13 +2,6 @@ package gemm
 
 import "gonum.org/v1/gonum/blas"
 
-// The kernels of the SIMD path, set at start-up by the goexperiment.simd
-// build when the CPU has AVX2 and FMA; nil means the portable path.
-var (
-	fast64 *kernel[float64]
-	fast32 *kernel[float32]
-)
-
 // The portable kernels: pure Go, 2×4 scalar accumulators (larger tiles
 // spill: the compiler has 15 X registers for accumulators, operands and
 // products). On the portable path Dgemm and Sgemm delegate to gonum, whose
@@ -55,11 +48,4 @@ func trans(t bool) blas.Transpose {
 		return blas.Trans
 	}
 	return blas.NoTrans
-}
-
-// putTile returns a put for a full mr×nr tile: update over the whole tile.
-func putTile[T float](mr, nr int) func(t, c []T, ldc int, alpha, beta T, mode int) {
-	return func(t, c []T, ldc int, alpha, beta T, mode int) {
-		update(t, nr, c, ldc, mr, nr, alpha, beta, mode)
-	}
 }

@@ -16,10 +16,13 @@ var (
 	simd32 = kernel[float32]{name: "avx2fma-4x16", mr: 4, nr: 16, kc: 256, nc: 256, dot: dotS4x16, put: putS4x16}
 )
 
-func init() {
+// platformKernels returns the SIMD kernels when the CPU has AVX2 and FMA.
+// This build has no AVX-512 kernels.
+func platformKernels() []kernelPair {
 	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
-		fast64, fast32 = &simd64, &simd32
+		return []kernelPair{{"avx2", &simd64, &simd32}}
 	}
+	return nil
 }
 
 // dotD4x8 writes *alpha (1 if alpha is nil) times the 4×8 product of the
