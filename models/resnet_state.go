@@ -278,17 +278,7 @@ func (m *ResNet) Load(path string) error {
 	if err := sameParams(h.Params, specs); err != nil {
 		return fmt.Errorf("%s: %w", c, wr.mismatch(gometric.ErrShape, "%v", err))
 	}
-	if err := wr.fits(specs); err != nil {
-		return fmt.Errorf("%s: %w", c, err)
-	}
-	var dst [][]float32
-	if size >= 0 {
-		dst = make([][]float32, len(specs))
-		for i, s := range specs {
-			dst[i] = make([]float32, shapeLen(s.shape))
-		}
-	}
-	vals, err := wr.values(h, dst)
+	vals, err := wr.checkedValues(h, specs)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c, err)
 	}

@@ -552,18 +552,8 @@ func load[T float](nw *network[T], kind string, sameConfig func(json.RawMessage)
 			return fmt.Errorf("%s: %w", c, wr.mismatch(gometric.ErrShape, "parameter %d is %q %v, the encoder's is %q %v", i, h.Params[i].Name, h.Params[i].Shape, s.name, s.shape))
 		}
 	}
-	if err := wr.fits(specs); err != nil {
-		return fmt.Errorf("%s: %w", c, err)
-	}
 	// Decode and check everything before touching the weights.
-	var dst [][]float32
-	if size >= 0 { // the file holds them: allocate once
-		dst = make([][]float32, len(specs))
-		for i, s := range specs {
-			dst[i] = make([]float32, shapeLen(s.shape))
-		}
-	}
-	vals, err := wr.values(h, dst)
+	vals, err := wr.checkedValues(h, specs)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c, err)
 	}
@@ -580,4 +570,21 @@ func load[T float](nw *network[T], kind string, sameConfig func(json.RawMessage)
 		nw.dropout.step = h.DropoutSteps
 	}
 	return nil
+}
+
+// checkedValues checks that the file holds exactly the values of specs
+// (fits) and reads them all (values), into buffers allocated once when the
+// file's size is known, before anything is changed.
+func (wr *weightReader) checkedValues(h fileHeader, specs []paramSpec) ([][]float32, error) {
+	if err := wr.fits(specs); err != nil {
+		return nil, err
+	}
+	var dst [][]float32
+	if wr.size >= 0 { // the file holds them: allocate once
+		dst = make([][]float32, len(specs))
+		for i, s := range specs {
+			dst[i] = make([]float32, shapeLen(s.shape))
+		}
+	}
+	return wr.values(h, dst)
 }
