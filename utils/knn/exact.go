@@ -276,23 +276,14 @@ type searcher struct {
 // lives in its own slots of the result: keys (distances, or negated inner
 // products) in Distances, reference indices in Indices.
 func (s *searcher) block(b int, tile []float32) {
-	k, dim := s.k, s.dim
+	k := s.k
 	q0 := b * queryBlock
 	mq := min(queryBlock, len(s.qnorm)-q0)
 	for i := q0 * k; i < (q0+mq)*k; i++ {
 		s.res.Distances[i] = float32(math.Inf(1))
 		s.res.Indices[i] = math.MaxInt
 	}
-	// For L2 the GEMM gives −2·q·r, exactly twice the rounded product; for
-	// the inner product −q·r, so that both metrics keep the smallest keys.
-	alpha := float32(-2)
-	if s.metric == InnerProduct {
-		alpha = -1
-	}
-	for r0 := 0; r0 < s.n; r0 += refTile {
-		nr := min(refTile, s.n-r0)
-		c := tile[:mq*nr]
-		gemm.Sgemm(false, true, mq, nr, dim, alpha, s.q[q0*dim:(q0+mq)*dim], dim, s.r[r0*dim:(r0+nr)*dim], dim, 0, c, nr)
+	s.eachTile(q0, mq, tile, func(r0, nr int, c []float32) {
 		for i := range mq {
 			q := q0 + i
 			keys, idx := s.res.Distances[q*k:(q+1)*k], s.res.Indices[q*k:(q+1)*k]
@@ -303,7 +294,7 @@ func (s *searcher) block(b int, tile []float32) {
 				scanKeysFn(row, r0, keys, idx)
 			}
 		}
-	}
+	})
 	for q := q0; q < q0+mq; q++ {
 		keys, idx := s.res.Distances[q*k:(q+1)*k], s.res.Indices[q*k:(q+1)*k]
 		sortHeap(keys, idx)
@@ -315,13 +306,13 @@ func (s *searcher) block(b int, tile []float32) {
 	}
 }
 
-// blockBuffered is block with the threshold selection of topk.go in the
-// worker's state t instead of a heap per query.
-func (s *searcher) blockBuffered(b int, tile []float32, t *topk) {
-	k, dim := s.k, s.dim
-	q0 := b * queryBlock
-	mq := min(queryBlock, len(s.qnorm)-q0)
-	t.reset(mq)
+// eachTile computes the products of queries q0 … q0+mq−1 with each tile
+// of references in turn, into tile, and calls f with the tile's first
+// reference, its size and the mq×nr products. For L2 the GEMM gives
+// −2·q·r, exactly twice the rounded product; for the inner product −q·r,
+// so that both metrics keep the smallest keys.
+func (s *searcher) eachTile(q0, mq int, tile []float32, f func(r0, nr int, c []float32)) {
+	dim := s.dim
 	alpha := float32(-2)
 	if s.metric == InnerProduct {
 		alpha = -1
@@ -330,6 +321,18 @@ func (s *searcher) blockBuffered(b int, tile []float32, t *topk) {
 		nr := min(refTile, s.n-r0)
 		c := tile[:mq*nr]
 		gemm.Sgemm(false, true, mq, nr, dim, alpha, s.q[q0*dim:(q0+mq)*dim], dim, s.r[r0*dim:(r0+nr)*dim], dim, 0, c, nr)
+		f(r0, nr, c)
+	}
+}
+
+// blockBuffered is block with the threshold selection of topk.go in the
+// worker's state t instead of a heap per query.
+func (s *searcher) blockBuffered(b int, tile []float32, t *topk) {
+	k := s.k
+	q0 := b * queryBlock
+	mq := min(queryBlock, len(s.qnorm)-q0)
+	t.reset(mq)
+	s.eachTile(q0, mq, tile, func(r0, nr int, c []float32) {
 		for i := range mq {
 			buf := t.buf[i*t.size : (i+1)*t.size]
 			row := c[i*nr : (i+1)*nr]
@@ -341,7 +344,7 @@ func (s *searcher) blockBuffered(b int, tile []float32, t *topk) {
 			}
 			t.dense[i] = dense(admitted, nr)
 		}
-	}
+	})
 	for i := range mq {
 		q := q0 + i
 		keys, idx := s.res.Distances[q*k:(q+1)*k], s.res.Indices[q*k:(q+1)*k]
