@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric/datasets"
-	"github.com/gometric/gometric/examples/internal/runner"
+	"github.com/gometric/gometric/internal/runner"
 	"github.com/gometric/gometric/models"
 )
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
-	"github.com/gometric/gometric/examples/internal/runner"
+	"github.com/gometric/gometric/internal/runner"
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/testers"
 	"github.com/gometric/gometric/utils/extract"

@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/gometric/gometric/datasets"
-	"github.com/gometric/gometric/examples/internal/runner"
+	"github.com/gometric/gometric/internal/runner"
 	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/models"
 )

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gometric/gometric/examples/internal/runner"
+	"github.com/gometric/gometric/internal/runner"
 	"github.com/gometric/gometric/models"
 )
 

@@ -77,7 +77,7 @@ import (
 	"time"
 
 	"github.com/gometric/gometric/datasets"
-	"github.com/gometric/gometric/examples/internal/runner"
+	"github.com/gometric/gometric/internal/runner"
 	"github.com/gometric/gometric/models"
 )
 

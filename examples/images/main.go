@@ -55,7 +55,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/gometric/gometric/examples/internal/runner"
+	"github.com/gometric/gometric/internal/runner"
 )
 
 func main() { runner.Main("images", run) }

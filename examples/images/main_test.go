@@ -20,7 +20,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
-	"github.com/gometric/gometric/examples/internal/runner"
+	"github.com/gometric/gometric/internal/runner"
 	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/models"
 )

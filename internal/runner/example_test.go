@@ -3,7 +3,7 @@ package runner_test
 import (
 	"fmt"
 
-	"github.com/gometric/gometric/examples/internal/runner"
+	"github.com/gometric/gometric/internal/runner"
 )
 
 // ExampleNewLoss builds the loss and miner of the quick-start's defaults.
