@@ -3,6 +3,7 @@ package models
 import (
 	"math"
 
+	"github.com/gometric/gometric/internal/gemm"
 	"github.com/gometric/gometric/internal/workers"
 	"gonum.org/v1/gonum/blas"
 	G "gorgonia.org/gorgonia"
@@ -32,6 +33,21 @@ func matmul[T float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ld
 		impl.Sgemm(tA, tB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	case []float64:
 		impl.Dgemm(tA, tB, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	}
+}
+
+// matmulPacked sets C = op(A)·B, B (k×n) given by a gemm.PackFunc. It
+// always runs on the package's GEMM (internal/gemm), whichever BLAS
+// Gorgonia uses: only that GEMM can take its B as a packing function.
+func matmulPacked[T float](transA bool, m, n, k int, a []T, lda int, pack gemm.PackFunc[T], c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	switch a := any(a).(type) {
+	case []float32:
+		gemm.SgemmPacked(transA, m, n, k, 1, a, lda, any(pack).(gemm.PackFunc[float32]), 0, any(c).([]float32), ldc)
+	case []float64:
+		gemm.DgemmPacked(transA, m, n, k, 1, a, lda, any(pack).(gemm.PackFunc[float64]), 0, any(c).([]float64), ldc)
 	}
 }
 

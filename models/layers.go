@@ -75,26 +75,26 @@ func (l *conv2d[T]) outSize(h, w int) (int, int) {
 // 1, no padding).
 func (l *conv2d[T]) direct() bool { return l.k == 1 && l.stride == 1 && l.pad == 0 }
 
-// colBudget bounds the im2col matrix a convolution builds at once (in
-// values: 16 MB of float32). The batch is taken in chunks of whole
-// samples whose im2col matrix fits (at least one sample), so that the
-// matrix is still in the last-level cache when the GEMM packs it, and
-// memory does not grow with the batch. The chunks depend on the shapes
-// only, never on the number of threads.
+// colBudget bounds the matrix Wᵀ·dy that a convolution's backward pass
+// builds at once for col2im (in values: 16 MB of float32). The batch is
+// taken in chunks of whole samples whose matrix fits (at least one
+// sample), so that memory does not grow with the batch. The chunks depend
+// on the shapes only, never on the number of threads.
 var colBudget = 1 << 22 // a variable for tests
 
-// chunk returns the samples per im2col chunk for out·h·w output pixels
-// per sample.
+// chunk returns the samples per col2im chunk for oh·ow output pixels per
+// sample.
 func (l *conv2d[T]) chunk(n, ohw int) int {
 	return min(n, max(1, colBudget/(l.cin*l.k*l.k*ohw)))
 }
 
-// forward returns W * x as a new buffer from pool.
+// forward returns W * x as a new buffer from pool: one GEMM over the
+// whole batch whose B, the im2col matrix of x, is never built — the GEMM's
+// packing reads the pixels (patches.pack).
 func (l *conv2d[T]) forward(x fmap[T], pool *bufPool[T]) fmap[T] {
 	oh, ow := l.outSize(x.h, x.w)
 	y := fmap[T]{c: l.cout, n: x.n, h: oh, w: ow}
-	ohw := oh * ow
-	all := x.n * ohw
+	all := x.n * oh * ow
 	kk := l.cin * l.k * l.k
 	y.d = pool.get(l.cout * all)
 	w := l.w.value.Data().([]T)
@@ -102,17 +102,14 @@ func (l *conv2d[T]) forward(x fmap[T], pool *bufPool[T]) fmap[T] {
 		matmul(false, false, l.cout, all, kk, w, kk, x.d, all, 0, y.d, all)
 		return y
 	}
-	spc := l.chunk(x.n, ohw)
-	col := pool.get(kk * spc * ohw)
-	for i0 := 0; i0 < x.n; i0 += spc {
-		i1 := min(x.n, i0+spc)
-		cols := (i1 - i0) * ohw
-		c := col[:kk*cols]
-		im2col(x, i0, i1, l.k, l.stride, l.pad, oh, ow, c)
-		matmul(false, false, l.cout, cols, kk, w, kk, c, cols, 0, y.d[i0*ohw:], all)
-	}
-	pool.put(col)
+	g := l.patches(x, oh, ow)
+	matmulPacked(false, l.cout, all, kk, w, kk, g.pack, y.d, all)
 	return y
+}
+
+// patches describes the im2col matrix of x for this convolution.
+func (l *conv2d[T]) patches(x fmap[T], oh, ow int) *patches[T] {
+	return &patches[T]{x: x, k: l.k, s: l.stride, p: l.pad, oh: oh, ow: ow}
 }
 
 // backward sets the weight's gradient from the input x and the output's
@@ -135,66 +132,181 @@ func (l *conv2d[T]) backward(x, dy fmap[T], needDX bool, pool *bufPool[T]) fmap[
 		}
 		return dx
 	}
+	// dW = dy · colᵀ, colᵀ packed from the pixels of x.
+	g := l.patches(x, dy.h, dy.w)
+	matmulPacked(false, l.cout, kk, all, dy.d, all, g.packT, gw, kk)
+	if !needDX {
+		return dx
+	}
 	spc := l.chunk(x.n, ohw)
 	col := pool.get(kk * spc * ohw)
 	for i0 := 0; i0 < x.n; i0 += spc {
 		i1 := min(x.n, i0+spc)
 		cols := (i1 - i0) * ohw
 		c := col[:kk*cols]
-		im2col(x, i0, i1, l.k, l.stride, l.pad, dy.h, dy.w, c)
-		beta := T(1) // the chunks' products add up, in order
-		if i0 == 0 {
-			beta = 0
-		}
-		matmul(false, true, l.cout, kk, cols, dy.d[i0*ohw:], all, c, cols, beta, gw, kk)
-		if needDX {
-			// c is no longer needed: it takes Wᵀ·dy.
-			matmul(true, false, kk, cols, l.cout, w, kk, dy.d[i0*ohw:], all, 0, c, cols)
-			col2im(c, dx, i0, i1, l.k, l.stride, l.pad, dy.h, dy.w)
-		}
+		matmul(true, false, kk, cols, l.cout, w, kk, dy.d[i0*ohw:], all, 0, c, cols)
+		col2im(c, dx, i0, i1, l.k, l.stride, l.pad, dy.h, dy.w)
 	}
 	pool.put(col)
 	return dx
 }
 
-// im2col lays out the k×k patches (stride s, zero padding p) of samples
-// [i0, i1) of x (CNHW) as the rows of col ((c·k·k) × ((i1−i0)·oh·ow)): row
-// (ci·k+ky)·k+kx, column ((i−i0)·oh+oy)·ow+ox holds
-// x[ci, i, oy·s+ky−p, ox·s+kx−p], or 0 outside the image.
-func im2col[T float](x fmap[T], i0, i1, k, s, p, oh, ow int, col []T) {
-	cols := (i1 - i0) * oh * ow
-	hw := x.h * x.w
-	parallel(x.c*k*k, len(col), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			ci, ky, kx := r/(k*k), r%(k*k)/k, r%k
-			row := col[r*cols:][:cols]
-			src := x.d[ci*x.n*hw:]
-			// Output columns ox in [x0, x1) read inside the image.
-			x0 := max(0, ceilDivInt(p-kx, s))
-			x1 := min(ow, ceilDivInt(x.w+p-kx, s))
-			x1 = max(x1, x0)
-			for i := i0; i < i1; i++ {
-				for oy := 0; oy < oh; oy++ {
-					d := row[((i-i0)*oh+oy)*ow:][:ow]
-					sy := oy*s + ky - p
-					if sy < 0 || sy >= x.h {
-						clear(d)
-						continue
+// patches is the im2col matrix of a batch x (CNHW) for a k×k convolution
+// with stride s and zero padding p, never stored: row (ci·k+ky)·k+kx,
+// column (i·oh+oy)·ow+ox holds x[ci, i, oy·s+ky−p, ox·s+kx−p], or 0
+// outside the image. Its pack and packT are gemm.PackFuncs of the matrix
+// and of its transpose: they read only x.
+type patches[T float] struct {
+	x              fmap[T]
+	k, s, p, oh, ow int
+}
+
+// run is a run of consecutive output pixels on one output row: pixels
+// (i, oy, ox…ox+n−1), at offset at of the packed block. sy and sx are the
+// input row and column that the patch's top-left tap reads for the first
+// pixel (oy·s−p, ox·s−p), base the offset of that input pixel in a
+// channel's plane (it may lie in the padding: then it is out of range).
+type run struct{ at, n, sy, sx, base int }
+
+// runs appends to out the runs that cover pixels [j0, j0+n), each run's
+// at counting from j0.
+func (g *patches[T]) runs(j0, n int, out []run) []run {
+	ohw := g.oh * g.ow
+	i, rem := j0/ohw, j0%ohw
+	oy, ox := rem/g.ow, rem%g.ow
+	for at := 0; at < n; {
+		m := min(g.ow-ox, n-at)
+		sy, sx := oy*g.s-g.p, ox*g.s-g.p
+		out = append(out, run{at: at, n: m, sy: sy, sx: sx, base: (i*g.x.h+sy)*g.x.w + sx})
+		at += m
+		if ox += m; ox == g.ow {
+			ox = 0
+			if oy++; oy == g.oh {
+				oy = 0
+				i++
+			}
+		}
+	}
+	return out
+}
+
+// maxRuns bounds the runs a packing call keeps on its stack: a panel of
+// nr ≤ 32 columns, or kc ≤ 256 rows of output pixels, make at most that
+// many runs when rows are at least 2 pixels wide (longer lists spill to
+// the heap).
+const maxRuns = 160
+
+// pack is the gemm.PackFunc of the im2col matrix: rows [p0, p0+kc) (patch
+// rows) and columns [j0, j0+nc) (output pixels) in panels of nr columns.
+// For one patch row, a run of pixels reads a run of one input row (every
+// s-th value): a copy when s is 1.
+func (g *patches[T]) pack(dst []T, p0, kc, j0, nc, nr int) {
+	var buf [maxRuns]run
+	x, k, s := g.x, g.k, g.s
+	xd, plane := x.d, x.plane()
+	for q := 0; q < nc; q += nr {
+		cols := min(nr, nc-q)
+		panel := dst[q*kc : (q+nr)*kc]
+		runs := g.runs(j0+q, cols, buf[:0])
+		ci, ky, kx := p0/(k*k), p0%(k*k)/k, p0%k
+		for l := range kc {
+			d := panel[l*nr : l*nr+nr]
+			tap := ci*plane + ky*x.w + kx // the offset of this patch row's tap
+			for _, u := range runs {
+				seg := d[u.at : u.at+u.n]
+				if sy := u.sy + ky; sy < 0 || sy >= x.h {
+					clear(seg)
+					continue
+				}
+				// Pixels t in [t0, t1) read inside the input row.
+				sx := u.sx + kx
+				var t0, t1 int
+				if s == 1 {
+					t0, t1 = max(0, -sx), min(u.n, x.w-sx)
+				} else {
+					t0, t1 = max(0, ceilDivInt(-sx, s)), min(u.n, ceilDivInt(x.w-sx, s))
+				}
+				t0 = min(t0, u.n)
+				t1 = max(t0, t1)
+				o := tap + u.base
+				clear(seg[:t0])
+				switch {
+				case s != 1:
+					for t := t0; t < t1; t++ {
+						seg[t] = xd[o+t*s]
 					}
-					srow := src[(i*x.h+sy)*x.w:][:x.w]
-					clear(d[:x0])
-					if s == 1 {
-						copy(d[x0:x1], srow[x0+kx-p:x1+kx-p])
-					} else {
-						for ox := x0; ox < x1; ox++ {
-							d[ox] = srow[ox*s+kx-p]
-						}
+				case t1-t0 >= 16:
+					copy(seg[t0:t1], xd[o+t0:o+t1])
+				default:
+					for t := t0; t < t1; t++ {
+						seg[t] = xd[o+t]
 					}
-					clear(d[x1:])
+				}
+				clear(seg[t1:])
+			}
+			clear(d[cols:])
+			if kx++; kx == k {
+				kx = 0
+				if ky++; ky == k {
+					ky = 0
+					ci++
 				}
 			}
 		}
-	})
+	}
+}
+
+// packT is the gemm.PackFunc of the transposed im2col matrix: rows [p0,
+// p0+kc) (output pixels) and columns [j0, j0+nc) (patch rows) in panels of
+// nr ≤ 32 columns. For one pixel, the nr values of a panel are taps of
+// its patch, gathered at fixed offsets from the pixel's base: without a
+// bounds test per tap where the whole patch lies inside the image.
+func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
+	var buf [maxRuns]run
+	var taps, tys, txs [32]int
+	x, k, s := g.x, g.k, g.s
+	xd, plane := x.d, x.plane()
+	runs := g.runs(p0, kc, buf[:0])
+	for q := 0; q < nc; q += nr {
+		cols := min(nr, nc-q)
+		panel := dst[q*kc : (q+nr)*kc]
+		r := j0 + q
+		ci, ky, kx := r/(k*k), r%(k*k)/k, r%k
+		y0, y1, x0, x1 := k, -1, k, -1 // the taps' extent
+		for c := range cols {
+			taps[c], tys[c], txs[c] = ci*plane+ky*x.w+kx, ky, kx
+			y0, y1, x0, x1 = min(y0, ky), max(y1, ky), min(x0, kx), max(x1, kx)
+			if kx++; kx == k {
+				kx = 0
+				if ky++; ky == k {
+					ky = 0
+					ci++
+				}
+			}
+		}
+		tp, ty, tx := taps[:cols], tys[:cols], txs[:cols]
+		for _, u := range runs {
+			inY := u.sy+y0 >= 0 && u.sy+y1 < x.h
+			for t := range u.n {
+				d := panel[(u.at+t)*nr : (u.at+t)*nr+nr]
+				sx, o := u.sx+t*s, u.base+t*s
+				if inY && sx+x0 >= 0 && sx+x1 < x.w {
+					for c, off := range tp {
+						d[c] = xd[o+off]
+					}
+				} else {
+					for c, off := range tp {
+						var v T
+						if yy, xx := u.sy+ty[c], sx+tx[c]; yy >= 0 && yy < x.h && xx >= 0 && xx < x.w {
+							v = xd[o+off]
+						}
+						d[c] = v
+					}
+				}
+				clear(d[cols:])
+			}
+		}
+	}
 }
 
 // ceilDivInt is ⌈a/b⌉ for b > 0 and any a.

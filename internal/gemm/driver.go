@@ -111,6 +111,9 @@ func runRows[T float](kn *kernel[T], p *problem[T], own *workspace[T], workers, 
 			break
 		}
 	}
+	if workers > 1 {
+		ncB = balance(n, nr, ncB, ceilDiv(m, mcB), workers)
+	}
 	colBlocks := ceilDiv(n, ncB)
 	tasks := ceilDiv(m, mcB) * colBlocks
 	own.a = grow(own.a, roundUp(m, mr)*min(kn.kc, k))
@@ -144,6 +147,29 @@ func runRows[T float](kn *kernel[T], p *problem[T], own *workspace[T], workers, 
 			sweep(kn, p, ws, packed[i0*kc:], p0, kc, r0+i0, min(mcB, m-i0), j0, nc, mode)
 		})
 	}
+}
+
+// balance returns the width of the column blocks (a multiple of nr, from
+// 4·nr up to the larger of nc and the chosen ncB) that keeps workers
+// busiest when the grid has few tasks: with rows row blocks, a grid of T
+// tasks runs in about ⌈T/workers⌉ rounds, so 5 tasks on 2 workers leave
+// one idle for a fifth of the product (a weight gradient of a 64-channel
+// convolution is 5 blocks of 128 columns wide). Among the widths it
+// prefers the most work per round, then the widest.
+func balance(n, nr, ncB, rows, workers int) int {
+	if ceilDiv(n, ncB)*rows >= 16*workers {
+		return ncB // enough tasks: the imbalance is at most 1/16
+	}
+	best, bestEff := ncB, -1.0
+	for w := max(ncB, 4*nr) / nr * nr; w >= min(ncB, 4*nr); w -= nr {
+		tasks := ceilDiv(n, w) * rows
+		rounds := ceilDiv(tasks, workers)
+		eff := float64(n*rows) / float64(w*rounds*workers)
+		if eff > bestEff+1e-9 {
+			best, bestEff = w, eff
+		}
+	}
+	return best
 }
 
 // mirrorBlock is the side of the square blocks that mirror copies.
@@ -215,7 +241,7 @@ func grow[T float](s []T, n int) []T {
 func sweep[T float](kn *kernel[T], p *problem[T], ws *workspace[T], packedA []T, p0, kc, i0, mc, j0, nc, mode int) {
 	mr, nr := kn.mr, kn.nr
 	ws.b = grow(ws.b, roundUp(nc, nr)*kc)
-	inB := p.inPlace && !p.transB
+	inB := p.inPlace && !p.transB && p.pack == nil
 	if full := nc / nr * nr; inB {
 		packB(ws.b[full*kc:], p, p0, kc, j0+full, nc-full, nr)
 	} else {
@@ -310,6 +336,10 @@ func packA[T float](dst []T, p *problem[T], i0, mc, p0, kc, mr int) {
 // values op(B)[p0+l][j0+q·nr+c] at dst[q·nr·kc + l·nr + c]. Columns past nc
 // are zero.
 func packB[T float](dst []T, p *problem[T], p0, kc, j0, nc, nr int) {
+	if p.pack != nil {
+		p.pack(dst, p0, kc, j0, nc, nr)
+		return
+	}
 	if p.transB {
 		packGather(dst, p.b, p.ldb, j0, nc, p0, kc, nr)
 		return

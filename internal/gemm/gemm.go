@@ -134,6 +134,8 @@ type problem[T float] struct {
 	// op(B) = B are read from the stored matrices instead of packed copies
 	// (same values, same order of products: the same bits).
 	inPlace bool
+	// pack, if not nil, packs op(B) (b is nil): see PackFunc.
+	pack PackFunc[T]
 }
 
 // prepare checks the arguments (panicking on a programmer error) and
@@ -159,7 +161,9 @@ func (p *problem[T]) prepare(fn string) bool {
 		return false
 	}
 	checkLen(fn, "a", len(p.a), rowsA, colsA, p.lda)
-	checkLen(fn, "b", len(p.b), rowsB, colsB, p.ldb)
+	if p.pack == nil {
+		checkLen(fn, "b", len(p.b), rowsB, colsB, p.ldb)
+	}
 	checkLen(fn, "c", len(p.c), m, n, p.ldc)
 	if p.alpha == 0 || k == 0 {
 		scale(p.c, p.ldc, m, n, p.beta)
