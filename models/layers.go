@@ -157,7 +157,7 @@ func (l *conv2d[T]) backward(x, dy fmap[T], needDX bool, pool *bufPool[T]) fmap[
 // outside the image. Its pack and packT are gemm.PackFuncs of the matrix
 // and of its transpose: they read only x.
 type patches[T float] struct {
-	x              fmap[T]
+	x               fmap[T]
 	k, s, p, oh, ow int
 }
 

@@ -46,7 +46,6 @@ func im2col[T float](x fmap[T], i0, i1, k, s, p, oh, ow int, col []T) {
 	})
 }
 
-
 // packRef packs rows [p0, p0+kc) and columns [j0, j0+nc) of the stored
 // matrix m (rows×cols, transposed when trans) as gemm's packB does.
 func packRef(m []float64, cols int, trans bool, dst []float64, p0, kc, j0, nc, nr int) {
