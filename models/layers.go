@@ -218,33 +218,30 @@ func (g *patches[T]) pack(dst []T, p0, kc, j0, nc, nr int) {
 					clear(seg)
 					continue
 				}
-				// Pixels t in [t0, t1) read inside the input row.
-				sx := u.sx + kx
-				var t0, t1 int
-				if s == 1 {
-					t0, t1 = max(0, -sx), min(u.n, x.w-sx)
-				} else {
-					t0, t1 = max(0, ceilDivInt(-sx, s)), min(u.n, ceilDivInt(x.w-sx, s))
-				}
-				t0 = min(t0, u.n)
-				t1 = max(t0, t1)
+				t0, t1 := g.inside(u, kx)
 				o := tap + u.base
-				clear(seg[:t0])
+				if t0 > 0 {
+					clear(seg[:t0])
+				}
 				switch {
 				case s != 1:
 					for t := t0; t < t1; t++ {
 						seg[t] = xd[o+t*s]
 					}
-				case t1-t0 >= 16:
+				case t1-t0 >= 4:
 					copy(seg[t0:t1], xd[o+t0:o+t1])
 				default:
 					for t := t0; t < t1; t++ {
 						seg[t] = xd[o+t]
 					}
 				}
-				clear(seg[t1:])
+				if t1 < u.n {
+					clear(seg[t1:])
+				}
 			}
-			clear(d[cols:])
+			if cols < nr {
+				clear(d[cols:])
+			}
 			if kx++; kx == k {
 				kx = 0
 				if ky++; ky == k {
@@ -258,12 +255,10 @@ func (g *patches[T]) pack(dst []T, p0, kc, j0, nc, nr int) {
 
 // packT is the gemm.PackFunc of the transposed im2col matrix: rows [p0,
 // p0+kc) (output pixels) and columns [j0, j0+nc) (patch rows) in panels of
-// nr ≤ 32 columns. For one pixel, the nr values of a panel are taps of
-// its patch, gathered at fixed offsets from the pixel's base: without a
-// bounds test per tap where the whole patch lies inside the image.
+// nr columns. For one patch row (a column of the panel), a run of pixels
+// reads a run of one input row, every s-th value, written nr apart.
 func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 	var buf [maxRuns]run
-	var taps, tys, txs [32]int
 	x, k, s := g.x, g.k, g.s
 	xd, plane := x.d, x.plane()
 	runs := g.runs(p0, kc, buf[:0])
@@ -272,10 +267,36 @@ func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 		panel := dst[q*kc : (q+nr)*kc]
 		r := j0 + q
 		ci, ky, kx := r/(k*k), r%(k*k)/k, r%k
-		y0, y1, x0, x1 := k, -1, k, -1 // the taps' extent
 		for c := range cols {
-			taps[c], tys[c], txs[c] = ci*plane+ky*x.w+kx, ky, kx
-			y0, y1, x0, x1 = min(y0, ky), max(y1, ky), min(x0, kx), max(x1, kx)
+			tap := ci*plane + ky*x.w + kx
+			for _, u := range runs {
+				d := panel[u.at*nr+c:]
+				if sy := u.sy + ky; sy < 0 || sy >= x.h {
+					for t := range u.n {
+						d[t*nr] = 0
+					}
+					continue
+				}
+				t0, t1 := g.inside(u, kx)
+				for t := range t0 {
+					d[t*nr] = 0
+				}
+				if t1 > t0 {
+					o, dd := tap+u.base+t0*s, d[t0*nr:]
+					if s == 1 {
+						for t, v := range xd[o : o+t1-t0] {
+							dd[t*nr] = v
+						}
+					} else {
+						for t := range t1 - t0 {
+							dd[t*nr] = xd[o+t*s]
+						}
+					}
+				}
+				for t := t1; t < u.n; t++ {
+					d[t*nr] = 0
+				}
+			}
 			if kx++; kx == k {
 				kx = 0
 				if ky++; ky == k {
@@ -284,29 +305,25 @@ func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 				}
 			}
 		}
-		tp, ty, tx := taps[:cols], tys[:cols], txs[:cols]
-		for _, u := range runs {
-			inY := u.sy+y0 >= 0 && u.sy+y1 < x.h
-			for t := range u.n {
-				d := panel[(u.at+t)*nr : (u.at+t)*nr+nr]
-				sx, o := u.sx+t*s, u.base+t*s
-				if inY && sx+x0 >= 0 && sx+x1 < x.w {
-					for c, off := range tp {
-						d[c] = xd[o+off]
-					}
-				} else {
-					for c, off := range tp {
-						var v T
-						if yy, xx := u.sy+ty[c], sx+tx[c]; yy >= 0 && yy < x.h && xx >= 0 && xx < x.w {
-							v = xd[o+off]
-						}
-						d[c] = v
-					}
-				}
-				clear(d[cols:])
+		if cols < nr {
+			for l := range kc {
+				clear(panel[l*nr+cols : l*nr+nr])
 			}
 		}
 	}
+}
+
+// inside returns the pixels [t0, t1) of run u whose tap at column offset
+// kx reads inside the input row (0 ≤ t0 ≤ t1 ≤ u.n).
+func (g *patches[T]) inside(u run, kx int) (t0, t1 int) {
+	sx := u.sx + kx
+	if g.s == 1 {
+		t0, t1 = max(0, -sx), min(u.n, g.x.w-sx)
+	} else {
+		t0, t1 = max(0, ceilDivInt(-sx, g.s)), min(u.n, ceilDivInt(g.x.w-sx, g.s))
+	}
+	t0 = min(t0, u.n)
+	return t0, max(t0, t1)
 }
 
 // ceilDivInt is ⌈a/b⌉ for b > 0 and any a.

@@ -119,3 +119,38 @@ func TestPatchesPack(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPatchesPack times the packing of ResNet-18's layer-1 patches
+// (64 channels, 56×56, 3×3, batch 8) in the GEMM's blocks (kc 256, nc 256,
+// nr 32): ns per packed value.
+func BenchmarkPatchesPack(b *testing.B) {
+	x := fmap[float32]{c: 64, n: 8, h: 56, w: 56, d: make([]float32, 64*8*56*56)}
+	for i := range x.d {
+		x.d[i] = float32(i % 7)
+	}
+	l := conv2d[float32]{cin: 64, k: 3, stride: 1, pad: 1}
+	g := l.patches(x, 56, 56)
+	dst := make([]float32, 256*256)
+	kk, all := 64*9, 8*56*56
+	b.Run("pack", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			for j0 := 0; j0+256 <= all; j0 += 256 * 7 {
+				g.pack(dst, 256, 256, j0, 256, 32)
+				n += 256 * 256
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
+	})
+	b.Run("packT", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			for p0 := 0; p0+256 <= all; p0 += 256 * 7 {
+				g.packT(dst, p0, 256, 256, 256, 32)
+				n += 256 * 256
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
+	})
+	_ = kk
+}
