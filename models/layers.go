@@ -138,6 +138,17 @@ func (l *conv2d[T]) backward(x, dy fmap[T], needDX bool, pool *bufPool[T]) fmap[
 	if !needDX {
 		return dx
 	}
+	if l.stride == 1 && l.pad < l.k {
+		// dX is the convolution of dy with the flipped, transposed kernel
+		// (padding k−1−p): one GEMM whose B packs the pixels of dy.
+		kt := l.cout * l.k * l.k
+		wt := pool.get(l.cin * kt)
+		l.flipped(w, wt)
+		gt := &patches[T]{x: dy, k: l.k, s: 1, p: l.k - 1 - l.pad, oh: x.h, ow: x.w}
+		matmulPacked(false, l.cin, x.plane(), kt, wt, kt, gt.pack, dx.d, x.plane())
+		pool.put(wt)
+		return dx
+	}
 	spc := l.chunk(x.n, ohw)
 	col := pool.get(kk * spc * ohw)
 	for i0 := 0; i0 < x.n; i0 += spc {
@@ -149,6 +160,21 @@ func (l *conv2d[T]) backward(x, dy fmap[T], needDX bool, pool *bufPool[T]) fmap[
 	}
 	pool.put(col)
 	return dx
+}
+
+// flipped writes to wt (cin × cout·k·k) the kernel of the transposed
+// convolution: wt[ci][(co·k+ky)·k+kx] = w[co][ci][k−1−ky][k−1−kx].
+func (l *conv2d[T]) flipped(w, wt []T) {
+	kk := l.k * l.k
+	for co := range l.cout {
+		for ci := range l.cin {
+			src := w[(co*l.cin+ci)*kk:][:kk]
+			dst := wt[(ci*l.cout+co)*kk:][:kk]
+			for t := range kk {
+				dst[t] = src[kk-1-t]
+			}
+		}
+	}
 }
 
 // patches is the im2col matrix of a batch x (CNHW) for a k×k convolution
@@ -218,7 +244,7 @@ func (g *patches[T]) pack(dst []T, p0, kc, j0, nc, nr int) {
 					clear(seg)
 					continue
 				}
-				t0, t1 := g.inside(u, kx)
+				t0, t1 := inside(u.sx+kx, u.n, s, x.w)
 				o := tap + u.base
 				if t0 > 0 {
 					clear(seg[:t0])
@@ -277,7 +303,7 @@ func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 					}
 					continue
 				}
-				t0, t1 := g.inside(u, kx)
+				t0, t1 := inside(u.sx+kx, u.n, s, x.w)
 				for t := range t0 {
 					d[t*nr] = 0
 				}
@@ -313,16 +339,16 @@ func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 	}
 }
 
-// inside returns the pixels [t0, t1) of run u whose tap at column offset
-// kx reads inside the input row (0 ≤ t0 ≤ t1 ≤ u.n).
-func (g *patches[T]) inside(u run, kx int) (t0, t1 int) {
-	sx := u.sx + kx
-	if g.s == 1 {
-		t0, t1 = max(0, -sx), min(u.n, g.x.w-sx)
+// inside returns the pixels [t0, t1) of a run of n whose tap reads inside
+// an input row of w values, the first pixel's tap reading column sx and
+// each next one s further (0 ≤ t0 ≤ t1 ≤ n).
+func inside(sx, n, s, w int) (t0, t1 int) {
+	if s == 1 {
+		t0, t1 = max(0, -sx), min(n, w-sx)
 	} else {
-		t0, t1 = max(0, ceilDivInt(-sx, g.s)), min(u.n, ceilDivInt(g.x.w-sx, g.s))
+		t0, t1 = max(0, ceilDivInt(-sx, s)), min(n, ceilDivInt(w-sx, s))
 	}
-	t0 = min(t0, u.n)
+	t0 = min(t0, n)
 	return t0, max(t0, t1)
 }
 
@@ -419,16 +445,8 @@ func (l *batchNorm[T]) forward(x fmap[T], y, res []T, relu, batch, update bool) 
 		parallel(l.c, len(x.d), func(lo, hi int) {
 			for ci := lo; ci < hi; ci++ {
 				src := x.d[ci*m:][:m]
-				var s float64
-				for _, v := range src {
-					s += float64(v)
-				}
-				mu := s / float64(m)
-				var q float64
-				for _, v := range src {
-					d := float64(v) - mu
-					q += d * d
-				}
+				mu := sum4(src, false, 0) / float64(m)
+				q := sum4(src, true, mu)
 				v := q / float64(m)
 				l.shift[ci] = T(mu)
 				l.scale[ci] = T(1 / math.Sqrt(v+bnEps))
@@ -497,11 +515,7 @@ func (l *batchNorm[T]) backward(x fmap[T], dy []T, batch, params bool) {
 			src := x.d[ci*m:][:m]
 			d := dy[ci*m:][:m]
 			mu, is := float64(l.shift[ci]), float64(l.scale[ci])
-			var sd, sdx float64
-			for j, v := range d {
-				sd += float64(v)
-				sdx += float64(v) * (float64(src[j]) - mu)
-			}
+			sd, sdx := dot4(d, src, mu)
 			sdx *= is // Σ dy·x̂
 			if params {
 				gw[ci] = T(sdx)
@@ -522,6 +536,64 @@ func (l *batchNorm[T]) backward(x fmap[T], dy []T, batch, params bool) {
 			}
 		}
 	})
+}
+
+// sum4 returns Σ v, or Σ (v−mu)² when sq, in float64, over four running
+// sums (the sums of one chain wait on each other; four chains keep the
+// adder busy). The order is fixed, so the bits are too.
+func sum4[T float](x []T, sq bool, mu float64) float64 {
+	var s [4]float64
+	n := len(x) / 4 * 4
+	if !sq {
+		for j := 0; j < n; j += 4 {
+			v := x[j : j+4 : j+4]
+			s[0] += float64(v[0])
+			s[1] += float64(v[1])
+			s[2] += float64(v[2])
+			s[3] += float64(v[3])
+		}
+		for _, v := range x[n:] {
+			s[0] += float64(v)
+		}
+	} else {
+		for j := 0; j < n; j += 4 {
+			v := x[j : j+4 : j+4]
+			d0, d1, d2, d3 := float64(v[0])-mu, float64(v[1])-mu, float64(v[2])-mu, float64(v[3])-mu
+			s[0] += d0 * d0
+			s[1] += d1 * d1
+			s[2] += d2 * d2
+			s[3] += d3 * d3
+		}
+		for _, v := range x[n:] {
+			d := float64(v) - mu
+			s[0] += d * d
+		}
+	}
+	return (s[0] + s[1]) + (s[2] + s[3])
+}
+
+// dot4 returns Σ dy and Σ dy·(x−mu) in float64, over four running sums
+// each (see sum4).
+func dot4[T float](dy, x []T, mu float64) (float64, float64) {
+	var s, t [4]float64
+	n := len(dy) / 4 * 4
+	x = x[:len(dy)]
+	for j := 0; j < n; j += 4 {
+		d, v := dy[j:j+4:j+4], x[j:j+4:j+4]
+		s[0] += float64(d[0])
+		s[1] += float64(d[1])
+		s[2] += float64(d[2])
+		s[3] += float64(d[3])
+		t[0] += float64(d[0]) * (float64(v[0]) - mu)
+		t[1] += float64(d[1]) * (float64(v[1]) - mu)
+		t[2] += float64(d[2]) * (float64(v[2]) - mu)
+		t[3] += float64(d[3]) * (float64(v[3]) - mu)
+	}
+	for j := n; j < len(dy); j++ {
+		s[0] += float64(dy[j])
+		t[0] += float64(dy[j]) * (float64(x[j]) - mu)
+	}
+	return (s[0] + s[1]) + (s[2] + s[3]), (t[0] + t[1]) + (t[2] + t[3])
 }
 
 // reluMask zeroes dy where y (a ReLU's output) is 0: torch's

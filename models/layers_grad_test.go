@@ -47,7 +47,7 @@ func dot64(a, b []float64) float64 {
 
 // Every convolution shape of the ResNets (7×7/2 pad 3, 3×3/1 and /2 pad
 // 1, 1×1/1 and /2) and some odd ones: the input and weight gradients
-// against finite differences, with the batch in one im2col chunk and in
+// against finite differences, with the batch in one col2im chunk and in
 // chunks of one sample.
 func TestConv2dGradients(t *testing.T) {
 	defer func(b int) { colBudget = b }(colBudget)
@@ -71,6 +71,9 @@ func testConv2dGradients(t *testing.T) {
 		{1, 2, 3, 1, 0, 3, 3, 4},
 		{2, 3, 3, 1, 1, 3, 4, 5},
 		{2, 3, 3, 2, 1, 4, 5, 5},
+		{2, 3, 5, 1, 2, 2, 6, 7}, // stride 1: dX by the flipped kernel
+		{2, 2, 3, 1, 2, 1, 4, 4}, // padding k−1: the flipped kernel pads 0
+		{2, 2, 3, 1, 3, 1, 3, 4}, // padding ≥ k: col2im
 	} {
 		t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
 			var pool bufPool[float64]
@@ -224,5 +227,39 @@ func TestResNetGradients(t *testing.T) {
 			}
 			t.Logf("checked dx and %d parameters", checked)
 		})
+	}
+}
+
+// The running sums of BatchNorm: the sums and the centred squares of
+// values whose mean is exactly 0, and of lengths around the four chains.
+func TestBatchNormSums(t *testing.T) {
+	for _, x := range [][]float64{{}, {1}, {-1, 1}, {3, -3, 2, -2, 1}, {1, 2, 3, 4, 5, 6, 7}, {-2, 2, -2, 2, -2, 2, -2, 2}} {
+		var s, q, d float64
+		for _, v := range x {
+			s += v
+		}
+		mu := 0.0
+		if len(x) > 0 {
+			mu = s / float64(len(x))
+		}
+		dy := make([]float64, len(x))
+		for i, v := range x {
+			q += (v - mu) * (v - mu)
+			dy[i] = float64(i) - 1
+			d += dy[i] * (v - mu)
+		}
+		if got := sum4(x, false, 0); got != s {
+			t.Errorf("sum4(%v) = %v, want %v", x, got, s)
+		}
+		if got := sum4(x, true, mu); got != q {
+			t.Errorf("sum4(%v, squares about %v) = %v, want %v", x, mu, got, q)
+		}
+		var sd float64
+		for _, v := range dy {
+			sd += v
+		}
+		if gs, gd := dot4(dy, x, mu); gs != sd || gd != d {
+			t.Errorf("dot4(%v, %v) = %v, %v, want %v, %v", dy, x, gs, gd, sd, d)
+		}
 	}
 }
