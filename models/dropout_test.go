@@ -363,7 +363,7 @@ func TestDropoutGradientFiniteDifference(t *testing.T) {
 			}
 			// The mask is not trivial: some activations dropped, some kept.
 			var kept, dropped, ops int
-			gr := nw.graphs[graphKey{n, true, false}]
+			gr := nw.graphs[graphKey{n, true, false, false}]
 			for _, nd := range gr.g.AllNodes() {
 				if op, ok := nd.Op().(*reluOp[float64]); ok {
 					ops++
@@ -702,5 +702,64 @@ func TestMLPDropoutAllocations(t *testing.T) {
 	}
 	if without, with := allocs(0), allocs(0.5); with > without {
 		t.Fatalf("%v allocations per step with dropout, %v without", with, without)
+	}
+}
+
+// TestMLPEvalMode: in eval mode (torch's model.eval(), what PML's trainers
+// do to a frozen embedder) the training step has no dropout: its loss, its
+// parameter gradients and its input gradient are those of the same MLP
+// without dropout, and no mask is drawn; back in train mode the masks go
+// on from where they were.
+func TestMLPEvalMode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := gometric.Matrix{Rows: 9, Cols: 6, Data: randSlice[float32](rng, 54, 1)}
+	w := randSlice[float32](rng, 9*3, 1)
+	plain, err := NewMLP(MLPConfig{Sizes: []int{6, 16, 8, 3}, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop, err := NewMLP(MLPConfig{Sizes: []int{6, 16, 8, 3}, Seed: 4, Dropout: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, dxp, err := plain.TrainStepInput(x, quadLossF32(w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := drop.TrainStep(x, quadLossF32(w)); err != nil { // one mask drawn
+		t.Fatal(err)
+	}
+	if err := drop.SetEvalMode(true); err != nil {
+		t.Fatal(err)
+	}
+	if !drop.EvalMode() || plain.EvalMode() {
+		t.Fatalf("EvalMode() = %v, %v, want true, false", drop.EvalMode(), plain.EvalMode())
+	}
+	for range 2 {
+		l, dx, err := drop.TrainStepInput(x, quadLossF32(w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l != lp || !slices.Equal(dx.Data, dxp.Data) {
+			t.Fatalf("eval mode: loss %v and input gradient differ from the MLP without dropout (%v)", l, lp)
+		}
+		for i, p := range drop.Params() {
+			if !slices.Equal(p.grad.Data().([]float32), plain.Params()[i].grad.Data().([]float32)) {
+				t.Fatalf("eval mode: the gradient of %s differs from the MLP without dropout", p.Name())
+			}
+		}
+	}
+	if got := drop.nw.dropout.step; got != 1 {
+		t.Fatalf("step count %d after one train-mode and two eval-mode steps, want 1", got)
+	}
+	if err := drop.SetEvalMode(false); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := drop.TrainStep(x, quadLossF32(w)); err != nil || l == lp {
+		t.Fatalf("train mode again: loss %v (without dropout %v), err %v", l, lp, err)
+	}
+	var zero MLP
+	if zero.SetEvalMode(true) == nil || zero.EvalMode() {
+		t.Fatal("the zero MLP accepted SetEvalMode or reports eval mode")
 	}
 }

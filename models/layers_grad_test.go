@@ -172,7 +172,8 @@ func TestPoolingGradients(t *testing.T) {
 }
 
 // The whole network (BasicBlock and Bottleneck, with fc and without, with
-// frozen BatchNorm, train-mode BatchNorm for ResNet-18): input and parameter gradients of sum(out·R) against
+// frozen BatchNorm — whose weight and bias still train —, train-mode
+// BatchNorm for ResNet-18): input and parameter gradients of sum(out·R) against
 // finite differences, in float64.
 func TestResNetGradients(t *testing.T) {
 	if testing.Short() {
@@ -219,9 +220,12 @@ func TestResNetGradients(t *testing.T) {
 				checked++
 			}
 			if cfg.FreezeBatchNorm {
+				// PML's freeze_trunk_batchnorm only calls eval(): BatchNorm's
+				// weight and bias still train, on the running statistics.
 				for _, p := range r.trainable {
-					if len(p.shape) == 1 && p.name != "fc.bias" {
-						t.Errorf("%s is trainable with FreezeBatchNorm", p.name)
+					if p.name == "bn1.weight" || p.name == "layer1.0.bn2.bias" {
+						fdCheck(t, p.name, p.value.Data().([]float64), grads[p.name], f, 4)
+						checked++
 					}
 				}
 			}

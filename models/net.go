@@ -40,6 +40,9 @@ type network[T float] struct {
 	// dropout is an MLP's dropout (nil without): its step counts the
 	// successful training steps, the masks' step index.
 	dropout *dropout
+	// eval: training steps run as torch's eval mode (no dropout); see
+	// EvalModer.
+	eval bool
 }
 
 type graphKey struct {
@@ -48,6 +51,8 @@ type graphKey struct {
 	// inputGrad: a training graph that also reads d(loss)/d(input)
 	// (TrainStepInput); plain TrainStep graphs do not compute it.
 	inputGrad bool
+	// eval: a training graph in eval mode (dropout off).
+	eval bool
 }
 
 // graph is one compiled network for one batch size and mode.
@@ -177,19 +182,19 @@ func shapeString(s []int) string {
 // (and dropping the least recently used one) if needed.
 func (nw *network[T]) graphFor(n int, train, inputGrad bool) (*graph[T], error) {
 	nw.tick++
-	key := graphKey{n, train, inputGrad}
+	key := graphKey{n, train, inputGrad, train && nw.eval}
 	if gr, ok := nw.graphs[key]; ok {
 		gr.used = nw.tick
 		return gr, nil
 	}
-	gr, err := nw.build(n, train, inputGrad)
+	gr, err := nw.build(n, train, inputGrad, key.eval)
 	if err != nil {
 		return nil, fmt.Errorf("%s: building the graph for %d samples: %w", nw.component, n, err)
 	}
 	count, oldest := 0, graphKey{}
 	var oldestUse int64 = -1
 	for k, g := range nw.graphs {
-		if k.train != train || k.inputGrad != inputGrad {
+		if k.train != train || k.inputGrad != inputGrad || k.eval != key.eval {
 			continue
 		}
 		count++
@@ -209,7 +214,7 @@ func (nw *network[T]) graphFor(n int, train, inputGrad bool) (*graph[T], error) 
 // build makes the graph for n samples: the network, then either the loss
 // op, its gradient with respect to every parameter (gorgonia.Grad) and a
 // read of each gradient into its Param, or a read of the embeddings.
-func (nw *network[T]) build(n int, train, inputGrad bool) (gr *graph[T], err error) {
+func (nw *network[T]) build(n int, train, inputGrad, eval bool) (gr *graph[T], err error) {
 	defer func() {
 		// Gorgonia's node constructors panic on inconsistent input; the
 		// shapes here are checked, but a panic must not escape.
@@ -228,7 +233,7 @@ func (nw *network[T]) build(n int, train, inputGrad bool) (gr *graph[T], err err
 		pn[i] = G.NewTensor(g, dt, len(s), G.WithShape(s...), G.WithValue(p.value), G.WithName(p.name))
 	}
 	inputGrad = inputGrad && train
-	out, err := nw.forward(x, pn, n, train, inputGrad)
+	out, err := nw.forward(x, pn, n, train && !eval, inputGrad)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +347,7 @@ func (nw *network[T]) trainStepGraph(x []T, n int, fn lossFn[T], inputGrad bool)
 	if gr.loss.err != nil {
 		return nil, 0, fmt.Errorf("%s.%s: %w", nw.component, method, gr.loss.err)
 	}
-	if nw.dropout != nil {
+	if nw.dropout != nil && !nw.eval {
 		nw.dropout.step++ // the next step's masks
 	}
 	return gr, gr.loss.loss, nil

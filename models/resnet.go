@@ -26,9 +26,10 @@ type ResNetConfig struct {
 	// Height and Width are the input's size; if 0, 224 is used.
 	Height, Width int
 	// FreezeBatchNorm is PML's freeze_trunk_batchnorm: during TrainStep
-	// every BatchNorm stays in eval mode (running statistics, which are
-	// not updated) and its weight and bias are frozen (left out of
-	// Params), while the convolutions and fc train.
+	// every BatchNorm stays in eval mode (it normalises with its running
+	// statistics, which are not updated). As in PML, which only calls
+	// eval() on the BatchNorm modules, their weight and bias still train
+	// with the rest.
 	FreezeBatchNorm bool
 	// Seed seeds torchvision's initialisation (kaiming_normal_ with
 	// mode="fan_out" for the convolutions, BatchNorm weight 1 and bias 0,
@@ -57,7 +58,8 @@ const resnetChunk = 32
 // Embed runs the network in eval mode (torch's model.eval(): BatchNorm
 // normalises with its running statistics); TrainStep and TrainStepInput
 // in train mode (batch statistics, running statistics updated with
-// momentum 0.1 and the unbiased variance), unless FreezeBatchNorm. As an
+// momentum 0.1 and the unbiased variance), unless FreezeBatchNorm or
+// SetEvalMode(true) (see EvalModer). As an
 // InputGradStepper it can be followed by an embedder, PML's trunk and
 // embedder.
 //
@@ -156,8 +158,7 @@ func (m *ResNet) EmbeddingSize() int {
 }
 
 // Params returns the trainable parameters in torchvision's order
-// (named_parameters); with FreezeBatchNorm, BatchNorm's weights and
-// biases are left out. Nil for a nil or zero ResNet.
+// (named_parameters). Nil for a nil or zero ResNet.
 func (m *ResNet) Params() []*Param {
 	r, err := m.net("Params")
 	if err != nil {
@@ -274,12 +275,12 @@ func (m *ResNet) trainStep(method string, x gometric.Matrix, loss LossFunc, inpu
 		return 0, gometric.Matrix{}, fmt.Errorf("%s: nil loss function: %w", c, gometric.ErrSetting)
 	}
 	n := x.Rows
-	if !r.cfg.FreezeBatchNorm && r.smallestPlane(n) < 2 {
-		return 0, gometric.Matrix{}, fmt.Errorf("%s: %d sample(s) of %d×%d leave one value per channel in the last stage: BatchNorm cannot train on it (use a larger batch or input, or FreezeBatchNorm): %w",
-			c, n, r.cfg.Height, r.cfg.Width, gometric.ErrShape)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !r.cfg.FreezeBatchNorm && !r.eval && r.smallestPlane(n) < 2 {
+		return 0, gometric.Matrix{}, fmt.Errorf("%s: %d sample(s) of %d×%d leave one value per channel in the last stage: BatchNorm cannot train on it (use a larger batch or input, FreezeBatchNorm or SetEvalMode): %w",
+			c, n, r.cfg.Height, r.cfg.Width, gometric.ErrShape)
+	}
 	clean := func() {
 		r.abandon()
 		for _, p := range r.all {

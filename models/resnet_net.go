@@ -36,7 +36,7 @@ func (u *convBN[T]) forward(x fmap[T], res []T, r *resnet[T]) fmap[T] {
 // mask (which the caller applies), and returns the gradient of its input x
 // (when needDX); it consumes dy and releases c.
 func (u *convBN[T]) backward(x, dy fmap[T], needDX bool, r *resnet[T]) fmap[T] {
-	u.bn.backward(u.c, dy.d, r.batchStats, !r.cfg.FreezeBatchNorm)
+	u.bn.backward(u.c, dy.d, r.batchStats, true)
 	dx := u.conv.backward(x, dy, needDX, &r.pool)
 	r.pool.put(dy.d)
 	r.pool.put(u.c.d)
@@ -136,7 +136,7 @@ type resnet[T float] struct {
 	fcB    *Param
 	feat   int // channels of the pooled features (512 or 2048)
 	// all holds every parameter in torchvision's order; trainable those
-	// that Params returns (BatchNorm's are left out when frozen).
+	// that Params returns.
 	all, trainable []*Param
 	bns            []*batchNorm[T]
 	bnNames        []string
@@ -145,6 +145,7 @@ type resnet[T float] struct {
 	// State of the current forward pass.
 	keep       bool // training: keep the activations for backward
 	batchStats bool // BatchNorm in train mode
+	eval       bool // training steps in eval mode (EvalModer)
 	in, pooled fmap[T]
 	arg        []int32
 	pooledFeat []T // n×feat
@@ -216,12 +217,7 @@ func newResNet[T float](cfg ResNetConfig) *resnet[T] {
 		initUniform[T](r.fcB, kaimingBound(in), rng)
 		r.all = append(r.all, r.fcW, r.fcB)
 	}
-	for _, p := range r.all {
-		if cfg.FreezeBatchNorm && len(p.shape) == 1 && p.name != "fc.bias" {
-			continue
-		}
-		r.trainable = append(r.trainable, p)
-	}
+	r.trainable = r.all
 	return r
 }
 
@@ -234,7 +230,7 @@ func (r *resnet[T]) embedding() int {
 }
 
 // forward runs x (n samples, NCHW) and returns the n×E output. With train
-// the BatchNorms use batch statistics (unless frozen) and the activations
+// the BatchNorms use batch statistics (unless frozen or in eval mode) and the activations
 // are kept for backward.
 func (r *resnet[T]) forward(x []T, n int, train bool) []T {
 	if n != r.lastN {
@@ -242,7 +238,7 @@ func (r *resnet[T]) forward(x []T, n int, train bool) []T {
 		r.lastN = n
 	}
 	r.keep = train
-	r.batchStats = train && !r.cfg.FreezeBatchNorm
+	r.batchStats = train && !r.cfg.FreezeBatchNorm && !r.eval
 	c, h, w := r.cfg.Channels, r.cfg.Height, r.cfg.Width
 	in := fmap[T]{c: c, n: n, h: h, w: w, d: r.pool.get(n * c * h * w)}
 	nchwToCNHW(x, n, c, h*w, in.d)

@@ -298,31 +298,47 @@ func TestResNetTraining(t *testing.T) {
 	}
 }
 
-// PML's freeze_trunk_batchnorm: running statistics and BatchNorm's
-// parameters stay, the convolutions train.
+// PML's freeze_trunk_batchnorm (BatchNorm modules in eval mode) and
+// torch's model.eval() during training (SetEvalMode): the running
+// statistics stay; BatchNorm's weight and bias train with the
+// convolutions, as PML leaves them in the optimizer.
 func TestResNetFreezeBatchNorm(t *testing.T) {
-	m := smallResNet(t, func(c *models.ResNetConfig) { c.FreezeBatchNorm = true })
-	before := m.StateDict()
-	for _, p := range m.Params() {
-		if strings.Contains(p.Name(), "bn") || strings.Contains(p.Name(), "downsample.1") {
-			t.Errorf("%s is trainable", p.Name())
-		}
-	}
-	x := images(3, 2, 32, 32, 3)
-	opt, _ := models.NewOptimizer("adam", 1e-2)
-	if _, err := m.TrainStep(x, sumLoss); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Step(opt); err != nil {
-		t.Fatal(err)
-	}
-	after := m.StateDict()
-	for k, v := range before {
-		same := slices.Equal(v.Data, after[k].Data) && slices.Equal(v.Ints, after[k].Ints)
-		frozen := strings.Contains(k, "bn") || strings.Contains(k, "downsample.1")
-		if frozen != same {
-			t.Errorf("%s: changed = %v", k, !same)
-		}
+	for _, tc := range []struct {
+		name string
+		cfg  func(*models.ResNetConfig)
+		eval bool
+	}{
+		{"FreezeBatchNorm", func(c *models.ResNetConfig) { c.FreezeBatchNorm = true }, false},
+		{"SetEvalMode", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := smallResNet(t, tc.cfg)
+			if tc.eval {
+				if err := m.SetEvalMode(true); err != nil {
+					t.Fatal(err)
+				}
+				if !m.EvalMode() {
+					t.Fatal("EvalMode() = false after SetEvalMode(true)")
+				}
+			}
+			before := m.StateDict()
+			x := images(3, 2, 32, 32, 3)
+			opt, _ := models.NewOptimizer("adam", 1e-2)
+			if _, err := m.TrainStep(x, sumLoss); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Step(opt); err != nil {
+				t.Fatal(err)
+			}
+			after := m.StateDict()
+			for k, v := range before {
+				same := slices.Equal(v.Data, after[k].Data) && slices.Equal(v.Ints, after[k].Ints)
+				stat := strings.Contains(k, "running_") || strings.Contains(k, "num_batches_tracked")
+				if stat != same {
+					t.Errorf("%s: changed = %v", k, !same)
+				}
+			}
+		})
 	}
 }
 

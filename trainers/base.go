@@ -113,6 +113,11 @@ type Base struct {
 	subX        []float32
 	subLabels   []int
 	trained     int
+	// components lists the models of the trainer that runs on b, and
+	// frozenRole tells its FreezeThese (set by its Train); nil: b's own
+	// (Components, Frozen).
+	components func() []Component
+	frozenRole func(string) bool
 }
 
 // BatchLoss is what Base.CalculateLoss returns for one batch. It is a
@@ -533,6 +538,9 @@ func (b *Base) epoch(ctx context.Context, ld *loader, epoch, ipe int) (EpochInfo
 	if es, ok := b.Dataset.(datasets.EpochSetter); ok {
 		es.SetEpoch(epoch)
 	}
+	if err := b.setModes(); err != nil {
+		return info, false, fmt.Errorf("%s: epoch %d: %w", name, epoch, err)
+	}
 	start := time.Now()
 	var bar *progressbar.ProgressBar
 	if b.Progress != nil {
@@ -659,6 +667,12 @@ func describe(epoch int, loss float64, miner bool, c miners.Counts) string {
 // setHooks gives b a trainer's own hooks, called with the trainer t (PML's
 // hooks receive the trainer); nil hooks stay unset.
 func setHooks[T any](b *Base, t T, iter func(T, IterationInfo) error, epoch func(T, EpochInfo) error) {
+	if c, ok := any(t).(interface{ Components() []Component }); ok {
+		b.components = c.Components // the trainer's models, for setModes
+	}
+	if f, ok := any(t).(interface{ frozen(string) bool }); ok {
+		b.frozenRole = f.frozen // the trainer's FreezeThese, for setModes
+	}
 	if iter != nil {
 		b.EndOfIterationHook = func(_ *Base, it IterationInfo) error { return iter(t, it) }
 	}
