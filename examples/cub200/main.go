@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&fz.trunk, "trunk", "convnet", "the trunk, one of "+strings.Join(trunkNames(), ", ")+" (torchvision's ResNets without fc; with -freeze-trunk or fine-tuned)")
 	fs.StringVar(&fz.flags.weights, "weights", "", "the trunk's weights: a torchvision state dict (.pth or .safetensors) for a ResNet, or a checkpoint of an earlier run (.gmw); default: initialised from -seed")
 	fs.IntVar(&fz.flags.side, "trunk-size", 224, "a ResNet trunk's input side (torchvision's eval transform: Resize(side·256/224), CenterCrop(side))")
-	fs.BoolVar(&fz.flags.freezeBN, "freeze-bn", false, "a ResNet trunk's BatchNorm in eval mode, its weights not trained (PML's freeze_trunk_batchnorm)")
+	fs.BoolVar(&fz.flags.freezeBN, "freeze-bn", false, "a ResNet trunk's BatchNorm in eval mode: running statistics used and not updated, its weight and bias still trained (PML's freeze_trunk_batchnorm)")
 	fs.IntVar(&fz.chunk, "chunk", extract.DefaultChunkSize, "-freeze-trunk: images per checkpoint of the feature extraction")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: cub200 -data DIR [-freeze-trunk [-trunk KIND] [-weights FILE] -embedder SIZE] | -features FILE [flags]\n\nTrains on CUB-200-2011 classes 1-100 and evaluates retrieval on classes 101-200.\n\nFlags:\n")
