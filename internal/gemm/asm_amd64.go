@@ -14,8 +14,8 @@ import "golang.org/x/sys/cpu"
 // so both builds give the same bits. Build with -tags purego to leave
 // them out.
 var (
-	asm64 = kernel[float64]{name: "asm-avx2fma-6x8", mr: 6, nr: 8, kc: 256, nc: 128, dot: dotD6x8, put: putTile[float64](6, 8)}
-	asm32 = kernel[float32]{name: "asm-avx2fma-6x16", mr: 6, nr: 16, kc: 256, nc: 256, dot: dotS6x16, put: putTile[float32](6, 16)}
+	asm64 = kernel[float64]{name: "asm-avx2fma-6x8", mr: 6, nr: 8, kc: 256, nc: 128, dot: dotD6x8, add: addD6x8, put: putTile[float64](6, 8)}
+	asm32 = kernel[float32]{name: "asm-avx2fma-6x16", mr: 6, nr: 16, kc: 256, nc: 256, dot: dotS6x16, add: addS6x16, put: putTile[float32](6, 16)}
 )
 
 // The AVX-512F kernels (asm512_amd64.s): a 12×16 float64 or 12×32 float32
@@ -78,6 +78,39 @@ func dotS6x16(kc int, a []float32, ra, sa int, b []float32, sb int, c []float32,
 	}
 	c = c[:5*ldc+16]
 	kernS6x16(kc, &a[0], ra, sa, &b[0], sb, &c[0], ldc, alpha)
+}
+
+// kernD6x8Add is kernD6x8 that adds its tile to C (C + *alpha·T,
+// rounded as update's modeAdd) instead of storing it.
+//
+//go:noescape
+func kernD6x8Add(kc int, a *float64, ra, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
+
+// kernS6x16Add is kernD6x8Add for float32.
+//
+//go:noescape
+func kernS6x16Add(kc int, a *float32, ra, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
+
+// addD6x8 is dotD6x8 with kernD6x8Add.
+func addD6x8(kc int, a []float64, ra, sa int, b []float64, sb int, c []float64, ldc int, alpha *float64) {
+	if kc <= 0 {
+		kc, a, b = 0, a[:1], b[:1]
+	} else {
+		a, b = a[:5*ra+(kc-1)*sa+1], b[:(kc-1)*sb+8]
+	}
+	c = c[:5*ldc+8]
+	kernD6x8Add(kc, &a[0], ra, sa, &b[0], sb, &c[0], ldc, alpha)
+}
+
+// addS6x16 is dotS6x16 with kernS6x16Add.
+func addS6x16(kc int, a []float32, ra, sa int, b []float32, sb int, c []float32, ldc int, alpha *float32) {
+	if kc <= 0 {
+		kc, a, b = 0, a[:1], b[:1]
+	} else {
+		a, b = a[:5*ra+(kc-1)*sa+1], b[:(kc-1)*sb+16]
+	}
+	c = c[:5*ldc+16]
+	kernS6x16Add(kc, &a[0], ra, sa, &b[0], sb, &c[0], ldc, alpha)
 }
 
 // kernD12x16 is kernD6x8 with a 12×16 tile in ZMM registers (AVX-512F).

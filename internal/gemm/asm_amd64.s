@@ -67,6 +67,17 @@
 	MOV Y14, 0(DX); MOV Y15, 32(DX); \
 	VZEROUPPER
 
+// ACC adds the 6 rows of C to the tile (C + tile, as update's modeAdd
+// rounds it) and points DX back at row 0.
+#define ACC(ADD) \
+	ADD 0(DX), Y4, Y4; ADD 32(DX), Y5, Y5; ADDQ R8, DX; \
+	ADD 0(DX), Y6, Y6; ADD 32(DX), Y7, Y7; ADDQ R8, DX; \
+	ADD 0(DX), Y8, Y8; ADD 32(DX), Y9, Y9; ADDQ R8, DX; \
+	ADD 0(DX), Y10, Y10; ADD 32(DX), Y11, Y11; ADDQ R8, DX; \
+	ADD 0(DX), Y12, Y12; ADD 32(DX), Y13, Y13; ADDQ R8, DX; \
+	ADD 0(DX), Y14, Y14; ADD 32(DX), Y15, Y15; \
+	MOVQ c+48(FP), DX
+
 // func kernD6x8(kc int, a *float64, ra, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
 //
 // The 6×8 float64 tile.
@@ -118,5 +129,61 @@ kerns6x16store:
 	SCALE(VBROADCASTSS, VMULPS)
 
 kerns6x16noscale:
+	STORE(VMOVUPS)
+	RET
+
+// func kernD6x8Add(kc int, a *float64, ra, sa int, b *float64, sb int, c *float64, ldc int, alpha *float64)
+//
+// kernD6x8 that adds its tile (times *alpha) to C instead of storing it.
+TEXT ·kernD6x8Add(SB), NOSPLIT, $0-72
+	ARGS(3)
+	ZERO(VXORPD)
+	TESTQ CX, CX
+	JLE   kernd6x8addstore
+
+kernd6x8addloop:
+	LOADB(VMOVUPD)
+	ROWS2(VBROADCASTSD, VFMADD231PD, (SI), (SI)(R10*1), Y4, Y5, Y6, Y7)
+	ROWS2(VBROADCASTSD, VFMADD231PD, (SI)(R10*2), (SI)(R12*1), Y8, Y9, Y10, Y11)
+	ROWS2(VBROADCASTSD, VFMADD231PD, (SI)(R10*4), (SI)(R13*1), Y12, Y13, Y14, Y15)
+	ADDQ AX, SI
+	DECQ CX
+	JNZ  kernd6x8addloop
+
+kernd6x8addstore:
+	TESTQ R9, R9
+	JZ    kernd6x8addnoscale
+	SCALE(VBROADCASTSD, VMULPD)
+
+kernd6x8addnoscale:
+	ACC(VADDPD)
+	STORE(VMOVUPD)
+	RET
+
+// func kernS6x16Add(kc int, a *float32, ra, sa int, b *float32, sb int, c *float32, ldc int, alpha *float32)
+//
+// kernS6x16 that adds its tile (times *alpha) to C instead of storing it.
+TEXT ·kernS6x16Add(SB), NOSPLIT, $0-72
+	ARGS(2)
+	ZERO(VXORPS)
+	TESTQ CX, CX
+	JLE   kerns6x16addstore
+
+kerns6x16addloop:
+	LOADB(VMOVUPS)
+	ROWS2(VBROADCASTSS, VFMADD231PS, (SI), (SI)(R10*1), Y4, Y5, Y6, Y7)
+	ROWS2(VBROADCASTSS, VFMADD231PS, (SI)(R10*2), (SI)(R12*1), Y8, Y9, Y10, Y11)
+	ROWS2(VBROADCASTSS, VFMADD231PS, (SI)(R10*4), (SI)(R13*1), Y12, Y13, Y14, Y15)
+	ADDQ AX, SI
+	DECQ CX
+	JNZ  kerns6x16addloop
+
+kerns6x16addstore:
+	TESTQ R9, R9
+	JZ    kerns6x16addnoscale
+	SCALE(VBROADCASTSS, VMULPS)
+
+kerns6x16addnoscale:
+	ACC(VADDPS)
 	STORE(VMOVUPS)
 	RET

@@ -55,3 +55,43 @@ func TestPackedNilPanics(t *testing.T) {
 	}()
 	SgemmPacked(false, 1, 1, 1, 1, []float32{1}, 1, nil, 0, []float32{0}, 1)
 }
+
+// TestAddKernels: a kernel's add (the full tiles of the kc blocks after
+// the first, added to C in the kernel) gives the bits of the tile buffer
+// and update that a kernel without one uses, for every kernel that has it.
+func TestAddKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, s := range shapes() {
+		if s.k <= 256 && s.beta != 1 {
+			continue // no kc block is added to C
+		}
+		a, lda, b, ldb, c0, ldc := operands[float32](s, rng)
+		for _, kn := range kernels32() {
+			if kn.add == nil {
+				continue
+			}
+			plain := kernel[float32]{name: kn.name, mr: kn.mr, nr: kn.nr, kc: kn.kc, nc: kn.nc, dot: kn.dot, put: kn.put}
+			want := append([]float32(nil), c0...)
+			direct(&plain)(s.transA, s.transB, s.m, s.n, s.k, float32(s.alpha), a, lda, b, ldb, float32(s.beta), want, ldc)
+			got := append([]float32(nil), c0...)
+			direct(kn)(s.transA, s.transB, s.m, s.n, s.k, float32(s.alpha), a, lda, b, ldb, float32(s.beta), got, ldc)
+			if i := firstDiff(got, want); i >= 0 {
+				t.Fatalf("%s %v: C[%d] = %v with add, %v without", kn.name, s, i, got[i], want[i])
+			}
+		}
+		a64, lda, b64, ldb, c64, ldc := operands[float64](s, rng)
+		for _, kn := range kernels64() {
+			if kn.add == nil {
+				continue
+			}
+			plain := kernel[float64]{name: kn.name, mr: kn.mr, nr: kn.nr, kc: kn.kc, nc: kn.nc, dot: kn.dot, put: kn.put}
+			want := append([]float64(nil), c64...)
+			direct(&plain)(s.transA, s.transB, s.m, s.n, s.k, s.alpha, a64, lda, b64, ldb, s.beta, want, ldc)
+			got := append([]float64(nil), c64...)
+			direct(kn)(s.transA, s.transB, s.m, s.n, s.k, s.alpha, a64, lda, b64, ldb, s.beta, got, ldc)
+			if i := firstDiff(got, want); i >= 0 {
+				t.Fatalf("%s %v: C[%d] = %v with add, %v without", kn.name, s, i, got[i], want[i])
+			}
+		}
+	}
+}
