@@ -102,14 +102,48 @@ func (l *conv2d[T]) forward(x fmap[T], pool *bufPool[T]) fmap[T] {
 		matmul(false, false, l.cout, all, kk, w, kk, x.d, all, 0, y.d, all)
 		return y
 	}
-	g := l.patches(x, oh, ow)
+	g, xp := l.patches(x, oh, ow, pool)
 	matmulPacked(false, l.cout, all, kk, w, kk, g.pack, y.d, all)
+	pool.put(xp)
 	return y
 }
 
-// patches describes the im2col matrix of x for this convolution.
-func (l *conv2d[T]) patches(x fmap[T], oh, ow int) *patches[T] {
-	return &patches[T]{x: x, k: l.k, s: l.stride, p: l.pad, oh: oh, ow: ow}
+// patches describes the im2col matrix of x for this convolution. With
+// stride 1 and padding, it reads a zero-padded copy of x (a buffer from
+// pool, returned as xp for the caller to put back), so that every tap is
+// inside its input and the packing is one copy per run of pixels.
+func (l *conv2d[T]) patches(x fmap[T], oh, ow int, pool *bufPool[T]) (g *patches[T], xp []T) {
+	return newPatches(x, l.k, l.stride, l.pad, oh, ow, pool)
+}
+
+// newPatches is patches for any input, kernel, stride and padding.
+func newPatches[T float](x fmap[T], k, s, p, oh, ow int, pool *bufPool[T]) (*patches[T], []T) {
+	if s != 1 || p == 0 || pool == nil {
+		return &patches[T]{x: x, k: k, s: s, p: p, oh: oh, ow: ow}, nil
+	}
+	xp := padded(x, p, pool)
+	return &patches[T]{x: xp, k: k, s: 1, oh: oh, ow: ow}, xp.d
+}
+
+// padded returns x with p zeros around every plane, in a buffer from pool.
+func padded[T float](x fmap[T], p int, pool *bufPool[T]) fmap[T] {
+	h, w := x.h+2*p, x.w+2*p
+	xp := fmap[T]{c: x.c, n: x.n, h: h, w: w, d: pool.get(x.c * x.n * h * w)}
+	parallel(x.c*x.n, len(xp.d), func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			src := x.d[q*x.h*x.w:][:x.h*x.w]
+			dst := xp.d[q*h*w:][:h*w]
+			clear(dst[:p*w])
+			for y := range x.h {
+				row := dst[(y+p)*w:][:w]
+				clear(row[:p])
+				copy(row[p:p+x.w], src[y*x.w:][:x.w])
+				clear(row[p+x.w:])
+			}
+			clear(dst[(x.h+p)*w:])
+		}
+	})
+	return xp
 }
 
 // backward sets the weight's gradient from the input x and the output's
@@ -133,8 +167,9 @@ func (l *conv2d[T]) backward(x, dy fmap[T], needDX bool, pool *bufPool[T]) fmap[
 		return dx
 	}
 	// dW = dy · colᵀ, colᵀ packed from the pixels of x.
-	g := l.patches(x, dy.h, dy.w)
+	g, xp := l.patches(x, dy.h, dy.w, pool)
 	matmulPacked(false, l.cout, kk, all, dy.d, all, g.packT, gw, kk)
+	pool.put(xp)
 	if !needDX {
 		return dx
 	}
@@ -144,9 +179,10 @@ func (l *conv2d[T]) backward(x, dy fmap[T], needDX bool, pool *bufPool[T]) fmap[
 		kt := l.cout * l.k * l.k
 		wt := pool.get(l.cin * kt)
 		l.flipped(w, wt)
-		gt := &patches[T]{x: dy, k: l.k, s: 1, p: l.k - 1 - l.pad, oh: x.h, ow: x.w}
+		gt, dyp := newPatches(dy, l.k, 1, l.k-1-l.pad, x.h, x.w, pool)
 		matmulPacked(false, l.cin, x.plane(), kt, wt, kt, gt.pack, dx.d, x.plane())
 		pool.put(wt)
+		pool.put(dyp)
 		return dx
 	}
 	spc := l.chunk(x.n, ohw)
@@ -235,6 +271,28 @@ func (g *patches[T]) pack(dst []T, p0, kc, j0, nc, nr int) {
 		panel := dst[q*kc : (q+nr)*kc]
 		runs := g.runs(j0+q, cols, buf[:0])
 		ci, ky, kx := p0/(k*k), p0%(k*k)/k, p0%k
+		if s == 1 && g.p == 0 && g.oh+k-1 == x.h && g.ow+k-1 == x.w {
+			// Every tap is inside the input: a copy per run.
+			for l := range kc {
+				d := panel[l*nr : l*nr+nr]
+				tap := ci*plane + ky*x.w + kx
+				for _, u := range runs {
+					o := tap + u.base
+					copy(d[u.at:u.at+u.n], xd[o:o+u.n])
+				}
+				if cols < nr {
+					clear(d[cols:])
+				}
+				if kx++; kx == k {
+					kx = 0
+					if ky++; ky == k {
+						ky = 0
+						ci++
+					}
+				}
+			}
+			continue
+		}
 		for l := range kc {
 			d := panel[l*nr : l*nr+nr]
 			tap := ci*plane + ky*x.w + kx // the offset of this patch row's tap
@@ -293,10 +351,18 @@ func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 		panel := dst[q*kc : (q+nr)*kc]
 		r := j0 + q
 		ci, ky, kx := r/(k*k), r%(k*k)/k, r%k
+		allIn := s == 1 && g.p == 0 && g.oh+k-1 == x.h && g.ow+k-1 == x.w
 		for c := range cols {
 			tap := ci*plane + ky*x.w + kx
 			for _, u := range runs {
 				d := panel[u.at*nr+c:]
+				if allIn { // every tap inside the input
+					o := tap + u.base
+					for t, v := range xd[o : o+u.n] {
+						d[t*nr] = v
+					}
+					continue
+				}
 				if sy := u.sy + ky; sy < 0 || sy >= x.h {
 					for t := range u.n {
 						d[t*nr] = 0

@@ -88,8 +88,14 @@ func TestPatchesPack(t *testing.T) {
 		kk, cols := gg.c*gg.k*gg.k, gg.n*oh*ow
 		col := make([]float64, kk*cols)
 		im2col(x, 0, gg.n, gg.k, gg.s, gg.p, oh, ow, col)
-		g := l.patches(x, oh, ow)
-		for trial := range 60 {
+		var pool bufPool[float64]
+		direct, _ := l.patches(x, oh, ow, nil)
+		viaPad, _ := l.patches(x, oh, ow, &pool) // a padded copy when s = 1 and p > 0
+		for trial := range 120 {
+			g := direct
+			if trial >= 60 {
+				g = viaPad
+			}
 			trans := trial%2 == 1
 			rows, width := kk, cols // of op(B)
 			if trans {
@@ -129,7 +135,7 @@ func BenchmarkPatchesPack(b *testing.B) {
 		x.d[i] = float32(i % 7)
 	}
 	l := conv2d[float32]{cin: 64, k: 3, stride: 1, pad: 1}
-	g := l.patches(x, 56, 56)
+	g, _ := l.patches(x, 56, 56, nil)
 	dst := make([]float32, 256*256)
 	kk, all := 64*9, 8*56*56
 	b.Run("pack", func(b *testing.B) {
@@ -153,4 +159,22 @@ func BenchmarkPatchesPack(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
 	})
 	_ = kk
+}
+
+// BenchmarkPatchesPackPadded is BenchmarkPatchesPack's pack on the
+// zero-padded copy that a stride-1 convolution packs from.
+func BenchmarkPatchesPackPadded(b *testing.B) {
+	x := fmap[float32]{c: 64, n: 8, h: 58, w: 58, d: make([]float32, 64*8*58*58)}
+	l := conv2d[float32]{cin: 64, k: 3, stride: 1, pad: 0}
+	g, _ := l.patches(x, 56, 56, nil)
+	dst := make([]float32, 256*256)
+	all := 8 * 56 * 56
+	n := 0
+	for b.Loop() {
+		for j0 := 0; j0+256 <= all; j0 += 256 * 7 {
+			g.pack(dst, 256, 256, j0, 256, 32)
+			n += 256 * 256
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
 }
