@@ -150,7 +150,7 @@ func runRows[T float](kn *kernel[T], p *problem[T], own *workspace[T], workers, 
 }
 
 // balance returns the width of the column blocks (a multiple of nr, from
-// 4·nr up to the larger of nc and the chosen ncB) that keeps workers
+// 2·nr up to the larger of nc and the chosen ncB) that keeps workers
 // busiest when the grid has few tasks: with rows row blocks, a grid of T
 // tasks runs in about ⌈T/workers⌉ rounds, so 5 tasks on 2 workers leave
 // one idle for a fifth of the product (a weight gradient of a 64-channel
@@ -161,7 +161,7 @@ func balance(n, nr, ncB, rows, workers int) int {
 		return ncB // enough tasks: the imbalance is at most 1/16
 	}
 	best, bestEff := ncB, -1.0
-	for w := max(ncB, 4*nr) / nr * nr; w >= min(ncB, 4*nr); w -= nr {
+	for w := max(ncB, 2*nr) / nr * nr; w >= min(ncB, 2*nr); w -= nr {
 		tasks := ceilDiv(n, w) * rows
 		rounds := ceilDiv(tasks, workers)
 		eff := float64(n*rows) / float64(w*rounds*workers)

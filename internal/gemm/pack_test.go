@@ -95,3 +95,19 @@ func TestAddKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestBalance: few-task grids get column blocks that keep both workers
+// busy; grids with enough tasks keep their blocks.
+func TestBalance(t *testing.T) {
+	for _, tc := range []struct{ n, nr, ncB, rows, workers, want int }{
+		{576, 32, 128, 1, 2, 96},     // 18 panels: 6 tasks of 3 (5 blocks of 128 would idle one worker)
+		{144, 32, 160, 1, 2, 96},     // 2 tasks of 96 and 48 rather than one of 160
+		{100000, 32, 256, 1, 2, 256}, // plenty of tasks
+		{512, 32, 256, 1, 2, 256},    // 2 tasks already balanced, widest kept
+		{64, 32, 64, 1, 2, 64},       // one block, nothing narrower allowed
+	} {
+		if got := balance(tc.n, tc.nr, tc.ncB, tc.rows, tc.workers); got != tc.want {
+			t.Errorf("balance(%d, %d, %d, %d, %d) = %d, want %d", tc.n, tc.nr, tc.ncB, tc.rows, tc.workers, got, tc.want)
+		}
+	}
+}
