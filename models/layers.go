@@ -116,19 +116,25 @@ func (l *conv2d[T]) patches(x fmap[T], oh, ow int, pool *bufPool[T]) (g *patches
 	return newPatches(x, l.k, l.stride, l.pad, oh, ow, pool)
 }
 
-// newPatches is patches for any input, kernel, stride and padding.
+// newPatches is patches for any CNHW input, kernel, stride and padding.
 func newPatches[T float](x fmap[T], k, s, p, oh, ow int, pool *bufPool[T]) (*patches[T], []T) {
 	if s != 1 || p == 0 || pool == nil {
-		return &patches[T]{x: x, k: k, s: s, p: p, oh: oh, ow: ow}, nil
+		return cnhwPatches(x, k, s, p, oh, ow), nil
 	}
-	xp := padded(x, p, pool)
-	return &patches[T]{x: xp, k: k, s: 1, oh: oh, ow: ow}, xp.d
+	xp := padded(x, p, pool.get(x.c*x.n*(x.h+2*p)*(x.w+2*p)))
+	return cnhwPatches(xp, k, 1, 0, oh, ow), xp.d
 }
 
-// padded returns x with p zeros around every plane, in a buffer from pool.
-func padded[T float](x fmap[T], p int, pool *bufPool[T]) fmap[T] {
+// cnhwPatches describes the patches of x.
+func cnhwPatches[T float](x fmap[T], k, s, p, oh, ow int) *patches[T] {
+	return &patches[T]{x: x, k: k, s: s, p: p, oh: oh, ow: ow, cs: x.n * x.h * x.w, ss: x.h * x.w}
+}
+
+// padded returns x with p zeros around every h×w plane, written to dst
+// (c·n·(h+2p)·(w+2p) values).
+func padded[T float](x fmap[T], p int, dst []T) fmap[T] {
 	h, w := x.h+2*p, x.w+2*p
-	xp := fmap[T]{c: x.c, n: x.n, h: h, w: w, d: pool.get(x.c * x.n * h * w)}
+	xp := fmap[T]{c: x.c, n: x.n, h: h, w: w, d: dst[:x.c*x.n*h*w]}
 	parallel(x.c*x.n, len(xp.d), func(lo, hi int) {
 		for q := lo; q < hi; q++ {
 			src := x.d[q*x.h*x.w:][:x.h*x.w]
@@ -221,13 +227,17 @@ func (l *conv2d[T]) flipped(w, wt []T) {
 type patches[T float] struct {
 	x               fmap[T]
 	k, s, p, oh, ow int
+	// cs and ss are the strides of a channel and of a sample in x.d
+	// (CNHW: n·h·w and h·w).
+	cs, ss int
 }
 
 // run is a run of consecutive output pixels on one output row: pixels
 // (i, oy, ox…ox+n−1), at offset at of the packed block. sy and sx are the
 // input row and column that the patch's top-left tap reads for the first
-// pixel (oy·s−p, ox·s−p), base the offset of that input pixel in a
-// channel's plane (it may lie in the padding: then it is out of range).
+// pixel (oy·s−p, ox·s−p), base the offset of that input pixel from its
+// channel's first value, sample included (it may lie in the padding: then
+// it is out of range).
 type run struct{ at, n, sy, sx, base int }
 
 // runs appends to out the runs that cover pixels [j0, j0+n), each run's
@@ -239,7 +249,7 @@ func (g *patches[T]) runs(j0, n int, out []run) []run {
 	for at := 0; at < n; {
 		m := min(g.ow-ox, n-at)
 		sy, sx := oy*g.s-g.p, ox*g.s-g.p
-		out = append(out, run{at: at, n: m, sy: sy, sx: sx, base: (i*g.x.h+sy)*g.x.w + sx})
+		out = append(out, run{at: at, n: m, sy: sy, sx: sx, base: i*g.ss + sy*g.x.w + sx})
 		at += m
 		if ox += m; ox == g.ow {
 			ox = 0
@@ -265,7 +275,7 @@ const maxRuns = 160
 func (g *patches[T]) pack(dst []T, p0, kc, j0, nc, nr int) {
 	var buf [maxRuns]run
 	x, k, s := g.x, g.k, g.s
-	xd, plane := x.d, x.plane()
+	xd, plane := x.d, g.cs
 	for q := 0; q < nc; q += nr {
 		cols := min(nr, nc-q)
 		panel := dst[q*kc : (q+nr)*kc]
@@ -344,7 +354,7 @@ func (g *patches[T]) pack(dst []T, p0, kc, j0, nc, nr int) {
 func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 	var buf [maxRuns]run
 	x, k, s := g.x, g.k, g.s
-	xd, plane := x.d, x.plane()
+	xd, plane := x.d, g.cs
 	runs := g.runs(p0, kc, buf[:0])
 	for q := 0; q < nc; q += nr {
 		cols := min(nr, nc-q)
