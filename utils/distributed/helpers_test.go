@@ -1,0 +1,76 @@
+package distributed
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// world is a group the tests run on: in-process ranks, or this process's
+// rank of the MPI world (mpirun).
+type world struct {
+	name string
+	size int
+	// mpi is the MPI communicator when the world is MPI's (one rank runs
+	// here).
+	mpi Communicator
+}
+
+// mpiWorld is set by TestMain in the mpi build.
+var mpiWorld Communicator
+
+// worlds are the groups of 2 and 4 in-process ranks, and the MPI world
+// when the tests run under the mpi tag.
+func worlds() []world {
+	ws := []world{{name: "local2", size: 2}, {name: "local4", size: 4}}
+	if mpiWorld != nil {
+		ws = append(ws, world{name: fmt.Sprintf("mpi%d", mpiWorld.Size()), size: mpiWorld.Size(), mpi: mpiWorld})
+	}
+	return ws
+}
+
+// ranks returns the ranks that run in this process.
+func (w world) ranks() []int {
+	if w.mpi != nil {
+		return []int{w.mpi.Rank()}
+	}
+	out := make([]int, w.size)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// run calls f on every rank of w that lives in this process, each in its
+// own goroutine, and reports the errors. An in-process group is closed
+// when a rank fails so that the others do not wait.
+func (w world) run(t *testing.T, f func(c Communicator) error) {
+	t.Helper()
+	if w.mpi != nil {
+		if err := f(w.mpi); err != nil {
+			t.Fatalf("rank %d: %v", w.mpi.Rank(), err)
+		}
+		return
+	}
+	group, err := NewLocalGroup(w.size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, w.size)
+	var wg sync.WaitGroup
+	for r, c := range group {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[r] = f(c); errs[r] != nil {
+				c.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	for r, err := range errs {
+		if err != nil {
+			t.Errorf("rank %d: %v", r, err)
+		}
+	}
+}
