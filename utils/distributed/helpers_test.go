@@ -56,7 +56,23 @@ func (w world) run(t *testing.T, f func(c Communicator) error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errs := make([]error, w.size)
+	w.runGroup(t, group, f)
+}
+
+// runGroup calls f on every rank of group, each in its own goroutine.
+func (w world) runGroup(t *testing.T, group []*Local, f func(c Communicator) error) {
+	t.Helper()
+	for r, err := range worldRunAll(group, f) {
+		if err != nil {
+			t.Errorf("rank %d: %v", r, err)
+		}
+	}
+}
+
+// worldRunAll calls f on every rank of group, each in its own goroutine,
+// closing the group when one fails, and returns the ranks' errors.
+func worldRunAll(group []*Local, f func(c Communicator) error) []error {
+	errs := make([]error, len(group))
 	var wg sync.WaitGroup
 	for r, c := range group {
 		wg.Add(1)
@@ -68,9 +84,5 @@ func (w world) run(t *testing.T, f func(c Communicator) error) {
 		}()
 	}
 	wg.Wait()
-	for r, err := range errs {
-		if err != nil {
-			t.Errorf("rank %d: %v", r, err)
-		}
-	}
+	return errs
 }

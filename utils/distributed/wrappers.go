@@ -51,7 +51,9 @@ const (
 // parameters stay equal. Params returns the wrapped loss's parameters.
 //
 // A CrossBatchMemory is wrapped as PML allows: the gathered batch (and
-// enqueue mask, ComputeMasked) is enqueued on every rank, no ref.
+// enqueue mask, ComputeMasked) is enqueued on every rank, no ref. Each
+// rank enqueues its own rows first, so once the ring wraps the ranks'
+// memories hold different rows, as in PML.
 //
 // With a nil Comm or a group of one, Compute is the wrapped loss's own
 // (PML's non-distributed case). Every rank must call Compute at the same
