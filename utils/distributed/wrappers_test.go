@@ -21,8 +21,8 @@ const tol = 1e-9
 // lossCase is one wrapped loss of the equivalence table.
 type lossCase struct {
 	name      string
-	loss      func() losses.Loss   // a fresh loss; every call gives equal parameters
-	miner     func() miners.Miner  // nil: no miner
+	loss      func() losses.Loss  // a fresh loss; every call gives equal parameters
+	miner     func() miners.Miner // nil: no miner
 	efficient bool
 	ref       bool
 	wantErr   error // a combination PML refuses
