@@ -1,0 +1,174 @@
+package trainers_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+
+	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/losses"
+	"github.com/gometric/gometric/miners"
+	"github.com/gometric/gometric/models"
+	"github.com/gometric/gometric/trainers"
+	"github.com/gometric/gometric/utils/distributed"
+)
+
+// mpiWorld is this process's MPI communicator when the tests run with the
+// mpi tag (main_mpi_test.go), else nil.
+var mpiWorld distributed.Communicator
+
+// dpTrainer is a MetricLossOnly of the data-parallel test: an MLP, the
+// contrastive loss with the multi-similarity miner (wrapped over comm when
+// it is not nil), SGD, batch bs, 50 iterations.
+func dpTrainer(t *testing.T, ds *datasets.Features, bs int, comm distributed.Communicator, optName string) *trainers.MetricLossOnly {
+	t.Helper()
+	enc, err := models.NewMLP(models.MLPConfig{Sizes: []int{ds.Dim(), 24, 8}, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if comm != nil && comm.Rank() != 0 {
+		// Other ranks start elsewhere: Train broadcasts rank 0's weights.
+		other, _ := models.NewMLP(models.MLPConfig{Sizes: []int{ds.Dim(), 24, 8}, Seed: 99})
+		enc = other
+	}
+	opt, err := models.NewOptimizer(optName, 0.05)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loss losses.Loss = losses.NewContrastive()
+	var miner miners.Miner = miners.NewMultiSimilarity()
+	if comm != nil {
+		loss = distributed.NewLossWrapper(loss, comm)
+		miner = distributed.NewMinerWrapper(miner, comm)
+	}
+	tr := trainers.NewMetricLossOnly(enc, opt, bs, loss, ds)
+	tr.Miner = miner
+	tr.IterationsPerEpoch = 50
+	tr.Seed = 11
+	tr.Comm = comm
+	return tr
+}
+
+// TestDataParallelEqualsSingleProcess is the check of data-parallel
+// training: 2 ranks, 50 iterations of 32 samples per rank, end with the
+// weights (to 1e-5) of one process training 50 iterations of batch 64 on
+// the same samples (in-process ranks, and the MPI world under mpirun).
+func TestDataParallelEqualsSingleProcess(t *testing.T) {
+	ds := blobs(t, 5, 64*20, 10, 8, 0.6)
+	for _, optName := range []string{"sgd", "adam"} {
+		single := dpTrainer(t, ds, 64, nil, optName)
+		start := weights(single.Encoder)
+		if _, err := single.Train(context.Background(), 1, 1); err != nil {
+			t.Fatal(err)
+		}
+		want := weights(single.Encoder)
+		moved := 0.0
+		for i := range want {
+			for j := range want[i] {
+				moved = math.Max(moved, math.Abs(float64(want[i][j]-start[i][j])))
+			}
+		}
+		if moved < 1e-2 {
+			t.Fatalf("%s: training moved the weights by only %.3g: the comparison would prove nothing", optName, moved)
+		}
+
+		check := func(t *testing.T, tr *trainers.MetricLossOnly) error {
+			got := weights(tr.Encoder)
+			worst := 0.0
+			for i := range want {
+				for j := range want[i] {
+					worst = math.Max(worst, math.Abs(float64(got[i][j]-want[i][j])))
+				}
+			}
+			if worst > 1e-5 {
+				return fmt.Errorf("rank %d: weights differ from the single process by %.3g", tr.Comm.Rank(), worst)
+			}
+			if worst == 0 && optName == "sgd" {
+				t.Logf("rank %d: weights equal the single process's bit for bit", tr.Comm.Rank())
+			} else {
+				t.Logf("rank %d: largest weight difference %.3g", tr.Comm.Rank(), worst)
+			}
+			return nil
+		}
+		t.Run("local2/"+optName, func(t *testing.T) {
+			group, err := distributed.NewLocalGroup(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			trs := make([]*trainers.MetricLossOnly, 2)
+			for r, c := range group {
+				trs[r] = dpTrainer(t, ds, 32, c, optName)
+			}
+			for r, c := range group {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, errs[r] = trs[r].Train(context.Background(), 1, 1); errs[r] != nil {
+						c.Close()
+						return
+					}
+					errs[r] = check(t, trs[r])
+				}()
+			}
+			wg.Wait()
+			for r, err := range errs {
+				if err != nil {
+					t.Errorf("rank %d: %v", r, err)
+				}
+			}
+		})
+		if mpiWorld != nil && mpiWorld.Size() == 2 {
+			t.Run("mpi2/"+optName, func(t *testing.T) {
+				tr := dpTrainer(t, ds, 32, mpiWorld, optName)
+				if _, err := tr.Train(context.Background(), 1, 1); err != nil {
+					t.Fatal(err)
+				}
+				if err := check(t, tr); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+}
+
+// TestDataParallelHooksAgree checks that a stop asked by one rank's hook
+// stops every rank at the same iteration, and that a failing hook fails
+// every rank.
+func TestDataParallelHooksAgree(t *testing.T) {
+	ds := blobs(t, 5, 64*20, 10, 8, 0.6)
+	for _, tc := range []struct {
+		name    string
+		hookErr error
+		wantErr bool
+	}{{"stop", trainers.ErrStopTraining, false}, {"fail", fmt.Errorf("disk full"), true}} {
+		group, _ := distributed.NewLocalGroup(2)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		iters := make([]int, 2)
+		for r, c := range group {
+			tr := dpTrainer(t, ds, 32, c, "sgd")
+			tr.EndOfIterationHook = func(_ *trainers.MetricLossOnly, it trainers.IterationInfo) error {
+				iters[r] = it.Iteration
+				if r == 1 && it.Iteration == 4 {
+					return tc.hookErr
+				}
+				return nil
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[r] = tr.Train(context.Background(), 1, 1)
+			}()
+		}
+		wg.Wait()
+		for r := range 2 {
+			if (errs[r] != nil) != tc.wantErr || iters[r] != 4 {
+				t.Errorf("%s: rank %d stopped after iteration %d with %v", tc.name, r, iters[r], errs[r])
+			}
+		}
+	}
+}
