@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/trainers"
 	"github.com/gometric/gometric/utils/distributed"
+	"gonum.org/v1/gonum/mat"
 )
 
 // mpiWorld is this process's MPI communicator when the tests run with the
@@ -23,6 +25,12 @@ var mpiWorld distributed.Communicator
 // contrastive loss with the multi-similarity miner (wrapped over comm when
 // it is not nil), SGD, batch bs, 50 iterations.
 func dpTrainer(t *testing.T, ds *datasets.Features, bs int, comm distributed.Communicator, optName string) *trainers.MetricLossOnly {
+	return dpTrainerLoss(t, ds, bs, comm, optName, false)
+}
+
+// dpTrainerLoss is dpTrainer, with ProxyAnchor (learnable proxies, their
+// own SGD optimizer, no miner) when learnable is set.
+func dpTrainerLoss(t *testing.T, ds *datasets.Features, bs int, comm distributed.Communicator, optName string, learnable bool) *trainers.MetricLossOnly {
 	t.Helper()
 	enc, err := models.NewMLP(models.MLPConfig{Sizes: []int{ds.Dim(), 24, 8}, Seed: 3})
 	if err != nil {
@@ -39,12 +47,30 @@ func dpTrainer(t *testing.T, ds *datasets.Features, bs int, comm distributed.Com
 	}
 	var loss losses.Loss = losses.NewContrastive()
 	var miner miners.Miner = miners.NewMultiSimilarity()
+	if learnable {
+		seed := uint64(4)
+		if comm != nil && comm.Rank() != 0 {
+			seed = 5 // broadcast from rank 0 at the start
+		}
+		pa, err := losses.NewProxyAnchor(8, 8, rand.New(rand.NewPCG(seed, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, miner = pa, nil
+	}
 	if comm != nil {
 		loss = distributed.NewLossWrapper(loss, comm)
-		miner = distributed.NewMinerWrapper(miner, comm)
+		if miner != nil {
+			miner = distributed.NewMinerWrapper(miner, comm)
+		}
 	}
 	tr := trainers.NewMetricLossOnly(enc, opt, bs, loss, ds)
 	tr.Miner = miner
+	if learnable {
+		if tr.LossOptimizer, err = models.NewOptimizer("sgd", 0.1); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tr.IterationsPerEpoch = 50
 	tr.Seed = 11
 	tr.Comm = comm
@@ -171,4 +197,48 @@ func TestDataParallelHooksAgree(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDataParallelLearnableLoss is TestDataParallelEqualsSingleProcess with
+// a learnable loss (ProxyAnchor): the encoder's weights and the proxies of
+// every rank end equal (1e-5) to the single process's.
+func TestDataParallelLearnableLoss(t *testing.T) {
+	ds := blobs(t, 6, 64*20, 10, 8, 0.6)
+	single := dpTrainerLoss(t, ds, 64, nil, "sgd", true)
+	if _, err := single.Train(context.Background(), 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	want := weights(single.Encoder)
+	wantP := single.Loss.(losses.Learnable).Params()[0].Value
+	if fresh := dpTrainerLoss(t, ds, 64, nil, "sgd", true).Loss.(losses.Learnable).Params()[0].Value; mat.EqualApprox(fresh, wantP, 1e-3) {
+		t.Fatal("training did not move the proxies: the comparison would prove nothing")
+	}
+	group, _ := distributed.NewLocalGroup(2)
+	var wg sync.WaitGroup
+	for r, c := range group {
+		tr := dpTrainerLoss(t, ds, 32, c, "sgd", true)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := tr.Train(context.Background(), 1, 1); err != nil {
+				t.Errorf("rank %d: %v", r, err)
+				c.Close()
+				return
+			}
+			got := weights(tr.Encoder)
+			for i := range want {
+				for j := range want[i] {
+					if d := math.Abs(float64(got[i][j] - want[i][j])); d > 1e-5 {
+						t.Errorf("rank %d: weight %d,%d differs by %.3g", r, i, j, d)
+						return
+					}
+				}
+			}
+			gotP := tr.Loss.(losses.Learnable).Params()[0].Value
+			if !mat.EqualApprox(gotP, wantP, 1e-5) {
+				t.Errorf("rank %d: proxies differ from the single process's", r)
+			}
+		}()
+	}
+	wg.Wait()
 }
