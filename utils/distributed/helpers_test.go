@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // world is a group the tests run on: in-process ranks, or this process's
@@ -27,18 +29,6 @@ func worlds() []world {
 		ws = append(ws, world{name: fmt.Sprintf("mpi%d", mpiWorld.Size()), size: mpiWorld.Size(), mpi: mpiWorld})
 	}
 	return ws
-}
-
-// ranks returns the ranks that run in this process.
-func (w world) ranks() []int {
-	if w.mpi != nil {
-		return []int{w.mpi.Rank()}
-	}
-	out := make([]int, w.size)
-	for i := range out {
-		out[i] = i
-	}
-	return out
 }
 
 // run calls f on every rank of w that lives in this process, each in its
@@ -85,4 +75,11 @@ func worldRunAll(group []*Local, f func(c Communicator) error) []error {
 	}
 	wg.Wait()
 	return errs
+}
+
+// scaled returns s·m as a new matrix.
+func scaled(m mat.Matrix, s float64) *mat.Dense {
+	var out mat.Dense
+	out.Scale(s, m)
+	return &out
 }

@@ -244,9 +244,12 @@ func (w *LossWrapper) compute(b losses.Batch, mask []bool, masked bool) (losses.
 	}
 	if res.Grad != nil {
 		out.Grad = reuseDense(prev, false, n, d)
-		out.Grad.Scale(scale, res.Grad.Slice(0, n, 0, d))
 		if w.Efficient && !g.hasRef && res.RefGrad != nil {
-			out.Grad.Add(out.Grad, scaled(res.RefGrad.Slice(0, n, 0, d), scale))
+			// The local rows are also the first rows of the ref.
+			out.Grad.Add(res.Grad.Slice(0, n, 0, d), res.RefGrad.Slice(0, n, 0, d))
+			out.Grad.Scale(scale, out.Grad)
+		} else {
+			out.Grad.Scale(scale, res.Grad.Slice(0, n, 0, d))
 		}
 		if g.hasRef && res.RefGrad != nil {
 			m, _ := b.Ref.Dims()
@@ -255,13 +258,6 @@ func (w *LossWrapper) compute(b losses.Batch, mask []bool, masked bool) (losses.
 		}
 	}
 	return out, nil
-}
-
-// scaled returns s·m as a new matrix.
-func scaled(m mat.Matrix, s float64) *mat.Dense {
-	var out mat.Dense
-	out.Scale(s, m)
-	return &out
 }
 
 // reuseDense returns prev's Grad (or RefGrad) when it is r×c, else a new
