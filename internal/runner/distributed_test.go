@@ -73,6 +73,7 @@ func TestDistributedOptions(t *testing.T) {
 		func(o *Options) { o.Trainer = "cascaded" },
 		func(o *Options) { o.Trainer = "withclassifier" },
 		func(o *Options) { o.Resume = true },
+		func(o *Options) { o.LRSchedule = "plateau:2" },
 	} {
 		o := Defaults()
 		o.Distributed = true

@@ -255,6 +255,8 @@ func (o *Options) Validate() error {
 		return bad("-classifier-loss-weight %v: want a finite weight of at least 0", o.ClassifierLossWeight)
 	case o.Distributed && o.Trainer != "metriclossonly":
 		return bad("-distributed with -trainer %s: only metriclossonly averages every model's gradients over the ranks", o.Trainer)
+	case o.Distributed && strings.HasPrefix(o.LRSchedule, "plateau"):
+		return bad("-distributed with -lr-schedule %s: the plateau scheduler follows rank 0's evaluation, which the other ranks do not see; use a schedule by epoch", o.LRSchedule)
 	case o.Distributed && o.Resume:
 		return bad("-distributed with -resume: not supported yet (the ranks' optimizer states would differ); resume without -distributed")
 	case o.Resume && o.Overwrite:
