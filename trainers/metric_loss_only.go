@@ -181,7 +181,12 @@ type MetricLossOnly struct {
 	// on the global batches. The hooks run on every rank (write
 	// checkpoints and records on rank 0 only); a stop or an error of any
 	// rank's hook stops every rank. A rank whose step fails makes every
-	// rank fail at that step.
+	// rank fail at that step. What is not a parameter stays each rank's
+	// own, as with DDP without SyncBatchNorm: a ResNet's BatchNorm
+	// normalises by the rank's batch and keeps its own running statistics
+	// (rank 0's are the ones checkpointed). The trunk and embedder are
+	// averaged; a classifier or generator of another trainer is not
+	// (use MetricLossOnly).
 	Comm distributed.Communicator
 
 	// obj is the loss pipeline of every iteration; it keeps the previous
