@@ -95,7 +95,9 @@ type Base struct {
 	EndOfEpochHook     func(b *Base, ep EpochInfo) error
 	// Progress, when not nil, receives a progress bar per epoch.
 	Progress io.Writer
-	// Comm, when not nil, is as MetricLossOnly's.
+	// Comm, when not nil, is as MetricLossOnly's: the trunk's and
+	// embedder's gradients are averaged over the ranks; what
+	// CalculateLoss trains of its own (a classifier) is not.
 	Comm distributed.Communicator
 
 	// lossParams are the values of the loss's learnable parameters that

@@ -8,6 +8,7 @@ import (
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/models"
+	"github.com/gometric/gometric/utils/distributed"
 )
 
 // errOtherRank is the error of a rank whose own step succeeded when
@@ -149,6 +150,16 @@ func (b *Base) agree(err error) error {
 		return fmt.Errorf("a hook failed on %v other rank(s): %w", v[1], errOtherRank)
 	case v[0] > 0:
 		return ErrStopTraining
+	}
+	return nil
+}
+
+// notDistributed refuses a Comm of more than one rank for a trainer whose
+// other models (classifier, generator) the data-parallel loop does not
+// average.
+func notDistributed(component string, c distributed.Communicator) error {
+	if !check.Nil(c) && c.Size() > 1 {
+		return fmt.Errorf("%s: data-parallel training (Comm of %d ranks) is supported by MetricLossOnly only (this trainer's other models would not be averaged): %w", component, c.Size(), gometric.ErrUnsupported)
 	}
 	return nil
 }

@@ -2,12 +2,14 @@ package trainers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
 	"github.com/gometric/gometric/losses"
 	"github.com/gometric/gometric/miners"
@@ -241,4 +243,23 @@ func TestDataParallelLearnableLoss(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestDataParallelOtherTrainers checks that the trainers whose other models
+// the loop would not average refuse a Comm of several ranks.
+func TestDataParallelOtherTrainers(t *testing.T) {
+	group, _ := distributed.NewLocalGroup(2)
+	twc := &trainers.TrainWithClassifier{}
+	twc.Comm = group[0]
+	ts := &trainers.TwoStreamMetricLoss{}
+	ts.Comm = group[0]
+	daml := &trainers.DeepAdversarialMetricLearning{}
+	daml.Comm = group[0]
+	for _, tr := range []interface {
+		Train(context.Context, int, int) ([]trainers.EpochInfo, error)
+	}{twc, ts, daml} {
+		if _, err := tr.Train(context.Background(), 1, 1); !errors.Is(err, gometric.ErrUnsupported) {
+			t.Errorf("%T with a Comm of 2 ranks: %v, want ErrUnsupported", tr, err)
+		}
+	}
 }
