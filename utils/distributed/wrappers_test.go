@@ -522,6 +522,31 @@ func TestWrapperErrors(t *testing.T) {
 		{"label count", func(r int) losses.Batch {
 			return losses.Batch{Embeddings: emb, Labels: make([]int, 1+r)}
 		}},
+		{"ref on rank 0 only", func(r int) losses.Batch {
+			if r == 0 {
+				return losses.Batch{Embeddings: emb, Labels: []int{0, 1}, Ref: emb, RefLabels: []int{0, 1}}
+			}
+			return losses.Batch{Embeddings: emb, Labels: []int{0, 1}}
+		}},
+		{"ref width", func(r int) losses.Batch {
+			return losses.Batch{Embeddings: emb, Labels: []int{0, 1}, Ref: mat.NewDense(2, 3, nil), RefLabels: []int{0, 1}}
+		}},
+		{"ref labels without ref", func(r int) losses.Batch {
+			return losses.Batch{Embeddings: emb, Labels: []int{0, 1}, RefLabels: []int{0, 1}}
+		}},
+		{"Inf on rank 1", func(r int) losses.Batch {
+			e := mat.DenseCopyOf(emb)
+			if r == 1 {
+				e.Set(1, 1, math.Inf(-1))
+			}
+			return losses.Batch{Embeddings: e, Labels: []int{0, 1}}
+		}},
+		{"extreme labels", func(r int) losses.Batch {
+			return losses.Batch{Embeddings: emb, Labels: []int{math.MaxInt, math.MinInt}, Tuples: &tuples.Pairs{A1: []int{0}, P: []int{1 << 40}}}
+		}},
+		{"tuples out of range", func(r int) losses.Batch {
+			return losses.Batch{Embeddings: emb, Labels: []int{0, 1}, Tuples: &tuples.Triplets{A: []int{-1}, P: []int{0}, N: []int{1}}}
+		}},
 	}
 	for _, tc := range bad {
 		for _, mk := range []func() losses.Loss{
@@ -543,6 +568,22 @@ func TestWrapperErrors(t *testing.T) {
 			for r, err := range errs {
 				if err == nil || !testkit.WrapsSentinel(err) && !errors.Is(err, ErrComm) {
 					t.Errorf("%s: rank %d: %v, want an error with a sentinel", tc.name, r, err)
+				}
+			}
+			// The miner wrapper, on the same inputs.
+			group, _ = NewLocalGroup(2)
+			worldRunAll(group, func(c Communicator) error {
+				in := tc.in(c.Rank())
+				_, err := NewMinerWrapper(miners.NewMultiSimilarity(), c).Mine(miners.Input{Embeddings: in.Embeddings, Labels: in.Labels, Ref: in.Ref, RefLabels: in.RefLabels})
+				errs[c.Rank()] = err
+				return nil
+			})
+			for r, err := range errs {
+				if tc.name == "extreme labels" || tc.name == "tuples out of range" {
+					continue // valid for a miner
+				}
+				if err == nil || !testkit.WrapsSentinel(err) && !errors.Is(err, ErrComm) {
+					t.Errorf("miner, %s: rank %d: %v, want an error with a sentinel", tc.name, r, err)
 				}
 			}
 		}
