@@ -31,6 +31,7 @@ type gatherer struct {
 	emb, ref         []float64
 	labels, refLabel []int
 	mask             []bool
+	ord              []int
 
 	// rows[r] and refRows[r] are rank r's row counts.
 	rows, refRows []int
@@ -132,7 +133,8 @@ func (g *gatherer) gather(component string, c Communicator, l local) error {
 
 	// Labels, ref labels and mask in PML's order (this rank first).
 	g.labels, g.refLabel, g.mask = g.labels[:0], g.refLabel[:0], g.mask[:0]
-	for _, r := range order(me, size) {
+	g.ord = appendOrder(g.ord[:0], me, size)
+	for _, r := range g.ord {
 		o := 0
 		for q := range r {
 			o += g.counts[q]
@@ -165,7 +167,7 @@ func (g *gatherer) gather(component string, c Communicator, l local) error {
 	}
 	g.emb = grow(g.emb, totalRows*g.cols)[:0]
 	g.ref = grow(g.ref, totalRef*g.cols)[:0]
-	for _, r := range order(me, size) {
+	for _, r := range g.ord {
 		o := 0
 		for q := range r {
 			o += g.fcounts[q]
@@ -181,8 +183,10 @@ func (g *gatherer) gather(component string, c Communicator, l local) error {
 }
 
 // order is PML's gather order on rank me: me, then every other rank.
-func order(me, size int) []int {
-	out := make([]int, 0, size)
+func order(me, size int) []int { return appendOrder(nil, me, size) }
+
+// appendOrder appends order(me, size) to out.
+func appendOrder(out []int, me, size int) []int {
 	out = append(out, me)
 	for r := range size {
 		if r != me {
