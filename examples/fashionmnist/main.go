@@ -75,7 +75,9 @@
 // the gradients are averaged, so the run follows a one-process run with
 // the global batch. Rank 0 evaluates and writes -out. (As root Open MPI
 // needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; more
-// ranks than cores need --oversubscribe.)
+// ranks than cores need --oversubscribe, best with --mca
+// mpi_yield_when_idle 1 so that the ranks waiting for rank 0's evaluation
+// do not spin on its core.)
 //
 // -resume restores every optimizer's and scheduler's state too, so a
 // resumed run gives the uninterrupted run's numbers; it refuses flags that

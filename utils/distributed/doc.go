@@ -15,7 +15,10 @@
 //	mpirun --hostfile hosts -np 8 ./fashionmnist -distributed
 //
 // (as root add OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;
-// more ranks than cores needs --oversubscribe). Tests run under MPI with
+// more ranks than cores needs --oversubscribe, and then
+// --mca mpi_yield_when_idle 1 keeps a waiting rank, which Open MPI
+// otherwise spins, from taking the core of one that works, e.g. while rank
+// 0 evaluates). Tests run under MPI with
 // go test -tags mpi -exec "mpirun -np 2 --oversubscribe".
 //
 // LossWrapper and MinerWrapper gather the embeddings (and labels) of every
