@@ -27,6 +27,7 @@ import (
 	"github.com/gometric/gometric/testers"
 	"github.com/gometric/gometric/trainers"
 	"github.com/gometric/gometric/utils/accuracy"
+	"github.com/gometric/gometric/utils/distributed"
 	"github.com/gometric/gometric/utils/extract"
 	"github.com/gometric/gometric/utils/inference"
 	"github.com/gometric/gometric/utils/knn"
@@ -229,6 +230,15 @@ var sweepFuncs = map[string]any{
 	"utils/inference.Rows":                          inference.Rows,
 	"utils/inference.WriteIndex":                    inference.WriteIndex,
 	"utils/inference.WriteIndexFile":                inference.WriteIndexFile,
+	"utils/distributed.Communicators":               distributed.Communicators,
+	"utils/distributed.Finalize":                    distributed.Finalize,
+	"utils/distributed.MPI":                         distributed.MPI,
+	"utils/distributed.NewLocalGroup":               distributed.NewLocalGroup,
+	"utils/distributed.NewLossWrapper":              distributed.NewLossWrapper,
+	"utils/distributed.NewMinerWrapper":             distributed.NewMinerWrapper,
+	"utils/distributed.Rank":                        distributed.Rank,
+	"utils/distributed.SearchSharded":               distributed.SearchSharded,
+	"utils/distributed.Size":                        distributed.Size,
 	"utils/knn.FaissKMeans":                         knn.FaissKMeans,
 	"utils/knn.KMeans":                              knn.KMeans,
 	"utils/knn.NewExact":                            knn.NewExact,

@@ -14,7 +14,9 @@ import (
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/samplers"
+	"github.com/gometric/gometric/utils/distributed"
 	"github.com/schollz/progressbar/v3"
+	"gonum.org/v1/gonum/mat"
 )
 
 const baseName = "trainers.Base"
@@ -93,6 +95,16 @@ type Base struct {
 	EndOfEpochHook     func(b *Base, ep EpochInfo) error
 	// Progress, when not nil, receives a progress bar per epoch.
 	Progress io.Writer
+	// Comm, when not nil, is as MetricLossOnly's: the trunk's and
+	// embedder's gradients are averaged over the ranks; what
+	// CalculateLoss trains of its own (a classifier) is not.
+	Comm distributed.Communicator
+
+	// lossParams are the values of the loss's learnable parameters that
+	// a distributed Train broadcasts from rank 0 with the models'.
+	lossParams func() []*mat.Dense
+	// gradBuf holds the models' gradients for the all-reduce.
+	gradBuf []float32
 
 	// name is the component named in errors; mining shows the miner's
 	// counts in the progress bar even when they are 0.
@@ -196,6 +208,9 @@ func (b *Base) train(ctx context.Context, startEpoch, numEpochs int) ([]EpochInf
 	if err != nil {
 		return nil, err
 	}
+	if err := b.broadcastParams(); err != nil {
+		return nil, err
+	}
 	ipe := b.IterationsPerEpoch
 	if ipe == 0 {
 		ipe = ld.perPass
@@ -217,10 +232,12 @@ func (b *Base) train(ctx context.Context, startEpoch, numEpochs int) ([]EpochInf
 		if err := stepSchedulers(b.LRSchedulersByEpoch); err != nil {
 			return infos, fmt.Errorf("%s: epoch %d: %w", name, epoch, err)
 		}
+		var herr error
 		if b.EndOfEpochHook != nil {
-			if err := b.EndOfEpochHook(b, info); err != nil {
-				return infos, b.hookError(err, "epoch %d: end-of-epoch hook", epoch)
-			}
+			herr = b.EndOfEpochHook(b, info)
+		}
+		if herr = b.agree(herr); herr != nil {
+			return infos, b.hookError(herr, "epoch %d: end-of-epoch hook", epoch)
 		}
 	}
 	return infos, nil
@@ -255,7 +272,10 @@ func (b *Base) validate() error {
 	if err := b.validateRoles(); err != nil {
 		return err
 	}
-	if s, ok := b.Sampler.(*samplers.MPerClass); ok && s != nil && s.BatchSize != 0 && s.BatchSize != b.BatchSize {
+	if s, ok := b.Sampler.(*samplers.MPerClass); ok && s != nil && s.BatchSize != 0 && s.BatchSize != b.ranks()*b.BatchSize {
+		if b.ranks() > 1 {
+			return fmt.Errorf("%s: BatchSize = %d per rank on %d ranks but the MPerClass sampler's BatchSize = %d; set it to the global batch, %d: %w", name, b.BatchSize, b.ranks(), s.BatchSize, b.ranks()*b.BatchSize, gometric.ErrSetting)
+		}
 		return fmt.Errorf("%s: BatchSize = %d but the MPerClass sampler's BatchSize = %d; set both to the same batch size (PML passes one batch_size to the sampler and the loader): %w", name, b.BatchSize, s.BatchSize, gometric.ErrSetting)
 	}
 	if ds, es := b.Dataset.SampleShape(), b.Encoder.InputShape(); !slices.Equal(ds, es) {
@@ -456,6 +476,13 @@ func (b *Base) step(bt batch) (BatchLoss, error) {
 	} else {
 		_, err = b.Encoder.TrainStep(x, fn)
 	}
+	if b.distributed() {
+		// Every rank takes part, its step failed or not, so that none
+		// waits for another.
+		if rerr := b.reduceGrads(err != nil); err == nil {
+			err = rerr
+		}
+	}
 	if err != nil {
 		return out, err
 	}
@@ -631,16 +658,18 @@ func (b *Base) epoch(ctx context.Context, ld *loader, epoch, ipe int) (EpochInfo
 			bar.Describe(describe(epoch, res.Loss, b.mining || mined != (miners.Counts{}), mined))
 			_ = bar.Add(1)
 		}
+		var herr error
 		if b.EndOfIterationHook != nil {
 			ii := IterationInfo{
 				Epoch: epoch, Iteration: it, GlobalIteration: (epoch-1)*ipe + it,
 				Loss: res.Loss, Parts: res.Parts, Mined: mined, BatchSize: bsz,
 				Duration: time.Since(itStart),
 			}
-			if err := b.EndOfIterationHook(b, ii); err != nil {
-				finish()
-				return info, false, b.hookError(err, "epoch %d, iteration %d: end-of-iteration hook", epoch, it)
-			}
+			herr = b.EndOfIterationHook(b, ii)
+		}
+		if herr = b.agree(herr); herr != nil {
+			finish()
+			return info, false, b.hookError(herr, "epoch %d, iteration %d: end-of-iteration hook", epoch, it)
 		}
 		if err := stepSchedulers(b.LRSchedulersByIteration); err != nil {
 			finish()

@@ -255,6 +255,9 @@ func (t *DeepAdversarialMetricLearning) Train(ctx context.Context, startEpoch, n
 	if t == nil {
 		return nil, fmt.Errorf("%s.Train: nil receiver: %w", damlName, gometric.ErrSetting)
 	}
+	if err := notDistributed(damlName, t.Comm); err != nil {
+		return nil, err
+	}
 	checked := ctx != nil && startEpoch >= 1
 	if checked {
 		if err := t.validate(); err != nil {

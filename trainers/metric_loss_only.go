@@ -14,6 +14,8 @@ import (
 	"github.com/gometric/gometric/miners"
 	"github.com/gometric/gometric/models"
 	"github.com/gometric/gometric/samplers"
+	"github.com/gometric/gometric/utils/distributed"
+	"gonum.org/v1/gonum/mat"
 )
 
 const name = "trainers.MetricLossOnly"
@@ -162,6 +164,30 @@ type MetricLossOnly struct {
 	// Progress, when not nil, receives a progress bar per epoch (PML's
 	// tqdm bar) with the loss, the miner's counts and the speed.
 	Progress io.Writer
+
+	// Comm, when not nil and of more than one rank, trains data-parallel
+	// over its ranks, as PML's scripts do with torch's
+	// DistributedDataParallel: every rank runs Train with equal settings
+	// and its own copy of the models; at the start the parameters of the
+	// trunk, the embedder and the loss are broadcast from rank 0; the
+	// sampler draws global batches of Size × BatchSize samples from Seed,
+	// the same on every rank, and rank r trains on the r-th BatchSize of
+	// each (a BatchSampler's batches are split in Size contiguous parts);
+	// after every backward pass the trunk's and embedder's gradients are
+	// averaged over the ranks by an all-reduce. Wrap Loss and Miner in
+	// distributed.LossWrapper and distributed.MinerWrapper over the same
+	// Comm (as PML's DistributedLossWrapper) for the loss of the global
+	// batch: then the ranks' weights follow those of one process training
+	// on the global batches. The hooks run on every rank (write
+	// checkpoints and records on rank 0 only); a stop or an error of any
+	// rank's hook stops every rank. A rank whose step fails makes every
+	// rank fail at that step. What is not a parameter stays each rank's
+	// own, as with DDP without SyncBatchNorm: a ResNet's BatchNorm
+	// normalises by the rank's batch and keeps its own running statistics
+	// (rank 0's are the ones checkpointed). The trunk and embedder are
+	// averaged; a classifier or generator of another trainer is not
+	// (use MetricLossOnly).
+	Comm distributed.Communicator
 
 	// obj is the loss pipeline of every iteration; it keeps the previous
 	// result's gradient matrices for reuse (losses.Batch.Reuse).
@@ -320,6 +346,8 @@ func (t *MetricLossOnly) base(component string) *Base {
 	b.FreezeThese, b.GradientClippers = t.FreezeThese, t.GradientClippers
 	b.LRSchedulersByIteration, b.LRSchedulersByEpoch = t.LRSchedulersByIteration, t.LRSchedulersByEpoch
 	b.SetMinLabelToZero, b.Progress = t.SetMinLabelToZero, t.Progress
+	b.Comm = t.Comm
+	b.lossParams = t.lossParamValues
 	b.LabelHierarchyLevel, b.SubsetBatchMiner = t.LabelHierarchyLevel, t.SubsetBatchMiner
 	return b
 }
@@ -363,9 +391,9 @@ func newLoader(t *Base) (*loader, error) {
 				return nil, fmt.Errorf("%s: %w", t.component(), err)
 			}
 		}
-		ld.perPass = n / t.BatchSize
+		ld.perPass = n / (t.BatchSize * t.ranks())
 	default:
-		ld.perPass = t.Dataset.Len() / t.BatchSize
+		ld.perPass = t.Dataset.Len() / (t.BatchSize * t.ranks())
 	}
 	if ld.perPass < 1 {
 		return nil, fmt.Errorf("%s: a pass over the sampler holds no complete batch of %d samples (the last incomplete batch is dropped, as PML's loader does): %w", t.component(), t.BatchSize, gometric.ErrSetting)
@@ -415,8 +443,9 @@ func (ld *loader) draw() error {
 		} else {
 			idx = rng.Perm(t.Dataset.Len())
 		}
-		for i := 0; i+t.BatchSize <= len(idx); i += t.BatchSize {
-			ld.batches = append(ld.batches, idx[i:i+t.BatchSize])
+		g := t.BatchSize * t.ranks()
+		for i := 0; i+g <= len(idx); i += g {
+			ld.batches = append(ld.batches, idx[i:i+g])
 		}
 	}
 	if len(ld.batches) == 0 {
@@ -434,5 +463,29 @@ func (ld *loader) next() ([]int, error) {
 	}
 	b := ld.batches[ld.pos]
 	ld.pos++
+	if w := ld.t.ranks(); w > 1 {
+		// This rank's part of the global batch.
+		r := distributed.Rank(ld.t.Comm)
+		lo, hi := r*len(b)/w, (r+1)*len(b)/w
+		if lo == hi {
+			return nil, fmt.Errorf("%s: a batch of %d samples cannot be split between %d ranks: %w", ld.t.component(), len(b), w, gometric.ErrSetting)
+		}
+		b = b[lo:hi]
+	}
 	return b, nil
+}
+
+// lossParamValues returns the values of the loss's learnable parameters.
+func (t *MetricLossOnly) lossParamValues() []*mat.Dense {
+	l, ok := t.Loss.(losses.Learnable)
+	if !ok {
+		return nil
+	}
+	var out []*mat.Dense
+	for _, p := range l.Params() {
+		if p != nil && p.Value != nil {
+			out = append(out, p.Value)
+		}
+	}
+	return out
 }

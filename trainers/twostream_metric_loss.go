@@ -94,6 +94,9 @@ func (t *TwoStreamMetricLoss) Train(ctx context.Context, startEpoch, numEpochs i
 	if t == nil {
 		return nil, fmt.Errorf("%s.Train: nil receiver: %w", tsName, gometric.ErrSetting)
 	}
+	if err := notDistributed(tsName, t.Comm); err != nil {
+		return nil, err
+	}
 	if ctx != nil && startEpoch >= 1 {
 		if err := t.validate(); err != nil {
 			return nil, err

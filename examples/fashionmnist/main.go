@@ -63,6 +63,22 @@
 //	-patience N             stop when the epochs since the best MAP@R exceed N, checked at
 //	                        each evaluation (PML's HookContainer patience)
 //
+// -distributed trains data-parallel over the ranks of mpirun (PML's
+// DistributedLossWrapper and DistributedMinerWrapper with torch's DDP), in
+// a binary built with the mpi tag and Debian's libopenmpi-dev:
+//
+//	go build -tags mpi ./examples/fashionmnist
+//	mpirun -np 2 ./fashionmnist -distributed -batch 32          # 64 per step in all
+//	mpirun --hostfile hosts -np 8 ./fashionmnist -distributed -batch 8
+//
+// -batch is then per rank; the loss and miner see the gathered batch and
+// the gradients are averaged, so the run follows a one-process run with
+// the global batch. Rank 0 evaluates and writes -out. (As root Open MPI
+// needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; more
+// ranks than cores need --oversubscribe, best with --mca
+// mpi_yield_when_idle 1 so that the ranks waiting for rank 0's evaluation
+// do not spin on its core.)
+//
 // -resume restores every optimizer's and scheduler's state too, so a
 // resumed run gives the uninterrupted run's numbers; it refuses flags that
 // do not match the run it continues (an embedder, a classifier or a

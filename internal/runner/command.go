@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gometric/gometric/datasets"
+	"github.com/gometric/gometric/utils/distributed"
 )
 
 // Main is the main function of an example program called name: it runs
@@ -23,6 +24,9 @@ func Main(name string, run func(ctx context.Context, args []string, stdout, stde
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if ferr := distributed.Finalize(); err == nil { // MPI, when -distributed started it
+		err = ferr
+	}
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return
 	}

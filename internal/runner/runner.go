@@ -24,6 +24,7 @@ import (
 	"github.com/gometric/gometric/testers"
 	"github.com/gometric/gometric/trainers"
 	"github.com/gometric/gometric/utils/accuracy"
+	"github.com/gometric/gometric/utils/distributed"
 	"github.com/gometric/gometric/utils/logging"
 )
 
@@ -81,6 +82,11 @@ type Options struct {
 	Threads   int
 	EvalBatch int
 	Quiet     bool
+	// Distributed trains data-parallel over the ranks of mpirun (a
+	// program built with -tags mpi; see distributed.MPI): Batch samples
+	// per rank, rank 0 evaluating and writing the records and
+	// checkpoints. Only -trainer metriclossonly, without -resume.
+	Distributed bool
 	// Resume continues the run recorded in Out (its last epoch's weights
 	// and record); Overwrite deletes that run's files and starts again.
 	// Without either, a run refuses an Out that holds trained weights.
@@ -163,6 +169,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.IntVar(&o.Threads, "threads", o.Threads, "threads (GOMAXPROCS; 0: all cores)")
 	fs.IntVar(&o.EvalBatch, "eval-batch", o.EvalBatch, "batch size of the evaluation")
 	fs.BoolVar(&o.Quiet, "quiet", o.Quiet, "no progress bars")
+	fs.BoolVar(&o.Distributed, "distributed", o.Distributed, "data-parallel over the ranks of mpirun (build with -tags mpi): -batch per rank, gradients averaged; rank 0 evaluates and writes -out")
 	fs.BoolVar(&o.Resume, "resume", o.Resume, "continue the run in -out from its last epoch (-epochs is the total)")
 	fs.BoolVar(&o.Overwrite, "overwrite", o.Overwrite, "delete the run in -out (its checkpoints and record) and start again")
 	fs.IntVar(&o.Embedder, "embedder", o.Embedder, "size of a linear embedder after the trunk, with its own Adam at -lr (0: none, PML's Identity)")
@@ -246,6 +253,12 @@ func (o *Options) Validate() error {
 		return bad("-cascade %q is for -trainer cascaded (not %s)", o.Cascade, o.Trainer)
 	case !(o.ClassifierLossWeight >= 0) || math.IsInf(o.ClassifierLossWeight, 0):
 		return bad("-classifier-loss-weight %v: want a finite weight of at least 0", o.ClassifierLossWeight)
+	case o.Distributed && o.Trainer != "metriclossonly":
+		return bad("-distributed with -trainer %s: only metriclossonly averages every model's gradients over the ranks", o.Trainer)
+	case o.Distributed && strings.HasPrefix(o.LRSchedule, "plateau"):
+		return bad("-distributed with -lr-schedule %s: the plateau scheduler follows rank 0's evaluation, which the other ranks do not see; use a schedule by epoch", o.LRSchedule)
+	case o.Distributed && o.Resume:
+		return bad("-distributed with -resume: not supported yet (the ranks' optimizer states would differ); resume without -distributed")
 	case o.Resume && o.Overwrite:
 		return bad("-resume and -overwrite: choose one")
 	case o.Embedder < 0 || o.Embedder > MaxEmbedder:
@@ -335,6 +348,9 @@ type Run struct {
 	Train, Test datasets.Dataset
 	// Stdout receives the results; Stderr the progress bars.
 	Stdout, Stderr io.Writer
+	// Comm is the process group of a Distributed run; nil means the MPI
+	// world (distributed.MPI).
+	Comm distributed.Communicator
 }
 
 // Row is one line of the run's record: epoch 0 is before training. It is
@@ -393,6 +409,20 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	if !r.Quiet {
 		progress = r.Stderr
 	}
+	if r.Distributed && r.Comm == nil {
+		if r.Comm, err = distributed.MPI(); err != nil {
+			return nil, fmt.Errorf("-distributed: %w", err)
+		}
+	}
+	if r.Distributed && r.Comm.Rank() != 0 {
+		// The other ranks train; rank 0 evaluates and writes.
+		s, err := r.setup(schedule, nil)
+		if err != nil || r.Epochs < 1 {
+			return nil, err
+		}
+		_, err = s.trainer.Train(ctx, 1, r.Epochs)
+		return nil, err
+	}
 	s, err := r.setup(schedule, progress)
 	if err != nil {
 		return nil, err
@@ -422,6 +452,9 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	var extra []string
 	if r.TrunkLR > 0 {
 		extra = append(extra, fmt.Sprintf("the trunk's Adam at lr %g", r.TrunkLR))
+	}
+	if r.Distributed {
+		extra = append(extra, fmt.Sprintf("data-parallel over %d rank(s): batch %d per rank, %d in all, loss and miner on the gathered batch (distributed.LossWrapper, MinerWrapper)", r.ranks(), r.Batch, r.Batch*r.ranks()))
 	}
 	if r.Trainer == "withclassifier" {
 		extra = append(extra, fmt.Sprintf("TrainWithClassifier: classifier Linear(%d, %d) with its own Adam lr %g, CrossEntropy weight %g", s.dim, s.classes, r.LR, r.ClassifierLossWeight))
@@ -644,13 +677,20 @@ func (r *Run) setup(schedule LRSchedule, progress io.Writer) (setup, error) {
 	}
 	t.LossOptimizer = lossOpt
 	t.LRSchedulersByEpoch = byEpoch
+	if r.Distributed {
+		t.Comm = r.Comm
+		t.Loss = distributed.NewLossWrapper(t.Loss, r.Comm)
+		if t.Miner != nil {
+			t.Miner = distributed.NewMinerWrapper(t.Miner, r.Comm)
+		}
+	}
 	s.ipe = r.iterations(t.Sampler)
 	return s, nil
 }
 
 // sampler is the runs' MPerClass sampler over the training labels.
 func (r *Run) sampler() *samplers.MPerClass {
-	return &samplers.MPerClass{Labels: r.Train.Labels(), M: r.M, BatchSize: r.Batch, LengthBeforeNewIter: r.Train.Len()}
+	return &samplers.MPerClass{Labels: r.Train.Labels(), M: r.M, BatchSize: r.Batch * r.ranks(), LengthBeforeNewIter: r.Train.Len()}
 }
 
 // iterations is the iterations of an epoch.
@@ -658,7 +698,15 @@ func (r *Run) iterations(smp samplers.Sampler) int {
 	if r.Iterations > 0 {
 		return r.Iterations
 	}
-	return smp.Len() / r.Batch
+	return smp.Len() / (r.Batch * r.ranks())
+}
+
+// ranks is the number of ranks a Distributed run trains on (1 otherwise).
+func (r *Run) ranks() int {
+	if !r.Distributed || r.Comm == nil {
+		return 1
+	}
+	return r.Comm.Size()
 }
 
 // daml is -trainer daml's DeepAdversarialMetricLearning: the generator
