@@ -148,6 +148,18 @@ func NewImageFlagSet(name string, stderr io.Writer, dataUsage, trainDefault, tes
 	opts.Epochs = 10
 	opts.Register(fs)
 	f := &ImageFlags{}
+	f.Register(fs, dataUsage, trainDefault, testDefault)
+	return fs, &opts, f
+}
+
+// Register defines f's flags on fs with the examples' defaults (-size 64,
+// -blocks 32,64,128, -embedding 128, -preload); dataUsage is the help of
+// -data, trainDefault and testDefault say what an empty -train-classes
+// and -test-classes mean.
+func (f *ImageFlags) Register(fs *flag.FlagSet, dataUsage, trainDefault, testDefault string) {
+	if f == nil || fs == nil {
+		return
+	}
 	fs.StringVar(&f.Data, "data", "", dataUsage)
 	fs.IntVar(&f.Size, "size", 64, "image side after resizing (ConvNet input: 3 × size × size)")
 	fs.StringVar(&f.Blocks, "blocks", "32,64,128", "ConvNet: output channels of each conv3×3–ReLU–maxpool2 block")
@@ -156,7 +168,6 @@ func NewImageFlagSet(name string, stderr io.Writer, dataUsage, trainDefault, tes
 	fs.StringVar(&f.TestClasses, "test-classes", "", "test classes (default "+testDefault+")")
 	fs.IntVar(&f.Workers, "workers", 0, "image decoding goroutines (0: GOMAXPROCS)")
 	fs.BoolVar(&f.Preload, "preload", true, "decode every image once into memory (3·size² bytes each) instead of at every batch")
-	return fs, &opts, f
 }
 
 // Classes parses -train-classes and -test-classes; an empty flag gives

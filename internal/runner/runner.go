@@ -305,16 +305,14 @@ func (o *Options) cascade(dim int) ([]int, error) {
 }
 
 // ParseFlags parses args into o with fs (which must have o registered)
-// and validates them; positional arguments are an error.
+// and validates them (ParseArgs: positional arguments are an error, and a
+// registered ConfigFlag names a config file).
 func (o *Options) ParseFlags(fs *flag.FlagSet, args []string) error {
 	if o == nil || fs == nil {
 		return fmt.Errorf("runner: nil Options or FlagSet: %w", gometric.ErrSetting)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := ParseArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (flags only; see -h): %w", fs.Arg(0), gometric.ErrSetting)
 	}
 	if o.Threads > 0 {
 		runtime.GOMAXPROCS(o.Threads)
@@ -335,6 +333,10 @@ type Run struct {
 	Train, Test datasets.Dataset
 	// Stdout receives the results; Stderr the progress bars.
 	Stdout, Stderr io.Writer
+	// Scatter, when not "", is a directory where every evaluation writes
+	// the scatter plot of the embeddings (testers.PNGVisualizer: PML's
+	// visualizer_hook with a 2-D PCA).
+	Scatter string
 }
 
 // Row is one line of the run's record: epoch 0 is before training. It is
@@ -480,6 +482,9 @@ func (r *Run) tester(progress io.Writer) *testers.GlobalEmbeddingSpace {
 	tester.BatchSize = r.EvalBatch
 	tester.Calculator = &accuracy.Calculator{K: accuracy.KMaxBinCount(), Include: metricNames()}
 	tester.Progress = progress
+	if r.Scatter != "" {
+		tester.Visualize = testers.PNGVisualizer(r.Scatter)
+	}
 	return tester
 }
 
