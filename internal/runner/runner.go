@@ -335,7 +335,7 @@ type Run struct {
 	Stdout, Stderr io.Writer
 	// Scatter, when not "", is a directory where every evaluation writes
 	// the scatter plot of the embeddings (testers.PNGVisualizer: PML's
-	// visualizer_hook with a 2-D PCA).
+	// visualizer_hook with a 2-D PCA), created if needed.
 	Scatter string
 }
 
@@ -398,6 +398,11 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	s, err := r.setup(schedule, progress)
 	if err != nil {
 		return nil, err
+	}
+	if r.Scatter != "" {
+		if err := os.MkdirAll(r.Scatter, 0o755); err != nil {
+			return nil, err
+		}
 	}
 
 	tester := r.tester(progress)
@@ -506,6 +511,11 @@ func (r *Run) Evaluate(ctx context.Context, emb testers.Embedder) (Row, error) {
 	var progress io.Writer
 	if !r.Quiet {
 		progress = r.Stderr
+	}
+	if r.Scatter != "" {
+		if err := os.MkdirAll(r.Scatter, 0o755); err != nil {
+			return Row{}, err
+		}
 	}
 	start := time.Now()
 	res, err := r.tester(progress).Test(ctx, emb, map[string]datasets.Dataset{"test": r.Test})
