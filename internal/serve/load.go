@@ -56,6 +56,7 @@ func (r LoadResult) String() string {
 
 func liveHeap() uint64 {
 	runtime.GC()
+	runtime.GC() // sync.Pools keep their victims through one GC
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc

@@ -34,6 +34,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +43,7 @@ import (
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/utils/inference"
+	"github.com/gometric/gometric/utils/knn"
 )
 
 // Defaults of Config's limits.
@@ -51,6 +53,8 @@ const (
 	DefaultMaxK           = 1000
 	DefaultK              = 5
 	DefaultRequestTimeout = 30 * time.Second
+	DefaultMaxBatch       = 256
+	DefaultQueue          = 4096
 )
 
 // Config are the server's settings. The zero value of every field but
@@ -75,6 +79,17 @@ type Config struct {
 	// RequestTimeout bounds a request's handling. If RequestTimeout is 0,
 	// DefaultRequestTimeout (30 s) is used.
 	RequestTimeout time.Duration
+	// MaxBatch is the most query vectors searched together: requests that
+	// arrive while a search runs are searched together in the next one
+	// (one pass over the references serves them all), up to MaxBatch
+	// vectors. If MaxBatch is 0, DefaultMaxBatch (256) is used.
+	MaxBatch int
+	// Searchers is the number of searches run at once. If Searchers is 0,
+	// GOMAXPROCS is used.
+	Searchers int
+	// Queue is the most requests waiting for a search; more are refused
+	// with 503. If Queue is 0, DefaultQueue (4096) is used.
+	Queue int
 	// Log receives a line per reload and per server error; nil discards
 	// them.
 	Log *log.Logger
@@ -99,6 +114,22 @@ type Server struct {
 	reloadMu sync.Mutex
 	closing  atomic.Bool
 	reloads  atomic.Int64
+	queue    chan *pending
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+// pending is a request's queries waiting for a search.
+type pending struct {
+	ix   *index
+	vecs [][]float32
+	k    int
+	done chan searched // buffered: the searcher never blocks on it
+}
+
+type searched struct {
+	res knn.Result // K = k
+	err error
 }
 
 // New returns a server of cfg with its index loaded.
@@ -106,7 +137,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Index == "" {
 		return nil, fmt.Errorf("serve: no index file: %w", gometric.ErrSetting)
 	}
-	if cfg.MaxBodyBytes < 0 || cfg.MaxQueries < 0 || cfg.MaxK < 0 || cfg.RequestTimeout < 0 {
+	if cfg.MaxBodyBytes < 0 || cfg.MaxQueries < 0 || cfg.MaxK < 0 || cfg.RequestTimeout < 0 || cfg.MaxBatch < 0 || cfg.Searchers < 0 || cfg.Queue < 0 {
 		return nil, fmt.Errorf("serve: negative limit in %+v: %w", cfg, gometric.ErrSetting)
 	}
 	if cfg.MaxBodyBytes == 0 {
@@ -121,14 +152,112 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.Searchers == 0 {
+		cfg.Searchers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Queue == 0 {
+		cfg.Queue = DefaultQueue
+	}
 	if cfg.Log == nil {
 		cfg.Log = log.New(io.Discard, "", 0)
 	}
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, queue: make(chan *pending, cfg.Queue), stop: make(chan struct{})}
 	if err := s.Reload(); err != nil {
 		return nil, err
 	}
+	for range cfg.Searchers {
+		go s.searcher()
+	}
 	return s, nil
+}
+
+// Close stops the searchers; requests after it answer 503. Serve calls it
+// once the HTTP server has shut down.
+func (s *Server) Close() {
+	if s == nil {
+		return
+	}
+	s.closing.Store(true)
+	s.stopOnce.Do(func() { close(s.stop) })
+}
+
+// searcher runs searches: it takes a waiting request and the ones queued
+// behind it (up to MaxBatch vectors, of the same index) and searches
+// their vectors in one call, with the largest k among them.
+func (s *Server) searcher() {
+	var group, rest []*pending
+	for {
+		var first *pending
+		if len(rest) > 0 {
+			first = rest[0]
+			rest[0] = nil
+			rest = rest[1:]
+		} else {
+			select {
+			case first = <-s.queue:
+			case <-s.stop:
+				return
+			}
+		}
+		group = append(group[:0], first)
+		rows := len(first.vecs)
+	drain:
+		for rows < s.cfg.MaxBatch {
+			select {
+			case p := <-s.queue:
+				if p.ix != first.ix || rows+len(p.vecs) > s.cfg.MaxBatch {
+					rest = append(rest, p)
+					break drain
+				}
+				group = append(group, p)
+				rows += len(p.vecs)
+			default:
+				break drain
+			}
+		}
+		s.search(group, rows)
+		// The requests, and with them an index a reload replaced, must
+		// not stay reachable from the searcher.
+		clear(group)
+	}
+}
+
+// search answers a group of requests on one index with one search, or,
+// when it fails, each request with its own.
+func (s *Server) search(group []*pending, rows int) {
+	ix := group[0].ix
+	if len(group) == 1 {
+		p := group[0]
+		res, err := ix.model.NearestNeighbors(p.vecs, p.k)
+		p.done <- searched{res, err}
+		return
+	}
+	all := make([][]float32, 0, rows)
+	k := 0
+	for _, p := range group {
+		all = append(all, p.vecs...)
+		k = max(k, p.k)
+	}
+	res, err := ix.model.NearestNeighbors(all, k)
+	if err != nil {
+		for _, p := range group {
+			s.search([]*pending{p}, len(p.vecs))
+		}
+		return
+	}
+	off := 0
+	for _, p := range group {
+		r := knn.Result{K: p.k, Indices: make([]int, len(p.vecs)*p.k), Distances: make([]float32, len(p.vecs)*p.k)}
+		for q := range p.vecs {
+			copy(r.Indices[q*p.k:(q+1)*p.k], res.Indices[(off+q)*k:])
+			copy(r.Distances[q*p.k:(q+1)*p.k], res.Distances[(off+q)*k:])
+		}
+		off += len(p.vecs)
+		p.done <- searched{r, nil}
+	}
 }
 
 // load reads the index file.
@@ -170,7 +299,8 @@ func (s *Server) Reload() error {
 
 func (s *Server) logf(format string, a ...any) { s.cfg.Log.Printf(format, a...) }
 
-// Stats describe the current index (GET /readyz, POST /admin/reload).
+// Stats describe the current index (GET /readyz, POST /admin/reload). It is plain data, safe for
+// concurrent reads.
 type Stats struct {
 	Status    string  `json:"status"`
 	Index     string  `json:"index"`
@@ -263,14 +393,16 @@ func (m *methodWriter) Write(b []byte) (int, error) {
 }
 
 // Request is the body of POST /v1/neighbors and /v1/match: one vector or
-// several, and k.
+// several, and k. It is plain data, safe for
+// concurrent reads.
 type Request struct {
 	Vector  []float32   `json:"vector,omitempty"`
 	Vectors [][]float32 `json:"vectors,omitempty"`
 	K       int         `json:"k,omitempty"`
 }
 
-// Neighbor is one reference found for a query.
+// Neighbor is one reference found for a query. It is plain data, safe for
+// concurrent reads.
 type Neighbor struct {
 	Index    int     `json:"index"`
 	Label    *int    `json:"label,omitempty"`
@@ -279,14 +411,16 @@ type Neighbor struct {
 }
 
 // Result is one query's answer: its neighbours (neighbors routes) or
-// whether its nearest reference matches (match routes).
+// whether its nearest reference matches (match routes). It is plain data, safe for
+// concurrent reads.
 type Result struct {
 	Neighbors []Neighbor `json:"neighbors,omitempty"`
 	Match     *bool      `json:"match,omitempty"`
 	Nearest   *Neighbor  `json:"nearest,omitempty"`
 }
 
-// Response is the body of a successful query.
+// Response is the body of a successful query. It is plain data, safe for
+// concurrent reads.
 type Response struct {
 	Results []Result `json:"results"`
 }
@@ -474,17 +608,34 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, ix *index, vecs 
 	if match {
 		k = 1
 	}
-	res, err := ix.model.NearestNeighbors(vecs, k)
+	if len(vecs) > s.cfg.MaxBatch {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%d vectors: want at most %d per request", len(vecs), s.cfg.MaxBatch))
+		return
+	}
+	p := &pending{ix: ix, vecs: vecs, k: k, done: make(chan searched, 1)}
+	select {
+	case s.queue <- p:
+	default:
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("overloaded: %d requests are waiting; retry later", cap(s.queue)))
+		return
+	}
+	var sr searched
+	select {
+	case sr = <-p.done:
+	case <-s.stop:
+		writeError(w, http.StatusServiceUnavailable, "shutting down")
+		return
+	case <-r.Context().Done():
+		writeError(w, http.StatusServiceUnavailable, "request timed out waiting for a search: "+r.Context().Err().Error())
+		return
+	}
+	res, err := sr.res, sr.err
 	if err != nil {
 		code := http.StatusInternalServerError
 		if errors.Is(err, gometric.ErrNonFinite) || errors.Is(err, gometric.ErrShape) {
 			code = http.StatusBadRequest
 		}
 		writeError(w, code, err.Error())
-		return
-	}
-	if err := r.Context().Err(); err != nil {
-		writeError(w, http.StatusServiceUnavailable, "request timed out: "+err.Error())
 		return
 	}
 	out := Response{Results: make([]Result, len(vecs))}
@@ -561,6 +712,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
+	s.Close()
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
