@@ -223,6 +223,7 @@ var sweepFuncs = map[string]any{
 	"utils/accuracy.NMI":                            accuracy.NMI,
 	"utils/accuracy.NewCalculator":                  accuracy.NewCalculator,
 	"utils/inference.Calibrate":                     inference.Calibrate,
+	"utils/inference.LabelPairs":                    inference.LabelPairs,
 	"utils/inference.NewMatchFinder":                inference.NewMatchFinder,
 	"utils/inference.ReadIndex":                     inference.ReadIndex,
 	"utils/inference.ReadIndexFile":                 inference.ReadIndexFile,

@@ -325,7 +325,12 @@ func (m *Model) EmbedImages(images [][]byte, maxPixels int) (gometric.Matrix, er
 	if files.Len() != len(images) {
 		return gometric.Matrix{}, fmt.Errorf("runner.Model: %d of %d images listed: %w", files.Len(), len(images), gometric.ErrShape)
 	}
-	files.Width, files.Height, files.Transform, files.MaxPixels = in[1], in[2], m.Transform, maxPixels
+	files.Width, files.Height, files.MaxPixels = in[1], in[2], maxPixels
+	if m.Transform != nil {
+		// (a nil Compose in the interface would be a Transform that
+		// does nothing, not the default fit)
+		files.Transform = m.Transform
+	}
 	idx := make([]int, len(images))
 	for i := range idx {
 		idx[i] = i
