@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
 	"github.com/gometric/gometric/internal/runner"
+	"github.com/gometric/gometric/internal/serve"
 	"github.com/gometric/gometric/utils/inference"
 	"github.com/gometric/gometric/utils/knn"
 )
@@ -67,6 +69,10 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	calibrate := fs.String("calibrate", "", "a labelled feature file to calibrate the threshold on (\"refs\": the references themselves)")
 	pairs := fs.Int("calibrate-pairs", 20000, "-calibrate: the number of pairs drawn, half matching")
 	seed := fs.Uint64("seed", 0, "-calibrate: the seed of the pairs")
+	factory := fs.String("faiss", "", "also build a FAISS index by factory string (e.g. IVF1024,Flat; HNSW32; IVF256,PQ16; needs -tags faiss), trained on the references and saved in FAISS's format as -o with .faiss appended; index search and serve use it")
+	faissParams := fs.String("faiss-param", "", "-faiss: search parameters saved with it, e.g. nprobe=16 or efSearch=128")
+	recallK := fs.Int("recall-k", 10, "-faiss: the k of the recall@k against exact search")
+	recallN := fs.Int("recall-queries", 1000, "-faiss: the queries of the recall: rows of -calibrate's file, else references (which find themselves)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	fs.String(runner.ConfigFlag, "", "a JSON file of flag names and values (the command line wins)")
 	if err := runner.ParseArgs(fs, args); err != nil {
@@ -124,6 +130,25 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "calibrated on %d pairs (%d matching): cosine threshold %.4f, F1 %.4f, precision %.4f, recall %.4f\n",
 			len(same), c.TP+c.FN, c.Threshold, c.F1, c.Precision, c.Recall)
 	}
+	params, err := serve.ParseFaissParams(*faissParams)
+	if err != nil {
+		return err
+	}
+	if *factory == "" && params != nil {
+		return fmt.Errorf("-faiss-param is for -faiss: %w", gometric.ErrSetting)
+	}
+	var fi *knn.Faiss
+	if *factory != "" {
+		if !knn.FaissBuilt {
+			return fmt.Errorf("-faiss %s: this binary was built without FAISS: run scripts/install-faiss.sh and build with -tags faiss (CGO_ENABLED=1): %w", *factory, gometric.ErrUnsupported)
+		}
+		model.NewIndex = func(dim int, metric knn.Metric) (knn.Index, error) {
+			f, err := knn.NewFaiss(*factory, dim, metric)
+			fi = f
+			return f, err
+		}
+	}
+	t0 := time.Now()
 	if err := model.Train(ctx, rowsOf(refs), refs.Labels()); err != nil {
 		return err
 	}
@@ -131,6 +156,64 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d × %d unit vectors, labelled, metric %s, cosine threshold %.4f\n", *out, model.Len(), refs.Dim(), *metric, model.MatchFinder.Threshold)
+	if fi == nil {
+		return nil
+	}
+	defer fi.Close()
+	for _, p := range params {
+		if err := fi.SetParameter(p.Name, p.Value); err != nil {
+			return err
+		}
+	}
+	fpath := *out + serve.FaissSuffix
+	if err := fi.Save(fpath); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: FAISS %s (%s), trained and filled in %.1f s\n", fpath, *factory, *faissParams, time.Since(t0).Seconds())
+	// recall@k against exact search.
+	qsrc, what := refs, "references (each finds itself)"
+	if *calibrate != "" && *calibrate != "refs" {
+		if qsrc, err = datasets.LoadFeatures(*calibrate); err != nil {
+			return err
+		}
+		what = "rows of " + *calibrate
+	}
+	if *recallN < 1 || *recallK < 1 || *recallK > refs.Len() {
+		return fmt.Errorf("-recall-queries %d, -recall-k %d: want at least 1 query and k in [1, %d]: %w", *recallN, *recallK, refs.Len(), gometric.ErrSetting)
+	}
+	n := min(*recallN, qsrc.Len())
+	qrows := make([][]float32, n)
+	for i := range qrows {
+		qrows[i] = qsrc.Row(i * qsrc.Len() / n)
+	}
+	approx, err := model.NearestNeighbors(qrows, *recallK)
+	if err != nil {
+		return err
+	}
+	q, err := model.Embeddings(ctx, qrows)
+	if err != nil {
+		return err
+	}
+	all, err := model.Embeddings(ctx, rowsOf(refs))
+	if err != nil {
+		return err
+	}
+	t1 := time.Now()
+	exact, err := knn.Search(q, all, *recallK, m)
+	if err != nil {
+		return err
+	}
+	te := time.Since(t1)
+	r, err := knn.Recall(approx, exact)
+	if err != nil {
+		return err
+	}
+	t2 := time.Now()
+	if _, err := fi.Search(q, *recallK); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "recall@%d of FAISS %s against exact search: %.4f on %d queries (%s); search of the %d queries: FAISS %.1f ms, exact %.1f ms\n",
+		*recallK, *factory, r, n, what, n, float64(time.Since(t2).Microseconds())/1e3, float64(te.Microseconds())/1e3)
 	return nil
 }
 
@@ -154,6 +237,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	var mf runner.ModelFlags
 	mf.Register(fs)
 	k := fs.Int("k", 5, "neighbours per query")
+	faissParams := fs.String("faiss-param", "", "with the FAISS index beside -index: search parameters, e.g. nprobe=16")
 	asJSON := fs.Bool("json", false, "print one JSON object per query")
 	fs.String(runner.ConfigFlag, "", "a JSON file of flag names and values (the command line wins)")
 	if err := runner.ParseArgs(fs, args); err != nil {
@@ -162,10 +246,11 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *index == "" {
 		return fmt.Errorf("-index is required: %w", gometric.ErrSetting)
 	}
-	model := inference.NewModel(inference.Rows)
-	if err := model.Load(*index); err != nil {
+	model, how, err := serve.OpenIndex(*index, *faissParams)
+	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stderr, "%s: %d references, %s\n", *index, model.Len(), how)
 	var rows [][]float32
 	var qlabels []int
 	switch {

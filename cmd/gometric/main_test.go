@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/utils/knn"
 )
 
 // gm runs the command with args in dir and returns its stdout.
@@ -59,7 +60,14 @@ func TestReadmeLines(t *testing.T) {
 			t.Fatalf("gometric %s: %v\n%s\nwant %q", strings.Join(l.args, " "), err, out, l.want)
 		}
 	}
-	out, err := gm(t, dir, "index", "search", "-index", "train.gmidx", "-query", "test.gmfeats", "-k", "2", "-json")
+	out, err := gm(t, dir, "index", "build", "-features", "train.gmfeats", "-o", "f.gmidx", "-faiss", "IVF16,Flat", "-faiss-param", "nprobe=4", "-calibrate", "test.gmfeats")
+	switch {
+	case !knn.FaissBuilt && !errors.Is(err, gometric.ErrUnsupported):
+		t.Errorf("-faiss without FAISS: %v", err)
+	case knn.FaissBuilt && (err != nil || !strings.Contains(out, "recall@10 of FAISS IVF16,Flat against exact search")):
+		t.Errorf("-faiss: %v\n%s", err, out)
+	}
+	out, err = gm(t, dir, "index", "search", "-index", "train.gmidx", "-query", "test.gmfeats", "-k", "2", "-json")
 	if err != nil {
 		t.Fatal(err)
 	}

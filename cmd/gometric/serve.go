@@ -34,6 +34,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.MaxQueries, "max-queries", serve.DefaultMaxQueries, "the most vectors per request")
 	fs.IntVar(&cfg.MaxK, "max-k", serve.DefaultMaxK, "the largest k")
 	fs.DurationVar(&cfg.RequestTimeout, "timeout", serve.DefaultRequestTimeout, "a request's time limit")
+	fs.StringVar(&cfg.FaissParams, "faiss-param", "", "with the FAISS index beside -index: search parameters, e.g. nprobe=16")
 	grace := fs.Duration("grace", 30*time.Second, "how long requests under way may take to finish at shutdown")
 	fs.String(runner.ConfigFlag, "", "a JSON file of flag names and values (the command line wins)")
 	if err := runner.ParseArgs(fs, args); err != nil {
@@ -65,7 +66,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}()
 	st := s.Stats()
-	fmt.Fprintf(stdout, "serving %s (%d × %d, threshold %.4f) on http://%s\n", *index, st.Vectors, st.Dim, st.Threshold, ln.Addr())
+	fmt.Fprintf(stdout, "serving %s (%d × %d, threshold %.4f, %s) on http://%s\n", *index, st.Vectors, st.Dim, st.Threshold, st.Search, ln.Addr())
 	err = s.Serve(ctx, ln, *grace)
 	fmt.Fprintln(stdout, "shut down")
 	return err

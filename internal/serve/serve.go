@@ -62,8 +62,11 @@ const (
 // safe for concurrent reads.
 type Config struct {
 	// Index is the index file (inference.Model.Save's format) that New
-	// and Reload read.
+	// and Reload read (OpenIndex: with the FAISS index beside it, if any).
 	Index string
+	// FaissParams are the FAISS search parameters (ParseFaissParams'
+	// form) applied to a FAISS index at every load.
+	FaissParams string
 	// EmbedImages embeds encoded images into one row each (e.g.
 	// runner.Model.EmbedImages); nil refuses image requests with 501. It
 	// must be safe for concurrent use.
@@ -103,6 +106,7 @@ type index struct {
 	thresh float64
 	dim    int
 	loaded time.Time
+	search string // OpenIndex's line: exact or FAISS
 }
 
 // Server serves one index at a time. Make it with New. It is safe for
@@ -261,20 +265,20 @@ func (s *Server) search(group []*pending, rows int) {
 }
 
 // load reads the index file.
-func load(path string) (*index, error) {
-	m := inference.NewModel(inference.Rows)
-	if err := m.Load(path); err != nil {
-		return nil, err
+func load(path, faissParams string) (*index, string, error) {
+	m, how, err := OpenIndex(path, faissParams)
+	if err != nil {
+		return nil, "", err
 	}
 	th, err := m.MatchFinder.IndexThreshold()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	b, err := th.Bound(m.Metric, m.NormalizeEmbeddings)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return &index{model: m, labels: m.Labels(), bound: b, thresh: th.Value, dim: m.Index().Dim(), loaded: time.Now()}, nil
+	return &index{model: m, labels: m.Labels(), bound: b, thresh: th.Value, dim: m.Index().Dim(), loaded: time.Now(), search: how}, how, nil
 }
 
 // Reload reads Config.Index again and makes it the current index; requests
@@ -286,14 +290,14 @@ func (s *Server) Reload() error {
 	}
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	ix, err := load(s.cfg.Index)
+	ix, how, err := load(s.cfg.Index, s.cfg.FaissParams)
 	if err != nil {
 		s.logf("reload of %s failed, keeping the current index: %v", s.cfg.Index, err)
 		return err
 	}
 	s.cur.Store(ix)
 	s.reloads.Add(1)
-	s.logf("loaded %s: %d × %d, threshold %.4f", s.cfg.Index, ix.model.Len(), ix.dim, ix.thresh)
+	s.logf("loaded %s: %d × %d, threshold %.4f, %s", s.cfg.Index, ix.model.Len(), ix.dim, ix.thresh, how)
 	return nil
 }
 
@@ -310,6 +314,7 @@ type Stats struct {
 	Labelled  bool    `json:"labelled"`
 	Reloads   int64   `json:"reloads"`
 	Loaded    string  `json:"loaded"`
+	Search    string  `json:"search"`
 }
 
 // Stats returns the current index's statistics.
@@ -322,7 +327,7 @@ func (s *Server) Stats() Stats {
 		return Stats{Status: "loading"}
 	}
 	st := Stats{Status: "ready", Index: s.cfg.Index, Vectors: ix.model.Len(), Dim: ix.dim, Threshold: ix.thresh,
-		Labelled: ix.labels != nil, Reloads: s.reloads.Load(), Loaded: ix.loaded.UTC().Format(time.RFC3339)}
+		Labelled: ix.labels != nil, Reloads: s.reloads.Load(), Loaded: ix.loaded.UTC().Format(time.RFC3339), Search: ix.search}
 	if s.closing.Load() {
 		st.Status = "shutting down"
 	}
