@@ -61,7 +61,7 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	kind, f := dataFlags(fs)
 	var mf runner.ModelFlags
 	mf.Register(fs)
-	split := fs.String("split", runner.SplitTest, "with -dataset: the split to index, train or test")
+	split := fs.String("split", runner.SplitTest, "with -dataset: the split to index: train, test, or for images all")
 	embeddings := fs.String("embeddings", "", "with -dataset: the feature file the embeddings are kept in (default: -o with .gmfeats appended)")
 	out := fs.String("o", "", "the index file to write")
 	metric := fs.String("metric", "l2", "the index's metric: l2 (squared L2 of unit vectors, FAISS's IndexFlatL2) or ip (inner product)")

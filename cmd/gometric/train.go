@@ -78,7 +78,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	kind, f := dataFlags(fs)
 	var mf runner.ModelFlags
 	mf.Register(fs)
-	split := fs.String("split", runner.SplitTest, "the split: train or test")
+	split := fs.String("split", runner.SplitTest, "the split: train, test, or for images all")
 	scatter := fs.String("scatter", "", "directory for the scatter plot (default none)")
 	fs.StringVar(&opts.Out, "out", opts.Out, "output directory: run.csv, run.png")
 	fs.IntVar(&opts.EvalBatch, "eval-batch", opts.EvalBatch, "batch size of the evaluation")
@@ -100,7 +100,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	kind, f := dataFlags(fs)
 	var mf runner.ModelFlags
 	mf.Register(fs)
-	split := fs.String("split", runner.SplitTest, "the split: train or test")
+	split := fs.String("split", runner.SplitTest, "the split: train, test, or for images all (every image: -dataset features then splits it by class halves, PML's split for cub200 and cars196)")
 	out := fs.String("o", "", "the feature file to write")
 	var o runner.EmbedOptions
 	fs.IntVar(&o.BatchSize, "batch", 0, "samples embedded at once (0: 32, PML's tester batch size)")

@@ -338,6 +338,37 @@ func OpenImages(ctx context.Context, kind string, f *ImageFlags, progress io.Wri
 	return ti, vi, nil
 }
 
+// OpenAllImages opens every image of a data set of an image kind: PML's
+// "train+test" split of the PML data sets (both splits, with their class
+// ids as labels), or the whole folder; at f.Size × f.Size, decoded batch by
+// batch (f.Preload, -train-classes and -test-classes do not apply).
+func OpenAllImages(kind string, f *ImageFlags) (*datasets.ImageFiles, error) {
+	k, err := findKind(kind)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return nil, errNilImageFlags
+	}
+	if f.Data == "" {
+		return nil, fmt.Errorf("-data is required: %s: %w", k.data, gometric.ErrSetting)
+	}
+	if f.Workers < 0 {
+		return nil, fmt.Errorf("-workers %d: want at least 0: %w", f.Workers, gometric.ErrSetting)
+	}
+	var d *datasets.ImageFiles
+	if k.open == nil {
+		d, err = datasets.NewImageFolder(f.Data)
+	} else {
+		d, err = k.open(f.Data, datasets.SplitTrainTest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.Width, d.Height, d.Workers = f.Size, f.Size, f.Workers
+	return d, nil
+}
+
 // HalfClasses returns the class lists of a class-disjoint split of a data
 // set with the given labels: trainC and testC when both are given, else,
 // when neither is, the lower half of the distinct labels (sorted) for

@@ -21,10 +21,15 @@ import (
 	"github.com/gometric/gometric/utils/extract"
 )
 
-// The splits of ModelFlags.Dataset.
+// The splits of Dataset.
 const (
 	SplitTrain = datasets.SplitTrain
 	SplitTest  = datasets.SplitTest
+	// SplitAll is every image of an image data set (OpenAllImages):
+	// embedded into one feature file, it is what -dataset features splits
+	// by class halves again, which for CUB-200-2011 and Cars196 are
+	// PML's class-disjoint splits.
+	SplitAll = "all"
 )
 
 // ModelFlags name a trained model for the programs that use one (gometric
@@ -162,7 +167,8 @@ func hashFile(w io.Writer, path string) error {
 	return err
 }
 
-// Dataset opens split (SplitTrain or SplitTest) of the data set of the
+// Dataset opens split (SplitTrain, SplitTest, or for an image kind
+// SplitAll) of the data set of the
 // given kind (OpenData) as model's inputs: images at the trunk's input
 // side, decoded batch by batch (not preloaded) with the model's
 // Transform; Fashion-MNIST and feature files as they are. A model whose
@@ -174,25 +180,35 @@ func Dataset(ctx context.Context, kind string, f *ImageFlags, model *Model, spli
 	if f == nil || model == nil || model.Trunk == nil {
 		return nil, "", fmt.Errorf("runner.Dataset: image flags or model missing: %w", gometric.ErrSetting)
 	}
-	if split != SplitTrain && split != SplitTest {
-		return nil, "", fmt.Errorf("-split %q: want %s or %s: %w", split, SplitTrain, SplitTest, gometric.ErrSetting)
+	image := kind != KindFashionMNIST && kind != KindFeatures
+	if split != SplitTrain && split != SplitTest && (split != SplitAll || !image) {
+		return nil, "", fmt.Errorf("-split %q: want %s, %s or, for images, %s: %w", split, SplitTrain, SplitTest, SplitAll, gometric.ErrSetting)
 	}
 	in := model.Trunk.InputShape()
 	flags := *f
-	image := kind != KindFashionMNIST && kind != KindFeatures
 	if image {
 		if len(in) != 3 || in[0] != 3 || in[1] != in[2] {
 			return nil, "", fmt.Errorf("-weights takes %v inputs, not 3×S×S images of -dataset %s: %w", in, kind, gometric.ErrShape)
 		}
 		flags.Size, flags.Preload = in[1], false
 	}
-	train, test, notice, err := OpenData(ctx, kind, &flags, progress)
-	if err != nil {
-		return nil, "", err
-	}
-	ds := test
-	if split == SplitTrain {
-		ds = train
+	var ds datasets.Dataset
+	var notice string
+	if split == SplitAll {
+		all, err := OpenAllImages(kind, &flags)
+		if err != nil {
+			return nil, "", err
+		}
+		ds = all
+	} else {
+		train, test, n, err := OpenData(ctx, kind, &flags, progress)
+		if err != nil {
+			return nil, "", err
+		}
+		ds, notice = test, n
+		if split == SplitTrain {
+			ds = train
+		}
 	}
 	if image && model.Transform != nil {
 		files, ok := ds.(*datasets.ImageFiles)

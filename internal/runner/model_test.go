@@ -72,6 +72,15 @@ func TestTrainEvalEmbed(t *testing.T) {
 		t.Fatalf("second run: %v %s", err, log.String())
 	}
 
+	// Every image (-split all): both halves in one file.
+	allPath := filepath.Join(t.TempDir(), "all.gmfeats")
+	if all, err := EmbedData(context.Background(), KindFolder, f, mf, SplitAll, allPath, EmbedOptions{}, io.Discard, nil); err != nil || all.Len() != 12 || all.Labels()[11] != 3 {
+		t.Fatalf("-split all: %v", err)
+	}
+	if _, _, err := Dataset(context.Background(), KindFashionMNIST, f, &Model{Trunk: newMLP(t)}, SplitAll, nil); !errors.Is(err, gometric.ErrSetting) {
+		t.Errorf("-split all of fashionmnist: %v", err)
+	}
+
 	// The same images uploaded: the same embeddings.
 	model, err := mf.Open()
 	if err != nil {
