@@ -360,41 +360,25 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, s.Stats())
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if m, ok := routes[r.URL.Path]; ok {
+			w.Header().Set("Allow", m)
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed for %s: use %s", r.Method, r.URL.Path, m))
+			return
+		}
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s; the routes are GET /healthz, GET /readyz, POST /v1/neighbors, POST /v1/match, POST /v1/neighbors/image, POST /v1/match/image, POST /admin/reload", r.Method, r.URL.Path))
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
-		// methodWriter: a known path with another method gets a JSON 405
-		// rather than the mux's plain-text reply.
-		mux.ServeHTTP(&methodWriter{ResponseWriter: w}, r.WithContext(ctx))
+		mux.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-// methodWriter turns the mux's plain-text 405 into a JSON error.
-type methodWriter struct {
-	http.ResponseWriter
-	replaced bool
-}
-
-func (m *methodWriter) WriteHeader(code int) {
-	if code == http.StatusMethodNotAllowed {
-		m.replaced = true
-		m.ResponseWriter.Header().Set("Content-Type", "application/json")
-		m.ResponseWriter.Header().Del("X-Content-Type-Options")
-		m.ResponseWriter.WriteHeader(code)
-		b, _ := json.Marshal(errorBody{Error: "method not allowed; allowed: " + m.ResponseWriter.Header().Get("Allow")})
-		m.ResponseWriter.Write(append(b, '\n'))
-		return
-	}
-	m.ResponseWriter.WriteHeader(code)
-}
-
-func (m *methodWriter) Write(b []byte) (int, error) {
-	if m.replaced {
-		return len(b), nil
-	}
-	return m.ResponseWriter.Write(b)
+// routes are the server's paths and their methods.
+var routes = map[string]string{
+	"/healthz": "GET", "/readyz": "GET",
+	"/v1/neighbors": "POST", "/v1/match": "POST", "/v1/neighbors/image": "POST", "/v1/match/image": "POST",
+	"/admin/reload": "POST",
 }
 
 // Request is the body of POST /v1/neighbors and /v1/match: one vector or
