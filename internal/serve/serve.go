@@ -493,7 +493,9 @@ func (s *Server) vectors(w http.ResponseWriter, r *http.Request, match bool) {
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		// curl -d sends application/x-www-form-urlencoded unless told
+		// otherwise: its body is read as JSON too.
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" && mt != "application/x-www-form-urlencoded" {
 			writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: want application/json (images go to %s/image)", ct, r.URL.Path))
 			return
 		}
