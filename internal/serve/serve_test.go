@@ -366,7 +366,8 @@ func TestGracefulShutdown(t *testing.T) {
 }
 
 // TestLoad is the bounded load test: 30 s at 200 requests/s against a
-// 100k×128 index with a reload every 5 s; run with -serve.load.
+// 100k×128 index with a reload every 5 s: go test ./internal/serve -run
+// TestLoad -serve.load (the package before the flag).
 func TestLoad(t *testing.T) {
 	if !*loadTest {
 		t.Skip("the 30 s load test runs with -serve.load")
