@@ -22,6 +22,11 @@
 // Distances are the index's values (squared L2 distances between unit
 // vectors, or inner products) and "match" applies the threshold saved
 // with the index in that metric (inference.Threshold.Bound).
+//
+// The server has no authentication: /admin/reload only rereads the file
+// it was started with, but expose the server behind a proxy that
+// authenticates, or on a private address (gometric serve listens on
+// localhost by default).
 package serve
 
 import (

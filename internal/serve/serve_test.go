@@ -424,3 +424,26 @@ func TestConcurrencyDocs(t *testing.T) {
 }
 
 var _ = io.Discard
+
+// TestTimeout: a request whose time limit passes while it waits answers
+// 503 with a JSON message, and the server goes on.
+func TestTimeout(t *testing.T) {
+	path, x := writeIndex(t, t.TempDir(), 50, 4, 10, 0.9)
+	s, ts := newTestServer(t, Config{Index: path, RequestTimeout: time.Nanosecond})
+	code, m := post(t, ts.URL+"/v1/neighbors", "application/json", vecJSON(x.Data[:4], 1))
+	if code != http.StatusServiceUnavailable || !strings.Contains(m["error"].(string), "timed out") {
+		t.Errorf("%d %v", code, m)
+	}
+	s.Close()
+	s2, ts2 := newTestServer(t, Config{Index: path})
+	s2.Close() // searchers stopped: requests answer 503, never hang
+	code, m = post(t, ts2.URL+"/v1/neighbors", "application/json", vecJSON(x.Data[:4], 1))
+	if code != http.StatusServiceUnavailable {
+		t.Errorf("after Close: %d %v", code, m)
+	}
+	if resp, err := http.Get(ts2.URL + "/readyz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("readyz after Close: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+}
