@@ -40,10 +40,23 @@ func TestServeImage(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"train", "-dataset", "folder", "-data", "imgs", "-size", "8", "-blocks", "4", "-embedding", "6", "-batch", "4", "-m", "2", "-iters", "1", "-quiet", "-out", "run"},
+		{"train", "-dataset", "folder", "-data", "imgs", "-trunk", "resnet18", "-trunk-size", "32", "-embedder", "4", "-batch", "4", "-m", "2", "-iters", "1", "-quiet", "-out", "r18"},
+		{"eval", "-dataset", "folder", "-data", "imgs", "-weights", "r18/checkpoint.gmw", "-quiet", "-out", "r18eval"},
 		{"index", "build", "-dataset", "folder", "-data", "imgs", "-weights", "run/checkpoint.gmw", "-split", "all", "-o", "all.gmidx", "-quiet"},
 	} {
-		if out, err := gm(t, dir, args...); err != nil {
+		out, err := gm(t, dir, args...)
+		if err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		if args[0] == "eval" {
+			// The evaluation of the checkpoint is the run's best epoch's.
+			run, _ := os.ReadFile(filepath.Join(dir, "r18", "run.csv"))
+			ev, _ := os.ReadFile(filepath.Join(dir, "r18eval", "run.csv"))
+			lines := strings.Split(strings.TrimSpace(string(run)), "\n")
+			evl := strings.Split(strings.TrimSpace(string(ev)), "\n")
+			if len(evl) != 2 || !strings.Contains(string(run), metricsOf(evl[1])) {
+				t.Errorf("eval %q is not a row of the run %q", evl, lines)
+			}
 		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -100,4 +113,14 @@ func TestServeImage(t *testing.T) {
 	if resp2.StatusCode != 400 {
 		t.Errorf("not an image: %d", resp2.StatusCode)
 	}
+}
+
+// metricsOf is the metrics columns of a run.csv line (precision_at_1,
+// r_precision, mean_average_precision_at_r: the 9th to 11th).
+func metricsOf(line string) string {
+	f := strings.Split(line, ",")
+	if len(f) < 11 {
+		return line
+	}
+	return "," + strings.Join(f[8:11], ",") + ","
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/internal/runner"
 )
 
@@ -50,13 +51,19 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"under utils/logging's HookContainer. -out receives run.csv, iterations.csv, run.png, the last\n"+
 			"epoch's checkpoints (epoch-N*.gmw: -resume continues from them) and the best one (checkpoint*.gmw).\n"+
 			"The model is trained from scratch: the reference ConvNet for fashionmnist, the ConvNet of -size,\n"+
-			"-blocks and -embedding for images, an MLP (-hidden, -embedding) for a feature file.\n"+
+			"-blocks and -embedding for images, an MLP (-hidden, -embedding) for a feature file; or, for images,\n"+
+			"-trunk resnet50 -weights resnet50.pth fine-tunes a pretrained ResNet (with -embedder, -trunk-lr).\n"+
 			"-config FILE reads flags from a JSON object ({\"dataset\": \"cub200\", \"epochs\": 20}); the command line wins.", stderr)
 	opts := runner.Defaults()
 	opts.Register(fs)
 	kind, f := dataFlags(fs)
 	hidden := fs.String("hidden", "", "-dataset features: the MLP's hidden layer sizes, e.g. 512 (default none: one linear layer)")
 	dropout := fs.Float64("dropout", 0, "-dataset features with -hidden: torch's Dropout p after each hidden ReLU, in [0, 1)")
+	var tr runner.Trunk
+	fs.StringVar(&tr.Kind, "trunk", "", "image data sets: fine-tune this trunk instead of training a ConvNet from scratch: one of "+strings.Join(runner.TrunkNames()[1:], ", ")+" (torchvision's ResNet without fc)")
+	fs.StringVar(&tr.Weights, "weights", "", "-trunk: its weights, a torchvision state dict (.pth, .safetensors; e.g. ImageNet's) or a .gmw checkpoint (default: initialised from -seed)")
+	fs.IntVar(&tr.Side, "trunk-size", 224, "-trunk: its input side (training: RandomResizedCrop, RandomHorizontalFlip; test: Resize(side·256/224), CenterCrop)")
+	fs.BoolVar(&tr.FreezeBN, "freeze-bn", false, "-trunk: BatchNorm in eval mode, its weights not trained (PML's freeze_trunk_batchnorm)")
 	fs.String(runner.ConfigFlag, "", "a JSON file of flag names and values (the command line wins)")
 	if err := opts.ParseFlags(fs, args); err != nil {
 		return err
@@ -65,7 +72,16 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return runner.TrainData(ctx, *kind, f, h, *dropout, opts, stdout, stderr)
+	if tr.Kind == "" {
+		if tr.Weights != "" || tr.FreezeBN {
+			return fmt.Errorf("-weights and -freeze-bn are -trunk's: %w", gometric.ErrSetting)
+		}
+		return runner.TrainData(ctx, *kind, f, h, *dropout, opts, stdout, stderr)
+	}
+	if runner.ImageName(*kind) == "" || h != nil || *dropout != 0 {
+		return fmt.Errorf("-trunk fine-tunes on images (-dataset %s), without -hidden or -dropout: %w", strings.Join(runner.ImageKinds(), ", "), gometric.ErrSetting)
+	}
+	return runner.TrainTrunk(ctx, *kind, f, tr, opts, stdout, stderr)
 }
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gometric/gometric"
@@ -69,7 +68,7 @@ func (fz *frozen) run(ctx context.Context, c *runner.ImageFlags, opts runner.Opt
 		return err
 	}
 	fmt.Fprintf(stdout, "frozen trunk %s: %d features of 3×%d×%d images (%s, ImageNet normalisation), cached in %s\n",
-		fz.trunk, trunk.EmbeddingSize(), side, side, oneLine(transform), opts.Out)
+		fz.trunk, trunk.EmbeddingSize(), side, side, runner.TransformLine(transform), opts.Out)
 	var feats [2]*datasets.Features
 	for i, split := range []struct {
 		ds   datasets.Dataset
@@ -130,32 +129,13 @@ func (fz *frozen) run(ctx context.Context, c *runner.ImageFlags, opts runner.Opt
 
 // fineTune is -trunk without -freeze-trunk: the trunk trained with the
 // runner (its own Adam at -trunk-lr), with the embedder of -embedder
-// after it, on the images at the trunk's input size with torchvision's
-// training augmentation and evaluation transform (PML's CUB recipe:
-// -trunk resnet50 -weights FILE -trunk-lr 1e-5 -lr 1e-4 -embedder 128
-// -batch 32 -m 4).
+// after it (runner.TrainTrunk: torchvision's training augmentation and
+// evaluation transform; PML's CUB recipe: -trunk resnet50 -weights FILE
+// -trunk-lr 1e-5 -lr 1e-4 -embedder 128 -batch 32 -m 4).
 func (fz *frozen) fineTune(ctx context.Context, c *runner.ImageFlags, opts runner.Options, stdout, stderr io.Writer) error {
-	start := time.Now()
-	trunk, transform, train, test, err := fz.openTrunk(ctx, c, opts.Seed)
-	if err != nil {
-		return err
-	}
-	side := trunk.InputShape()[1]
-	// torchvision's ImageNet recipes, as PML's examples: training images
-	// augmented (RandomResizedCrop, RandomHorizontalFlip), drawn from
-	// -seed and the epoch (the trainer sets it), test images evaluated.
-	ti := train.(*datasets.ImageFiles)
-	ti.Transform, ti.Seed = datasets.TrainTransform(side), opts.Seed
-	test.(*datasets.ImageFiles).Transform = transform
-	runner.PrintSplits(stdout, runner.ImageName(runner.KindCUB200), train, test, start)
-	bn := "BatchNorm in train mode"
-	if fz.flags.FreezeBN {
-		bn = "BatchNorm frozen (PML's freeze_trunk_batchnorm)"
-	}
-	fmt.Fprintf(stdout, "fine-tuning trunk %s (%d features of 3×%d×%d images; training %s, test %s, ImageNet normalisation), %s\n", fz.trunk, trunk.EmbeddingSize(), side, side, oneLine(datasets.TrainTransform(side)), oneLine(transform), bn)
-	r := &runner.Run{Options: opts, Encoder: trunk, Train: train, Test: test, Stdout: stdout, Stderr: stderr}
-	_, err = r.Execute(ctx)
-	return err
+	t := fz.flags
+	t.Kind = fz.trunk
+	return runner.TrainTrunk(ctx, runner.KindCUB200, c, t, opts, stdout, stderr)
 }
 
 // openTrunk builds the -trunk of the flags and opens CUB-200's images at
@@ -187,13 +167,4 @@ func (fz *frozen) openTrunk(ctx context.Context, c *runner.ImageFlags, seed uint
 		}
 	}
 	return trunk, transform, train, test, nil
-}
-
-// oneLine is a transform's steps on one line, separated by commas.
-func oneLine(c datasets.Compose) string {
-	steps := make([]string, len(c))
-	for i, t := range c {
-		steps[i] = fmt.Sprint(t)
-	}
-	return strings.Join(steps, ", ")
 }

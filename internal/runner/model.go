@@ -80,7 +80,8 @@ type Model struct {
 	Key string
 	// Transform is the images' preprocessing before normalisation: nil
 	// for a run's ConvNet (datasets.ImageFiles' centre crop), torchvision's
-	// evaluation transform for a ResNet.
+	// evaluation transform for a ResNet (a state dict with -trunk, or a
+	// checkpoint of TrainTrunk).
 	Transform datasets.Compose
 }
 
@@ -120,6 +121,11 @@ func (m *ModelFlags) Open() (*Model, error) {
 	if m.Trunk == "" {
 		if out.Trunk, err = models.LoadEncoder(m.Weights); err != nil {
 			return nil, fmt.Errorf("-weights: %w", err)
+		}
+		if _, ok := out.Trunk.(*models.ResNet); ok {
+			// A ResNet checkpoint (TrainTrunk's): evaluated as it was.
+			side := out.Trunk.InputShape()[1]
+			out.Transform = datasets.EvalTransform(side, int(math.Round(float64(side)*256/224)))
 		}
 	} else {
 		if !slices.Contains(TrunkNames()[1:], m.Trunk) {

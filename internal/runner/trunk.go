@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gometric/gometric"
 	"github.com/gometric/gometric/datasets"
@@ -167,4 +169,63 @@ func TrunkKey(kind, weights string, trunk models.Encoder, transform datasets.Com
 		}
 	}
 	return fmt.Sprintf("%s %v ImageNet-normalised sha256:%x", kind, transform, h.Sum(nil)), nil
+}
+
+// TransformLine is a transform's steps on one line, separated by commas.
+func TransformLine(c datasets.Compose) string {
+	steps := make([]string, len(c))
+	for i, t := range c {
+		steps[i] = fmt.Sprint(t)
+	}
+	return strings.Join(steps, ", ")
+}
+
+// TrainTrunk fine-tunes a trunk (t, e.g. a ResNet with ImageNet weights)
+// on an image data set of the given kind: the images at the trunk's input
+// side, decoded at every batch, the training images augmented as
+// torchvision's ImageNet recipe (datasets.TrainTransform: RandomResizedCrop,
+// RandomHorizontalFlip; drawn from opts.Seed and the epoch, so -resume draws
+// what an uninterrupted run did), the test images through the evaluation
+// transform (datasets.EvalTransform: resize to 256/224 of the side, centre
+// crop); then a Run of opts (the trunk at opts.TrunkLR, an embedder of
+// opts.Embedder at opts.LR: PML's CUB recipe is Adam 1e-5 and 1e-4,
+// Linear(2048, 128), batch 32, m = 4).
+func TrainTrunk(ctx context.Context, kind string, f *ImageFlags, t Trunk, opts Options, stdout, stderr io.Writer) error {
+	if f == nil {
+		return errNilImageFlags
+	}
+	start := time.Now()
+	trunk, err := t.Build(f, opts.Seed)
+	if err != nil {
+		return err
+	}
+	in := trunk.InputShape()
+	if len(in) != 3 || in[0] != 3 || in[1] != in[2] {
+		return fmt.Errorf("-trunk %s takes %v inputs, want 3×S×S images: %w", t.Kind, in, gometric.ErrSetting)
+	}
+	side := in[1]
+	transform := datasets.EvalTransform(side, int(math.Round(float64(side)*256/224)))
+	flags := *f
+	flags.Size, flags.Preload = side, false
+	train, test, err := OpenImages(ctx, kind, &flags, nil)
+	if err != nil {
+		return err
+	}
+	ti, ok1 := train.(*datasets.ImageFiles)
+	te, ok2 := test.(*datasets.ImageFiles)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("runner.OpenImages returned a %T without -preload, not image files", train)
+	}
+	ti.Transform, ti.Seed = datasets.TrainTransform(side), opts.Seed
+	te.Transform = transform
+	PrintSplits(stdout, ImageName(kind), train, test, start)
+	bn := "BatchNorm in train mode"
+	if t.FreezeBN {
+		bn = "BatchNorm frozen (PML's freeze_trunk_batchnorm)"
+	}
+	fmt.Fprintf(stdout, "fine-tuning trunk %s (%d features of 3×%d×%d images; training %s, test %s, ImageNet normalisation), %s\n",
+		t.Kind, trunk.EmbeddingSize(), side, side, TransformLine(datasets.TrainTransform(side)), TransformLine(transform), bn)
+	r := &Run{Options: opts, Encoder: trunk, Train: train, Test: test, Stdout: stdout, Stderr: stderr}
+	_, err = r.Execute(ctx)
+	return err
 }
