@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/gometric/gometric"
@@ -29,104 +24,11 @@ const (
 	testFeatures  = "features-test.gmfeats"
 )
 
-// trunkKind is one -trunk value.
-type trunkKind struct {
-	name string
-	// build returns the trunk of the flags: read from weights, or
-	// initialised from seed when weights is "". Its input is 3×S×S.
-	build func(c *runner.ImageFlags, t trunkFlags, seed uint64) (models.Encoder, error)
-}
-
-// trunkFlags are the flags of a trunk beyond the ConvNet's.
-type trunkFlags struct {
-	weights  string
-	side     int  // -trunk-size: a ResNet's input side
-	freezeBN bool // -freeze-bn: PML's freeze_trunk_batchnorm
-}
-
-// trunks are the -trunk values, one line each.
-var trunks = []trunkKind{
-	{"convnet", convNetTrunk},
-	{"resnet18", resNetTrunk(18)},
-	{"resnet34", resNetTrunk(34)},
-	{"resnet50", resNetTrunk(50)},
-	{"resnet101", resNetTrunk(101)},
-}
-
-// resNetTrunk builds torchvision's ResNet of depth without fc (PML's
-// trunk.fc = Identity()) on 3×side×side images, with -weights read from
-// a torchvision state dict (.pth or .safetensors, by torchvision's names;
-// an ImageNet file's fc is ignored) or from a checkpoint of an earlier run
-// (.gmw).
-func resNetTrunk(depth int) func(*runner.ImageFlags, trunkFlags, uint64) (models.Encoder, error) {
-	return func(_ *runner.ImageFlags, t trunkFlags, seed uint64) (models.Encoder, error) {
-		m, err := models.NewResNet(models.ResNetConfig{Depth: depth, Height: t.side, Width: t.side, FreezeBatchNorm: t.freezeBN, Seed: seed})
-		if err != nil {
-			return nil, fmt.Errorf("-trunk resnet%d: %w", depth, err)
-		}
-		switch {
-		case t.weights == "":
-		case strings.HasSuffix(t.weights, ".gmw"):
-			if err := m.Load(t.weights); err != nil {
-				return nil, fmt.Errorf("-weights: %w", err)
-			}
-		default:
-			sd, err := models.ReadStateDict(t.weights)
-			if err != nil {
-				return nil, fmt.Errorf("-weights: %w", err)
-			}
-			if err := m.LoadStateDict(sd); err != nil {
-				return nil, fmt.Errorf("-weights %s (torchvision's resnet%d state_dict): %w", t.weights, depth, err)
-			}
-		}
-		return m, nil
-	}
-}
-
-// trunkByName is the -trunk kind called name.
-func trunkByName(name string) (*trunkKind, error) {
-	for i := range trunks {
-		if trunks[i].name == name {
-			return &trunks[i], nil
-		}
-	}
-	return nil, fmt.Errorf("-trunk %q: want one of %v: %w", name, trunkNames(), gometric.ErrSetting)
-}
-
-func trunkNames() []string {
-	out := make([]string, len(trunks))
-	for i, k := range trunks {
-		out[i] = k.name
-	}
-	return out
-}
-
-// convNetTrunk is the ConvNet of -size, -blocks and -embedding, or the
-// one of a checkpoint.
-func convNetTrunk(c *runner.ImageFlags, t trunkFlags, seed uint64) (models.Encoder, error) {
-	weights := t.weights
-	if weights == "" {
-		cfg, err := c.ConvNetConfig(seed)
-		if err != nil {
-			return nil, err
-		}
-		return models.NewConvNet(cfg)
-	}
-	enc, err := models.LoadEncoder(weights)
-	if err != nil {
-		return nil, fmt.Errorf("-weights: %w", err)
-	}
-	if _, ok := enc.(*models.ConvNet); !ok {
-		return nil, fmt.Errorf("-weights %s holds a %T, not a ConvNet (-trunk convnet): %w", weights, enc, gometric.ErrSetting)
-	}
-	return enc, nil
-}
-
 // frozen is the -freeze-trunk workflow and its flags.
 type frozen struct {
 	on      bool
 	trunk   string
-	flags   trunkFlags
+	flags   runner.Trunk
 	chunk   int
 	hidden  string
 	dropout float64 // the MLP head's (-dropout)
@@ -161,12 +63,12 @@ func (fz *frozen) run(ctx context.Context, c *runner.ImageFlags, opts runner.Opt
 	if !opts.Quiet {
 		progress = stderr
 	}
-	key, err := trunkKey(fz.trunk, fz.flags.weights, trunk, transform)
+	key, err := runner.TrunkKey(fz.trunk, fz.flags.Weights, trunk, transform)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "frozen trunk %s: %d features of 3×%d×%d images (%s, ImageNet normalisation), cached in %s\n",
-		fz.trunk, trunk.EmbeddingSize(), side, side, oneLine(transform), opts.Out)
+		fz.trunk, trunk.EmbeddingSize(), side, side, runner.TransformLine(transform), opts.Out)
 	var feats [2]*datasets.Features
 	for i, split := range []struct {
 		ds   datasets.Dataset
@@ -225,82 +127,15 @@ func (fz *frozen) run(ctx context.Context, c *runner.ImageFlags, opts runner.Opt
 	return err
 }
 
-// trunkKey identifies the trunk and the preprocessing for the partial
-// files of the extraction: the kind, the transform, a SHA-256 of every
-// parameter's name, shape and values and, with -weights, of the file
-// (which holds what the parameters may not, such as running statistics).
-func trunkKey(kind, weights string, trunk models.Encoder, transform datasets.Compose) (string, error) {
-	h := sha256.New()
-	var b [8]byte
-	if sd, ok := trunk.(interface{ StateDict() models.StateDict }); ok {
-		// A ResNet: every weight and BatchNorm statistic, by name.
-		d := sd.StateDict()
-		for _, name := range slices.Sorted(maps.Keys(d)) {
-			t := d[name]
-			h.Write([]byte(name))
-			for _, v := range t.Data {
-				binary.LittleEndian.PutUint32(b[:4], math.Float32bits(v))
-				h.Write(b[:4])
-			}
-			for _, v := range t.Ints {
-				binary.LittleEndian.PutUint64(b[:], uint64(v))
-				h.Write(b[:])
-			}
-		}
-	}
-	for _, p := range trunk.Params() {
-		h.Write([]byte(p.Name()))
-		for _, d := range p.Shape() {
-			binary.LittleEndian.PutUint64(b[:], uint64(d))
-			h.Write(b[:])
-		}
-		v, _ := p.Float32s()
-		for _, x := range v {
-			binary.LittleEndian.PutUint32(b[:4], math.Float32bits(x))
-			h.Write(b[:4])
-		}
-	}
-	if weights != "" {
-		f, err := os.Open(weights)
-		if err != nil {
-			return "", fmt.Errorf("-weights: %w", err)
-		}
-		defer f.Close()
-		if _, err := io.Copy(h, f); err != nil {
-			return "", fmt.Errorf("-weights: %w", err)
-		}
-	}
-	return fmt.Sprintf("%s %v ImageNet-normalised sha256:%x", kind, transform, h.Sum(nil)), nil
-}
-
 // fineTune is -trunk without -freeze-trunk: the trunk trained with the
 // runner (its own Adam at -trunk-lr), with the embedder of -embedder
-// after it, on the images at the trunk's input size with torchvision's
-// training augmentation and evaluation transform (PML's CUB recipe:
-// -trunk resnet50 -weights FILE -trunk-lr 1e-5 -lr 1e-4 -embedder 128
-// -batch 32 -m 4).
+// after it (runner.TrainTrunk: torchvision's training augmentation and
+// evaluation transform; PML's CUB recipe: -trunk resnet50 -weights FILE
+// -trunk-lr 1e-5 -lr 1e-4 -embedder 128 -batch 32 -m 4).
 func (fz *frozen) fineTune(ctx context.Context, c *runner.ImageFlags, opts runner.Options, stdout, stderr io.Writer) error {
-	start := time.Now()
-	trunk, transform, train, test, err := fz.openTrunk(ctx, c, opts.Seed)
-	if err != nil {
-		return err
-	}
-	side := trunk.InputShape()[1]
-	// torchvision's ImageNet recipes, as PML's examples: training images
-	// augmented (RandomResizedCrop, RandomHorizontalFlip), drawn from
-	// -seed and the epoch (the trainer sets it), test images evaluated.
-	ti := train.(*datasets.ImageFiles)
-	ti.Transform, ti.Seed = datasets.TrainTransform(side), opts.Seed
-	test.(*datasets.ImageFiles).Transform = transform
-	runner.PrintSplits(stdout, runner.ImageName(runner.KindCUB200), train, test, start)
-	bn := "BatchNorm in train mode"
-	if fz.flags.freezeBN {
-		bn = "BatchNorm frozen (PML's freeze_trunk_batchnorm)"
-	}
-	fmt.Fprintf(stdout, "fine-tuning trunk %s (%d features of 3×%d×%d images; training %s, test %s, ImageNet normalisation), %s\n", fz.trunk, trunk.EmbeddingSize(), side, side, oneLine(datasets.TrainTransform(side)), oneLine(transform), bn)
-	r := &runner.Run{Options: opts, Encoder: trunk, Train: train, Test: test, Stdout: stdout, Stderr: stderr}
-	_, err = r.Execute(ctx)
-	return err
+	t := fz.flags
+	t.Kind = fz.trunk
+	return runner.TrainTrunk(ctx, runner.KindCUB200, c, t, opts, stdout, stderr)
 }
 
 // openTrunk builds the -trunk of the flags and opens CUB-200's images at
@@ -308,11 +143,9 @@ func (fz *frozen) fineTune(ctx context.Context, c *runner.ImageFlags, opts runne
 // transform at that size (Resize(256) and CenterCrop(224) at 224), which
 // it returns for the caller to set.
 func (fz *frozen) openTrunk(ctx context.Context, c *runner.ImageFlags, seed uint64) (models.Encoder, datasets.Compose, datasets.Dataset, datasets.Dataset, error) {
-	kind, err := trunkByName(fz.trunk)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	trunk, err := kind.build(c, fz.flags, seed)
+	t := fz.flags
+	t.Kind = fz.trunk
+	trunk, err := t.Build(c, seed)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -334,13 +167,4 @@ func (fz *frozen) openTrunk(ctx context.Context, c *runner.ImageFlags, seed uint
 		}
 	}
 	return trunk, transform, train, test, nil
-}
-
-// oneLine is a transform's steps on one line, separated by commas.
-func oneLine(c datasets.Compose) string {
-	steps := make([]string, len(c))
-	for i, t := range c {
-		steps[i] = fmt.Sprint(t)
-	}
-	return strings.Join(steps, ", ")
 }

@@ -83,10 +83,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dropout := fs.Float64("dropout", 0, "MLP head with -hidden: torch's Dropout p after each hidden ReLU, in [0, 1) (0: none)")
 	var fz frozen
 	fs.BoolVar(&fz.on, "freeze-trunk", false, "freeze the trunk: extract its features of the images once (cached in -out, resumable) and train the embedder (-embedder, -hidden) on them")
-	fs.StringVar(&fz.trunk, "trunk", "convnet", "the trunk, one of "+strings.Join(trunkNames(), ", ")+" (torchvision's ResNets without fc; with -freeze-trunk or fine-tuned)")
-	fs.StringVar(&fz.flags.weights, "weights", "", "the trunk's weights: a torchvision state dict (.pth or .safetensors) for a ResNet, or a checkpoint of an earlier run (.gmw); default: initialised from -seed")
-	fs.IntVar(&fz.flags.side, "trunk-size", 224, "a ResNet trunk's input side (torchvision's eval transform: Resize(side·256/224), CenterCrop(side))")
-	fs.BoolVar(&fz.flags.freezeBN, "freeze-bn", false, "a ResNet trunk's BatchNorm in eval mode: running statistics used and not updated, its weight and bias still trained (PML's freeze_trunk_batchnorm)")
+	fs.StringVar(&fz.trunk, "trunk", "convnet", "the trunk, one of "+strings.Join(runner.TrunkNames(), ", ")+" (torchvision's ResNets without fc; with -freeze-trunk or fine-tuned)")
+	fs.StringVar(&fz.flags.Weights, "weights", "", "the trunk's weights: a torchvision state dict (.pth or .safetensors) for a ResNet, or a checkpoint of an earlier run (.gmw); default: initialised from -seed")
+	fs.IntVar(&fz.flags.Side, "trunk-size", 224, "a ResNet trunk's input side (torchvision's eval transform: Resize(side·256/224), CenterCrop(side))")
+	fs.BoolVar(&fz.flags.FreezeBN, "freeze-bn", false, "a ResNet trunk's BatchNorm in eval mode: running statistics used and not updated, its weight and bias still trained (PML's freeze_trunk_batchnorm)")
 	fs.IntVar(&fz.chunk, "chunk", extract.DefaultChunkSize, "-freeze-trunk: images per checkpoint of the feature extraction")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: cub200 -data DIR [-freeze-trunk [-trunk KIND] [-weights FILE] -embedder SIZE] | -features FILE [flags]\n\nTrains on CUB-200-2011 classes 1-100 and evaluates retrieval on classes 101-200.\n\nFlags:\n")
@@ -105,11 +105,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-embedding %d: want at least 1: %w", c.Embedding, gometric.ErrSetting)
 	case fz.on && *features != "":
 		return fmt.Errorf("-freeze-trunk extracts features from the images of -data; -features gives them already: choose one: %w", gometric.ErrSetting)
-	case *features != "" && (fz.flags.weights != "" || fz.trunk != "convnet"):
+	case *features != "" && (fz.flags.Weights != "" || fz.trunk != "convnet"):
 		return fmt.Errorf("-trunk and -weights are for images (-data); -features trains an MLP head: %w", gometric.ErrSetting)
-	case fz.flags.side < 1:
-		return fmt.Errorf("-trunk-size %d: want at least 1: %w", fz.flags.side, gometric.ErrSetting)
-	case !fz.on && fz.trunk == "convnet" && fz.flags.weights != "":
+	case fz.flags.Side < 1:
+		return fmt.Errorf("-trunk-size %d: want at least 1: %w", fz.flags.Side, gometric.ErrSetting)
+	case !fz.on && fz.trunk == "convnet" && fz.flags.Weights != "":
 		return fmt.Errorf("-weights with -trunk convnet is for -freeze-trunk (a ConvNet run continues with -resume): %w", gometric.ErrSetting)
 	case *dropout != 0 && ((!fz.on && *features == "") || *hiddenFlag == ""):
 		return fmt.Errorf("-dropout %v: the dropout of an MLP head's hidden layers: give -hidden with -features or -freeze-trunk: %w", *dropout, gometric.ErrSetting)

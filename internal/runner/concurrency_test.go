@@ -2,7 +2,11 @@ package runner
 
 import (
 	"fmt"
+	"slices"
 	"testing"
+
+	"github.com/gometric/gometric"
+	"github.com/gometric/gometric/models"
 
 	"github.com/gometric/gometric/internal/testkit"
 	"github.com/gometric/gometric/trainers"
@@ -31,6 +35,47 @@ func TestConcurrencyClaims(t *testing.T) {
 			testkit.Concurrently(t, 4, 20, func(int) error {
 				if got := ls.String(); got != "multistep:2,5:0.5" {
 					return fmt.Errorf("String() = %q", got)
+				}
+				return nil
+			})
+		}},
+		{Type: "Trunk", Run: func(t *testing.T) {
+			tr := Trunk{Kind: "vgg"}
+			testkit.Concurrently(t, 4, 20, func(int) error {
+				if _, err := tr.Build(nil, 0); err == nil {
+					return fmt.Errorf("built %+v", tr)
+				}
+				return nil
+			})
+		}},
+		{Type: "EmbedOptions", Run: func(t *testing.T) {
+			o := EmbedOptions{BatchSize: 3}
+			testkit.Concurrently(t, 4, 20, func(int) error {
+				if o.BatchSize != 3 || o.Overwrite {
+					return fmt.Errorf("%+v", o)
+				}
+				return nil
+			})
+		}},
+		{Type: "Model", Run: func(t *testing.T) {
+			enc, err := models.NewMLP(models.MLPConfig{Sizes: []int{4, 3}, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			emb, err := models.NewMLP(models.MLPConfig{Sizes: []int{3, 2}, Seed: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &Model{Trunk: enc, Embedder: emb}
+			x := gometric.Matrix{Rows: 2, Cols: 4, Data: []float32{1, 2, 3, 4, 5, 6, 7, 8}}
+			want, err := m.Embed(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testkit.Concurrently(t, 4, 20, func(int) error {
+				got, err := m.Embed(x)
+				if err != nil || !slices.Equal(got.Data, want.Data) || m.Dim() != 2 {
+					return fmt.Errorf("%v %v", got.Data, err)
 				}
 				return nil
 			})

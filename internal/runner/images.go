@@ -148,6 +148,18 @@ func NewImageFlagSet(name string, stderr io.Writer, dataUsage, trainDefault, tes
 	opts.Epochs = 10
 	opts.Register(fs)
 	f := &ImageFlags{}
+	f.Register(fs, dataUsage, trainDefault, testDefault)
+	return fs, &opts, f
+}
+
+// Register defines f's flags on fs with the examples' defaults (-size 64,
+// -blocks 32,64,128, -embedding 128, -preload); dataUsage is the help of
+// -data, trainDefault and testDefault say what an empty -train-classes
+// and -test-classes mean.
+func (f *ImageFlags) Register(fs *flag.FlagSet, dataUsage, trainDefault, testDefault string) {
+	if f == nil || fs == nil {
+		return
+	}
 	fs.StringVar(&f.Data, "data", "", dataUsage)
 	fs.IntVar(&f.Size, "size", 64, "image side after resizing (ConvNet input: 3 × size × size)")
 	fs.StringVar(&f.Blocks, "blocks", "32,64,128", "ConvNet: output channels of each conv3×3–ReLU–maxpool2 block")
@@ -156,7 +168,6 @@ func NewImageFlagSet(name string, stderr io.Writer, dataUsage, trainDefault, tes
 	fs.StringVar(&f.TestClasses, "test-classes", "", "test classes (default "+testDefault+")")
 	fs.IntVar(&f.Workers, "workers", 0, "image decoding goroutines (0: GOMAXPROCS)")
 	fs.BoolVar(&f.Preload, "preload", true, "decode every image once into memory (3·size² bytes each) instead of at every batch")
-	return fs, &opts, f
 }
 
 // Classes parses -train-classes and -test-classes; an empty flag gives
@@ -325,6 +336,37 @@ func OpenImages(ctx context.Context, kind string, f *ImageFlags, progress io.Wri
 		return nil, nil, err
 	}
 	return ti, vi, nil
+}
+
+// OpenAllImages opens every image of a data set of an image kind: PML's
+// "train+test" split of the PML data sets (both splits, with their class
+// ids as labels), or the whole folder; at f.Size × f.Size, decoded batch by
+// batch (f.Preload, -train-classes and -test-classes do not apply).
+func OpenAllImages(kind string, f *ImageFlags) (*datasets.ImageFiles, error) {
+	k, err := findKind(kind)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return nil, errNilImageFlags
+	}
+	if f.Data == "" {
+		return nil, fmt.Errorf("-data is required: %s: %w", k.data, gometric.ErrSetting)
+	}
+	if f.Workers < 0 {
+		return nil, fmt.Errorf("-workers %d: want at least 0: %w", f.Workers, gometric.ErrSetting)
+	}
+	var d *datasets.ImageFiles
+	if k.open == nil {
+		d, err = datasets.NewImageFolder(f.Data)
+	} else {
+		d, err = k.open(f.Data, datasets.SplitTrainTest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.Width, d.Height, d.Workers = f.Size, f.Size, f.Workers
+	return d, nil
 }
 
 // HalfClasses returns the class lists of a class-disjoint split of a data

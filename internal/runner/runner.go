@@ -318,16 +318,14 @@ func (o *Options) cascade(dim int) ([]int, error) {
 }
 
 // ParseFlags parses args into o with fs (which must have o registered)
-// and validates them; positional arguments are an error.
+// and validates them (ParseArgs: positional arguments are an error, and a
+// registered ConfigFlag names a config file).
 func (o *Options) ParseFlags(fs *flag.FlagSet, args []string) error {
 	if o == nil || fs == nil {
 		return fmt.Errorf("runner: nil Options or FlagSet: %w", gometric.ErrSetting)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := ParseArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (flags only; see -h): %w", fs.Arg(0), gometric.ErrSetting)
 	}
 	if o.Threads > 0 {
 		runtime.GOMAXPROCS(o.Threads)
@@ -351,6 +349,10 @@ type Run struct {
 	// Comm is the process group of a Distributed run; nil means the MPI
 	// world (distributed.MPI).
 	Comm distributed.Communicator
+	// Scatter, when not "", is a directory where every evaluation writes
+	// the scatter plot of the embeddings (testers.PNGVisualizer: PML's
+	// visualizer_hook with a 2-D PCA), created if needed.
+	Scatter string
 }
 
 // Row is one line of the run's record: epoch 0 is before training. It is
@@ -426,6 +428,11 @@ func (r *Run) Execute(ctx context.Context) ([]Row, error) {
 	s, err := r.setup(schedule, progress)
 	if err != nil {
 		return nil, err
+	}
+	if r.Scatter != "" {
+		if err := os.MkdirAll(r.Scatter, 0o755); err != nil {
+			return nil, err
+		}
 	}
 
 	tester := r.tester(progress)
@@ -513,6 +520,9 @@ func (r *Run) tester(progress io.Writer) *testers.GlobalEmbeddingSpace {
 	tester.BatchSize = r.EvalBatch
 	tester.Calculator = &accuracy.Calculator{K: accuracy.KMaxBinCount(), Include: metricNames()}
 	tester.Progress = progress
+	if r.Scatter != "" {
+		tester.Visualize = testers.PNGVisualizer(r.Scatter)
+	}
 	return tester
 }
 
@@ -534,6 +544,11 @@ func (r *Run) Evaluate(ctx context.Context, emb testers.Embedder) (Row, error) {
 	var progress io.Writer
 	if !r.Quiet {
 		progress = r.Stderr
+	}
+	if r.Scatter != "" {
+		if err := os.MkdirAll(r.Scatter, 0o755); err != nil {
+			return Row{}, err
+		}
 	}
 	start := time.Now()
 	res, err := r.tester(progress).Test(ctx, emb, map[string]datasets.Dataset{"test": r.Test})

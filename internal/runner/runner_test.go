@@ -177,7 +177,7 @@ func TestValidate(t *testing.T) {
 // so does Execute of a nil *Run (the Options methods it promotes would
 // dereference the nil pointer), and a Run without an encoder is refused.
 func TestNilReceivers(t *testing.T) {
-	testkit.CheckListed(t, ".", []string{"ImageFlags", "LRSchedule", "Options", "Row", "Run"})
+	testkit.CheckListed(t, ".", []string{"EmbedOptions", "ImageFlags", "LRSchedule", "Model", "ModelFlags", "Options", "Row", "Run", "Trunk"})
 	testkit.CheckConcurrencyDocs(t, ".")
 	for method, err := range testkit.NilReceiver(t, reflect.TypeFor[*Options]()) {
 		if !errors.Is(err, gometric.ErrSetting) {

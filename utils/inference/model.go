@@ -556,6 +556,41 @@ func (m *Model[T]) Save(path string) error {
 	return writeIndexFile(modelName, "Save", path, f)
 }
 
+// LoadWith, which PML lacks, is Load with an index that already holds the
+// file's references: it reads the index file at path (its vectors, labels,
+// metric and threshold) and makes idx the Model's index instead of
+// building one with NewIndex and adding the vectors — e.g. an approximate
+// FAISS index (IVF, HNSW, PQ) trained and saved in FAISS's own format and
+// read with knn.LoadFaiss, which would take long to build again. idx must
+// hold as many vectors as the file, of its dimension, in its metric (an
+// error wrapping gometric.ErrShape or gometric.ErrSetting otherwise); that
+// they are the file's vectors, in order, is the caller's promise. On error
+// the Model is unchanged.
+func (m *Model[T]) LoadWith(path string, idx knn.Index) error {
+	if err := m.checkMade(); err != nil {
+		return err
+	}
+	if check.Nil(idx) {
+		return check.Errorf(modelName, gometric.ErrSetting, "LoadWith %s: nil index", path)
+	}
+	f, err := readIndexFile(modelName, "LoadWith", path)
+	if err != nil {
+		return err
+	}
+	switch {
+	case idx.Dim() != f.Vectors.Cols || idx.Len() != f.Vectors.Rows:
+		return check.Errorf(modelName, gometric.ErrShape, "LoadWith %s: the index holds %d vectors of dimension %d, the file %d of %d", path, idx.Len(), idx.Dim(), f.Vectors.Rows, f.Vectors.Cols)
+	case idx.Metric() != f.Metric:
+		return check.Errorf(modelName, gometric.ErrSetting, "LoadWith %s: the index's metric is %v, the file's %v", path, idx.Metric(), f.Metric)
+	}
+	m.index, m.vectors, m.labels, m.Metric = idx, f.Vectors, f.Labels, f.Metric
+	m.unitRefs = unitRows(f.Vectors)
+	if f.Threshold != nil {
+		m.MatchFinder = NewMatchFinder(nil, f.Threshold.Value)
+	}
+	return nil
+}
+
 // Load mirrors InferenceModel.load_knn_func: it reads an index file
 // written by Save (or WriteIndexFile; format version 3, or an earlier 1 or
 // 2), builds a new

@@ -85,3 +85,12 @@ func FaissKMeans(x gometric.Matrix, k, iter int, seed int64) (assign []int, cent
 }
 
 var _ Index = (*Faiss)(nil)
+
+// Save would write the index in FAISS's own file format; unsupported in
+// this build.
+func (f *Faiss) Save(path string) error { return errNoFaiss("knn.Faiss") }
+
+// LoadFaiss would read an index in FAISS's own file format (faiss's
+// write_index); in this build (no faiss tag) it returns an error wrapping
+// gometric.ErrUnsupported.
+func LoadFaiss(path string) (*Faiss, error) { return nil, errNoFaiss("knn.LoadFaiss") }
