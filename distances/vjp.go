@@ -187,7 +187,9 @@ func diffVJP(a, b, w *mat.Dense, es []entries, self bool, extra []float64, ea, e
 			rs[i] += cs[i]
 		}
 		symmetrize(w)
-		gemmAcc(dA, false, -1, w, a)
+		// w is exactly symmetric now: wᵀ·a has the bits of w·a, and the
+		// GEMM packs a transposed operand with contiguous copies.
+		gemmAcc(dA, true, -1, w, a)
 	} else {
 		gemmAcc(dA, false, -1, w, b)
 		gemmAcc(dB, true, -1, w, a)
