@@ -294,7 +294,9 @@ func (s spec) dotVJP(in *inputs, m, g, dq, dr *mat.Dense, ar *arena) {
 			w.Copy(g)
 		}
 		symmetrize(w)
-		gemmAcc(dq, false, 1, w, a)
+		// w is exactly symmetric now: wᵀ·a has the bits of w·a, and the
+		// GEMM packs a transposed operand with contiguous copies.
+		gemmAcc(dq, true, 1, w, a)
 		return
 	}
 	gemmAcc(dq, false, 1, w, b)

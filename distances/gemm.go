@@ -271,6 +271,14 @@ func lpExact(a, b []float64, root bool) float64 {
 // whether the other entries are finite.
 func guardRow(row, nb []float64, na float64, root bool) (near int, finite bool) {
 	nb = nb[:len(row)]
+	done, near, finite := guardRowVec(row, nb, na, root)
+	n2, f2 := guardRowScalar(row[done:], nb[done:], na, root)
+	return near + n2, finite && f2
+}
+
+// guardRowScalar is guardRow one entry at a time.
+func guardRowScalar(row, nb []float64, na float64, root bool) (near int, finite bool) {
+	nb = nb[:len(row)]
 	bad := false
 	for j, v := range row {
 		scale := na + nb[j]

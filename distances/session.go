@@ -587,8 +587,9 @@ func (ss *session) BackwardEntries(list []Entry, dq, dr *mat.Dense) error {
 			if doI && doJ {
 				gi, gj := dqn.RawRowView(e.I)[:len(qi)], dB.RawRowView(e.J)[:len(qi)]
 				if lp {
-					for k, v := range qi {
-						t := w * (v - rj[k])
+					k0 := diffAdd2Vec(gi, gj, qi, rj, w)
+					for k := k0; k < len(qi); k++ {
+						t := float64(w * (qi[k] - rj[k])) // no FMA: the vector loop's bits
 						gi[k] += t
 						gj[k] -= t
 					}
@@ -603,8 +604,8 @@ func (ss *session) BackwardEntries(list []Entry, dq, dr *mat.Dense) error {
 			if doI {
 				gi := dqn.RawRowView(e.I)[:len(qi)]
 				if lp {
-					for k, v := range qi {
-						gi[k] += w * (v - rj[k])
+					for k := diffAddVec(gi, qi, rj, w); k < len(qi); k++ {
+						gi[k] += float64(w * (qi[k] - rj[k]))
 					}
 				} else {
 					for k, v := range rj {
@@ -615,8 +616,8 @@ func (ss *session) BackwardEntries(list []Entry, dq, dr *mat.Dense) error {
 			if doJ {
 				gj := dB.RawRowView(e.J)[:len(qi)]
 				if lp {
-					for k, v := range qi {
-						gj[k] -= w * (v - rj[k])
+					for k := diffSubVec(gj, qi, rj, w); k < len(qi); k++ {
+						gj[k] -= float64(w * (qi[k] - rj[k]))
 					}
 				} else {
 					for k, v := range qi {

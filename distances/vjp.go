@@ -187,7 +187,9 @@ func diffVJP(a, b, w *mat.Dense, es []entries, self bool, extra []float64, ea, e
 			rs[i] += cs[i]
 		}
 		symmetrize(w)
-		gemmAcc(dA, false, -1, w, a)
+		// w is exactly symmetric now: wᵀ·a has the bits of w·a, and the
+		// GEMM packs a transposed operand with contiguous copies.
+		gemmAcc(dA, true, -1, w, a)
 	} else {
 		gemmAcc(dA, false, -1, w, b)
 		gemmAcc(dB, true, -1, w, a)
@@ -229,19 +231,44 @@ func mirrored(w *mat.Dense, e near) (float64, bool) {
 	return e.w + o, true
 }
 
-// symmetrize replaces the square matrix w by w + wᵀ.
+// symmetrize replaces the square matrix w by w + wᵀ, in tiles of
+// symTile×symTile so that the column reads of the transposed tile stay in
+// a few cache lines and pages (a plain row-by-column sweep strides the
+// whole matrix for every row). Each sum is w_ij + w_ji, whatever the tile.
 func symmetrize(w *mat.Dense) {
 	n, _ := w.Dims()
-	for i := 0; i < n; i++ {
-		ri := w.RawRowView(i)
-		ri[i] *= 2
-		for j := i + 1; j < n; j++ {
-			rj := w.RawRowView(j)
-			s := ri[j] + rj[i]
-			ri[j], rj[i] = s, s
+	raw := w.RawMatrix()
+	data, st := raw.Data, raw.Stride
+	for i0 := 0; i0 < n; i0 += symTile {
+		i1 := min(n, i0+symTile)
+		// The diagonal tile.
+		for i := i0; i < i1; i++ {
+			ri := data[i*st:]
+			ri[i] *= 2
+			for j := i + 1; j < i1; j++ {
+				s := ri[j] + data[j*st+i]
+				ri[j], data[j*st+i] = s, s
+			}
+		}
+		for j0 := i1; j0 < n; j0 += symTile {
+			j1 := min(n, j0+symTile)
+			for i := i0; i < i1; i++ {
+				ri := data[i*st+j0 : i*st+j1]
+				for k := range ri {
+					p := (j0+k)*st + i
+					s := ri[k] + data[p]
+					ri[k], data[p] = s, s
+				}
+			}
 		}
 	}
 }
+
+// symTile is symmetrize's tile: one cache line of float64s. Wider tiles
+// read their transposed columns from rows a power-of-two stride apart,
+// which share a few sets of the L1 cache and evict each other (about twice
+// as slow at 32 on a 256×256 matrix).
+const symTile = 8
 
 // addScaledRows adds s_i·x_i to row i of dst.
 func addScaledRows(dst, x *mat.Dense, s []float64) {

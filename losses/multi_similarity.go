@@ -148,20 +148,30 @@ func (l *MultiSimilarity) row(mp *matPairs, r *matRow, s, jrow []float64, sp flo
 		if mp.refIsQuery {
 			self = r.i
 		}
-		for j, v := range s {
-			t := v - shift
+		// The negatives in vectors (where the CPU allows), the rest of
+		// the row one by one, then the positives, few, gathered apart.
+		// same receives the indices with the query's label (pIdx has
+		// room for the row).
+		done, vmx, vneg, same := msNegVec(s, ref, li, shift, bn, jrow, pIdx)
+		mx, nNeg = vmx, vneg
+		for j := done; j < len(s); j++ {
 			x := math.Inf(-1)
 			if ref[j] != li {
-				x = bn * t
+				x = bn * (s[j] - shift)
 				if x > mx {
 					mx = x
 				}
 				nNeg++
-			} else if j != self {
-				pIdx = append(pIdx, j)
-				pe = append(pe, t)
+			} else {
+				same = append(same, j)
 			}
 			jrow[j] = x
+		}
+		for _, j := range same {
+			if j != self {
+				pIdx = append(pIdx, j)
+				pe = append(pe, s[j]-shift)
+			}
 		}
 	} else {
 		pos, neg := mp.pos[r.i*mp.m:][:len(s)], mp.neg[r.i*mp.m:][:len(s)]
@@ -218,6 +228,9 @@ func (l *MultiSimilarity) row(mp *matPairs, r *matRow, s, jrow []float64, sp flo
 	}
 	return value, scale
 }
+
+// negInf is −Inf.
+var negInf = math.Inf(-1)
 
 // expMax is the shift of a log-sum-exp with an added 1 whose largest
 // exponent is a: at least 0, as lse.Row's.

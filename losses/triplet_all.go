@@ -3,6 +3,7 @@ package losses
 import (
 	"math"
 
+	"github.com/gometric/gometric/internal/check"
 	"github.com/gometric/gometric/internal/streamband"
 	"github.com/gometric/gometric/reducers"
 	"github.com/gometric/gometric/utils/tuples"
@@ -25,14 +26,9 @@ func (l *TripletMargin) allTriplets(in *input) (*term, error) {
 	if count == 0 {
 		return nil, nil
 	}
-	m, err := in.matrix()
-	if err != nil {
-		return nil, err
-	}
 	if err := l.checkSwap(in, nil); err != nil {
 		return nil, err
 	}
-	ev := l.evaluator(in, m)
 	// each streams the anchors with at least one positive and one
 	// negative, with both ascending: PML's all triplets are (a, p, n) for
 	// p in pos, n in neg.
@@ -44,6 +40,75 @@ func (l *TripletMargin) allTriplets(in *input) (*term, error) {
 			return fn(a, pos, neg)
 		})
 	}
+	return l.streamTriplets(in, count, each, func() (*tuples.Triplets, error) {
+		return tuples.AllTriplets(in.labels, in.refLabels, in.refIsQuery)
+	})
+}
+
+// pairTriplets is TripletMargin over mined pairs, which PML joins into
+// triplets by anchor (convert_to_triplets: every positive pair (a, p), in
+// order, with every negative pair (a, n) of its anchor, in order). The
+// triplets are streamed as allTriplets streams all of them, one run of
+// consecutive positive pairs of the same anchor at a time (the joined
+// order), without being listed.
+func (l *TripletMargin) pairTriplets(in *input, t *tuples.Pairs) (*term, error) {
+	// The negatives of each anchor, in order: a counting sort of A2
+	// (anchors are query indices, validated by prepare).
+	start := make([]int, in.n+1)
+	for _, a := range t.A2 {
+		start[a+1]++
+	}
+	for a := range in.n {
+		start[a+1] += start[a]
+	}
+	negs, fill := make([]int, len(t.A2)), make([]int, in.n)
+	for j, a := range t.A2 {
+		negs[start[a]+fill[a]] = t.N[j]
+		fill[a]++
+	}
+	negOf := func(a int) []int { return negs[start[a]:start[a+1]] }
+	count := 0
+	for _, a := range t.A1 {
+		count += start[a+1] - start[a]
+	}
+	if count == 0 {
+		return nil, nil
+	}
+	if l.Swap && !in.refIsQuery {
+		if err := check.Indices("losses.TripletMargin", "positives (Swap indexes query rows with them)", t.P, in.n); err != nil {
+			return nil, err
+		}
+	}
+	each := func(fn func(a int, pos, neg []int) error) error {
+		for i := 0; i < len(t.A1); {
+			a, j := t.A1[i], i+1
+			for j < len(t.A1) && t.A1[j] == a {
+				j++
+			}
+			if neg := negOf(a); len(neg) > 0 {
+				if err := fn(a, t.P[i:j], neg); err != nil {
+					return err
+				}
+			}
+			i = j
+		}
+		return nil
+	}
+	return l.streamTriplets(in, count, each, func() (*tuples.Triplets, error) {
+		return in.triplets(l.TripletsPerAnchor, nil)
+	})
+}
+
+// streamTriplets is TripletMargin over the triplets (a, p, n) that each
+// lists, count in all: for each group it yields, p in pos, n in neg, in
+// that order. materialise lists the same triplets, for a reducer that
+// cannot stream.
+func (l *TripletMargin) streamTriplets(in *input, count int, each func(fn func(a int, pos, neg []int) error) error, materialise func() (*tuples.Triplets, error)) (*term, error) {
+	m, err := in.matrix()
+	if err != nil {
+		return nil, err
+	}
+	ev := l.evaluator(in, m)
 	// gather sets negv[j] = s·an_j for the anchor's negatives: the plain
 	// value is relu(s·ap + margin − s·an) with s = ±1.
 	gather := func(negv []float64, a int, neg []int) []float64 {
@@ -195,7 +260,7 @@ func (l *TripletMargin) allTriplets(in *input) (*term, error) {
 			return in.matrixBackward(m, gm, g)
 		},
 		materialise: func() (*term, error) {
-			t, err := tuples.AllTriplets(in.labels, in.refLabels, in.refIsQuery)
+			t, err := materialise()
 			if err != nil {
 				return nil, err
 			}

@@ -79,6 +79,9 @@ func (l *TripletMargin) compute(in *input) (*term, error) {
 	if in.tuples == nil && l.TripletsPerAnchor == tuples.AllPerAnchor {
 		return l.allTriplets(in)
 	}
+	if p, ok := in.tuples.(*tuples.Pairs); ok {
+		return l.pairTriplets(in, p)
+	}
 	t, err := in.triplets(l.TripletsPerAnchor, randsrc.Or(l.Rand))
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package miners
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/gometric/gometric"
@@ -227,6 +228,25 @@ func (a keyed) less(b keyed) bool {
 // whose inlined comparisons make it several times faster than
 // slices.SortFunc.
 func sortKeyed(ks []keyed) {
+	var sc keyedScratch
+	sc.sort(ks)
+}
+
+// keyedScratch holds the buffers of sortKeyed between calls, so that a
+// miner sorting row after row allocates them once.
+type keyedScratch struct {
+	tmp    []keyed
+	counts []int32
+}
+
+// sort is sortKeyed with the buffers of sc: from bucketMin keys a bucket
+// sort, below an introsort (the radix sort for long position-ordered
+// slices).
+func (sc *keyedScratch) sort(ks []keyed) {
+	if len(ks) >= bucketMin && len(ks) < radixMin {
+		sc.bucketSort(ks)
+		return
+	}
 	if len(ks) >= radixMin && slices.IsSortedFunc(ks, func(a, b keyed) int { return a.pos - b.pos }) {
 		radixSort(ks)
 		return
@@ -287,6 +307,87 @@ func introsort(ks []keyed, depth int) {
 		for j := i; j > 0 && ks[j].less(ks[j-1]); j-- {
 			ks[j], ks[j-1] = ks[j-1], ks[j]
 		}
+	}
+}
+
+// bucketMin is the length from which sortKeyed uses a bucket sort.
+const bucketMin = 32
+
+// bucketSort sorts ks by (key, pos): one counting pass scatters them,
+// stably, into about 2·len(ks) buckets of equal width in the keys' float
+// values (the bucket is a non-decreasing function of the value, so bucket
+// order is key order), then each bucket is sorted by (key, pos): by
+// insertion while small, by introsort if many keys fell into one bucket (a
+// skewed spread), so the worst case stays O(n log n). Values spread like
+// similarities fill a few per bucket, and the sort makes about two passes
+// instead of introsort's log n, with few unpredictable branches. Keys of
+// infinite values, or a spread that overflows, take the introsort.
+func (sc *keyedScratch) bucketSort(ks []keyed) {
+	n := len(ks)
+	lo, hi := ks[0].key, ks[0].key
+	for _, k := range ks[1:] {
+		lo, hi = min(lo, k.key), max(hi, k.key)
+	}
+	vlo := keyFloat(lo)
+	span := keyFloat(hi) - vlo
+	if !(span > 0 && span <= math.MaxFloat64) {
+		introsort(ks, 2*bits.Len(uint(n)))
+		return
+	}
+	nb := 2 * n
+	scale := float64(nb) / span
+	bucket := func(k uint64) int { return min(int((keyFloat(k)-vlo)*scale), nb-1) }
+	if cap(sc.counts) < nb+1 {
+		sc.counts = make([]int32, nb+1)
+	}
+	if cap(sc.tmp) < n {
+		sc.tmp = make([]keyed, n)
+	}
+	counts, tmp := sc.counts[:nb+1], sc.tmp[:n]
+	clear(counts)
+	for _, k := range ks {
+		counts[bucket(k.key)+1]++
+	}
+	for b := 1; b <= nb; b++ {
+		counts[b] += counts[b-1]
+	}
+	// counts[b] is the start of bucket b; after the scatter, its end.
+	for _, k := range ks {
+		b := bucket(k.key)
+		tmp[counts[b]] = k
+		counts[b]++
+	}
+	copy(ks, tmp)
+	start := 0
+	for b := range nb {
+		end := int(counts[b])
+		switch bk := ks[start:end]; {
+		case len(bk) > 32:
+			introsort(bk, 2*bits.Len(uint(len(bk))))
+		case len(bk) > 1:
+			insertionSortKeyed(bk)
+		}
+		start = end
+	}
+}
+
+// keyFloat inverts floatKey (−0 comes back as +0).
+func keyFloat(k uint64) float64 {
+	if k>>63 != 0 {
+		return math.Float64frombits(k &^ (1 << 63))
+	}
+	return math.Float64frombits(^k)
+}
+
+// insertionSortKeyed sorts a short slice by (key, pos).
+func insertionSortKeyed(ks []keyed) {
+	for i := 1; i < len(ks); i++ {
+		k := ks[i]
+		j := i
+		for ; j > 0 && k.less(ks[j-1]); j-- {
+			ks[j] = ks[j-1]
+		}
+		ks[j] = k
 	}
 }
 

@@ -83,24 +83,53 @@ func (ms *MultiSimilarity) Mine(in Input) (tuples.Tuples, error) {
 	}
 	inverted := dist.Settings().Inverted
 	eps := ms.Epsilon
-	var pos, neg []keyed
+	// keepPos and keepNeg are the selection rules given the extremes of
+	// the row's negatives and positives.
+	keepPos := func(v float64, ex *[4]float64) bool {
+		return (inverted && v-eps < ex[3]) || (!inverted && v+eps > ex[2])
+	}
+	keepNeg := func(v float64, ex *[4]float64) bool {
+		return (inverted && v+eps > ex[0]) || (!inverted && v-eps < ex[1])
+	}
+	// First pass: per row, the extremes over its positives and negatives
+	// (minPos, maxPos, minNeg, maxNeg; an empty set gives the ±Inf that
+	// PML's ignore values produce) and how many pairs it keeps, so the
+	// output is allocated once.
+	extremes := make([][4]float64, len(b.labels))
+	nPos, nNeg := 0, 0
 	for i, l := range b.labels {
 		r := row(m, i)
-		// Extremes over the row's positives and negatives; an empty set
-		// gives the ±Inf that PML's ignore values produce.
-		minPos, maxPos := math.Inf(1), math.Inf(-1)
-		minNeg, maxNeg := math.Inf(1), math.Inf(-1)
+		ex := [4]float64{math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)}
 		for j, rl := range b.refLabels {
 			v := r[j]
 			if l == rl {
 				if b.self && i == j {
 					continue
 				}
-				minPos, maxPos = min(minPos, v), max(maxPos, v)
+				ex[0], ex[1] = min(ex[0], v), max(ex[1], v)
 			} else {
-				minNeg, maxNeg = min(minNeg, v), max(maxNeg, v)
+				ex[2], ex[3] = min(ex[2], v), max(ex[3], v)
 			}
 		}
+		extremes[i] = ex
+		for j, rl := range b.refLabels {
+			v := r[j]
+			if l == rl {
+				if !(b.self && i == j) && keepPos(v, &ex) {
+					nPos++
+				}
+			} else if keepNeg(v, &ex) {
+				nNeg++
+			}
+		}
+	}
+	out.A1, out.P = make([]int, 0, nPos), make([]int, 0, nPos)
+	out.A2, out.N = make([]int, 0, nNeg), make([]int, 0, nNeg)
+	var pos, neg []keyed
+	var sc keyedScratch
+	for i, l := range b.labels {
+		r := row(m, i)
+		ex := &extremes[i]
 		pos, neg = pos[:0], neg[:0]
 		for j, rl := range b.refLabels {
 			v := r[j]
@@ -108,16 +137,16 @@ func (ms *MultiSimilarity) Mine(in Input) (tuples.Tuples, error) {
 				if b.self && i == j {
 					continue
 				}
-				if (inverted && v-eps < maxNeg) || (!inverted && v+eps > minNeg) {
+				if keepPos(v, ex) {
 					pos = append(pos, keyed{key: floatKey(v), pos: j})
 				}
-			} else if (inverted && v+eps > minPos) || (!inverted && v-eps < maxPos) {
+			} else if keepNeg(v, ex) {
 				neg = append(neg, keyed{key: floatKey(v), pos: j})
 			}
 		}
 		// torch.sort's ascending order (equal values in index order).
-		sortKeyed(pos)
-		sortKeyed(neg)
+		sc.sort(pos)
+		sc.sort(neg)
 		for _, k := range pos {
 			out.A1 = append(out.A1, i)
 			out.P = append(out.P, k.pos)

@@ -28,7 +28,20 @@ func TestSortKeyed(t *testing.T) {
 		}
 		ks := make([]keyed, n)
 		for i := range ks {
-			switch it % 4 {
+			switch it % 7 {
+			case 6:
+				// Infinities and zeros of both signs among finite values.
+				vals := []float64{math.Inf(-1), math.Inf(1), 0, math.Copysign(0, -1), -1.5, 2.25}
+				ks[i] = keyed{key: floatKey(vals[rng.IntN(len(vals))] * float64(1+rng.IntN(2))), pos: i}
+			case 4:
+				// Similarities: most keys in a few binades.
+				ks[i] = keyed{key: floatKey(0.1 * rng.NormFloat64()), pos: i}
+			case 5:
+				// Skewed: one far key, the rest in one bucket.
+				ks[i] = keyed{key: floatKey(1 + float64(rng.IntN(100))*0x1p-40), pos: i}
+				if i == 0 {
+					ks[i].key = floatKey(1e6)
+				}
 			case 0:
 				ks[i] = keyed{key: rng.Uint64N(4), pos: i}
 			case 1:
@@ -51,6 +64,14 @@ func TestSortKeyed(t *testing.T) {
 			radixSort(got)
 			if !slices.Equal(got, want) {
 				t.Fatalf("iteration %d: radixSort differs", it)
+			}
+		}
+		if n > 0 {
+			var sc keyedScratch
+			got = slices.Clone(ks)
+			sc.bucketSort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("iteration %d: bucketSort differs", it)
 			}
 		}
 		got = slices.Clone(ks)

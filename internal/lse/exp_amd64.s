@@ -125,3 +125,79 @@ done:
 	VZEROUPPER
 	MOVQ BX, ret+24(FP)
 	RET
+
+// func expsAVX512(x []float64) int
+//
+// expsAVX2 with eight values at a time (the same operations, the same
+// bits): it stops before the first group of eight that holds a value
+// outside [−707, 709] (or a NaN), or when fewer than eight remain, and
+// returns how many it replaced. Requires AVX-512F.
+TEXT ·expsAVX512(SB), NOSPLIT, $0-32
+	MOVQ         x_base+0(FP), SI
+	MOVQ         x_len+8(FP), CX
+	LEAQ         ·expTable(SB), DX
+	XORQ         BX, BX
+	VBROADCASTSD expc<>+0(SB), Z20   // invln2n
+	VBROADCASTSD expc<>+32(SB), Z21  // shift
+	VBROADCASTSD expc<>+64(SB), Z22  // ln2hi
+	VBROADCASTSD expc<>+96(SB), Z23  // ln2lo
+	VBROADCASTSD expc<>+128(SB), Z24 // c5
+	VBROADCASTSD expc<>+160(SB), Z25 // c4
+	VBROADCASTSD expc<>+192(SB), Z26 // c3
+	VBROADCASTSD expc<>+224(SB), Z27 // half
+	VBROADCASTSD expc<>+256(SB), Z28 // lo
+	VBROADCASTSD expc<>+288(SB), Z29 // hi
+	VPBROADCASTQ expc<>+320(SB), Z30 // mask63
+	VPBROADCASTQ expc<>+352(SB), Z31 // bias
+
+loop512:
+	LEAQ   8(BX), AX
+	CMPQ   AX, CX
+	JGT    done512
+	VMOVUPD (SI)(BX*8), Z0
+	VCMPPD $0x1d, Z28, Z0, K1 // x >= -707 (ordered)
+	VCMPPD $0x12, Z29, Z0, K2 // x <= 709 (ordered)
+	KANDW  K2, K1, K1
+	KMOVW  K1, AX
+	CMPL   AX, $0xff
+	JNE    done512
+
+	VMULPD Z20, Z0, Z1
+	VADDPD Z21, Z1, Z1
+	VSUBPD Z21, Z1, Z2
+	VPSUBQ Z21, Z1, Z3
+
+	VMULPD Z22, Z2, Z4
+	VSUBPD Z4, Z0, Z4
+	VMULPD Z23, Z2, Z5
+	VSUBPD Z5, Z4, Z4
+
+	VMULPD Z24, Z4, Z5
+	VADDPD Z25, Z5, Z5
+	VMULPD Z4, Z5, Z5
+	VADDPD Z26, Z5, Z5
+	VMULPD Z4, Z5, Z5
+	VADDPD Z27, Z5, Z5
+	VMULPD Z4, Z4, Z6
+	VMULPD Z5, Z6, Z6
+	VADDPD Z6, Z4, Z6
+
+	VPANDQ     Z30, Z3, Z7
+	KXNORW     K2, K2, K2
+	VGATHERQPD (DX)(Z7*8), K2, Z9
+
+	VPADDQ Z31, Z3, Z3
+	VPSRLQ $6, Z3, Z3
+	VPSLLQ $52, Z3, Z3
+
+	VMULPD  Z6, Z9, Z10
+	VADDPD  Z10, Z9, Z10
+	VMULPD  Z3, Z10, Z10
+	VMOVUPD Z10, (SI)(BX*8)
+	ADDQ    $8, BX
+	JMP     loop512
+
+done512:
+	VZEROUPPER
+	MOVQ BX, ret+24(FP)
+	RET

@@ -171,12 +171,24 @@ func sampleD2(d2 []float64, rng *rand.Rand) int {
 // centroid c (in float64), in parallel over fixed blocks of rows.
 func updateD2(x gometric.Matrix, c []float32, d2 []float64) {
 	blocks := (x.Rows + kmeansBlock - 1) / kmeansBlock
+	c64 := make([]float64, len(c))
+	for l, v := range c {
+		c64[l] = float64(v)
+	}
+	lower := func(i int, s float64) {
+		if d2[i] < 0 || s < d2[i] {
+			d2[i] = s
+		}
+	}
 	do := func(b int) {
-		for i := b * kmeansBlock; i < min((b+1)*kmeansBlock, x.Rows); i++ {
-			s := sqDist64(x.Row(i), c)
-			if d2[i] < 0 || s < d2[i] {
-				d2[i] = s
-			}
+		i, end := b*kmeansBlock, min((b+1)*kmeansBlock, x.Rows)
+		for ; i+2 <= end; i += 2 {
+			s0, s1 := sqDist64Pair(x.Row(i), x.Row(i+1), c64)
+			lower(i, s0)
+			lower(i+1, s1)
+		}
+		for ; i < end; i++ {
+			lower(i, sqDist64(x.Row(i), c))
 		}
 	}
 	workers.Each(workers.Count(blocks), blocks, func(_, b int) { do(b) })
@@ -255,4 +267,40 @@ func sqDist64(a, b []float32) float64 {
 		s0 += t * t
 	}
 	return (s0 + s1) + (s2 + s3)
+}
+
+// sqDist64Pair is sqDist64(a0, c) and sqDist64(a1, c) with c given in
+// float64 (the exact conversion sqDist64 makes), with the same bits: two
+// rows side by side keep eight independent sums in flight where one row's
+// four wait on the adds' latency.
+func sqDist64Pair(a0, a1 []float32, c []float64) (float64, float64) {
+	a1, c = a1[:len(a0)], c[:len(a0)]
+	var s0, s1, s2, s3, u0, u1, u2, u3 float64
+	l := 0
+	for ; l+4 <= len(a0); l += 4 {
+		c0, c1, c2, c3 := c[l], c[l+1], c[l+2], c[l+3]
+		t0 := float64(a0[l]) - c0
+		t1 := float64(a0[l+1]) - c1
+		t2 := float64(a0[l+2]) - c2
+		t3 := float64(a0[l+3]) - c3
+		v0 := float64(a1[l]) - c0
+		v1 := float64(a1[l+1]) - c1
+		v2 := float64(a1[l+2]) - c2
+		v3 := float64(a1[l+3]) - c3
+		s0 += t0 * t0
+		s1 += t1 * t1
+		s2 += t2 * t2
+		s3 += t3 * t3
+		u0 += v0 * v0
+		u1 += v1 * v1
+		u2 += v2 * v2
+		u3 += v3 * v3
+	}
+	for ; l < len(a0); l++ {
+		t := float64(a0[l]) - c[l]
+		v := float64(a1[l]) - c[l]
+		s0 += t * t
+		u0 += v * v
+	}
+	return (s0 + s1) + (s2 + s3), (u0 + u1) + (u2 + u3)
 }
