@@ -362,15 +362,38 @@ func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 		r := j0 + q
 		ci, ky, kx := r/(k*k), r%(k*k)/k, r%k
 		allIn := s == 1 && g.p == 0 && g.oh+k-1 == x.h && g.ow+k-1 == x.w
+		if allIn && nr == 32 && cols == 32 {
+			// A full panel of the AVX-512 kernel: each pixel's row of 32
+			// taps gathered from fixed offsets, written contiguously.
+			var taps [32]int
+			for c := range taps {
+				taps[c] = ci*plane + ky*x.w + kx
+				if kx++; kx == k {
+					kx = 0
+					if ky++; ky == k {
+						ky = 0
+						ci++
+					}
+				}
+			}
+			for _, u := range runs {
+				for t := range u.n {
+					row := (*[32]T)(panel[(u.at+t)*32:])
+					src := xd[u.base+t:]
+					for c, off := range &taps {
+						row[c] = src[off]
+					}
+				}
+			}
+			continue
+		}
 		for c := range cols {
 			tap := ci*plane + ky*x.w + kx
 			for _, u := range runs {
 				d := panel[u.at*nr+c:]
 				if allIn { // every tap inside the input
 					o := tap + u.base
-					for t, v := range xd[o : o+u.n] {
-						d[t*nr] = v
-					}
+					scatter(d, xd[o:o+u.n], nr)
 					continue
 				}
 				if sy := u.sy + ky; sy < 0 || sy >= x.h {
@@ -412,6 +435,25 @@ func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 				clear(panel[l*nr+cols : l*nr+nr])
 			}
 		}
+	}
+}
+
+// scatter sets d[t·step] = src[t]: a column of a packed panel. The common
+// step of 32 (the AVX-512 kernel's nr) is a constant to the compiler, so
+// one bounds check covers the loop.
+func scatter[T float](d, src []T, step int) {
+	if len(src) == 0 {
+		return
+	}
+	if step == 32 {
+		d = d[:(len(src)-1)*32+1]
+		for t, v := range src {
+			d[t*32] = v
+		}
+		return
+	}
+	for t, v := range src {
+		d[t*step] = v
 	}
 }
 

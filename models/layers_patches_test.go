@@ -77,6 +77,7 @@ func TestPatchesPack(t *testing.T) {
 		{3, 2, 9, 11, 7, 2, 3}, {2, 3, 7, 7, 3, 1, 1}, {2, 2, 8, 6, 3, 2, 1},
 		{3, 2, 5, 5, 1, 2, 0}, {1, 4, 3, 2, 3, 1, 1}, {2, 1, 10, 9, 3, 3, 2},
 		{2, 2, 4, 4, 3, 1, 0}, {1, 2, 1, 1, 3, 1, 1}, {2, 2, 40, 37, 3, 1, 1},
+		{8, 2, 9, 10, 3, 1, 1}, {4, 2, 6, 5, 3, 1, 0}, // full panels of 32 taps
 	}
 	for _, gg := range geos {
 		x := fmap[float64]{c: gg.c, n: gg.n, h: gg.h, w: gg.w, d: make([]float64, gg.c*gg.n*gg.h*gg.w)}
@@ -161,20 +162,35 @@ func BenchmarkPatchesPack(b *testing.B) {
 	_ = kk
 }
 
-// BenchmarkPatchesPackPadded is BenchmarkPatchesPack's pack on the
-// zero-padded copy that a stride-1 convolution packs from.
+// BenchmarkPatchesPackPadded is BenchmarkPatchesPack on the zero-padded
+// copy that a stride-1 convolution packs from.
 func BenchmarkPatchesPackPadded(b *testing.B) {
 	x := fmap[float32]{c: 64, n: 8, h: 58, w: 58, d: make([]float32, 64*8*58*58)}
+	for i := range x.d {
+		x.d[i] = float32(i % 7)
+	}
 	l := conv2d[float32]{cin: 64, k: 3, stride: 1, pad: 0}
 	g, _ := l.patches(x, 56, 56, nil)
 	dst := make([]float32, 256*256)
 	all := 8 * 56 * 56
-	n := 0
-	for b.Loop() {
-		for j0 := 0; j0+256 <= all; j0 += 256 * 7 {
-			g.pack(dst, 256, 256, j0, 256, 32)
-			n += 256 * 256
+	b.Run("pack", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			for j0 := 0; j0+256 <= all; j0 += 256 * 7 {
+				g.pack(dst, 256, 256, j0, 256, 32)
+				n += 256 * 256
+			}
 		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
+	})
+	b.Run("packT", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			for p0 := 0; p0+256 <= all; p0 += 256 * 7 {
+				g.packT(dst, p0, 256, 256, 256, 32)
+				n += 256 * 256
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
+	})
 }
