@@ -53,11 +53,15 @@ type workspace[T float] struct {
 }
 
 // parallelMin is the number of multiply-adds (m·n·k) below which a GEMM
-// runs on the calling goroutine only. Below about 4M (a 256×128×128
-// product) the second goroutine's start, its packing of B and the barrier
-// cost more than they save: the 256×32×128 products of the class-head
-// losses measured 60–125 µs on two goroutines against 60–80 on one.
-var parallelMin = 1 << 22 // a variable for tests
+// runs on the calling goroutine only. Below about 16M the second
+// goroutine's start, its packing of B and the barrier cost more than they
+// save, now that the AVX-512 kernel does a 256×256×128 product in a
+// fraction of a millisecond: at that size (the distance matrix and the
+// gradient product of a batch of 256) MultiSimilarityLoss took 0.51–0.57
+// ms against 0.65–0.69 with the threshold at 4M, ContrastiveLoss 0.25
+// against 0.29, and the Fashion-MNIST training step did not change
+// (alternating runs on the AMD EPYC of the README).
+var parallelMin = 1 << 24 // a variable for tests
 
 // maxPackedA bounds the packed copy of op(A) (in elements): rows are taken
 // in chunks of at most maxPackedA/kc, so the extra memory stays at a few
