@@ -809,11 +809,12 @@ func avgPoolGrad[T float](dout []T, dx fmap[T]) {
 
 // nchwToCNHW copies x (n×c×hw, row-major) into dst in CNHW layout.
 func nchwToCNHW[T float](x []T, n, c, hw int, dst []T) {
-	for i := 0; i < n; i++ {
-		for ci := 0; ci < c; ci++ {
-			copy(dst[(ci*n+i)*hw:][:hw], x[(i*c+ci)*hw:][:hw])
+	parallel(n*c, n*c*hw, func(lo, hi int) {
+		for q := lo; q < hi; q++ { // q = i·c + ci
+			i, ci := q/c, q%c
+			copy(dst[(ci*n+i)*hw:][:hw], x[q*hw:][:hw])
 		}
-	}
+	})
 }
 
 // cnhwToNCHW is the inverse of nchwToCNHW.

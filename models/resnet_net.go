@@ -98,7 +98,7 @@ func (b *resBlock[T]) backward(dout fmap[T], r *resnet[T]) fmap[T] {
 	var did fmap[T]
 	t := dout
 	t.d = r.pool.get(len(dout.d))
-	copy(t.d, dout.d)
+	parallel(len(t.d), len(t.d), func(lo, hi int) { copy(t.d[lo:hi], dout.d[lo:hi]) })
 	if b.ds != nil {
 		did = b.ds.backward(b.x, t, true, r)
 	} else {
@@ -118,9 +118,12 @@ func (b *resBlock[T]) backward(dout fmap[T], r *resnet[T]) fmap[T] {
 		}
 		g = u.backward(in, g, true, r)
 	}
-	for j, v := range did.d {
-		g.d[j] += v
-	}
+	parallel(len(g.d), len(g.d), func(lo, hi int) {
+		d := g.d[lo:hi]
+		for j, v := range did.d[lo:hi] {
+			d[j] += v
+		}
+	})
 	r.pool.put(did.d)
 	b.x = fmap[T]{}
 	return g
