@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -129,68 +130,35 @@ func TestPatchesPack(t *testing.T) {
 
 // BenchmarkPatchesPack times the packing of ResNet-18's layer-1 patches
 // (64 channels, 56×56, 3×3, batch 8) in the GEMM's blocks (kc 256, nc 256,
-// nr 32): ns per packed value.
+// nr 32), ns per packed value: from the input itself (padding 1) and from
+// the zero-padded copy that a stride-1 convolution packs from.
 func BenchmarkPatchesPack(b *testing.B) {
-	x := fmap[float32]{c: 64, n: 8, h: 56, w: 56, d: make([]float32, 64*8*56*56)}
-	for i := range x.d {
-		x.d[i] = float32(i % 7)
+	for _, pad := range []int{1, 0} {
+		side := 56 + 2*(1-pad) // the padded copy is 58 wide
+		x := fmap[float32]{c: 64, n: 8, h: side, w: side, d: make([]float32, 64*8*side*side)}
+		for i := range x.d {
+			x.d[i] = float32(i % 7)
+		}
+		l := conv2d[float32]{cin: 64, k: 3, stride: 1, pad: pad}
+		g, _ := l.patches(x, 56, 56, nil)
+		dst := make([]float32, 256*256)
+		all := 8 * 56 * 56
+		name := map[int]string{1: "input", 0: "padded"}[pad]
+		for _, trans := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/transposed=%v", name, trans), func(b *testing.B) {
+				n := 0
+				for b.Loop() {
+					for j0 := 0; j0+256 <= all; j0 += 256 * 7 {
+						if trans {
+							g.packT(dst, j0, 256, 256, 256, 32)
+						} else {
+							g.pack(dst, 256, 256, j0, 256, 32)
+						}
+						n += 256 * 256
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
+			})
+		}
 	}
-	l := conv2d[float32]{cin: 64, k: 3, stride: 1, pad: 1}
-	g, _ := l.patches(x, 56, 56, nil)
-	dst := make([]float32, 256*256)
-	kk, all := 64*9, 8*56*56
-	b.Run("pack", func(b *testing.B) {
-		n := 0
-		for b.Loop() {
-			for j0 := 0; j0+256 <= all; j0 += 256 * 7 {
-				g.pack(dst, 256, 256, j0, 256, 32)
-				n += 256 * 256
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
-	})
-	b.Run("packT", func(b *testing.B) {
-		n := 0
-		for b.Loop() {
-			for p0 := 0; p0+256 <= all; p0 += 256 * 7 {
-				g.packT(dst, p0, 256, 256, 256, 32)
-				n += 256 * 256
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
-	})
-	_ = kk
-}
-
-// BenchmarkPatchesPackPadded is BenchmarkPatchesPack on the zero-padded
-// copy that a stride-1 convolution packs from.
-func BenchmarkPatchesPackPadded(b *testing.B) {
-	x := fmap[float32]{c: 64, n: 8, h: 58, w: 58, d: make([]float32, 64*8*58*58)}
-	for i := range x.d {
-		x.d[i] = float32(i % 7)
-	}
-	l := conv2d[float32]{cin: 64, k: 3, stride: 1, pad: 0}
-	g, _ := l.patches(x, 56, 56, nil)
-	dst := make([]float32, 256*256)
-	all := 8 * 56 * 56
-	b.Run("pack", func(b *testing.B) {
-		n := 0
-		for b.Loop() {
-			for j0 := 0; j0+256 <= all; j0 += 256 * 7 {
-				g.pack(dst, 256, 256, j0, 256, 32)
-				n += 256 * 256
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
-	})
-	b.Run("packT", func(b *testing.B) {
-		n := 0
-		for b.Loop() {
-			for p0 := 0; p0+256 <= all; p0 += 256 * 7 {
-				g.packT(dst, p0, 256, 256, 256, 32)
-				n += 256 * 256
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
-	})
 }
