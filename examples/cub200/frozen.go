@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -80,26 +79,11 @@ func (fz *frozen) run(ctx context.Context, c *runner.ImageFlags, opts runner.Opt
 		}
 		images.Transform = transform
 		path := filepath.Join(opts.Out, split.file)
-		t0 := time.Now()
-		res, err := extract.Features(ctx, trunk, images, path, extract.Options{
-			BatchSize: opts.EvalBatch, ChunkSize: fz.chunk, Progress: progress, Key: key, Overwrite: opts.Overwrite})
-		if errors.Is(err, extract.ErrMismatch) {
-			return fmt.Errorf("%w (the extraction's batch size is -eval-batch; -overwrite extracts the features of this trunk again)", err)
-		}
+		f, err := runner.Extract(ctx, trunk, images, path, extract.Options{
+			BatchSize: opts.EvalBatch, ChunkSize: fz.chunk, Progress: progress, Key: key, Overwrite: opts.Overwrite},
+			"the extraction's batch size is -eval-batch; -overwrite extracts the features of this trunk again", stdout)
 		if err != nil {
 			return err
-		}
-		f := res.Features
-		switch {
-		case res.Reused:
-			fmt.Fprintf(stdout, "%s: reused, not extracted again (%d × %d features; its first batch re-embedded matches)\n", path, f.Len(), f.Dim())
-		case res.Resumed > 0:
-			fmt.Fprintf(stdout, "%s: resumed after image %d of %d, extracted %d × %d features in %.1f s\n", path, res.Resumed, f.Len(), f.Len(), f.Dim(), time.Since(t0).Seconds())
-		default:
-			fmt.Fprintf(stdout, "%s: extracted %d × %d features in %.1f s\n", path, f.Len(), f.Dim(), time.Since(t0).Seconds())
-		}
-		if res.Discarded != "" {
-			fmt.Fprintf(stdout, "%s: the end of the partial file was extracted again: %s\n", path, res.Discarded)
 		}
 		feats[i] = f
 	}

@@ -199,7 +199,7 @@ func TestCancelExtraction(t *testing.T) {
 			}
 		}
 		got := runOK(t, context.Background(), frozenArgs(root, out, "-embedder", "0", "-epochs", "0"))
-		if resumed && !strings.Contains(got, ": resumed after image") {
+		if resumed && !strings.Contains(got, ": resumed after sample") {
 			t.Errorf("n=%d: a partial file was left but not continued:\n%s", n, got)
 		}
 		for _, f := range []string{trainFeatures, testFeatures} {

@@ -293,11 +293,24 @@ func EmbedData(ctx context.Context, kind string, f *ImageFlags, mf *ModelFlags, 
 	if notice != "" {
 		fmt.Fprintln(stdout, notice)
 	}
+	return Extract(ctx, model, ds, out, extract.Options{
+		BatchSize: o.BatchSize, ChunkSize: o.ChunkSize, Progress: progress, Key: model.Key, Overwrite: o.Overwrite},
+		"-overwrite extracts them again", stdout)
+}
+
+// Extract runs extract.Features of enc on ds into path and reports on
+// stdout whether the file was reused, resumed or extracted (and what of a
+// partial file was extracted again): the one extraction step of the
+// command's embed and of examples/cub200's frozen trunk. hint is appended
+// to a mismatch error (how to extract again).
+func Extract(ctx context.Context, enc testers.Embedder, ds datasets.Dataset, path string, o extract.Options, hint string, stdout io.Writer) (*datasets.Features, error) {
+	if stdout == nil {
+		stdout = io.Discard
+	}
 	t0 := time.Now()
-	res, err := extract.Features(ctx, model, ds, out, extract.Options{
-		BatchSize: o.BatchSize, ChunkSize: o.ChunkSize, Progress: progress, Key: model.Key, Overwrite: o.Overwrite})
+	res, err := extract.Features(ctx, enc, ds, path, o)
 	if errors.Is(err, extract.ErrMismatch) {
-		return nil, fmt.Errorf("%w (-overwrite extracts them again)", err)
+		return nil, fmt.Errorf("%w (%s)", err, hint)
 	}
 	if err != nil {
 		return nil, err
@@ -305,14 +318,14 @@ func EmbedData(ctx context.Context, kind string, f *ImageFlags, mf *ModelFlags, 
 	feats := res.Features
 	switch {
 	case res.Reused:
-		fmt.Fprintf(stdout, "%s: reused, not extracted again (%d × %d features; its first batch re-embedded matches)\n", out, feats.Len(), feats.Dim())
+		fmt.Fprintf(stdout, "%s: reused, not extracted again (%d × %d features; its first batch re-embedded matches)\n", path, feats.Len(), feats.Dim())
 	case res.Resumed > 0:
-		fmt.Fprintf(stdout, "%s: resumed after sample %d of %d, extracted %d × %d features in %.1f s\n", out, res.Resumed, feats.Len(), feats.Len(), feats.Dim(), time.Since(t0).Seconds())
+		fmt.Fprintf(stdout, "%s: resumed after sample %d of %d, extracted %d × %d features in %.1f s\n", path, res.Resumed, feats.Len(), feats.Len(), feats.Dim(), time.Since(t0).Seconds())
 	default:
-		fmt.Fprintf(stdout, "%s: extracted %d × %d features in %.1f s\n", out, feats.Len(), feats.Dim(), time.Since(t0).Seconds())
+		fmt.Fprintf(stdout, "%s: extracted %d × %d features in %.1f s\n", path, feats.Len(), feats.Dim(), time.Since(t0).Seconds())
 	}
 	if res.Discarded != "" {
-		fmt.Fprintf(stdout, "%s: the end of the partial file was extracted again: %s\n", out, res.Discarded)
+		fmt.Fprintf(stdout, "%s: the end of the partial file was extracted again: %s\n", path, res.Discarded)
 	}
 	return feats, nil
 }
