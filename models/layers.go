@@ -109,20 +109,27 @@ func (l *conv2d[T]) forward(x fmap[T], pool *bufPool[T]) fmap[T] {
 }
 
 // patches describes the im2col matrix of x for this convolution. With
-// stride 1 and padding, it reads a zero-padded copy of x (a buffer from
-// pool, returned as xp for the caller to put back), so that every tap is
-// inside its input and the packing is one copy per run of pixels.
+// padding, it reads a zero-padded copy of x (a buffer from pool, returned
+// as xp for the caller to put back), so that every tap is inside its
+// input and the packing needs no bounds per tap (one copy per run of
+// pixels at stride 1).
 func (l *conv2d[T]) patches(x fmap[T], oh, ow int, pool *bufPool[T]) (g *patches[T], xp []T) {
 	return newPatches(x, l.k, l.stride, l.pad, oh, ow, pool)
 }
 
 // newPatches is patches for any CNHW input, kernel, stride and padding.
 func newPatches[T float](x fmap[T], k, s, p, oh, ow int, pool *bufPool[T]) (*patches[T], []T) {
-	if s != 1 || p == 0 || pool == nil {
+	if p == 0 || pool == nil {
 		return cnhwPatches(x, k, s, p, oh, ow), nil
 	}
 	xp := padded(x, p, pool.get(x.c*x.n*(x.h+2*p)*(x.w+2*p)))
-	return cnhwPatches(xp, k, 1, 0, oh, ow), xp.d
+	return cnhwPatches(xp, k, s, 0, oh, ow), xp.d
+}
+
+// allIn reports whether every tap of every patch lies inside x (no
+// padding left to read): then packing needs no bounds per tap.
+func (g *patches[T]) allIn() bool {
+	return g.p == 0 && (g.oh-1)*g.s+g.k <= g.x.h && (g.ow-1)*g.s+g.k <= g.x.w
 }
 
 // cnhwPatches describes the patches of x.
@@ -281,14 +288,22 @@ func (g *patches[T]) pack(dst []T, p0, kc, j0, nc, nr int) {
 		panel := dst[q*kc : (q+nr)*kc]
 		runs := g.runs(j0+q, cols, buf[:0])
 		ci, ky, kx := p0/(k*k), p0%(k*k)/k, p0%k
-		if s == 1 && g.p == 0 && g.oh+k-1 == x.h && g.ow+k-1 == x.w {
-			// Every tap is inside the input: a copy per run.
+		if g.allIn() {
+			// Every tap is inside the input: a copy per run (every s-th
+			// value).
 			for l := range kc {
 				d := panel[l*nr : l*nr+nr]
 				tap := ci*plane + ky*x.w + kx
 				for _, u := range runs {
 					o := tap + u.base
-					copy(d[u.at:u.at+u.n], xd[o:o+u.n])
+					if s == 1 {
+						copy(d[u.at:u.at+u.n], xd[o:o+u.n])
+						continue
+					}
+					seg := d[u.at : u.at+u.n]
+					for t := range seg {
+						seg[t] = xd[o+t*s]
+					}
 				}
 				if cols < nr {
 					clear(d[cols:])
@@ -361,7 +376,7 @@ func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 		panel := dst[q*kc : (q+nr)*kc]
 		r := j0 + q
 		ci, ky, kx := r/(k*k), r%(k*k)/k, r%k
-		allIn := s == 1 && g.p == 0 && g.oh+k-1 == x.h && g.ow+k-1 == x.w
+		allIn := g.allIn()
 		if allIn && nr == 32 && cols == 32 {
 			// A full panel of the AVX-512 kernel: each pixel's row of 32
 			// taps gathered from fixed offsets, written contiguously.
@@ -379,7 +394,7 @@ func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 			for _, u := range runs {
 				for t := range u.n {
 					row := (*[32]T)(panel[(u.at+t)*32:])
-					src := xd[u.base+t:]
+					src := xd[u.base+t*s:]
 					for c, off := range &taps {
 						row[c] = src[off]
 					}
@@ -391,9 +406,16 @@ func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 			tap := ci*plane + ky*x.w + kx
 			for _, u := range runs {
 				d := panel[u.at*nr+c:]
-				if allIn { // every tap inside the input
+				if allIn && s == 1 { // every tap inside the input
 					o := tap + u.base
 					scatter(d, xd[o:o+u.n], nr)
+					continue
+				}
+				if allIn {
+					o := tap + u.base
+					for t := range u.n {
+						d[t*nr] = xd[o+t*s]
+					}
 					continue
 				}
 				if sy := u.sy + ky; sy < 0 || sy >= x.h {
