@@ -117,24 +117,21 @@ func (l *conv2d[T]) patches(x fmap[T], oh, ow int, pool *bufPool[T]) (g *patches
 	return newPatches(x, l.k, l.stride, l.pad, oh, ow, pool)
 }
 
-// newPatches is patches for any CNHW input, kernel, stride and padding.
+// newPatches is patches for any CNHW input, kernel, stride and padding:
+// with p > 0 it pads x into a buffer from pool (returned for the caller
+// to put back), so the patches it returns read no padding.
 func newPatches[T float](x fmap[T], k, s, p, oh, ow int, pool *bufPool[T]) (*patches[T], []T) {
-	if p == 0 || pool == nil {
-		return cnhwPatches(x, k, s, p, oh, ow), nil
+	if p == 0 {
+		return cnhwPatches(x, k, s, oh, ow), nil
 	}
 	xp := padded(x, p, pool.get(x.c*x.n*(x.h+2*p)*(x.w+2*p)))
-	return cnhwPatches(xp, k, s, 0, oh, ow), xp.d
+	return cnhwPatches(xp, k, s, oh, ow), xp.d
 }
 
-// allIn reports whether every tap of every patch lies inside x (no
-// padding left to read): then packing needs no bounds per tap.
-func (g *patches[T]) allIn() bool {
-	return g.p == 0 && (g.oh-1)*g.s+g.k <= g.x.h && (g.ow-1)*g.s+g.k <= g.x.w
-}
-
-// cnhwPatches describes the patches of x.
-func cnhwPatches[T float](x fmap[T], k, s, p, oh, ow int) *patches[T] {
-	return &patches[T]{x: x, k: k, s: s, p: p, oh: oh, ow: ow, cs: x.n * x.h * x.w, ss: x.h * x.w}
+// cnhwPatches describes the patches of x, unpadded: (oh−1)·s+k ≤ x.h and
+// (ow−1)·s+k ≤ x.w, which a convolution's output size guarantees.
+func cnhwPatches[T float](x fmap[T], k, s, oh, ow int) *patches[T] {
+	return &patches[T]{x: x, k: k, s: s, oh: oh, ow: ow, cs: x.n * x.h * x.w, ss: x.h * x.w}
 }
 
 // padded returns x with p zeros around every h×w plane, written to dst
@@ -227,25 +224,23 @@ func (l *conv2d[T]) flipped(w, wt []T) {
 }
 
 // patches is the im2col matrix of a batch x (CNHW) for a k×k convolution
-// with stride s and zero padding p, never stored: row (ci·k+ky)·k+kx,
-// column (i·oh+oy)·ow+ox holds x[ci, i, oy·s+ky−p, ox·s+kx−p], or 0
-// outside the image. Its pack and packT are gemm.PackFuncs of the matrix
-// and of its transpose: they read only x.
+// with stride s and no padding (newPatches pads x first), never stored:
+// row (ci·k+ky)·k+kx, column (i·oh+oy)·ow+ox holds x[ci, i, oy·s+ky,
+// ox·s+kx]. Its pack and packT are gemm.PackFuncs of the matrix and of
+// its transpose: they read only x, every tap inside it.
 type patches[T float] struct {
-	x               fmap[T]
-	k, s, p, oh, ow int
+	x            fmap[T]
+	k, s, oh, ow int
 	// cs and ss are the strides of a channel and of a sample in x.d
 	// (CNHW: n·h·w and h·w).
 	cs, ss int
 }
 
 // run is a run of consecutive output pixels on one output row: pixels
-// (i, oy, ox…ox+n−1), at offset at of the packed block. sy and sx are the
-// input row and column that the patch's top-left tap reads for the first
-// pixel (oy·s−p, ox·s−p), base the offset of that input pixel from its
-// channel's first value, sample included (it may lie in the padding: then
-// it is out of range).
-type run struct{ at, n, sy, sx, base int }
+// (i, oy, ox…ox+n−1), at offset at of the packed block; base is the
+// offset, from its channel's first value, of the input pixel that the
+// patch's top-left tap reads for the first pixel (i, oy·s, ox·s).
+type run struct{ at, n, base int }
 
 // runs appends to out the runs that cover pixels [j0, j0+n), each run's
 // at counting from j0.
@@ -255,8 +250,7 @@ func (g *patches[T]) runs(j0, n int, out []run) []run {
 	oy, ox := rem/g.ow, rem%g.ow
 	for at := 0; at < n; {
 		m := min(g.ow-ox, n-at)
-		sy, sx := oy*g.s-g.p, ox*g.s-g.p
-		out = append(out, run{at: at, n: m, sy: sy, sx: sx, base: i*g.ss + sy*g.x.w + sx})
+		out = append(out, run{at: at, n: m, base: i*g.ss + oy*g.s*g.x.w + ox*g.s})
 		at += m
 		if ox += m; ox == g.ow {
 			ox = 0
@@ -288,64 +282,18 @@ func (g *patches[T]) pack(dst []T, p0, kc, j0, nc, nr int) {
 		panel := dst[q*kc : (q+nr)*kc]
 		runs := g.runs(j0+q, cols, buf[:0])
 		ci, ky, kx := p0/(k*k), p0%(k*k)/k, p0%k
-		if g.allIn() {
-			// Every tap is inside the input: a copy per run (every s-th
-			// value).
-			for l := range kc {
-				d := panel[l*nr : l*nr+nr]
-				tap := ci*plane + ky*x.w + kx
-				for _, u := range runs {
-					o := tap + u.base
-					if s == 1 {
-						copy(d[u.at:u.at+u.n], xd[o:o+u.n])
-						continue
-					}
-					seg := d[u.at : u.at+u.n]
-					for t := range seg {
-						seg[t] = xd[o+t*s]
-					}
-				}
-				if cols < nr {
-					clear(d[cols:])
-				}
-				if kx++; kx == k {
-					kx = 0
-					if ky++; ky == k {
-						ky = 0
-						ci++
-					}
-				}
-			}
-			continue
-		}
 		for l := range kc {
 			d := panel[l*nr : l*nr+nr]
 			tap := ci*plane + ky*x.w + kx // the offset of this patch row's tap
 			for _, u := range runs {
-				seg := d[u.at : u.at+u.n]
-				if sy := u.sy + ky; sy < 0 || sy >= x.h {
-					clear(seg)
+				o := tap + u.base
+				if s == 1 {
+					copy(d[u.at:u.at+u.n], xd[o:o+u.n])
 					continue
 				}
-				t0, t1 := inside(u.sx+kx, u.n, s, x.w)
-				o := tap + u.base
-				if t0 > 0 {
-					clear(seg[:t0])
-				}
-				switch {
-				case s != 1:
-					for t := t0; t < t1; t++ {
-						seg[t] = xd[o+t*s]
-					}
-				case t1-t0 >= 4:
-					copy(seg[t0:t1], xd[o+t0:o+t1])
-				default:
-					for t := t0; t < t1; t++ {
-						seg[t] = xd[o+t]
-					}
-				}
-				if t1 < u.n {
-					clear(seg[t1:])
+				seg := d[u.at : u.at+u.n]
+				for t := range seg {
+					seg[t] = xd[o+t*s]
 				}
 			}
 			if cols < nr {
@@ -364,8 +312,10 @@ func (g *patches[T]) pack(dst []T, p0, kc, j0, nc, nr int) {
 
 // packT is the gemm.PackFunc of the transposed im2col matrix: rows [p0,
 // p0+kc) (output pixels) and columns [j0, j0+nc) (patch rows) in panels of
-// nr columns. For one patch row (a column of the panel), a run of pixels
-// reads a run of one input row, every s-th value, written nr apart.
+// nr columns. A full panel of the AVX-512 kernel (32 columns) gathers each
+// pixel's 32 taps from fixed offsets and writes them contiguously; other
+// panels go column by column, a run of pixels reading a run of one input
+// row (every s-th value) written nr apart.
 func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 	var buf [maxRuns]run
 	x, k, s := g.x, g.k, g.s
@@ -376,10 +326,7 @@ func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 		panel := dst[q*kc : (q+nr)*kc]
 		r := j0 + q
 		ci, ky, kx := r/(k*k), r%(k*k)/k, r%k
-		allIn := g.allIn()
-		if allIn && nr == 32 && cols == 32 {
-			// A full panel of the AVX-512 kernel: each pixel's row of 32
-			// taps gathered from fixed offsets, written contiguously.
+		if nr == 32 && cols == 32 {
 			var taps [32]int
 			for c := range taps {
 				taps[c] = ci*plane + ky*x.w + kx
@@ -406,42 +353,13 @@ func (g *patches[T]) packT(dst []T, p0, kc, j0, nc, nr int) {
 			tap := ci*plane + ky*x.w + kx
 			for _, u := range runs {
 				d := panel[u.at*nr+c:]
-				if allIn && s == 1 { // every tap inside the input
-					o := tap + u.base
+				o := tap + u.base
+				if s == 1 {
 					scatter(d, xd[o:o+u.n], nr)
 					continue
 				}
-				if allIn {
-					o := tap + u.base
-					for t := range u.n {
-						d[t*nr] = xd[o+t*s]
-					}
-					continue
-				}
-				if sy := u.sy + ky; sy < 0 || sy >= x.h {
-					for t := range u.n {
-						d[t*nr] = 0
-					}
-					continue
-				}
-				t0, t1 := inside(u.sx+kx, u.n, s, x.w)
-				for t := range t0 {
-					d[t*nr] = 0
-				}
-				if t1 > t0 {
-					o, dd := tap+u.base+t0*s, d[t0*nr:]
-					if s == 1 {
-						for t, v := range xd[o : o+t1-t0] {
-							dd[t*nr] = v
-						}
-					} else {
-						for t := range t1 - t0 {
-							dd[t*nr] = xd[o+t*s]
-						}
-					}
-				}
-				for t := t1; t < u.n; t++ {
-					d[t*nr] = 0
+				for t := range u.n {
+					d[t*nr] = xd[o+t*s]
 				}
 			}
 			if kx++; kx == k {
@@ -477,19 +395,6 @@ func scatter[T float](d, src []T, step int) {
 	for t, v := range src {
 		d[t*step] = v
 	}
-}
-
-// inside returns the pixels [t0, t1) of a run of n whose tap reads inside
-// an input row of w values, the first pixel's tap reading column sx and
-// each next one s further (0 ≤ t0 ≤ t1 ≤ n).
-func inside(sx, n, s, w int) (t0, t1 int) {
-	if s == 1 {
-		t0, t1 = max(0, -sx), min(n, w-sx)
-	} else {
-		t0, t1 = max(0, ceilDivInt(-sx, s)), min(n, ceilDivInt(w-sx, s))
-	}
-	t0 = min(t0, n)
-	return t0, max(t0, t1)
 }
 
 // ceilDivInt is ⌈a/b⌉ for b > 0 and any a.

@@ -91,13 +91,8 @@ func TestPatchesPack(t *testing.T) {
 		col := make([]float64, kk*cols)
 		im2col(x, 0, gg.n, gg.k, gg.s, gg.p, oh, ow, col)
 		var pool bufPool[float64]
-		direct, _ := l.patches(x, oh, ow, nil)
-		viaPad, _ := l.patches(x, oh, ow, &pool) // a padded copy when s = 1 and p > 0
+		g, _ := l.patches(x, oh, ow, &pool) // a padded copy when p > 0
 		for trial := range 120 {
-			g := direct
-			if trial >= 60 {
-				g = viaPad
-			}
 			trans := trial%2 == 1
 			rows, width := kk, cols // of op(B)
 			if trans {
@@ -129,36 +124,33 @@ func TestPatchesPack(t *testing.T) {
 }
 
 // BenchmarkPatchesPack times the packing of ResNet-18's layer-1 patches
-// (64 channels, 56×56, 3×3, batch 8) in the GEMM's blocks (kc 256, nc 256,
-// nr 32), ns per packed value: from the input itself (padding 1) and from
-// the zero-padded copy that a stride-1 convolution packs from.
+// (64 channels, 56×56 with padding 1, 3×3, batch 8, read from the
+// zero-padded copy) in the GEMM's blocks (kc 256, nc 256, nr 32): ns per
+// packed value, both orientations.
 func BenchmarkPatchesPack(b *testing.B) {
-	for _, pad := range []int{1, 0} {
-		side := 56 + 2*(1-pad) // the padded copy is 58 wide
-		x := fmap[float32]{c: 64, n: 8, h: side, w: side, d: make([]float32, 64*8*side*side)}
-		for i := range x.d {
-			x.d[i] = float32(i % 7)
-		}
-		l := conv2d[float32]{cin: 64, k: 3, stride: 1, pad: pad}
-		g, _ := l.patches(x, 56, 56, nil)
-		dst := make([]float32, 256*256)
-		all := 8 * 56 * 56
-		name := map[int]string{1: "input", 0: "padded"}[pad]
-		for _, trans := range []bool{false, true} {
-			b.Run(fmt.Sprintf("%s/transposed=%v", name, trans), func(b *testing.B) {
-				n := 0
-				for b.Loop() {
-					for j0 := 0; j0+256 <= all; j0 += 256 * 7 {
-						if trans {
-							g.packT(dst, j0, 256, 256, 256, 32)
-						} else {
-							g.pack(dst, 256, 256, j0, 256, 32)
-						}
-						n += 256 * 256
+	x := fmap[float32]{c: 64, n: 8, h: 56, w: 56, d: make([]float32, 64*8*56*56)}
+	for i := range x.d {
+		x.d[i] = float32(i % 7)
+	}
+	var pool bufPool[float32]
+	l := conv2d[float32]{cin: 64, k: 3, stride: 1, pad: 1}
+	g, _ := l.patches(x, 56, 56, &pool)
+	dst := make([]float32, 256*256)
+	all := 8 * 56 * 56
+	for _, trans := range []bool{false, true} {
+		b.Run(fmt.Sprintf("transposed=%v", trans), func(b *testing.B) {
+			n := 0
+			for b.Loop() {
+				for j0 := 0; j0+256 <= all; j0 += 256 * 7 {
+					if trans {
+						g.packT(dst, j0, 256, 256, 256, 32)
+					} else {
+						g.pack(dst, 256, 256, j0, 256, 32)
 					}
+					n += 256 * 256
 				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
-			})
-		}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/value")
+		})
 	}
 }
