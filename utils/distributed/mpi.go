@@ -236,31 +236,17 @@ func (c *mpiComm) allGatherv(name string, send unsafe.Pointer, n, kind int, allo
 
 // AllGatherFloat64s implements Communicator (MPI_Allgatherv).
 func (c *mpiComm) AllGatherFloat64s(send, recv []float64, counts []int) ([]float64, []int, error) {
-	const name = mpiName + ".AllGatherFloat64s"
-	if err := c.lock(name); err != nil {
-		return recv[:0], counts[:0], err
-	}
-	defer c.mu.Unlock()
-	var sp unsafe.Pointer
-	if len(send) > 0 {
-		sp = unsafe.Pointer(&send[0])
-	}
-	counts, err := c.allGatherv(name, sp, len(send), 0, func(total int) unsafe.Pointer {
-		recv = grow(recv, total)
-		if total == 0 {
-			return nil
-		}
-		return unsafe.Pointer(&recv[0])
-	}, counts)
-	if err != nil {
-		return recv[:0], counts, err
-	}
-	return recv, counts, nil
+	return allGatherTyped(c, mpiName+".AllGatherFloat64s", 0, send, recv, counts)
 }
 
 // AllGatherInts implements Communicator (MPI_Allgatherv of int64).
 func (c *mpiComm) AllGatherInts(send, recv []int, counts []int) ([]int, []int, error) {
-	const name = mpiName + ".AllGatherInts"
+	return allGatherTyped(c, mpiName+".AllGatherInts", 1, send, recv, counts)
+}
+
+// allGatherTyped is the all-gather of either element type: kind 0 sends
+// float64, 1 int64 (Go's int on the 64-bit platforms cgo builds for).
+func allGatherTyped[E float64 | int](c *mpiComm, name string, kind int, send, recv []E, counts []int) ([]E, []int, error) {
 	if err := c.lock(name); err != nil {
 		return recv[:0], counts[:0], err
 	}
@@ -269,7 +255,7 @@ func (c *mpiComm) AllGatherInts(send, recv []int, counts []int) ([]int, []int, e
 	if len(send) > 0 {
 		sp = unsafe.Pointer(&send[0])
 	}
-	counts, err := c.allGatherv(name, sp, len(send), 1, func(total int) unsafe.Pointer {
+	counts, err := c.allGatherv(name, sp, len(send), kind, func(total int) unsafe.Pointer {
 		recv = grow(recv, total)
 		if total == 0 {
 			return nil
