@@ -98,35 +98,10 @@ func TestImages(t *testing.T) {
 }
 
 func TestFeatures(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	var data []float32
-	var labels []int
-	for i := 0; i < 80; i++ {
-		c := i % 8
-		for j := 0; j < 6; j++ {
-			v := rng.NormFloat64()
-			if j == c%6 {
-				v += 3
-			}
-			data = append(data, float32(v))
-		}
-		labels = append(labels, c+1)
-	}
-	f, err := datasets.NewFeatures(6, data, labels)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "feats.bin")
-	var buf bytes.Buffer
-	if err := f.WriteBinary(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeFeatureFile(t)
 	out := t.TempDir()
 	var stdout bytes.Buffer
-	err = run(context.Background(), []string{"-features", path, "-hidden", "12", "-embedding", "4", "-batch", "8", "-m", "2",
+	err := run(context.Background(), []string{"-features", path, "-hidden", "12", "-embedding", "4", "-batch", "8", "-m", "2",
 		"-epochs", "2", "-out", out, "-quiet"}, &stdout, &stdout)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stdout.String())
