@@ -262,10 +262,12 @@ func TestDropoutMaskStatistics(t *testing.T) {
 	}
 }
 
-// TestMLPDropoutEmbedUnaffected: Embed is the network without dropout
-// (eval mode) whatever p and however many steps; training draws masks.
-func TestMLPDropoutEmbedUnaffected(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
+// dropoutPair returns a batch x (9×6) and a loss weight w drawn from the
+// seeds, and two MLPs 6-16-8-3 with the same weights, without dropout and
+// with Dropout 0.5.
+func dropoutPair(t *testing.T, s1, s2 uint64) (gometric.Matrix, []float32, *MLP, *MLP) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(s1, s2))
 	x := gometric.Matrix{Rows: 9, Cols: 6, Data: randSlice[float32](rng, 54, 1)}
 	w := randSlice[float32](rng, 9*3, 1)
 	plain, err := NewMLP(MLPConfig{Sizes: []int{6, 16, 8, 3}, Seed: 4})
@@ -276,6 +278,13 @@ func TestMLPDropoutEmbedUnaffected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return x, w, plain, drop
+}
+
+// TestMLPDropoutEmbedUnaffected: Embed is the network without dropout
+// (eval mode) whatever p and however many steps; training draws masks.
+func TestMLPDropoutEmbedUnaffected(t *testing.T) {
+	x, w, plain, drop := dropoutPair(t, 5, 6)
 	want, err := plain.Embed(x)
 	if err != nil {
 		t.Fatal(err)
@@ -711,17 +720,7 @@ func TestMLPDropoutAllocations(t *testing.T) {
 // without dropout, and no mask is drawn; back in train mode the masks go
 // on from where they were.
 func TestMLPEvalMode(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	x := gometric.Matrix{Rows: 9, Cols: 6, Data: randSlice[float32](rng, 54, 1)}
-	w := randSlice[float32](rng, 9*3, 1)
-	plain, err := NewMLP(MLPConfig{Sizes: []int{6, 16, 8, 3}, Seed: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drop, err := NewMLP(MLPConfig{Sizes: []int{6, 16, 8, 3}, Seed: 4, Dropout: 0.5})
-	if err != nil {
-		t.Fatal(err)
-	}
+	x, w, plain, drop := dropoutPair(t, 7, 8)
 	lp, dxp, err := plain.TrainStepInput(x, quadLossF32(w))
 	if err != nil {
 		t.Fatal(err)
